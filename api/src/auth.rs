@@ -1,0 +1,231 @@
+//! Authentication: HS256 bearer tokens (issuer, audience, expiry and not-before checked) and the
+//! principal behind them, whose roles are read from the database on every request so that a
+//! revoked role takes effect at once.
+
+use base64::{Engine, engine::general_purpose::STANDARD};
+use chrono::Utc;
+use entity::{role_assignment, server_secret, user};
+use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
+use rand::RngCore;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+
+use crate::{
+    config::Settings,
+    policy::{Grant, Principal, UserPrincipal},
+    service::error::unique_violation,
+};
+
+/// The two kinds of token.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum TokenKind {
+    /// Support staff.
+    Support,
+    /// A user of an account.
+    User,
+}
+
+/// What a Reach token says.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+pub struct Claims {
+    /// Issuer.
+    pub iss: String,
+    /// Audience.
+    pub aud: String,
+    /// Subject: the user's id, or `support:<name>`.
+    pub sub: String,
+    /// Token kind.
+    pub kind: TokenKind,
+    /// Display name (Support).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Issued at (seconds since the epoch).
+    pub iat: i64,
+    /// Not valid before.
+    pub nbf: i64,
+    /// Expires at.
+    pub exp: i64,
+    /// Token id.
+    pub jti: String,
+}
+
+/// Why a request is not authenticated (always HTTP 401 `UNAUTHENTICATED`).
+#[derive(Debug, thiserror::Error)]
+pub enum AuthError {
+    /// No `Authorization: Bearer` header.
+    #[error("missing bearer token")]
+    Missing,
+    /// Bad signature, algorithm, claims or timing.
+    #[error("invalid token")]
+    Invalid,
+    /// The user the token names no longer exists.
+    #[error("unknown user")]
+    UnknownUser,
+    /// The database failed while loading the principal.
+    #[error("database error")]
+    Db(#[from] DbErr),
+}
+
+/// Signs and checks tokens with the server's secret.
+#[derive(Clone)]
+pub struct Tokens {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    validation: Validation,
+    issuer: String,
+    audience: String,
+}
+
+impl std::fmt::Debug for Tokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tokens")
+            .field("issuer", &self.issuer)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Tokens {
+    /// Keys from `secret`, checking `issuer` and `audience`.
+    pub fn new(secret: &SecretString, issuer: &str, audience: &str) -> Self {
+        let bytes = secret.expose_secret().as_bytes();
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.algorithms = vec![Algorithm::HS256];
+        validation.set_issuer(&[issuer]);
+        validation.set_audience(&[audience]);
+        validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
+        validation.validate_nbf = true;
+        validation.leeway = 30;
+        Self {
+            encoding: EncodingKey::from_secret(bytes),
+            decoding: DecodingKey::from_secret(bytes),
+            validation,
+            issuer: issuer.to_owned(),
+            audience: audience.to_owned(),
+        }
+    }
+
+    /// Mints a token for Support staff called `name`, valid for `ttl_seconds`.
+    pub fn mint_support(&self, name: &str, ttl_seconds: u64) -> Result<String, jsonwebtoken::errors::Error> {
+        self.mint(
+            format!("support:{name}"),
+            TokenKind::Support,
+            Some(name.to_owned()),
+            ttl_seconds,
+        )
+    }
+
+    /// Mints a token for the user `user_id`, valid for `ttl_seconds`.
+    pub fn mint_user(&self, user_id: Uuid, ttl_seconds: u64) -> Result<String, jsonwebtoken::errors::Error> {
+        self.mint(user_id.to_string(), TokenKind::User, None, ttl_seconds)
+    }
+
+    fn mint(
+        &self,
+        sub: String,
+        kind: TokenKind,
+        name: Option<String>,
+        ttl: u64,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let now = Utc::now().timestamp();
+        let claims = Claims {
+            iss: self.issuer.clone(),
+            aud: self.audience.clone(),
+            sub,
+            kind,
+            name,
+            iat: now,
+            nbf: now,
+            exp: now.saturating_add(i64::try_from(ttl).unwrap_or(i64::MAX)),
+            jti: Uuid::new_v4().to_string(),
+        };
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+    }
+
+    /// Checks a token's signature, algorithm, issuer, audience, expiry and not-before.
+    pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+            .map(|data| data.claims)
+            .map_err(|_| AuthError::Invalid)
+    }
+
+    /// The principal a verified token stands for, with its roles as stored now.
+    pub async fn principal(&self, db: &impl ConnectionTrait, claims: &Claims) -> Result<Principal, AuthError> {
+        match claims.kind {
+            TokenKind::Support => {
+                let name = claims
+                    .name
+                    .clone()
+                    .or_else(|| claims.sub.strip_prefix("support:").map(str::to_owned));
+                Ok(Principal::Support {
+                    name: name.unwrap_or_else(|| "support".into()),
+                })
+            }
+            TokenKind::User => {
+                let id = Uuid::parse_str(&claims.sub).map_err(|_| AuthError::Invalid)?;
+                load_user_principal(db, id)
+                    .await?
+                    .map(Principal::User)
+                    .ok_or(AuthError::UnknownUser)
+            }
+        }
+    }
+}
+
+/// A user and their current roles.
+pub async fn load_user_principal(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Option<UserPrincipal>, DbErr> {
+    let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
+        return Ok(None);
+    };
+    let roles = role_assignment::Entity::find()
+        .filter(role_assignment::Column::UserId.eq(user.id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|r| Grant {
+            role: r.role,
+            location_id: r.location_id,
+        })
+        .collect();
+    Ok(Some(UserPrincipal {
+        user_id: user.id,
+        account_id: user.account_id,
+        location_id: user.location_id,
+        roles,
+    }))
+}
+
+/// The signing secret: `REACH_JWT_SECRET` where set, else the one generated on first use and kept
+/// in the database (so `reach token` and every `reach serve` agree).
+pub async fn signing_secret(db: &DatabaseConnection, settings: &Settings) -> Result<SecretString, DbErr> {
+    if let Some(secret) = &settings.jwt_secret {
+        return Ok(secret.clone());
+    }
+    const NAME: &str = "jwt";
+    if let Some(row) = server_secret::Entity::find_by_id(NAME).one(db).await? {
+        return Ok(SecretString::from(row.value));
+    }
+    let mut bytes = [0u8; 48];
+    rand::rng().fill_bytes(&mut bytes);
+    let inserted = server_secret::ActiveModel {
+        name: Set(NAME.to_owned()),
+        value: Set(STANDARD.encode(bytes)),
+        created_at: Set(Utc::now()),
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(row) => Ok(SecretString::from(row.value)),
+        // Another process generated it first: use theirs.
+        Err(e) if unique_violation(&e).is_some() => server_secret::Entity::find_by_id(NAME)
+            .one(db)
+            .await?
+            .map(|row| SecretString::from(row.value))
+            .ok_or(e),
+        Err(e) => Err(e),
+    }
+}

@@ -1,0 +1,163 @@
+//! The `reach` command line: `serve [--demo]`, `migrate`, `token`, `schema`.
+
+use std::{path::PathBuf, process::ExitCode};
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::{
+    auth::{self, Tokens},
+    config::{Overrides, Settings},
+    db,
+    graphql::ids::{self, Kind},
+    service::directory,
+    startup::Application,
+    telemetry,
+};
+
+/// Reach: fixed-mobile convergence provisioning over GraphQL.
+#[derive(Parser, Debug)]
+#[command(name = "reach", version, about)]
+pub struct Cli {
+    /// Settings file (default: `reach.toml` in the working directory, where present).
+    #[arg(long, global = true, env = "REACH_CONFIG")]
+    config: Option<PathBuf>,
+    /// Database URL (overrides `REACH_DATABASE_URL`).
+    #[arg(long, global = true)]
+    database_url: Option<String>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Apply pending migrations and start the server.
+    Serve {
+        /// Fill an empty database with a demo directory and print a token per persona.
+        #[arg(long)]
+        demo: bool,
+        /// Address to listen on (overrides `REACH_LISTEN`).
+        #[arg(long)]
+        listen: Option<String>,
+    },
+    /// Apply pending migrations and exit.
+    Migrate,
+    /// Print a signed bearer token.
+    Token(TokenArgs),
+    /// Print the GraphQL SDL (the text of `schema.graphql`).
+    Schema,
+}
+
+#[derive(Args, Debug)]
+#[group(required = true, multiple = false, id = "who")]
+struct TokenArgs {
+    /// A Support token.
+    #[arg(long, group = "who")]
+    support: bool,
+    /// A user's token: the user's id as the API shows it, or their email address.
+    #[arg(long, group = "who", value_name = "USER")]
+    user: Option<String>,
+    /// The name on a Support token.
+    #[arg(long, default_value = "support", requires = "support")]
+    name: String,
+    /// Lifetime in seconds (default: the `token_ttl_seconds` setting).
+    #[arg(long)]
+    ttl: Option<u64>,
+}
+
+/// Runs the command line; the exit code says whether it worked.
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let runtime = match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Command::Schema = cli.command {
+        print!("{}", crate::graphql::sdl());
+        return Ok(());
+    }
+    let listen = match &cli.command {
+        Command::Serve { listen, .. } => listen.clone(),
+        _ => None,
+    };
+    let overrides = Overrides {
+        listen,
+        database_url: cli.database_url.clone(),
+    };
+    let settings = Settings::load(cli.config.clone(), &overrides)?;
+    telemetry::init(&settings.log_format, &settings.log_level);
+    match cli.command {
+        Command::Serve { demo, .. } => serve(settings, demo).await,
+        Command::Migrate => {
+            let db = db::connect(&settings).await?;
+            db::migrate(&db).await?;
+            println!("migrations applied");
+            Ok(())
+        }
+        Command::Token(args) => token(settings, args).await,
+        Command::Schema => Ok(()),
+    }
+}
+
+async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    let app = Application::build(settings, demo).await?;
+    let addr = app.local_addr()?;
+    if let Some(report) = app.demo() {
+        println!(
+            "demo directory {}; tokens (paste one into GraphiQL's token bar):",
+            if report.created { "created" } else { "already present" }
+        );
+        for persona in &report.personas {
+            println!("  {}:\n    {}", persona.label, persona.token);
+        }
+        println!("GraphiQL: http://{addr}/graphiql");
+    }
+    println!("listening on http://{addr}");
+    app.run_until_stopped().await?;
+    Ok(())
+}
+
+async fn token(settings: Settings, args: TokenArgs) -> anyhow::Result<()> {
+    let db = db::connect(&settings).await?;
+    db::migrate(&db).await?;
+    let secret = auth::signing_secret(&db, &settings).await?;
+    let tokens = Tokens::new(&secret, &settings.jwt_issuer, &settings.jwt_audience);
+    let ttl = args.ttl.unwrap_or(settings.token_ttl_seconds);
+    let token = match args.user {
+        None => tokens.mint_support(&args.name, ttl)?,
+        Some(who) => {
+            let id = if who.contains('@') {
+                let mut found = directory::users_by_email(&db, &who).await?;
+                match found.len() {
+                    0 => anyhow::bail!("no user has the email address {who}"),
+                    1 => found.remove(0).id,
+                    n => anyhow::bail!("{n} users in different accounts have this email address; give the user's id"),
+                }
+            } else {
+                let key = ids::decode_as(&who, Kind::User)
+                    .or_else(|| uuid::Uuid::parse_str(&who).ok())
+                    .ok_or_else(|| anyhow::anyhow!("`{who}` is neither a user id nor an email address"))?;
+                directory::users_by_id(&db, &[key])
+                    .await?
+                    .remove(&key)
+                    .ok_or_else(|| anyhow::anyhow!("no user has the id {who}"))?
+                    .id
+            };
+            tokens.mint_user(id, ttl)?
+        }
+    };
+    println!("{token}");
+    Ok(())
+}

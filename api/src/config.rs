@@ -1,0 +1,270 @@
+//! Settings: one typed tree, loaded defaults → `reach.toml` → `REACH_*` environment → flags, and
+//! validated at start so that a bad value stops the server with a message naming the setting.
+
+use std::{net::SocketAddr, path::PathBuf, time::Duration};
+
+use figment::{
+    Figment,
+    providers::{Env, Format, Serialized, Toml},
+};
+use secrecy::{ExposeSecret, SecretString};
+use serde::{Deserialize, Serialize};
+
+/// Everything Reach can be configured with.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Settings {
+    /// Address to listen on (`REACH_LISTEN`); port 0 picks a free port.
+    pub listen: String,
+    /// Database URL (`REACH_DATABASE_URL`): `sqlite://FILE` or `postgres://…`.
+    #[serde(serialize_with = "serialize_secret")]
+    pub database_url: SecretString,
+    /// Largest number of pooled database connections.
+    pub database_max_connections: u32,
+    /// HS256 signing secret for tokens (`REACH_JWT_SECRET`); generated and kept in the database
+    /// when unset.
+    #[serde(serialize_with = "serialize_opt_secret")]
+    pub jwt_secret: Option<SecretString>,
+    /// Token issuer (`iss`).
+    pub jwt_issuer: String,
+    /// Token audience (`aud`).
+    pub jwt_audience: String,
+    /// Lifetime of tokens minted by `reach token` and `--demo`, in seconds.
+    pub token_ttl_seconds: u64,
+    /// SMTP server URL (`REACH_SMTP_URL`); unset: email is queued and kept, not sent.
+    #[serde(serialize_with = "serialize_opt_secret")]
+    pub smtp_url: Option<SecretString>,
+    /// `pretty` or `json` logs.
+    pub log_format: String,
+    /// Log filter, e.g. `info` or `api=debug,info` (`RUST_LOG` wins where set).
+    pub log_level: String,
+    /// Whether the schema may be introspected (and field suggestions are given).
+    pub introspection: bool,
+    /// Request limits (QUALITY.md).
+    pub limits: Limits,
+}
+
+/// Request limits; every one is configurable (`REACH_LIMITS__MAX_DEPTH`, …).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default)]
+pub struct Limits {
+    /// Deepest selection nesting.
+    pub max_depth: usize,
+    /// Highest query complexity (a list field costs `first` × its children).
+    pub max_complexity: usize,
+    /// Most aliases in one document.
+    pub max_aliases: usize,
+    /// Most directives on one field.
+    pub max_directives_per_field: usize,
+    /// Longest query text, in characters.
+    pub max_query_length: usize,
+    /// Largest request body, in bytes.
+    pub max_body_bytes: usize,
+    /// Longest time one request may run, in milliseconds.
+    pub request_timeout_ms: u64,
+    /// Requests per second allowed for one token subject.
+    pub rate_limit_per_second: u32,
+    /// Burst allowed above that rate.
+    pub rate_limit_burst: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Self {
+            listen: "127.0.0.1:8080".into(),
+            database_url: SecretString::from("sqlite://reach.db"),
+            database_max_connections: 10,
+            jwt_secret: None,
+            jwt_issuer: "reach".into(),
+            jwt_audience: "reach-api".into(),
+            token_ttl_seconds: 12 * 3600,
+            smtp_url: None,
+            log_format: "pretty".into(),
+            log_level: "info".into(),
+            introspection: true,
+            limits: Limits::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            max_complexity: 1000,
+            max_aliases: 15,
+            max_directives_per_field: 5,
+            max_query_length: 15_000,
+            max_body_bytes: 64 * 1024,
+            request_timeout_ms: 10_000,
+            rate_limit_per_second: 50,
+            rate_limit_burst: 100,
+        }
+    }
+}
+
+/// A setting that cannot be used, named as the operator would write it.
+#[derive(Debug, thiserror::Error)]
+#[error("invalid setting `{key}` ({env}): {reason}")]
+pub struct SettingsError {
+    /// The setting's key in `reach.toml`.
+    pub key: String,
+    /// The matching environment variable.
+    pub env: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+impl SettingsError {
+    fn new(key: &str, reason: impl Into<String>) -> Self {
+        Self {
+            key: key.to_owned(),
+            env: format!("REACH_{}", key.replace('.', "__").to_uppercase()),
+            reason: reason.into(),
+        }
+    }
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Overrides {
+    /// `--listen`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub listen: Option<String>,
+    /// `--database-url`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub database_url: Option<String>,
+}
+
+impl Settings {
+    /// Loads defaults, then the TOML file (`path`, else `reach.toml` where present), then the
+    /// environment, then `overrides`, and validates the result.
+    pub fn load(path: Option<PathBuf>, overrides: &Overrides) -> anyhow::Result<Self> {
+        let file = path.unwrap_or_else(|| PathBuf::from("reach.toml"));
+        let settings: Settings = Figment::from(Serialized::defaults(Settings::default()))
+            .merge(Toml::file(&file))
+            .merge(
+                Env::prefixed("REACH_")
+                    .ignore(&["CONFIG", "TEST_POSTGRES_URL"])
+                    .split("__"),
+            )
+            .merge(Serialized::defaults(overrides))
+            .extract()
+            .map_err(|e| anyhow::anyhow!("invalid settings: {e}"))?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Checks every value that could stop the server later, naming the first bad one.
+    pub fn validate(&self) -> Result<(), SettingsError> {
+        self.listen_addr()?;
+        let url = self.database_url.expose_secret();
+        if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
+            return Err(SettingsError::new(
+                "database_url",
+                "must start with sqlite:, postgres:// or postgresql://",
+            ));
+        }
+        if self.database_max_connections == 0 {
+            return Err(SettingsError::new("database_max_connections", "must be at least 1"));
+        }
+        if let Some(secret) = &self.jwt_secret
+            && secret.expose_secret().len() < 32
+        {
+            return Err(SettingsError::new("jwt_secret", "must be at least 32 characters"));
+        }
+        if self.jwt_issuer.trim().is_empty() {
+            return Err(SettingsError::new("jwt_issuer", "must not be empty"));
+        }
+        if self.jwt_audience.trim().is_empty() {
+            return Err(SettingsError::new("jwt_audience", "must not be empty"));
+        }
+        if self.token_ttl_seconds == 0 {
+            return Err(SettingsError::new("token_ttl_seconds", "must be at least 1"));
+        }
+        if let Some(smtp) = &self.smtp_url {
+            let smtp = smtp.expose_secret();
+            if !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
+                return Err(SettingsError::new("smtp_url", "must start with smtp:// or smtps://"));
+            }
+        }
+        if !matches!(self.log_format.as_str(), "pretty" | "json") {
+            return Err(SettingsError::new("log_format", "must be `pretty` or `json`"));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
+            return Err(SettingsError::new("log_level", "is not a valid log filter"));
+        }
+        let l = &self.limits;
+        for (key, value) in [
+            ("limits.max_depth", l.max_depth),
+            ("limits.max_complexity", l.max_complexity),
+            ("limits.max_aliases", l.max_aliases),
+            ("limits.max_directives_per_field", l.max_directives_per_field),
+            ("limits.max_query_length", l.max_query_length),
+            ("limits.max_body_bytes", l.max_body_bytes),
+            ("limits.rate_limit_per_second", l.rate_limit_per_second as usize),
+            ("limits.rate_limit_burst", l.rate_limit_burst as usize),
+        ] {
+            if value == 0 {
+                return Err(SettingsError::new(key, "must be at least 1"));
+            }
+        }
+        Ok(())
+    }
+
+    /// The address to bind.
+    pub fn listen_addr(&self) -> Result<SocketAddr, SettingsError> {
+        self.listen
+            .parse()
+            .map_err(|_| SettingsError::new("listen", format!("`{}` is not HOST:PORT", self.listen)))
+    }
+
+    /// The request timeout.
+    pub fn request_timeout(&self) -> Duration {
+        Duration::from_millis(self.limits.request_timeout_ms)
+    }
+
+    /// Whether the database is PostgreSQL.
+    pub fn is_postgres(&self) -> bool {
+        self.database_url.expose_secret().starts_with("postgres")
+    }
+}
+
+fn serialize_secret<S: serde::Serializer>(secret: &SecretString, s: S) -> Result<S::Ok, S::Error> {
+    s.serialize_str(secret.expose_secret())
+}
+
+fn serialize_opt_secret<S: serde::Serializer>(secret: &Option<SecretString>, s: S) -> Result<S::Ok, S::Error> {
+    match secret {
+        Some(secret) => s.serialize_some(secret.expose_secret()),
+        None => s.serialize_none(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        assert!(Settings::default().validate().is_ok());
+    }
+
+    #[test]
+    fn a_bad_value_names_its_setting() {
+        let mut s = Settings::default();
+        s.listen = "nowhere".into();
+        let err = s.validate().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("`listen`") && err.contains("REACH_LISTEN"), "{err}");
+
+        let mut s = Settings::default();
+        s.limits.max_depth = 0;
+        let err = s.validate().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("REACH_LIMITS__MAX_DEPTH"), "{err}");
+
+        let mut s = Settings::default();
+        s.jwt_secret = Some(SecretString::from("short"));
+        let err = s.validate().err().map(|e| e.to_string()).unwrap_or_default();
+        assert!(err.contains("jwt_secret"), "{err}");
+    }
+}

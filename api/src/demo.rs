@@ -1,0 +1,384 @@
+//! `reach serve --demo`: fills an empty database with one account of each platform, locations,
+//! access numbers and users of every profile tier and role, and mints a token per persona.
+
+use entity::{PhoneProfile, Platform, Role, account};
+use sea_orm::{EntityTrait, PaginatorTrait};
+
+use crate::{
+    graphql::ids::{self, Kind},
+    policy::Principal,
+    service::{
+        ServiceError,
+        directory::{self, NewAccount, UserFields},
+    },
+    state::AppState,
+};
+
+/// One persona and its token.
+#[derive(Clone, Debug)]
+pub struct Persona {
+    /// Who it is, e.g. "Decision Maker, Northwind Traders".
+    pub label: String,
+    /// A bearer token for it.
+    pub token: String,
+}
+
+/// What the demo holds.
+#[derive(Clone, Debug)]
+pub struct DemoReport {
+    /// Whether this run created the directory (false: it was there already).
+    pub created: bool,
+    /// Tokens per persona.
+    pub personas: Vec<Persona>,
+    /// Operations GraphiQL opens with.
+    pub graphiql_query: String,
+    /// Variables GraphiQL opens with.
+    pub graphiql_variables: String,
+}
+
+struct SeedUser {
+    name: &'static str,
+    email: &'static str,
+    extension: &'static str,
+    phone: Option<&'static str>,
+    profile: PhoneProfile,
+    location: Option<usize>,
+    role: Option<(Role, Option<usize>)>,
+    persona: Option<&'static str>,
+}
+
+struct SeedAccount {
+    name: &'static str,
+    platform: Platform,
+    extension_length: Option<i32>,
+    locations: &'static [&'static str],
+    access_numbers: &'static [(&'static str, &'static str)],
+    users: Vec<SeedUser>,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn u(
+    name: &'static str,
+    email: &'static str,
+    extension: &'static str,
+    phone: Option<&'static str>,
+    profile: PhoneProfile,
+    location: Option<usize>,
+    role: Option<(Role, Option<usize>)>,
+    persona: Option<&'static str>,
+) -> SeedUser {
+    SeedUser {
+        name,
+        email,
+        extension,
+        phone,
+        profile,
+        location,
+        role,
+        persona,
+    }
+}
+
+fn plan() -> Vec<SeedAccount> {
+    use PhoneProfile::*;
+    vec![
+        SeedAccount {
+            name: "Northwind Traders",
+            platform: Platform::MicloudConnect,
+            extension_length: None,
+            locations: &["Boston HQ", "Austin Office"],
+            access_numbers: &[
+                ("+16175550100", "Boston main line"),
+                ("+15125550100", "Austin main line"),
+            ],
+            users: vec![
+                u(
+                    "Dana Decider",
+                    "dana@northwind.example",
+                    "1001",
+                    Some("+16175550101"),
+                    Elite,
+                    Some(0),
+                    Some((Role::DecisionMaker, None)),
+                    Some("Decision Maker"),
+                ),
+                u(
+                    "Pat Manager",
+                    "pat@northwind.example",
+                    "1002",
+                    Some("+16175550102"),
+                    Premier,
+                    Some(0),
+                    Some((Role::PhoneManager, None)),
+                    Some("Phone Manager (account-wide)"),
+                ),
+                u(
+                    "Lee Local",
+                    "lee@northwind.example",
+                    "1003",
+                    Some("+15125550103"),
+                    Essentials,
+                    Some(1),
+                    Some((Role::PhoneManager, Some(1))),
+                    Some("Phone Manager (Austin Office)"),
+                ),
+                u(
+                    "Uma User",
+                    "uma@northwind.example",
+                    "1004",
+                    Some("+16175550104"),
+                    Essentials,
+                    Some(0),
+                    None,
+                    Some("User"),
+                ),
+                u(
+                    "Basil Basic",
+                    "basil@northwind.example",
+                    "1005",
+                    None,
+                    Basic,
+                    Some(1),
+                    None,
+                    None,
+                ),
+                u(
+                    "Olive Other",
+                    "olive@northwind.example",
+                    "1006",
+                    None,
+                    Other,
+                    None,
+                    None,
+                    None,
+                ),
+                u(
+                    "Ezra Elite",
+                    "ezra@northwind.example",
+                    "1007",
+                    Some("+15125550107"),
+                    Elite,
+                    Some(1),
+                    None,
+                    None,
+                ),
+            ],
+        },
+        SeedAccount {
+            name: "Contoso Nordic",
+            platform: Platform::MxOne,
+            extension_length: Some(4),
+            locations: &["Stockholm", "Gothenburg"],
+            access_numbers: &[("+46855500100", "Stockholm switchboard")],
+            users: vec![
+                u(
+                    "Erik Eriksson",
+                    "erik@contoso.example",
+                    "2001",
+                    Some("+46701110001"),
+                    Elite,
+                    Some(0),
+                    Some((Role::DecisionMaker, None)),
+                    Some("Decision Maker"),
+                ),
+                u(
+                    "Frida Fransson",
+                    "frida@contoso.example",
+                    "2002",
+                    Some("+46701110002"),
+                    Premier,
+                    Some(0),
+                    Some((Role::PhoneManager, None)),
+                    Some("Phone Manager (account-wide)"),
+                ),
+                u(
+                    "Gustav Gran",
+                    "gustav@contoso.example",
+                    "2003",
+                    Some("+46701110003"),
+                    Essentials,
+                    Some(1),
+                    Some((Role::PhoneManager, Some(1))),
+                    Some("Phone Manager (Gothenburg)"),
+                ),
+                u(
+                    "Hanna Holm",
+                    "hanna@contoso.example",
+                    "2004",
+                    Some("+46701110004"),
+                    Essentials,
+                    Some(0),
+                    None,
+                    Some("User"),
+                ),
+                u(
+                    "Ingrid Ek",
+                    "ingrid@contoso.example",
+                    "2005",
+                    None,
+                    Basic,
+                    Some(1),
+                    None,
+                    None,
+                ),
+                u(
+                    "Johan Berg",
+                    "johan@contoso.example",
+                    "2006",
+                    None,
+                    Other,
+                    None,
+                    None,
+                    None,
+                ),
+            ],
+        },
+    ]
+}
+
+fn seed_err(e: ServiceError) -> anyhow::Error {
+    match e {
+        ServiceError::Rejected(errors) => anyhow::anyhow!("demo data refused: {errors:?}"),
+        ServiceError::Db(e) => anyhow::Error::new(e).context("demo data"),
+    }
+}
+
+async fn create(state: &AppState) -> anyhow::Result<()> {
+    let support = Principal::Support { name: "demo".into() };
+    let db = &state.db;
+    for plan in plan() {
+        let account = directory::create_account(
+            db,
+            &support,
+            NewAccount {
+                name: plan.name.into(),
+                platform: plan.platform,
+                destination_codes: None,
+                extension_length: plan.extension_length,
+            },
+        )
+        .await
+        .map_err(seed_err)?;
+        let mut locations = Vec::new();
+        for name in plan.locations {
+            locations.push(
+                directory::create_location(db, &support, Some(account.id), name)
+                    .await
+                    .map_err(seed_err)?
+                    .id,
+            );
+        }
+        for (number, label) in plan.access_numbers {
+            directory::create_access_number(db, &support, Some(account.id), number, label)
+                .await
+                .map_err(seed_err)?;
+        }
+        let rows = plan
+            .users
+            .iter()
+            .map(|s| UserFields {
+                location_id: s.location.map(|i| locations.get(i).copied()),
+                name: s.name.into(),
+                email: Some(s.email.into()),
+                phone_number: s.phone.map(Into::into),
+                extension: s.extension.into(),
+                phone_profile: s.profile,
+            })
+            .collect();
+        let users = directory::import_users(db, &support, Some(account.id), rows)
+            .await
+            .map_err(seed_err)?;
+        for (seed, user) in plan.users.iter().zip(&users) {
+            if let Some((role, location)) = seed.role {
+                let location = location.map(|i| locations.get(i).copied());
+                directory::assign_role(db, &support, Some(user.id), role, location)
+                    .await
+                    .map_err(seed_err)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Fills the directory when the database has no account yet, and mints persona tokens.
+pub async fn seed(state: &AppState) -> anyhow::Result<DemoReport> {
+    let created = account::Entity::find().count(&state.db).await? == 0;
+    if created {
+        create(state).await?;
+    }
+    let ttl = state.settings.token_ttl_seconds;
+    let mut personas = vec![Persona {
+        label: "Support".into(),
+        token: state.tokens.mint_support("demo", ttl)?,
+    }];
+    let mut first_account = None;
+    for plan in plan() {
+        for seed in plan.users.iter().filter(|s| s.persona.is_some()) {
+            let Some(user) = directory::users_by_email(&state.db, seed.email)
+                .await?
+                .into_iter()
+                .next()
+            else {
+                continue;
+            };
+            first_account.get_or_insert(user.account_id);
+            personas.push(Persona {
+                label: format!("{}, {} ({})", seed.persona.unwrap_or("User"), plan.name, seed.name),
+                token: state.tokens.mint_user(user.id, ttl)?,
+            });
+        }
+    }
+    let variables = match first_account {
+        Some(id) => format!("{{\n  \"accountId\": \"{}\"\n}}", ids::encode(Kind::Account, id).0),
+        None => "{}".into(),
+    };
+    Ok(DemoReport {
+        created,
+        personas,
+        graphiql_query: GRAPHIQL_QUERY.into(),
+        graphiql_variables: variables,
+    })
+}
+
+const GRAPHIQL_QUERY: &str = r#"# Welcome to Reach (demo mode).
+# 1. Paste a token printed by `reach serve --demo` into the token bar above.
+# 2. Pick an operation with the run button: Viewer, Directory or CreateUser.
+#    `accountId` in the variables pane is the Northwind Traders account.
+
+query Viewer {
+  viewer {
+    kind
+    name
+    user { id name extension phoneProfile }
+    account { id name platform }
+    roles { role location { name } }
+  }
+}
+
+query Directory($accountId: ID!) {
+  account(id: $accountId) {
+    name
+    platform
+    users(first: 10) {
+      totalCount
+      nodes { id name email extension phoneProfile location { name } roles { role } }
+      pageInfo { hasNextPage endCursor }
+    }
+    locations { nodes { id name } }
+    accessNumbers { nodes { id number label } }
+  }
+}
+
+mutation CreateUser($accountId: ID!) {
+  userCreate(input: {
+    accountId: $accountId
+    name: "Casey Newcomer"
+    email: "casey@northwind.example"
+    extension: "1099"
+    phoneProfile: ESSENTIALS
+  }) {
+    user { id name extension }
+    userErrors { field message code }
+  }
+}
+"#;

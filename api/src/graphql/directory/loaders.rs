@@ -1,0 +1,86 @@
+//! DataLoaders: nested fields (a user's account, location and roles) load in one query per page,
+//! not one per row.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use entity::{account, location, role_assignment, user};
+use sea_orm::DatabaseConnection;
+use uuid::Uuid;
+
+use crate::service::directory;
+
+/// Loads directory rows by key, batching the keys of one request.
+pub struct DirectoryLoader {
+    /// The database.
+    pub db: DatabaseConnection,
+}
+
+/// Key: an account id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AccountKey(pub Uuid);
+/// Key: a location id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct LocationKey(pub Uuid);
+/// Key: a user id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct UserKey(pub Uuid);
+/// Key: the roles of a user.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RolesOfUser(pub Uuid);
+
+fn keys<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
+    keys.iter().map(|k| f(*k)).collect()
+}
+
+fn rekey<K: Eq + std::hash::Hash, V>(map: HashMap<Uuid, V>, f: impl Fn(Uuid) -> K) -> HashMap<K, V> {
+    map.into_iter().map(|(k, v)| (f(k), v)).collect()
+}
+
+impl Loader<AccountKey> for DirectoryLoader {
+    type Value = account::Model;
+    type Error = std::sync::Arc<sea_orm::DbErr>;
+
+    async fn load(&self, k: &[AccountKey]) -> Result<HashMap<AccountKey, Self::Value>, Self::Error> {
+        Ok(rekey(
+            directory::accounts_by_id(&self.db, &keys(k, |k| k.0)).await?,
+            AccountKey,
+        ))
+    }
+}
+
+impl Loader<LocationKey> for DirectoryLoader {
+    type Value = location::Model;
+    type Error = std::sync::Arc<sea_orm::DbErr>;
+
+    async fn load(&self, k: &[LocationKey]) -> Result<HashMap<LocationKey, Self::Value>, Self::Error> {
+        Ok(rekey(
+            directory::locations_by_id(&self.db, &keys(k, |k| k.0)).await?,
+            LocationKey,
+        ))
+    }
+}
+
+impl Loader<UserKey> for DirectoryLoader {
+    type Value = user::Model;
+    type Error = std::sync::Arc<sea_orm::DbErr>;
+
+    async fn load(&self, k: &[UserKey]) -> Result<HashMap<UserKey, Self::Value>, Self::Error> {
+        Ok(rekey(
+            directory::users_by_id(&self.db, &keys(k, |k| k.0)).await?,
+            UserKey,
+        ))
+    }
+}
+
+impl Loader<RolesOfUser> for DirectoryLoader {
+    type Value = Vec<role_assignment::Model>;
+    type Error = std::sync::Arc<sea_orm::DbErr>;
+
+    async fn load(&self, k: &[RolesOfUser]) -> Result<HashMap<RolesOfUser, Self::Value>, Self::Error> {
+        Ok(rekey(
+            directory::roles_of_users(&self.db, &keys(k, |k| k.0)).await?,
+            RolesOfUser,
+        ))
+    }
+}

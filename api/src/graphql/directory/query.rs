@@ -1,0 +1,148 @@
+//! Directory queries: `viewer`, `me`, `accounts`, `account`.
+
+use async_graphql::{Context, Enum, ID, Object, Result};
+
+use super::types::{Account, AccountConnection, RoleAssignment, User};
+use crate::{
+    graphql::{
+        connection::{self, wants_total},
+        context, errors,
+        ids::{self, Kind},
+    },
+    policy::Principal,
+    service::directory,
+};
+
+/// What kind of principal a token stands for.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PrincipalKind {
+    /// Support staff of the service provider.
+    Support,
+    /// A user of an account.
+    User,
+}
+
+/// Who the caller is.
+pub struct Viewer;
+
+/// Who the caller is: kind, user, account and roles.
+#[Object]
+impl Viewer {
+    /// Support staff or a user.
+    async fn kind(&self, ctx: &Context<'_>) -> Result<PrincipalKind> {
+        Ok(match context::principal(ctx)? {
+            Principal::Support { .. } => PrincipalKind::Support,
+            Principal::User(_) => PrincipalKind::User,
+        })
+    }
+
+    /// Display name: the Support name on the token, or the user's name.
+    async fn name(&self, ctx: &Context<'_>) -> Result<String> {
+        match context::principal(ctx)? {
+            Principal::Support { name } => Ok(name.clone()),
+            Principal::User(u) => Ok(me(ctx, u.user_id).await?.map(|u| u.0.name).unwrap_or_default()),
+        }
+    }
+
+    /// The caller's user (null for Support).
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match context::principal(ctx)? {
+            Principal::Support { .. } => Ok(None),
+            Principal::User(u) => me(ctx, u.user_id).await,
+        }
+    }
+
+    /// The caller's account (null for Support).
+    async fn account(&self, ctx: &Context<'_>) -> Result<Option<Account>> {
+        match context::principal(ctx)? {
+            Principal::Support { .. } => Ok(None),
+            Principal::User(u) => Ok(
+                directory::account(context::db(ctx)?, context::principal(ctx)?, u.account_id)
+                    .await
+                    .map_err(errors::db)?
+                    .map(Account),
+            ),
+        }
+    }
+
+    /// The roles the caller holds now.
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<RoleAssignment>> {
+        match context::principal(ctx)? {
+            Principal::Support { .. } => Ok(Vec::new()),
+            Principal::User(u) => Ok(directory::roles_of_users(context::db(ctx)?, &[u.user_id])
+                .await
+                .map_err(errors::db)?
+                .remove(&u.user_id)
+                .unwrap_or_default()
+                .into_iter()
+                .map(RoleAssignment)
+                .collect()),
+        }
+    }
+}
+
+async fn me(ctx: &Context<'_>, user_id: uuid::Uuid) -> Result<Option<User>> {
+    Ok(directory::users_by_id(context::db(ctx)?, &[user_id])
+        .await
+        .map_err(errors::db)?
+        .remove(&user_id)
+        .map(User))
+}
+
+/// Directory queries.
+#[derive(Default)]
+pub struct DirectoryQuery;
+
+#[Object]
+impl DirectoryQuery {
+    /// Who the token is: kind, user, account, roles.
+    async fn viewer(&self) -> Viewer {
+        Viewer
+    }
+
+    /// The caller's own user (null for Support).
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        match context::principal(ctx)? {
+            Principal::Support { .. } => Ok(None),
+            Principal::User(u) => me(ctx, u.user_id).await,
+        }
+    }
+
+    /// Accounts by name: every account for Support; a user sees only their own.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn accounts(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Case-insensitive substring of the account name.")] search: Option<String>,
+    ) -> Result<AccountConnection> {
+        let req = connection::page_request(first, after, last, before)?;
+        let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
+        let select = directory::accounts_select(p, search.as_deref());
+        let total = if wants_total(ctx) {
+            Some(directory::count(db, select.clone()).await.map_err(errors::db)?)
+        } else {
+            None
+        };
+        let page = directory::accounts_page(db, select, &req).await.map_err(errors::db)?;
+        Ok(AccountConnection::from_page(page, total, Account))
+    }
+
+    /// One account by id; null when unknown or not visible to the caller.
+    async fn account(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account's global id.")] id: ID,
+    ) -> Result<Option<Account>> {
+        let Some(key) = ids::decode_as(&id, Kind::Account) else {
+            return Ok(None);
+        };
+        Ok(directory::account(context::db(ctx)?, context::principal(ctx)?, key)
+            .await
+            .map_err(errors::db)?
+            .map(Account))
+    }
+}

@@ -1,0 +1,388 @@
+//! Output types of the directory, built from entity rows so that the database shape never leaks
+//! into the schema.
+
+use async_graphql::{Context, Enum, ID, Object, Result, dataloader::DataLoader};
+use chrono::{DateTime, Utc};
+use entity::{access_number, account, location, role_assignment, user};
+
+use super::loaders::{AccountKey, DirectoryLoader, LocationKey, RolesOfUser, UserKey};
+use crate::{
+    graphql::{
+        connection::{self, connection, wants_total},
+        context, errors,
+        ids::{self, Kind},
+    },
+    service::directory,
+};
+
+/// The platform an account runs on.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::Platform")]
+pub enum Platform {
+    /// Hosted MiCloud Connect: Connect for Mobile.
+    MicloudConnect,
+    /// On-premises MiVoice MX-ONE: Remote Extension.
+    MxOne,
+}
+
+/// A user's phone profile tier.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::PhoneProfile")]
+pub enum PhoneProfile {
+    /// Basic.
+    Basic,
+    /// Essentials.
+    Essentials,
+    /// Premier.
+    Premier,
+    /// Elite.
+    Elite,
+    /// Any other profile.
+    Other,
+}
+
+/// An administrative role.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::Role")]
+pub enum Role {
+    /// Administers the whole account.
+    DecisionMaker,
+    /// Manages users' phones, for the whole account or for one location.
+    PhoneManager,
+}
+
+fn loader<'a>(ctx: &Context<'a>) -> Result<&'a DataLoader<DirectoryLoader>> {
+    ctx.data::<DataLoader<DirectoryLoader>>()
+}
+
+fn load_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
+    errors::internal(&*e)
+}
+
+/// A customer account of the phone service.
+#[derive(Clone, Debug)]
+pub struct Account(pub account::Model);
+
+/// A site of an account.
+#[derive(Clone, Debug)]
+pub struct Location(pub location::Model);
+
+/// A number an account may choose as its Access Number.
+#[derive(Clone, Debug)]
+pub struct AccessNumber(pub access_number::Model);
+
+/// A person on an account.
+#[derive(Clone, Debug)]
+pub struct User(pub user::Model);
+
+/// A role held by a user.
+#[derive(Clone, Debug)]
+pub struct RoleAssignment(pub role_assignment::Model);
+
+connection!(
+    AccountConnection,
+    AccountEdge,
+    Account,
+    "A page of accounts.",
+    "An account in a page."
+);
+connection!(UserConnection, UserEdge, User, "A page of users.", "A user in a page.");
+connection!(
+    LocationConnection,
+    LocationEdge,
+    Location,
+    "A page of locations.",
+    "A location in a page."
+);
+connection!(
+    AccessNumberConnection,
+    AccessNumberEdge,
+    AccessNumber,
+    "A page of access numbers.",
+    "An access number in a page."
+);
+
+/// A customer account of the phone service.
+#[Object]
+impl Account {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Account, self.0.id)
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The platform the account runs on.
+    async fn platform(&self) -> Platform {
+        self.0.platform.into()
+    }
+
+    /// Destination codes that start remote-extension numbers (default `["0"]`).
+    async fn destination_codes(&self) -> Vec<String> {
+        self.0.destination_codes()
+    }
+
+    /// Fixed length of extensions in this account, where it has one.
+    async fn extension_length(&self) -> Option<i32> {
+        self.0.extension_length
+    }
+
+    /// When the account was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When the account last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// The account's users the caller may see, by name: all of them for Support, Decision Makers
+    /// and account-wide Phone Managers; a location's for its Phone Managers; a plain user sees
+    /// themself.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Case-insensitive substring of the name, email, phone number or extension.")] search: Option<
+            String,
+        >,
+    ) -> Result<UserConnection> {
+        let req = connection::page_request(first, after, last, before)?;
+        let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
+        let select = directory::users_select(p, self.0.id, search.as_deref());
+        let total = if wants_total(ctx) {
+            Some(directory::count(db, select.clone()).await.map_err(errors::db)?)
+        } else {
+            None
+        };
+        let page = directory::users_page(db, select, &req).await.map_err(errors::db)?;
+        Ok(UserConnection::from_page(page, total, User))
+    }
+
+    /// The account's locations, by name.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn locations(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+    ) -> Result<LocationConnection> {
+        let req = connection::page_request(first, after, last, before)?;
+        let db = context::db(ctx)?;
+        let select = directory::locations_select(self.0.id);
+        let total = if wants_total(ctx) {
+            Some(directory::count(db, select.clone()).await.map_err(errors::db)?)
+        } else {
+            None
+        };
+        let page = directory::locations_page(db, select, &req).await.map_err(errors::db)?;
+        Ok(LocationConnection::from_page(page, total, Location))
+    }
+
+    /// The numbers the account may choose as its Access Number, by number.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn access_numbers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+    ) -> Result<AccessNumberConnection> {
+        let req = connection::page_request(first, after, last, before)?;
+        let db = context::db(ctx)?;
+        let select = directory::access_numbers_select(self.0.id);
+        let total = if wants_total(ctx) {
+            Some(directory::count(db, select.clone()).await.map_err(errors::db)?)
+        } else {
+            None
+        };
+        let page = directory::access_numbers_page(db, select, &req)
+            .await
+            .map_err(errors::db)?;
+        Ok(AccessNumberConnection::from_page(page, total, AccessNumber))
+    }
+}
+
+async fn load_account(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Account> {
+    loader(ctx)?
+        .load_one(AccountKey(id))
+        .await
+        .map_err(load_err)?
+        .map(Account)
+        .ok_or_else(|| errors::coded("INTERNAL", "internal error"))
+}
+
+async fn load_location(ctx: &Context<'_>, id: Option<uuid::Uuid>) -> Result<Option<Location>> {
+    match id {
+        Some(id) => Ok(loader(ctx)?
+            .load_one(LocationKey(id))
+            .await
+            .map_err(load_err)?
+            .map(Location)),
+        None => Ok(None),
+    }
+}
+
+/// A site of an account.
+#[Object]
+impl Location {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::Location, self.0.id)
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// The account it belongs to.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
+        load_account(ctx, self.0.account_id).await
+    }
+
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A number an account may choose as its Access Number.
+#[Object]
+impl AccessNumber {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::AccessNumber, self.0.id)
+    }
+
+    /// The number (an optional `+` and digits).
+    async fn number(&self) -> &str {
+        &self.0.number
+    }
+
+    /// What admins see it as.
+    async fn label(&self) -> &str {
+        &self.0.label
+    }
+
+    /// The account it belongs to.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
+        load_account(ctx, self.0.account_id).await
+    }
+
+    /// When it was added.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// A person on an account.
+#[Object]
+impl User {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::User, self.0.id)
+    }
+
+    /// Display name.
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Email address (lower-cased), if known.
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+
+    /// Phone number (an optional `+` and digits), if known.
+    async fn phone_number(&self) -> Option<&str> {
+        self.0.phone_number.as_deref()
+    }
+
+    /// Extension: digits, unique in the account.
+    async fn extension(&self) -> &str {
+        &self.0.extension
+    }
+
+    /// Phone profile tier.
+    async fn phone_profile(&self) -> PhoneProfile {
+        self.0.phone_profile.into()
+    }
+
+    /// The account the user belongs to.
+    async fn account(&self, ctx: &Context<'_>) -> Result<Account> {
+        load_account(ctx, self.0.account_id).await
+    }
+
+    /// The user's location, if any.
+    async fn location(&self, ctx: &Context<'_>) -> Result<Option<Location>> {
+        load_location(ctx, self.0.location_id).await
+    }
+
+    /// Roles the user holds.
+    async fn roles(&self, ctx: &Context<'_>) -> Result<Vec<RoleAssignment>> {
+        Ok(loader(ctx)?
+            .load_one(RolesOfUser(self.0.id))
+            .await
+            .map_err(load_err)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(RoleAssignment)
+            .collect())
+    }
+
+    /// When the user was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When the user's directory entry last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// A role held by a user.
+#[Object]
+impl RoleAssignment {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::RoleAssignment, self.0.id)
+    }
+
+    /// The role.
+    async fn role(&self) -> Role {
+        self.0.role.into()
+    }
+
+    /// The location the role is limited to; null for account-wide.
+    async fn location(&self, ctx: &Context<'_>) -> Result<Option<Location>> {
+        load_location(ctx, self.0.location_id).await
+    }
+
+    /// The user holding it.
+    async fn user(&self, ctx: &Context<'_>) -> Result<User> {
+        loader(ctx)?
+            .load_one(UserKey(self.0.user_id))
+            .await
+            .map_err(load_err)?
+            .map(User)
+            .ok_or_else(|| errors::coded("INTERNAL", "internal error"))
+    }
+
+    /// When it was granted.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}

@@ -1,0 +1,110 @@
+//! How service results reach the client: business failures as `userErrors` with a code;
+//! faults as a top-level error with `extensions.code`, never showing their cause.
+
+use async_graphql::{Enum, ErrorExtensions, SimpleObject};
+
+use crate::service::{ErrorCode, ServiceError, UserError as ServiceUserError};
+
+/// Business error codes (SPEC §6).
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "crate::service::ErrorCode")]
+pub enum UserErrorCode {
+    /// The object does not exist, or is not visible to the caller.
+    NotFound,
+    /// The caller may see the object but may not do this.
+    Forbidden,
+    /// An input value is malformed or out of range.
+    ValidationFailed,
+    /// `confirmPurchase` was not true.
+    PurchaseNotConfirmed,
+    /// The add-on is already activated.
+    AlreadyActivated,
+    /// The add-on is not active.
+    AddonNotActive,
+    /// The object is not in a state that allows this.
+    InvalidState,
+    /// `expectedVersion` is not the current version.
+    StaleVersion,
+    /// The user's phone profile is below Essentials.
+    IneligiblePhoneProfile,
+    /// The user is already enabled.
+    AlreadyEnabled,
+    /// The user is not enabled.
+    NotEnabled,
+    /// The extension is taken in this account.
+    ExtensionConflict,
+    /// Users are still enabled.
+    UsersStillEnabled,
+    /// The account's platform does not offer this.
+    PlatformNotSupported,
+    /// The user has no admin- or platform-provisioned remote extension.
+    NoAdminRemoteExtension,
+    /// The number exists already.
+    DuplicateNumber,
+    /// The remote-extension number belongs to another user.
+    NumberInUseElsewhere,
+    /// The number is locked.
+    NumberLocked,
+    /// The number is used by a status or is the active remote extension.
+    NumberInUse,
+    /// The status is read-only for the caller.
+    StatusReadonly,
+    /// The active status cannot be deleted.
+    ActiveStatusDelete,
+    /// The client profile does not allow call through.
+    CallThroughNotAllowed,
+}
+
+/// A business failure of a mutation.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct UserError {
+    /// Path to the input field at fault, relative to `input` (e.g. `["users", "3", "extension"]`).
+    pub field: Option<Vec<String>>,
+    /// What went wrong, for people.
+    pub message: String,
+    /// What went wrong, for programs.
+    pub code: UserErrorCode,
+}
+
+impl From<ServiceUserError> for UserError {
+    fn from(e: ServiceUserError) -> Self {
+        let code: ErrorCode = e.code;
+        Self {
+            field: (!e.field.is_empty()).then_some(e.field),
+            message: e.message,
+            code: code.into(),
+        }
+    }
+}
+
+/// A top-level error carrying `extensions.code`.
+pub fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+}
+
+/// An internal fault: logged once with its cause, shown to the client as `INTERNAL` only.
+pub fn internal(err: &(dyn std::error::Error + 'static)) -> async_graphql::Error {
+    let mut chain = vec![err.to_string()];
+    let mut source = err.source();
+    while let Some(s) = source {
+        chain.push(s.to_string());
+        source = s.source();
+    }
+    tracing::error!(cause = %chain.join(": "), "internal error");
+    coded("INTERNAL", "internal error")
+}
+
+/// Splits a service result into the payload's object and its `userErrors`; faults become a
+/// top-level `INTERNAL` error.
+pub fn payload<T>(result: Result<T, ServiceError>) -> async_graphql::Result<(Option<T>, Vec<UserError>)> {
+    match result {
+        Ok(value) => Ok((Some(value), Vec::new())),
+        Err(ServiceError::Rejected(errors)) => Ok((None, errors.into_iter().map(Into::into).collect())),
+        Err(e @ ServiceError::Db(_)) => Err(internal(&e)),
+    }
+}
+
+/// Any database fault in a query resolver.
+pub fn db(err: sea_orm::DbErr) -> async_graphql::Error {
+    internal(&err)
+}

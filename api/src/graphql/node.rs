@@ -1,0 +1,114 @@
+//! The `Node` interface and `node`/`nodes`: any global id, resolved under the tenant rule T1
+//! (another account's id answers null, exactly like an unknown one).
+
+use async_graphql::{Context, ID, Interface, Object, Result, dataloader::DataLoader};
+
+use super::{
+    context,
+    directory::{
+        loaders::{AccountKey, DirectoryLoader, LocationKey, UserKey},
+        types::{AccessNumber, Account, Location, RoleAssignment, User},
+    },
+    errors,
+    ids::{self, Kind},
+};
+use crate::service::directory;
+
+/// An object with a global id.
+#[derive(Interface, Clone, Debug)]
+#[graphql(field(name = "id", ty = "ID", desc = "Opaque global id, resolvable with `node(id:)`."))]
+pub enum Node {
+    /// An account.
+    Account(Account),
+    /// A location.
+    Location(Location),
+    /// An access number.
+    AccessNumber(AccessNumber),
+    /// A user.
+    User(User),
+    /// A role assignment.
+    RoleAssignment(RoleAssignment),
+}
+
+fn load_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
+    errors::internal(&*e)
+}
+
+/// Resolves one global id, or `None` when it is unknown or not visible to the caller.
+pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
+    let Some((kind, key)) = ids::decode(id) else {
+        return Ok(None);
+    };
+    let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
+    let loader = ctx.data::<DataLoader<DirectoryLoader>>()?;
+    Ok(match kind {
+        Kind::Account => {
+            if !p.sees_account(key) {
+                return Ok(None);
+            }
+            loader
+                .load_one(AccountKey(key))
+                .await
+                .map_err(load_err)?
+                .map(|m| Node::Account(Account(m)))
+        }
+        Kind::Location => loader
+            .load_one(LocationKey(key))
+            .await
+            .map_err(load_err)?
+            .filter(|l| p.sees_account(l.account_id))
+            .map(|m| Node::Location(Location(m))),
+        Kind::AccessNumber => directory::access_numbers_by_id(db, &[key])
+            .await
+            .map_err(errors::db)?
+            .remove(&key)
+            .filter(|a| p.sees_account(a.account_id))
+            .map(|m| Node::AccessNumber(AccessNumber(m))),
+        Kind::User => loader
+            .load_one(UserKey(key))
+            .await
+            .map_err(load_err)?
+            .filter(|u| p.sees_user(directory::scope(u)))
+            .map(|m| Node::User(User(m))),
+        Kind::RoleAssignment => {
+            let Some(role) = directory::role_assignments_by_id(db, &[key])
+                .await
+                .map_err(errors::db)?
+                .remove(&key)
+            else {
+                return Ok(None);
+            };
+            let holder = loader.load_one(UserKey(role.user_id)).await.map_err(load_err)?;
+            holder
+                .filter(|u| p.sees_user(directory::scope(u)))
+                .map(|_| Node::RoleAssignment(RoleAssignment(role)))
+        }
+    })
+}
+
+/// `node` and `nodes`.
+#[derive(Default)]
+pub struct NodeQuery;
+
+#[Object]
+impl NodeQuery {
+    /// Any object by its global id; null when unknown or not visible to the caller.
+    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global id.")] id: ID) -> Result<Option<Node>> {
+        resolve(ctx, &id).await
+    }
+
+    /// Several objects by global id, in the order asked (at most 100); null where unknown or not
+    /// visible.
+    #[graphql(complexity = "ids.len().max(1) * child_complexity + 1")]
+    async fn nodes(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Global ids (at most 100).")] ids: Vec<ID>,
+    ) -> Result<Vec<Option<Node>>> {
+        if ids.len() > super::connection::MAX_PAGE as usize {
+            return Err(errors::coded("BAD_REQUEST", "at most 100 ids"));
+        }
+        let lookups = ids.iter().map(|id| resolve(ctx, id));
+        futures::future::try_join_all(lookups).await
+    }
+}

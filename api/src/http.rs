@@ -1,0 +1,327 @@
+//! The HTTP surface of `/graphql`: JSON in, `application/graphql-response+json` or
+//! `application/json` out as `Accept` asks; authentication (401), per-token rate limit (429),
+//! batches and malformed bodies refused (400), non-JSON (415), mutations over GET (405),
+//! parse/validation failures 400, and a request timeout that rolls the transaction back.
+
+use std::{collections::HashMap, num::NonZeroU32, sync::Arc};
+
+use async_graphql::{Request, Response as GqlResponse, dataloader::DataLoader, parser::types::OperationType};
+use axum::{
+    body::Bytes,
+    extract::{Query, State},
+    http::{HeaderMap, HeaderValue, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use serde_json::json;
+
+use crate::{
+    auth::AuthError,
+    graphql::{ReachSchema, directory::loaders::DirectoryLoader, limits},
+    policy::Principal,
+    state::AppState,
+};
+
+/// Per-token-subject request rate limiter.
+pub type Limiter = DefaultKeyedRateLimiter<String>;
+
+/// State of the HTTP layer.
+#[derive(Clone)]
+pub struct ServerState {
+    /// Shared application state.
+    pub app: AppState,
+    /// The executable schema (with the app state as data).
+    pub schema: ReachSchema,
+    /// Rate limiter keyed by token subject.
+    pub limiter: Arc<Limiter>,
+}
+
+/// A limiter allowing `per_second` requests a second with `burst` on top, per key.
+pub fn limiter(per_second: u32, burst: u32) -> Arc<Limiter> {
+    let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Arc::new(RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)))
+}
+
+const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+/// Which media type to answer with, from `Accept`; `None` when neither is acceptable.
+fn negotiate(headers: &HeaderMap) -> Option<&'static str> {
+    let Some(accept) = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(JSON);
+    };
+    let mut best: Option<(&'static str, f32)> = None;
+    for part in accept.split(',') {
+        let mut pieces = part.split(';');
+        let media = pieces.next().unwrap_or_default().trim().to_ascii_lowercase();
+        let q = pieces
+            .filter_map(|p| p.trim().strip_prefix("q="))
+            .find_map(|q| q.parse::<f32>().ok())
+            .unwrap_or(1.0);
+        let candidate = match media.as_str() {
+            GRAPHQL_RESPONSE => GRAPHQL_RESPONSE,
+            JSON | "application/*" | "*/*" => JSON,
+            _ => continue,
+        };
+        if q > 0.0 && best.is_none_or(|(_, bq)| q > bq || (q == bq && candidate == GRAPHQL_RESPONSE)) {
+            best = Some((candidate, q));
+        }
+    }
+    best.map(|(m, _)| m)
+}
+
+/// A response with GraphQL-shaped errors only.
+fn error_response(status: StatusCode, media: &'static str, code: &str, message: &str) -> Response {
+    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
+    (
+        status,
+        [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
+        body.to_string(),
+    )
+        .into_response()
+}
+
+async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(Principal, String), AuthError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(AuthError::Missing)?;
+    let claims = app.tokens.verify(token)?;
+    let principal = app.tokens.principal(&app.db, &claims).await?;
+    Ok((principal, claims.sub))
+}
+
+/// Authentication and rate limiting shared by POST and GET.
+async fn admit(state: &ServerState, headers: &HeaderMap, media: &'static str) -> Result<Principal, Response> {
+    let (principal, subject) = match authenticate(&state.app, headers).await {
+        Ok(found) => found,
+        Err(AuthError::Db(e)) => {
+            tracing::error!(error = %e, "database error while authenticating");
+            return Err(error_response(
+                StatusCode::SERVICE_UNAVAILABLE,
+                media,
+                "INTERNAL",
+                "service unavailable",
+            ));
+        }
+        Err(e) => {
+            let mut resp = error_response(StatusCode::UNAUTHORIZED, media, "UNAUTHENTICATED", &e.to_string());
+            resp.headers_mut()
+                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
+            return Err(resp);
+        }
+    };
+    if state.limiter.check_key(&subject).is_err() {
+        let mut resp = error_response(
+            StatusCode::TOO_MANY_REQUESTS,
+            media,
+            "RATE_LIMITED",
+            "too many requests",
+        );
+        resp.headers_mut()
+            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
+        return Err(resp);
+    }
+    Ok(principal)
+}
+
+/// Runs one GraphQL request for `principal` within the request timeout.
+async fn execute(state: &ServerState, principal: Principal, request: Request, media: &'static str) -> Response {
+    let request = request.data(principal).data(DataLoader::new(
+        DirectoryLoader {
+            db: state.app.db.clone(),
+        },
+        tokio::spawn,
+    ));
+    let timeout = state.app.settings.request_timeout();
+    // Dropping the future on timeout drops its open transaction, which rolls it back.
+    let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
+        Ok(response) => response,
+        Err(_) => {
+            return error_response(
+                StatusCode::OK,
+                media,
+                "TIMEOUT",
+                "the request took too long and was cancelled",
+            );
+        }
+    };
+    let status = if response.data == async_graphql::Value::Null && is_request_error(&response) {
+        StatusCode::BAD_REQUEST
+    } else {
+        StatusCode::OK
+    };
+    match serde_json::to_vec(&response) {
+        Ok(body) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static(media))], body).into_response(),
+        Err(e) => {
+            tracing::error!(error = %e, "cannot serialise a response");
+            error_response(StatusCode::INTERNAL_SERVER_ERROR, media, "INTERNAL", "internal error")
+        }
+    }
+}
+
+fn is_request_error(response: &GqlResponse) -> bool {
+    response.errors.iter().any(|e| {
+        e.extensions.as_ref().and_then(|x| x.get("code")).is_some_and(|code| {
+            matches!(code, async_graphql::Value::String(c) if c == limits::BAD_REQUEST || c == limits::TOO_COMPLEX)
+        })
+    })
+}
+
+/// `POST /graphql`.
+pub async fn graphql_post(State(state): State<ServerState>, headers: HeaderMap, body: Bytes) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return error_response(
+            StatusCode::NOT_ACCEPTABLE,
+            JSON,
+            "BAD_REQUEST",
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let json_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.type_() == mime::APPLICATION && m.subtype() == mime::JSON);
+    if !json_body {
+        return error_response(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            "BAD_REQUEST",
+            "Content-Type must be application/json",
+        );
+    }
+    let principal = match admit(&state, &headers, media).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let value: serde_json::Value = match serde_json::from_slice(&body) {
+        Ok(v) => v,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                "BAD_REQUEST",
+                "the body is not valid JSON",
+            );
+        }
+    };
+    if value.is_array() {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            "BAD_REQUEST",
+            "batched requests are not supported",
+        );
+    }
+    let request: Request = match serde_json::from_value(value) {
+        Ok(r) => r,
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                "BAD_REQUEST",
+                "the body must be an object with a `query` string",
+            );
+        }
+    };
+    execute(&state, principal, request, media).await
+}
+
+/// `GET /graphql?query=…`: queries only; a mutation over GET is 405.
+pub async fn graphql_get(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Response {
+    let Some(media) = negotiate(&headers) else {
+        return error_response(
+            StatusCode::NOT_ACCEPTABLE,
+            JSON,
+            "BAD_REQUEST",
+            "accept application/graphql-response+json or application/json",
+        );
+    };
+    let Some(query) = params.get("query") else {
+        return error_response(
+            StatusCode::BAD_REQUEST,
+            media,
+            "BAD_REQUEST",
+            "missing `query` parameter",
+        );
+    };
+    let operation = params.get("operationName");
+    if let Ok(doc) = async_graphql::parser::parse_query(query) {
+        let is_mutation = doc.operations.iter().any(|(name, op)| {
+            op.node.ty != OperationType::Query
+                && (operation.is_none() || name.map(|n| n.as_str()) == operation.map(String::as_str))
+        });
+        if is_mutation {
+            let mut resp = error_response(
+                StatusCode::METHOD_NOT_ALLOWED,
+                media,
+                "BAD_REQUEST",
+                "mutations must use POST",
+            );
+            resp.headers_mut()
+                .insert(header::ALLOW, HeaderValue::from_static("POST"));
+            return resp;
+        }
+    }
+    let principal = match admit(&state, &headers, media).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    let mut request = Request::new(query.clone());
+    if let Some(op) = operation {
+        request = request.operation_name(op.clone());
+    }
+    if let Some(vars) = params.get("variables") {
+        match serde_json::from_str(vars) {
+            Ok(v) => request = request.variables(async_graphql::Variables::from_json(v)),
+            Err(_) => {
+                return error_response(
+                    StatusCode::BAD_REQUEST,
+                    media,
+                    "BAD_REQUEST",
+                    "`variables` is not valid JSON",
+                );
+            }
+        }
+    }
+    execute(&state, principal, request, media).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn accept(v: &str) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        if let Ok(v) = HeaderValue::from_str(v) {
+            h.insert(header::ACCEPT, v);
+        }
+        h
+    }
+
+    #[test]
+    fn accept_negotiation() {
+        assert_eq!(negotiate(&HeaderMap::new()), Some(JSON));
+        assert_eq!(negotiate(&accept("application/json")), Some(JSON));
+        assert_eq!(negotiate(&accept(GRAPHQL_RESPONSE)), Some(GRAPHQL_RESPONSE));
+        assert_eq!(
+            negotiate(&accept("application/graphql-response+json, application/json;q=0.9")),
+            Some(GRAPHQL_RESPONSE)
+        );
+        assert_eq!(
+            negotiate(&accept("application/json, application/graphql-response+json;q=0.5")),
+            Some(JSON)
+        );
+        assert_eq!(negotiate(&accept("*/*")), Some(JSON));
+        assert_eq!(negotiate(&accept("text/html")), None);
+    }
+}

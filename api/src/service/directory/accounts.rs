@@ -1,0 +1,209 @@
+//! Accounts, locations and access numbers.
+
+use chrono::Utc;
+use entity::{Platform, access_number, account, location};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use crate::{
+    db,
+    policy::Principal,
+    service::{
+        ErrorCode, ServiceError, ServiceResult,
+        error::{check, not_found, unique_violation},
+        outbox::{self, Event},
+        validate,
+    },
+};
+
+/// What `accountCreate` takes.
+#[derive(Clone, Debug)]
+pub struct NewAccount {
+    /// Display name.
+    pub name: String,
+    /// Platform.
+    pub platform: Platform,
+    /// Destination codes (default `["0"]`).
+    pub destination_codes: Option<Vec<String>>,
+    /// Fixed extension length.
+    pub extension_length: Option<i32>,
+}
+
+/// Creates an account (Support only).
+pub async fn create_account(
+    db: &DatabaseConnection,
+    p: &Principal,
+    input: NewAccount,
+) -> ServiceResult<account::Model> {
+    if !p.is_support() {
+        return Err(ServiceError::reject(
+            ErrorCode::Forbidden,
+            &[],
+            "only Support creates accounts",
+        ));
+    }
+    let name = validate::name(&["name"], &input.name, 200)?;
+    let codes = validate::destination_codes(&["destinationCodes"], input.destination_codes)?;
+    let extension_length = validate::extension_length(&["extensionLength"], input.extension_length)?;
+    let now = Utc::now();
+    let txn = db::begin_write(db).await?;
+    let model = account::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        sort_name: Set(name.to_lowercase()),
+        name: Set(name),
+        platform: Set(input.platform),
+        destination_codes: Set(codes.join(",")),
+        extension_length: Set(extension_length),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    outbox::record(
+        &txn,
+        p,
+        Event {
+            event_type: "account.created",
+            account_id: Some(model.id),
+            aggregate_type: "Account",
+            aggregate_id: model.id,
+            payload: json!({
+                "name": model.name,
+                "platform": input.platform.to_value(),
+                "destinationCodes": model.destination_codes(),
+                "extensionLength": model.extension_length,
+            }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Loads an account the principal may administer the directory of.
+pub(super) async fn admin_account(
+    db: &impl sea_orm::ConnectionTrait,
+    p: &Principal,
+    account_id: Option<Uuid>,
+    field: &[&str],
+) -> ServiceResult<account::Model> {
+    let Some(account_id) = account_id.filter(|id| p.sees_account(*id)) else {
+        return Err(not_found(field, "account"));
+    };
+    let account = account::Entity::find_by_id(account_id)
+        .one(db)
+        .await?
+        .ok_or_else(|| not_found(field, "account"))?;
+    check(p.directory_admin(account.id), field, "account")?;
+    Ok(account)
+}
+
+/// Creates a location (Support, or a Decision Maker of the account). Names are unique per
+/// account, ignoring case.
+pub async fn create_location(
+    db: &DatabaseConnection,
+    p: &Principal,
+    account_id: Option<Uuid>,
+    name: &str,
+) -> ServiceResult<location::Model> {
+    let account = admin_account(db, p, account_id, &["accountId"]).await?;
+    let name = validate::name(&["name"], name, 200)?;
+    let duplicate = || {
+        ServiceError::reject(
+            ErrorCode::ValidationFailed,
+            &["name"],
+            "a location with this name exists",
+        )
+    };
+    let txn = db::begin_write(db).await?;
+    let exists = location::Entity::find()
+        .filter(location::Column::AccountId.eq(account.id))
+        .filter(location::Column::SortName.eq(name.to_lowercase()))
+        .one(&txn)
+        .await?;
+    if exists.is_some() {
+        return Err(duplicate());
+    }
+    let model = location::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account.id),
+        sort_name: Set(name.to_lowercase()),
+        name: Set(name),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if unique_violation(&e).is_some() {
+            duplicate()
+        } else {
+            e.into()
+        }
+    })?;
+    outbox::record(
+        &txn,
+        p,
+        Event {
+            event_type: "location.created",
+            account_id: Some(account.id),
+            aggregate_type: "Location",
+            aggregate_id: model.id,
+            payload: json!({ "name": model.name }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}
+
+/// Adds an access number to an account (Support, or a Decision Maker of the account).
+pub async fn create_access_number(
+    db: &DatabaseConnection,
+    p: &Principal,
+    account_id: Option<Uuid>,
+    number: &str,
+    label: &str,
+) -> ServiceResult<access_number::Model> {
+    let account = admin_account(db, p, account_id, &["accountId"]).await?;
+    let number = validate::phone_number(&["number"], number)?;
+    let label = validate::label(&["label"], label)?;
+    let duplicate = || {
+        ServiceError::reject(
+            ErrorCode::DuplicateNumber,
+            &["number"],
+            "this account has this access number already",
+        )
+    };
+    let txn = db::begin_write(db).await?;
+    let model = access_number::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account.id),
+        number: Set(number),
+        label: Set(label),
+        created_at: Set(Utc::now()),
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if unique_violation(&e).is_some() {
+            duplicate()
+        } else {
+            e.into()
+        }
+    })?;
+    outbox::record(
+        &txn,
+        p,
+        Event {
+            event_type: "access_number.created",
+            account_id: Some(account.id),
+            aggregate_type: "AccessNumber",
+            aggregate_id: model.id,
+            payload: json!({ "number": model.number, "label": model.label }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}

@@ -1,0 +1,11 @@
+//! The directory (SPEC §2): accounts, locations, access numbers, users and their roles.
+
+mod accounts;
+mod reads;
+mod roles;
+mod users;
+
+pub use accounts::{NewAccount, create_access_number, create_account, create_location};
+pub use reads::*;
+pub use roles::{assign_role, revoke_role};
+pub use users::{UserChanges, UserFields, create_user, import_users, update_user};

@@ -1,0 +1,243 @@
+//! Directory reads: visibility-filtered lists (one query a page) and batch loads for DataLoaders.
+
+use std::collections::HashMap;
+
+use entity::{access_number, account, location, role_assignment, user};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
+    Select,
+    sea_query::{Expr, LikeExpr},
+};
+use uuid::Uuid;
+
+use crate::{
+    policy::{Principal, UserScope, UserVisibility},
+    service::pagination::{self, Cursor, Page, PageRequest},
+};
+
+fn search_filter<C: ColumnTrait>(column: C, search: Option<&str>) -> Condition {
+    match search.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => {
+            Condition::all().add(Expr::col(column).like(LikeExpr::new(pagination::like_pattern(s)).escape('\\')))
+        }
+        None => Condition::all(),
+    }
+}
+
+/// The accounts a principal may list: every account for Support, their own for a user.
+pub fn accounts_select(p: &Principal, search: Option<&str>) -> Select<account::Entity> {
+    let mut select = account::Entity::find().filter(search_filter(account::Column::SortName, search));
+    if let Some(u) = p.user() {
+        select = select.filter(account::Column::Id.eq(u.account_id));
+    }
+    select
+}
+
+/// One page of accounts.
+pub async fn accounts_page(
+    db: &impl ConnectionTrait,
+    select: Select<account::Entity>,
+    req: &PageRequest,
+) -> Result<Page<account::Model>, DbErr> {
+    pagination::page(
+        db,
+        select,
+        account::Column::SortName,
+        account::Column::Id,
+        |a| Cursor {
+            key: a.sort_name.clone(),
+            id: a.id,
+        },
+        req,
+    )
+    .await
+}
+
+/// An account, if the principal may see it (T1).
+pub async fn account(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> Result<Option<account::Model>, DbErr> {
+    if !p.sees_account(id) {
+        return Ok(None);
+    }
+    account::Entity::find_by_id(id).one(db).await
+}
+
+/// The users of an account that a principal may see, matching `search` (case-insensitive
+/// substring of name, email, phone number or extension).
+pub fn users_select(p: &Principal, account_id: Uuid, search: Option<&str>) -> Select<user::Entity> {
+    let select = user::Entity::find()
+        .filter(user::Column::AccountId.eq(account_id))
+        .filter(search_filter(user::Column::SearchText, search));
+    match p.user_visibility(account_id) {
+        UserVisibility::All => select,
+        UserVisibility::Locations { locations, myself } => select.filter(
+            Condition::any()
+                .add(user::Column::LocationId.is_in(locations))
+                .add(user::Column::Id.eq(myself)),
+        ),
+        UserVisibility::Myself(me) => select.filter(user::Column::Id.eq(me)),
+        UserVisibility::Nobody => select.filter(Expr::val(1).eq(0)),
+    }
+}
+
+/// One page of users, by name then id.
+pub async fn users_page(
+    db: &impl ConnectionTrait,
+    select: Select<user::Entity>,
+    req: &PageRequest,
+) -> Result<Page<user::Model>, DbErr> {
+    pagination::page(
+        db,
+        select,
+        user::Column::SortName,
+        user::Column::Id,
+        |u| Cursor {
+            key: u.sort_name.clone(),
+            id: u.id,
+        },
+        req,
+    )
+    .await
+}
+
+/// An account's locations.
+pub fn locations_select(account_id: Uuid) -> Select<location::Entity> {
+    location::Entity::find().filter(location::Column::AccountId.eq(account_id))
+}
+
+/// One page of locations, by name.
+pub async fn locations_page(
+    db: &impl ConnectionTrait,
+    select: Select<location::Entity>,
+    req: &PageRequest,
+) -> Result<Page<location::Model>, DbErr> {
+    pagination::page(
+        db,
+        select,
+        location::Column::SortName,
+        location::Column::Id,
+        |l| Cursor {
+            key: l.sort_name.clone(),
+            id: l.id,
+        },
+        req,
+    )
+    .await
+}
+
+/// An account's access numbers.
+pub fn access_numbers_select(account_id: Uuid) -> Select<access_number::Entity> {
+    access_number::Entity::find().filter(access_number::Column::AccountId.eq(account_id))
+}
+
+/// One page of access numbers, by number.
+pub async fn access_numbers_page(
+    db: &impl ConnectionTrait,
+    select: Select<access_number::Entity>,
+    req: &PageRequest,
+) -> Result<Page<access_number::Model>, DbErr> {
+    pagination::page(
+        db,
+        select,
+        access_number::Column::Number,
+        access_number::Column::Id,
+        |a| Cursor {
+            key: a.number.clone(),
+            id: a.id,
+        },
+        req,
+    )
+    .await
+}
+
+/// Rows matched by a list query (for `totalCount`).
+pub async fn count<E: EntityTrait>(db: &impl ConnectionTrait, select: Select<E>) -> Result<u64, DbErr>
+where
+    E::Model: Send + Sync,
+{
+    select.count(db).await
+}
+
+/// The scope a policy check needs for a user row.
+pub fn scope(u: &user::Model) -> UserScope {
+    UserScope {
+        id: u.id,
+        account_id: u.account_id,
+        location_id: u.location_id,
+    }
+}
+
+/// Accounts by id, in one query.
+pub async fn accounts_by_id(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, account::Model>, DbErr> {
+    let rows = account::Entity::find()
+        .filter(account::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
+/// Locations by id, in one query.
+pub async fn locations_by_id(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, location::Model>, DbErr> {
+    let rows = location::Entity::find()
+        .filter(location::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
+/// Users by id, in one query.
+pub async fn users_by_id(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, user::Model>, DbErr> {
+    let rows = user::Entity::find()
+        .filter(user::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
+/// Access numbers by id, in one query.
+pub async fn access_numbers_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, access_number::Model>, DbErr> {
+    let rows = access_number::Entity::find()
+        .filter(access_number::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
+/// Role assignments by id, in one query.
+pub async fn role_assignments_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, role_assignment::Model>, DbErr> {
+    let rows = role_assignment::Entity::find()
+        .filter(role_assignment::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
+
+/// The roles of many users, in one query.
+pub async fn roles_of_users(
+    db: &impl ConnectionTrait,
+    user_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<role_assignment::Model>>, DbErr> {
+    let rows = role_assignment::Entity::find()
+        .filter(role_assignment::Column::UserId.is_in(user_ids.to_vec()))
+        .order_by_asc(role_assignment::Column::CreatedAt)
+        .all(db)
+        .await?;
+    let mut map: HashMap<Uuid, Vec<role_assignment::Model>> = HashMap::new();
+    for r in rows {
+        map.entry(r.user_id).or_default().push(r);
+    }
+    Ok(map)
+}
+
+/// Users with this email address, in any account (for `reach token --user`).
+pub async fn users_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Vec<user::Model>, DbErr> {
+    user::Entity::find()
+        .filter(user::Column::Email.eq(email.trim().to_lowercase()))
+        .all(db)
+        .await
+}

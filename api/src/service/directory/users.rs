@@ -1,0 +1,417 @@
+//! Users: create, bulk import (all-or-nothing) and update.
+
+use std::collections::{HashMap, HashSet};
+
+use chrono::Utc;
+use entity::{PhoneProfile, account, location, user};
+use sea_orm::{
+    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
+};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::accounts::admin_account;
+use crate::{
+    db,
+    policy::Principal,
+    service::{
+        ErrorCode, ServiceError, ServiceResult, UserError,
+        error::{not_found, unique_violation},
+        outbox::{self, Event},
+        validate,
+    },
+};
+
+/// Most rows one `usersImport` may carry.
+pub const MAX_IMPORT_ROWS: usize = 1000;
+
+/// A user's directory fields, as given (before validation).
+#[derive(Clone, Debug)]
+pub struct UserFields {
+    /// Location (`None`: no location); `Some(None)` is an id that could not be read.
+    pub location_id: Option<Option<Uuid>>,
+    /// Name.
+    pub name: String,
+    /// Email address.
+    pub email: Option<String>,
+    /// Phone number.
+    pub phone_number: Option<String>,
+    /// Extension.
+    pub extension: String,
+    /// Phone profile.
+    pub phone_profile: PhoneProfile,
+}
+
+/// What `userUpdate` changes: `None` keeps a field; `Some(None)` clears a nullable one.
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
+    /// New location; `Some(Some(None))` is an id that could not be read.
+    pub location_id: Option<Option<Option<Uuid>>>,
+    /// New name.
+    pub name: Option<String>,
+    /// New email address.
+    pub email: Option<Option<String>>,
+    /// New phone number.
+    pub phone_number: Option<Option<String>>,
+    /// New extension.
+    pub extension: Option<String>,
+    /// New phone profile.
+    pub phone_profile: Option<PhoneProfile>,
+}
+
+/// A row that passed validation.
+struct ValidUser {
+    location_id: Option<Uuid>,
+    name: String,
+    email: Option<String>,
+    phone_number: Option<String>,
+    extension: String,
+    phone_profile: PhoneProfile,
+}
+
+fn search_text(name: &str, email: Option<&str>, phone: Option<&str>, extension: &str) -> String {
+    [Some(name), email, phone, Some(extension)]
+        .into_iter()
+        .flatten()
+        .map(str::to_lowercase)
+        .collect::<Vec<_>>()
+        .join("\u{1f}")
+}
+
+async fn account_locations(db: &impl ConnectionTrait, account_id: Uuid) -> Result<HashSet<Uuid>, sea_orm::DbErr> {
+    Ok(location::Entity::find()
+        .filter(location::Column::AccountId.eq(account_id))
+        .all(db)
+        .await?
+        .into_iter()
+        .map(|l| l.id)
+        .collect())
+}
+
+/// Validates one row, collecting every failure rather than stopping at the first.
+fn validate_row(
+    fields: &UserFields,
+    account: &account::Model,
+    locations: &HashSet<Uuid>,
+) -> Result<ValidUser, Vec<UserError>> {
+    let mut errors = Vec::new();
+    let mut keep = |r: Result<String, UserError>| r.map_err(|e| errors.push(e)).ok();
+    let name = keep(validate::name(&["name"], &fields.name, 200));
+    let email = fields
+        .email
+        .as_deref()
+        .filter(|e| !e.trim().is_empty())
+        .map(|e| keep(validate::email(&["email"], e)));
+    let phone = fields
+        .phone_number
+        .as_deref()
+        .filter(|p| !p.trim().is_empty())
+        .map(|p| keep(validate::phone_number(&["phoneNumber"], p)));
+    let extension = keep(validate::extension(
+        &["extension"],
+        &fields.extension,
+        account.extension_length,
+    ));
+    let location_id = match fields.location_id {
+        Some(Some(id)) if locations.contains(&id) => Some(id),
+        Some(_) => {
+            errors.push(UserError::new(ErrorCode::NotFound, &["locationId"], "no such location"));
+            None
+        }
+        None => None,
+    };
+    match (name, email, phone, extension) {
+        (Some(name), email, phone, Some(extension)) if errors.is_empty() => Ok(ValidUser {
+            location_id,
+            name,
+            email: email.flatten(),
+            phone_number: phone.flatten(),
+            extension,
+            phone_profile: fields.phone_profile,
+        }),
+        _ => Err(errors),
+    }
+}
+
+fn conflict_from_db(err: sea_orm::DbErr, prefix: &[String]) -> ServiceError {
+    match unique_violation(&err) {
+        Some(msg) if msg.contains("email") => UserError::new(
+            ErrorCode::ValidationFailed,
+            &["email"],
+            "another user of this account has this email address",
+        )
+        .under(prefix)
+        .into(),
+        Some(_) => UserError::new(
+            ErrorCode::ExtensionConflict,
+            &["extension"],
+            "another user of this account has this extension",
+        )
+        .under(prefix)
+        .into(),
+        None => err.into(),
+    }
+}
+
+fn user_payload(u: &user::Model) -> Value {
+    json!({
+        "name": u.name,
+        "email": u.email,
+        "phoneNumber": u.phone_number,
+        "extension": u.extension,
+        "phoneProfile": u.phone_profile.to_value(),
+        "locationId": u.location_id,
+    })
+}
+
+async fn insert_user(
+    txn: &impl ConnectionTrait,
+    p: &Principal,
+    account_id: Uuid,
+    v: ValidUser,
+    prefix: &[String],
+) -> ServiceResult<user::Model> {
+    let now = Utc::now();
+    let model = user::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account_id),
+        location_id: Set(v.location_id),
+        sort_name: Set(v.name.to_lowercase()),
+        search_text: Set(search_text(
+            &v.name,
+            v.email.as_deref(),
+            v.phone_number.as_deref(),
+            &v.extension,
+        )),
+        name: Set(v.name),
+        email: Set(v.email),
+        phone_number: Set(v.phone_number),
+        extension: Set(v.extension),
+        phone_profile: Set(v.phone_profile),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(txn)
+    .await
+    .map_err(|e| conflict_from_db(e, prefix))?;
+    outbox::record(
+        txn,
+        p,
+        Event {
+            event_type: "user.created",
+            account_id: Some(account_id),
+            aggregate_type: "User",
+            aggregate_id: model.id,
+            payload: user_payload(&model),
+        },
+    )
+    .await?;
+    Ok(model)
+}
+
+/// Creates one user (Support, or a Decision Maker of the account).
+pub async fn create_user(
+    db: &DatabaseConnection,
+    p: &Principal,
+    account_id: Option<Uuid>,
+    fields: UserFields,
+) -> ServiceResult<user::Model> {
+    let mut users = import(db, p, account_id, vec![fields], false).await?;
+    users
+        .pop()
+        .ok_or_else(|| ServiceError::Db(sea_orm::DbErr::Custom("no user created".into())))
+}
+
+/// Creates many users at once: all or nothing, every bad row reported with its index.
+pub async fn import_users(
+    db: &DatabaseConnection,
+    p: &Principal,
+    account_id: Option<Uuid>,
+    rows: Vec<UserFields>,
+) -> ServiceResult<Vec<user::Model>> {
+    import(db, p, account_id, rows, true).await
+}
+
+async fn import(
+    db: &DatabaseConnection,
+    p: &Principal,
+    account_id: Option<Uuid>,
+    rows: Vec<UserFields>,
+    batch: bool,
+) -> ServiceResult<Vec<user::Model>> {
+    let account = admin_account(db, p, account_id, &["accountId"]).await?;
+    if batch && (rows.is_empty() || rows.len() > MAX_IMPORT_ROWS) {
+        return Err(ServiceError::reject(
+            ErrorCode::ValidationFailed,
+            &["users"],
+            format!("must hold 1 to {MAX_IMPORT_ROWS} rows"),
+        ));
+    }
+    let prefix = |i: usize| {
+        if batch {
+            vec!["users".to_owned(), i.to_string()]
+        } else {
+            Vec::new()
+        }
+    };
+    let locations = account_locations(db, account.id).await?;
+    let mut errors = Vec::new();
+    let mut valid = Vec::new();
+    for (i, row) in rows.iter().enumerate() {
+        match validate_row(row, &account, &locations) {
+            Ok(v) => valid.push((i, v)),
+            Err(es) => errors.extend(es.into_iter().map(|e| e.under(&prefix(i)))),
+        }
+    }
+    let txn = db::begin_write(db).await?;
+    // Conflicts with the stored directory and within the batch, reported per row.
+    let taken_ext: HashSet<String> = existing(
+        &txn,
+        account.id,
+        user::Column::Extension,
+        valid.iter().map(|(_, v)| v.extension.clone()).collect(),
+    )
+    .await?;
+    let emails: Vec<String> = valid.iter().filter_map(|(_, v)| v.email.clone()).collect();
+    let taken_email: HashSet<String> = existing(&txn, account.id, user::Column::Email, emails).await?;
+    let mut seen_ext: HashMap<&str, usize> = HashMap::new();
+    let mut seen_email: HashMap<&str, usize> = HashMap::new();
+    for (i, v) in &valid {
+        if taken_ext.contains(&v.extension) || seen_ext.insert(&v.extension, *i).is_some() {
+            errors.push(
+                UserError::new(
+                    ErrorCode::ExtensionConflict,
+                    &["extension"],
+                    "another user of this account has this extension",
+                )
+                .under(&prefix(*i)),
+            );
+        }
+        if let Some(email) = &v.email
+            && (taken_email.contains(email) || seen_email.insert(email, *i).is_some())
+        {
+            errors.push(
+                UserError::new(
+                    ErrorCode::ValidationFailed,
+                    &["email"],
+                    "another user of this account has this email address",
+                )
+                .under(&prefix(*i)),
+            );
+        }
+    }
+    if !errors.is_empty() {
+        errors.sort_by_key(|e| e.field.get(1).and_then(|i| i.parse::<usize>().ok()));
+        return Err(ServiceError::Rejected(errors));
+    }
+    let mut created = Vec::with_capacity(valid.len());
+    for (i, v) in valid {
+        created.push(insert_user(&txn, p, account.id, v, &prefix(i)).await?);
+    }
+    txn.commit().await?;
+    Ok(created)
+}
+
+async fn existing(
+    db: &impl ConnectionTrait,
+    account_id: Uuid,
+    column: user::Column,
+    values: Vec<String>,
+) -> Result<HashSet<String>, sea_orm::DbErr> {
+    let mut found = HashSet::new();
+    for chunk in values.chunks(500) {
+        let rows = user::Entity::find()
+            .filter(user::Column::AccountId.eq(account_id))
+            .filter(column.is_in(chunk.to_vec()))
+            .all(db)
+            .await?;
+        found.extend(rows.into_iter().filter_map(|u| match column {
+            user::Column::Email => u.email,
+            _ => Some(u.extension),
+        }));
+    }
+    Ok(found)
+}
+
+/// Changes a user's directory fields (Support, or a Decision Maker of the account). A request
+/// that changes nothing records no event.
+pub async fn update_user(
+    db: &DatabaseConnection,
+    p: &Principal,
+    user_id: Option<Uuid>,
+    changes: UserChanges,
+) -> ServiceResult<user::Model> {
+    let field = ["id"];
+    let current = match user_id {
+        Some(id) => user::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    }
+    .filter(|u| p.sees_account(u.account_id))
+    .ok_or_else(|| not_found(&field, "user"))?;
+    let account = admin_account(db, p, Some(current.account_id), &field).await?;
+    let locations = account_locations(db, account.id).await?;
+    let fields = UserFields {
+        location_id: match changes.location_id {
+            Some(requested) => requested,
+            None => current.location_id.map(Some),
+        },
+        name: changes.name.unwrap_or_else(|| current.name.clone()),
+        email: changes.email.unwrap_or_else(|| current.email.clone()),
+        phone_number: changes.phone_number.unwrap_or_else(|| current.phone_number.clone()),
+        extension: changes.extension.unwrap_or_else(|| current.extension.clone()),
+        phone_profile: changes.phone_profile.unwrap_or(current.phone_profile),
+    };
+    let v = validate_row(&fields, &account, &locations).map_err(ServiceError::Rejected)?;
+
+    let mut diff = Map::new();
+    let mut note = |name: &str, old: Value, new: Value| {
+        if old != new {
+            diff.insert(name.to_owned(), json!({ "old": old, "new": new }));
+        }
+    };
+    note("name", json!(current.name), json!(v.name));
+    note("email", json!(current.email), json!(v.email));
+    note("phoneNumber", json!(current.phone_number), json!(v.phone_number));
+    note("extension", json!(current.extension), json!(v.extension));
+    note(
+        "phoneProfile",
+        json!(current.phone_profile.to_value()),
+        json!(v.phone_profile.to_value()),
+    );
+    note("locationId", json!(current.location_id), json!(v.location_id));
+    if diff.is_empty() {
+        return Ok(current);
+    }
+
+    let txn = db::begin_write(db).await?;
+    let mut am: user::ActiveModel = current.clone().into();
+    am.sort_name = Set(v.name.to_lowercase());
+    am.search_text = Set(search_text(
+        &v.name,
+        v.email.as_deref(),
+        v.phone_number.as_deref(),
+        &v.extension,
+    ));
+    am.name = Set(v.name);
+    am.email = Set(v.email);
+    am.phone_number = Set(v.phone_number);
+    am.extension = Set(v.extension);
+    am.phone_profile = Set(v.phone_profile);
+    am.location_id = Set(v.location_id);
+    am.updated_at = Set(Utc::now());
+    let model = am.update(&txn).await.map_err(|e| conflict_from_db(e, &[]))?;
+    outbox::record(
+        &txn,
+        p,
+        Event {
+            event_type: "user.updated",
+            account_id: Some(model.account_id),
+            aggregate_type: "User",
+            aggregate_id: model.id,
+            payload: json!({ "changes": diff }),
+        },
+    )
+    .await?;
+    txn.commit().await?;
+    Ok(model)
+}

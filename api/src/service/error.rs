@@ -1,0 +1,117 @@
+//! Service errors: business failures (`userErrors` with a code, SPEC §6) and faults.
+
+use sea_orm::{DbErr, SqlErr};
+
+use crate::policy::Access;
+
+/// The business error codes of SPEC §6.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[allow(missing_docs)]
+pub enum ErrorCode {
+    NotFound,
+    Forbidden,
+    ValidationFailed,
+    PurchaseNotConfirmed,
+    AlreadyActivated,
+    AddonNotActive,
+    InvalidState,
+    StaleVersion,
+    IneligiblePhoneProfile,
+    AlreadyEnabled,
+    NotEnabled,
+    ExtensionConflict,
+    UsersStillEnabled,
+    PlatformNotSupported,
+    NoAdminRemoteExtension,
+    DuplicateNumber,
+    NumberInUseElsewhere,
+    NumberLocked,
+    NumberInUse,
+    StatusReadonly,
+    ActiveStatusDelete,
+    CallThroughNotAllowed,
+}
+
+/// One business failure: which input field (path relative to the mutation's `input`), why, and
+/// its code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UserError {
+    /// Path to the offending input field, e.g. `["users", "3", "extension"]`.
+    pub field: Vec<String>,
+    /// Human-readable explanation.
+    pub message: String,
+    /// Machine-readable code.
+    pub code: ErrorCode,
+}
+
+impl UserError {
+    /// A failure on `field`.
+    pub fn new(code: ErrorCode, field: &[&str], message: impl Into<String>) -> Self {
+        Self {
+            field: field.iter().map(|s| (*s).to_owned()).collect(),
+            message: message.into(),
+            code,
+        }
+    }
+
+    /// The same failure under a prefix (a batch row): `["users", "3"] + field`.
+    pub fn under(mut self, prefix: &[String]) -> Self {
+        let mut field = prefix.to_vec();
+        field.append(&mut self.field);
+        self.field = field;
+        self
+    }
+}
+
+/// What a service call can fail with.
+#[derive(Debug, thiserror::Error)]
+pub enum ServiceError {
+    /// The request was refused for business reasons; nothing changed.
+    #[error("request rejected: {0:?}")]
+    Rejected(Vec<UserError>),
+    /// The database failed.
+    #[error("database error")]
+    Db(#[from] DbErr),
+}
+
+/// Result of a service call.
+pub type ServiceResult<T> = Result<T, ServiceError>;
+
+impl From<UserError> for ServiceError {
+    fn from(e: UserError) -> Self {
+        ServiceError::Rejected(vec![e])
+    }
+}
+
+impl ServiceError {
+    /// A single business failure.
+    pub fn reject(code: ErrorCode, field: &[&str], message: impl Into<String>) -> Self {
+        UserError::new(code, field, message).into()
+    }
+}
+
+/// Turns a policy answer into a failure on `field` (T1: another tenant's object is `NOT_FOUND`).
+pub fn check(access: Access, field: &[&str], what: &str) -> ServiceResult<()> {
+    match access {
+        Access::Allowed => Ok(()),
+        Access::Forbidden => Err(ServiceError::reject(
+            ErrorCode::Forbidden,
+            field,
+            format!("you may not change this {what}"),
+        )),
+        Access::NotFound => Err(not_found(field, what)),
+    }
+}
+
+/// The failure for an id that does not exist (or must look as if it did not).
+pub fn not_found(field: &[&str], what: &str) -> ServiceError {
+    ServiceError::reject(ErrorCode::NotFound, field, format!("no such {what}"))
+}
+
+/// The constraint a unique violation hit, if that is what the error is.
+pub fn unique_violation(err: &DbErr) -> Option<String> {
+    match err.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(msg)) => Some(msg),
+        _ => None,
+    }
+}

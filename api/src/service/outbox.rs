@@ -1,0 +1,42 @@
+//! The event outbox (SPEC E1): every state change records its domain events in the same
+//! transaction, so an event exists exactly when its change was committed.
+
+use chrono::Utc;
+use entity::outbox_event;
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use uuid::Uuid;
+
+use crate::policy::Principal;
+
+/// A domain event about to be recorded.
+#[derive(Clone, Debug)]
+pub struct Event {
+    /// Dotted type, e.g. `user.created`.
+    pub event_type: &'static str,
+    /// The account it concerns.
+    pub account_id: Option<Uuid>,
+    /// Kind of object, e.g. `User`.
+    pub aggregate_type: &'static str,
+    /// The object's key.
+    pub aggregate_id: Uuid,
+    /// What happened, as JSON.
+    pub payload: serde_json::Value,
+}
+
+/// Records `event` inside the caller's transaction `txn`.
+pub async fn record(txn: &impl ConnectionTrait, actor: &Principal, event: Event) -> Result<(), DbErr> {
+    outbox_event::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        event_type: Set(event.event_type.to_owned()),
+        account_id: Set(event.account_id),
+        aggregate_type: Set(event.aggregate_type.to_owned()),
+        aggregate_id: Set(event.aggregate_id),
+        actor: Set(actor.actor()),
+        payload: Set(event.payload),
+        occurred_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
+    .map(|_| ())
+}

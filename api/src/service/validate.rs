@@ -1,0 +1,140 @@
+//! Input validation shared by the services: each check trims and normalises what it accepts and
+//! answers a [`UserError`] naming the field for what it refuses.
+
+use super::{ErrorCode, UserError};
+
+fn invalid(field: &[&str], message: impl Into<String>) -> UserError {
+    UserError::new(ErrorCode::ValidationFailed, field, message)
+}
+
+/// A name: trimmed, 1–`max` characters, no control characters.
+pub fn name(field: &[&str], raw: &str, max: usize) -> Result<String, UserError> {
+    let value = raw.trim();
+    let len = value.chars().count();
+    if len == 0 {
+        return Err(invalid(field, "must not be blank"));
+    }
+    if len > max {
+        return Err(invalid(field, format!("must be at most {max} characters")));
+    }
+    if value.chars().any(char::is_control) {
+        return Err(invalid(field, "must not contain control characters"));
+    }
+    Ok(value.to_owned())
+}
+
+/// A label: a name of 1–64 characters.
+pub fn label(field: &[&str], raw: &str) -> Result<String, UserError> {
+    name(field, raw, 64)
+}
+
+/// An email address: trimmed, lower-cased, syntactically valid, at most 254 characters.
+pub fn email(field: &[&str], raw: &str) -> Result<String, UserError> {
+    let value = raw.trim().to_lowercase();
+    if value.len() > 254 || !email_address::EmailAddress::is_valid(&value) || !value.contains('.') {
+        return Err(invalid(field, "is not a valid email address"));
+    }
+    Ok(value)
+}
+
+/// A phone number in international or national form. Spaces, dashes, dots and parentheses are
+/// dropped; what remains is an optional `+` and 3–15 digits (E.164's maximum).
+pub fn phone_number(field: &[&str], raw: &str) -> Result<String, UserError> {
+    let value: String = raw
+        .trim()
+        .chars()
+        .filter(|c| !matches!(c, ' ' | '-' | '.' | '(' | ')'))
+        .collect();
+    let digits = value.strip_prefix('+').unwrap_or(&value);
+    if !(3..=15).contains(&digits.len()) || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(field, "must be an optional + and 3 to 15 digits"));
+    }
+    Ok(value)
+}
+
+/// An extension: digits only, exactly the account's `extensionLength` where set, else 2–15.
+pub fn extension(field: &[&str], raw: &str, extension_length: Option<i32>) -> Result<String, UserError> {
+    let value = raw.trim();
+    if value.is_empty() || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(field, "must be digits only"));
+    }
+    match extension_length {
+        Some(len) if value.len() != len as usize => {
+            Err(invalid(field, format!("must be exactly {len} digits in this account")))
+        }
+        None if !(2..=15).contains(&value.len()) => Err(invalid(field, "must be 2 to 15 digits")),
+        _ => Ok(value.to_owned()),
+    }
+}
+
+/// An account's fixed extension length: 2–15.
+pub fn extension_length(field: &[&str], value: Option<i32>) -> Result<Option<i32>, UserError> {
+    match value {
+        Some(len) if !(2..=15).contains(&len) => Err(invalid(field, "must be between 2 and 15")),
+        other => Ok(other),
+    }
+}
+
+/// Destination codes: 1–10 distinct codes of 1–4 digits; `["0"]` when none are given.
+pub fn destination_codes(field: &[&str], codes: Option<Vec<String>>) -> Result<Vec<String>, UserError> {
+    let Some(codes) = codes else {
+        return Ok(vec!["0".to_owned()]);
+    };
+    let codes: Vec<String> = codes.iter().map(|c| c.trim().to_owned()).collect();
+    if codes.is_empty() || codes.len() > 10 {
+        return Err(invalid(field, "must list 1 to 10 codes"));
+    }
+    for (i, code) in codes.iter().enumerate() {
+        if !(1..=4).contains(&code.len()) || !code.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(invalid(field, format!("code {i} must be 1 to 4 digits")));
+        }
+        if codes[..i].contains(code) {
+            return Err(invalid(field, format!("code {i} is listed twice")));
+        }
+    }
+    Ok(codes)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn names_are_trimmed_and_bounded() {
+        assert_eq!(name(&["name"], "  Ada  ", 10).ok(), Some("Ada".into()));
+        assert!(name(&["name"], "   ", 10).is_err());
+        assert!(name(&["name"], "abcdefghijk", 10).is_err());
+        assert!(name(&["name"], "a\u{0}b", 10).is_err());
+    }
+
+    #[test]
+    fn emails_phone_numbers_and_extensions() {
+        assert_eq!(
+            email(&["email"], " Ada@Example.COM ").ok(),
+            Some("ada@example.com".into())
+        );
+        for bad in ["ada", "ada@", "@x.com", "a b@x.com", "ada@localhost"] {
+            assert!(email(&["email"], bad).is_err(), "{bad}");
+        }
+        assert_eq!(
+            phone_number(&["p"], "+1 (617) 555-0100").ok(),
+            Some("+16175550100".into())
+        );
+        for bad in ["12", "+", "12a45", "1234567890123456"] {
+            assert!(phone_number(&["p"], bad).is_err(), "{bad}");
+        }
+        assert!(extension(&["x"], "1001", None).is_ok());
+        assert!(extension(&["x"], "1", None).is_err());
+        assert!(extension(&["x"], "10a1", None).is_err());
+        assert!(extension(&["x"], "101", Some(4)).is_err());
+        assert!(extension(&["x"], "1011", Some(4)).is_ok());
+    }
+
+    #[test]
+    fn destination_codes_default_and_checks() {
+        assert_eq!(destination_codes(&["d"], None).ok(), Some(vec!["0".into()]));
+        assert!(destination_codes(&["d"], Some(vec![])).is_err());
+        assert!(destination_codes(&["d"], Some(vec!["0".into(), "0".into()])).is_err());
+        assert!(destination_codes(&["d"], Some(vec!["0a".into()])).is_err());
+    }
+}

@@ -1,0 +1,193 @@
+//! Building and running the server: database, migrations, secret, schema, router, listener.
+
+use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
+
+use axum::{
+    Json, Router,
+    extract::{DefaultBodyLimit, State},
+    http::{Request, StatusCode},
+    response::IntoResponse,
+    routing::get,
+};
+use serde_json::json;
+use tokio::net::TcpListener;
+use tower_http::{
+    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
+    trace::TraceLayer,
+};
+
+use crate::{
+    auth::{self, Tokens},
+    config::Settings,
+    db, demo, graphiql,
+    graphql::{self, limits::DocumentLimits},
+    http::{self, ServerState},
+    state::AppState,
+};
+
+/// A server bound to its address, ready to run.
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    demo: Option<demo::DemoReport>,
+}
+
+impl Application {
+    /// Connects, migrates, loads the signing secret, fills the demo directory when asked, and
+    /// binds the listener (port 0 picks a free port).
+    pub async fn build(settings: Settings, with_demo: bool) -> anyhow::Result<Self> {
+        let db = db::connect(&settings).await?;
+        db::migrate(&db).await?;
+        let secret = auth::signing_secret(&db, &settings).await?;
+        let tokens = Tokens::new(&secret, &settings.jwt_issuer, &settings.jwt_audience);
+        let settings = Arc::new(settings);
+        let state = AppState {
+            db,
+            settings: settings.clone(),
+            tokens,
+        };
+        let demo = if with_demo {
+            Some(demo::seed(&state).await?)
+        } else {
+            None
+        };
+        let schema = executable_schema(&state);
+        let limiter = http::limiter(settings.limits.rate_limit_per_second, settings.limits.rate_limit_burst);
+        let cleanup = limiter.clone();
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_secs(60)).await;
+                cleanup.retain_recent();
+            }
+        });
+        let server = ServerState {
+            app: state.clone(),
+            schema,
+            limiter,
+        };
+        let graphiql = graphiql::GraphiqlOptions {
+            endpoint: "/graphql".into(),
+            default_query: demo.as_ref().map(|d| d.graphiql_query.clone()),
+            default_variables: demo.as_ref().map(|d| d.graphiql_variables.clone()),
+        };
+        let router = router(server, settings.limits.max_body_bytes, graphiql);
+        let addr = settings.listen_addr()?;
+        let listener = TcpListener::bind(addr).await?;
+        Ok(Self {
+            listener,
+            router,
+            state,
+            demo,
+        })
+    }
+
+    /// The address actually bound.
+    pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        self.listener.local_addr()
+    }
+
+    /// Shared state (database, settings, tokens).
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// What `--demo` created, with a token per persona.
+    pub fn demo(&self) -> Option<&demo::DemoReport> {
+        self.demo.as_ref()
+    }
+
+    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
+        axum::serve(self.listener, self.router)
+            .with_graceful_shutdown(shutdown)
+            .await
+    }
+
+    /// Serves until SIGTERM or Ctrl-C.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.run_until(shutdown_signal()).await
+    }
+}
+
+/// The schema with data, limits and extensions, as the server runs it.
+pub fn executable_schema(state: &AppState) -> graphql::ReachSchema {
+    let limits = &state.settings.limits;
+    let mut builder = graphql::builder()
+        .data(state.clone())
+        .limit_depth(limits.max_depth)
+        .limit_complexity(limits.max_complexity)
+        .extension(DocumentLimits {
+            max_query_length: limits.max_query_length,
+            max_aliases: limits.max_aliases,
+            max_directives_per_field: limits.max_directives_per_field,
+        });
+    if !state.settings.introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+fn router(server: ServerState, max_body: usize, graphiql: graphiql::GraphiqlOptions) -> Router {
+    let probes = Router::new()
+        .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
+        .route("/readyz", get(readyz))
+        .with_state(server.app.clone());
+    let api = Router::new()
+        .route("/graphql", get(http::graphql_get).post(http::graphql_post))
+        .layer(DefaultBodyLimit::max(max_body))
+        .with_state(server);
+    Router::new()
+        .merge(api)
+        .merge(probes)
+        .merge(graphiql::router(graphiql))
+        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
+            let id = req
+                .headers()
+                .get("x-request-id")
+                .and_then(|v| v.to_str().ok())
+                .unwrap_or("-");
+            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
+        }))
+        .layer(PropagateRequestIdLayer::x_request_id())
+        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+}
+
+async fn readyz(State(app): State<AppState>) -> impl IntoResponse {
+    let ready = match db::ping(&app.db).await {
+        Ok(()) => db::migrations_applied(&app.db).await.unwrap_or(false),
+        Err(_) => false,
+    };
+    if ready {
+        (StatusCode::OK, Json(json!({ "status": "ready" })))
+    } else {
+        (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "unavailable" })),
+        )
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        if tokio::signal::ctrl_c().await.is_err() {
+            std::future::pending::<()>().await;
+        }
+    };
+    #[cfg(unix)]
+    let terminate = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let terminate = std::future::pending::<()>();
+    tokio::select! {
+        () = ctrl_c => {},
+        () = terminate => {},
+    }
+    tracing::info!("shutting down");
+}

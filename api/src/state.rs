@@ -1,0 +1,18 @@
+//! Shared state: cloneable, held by the router and the schema.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::{auth::Tokens, config::Settings};
+
+/// What every request may need.
+#[derive(Clone, Debug)]
+pub struct AppState {
+    /// The database.
+    pub db: DatabaseConnection,
+    /// Settings, validated.
+    pub settings: Arc<Settings>,
+    /// Token signing and checking.
+    pub tokens: Tokens,
+}

@@ -1,0 +1,15 @@
+//! Reach's database migrations: one file per change, never edited once applied, each with a `down`.
+
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_directory;
+
+/// Applies Reach's migrations in order.
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_directory::Migration)]
+    }
+}
