@@ -48,13 +48,12 @@ enum Command {
 }
 
 #[derive(Args, Debug)]
-#[group(required = true, multiple = false, id = "who")]
 struct TokenArgs {
     /// A Support token.
-    #[arg(long, group = "who")]
+    #[arg(long, conflicts_with = "user", required_unless_present = "user")]
     support: bool,
     /// A user's token: the user's id as the API shows it, or their email address.
-    #[arg(long, group = "who", value_name = "USER")]
+    #[arg(long, value_name = "USER")]
     user: Option<String>,
     /// The name on a Support token.
     #[arg(long, default_value = "support", requires = "support")]

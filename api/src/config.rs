@@ -252,8 +252,10 @@ mod tests {
 
     #[test]
     fn a_bad_value_names_its_setting() {
-        let mut s = Settings::default();
-        s.listen = "nowhere".into();
+        let s = Settings {
+            listen: "nowhere".into(),
+            ..Default::default()
+        };
         let err = s.validate().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("`listen`") && err.contains("REACH_LISTEN"), "{err}");
 
@@ -262,8 +264,10 @@ mod tests {
         let err = s.validate().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("REACH_LIMITS__MAX_DEPTH"), "{err}");
 
-        let mut s = Settings::default();
-        s.jwt_secret = Some(SecretString::from("short"));
+        let s = Settings {
+            jwt_secret: Some(SecretString::from("short")),
+            ..Default::default()
+        };
         let err = s.validate().err().map(|e| e.to_string()).unwrap_or_default();
         assert!(err.contains("jwt_secret"), "{err}");
     }

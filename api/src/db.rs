@@ -1,6 +1,9 @@
 //! Database connection, migrations and write transactions for SQLite and PostgreSQL.
 
-use std::time::Duration;
+use std::{
+    future::Future,
+    time::{Duration, Instant},
+};
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
@@ -60,4 +63,18 @@ pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction,
 /// Checks the database answers.
 pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
+}
+
+tokio::task_local! {
+    static DEADLINE: Instant;
+}
+
+/// Runs `work` with a deadline that [`past_deadline`] reports on (the request timeout).
+pub async fn with_deadline<F: Future>(deadline: Instant, work: F) -> F::Output {
+    DEADLINE.scope(deadline, work).await
+}
+
+/// Whether the current request has run out of time.
+pub fn past_deadline() -> bool {
+    DEADLINE.try_with(|d| Instant::now() >= *d).unwrap_or(false)
 }

@@ -240,6 +240,7 @@ fn seed_err(e: ServiceError) -> anyhow::Error {
     match e {
         ServiceError::Rejected(errors) => anyhow::anyhow!("demo data refused: {errors:?}"),
         ServiceError::Db(e) => anyhow::Error::new(e).context("demo data"),
+        ServiceError::Timeout => anyhow::anyhow!("demo data: timed out"),
     }
 }
 

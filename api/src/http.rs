@@ -43,6 +43,9 @@ pub fn limiter(per_second: u32, burst: u32) -> Arc<Limiter> {
     Arc::new(RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)))
 }
 
+/// How long past the request timeout a request may run before it is cut off.
+const HARD_LIMIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
 const GRAPHQL_RESPONSE: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
@@ -138,8 +141,11 @@ async fn execute(state: &ServerState, principal: Principal, request: Request, me
         tokio::spawn,
     ));
     let timeout = state.app.settings.request_timeout();
-    // Dropping the future on timeout drops its open transaction, which rolls it back.
-    let response = match tokio::time::timeout(timeout, state.schema.execute(request)).await {
+    // Writes check the deadline before they commit (and roll back past it); the hard limit a
+    // little later only cuts off work that hangs, dropping its open transaction (a rollback).
+    let deadline = std::time::Instant::now() + timeout;
+    let work = crate::db::with_deadline(deadline, state.schema.execute(request));
+    let response = match tokio::time::timeout(timeout + HARD_LIMIT_GRACE, work).await {
         Ok(response) => response,
         Err(_) => {
             return error_response(

@@ -1,1 +1,10 @@
-//! Integration tests.
+//! Reach's integration tests: one binary; each test starts the real server on port 0 against a
+//! fresh database, SQLite always and PostgreSQL whenever `REACH_TEST_POSTGRES_URL` is set
+//! (required when `CI=true`).
+
+mod helpers;
+
+mod auth;
+mod cli;
+mod http;
+mod limits;

@@ -100,6 +100,7 @@ pub fn payload<T>(result: Result<T, ServiceError>) -> async_graphql::Result<(Opt
     match result {
         Ok(value) => Ok((Some(value), Vec::new())),
         Err(ServiceError::Rejected(errors)) => Ok((None, errors.into_iter().map(Into::into).collect())),
+        Err(ServiceError::Timeout) => Err(coded("TIMEOUT", "the request took too long; nothing was changed")),
         Err(e @ ServiceError::Db(_)) => Err(internal(&e)),
     }
 }

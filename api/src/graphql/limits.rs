@@ -6,7 +6,7 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables,
+    ServerError, ServerResult, ValidationResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation},
     parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
 };
@@ -35,7 +35,7 @@ impl ExtensionFactory for DocumentLimits {
 
 /// Adds `extensions.code` to an error.
 pub fn with_code(mut err: ServerError, code: &str) -> ServerError {
-    let mut ext = err.extensions.take().unwrap_or_else(ErrorExtensionValues::default);
+    let mut ext = err.extensions.take().unwrap_or_default();
     ext.set("code", code);
     err.extensions = Some(ext);
     err

@@ -72,6 +72,9 @@ pub enum ServiceError {
     /// The database failed.
     #[error("database error")]
     Db(#[from] DbErr),
+    /// The request ran out of time before committing; nothing changed.
+    #[error("the request took too long")]
+    Timeout,
 }
 
 /// Result of a service call.

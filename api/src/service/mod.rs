@@ -8,3 +8,15 @@ pub mod pagination;
 pub mod validate;
 
 pub use error::{ErrorCode, ServiceError, ServiceResult, UserError};
+
+/// Commits a write transaction, unless the request ran out of time: then it is rolled back and
+/// the caller gets [`ServiceError::Timeout`]. Checking before the commit (rather than cancelling
+/// the request future, which could cut a commit in half) keeps the answer and the data in step.
+pub async fn commit(txn: sea_orm::DatabaseTransaction) -> ServiceResult<()> {
+    if crate::db::past_deadline() {
+        txn.rollback().await?;
+        return Err(ServiceError::Timeout);
+    }
+    txn.commit().await?;
+    Ok(())
+}

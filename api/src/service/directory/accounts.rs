@@ -77,7 +77,7 @@ pub async fn create_account(
         },
     )
     .await?;
-    txn.commit().await?;
+    crate::service::commit(txn).await?;
     Ok(model)
 }
 
@@ -153,7 +153,7 @@ pub async fn create_location(
         },
     )
     .await?;
-    txn.commit().await?;
+    crate::service::commit(txn).await?;
     Ok(model)
 }
 
@@ -204,6 +204,6 @@ pub async fn create_access_number(
         },
     )
     .await?;
-    txn.commit().await?;
+    crate::service::commit(txn).await?;
     Ok(model)
 }

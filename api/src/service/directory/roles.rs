@@ -109,7 +109,7 @@ pub async fn assign_role(
         },
     )
     .await?;
-    txn.commit().await?;
+    crate::service::commit(txn).await?;
     Ok(model)
 }
 
@@ -151,6 +151,6 @@ pub async fn revoke_role(
         },
     )
     .await?;
-    txn.commit().await?;
+    crate::service::commit(txn).await?;
     Ok(existing)
 }

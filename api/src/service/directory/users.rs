@@ -308,7 +308,7 @@ async fn import(
     for (i, v) in valid {
         created.push(insert_user(&txn, p, account.id, v, &prefix(i)).await?);
     }
-    txn.commit().await?;
+    crate::service::commit(txn).await?;
     Ok(created)
 }
 
@@ -412,6 +412,6 @@ pub async fn update_user(
         },
     )
     .await?;
-    txn.commit().await?;
+    crate::service::commit(txn).await?;
     Ok(model)
 }
