@@ -2,6 +2,10 @@
 
 use std::{
     future::Future,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -17,6 +21,12 @@ use crate::config::Settings;
 /// Connects with settings that keep SQLite safe under concurrent writers (WAL, a busy timeout,
 /// foreign keys on) and PostgreSQL failing fast when it is unreachable.
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
+    connect_counted(settings, Arc::new(AtomicU64::new(0))).await
+}
+
+/// Like [`connect`], counting every SQL statement run through the pool into `statements` (the
+/// figure behind the "no N+1" test, and a cheap metric).
+pub async fn connect_counted(settings: &Settings, statements: Arc<AtomicU64>) -> Result<DatabaseConnection, DbErr> {
     let mut url = settings.database_url.expose_secret().to_owned();
     let sqlite = url.starts_with("sqlite:");
     if sqlite && !url.contains("mode=") {
@@ -36,7 +46,12 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
                 .foreign_keys(true)
         });
     }
-    Database::connect(opts).await
+    let mut db = Database::connect(opts).await?;
+    db.set_metric_callback(move |info| {
+        tracing::trace!(target: "reach::sql", statement = %info.statement);
+        statements.fetch_add(1, Ordering::Relaxed);
+    });
+    Ok(db)
 }
 
 /// Applies pending migrations.

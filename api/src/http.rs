@@ -5,7 +5,7 @@
 
 use std::{collections::HashMap, num::NonZeroU32, sync::Arc};
 
-use async_graphql::{Request, Response as GqlResponse, dataloader::DataLoader, parser::types::OperationType};
+use async_graphql::{Request, Response as GqlResponse, parser::types::OperationType};
 use axum::{
     body::Bytes,
     extract::{Query, State},
@@ -134,12 +134,9 @@ async fn admit(state: &ServerState, headers: &HeaderMap, media: &'static str) ->
 
 /// Runs one GraphQL request for `principal` within the request timeout.
 async fn execute(state: &ServerState, principal: Principal, request: Request, media: &'static str) -> Response {
-    let request = request.data(principal).data(DataLoader::new(
-        DirectoryLoader {
-            db: state.app.db.clone(),
-        },
-        tokio::spawn,
-    ));
+    let request = request
+        .data(principal)
+        .data(DirectoryLoader::for_request(state.app.db.clone()));
     let timeout = state.app.settings.request_timeout();
     // Writes check the deadline before they commit (and roll back past it); the hard limit a
     // little later only cuts off work that hangs, dropping its open transaction (a rollback).

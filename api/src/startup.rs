@@ -37,7 +37,8 @@ impl Application {
     /// Connects, migrates, loads the signing secret, fills the demo directory when asked, and
     /// binds the listener (port 0 picks a free port).
     pub async fn build(settings: Settings, with_demo: bool) -> anyhow::Result<Self> {
-        let db = db::connect(&settings).await?;
+        let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
+        let db = db::connect_counted(&settings, statements.clone()).await?;
         db::migrate(&db).await?;
         let secret = auth::signing_secret(&db, &settings).await?;
         let tokens = Tokens::new(&secret, &settings.jwt_issuer, &settings.jwt_audience);
@@ -46,6 +47,7 @@ impl Application {
             db,
             settings: settings.clone(),
             tokens,
+            statements,
         };
         let demo = if with_demo {
             Some(demo::seed(&state).await?)

@@ -1,6 +1,6 @@
 //! Shared state: cloneable, held by the router and the schema.
 
-use std::sync::Arc;
+use std::sync::{Arc, atomic::AtomicU64};
 
 use sea_orm::DatabaseConnection;
 
@@ -15,4 +15,6 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Token signing and checking.
     pub tokens: Tokens,
+    /// SQL statements run since start.
+    pub statements: Arc<AtomicU64>,
 }

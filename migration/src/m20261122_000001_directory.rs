@@ -1,5 +1,8 @@
 //! The directory (accounts, locations, users, roles, access numbers), the server's generated
 //! secrets and the event outbox, with an index for every lookup and filter the API offers.
+//!
+//! Names, labels and emails are `text`: the services bound them in characters, and lower-casing
+//! (the sort and search keys) can make a string longer than the one the user gave.
 
 use sea_orm_migration::{prelude::*, schema::*};
 
@@ -123,8 +126,8 @@ impl MigrationTrait for Migration {
                 Table::create()
                     .table(Account::Table)
                     .col(pk_uuid(Account::Id))
-                    .col(string_len(Account::Name, 200))
-                    .col(string_len(Account::SortName, 200))
+                    .col(text(Account::Name))
+                    .col(text(Account::SortName))
                     .col(string_len(Account::Platform, 32))
                     .col(string_len(Account::DestinationCodes, 200))
                     .col(integer_null(Account::ExtensionLength))
@@ -139,8 +142,8 @@ impl MigrationTrait for Migration {
                     .table(Location::Table)
                     .col(pk_uuid(Location::Id))
                     .col(uuid(Location::AccountId))
-                    .col(string_len(Location::Name, 200))
-                    .col(string_len(Location::SortName, 200))
+                    .col(text(Location::Name))
+                    .col(text(Location::SortName))
                     .col(timestamp_with_time_zone(Location::CreatedAt))
                     .foreign_key(&mut fk(
                         "fk_location_account",
@@ -157,7 +160,7 @@ impl MigrationTrait for Migration {
                     .col(pk_uuid(AccessNumber::Id))
                     .col(uuid(AccessNumber::AccountId))
                     .col(string_len(AccessNumber::Number, 32))
-                    .col(string_len(AccessNumber::Label, 64))
+                    .col(text(AccessNumber::Label))
                     .col(timestamp_with_time_zone(AccessNumber::CreatedAt))
                     .foreign_key(&mut fk(
                         "fk_access_number_account",
@@ -174,13 +177,13 @@ impl MigrationTrait for Migration {
                     .col(pk_uuid(AppUser::Id))
                     .col(uuid(AppUser::AccountId))
                     .col(uuid_null(AppUser::LocationId))
-                    .col(string_len(AppUser::Name, 200))
-                    .col(string_len(AppUser::SortName, 200))
-                    .col(string_len_null(AppUser::Email, 254))
+                    .col(text(AppUser::Name))
+                    .col(text(AppUser::SortName))
+                    .col(text_null(AppUser::Email))
                     .col(string_len_null(AppUser::PhoneNumber, 32))
                     .col(string_len(AppUser::Extension, 16))
                     .col(string_len(AppUser::PhoneProfile, 32))
-                    .col(string_len(AppUser::SearchText, 600))
+                    .col(text(AppUser::SearchText))
                     .col(timestamp_with_time_zone(AppUser::CreatedAt))
                     .col(timestamp_with_time_zone(AppUser::UpdatedAt))
                     .foreign_key(&mut fk(

@@ -1,12 +1,12 @@
 //! The `Node` interface and `node`/`nodes`: any global id, resolved under the tenant rule T1
 //! (another account's id answers null, exactly like an unknown one).
 
-use async_graphql::{Context, ID, Interface, Object, Result, dataloader::DataLoader};
+use async_graphql::{Context, ID, Interface, Object, Result};
 
 use super::{
     context,
     directory::{
-        loaders::{AccountKey, DirectoryLoader, LocationKey, UserKey},
+        loaders::{AccountKey, LocationKey, RequestLoader, UserKey},
         types::{AccessNumber, Account, Location, RoleAssignment, User},
     },
     errors,
@@ -40,7 +40,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
         return Ok(None);
     };
     let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-    let loader = ctx.data::<DataLoader<DirectoryLoader>>()?;
+    let loader = ctx.data::<RequestLoader>()?;
     Ok(match kind {
         Kind::Account => {
             if !p.sees_account(key) {

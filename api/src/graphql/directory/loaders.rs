@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use async_graphql::dataloader::Loader;
+use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
 use entity::{account, location, role_assignment, user};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
@@ -14,6 +14,16 @@ use crate::service::directory;
 pub struct DirectoryLoader {
     /// The database.
     pub db: DatabaseConnection,
+}
+
+/// The per-request loader: caches what it loaded for the rest of the request.
+pub type RequestLoader = DataLoader<DirectoryLoader, HashMapCache>;
+
+impl DirectoryLoader {
+    /// A fresh loader for one request.
+    pub fn for_request(db: DatabaseConnection) -> RequestLoader {
+        DataLoader::with_cache(DirectoryLoader { db }, tokio::spawn, HashMapCache::default())
+    }
 }
 
 /// Key: an account id.
@@ -78,9 +88,10 @@ impl Loader<RolesOfUser> for DirectoryLoader {
     type Error = std::sync::Arc<sea_orm::DbErr>;
 
     async fn load(&self, k: &[RolesOfUser]) -> Result<HashMap<RolesOfUser, Self::Value>, Self::Error> {
-        Ok(rekey(
-            directory::roles_of_users(&self.db, &keys(k, |k| k.0)).await?,
-            RolesOfUser,
-        ))
+        let mut found = directory::roles_of_users(&self.db, &keys(k, |k| k.0)).await?;
+        // Every key gets an answer, an empty list included, so the cache covers users without roles.
+        Ok(k.iter()
+            .map(|key| (*key, found.remove(&key.0).unwrap_or_default()))
+            .collect())
     }
 }
