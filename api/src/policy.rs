@@ -152,6 +152,13 @@ impl Principal {
         }
     }
 
+    /// Whether a user exists for this principal when named in an action: for Support, for
+    /// administrators of the user's account, and otherwise only where the principal sees the user
+    /// (a plain user: themself). Anyone else gets what an unknown id gets (SPEC §1, T1).
+    pub fn knows_user(&self, user: UserScope) -> bool {
+        self.admin_on_user(user) != Access::NotFound || self.sees_user(user)
+    }
+
     /// Which users of `account_id` this principal may list.
     pub fn user_visibility(&self, account_id: Uuid) -> UserVisibility {
         match self {
@@ -277,6 +284,14 @@ mod tests {
         );
 
         assert!(!plain.sees_user(target));
+        assert!(
+            !plain.knows_user(target)
+                && pm_loc.knows_user(target)
+                && !dm.knows_user(UserScope {
+                    account_id: b,
+                    ..target
+                })
+        );
         assert!(pm_loc.sees_user(in_loc) && !pm_loc.sees_user(target));
         assert!(!dm.sees_user(UserScope {
             account_id: b,

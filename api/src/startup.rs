@@ -117,12 +117,12 @@ pub fn executable_schema(state: &AppState) -> graphql::ReachSchema {
     let limits = &state.settings.limits;
     let mut builder = graphql::builder()
         .data(state.clone())
-        .limit_depth(limits.max_depth)
         .limit_complexity(limits.max_complexity)
         .extension(DocumentLimits {
             max_query_length: limits.max_query_length,
             max_aliases: limits.max_aliases,
             max_directives_per_field: limits.max_directives_per_field,
+            max_depth: limits.max_depth,
         });
     if !state.settings.introspection {
         builder = builder.disable_introspection().disable_suggestions();

@@ -6,5 +6,9 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod directory;
 mod http;
 mod limits;
+mod outbox;
+mod queries;
+mod tenancy;

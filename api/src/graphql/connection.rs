@@ -2,9 +2,10 @@
 //! `pageInfo`, `totalCount` (counted only when asked for).
 
 use async_graphql::{Context, SimpleObject};
+use sea_orm::{PaginatorTrait, Select};
 
-use super::errors::coded;
-use crate::service::pagination::{Cursor, PageRequest};
+use super::{context, errors, errors::coded};
+use crate::service::pagination::{self, Cursor, Keyset, Page, PageRequest};
 
 /// Largest page a client may ask for.
 pub const MAX_PAGE: i32 = 100;
@@ -69,6 +70,26 @@ pub fn cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
 /// Whether the client selected `totalCount` on the connection being resolved.
 pub fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
+}
+
+/// Reads a connection's page of `select` and, when the client asked for it, its total count.
+pub async fn fetch<E>(
+    ctx: &Context<'_>,
+    select: Select<E>,
+    req: &PageRequest,
+) -> async_graphql::Result<(Page<E::Model>, Option<u64>)>
+where
+    E: Keyset,
+    E::Model: Send + Sync,
+{
+    let db = context::db(ctx)?;
+    let total = if wants_total(ctx) {
+        Some(select.clone().count(db).await.map_err(errors::db)?)
+    } else {
+        None
+    };
+    let page = pagination::page(db, select, req).await.map_err(errors::db)?;
+    Ok((page, total))
 }
 
 /// Declares `$conn` and `$edge` for nodes of type `$node`.

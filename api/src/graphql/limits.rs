@@ -1,15 +1,16 @@
-//! Request limits that run before any resolver (QUALITY.md): query length, aliases and
-//! directives per field are checked on the parsed document; depth and complexity by
-//! async-graphql's validation. Each failure carries `extensions.code` so that the HTTP layer
+//! Request limits that run before any resolver (QUALITY.md): query length, depth, aliases and
+//! directives per field are checked on the parsed document; complexity by async-graphql's
+//! validation. Each failure carries `extensions.code` so that the HTTP layer
 //! answers 400.
 
 use std::sync::Arc;
 
 use async_graphql::{
-    ServerError, ServerResult, ValidationResult, Variables,
+    Name, ServerError, ServerResult, ValidationResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation},
     parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
 };
+use std::collections::HashMap;
 
 /// Code of a request refused for its size or shape.
 pub const TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
@@ -25,6 +26,8 @@ pub struct DocumentLimits {
     pub max_aliases: usize,
     /// Most directives on one field.
     pub max_directives_per_field: usize,
+    /// Deepest nesting of fields (introspection exempt).
+    pub max_depth: usize,
 }
 
 impl ExtensionFactory for DocumentLimits {
@@ -66,6 +69,53 @@ fn walk(set: &SelectionSet, shape: &mut Shape) {
     }
 }
 
+/// The deepest chain of fields below `set`, following fragment spreads (each fragment's depth is
+/// computed once, and a cycle counts as nothing: validation refuses it later). Introspection
+/// (`__schema`, `__type`, `__typename`) is exempt: its shape is fixed by the schema, and GraphiQL's
+/// own introspection query nests deeper than any sensible limit for data.
+fn depth(
+    doc: &ExecutableDocument,
+    set: &SelectionSet,
+    memo: &mut HashMap<Name, usize>,
+    stack: &mut Vec<Name>,
+) -> usize {
+    let mut deepest = 0;
+    for item in &set.items {
+        let d = match &item.node {
+            Selection::Field(f) if f.node.name.node.starts_with("__") => 0,
+            Selection::Field(f) => 1 + depth(doc, &f.node.selection_set.node, memo, stack),
+            Selection::InlineFragment(f) => depth(doc, &f.node.selection_set.node, memo, stack),
+            Selection::FragmentSpread(spread) => {
+                let name = &spread.node.fragment_name.node;
+                if let Some(d) = memo.get(name) {
+                    *d
+                } else if stack.contains(name) {
+                    0
+                } else if let Some(fragment) = doc.fragments.get(name) {
+                    stack.push(name.clone());
+                    let d = depth(doc, &fragment.node.selection_set.node, memo, stack);
+                    stack.pop();
+                    memo.insert(name.clone(), d);
+                    d
+                } else {
+                    0
+                }
+            }
+        };
+        deepest = deepest.max(d);
+    }
+    deepest
+}
+
+fn max_depth(doc: &ExecutableDocument) -> usize {
+    let (mut memo, mut stack) = (HashMap::new(), Vec::new());
+    doc.operations
+        .iter()
+        .map(|(_, op)| depth(doc, &op.node.selection_set.node, &mut memo, &mut stack))
+        .max()
+        .unwrap_or(0)
+}
+
 fn shape_of(doc: &ExecutableDocument) -> Shape {
     let mut shape = Shape::default();
     match &doc.operations {
@@ -104,6 +154,12 @@ impl Extension for DocumentLimits {
             .run(ctx, query, variables)
             .await
             .map_err(|e| with_code(e, BAD_REQUEST))?;
+        if max_depth(&doc) > self.max_depth {
+            return Err(with_code(
+                ServerError::new(format!("query is nested deeper than {} fields", self.max_depth), None),
+                TOO_COMPLEX,
+            ));
+        }
         let shape = shape_of(&doc);
         if shape.aliases > self.max_aliases {
             return Err(with_code(

@@ -57,19 +57,23 @@ pub struct Page<T> {
     pub has_previous_page: bool,
 }
 
-/// Reads one page of `select`, ordered by `sort` then `id`.
-pub async fn page<E>(
-    db: &impl ConnectionTrait,
-    select: Select<E>,
-    sort: E::Column,
-    id: E::Column,
-    key_of: impl Fn(&E::Model) -> Cursor,
-    req: &PageRequest,
-) -> Result<Page<E::Model>, DbErr>
+/// A table listed in a stable order: by a sort key, then by id.
+pub trait Keyset: EntityTrait {
+    /// The sort-key column.
+    fn sort_column() -> Self::Column;
+    /// The id column, breaking ties.
+    fn id_column() -> Self::Column;
+    /// A row's position.
+    fn cursor(row: &Self::Model) -> Cursor;
+}
+
+/// Reads one page of `select` in its table's order.
+pub async fn page<E>(db: &impl ConnectionTrait, select: Select<E>, req: &PageRequest) -> Result<Page<E::Model>, DbErr>
 where
-    E: EntityTrait,
+    E: Keyset,
     E::Model: Send + Sync,
 {
+    let (sort, id) = (E::sort_column(), E::id_column());
     let mut select = select;
     if let Some(after) = &req.after {
         select = select.filter(
@@ -98,7 +102,7 @@ where
     if backward {
         rows.reverse();
     }
-    let rows = rows.into_iter().map(|m| (key_of(&m), m)).collect();
+    let rows = rows.into_iter().map(|m| (E::cursor(&m), m)).collect();
     Ok(if backward {
         Page {
             rows,

@@ -31,7 +31,8 @@ pub fn label(field: &[&str], raw: &str) -> Result<String, UserError> {
 /// An email address: trimmed, lower-cased, syntactically valid, at most 254 characters.
 pub fn email(field: &[&str], raw: &str) -> Result<String, UserError> {
     let value = raw.trim().to_lowercase();
-    if value.len() > 254 || !email_address::EmailAddress::is_valid(&value) || !value.contains('.') {
+    let dotted_domain = value.rsplit_once('@').is_some_and(|(_, domain)| domain.contains('.'));
+    if value.len() > 254 || !email_address::EmailAddress::is_valid(&value) || !dotted_domain {
         return Err(invalid(field, "is not a valid email address"));
     }
     Ok(value)
@@ -113,7 +114,14 @@ mod tests {
             email(&["email"], " Ada@Example.COM ").ok(),
             Some("ada@example.com".into())
         );
-        for bad in ["ada", "ada@", "@x.com", "a b@x.com", "ada@localhost"] {
+        for bad in [
+            "ada",
+            "ada@",
+            "@x.com",
+            "a b@x.com",
+            "ada@localhost",
+            "ada.lovelace@localhost",
+        ] {
             assert!(email(&["email"], bad).is_err(), "{bad}");
         }
         assert_eq!(

@@ -78,21 +78,12 @@ pub struct AccessNumberCreatePayload {
 pub struct UserCreateInput {
     /// The account.
     pub account_id: ID,
-    /// The user's location in that account.
-    pub location_id: Option<ID>,
-    /// Name (trimmed, 1–200 characters).
-    pub name: String,
-    /// Email address.
-    pub email: Option<String>,
-    /// Phone number: an optional `+` and 3–15 digits.
-    pub phone_number: Option<String>,
-    /// Extension: digits, the account's `extensionLength` or 2–15, unique in the account.
-    pub extension: String,
-    /// Phone profile tier.
-    pub phone_profile: PhoneProfile,
+    /// The user's directory fields.
+    #[graphql(flatten)]
+    pub user: UserImportRow,
 }
 
-/// One row of `usersImport`: `userCreate`'s fields without the account.
+/// One user's directory fields: a row of `usersImport`, and `userCreate` without the account.
 #[derive(InputObject)]
 pub struct UserImportRow {
     /// The user's location in the account.
@@ -103,10 +94,24 @@ pub struct UserImportRow {
     pub email: Option<String>,
     /// Phone number: an optional `+` and 3–15 digits.
     pub phone_number: Option<String>,
-    /// Extension: digits, unique in the account and in the batch.
+    /// Extension: digits, the account's `extensionLength` or 2–15, unique in the account (and in
+    /// an import batch).
     pub extension: String,
     /// Phone profile tier.
     pub phone_profile: PhoneProfile,
+}
+
+impl From<UserImportRow> for UserFields {
+    fn from(row: UserImportRow) -> Self {
+        UserFields {
+            location_id: location(row.location_id.as_ref()),
+            name: row.name,
+            email: row.email,
+            phone_number: row.phone_number,
+            extension: row.extension,
+            phone_profile: row.phone_profile.into(),
+        }
+    }
 }
 
 /// Result of `userCreate`.
@@ -164,9 +169,9 @@ pub struct UserUpdatePayload {
     pub user_errors: Vec<UserError>,
 }
 
-/// Input of `roleAssign` and `roleRevoke`.
+/// Which role of which user, for one location or account-wide.
 #[derive(InputObject)]
-pub struct RoleAssignInput {
+pub struct RoleTarget {
     /// The user.
     pub user_id: ID,
     /// The role.
@@ -175,15 +180,31 @@ pub struct RoleAssignInput {
     pub location_id: Option<ID>,
 }
 
+impl RoleTarget {
+    /// The user's key, the role, and the location (`Some(None)`: an id that could not be read).
+    fn parts(&self) -> (Option<uuid::Uuid>, entity::Role, Option<Option<uuid::Uuid>>) {
+        (
+            ids::decode_as(&self.user_id, Kind::User),
+            self.role.into(),
+            location(self.location_id.as_ref()),
+        )
+    }
+}
+
+/// Input of `roleAssign`.
+#[derive(InputObject)]
+pub struct RoleAssignInput {
+    /// The role to grant.
+    #[graphql(flatten)]
+    pub target: RoleTarget,
+}
+
 /// Input of `roleRevoke`.
 #[derive(InputObject)]
 pub struct RoleRevokeInput {
-    /// The user.
-    pub user_id: ID,
-    /// The role.
-    pub role: Role,
-    /// The location of a location-scoped role; omitted for account-wide.
-    pub location_id: Option<ID>,
+    /// The role to take away.
+    #[graphql(flatten)]
+    pub target: RoleTarget,
 }
 
 /// Result of `roleAssign`.
@@ -279,14 +300,7 @@ impl DirectoryMutation {
         #[graphql(desc = "The new user.")] input: UserCreateInput,
     ) -> Result<UserCreatePayload> {
         let account = ids::decode_as(&input.account_id, Kind::Account);
-        let fields = UserFields {
-            location_id: location(input.location_id.as_ref()),
-            name: input.name,
-            email: input.email,
-            phone_number: input.phone_number,
-            extension: input.extension,
-            phone_profile: input.phone_profile.into(),
-        };
+        let fields = UserFields::from(input.user);
         let (user, user_errors) =
             payload(directory::create_user(context::db(ctx)?, context::principal(ctx)?, account, fields).await)?;
         Ok(UserCreatePayload {
@@ -302,18 +316,7 @@ impl DirectoryMutation {
         #[graphql(desc = "The users to create.")] input: UsersImportInput,
     ) -> Result<UsersImportPayload> {
         let account = ids::decode_as(&input.account_id, Kind::Account);
-        let rows = input
-            .users
-            .into_iter()
-            .map(|row| UserFields {
-                location_id: location(row.location_id.as_ref()),
-                name: row.name,
-                email: row.email,
-                phone_number: row.phone_number,
-                extension: row.extension,
-                phone_profile: row.phone_profile.into(),
-            })
-            .collect();
+        let rows = input.users.into_iter().map(UserFields::from).collect();
         let (users, user_errors) =
             payload(directory::import_users(context::db(ctx)?, context::principal(ctx)?, account, rows).await)?;
         Ok(UsersImportPayload {
@@ -358,15 +361,8 @@ impl DirectoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The grant.")] input: RoleAssignInput,
     ) -> Result<RoleAssignPayload> {
-        let user = ids::decode_as(&input.user_id, Kind::User);
-        let result = directory::assign_role(
-            context::db(ctx)?,
-            context::principal(ctx)?,
-            user,
-            input.role.into(),
-            location(input.location_id.as_ref()),
-        )
-        .await;
+        let (user, role, location) = input.target.parts();
+        let result = directory::assign_role(context::db(ctx)?, context::principal(ctx)?, user, role, location).await;
         let (role_assignment, user_errors) = payload(result)?;
         Ok(RoleAssignPayload {
             role_assignment: role_assignment.map(RoleAssignment),
@@ -381,15 +377,8 @@ impl DirectoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The role to take away.")] input: RoleRevokeInput,
     ) -> Result<RoleRevokePayload> {
-        let user = ids::decode_as(&input.user_id, Kind::User);
-        let result = directory::revoke_role(
-            context::db(ctx)?,
-            context::principal(ctx)?,
-            user,
-            input.role.into(),
-            location(input.location_id.as_ref()),
-        )
-        .await;
+        let (user, role, location) = input.target.parts();
+        let result = directory::revoke_role(context::db(ctx)?, context::principal(ctx)?, user, role, location).await;
         let (removed, user_errors) = payload(result)?;
         Ok(RoleRevokePayload {
             deleted_id: removed.map(|r| ids::encode(Kind::RoleAssignment, r.id)),

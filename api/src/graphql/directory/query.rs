@@ -5,8 +5,7 @@ use async_graphql::{Context, Enum, ID, Object, Result};
 use super::types::{Account, AccountConnection, RoleAssignment, User};
 use crate::{
     graphql::{
-        connection::{self, wants_total},
-        context, errors,
+        connection, context, errors,
         ids::{self, Kind},
     },
     policy::Principal,
@@ -120,14 +119,9 @@ impl DirectoryQuery {
         #[graphql(desc = "Case-insensitive substring of the account name.")] search: Option<String>,
     ) -> Result<AccountConnection> {
         let req = connection::page_request(first, after, last, before)?;
-        let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
+        let p = context::principal(ctx)?;
         let select = directory::accounts_select(p, search.as_deref());
-        let total = if wants_total(ctx) {
-            Some(directory::count(db, select.clone()).await.map_err(errors::db)?)
-        } else {
-            None
-        };
-        let page = directory::accounts_page(db, select, &req).await.map_err(errors::db)?;
+        let (page, total) = connection::fetch(ctx, select, &req).await?;
         Ok(AccountConnection::from_page(page, total, Account))
     }
 

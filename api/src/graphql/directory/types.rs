@@ -8,7 +8,7 @@ use entity::{access_number, account, location, role_assignment, user};
 use super::loaders::{AccountKey, LocationKey, RequestLoader, RolesOfUser, UserKey};
 use crate::{
     graphql::{
-        connection::{self, connection, wants_total},
+        connection::{self, connection},
         context, errors,
         ids::{self, Kind},
     },
@@ -156,14 +156,9 @@ impl Account {
         >,
     ) -> Result<UserConnection> {
         let req = connection::page_request(first, after, last, before)?;
-        let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
+        let p = context::principal(ctx)?;
         let select = directory::users_select(p, self.0.id, search.as_deref());
-        let total = if wants_total(ctx) {
-            Some(directory::count(db, select.clone()).await.map_err(errors::db)?)
-        } else {
-            None
-        };
-        let page = directory::users_page(db, select, &req).await.map_err(errors::db)?;
+        let (page, total) = connection::fetch(ctx, select, &req).await?;
         prefetch_users(ctx, &self.0, page.rows.iter().map(|(_, u)| u)).await?;
         Ok(UserConnection::from_page(page, total, User))
     }
@@ -179,14 +174,8 @@ impl Account {
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
     ) -> Result<LocationConnection> {
         let req = connection::page_request(first, after, last, before)?;
-        let db = context::db(ctx)?;
         let select = directory::locations_select(self.0.id);
-        let total = if wants_total(ctx) {
-            Some(directory::count(db, select.clone()).await.map_err(errors::db)?)
-        } else {
-            None
-        };
-        let page = directory::locations_page(db, select, &req).await.map_err(errors::db)?;
+        let (page, total) = connection::fetch(ctx, select, &req).await?;
         Ok(LocationConnection::from_page(page, total, Location))
     }
 
@@ -201,16 +190,8 @@ impl Account {
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
     ) -> Result<AccessNumberConnection> {
         let req = connection::page_request(first, after, last, before)?;
-        let db = context::db(ctx)?;
         let select = directory::access_numbers_select(self.0.id);
-        let total = if wants_total(ctx) {
-            Some(directory::count(db, select.clone()).await.map_err(errors::db)?)
-        } else {
-            None
-        };
-        let page = directory::access_numbers_page(db, select, &req)
-            .await
-            .map_err(errors::db)?;
+        let (page, total) = connection::fetch(ctx, select, &req).await?;
         Ok(AccessNumberConnection::from_page(page, total, AccessNumber))
     }
 }

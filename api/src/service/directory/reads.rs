@@ -4,15 +4,14 @@ use std::collections::HashMap;
 
 use entity::{access_number, account, location, role_assignment, user};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    Select,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder, Select,
     sea_query::{Expr, LikeExpr},
 };
 use uuid::Uuid;
 
 use crate::{
     policy::{Principal, UserScope, UserVisibility},
-    service::pagination::{self, Cursor, Page, PageRequest},
+    service::pagination::{self, Cursor, Keyset},
 };
 
 fn search_filter<C: ColumnTrait>(column: C, search: Option<&str>) -> Condition {
@@ -31,26 +30,6 @@ pub fn accounts_select(p: &Principal, search: Option<&str>) -> Select<account::E
         select = select.filter(account::Column::Id.eq(u.account_id));
     }
     select
-}
-
-/// One page of accounts.
-pub async fn accounts_page(
-    db: &impl ConnectionTrait,
-    select: Select<account::Entity>,
-    req: &PageRequest,
-) -> Result<Page<account::Model>, DbErr> {
-    pagination::page(
-        db,
-        select,
-        account::Column::SortName,
-        account::Column::Id,
-        |a| Cursor {
-            key: a.sort_name.clone(),
-            id: a.id,
-        },
-        req,
-    )
-    .await
 }
 
 /// An account, if the principal may see it (T1).
@@ -79,49 +58,9 @@ pub fn users_select(p: &Principal, account_id: Uuid, search: Option<&str>) -> Se
     }
 }
 
-/// One page of users, by name then id.
-pub async fn users_page(
-    db: &impl ConnectionTrait,
-    select: Select<user::Entity>,
-    req: &PageRequest,
-) -> Result<Page<user::Model>, DbErr> {
-    pagination::page(
-        db,
-        select,
-        user::Column::SortName,
-        user::Column::Id,
-        |u| Cursor {
-            key: u.sort_name.clone(),
-            id: u.id,
-        },
-        req,
-    )
-    .await
-}
-
 /// An account's locations.
 pub fn locations_select(account_id: Uuid) -> Select<location::Entity> {
     location::Entity::find().filter(location::Column::AccountId.eq(account_id))
-}
-
-/// One page of locations, by name.
-pub async fn locations_page(
-    db: &impl ConnectionTrait,
-    select: Select<location::Entity>,
-    req: &PageRequest,
-) -> Result<Page<location::Model>, DbErr> {
-    pagination::page(
-        db,
-        select,
-        location::Column::SortName,
-        location::Column::Id,
-        |l| Cursor {
-            key: l.sort_name.clone(),
-            id: l.id,
-        },
-        req,
-    )
-    .await
 }
 
 /// An account's access numbers.
@@ -129,33 +68,32 @@ pub fn access_numbers_select(account_id: Uuid) -> Select<access_number::Entity> 
     access_number::Entity::find().filter(access_number::Column::AccountId.eq(account_id))
 }
 
-/// One page of access numbers, by number.
-pub async fn access_numbers_page(
-    db: &impl ConnectionTrait,
-    select: Select<access_number::Entity>,
-    req: &PageRequest,
-) -> Result<Page<access_number::Model>, DbErr> {
-    pagination::page(
-        db,
-        select,
-        access_number::Column::Number,
-        access_number::Column::Id,
-        |a| Cursor {
-            key: a.number.clone(),
-            id: a.id,
-        },
-        req,
-    )
-    .await
+macro_rules! keyset {
+    ($entity:path, $sort:ident, $key:ident, $doc:literal) => {
+        #[doc = $doc]
+        impl Keyset for $entity {
+            fn sort_column() -> Self::Column {
+                <$entity as EntityTrait>::Column::$sort
+            }
+
+            fn id_column() -> Self::Column {
+                <$entity as EntityTrait>::Column::Id
+            }
+
+            fn cursor(row: &Self::Model) -> Cursor {
+                Cursor {
+                    key: row.$key.clone(),
+                    id: row.id,
+                }
+            }
+        }
+    };
 }
 
-/// Rows matched by a list query (for `totalCount`).
-pub async fn count<E: EntityTrait>(db: &impl ConnectionTrait, select: Select<E>) -> Result<u64, DbErr>
-where
-    E::Model: Send + Sync,
-{
-    select.count(db).await
-}
+keyset!(account::Entity, SortName, sort_name, "Accounts by lower-cased name.");
+keyset!(user::Entity, SortName, sort_name, "Users by lower-cased name.");
+keyset!(location::Entity, SortName, sort_name, "Locations by lower-cased name.");
+keyset!(access_number::Entity, Number, number, "Access numbers by number.");
 
 /// The scope a policy check needs for a user row.
 pub fn scope(u: &user::Model) -> UserScope {

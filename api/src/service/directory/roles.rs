@@ -31,7 +31,7 @@ async fn target(
         Some(id) => user::Entity::find_by_id(id).one(db).await?,
         None => None,
     }
-    .filter(|u| p.sees_account(u.account_id))
+    .filter(|u| p.knows_user(super::scope(u)))
     .ok_or_else(|| not_found(&["userId"], "user"))?;
     admin_account(db, p, Some(user.account_id), &["userId"]).await?;
     let location = match location_id {

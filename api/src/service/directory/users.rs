@@ -346,7 +346,7 @@ pub async fn update_user(
         Some(id) => user::Entity::find_by_id(id).one(db).await?,
         None => None,
     }
-    .filter(|u| p.sees_account(u.account_id))
+    .filter(|u| p.knows_user(super::scope(u)))
     .ok_or_else(|| not_found(&field, "user"))?;
     let account = admin_account(db, p, Some(current.account_id), &field).await?;
     let locations = account_locations(db, account.id).await?;
