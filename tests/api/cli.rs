@@ -196,3 +196,25 @@ fn a_bad_setting_stops_start_up_naming_it() {
     let out = reach(&dir).arg("serve").output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("listen"));
 }
+
+#[tokio::test]
+async fn sigterm_stops_the_server_gracefully() {
+    let dir = temp_dir();
+    let (mut server, _, addr) = serve(&dir, &[]);
+    let health = reqwest::get(format!("{addr}/healthz")).await.unwrap();
+    assert_eq!(health.status(), 200);
+    let pid = server.0.id().to_string();
+    assert!(Command::new("kill").args(["-TERM", &pid]).status().unwrap().success());
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(status) = server.0.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            started.elapsed() < Duration::from_secs(10),
+            "the server did not stop on SIGTERM"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    };
+    assert!(status.success(), "a graceful stop exits 0: {status:?}");
+}

@@ -6,9 +6,11 @@ mod helpers;
 
 mod auth;
 mod cli;
+mod concurrency;
 mod directory;
 mod http;
 mod limits;
 mod outbox;
 mod queries;
+mod schema;
 mod tenancy;

@@ -114,6 +114,7 @@ macro_rules! connection {
             pub total_count: Option<u64>,
         }
 
+        #[doc = $conn_desc]
         #[async_graphql::Object]
         impl $conn {
             /// The items of this page with their cursors.
