@@ -1,0 +1,113 @@
+(function () {
+  'use strict';
+  var h = React.createElement;
+  var options = JSON.parse(document.getElementById('reach-graphiql-options').textContent);
+  var STORAGE_KEY = 'reach.graphiql.bearerToken';
+
+  function loadToken() {
+    try { return window.localStorage.getItem(STORAGE_KEY) || ''; } catch (e) { return ''; }
+  }
+  function saveToken(token) {
+    try {
+      if (token) { window.localStorage.setItem(STORAGE_KEY, token); }
+      else { window.localStorage.removeItem(STORAGE_KEY); }
+    } catch (e) { /* storage unavailable: the token just is not remembered */ }
+  }
+  // Accept a pasted 'Bearer xyz' as well as a bare token.
+  function bareToken(text) {
+    return text.trim().replace(/^bearer\s+/i, '').trim();
+  }
+
+  // Used for queries and for GraphiQL's schema introspection alike. Headers typed into
+  // GraphiQL's headers pane are sent too and win over the bar's token.
+  function makeFetcher(currentToken) {
+    return function (params, opts) {
+      var headers = new Headers({
+        'Content-Type': 'application/json',
+        'Accept': 'application/graphql-response+json, application/json'
+      });
+      var token = currentToken();
+      if (token) { headers.set('Authorization', 'Bearer ' + token); }
+      var extra = (opts && opts.headers) || {};
+      Object.keys(extra).forEach(function (name) { headers.set(name, String(extra[name])); });
+      return fetch(options.endpoint, {
+        method: 'POST',
+        headers: headers,
+        body: JSON.stringify(params),
+        credentials: 'same-origin'
+      }).then(function (response) {
+        return response.text().then(function (text) {
+          try { return JSON.parse(text); } catch (e) {
+            return { errors: [{ message: 'HTTP ' + response.status + ' ' + response.statusText +
+              (text ? ': ' + text.slice(0, 2000) : '') }] };
+          }
+        });
+      });
+    };
+  }
+
+  function App() {
+    var tokenState = React.useState(loadToken);
+    var token = tokenState[0], setToken = tokenState[1];
+    var shownState = React.useState(false);
+    var shown = shownState[0], setShown = shownState[1];
+    var appliedState = React.useState(function () { return bareToken(token); });
+    var applied = appliedState[0], setApplied = appliedState[1];
+
+    // Requests always use the latest token ...
+    var tokenRef = React.useRef('');
+    tokenRef.current = bareToken(token);
+    // ... and a changed token (after a short pause in typing) gives GraphiQL a new fetcher,
+    // which makes it fetch the schema again with the new credentials.
+    React.useEffect(function () {
+      saveToken(token);
+      var timer = window.setTimeout(function () { setApplied(bareToken(token)); }, 400);
+      return function () { window.clearTimeout(timer); };
+    }, [token]);
+    var fetcher = React.useMemo(function () {
+      return makeFetcher(function () { return tokenRef.current; });
+    }, [applied]);
+
+    var graphiqlProps = { fetcher: fetcher };
+    if (typeof options.query === 'string') {
+      graphiqlProps.query = options.query;
+      if (typeof options.variables === 'string') { graphiqlProps.variables = options.variables; }
+    }
+
+    return h('div', { className: 'reach-shell' },
+      h('form', {
+        className: 'reach-bar',
+        autoComplete: 'off',
+        onSubmit: function (event) { event.preventDefault(); }
+      },
+        h('label', { htmlFor: 'reach-token' }, 'Bearer token'),
+        h('input', {
+          id: 'reach-token',
+          name: 'reach-token',
+          type: shown ? 'text' : 'password',
+          value: token,
+          autoComplete: 'off',
+          spellCheck: false,
+          placeholder: 'paste token here',
+          onChange: function (event) { setToken(event.target.value); }
+        }),
+        h('button', {
+          type: 'button',
+          'aria-pressed': shown,
+          onClick: function () { setShown(!shown); }
+        }, shown ? 'Hide' : 'Show'),
+        h('button', {
+          type: 'button',
+          disabled: !token,
+          onClick: function () { setToken(''); setShown(false); }
+        }, 'Clear'),
+        token ? null : h('span', { className: 'reach-hint' },
+          'Paste a token printed by ', h('code', null, 'reach serve --demo'),
+          ' or ', h('code', null, 'reach token'))
+      ),
+      h('div', { className: 'reach-graphiql' }, h(GraphiQL, graphiqlProps))
+    );
+  }
+
+  ReactDOM.createRoot(document.getElementById('reach-root')).render(h(App));
+})();
