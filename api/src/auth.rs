@@ -20,6 +20,15 @@ use crate::{
     service::error::unique_violation,
 };
 
+/// Longest name a Support token may carry.
+pub const MAX_SUPPORT_NAME: usize = 64;
+
+/// Whether `name` may stand on a Support token: 1–64 characters, no control characters.
+pub fn valid_support_name(name: &str) -> bool {
+    let len = name.chars().count();
+    (1..=MAX_SUPPORT_NAME).contains(&len) && !name.chars().any(char::is_control)
+}
+
 /// The two kinds of token.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -161,9 +170,10 @@ impl Tokens {
                     .name
                     .clone()
                     .or_else(|| claims.sub.strip_prefix("support:").map(str::to_owned));
-                Ok(Principal::Support {
-                    name: name.unwrap_or_else(|| "support".into()),
-                })
+                match name {
+                    Some(name) if valid_support_name(&name) => Ok(Principal::Support { name }),
+                    _ => Err(AuthError::Invalid),
+                }
             }
             TokenKind::User => {
                 let id = Uuid::parse_str(&claims.sub).map_err(|_| AuthError::Invalid)?;

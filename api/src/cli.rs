@@ -135,6 +135,9 @@ async fn token(settings: Settings, args: TokenArgs) -> anyhow::Result<()> {
     let tokens = Tokens::new(&secret, &settings.jwt_issuer, &settings.jwt_audience);
     let ttl = args.ttl.unwrap_or(settings.token_ttl_seconds);
     let token = match args.user {
+        None if !auth::valid_support_name(&args.name) => {
+            anyhow::bail!("--name must be 1 to {} characters", auth::MAX_SUPPORT_NAME)
+        }
         None => tokens.mint_support(&args.name, ttl)?,
         Some(who) => {
             let id = if who.contains('@') {

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 /// Everything Reach can be configured with.
 #[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Settings {
     /// Address to listen on (`REACH_LISTEN`); port 0 picks a free port.
     pub listen: String,
@@ -46,7 +46,7 @@ pub struct Settings {
 
 /// Request limits; every one is configurable (`REACH_LIMITS__MAX_DEPTH`, …).
 #[derive(Clone, Debug, Deserialize, Serialize)]
-#[serde(default)]
+#[serde(default, deny_unknown_fields)]
 pub struct Limits {
     /// Deepest selection nesting.
     pub max_depth: usize,
@@ -202,6 +202,10 @@ impl Settings {
             ("limits.max_directives_per_field", l.max_directives_per_field),
             ("limits.max_query_length", l.max_query_length),
             ("limits.max_body_bytes", l.max_body_bytes),
+            (
+                "limits.request_timeout_ms",
+                usize::try_from(l.request_timeout_ms).unwrap_or(usize::MAX),
+            ),
             ("limits.rate_limit_per_second", l.rate_limit_per_second as usize),
             ("limits.rate_limit_burst", l.rate_limit_burst as usize),
         ] {

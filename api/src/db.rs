@@ -47,8 +47,7 @@ pub async fn connect_counted(settings: &Settings, statements: Arc<AtomicU64>) ->
         });
     }
     let mut db = Database::connect(opts).await?;
-    db.set_metric_callback(move |info| {
-        tracing::trace!(target: "reach::sql", statement = %info.statement);
+    db.set_metric_callback(move |_| {
         statements.fetch_add(1, Ordering::Relaxed);
     });
     Ok(db)

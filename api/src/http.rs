@@ -8,7 +8,7 @@ use std::{collections::HashMap, num::NonZeroU32, sync::Arc};
 use async_graphql::{Request, Response as GqlResponse, parser::types::OperationType};
 use axum::{
     body::Bytes,
-    extract::{Query, State},
+    extract::{Query, State, rejection::BytesRejection},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -153,7 +153,20 @@ async fn execute(state: &ServerState, principal: Principal, request: Request, me
             );
         }
     };
-    let status = if response.data == async_graphql::Value::Null && is_request_error(&response) {
+    let mut response = response;
+    let status = if is_request_error(&response) {
+        // Errors of the request as a whole (unknown operation, a missing variable) carry no
+        // code of their own: mark them, like parse and validation failures.
+        response.errors = std::mem::take(&mut response.errors)
+            .into_iter()
+            .map(|e| {
+                if code_of(&e).is_some() {
+                    e
+                } else {
+                    limits::with_code(e, limits::BAD_REQUEST)
+                }
+            })
+            .collect();
         StatusCode::BAD_REQUEST
     } else {
         StatusCode::OK
@@ -167,16 +180,30 @@ async fn execute(state: &ServerState, principal: Principal, request: Request, me
     }
 }
 
+fn code_of(error: &async_graphql::ServerError) -> Option<&str> {
+    match error.extensions.as_ref().and_then(|x| x.get("code")) {
+        Some(async_graphql::Value::String(code)) => Some(code),
+        _ => None,
+    }
+}
+
+/// A request that failed before any field ran: no data, and errors that are either coded as
+/// request errors or belong to no field (a field's error always has a path).
 fn is_request_error(response: &GqlResponse) -> bool {
-    response.errors.iter().any(|e| {
-        e.extensions.as_ref().and_then(|x| x.get("code")).is_some_and(|code| {
-            matches!(code, async_graphql::Value::String(c) if c == limits::BAD_REQUEST || c == limits::TOO_COMPLEX)
+    response.data == async_graphql::Value::Null
+        && !response.errors.is_empty()
+        && response.errors.iter().all(|e| {
+            matches!(code_of(e), Some(limits::BAD_REQUEST | limits::TOO_COMPLEX))
+                || (code_of(e).is_none() && e.path.is_empty())
         })
-    })
 }
 
 /// `POST /graphql`.
-pub async fn graphql_post(State(state): State<ServerState>, headers: HeaderMap, body: Bytes) -> Response {
+pub async fn graphql_post(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    body: Result<Bytes, BytesRejection>,
+) -> Response {
     let Some(media) = negotiate(&headers) else {
         return error_response(
             StatusCode::NOT_ACCEPTABLE,
@@ -201,6 +228,22 @@ pub async fn graphql_post(State(state): State<ServerState>, headers: HeaderMap, 
     let principal = match admit(&state, &headers, media).await {
         Ok(p) => p,
         Err(resp) => return resp,
+    };
+    let body = match body {
+        Ok(body) => body,
+        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
+            let limit = state.app.settings.limits.max_body_bytes;
+            let message = format!("the request body is larger than {limit} bytes");
+            return error_response(StatusCode::PAYLOAD_TOO_LARGE, media, "BAD_REQUEST", &message);
+        }
+        Err(_) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                media,
+                "BAD_REQUEST",
+                "the body could not be read",
+            );
+        }
     };
     let value: serde_json::Value = match serde_json::from_slice(&body) {
         Ok(v) => v,

@@ -123,7 +123,8 @@ pub fn executable_schema(state: &AppState) -> graphql::ReachSchema {
             max_aliases: limits.max_aliases,
             max_directives_per_field: limits.max_directives_per_field,
             max_depth: limits.max_depth,
-        });
+        })
+        .extension(graphql::directory::loaders::FreshPerMutation);
     if !state.settings.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

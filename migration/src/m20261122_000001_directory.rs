@@ -245,7 +245,7 @@ impl MigrationTrait for Migration {
                     .col(uuid_null(OutboxEvent::AccountId))
                     .col(string_len(OutboxEvent::AggregateType, 64))
                     .col(uuid(OutboxEvent::AggregateId))
-                    .col(string_len(OutboxEvent::Actor, 200))
+                    .col(text(OutboxEvent::Actor))
                     .col(json(OutboxEvent::Payload))
                     .col(timestamp_with_time_zone(OutboxEvent::OccurredAt))
                     .take(),

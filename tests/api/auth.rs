@@ -116,6 +116,17 @@ async fn bad_tokens_are_401(backend: Backend) {
     )
     .await;
 
+    let long_name = "x".repeat(65);
+    assert_401(
+        &app,
+        &sign(
+            &claims(&app, json!({"name": long_name, "sub": format!("support:{long_name}")})),
+            &secret,
+        ),
+        "overlong Support name",
+    )
+    .await;
+
     // alg: none — an unsigned token claiming Support.
     let header = URL_SAFE_NO_PAD.encode(r#"{"alg":"none","typ":"JWT"}"#);
     let payload = URL_SAFE_NO_PAD.encode(claims(&app, json!({})).to_string());

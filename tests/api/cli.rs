@@ -167,6 +167,8 @@ fn a_bad_setting_stops_start_up_naming_it() {
         ("REACH_DATABASE_URL", "mysql://x", "REACH_DATABASE_URL"),
         ("REACH_LIMITS__MAX_DEPTH", "0", "REACH_LIMITS__MAX_DEPTH"),
         ("REACH_LOG_FORMAT", "xml", "REACH_LOG_FORMAT"),
+        ("REACH_LISTN", "127.0.0.1:1", "LISTN"),
+        ("REACH_LIMITS__MAX_DEPT", "3", "LIMITS.MAX_DEPT"),
     ] {
         let mut child = reach(&dir)
             .arg("serve")
@@ -191,10 +193,13 @@ fn a_bad_setting_stops_start_up_naming_it() {
         assert!(!status.success(), "{key}={value}");
         assert!(stderr.contains(name), "{key}={value}: {stderr}");
     }
-    // reach.toml is read, and the environment wins over it.
+    // reach.toml is read: a bad value, and a misspelt key, stop start-up naming the key.
     std::fs::write(dir.join("reach.toml"), "listen = \"not an address\"\n").unwrap();
     let out = reach(&dir).arg("serve").output().unwrap();
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("listen"));
+    std::fs::write(dir.join("reach.toml"), "[limit]\nmax_depth = 3\n").unwrap();
+    let out = reach(&dir).arg("serve").output().unwrap();
+    assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("limit"));
 }
 
 #[tokio::test]

@@ -65,7 +65,60 @@ async fn racing_on_one_extension_ends_in_one_winner(backend: Backend) {
     assert_eq!(n, 1);
 }
 
+async fn concurrent_updates_of_one_user_lose_nothing(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = World::build(&app).await;
+    let (token, id) = (app.support(), gid(Kind::User, w.a.user1));
+    let update = "mutation($i: UserUpdateInput!) { userUpdate(input: $i) { user { id } userErrors { code } } }";
+    for round in 0..10 {
+        let name = format!("Renamed {round}");
+        let phone = format!("+1555000{round:04}");
+        let (a, b) = tokio::join!(
+            app.post(&token, update, json!({"i": {"id": id, "name": name}})),
+            app.post(&token, update, json!({"i": {"id": id, "phoneNumber": phone}})),
+        );
+        assert_eq!(codes(&a.1, "userUpdate"), Vec::<String>::new(), "{}", a.1);
+        assert_eq!(codes(&b.1, "userUpdate"), Vec::<String>::new(), "{}", b.1);
+        let body = app
+            .gql(
+                &token,
+                "query($i: ID!) { node(id: $i) { ... on User { name phoneNumber } } }",
+                json!({"i": id}),
+            )
+            .await;
+        assert_eq!(
+            body["data"]["node"],
+            json!({"name": name, "phoneNumber": phone}),
+            "round {round}"
+        );
+    }
+}
+
+async fn each_mutation_field_sees_what_the_previous_one_did(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = World::build(&app).await;
+    let user = gid(Kind::User, w.a.user2);
+    // Three mutations in one request, run in order: the last payload reads after the revoke.
+    let query = "mutation($u: ID!) {
+      grant: roleAssign(input: {userId: $u, role: PHONE_MANAGER}) { roleAssignment { user { roles { role } } } }
+      revoke: roleRevoke(input: {userId: $u, role: PHONE_MANAGER}) { deletedId }
+      after: userUpdate(input: {id: $u, name: \"Ulf Updated\"}) { user { name roles { role } } }
+    }";
+    let body = app.gql(&app.support(), query, json!({"u": user})).await;
+    assert_eq!(
+        body["data"]["grant"]["roleAssignment"]["user"]["roles"],
+        json!([{"role": "PHONE_MANAGER"}])
+    );
+    assert!(body["data"]["revoke"]["deletedId"].is_string(), "{body}");
+    assert_eq!(
+        body["data"]["after"]["user"],
+        json!({"name": "Ulf Updated", "roles": []})
+    );
+}
+
 backend_tests!(
     twenty_concurrent_writers_all_succeed,
-    racing_on_one_extension_ends_in_one_winner
+    racing_on_one_extension_ends_in_one_winner,
+    concurrent_updates_of_one_user_lose_nothing,
+    each_mutation_field_sees_what_the_previous_one_did,
 );

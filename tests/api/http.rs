@@ -90,6 +90,24 @@ async fn malformed_requests_are_refused(backend: Backend) {
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(top_codes(&body), ["BAD_REQUEST"], "{query}");
     }
+    // Request-level failures without a code of their own: an unknown operation, a missing variable.
+    let resp = app
+        .client
+        .post(&url)
+        .bearer_auth(&token)
+        .json(&json!({"query": "query A { viewer { kind } }", "operationName": "B"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 400);
+    assert_eq!(top_codes(&resp.json::<Value>().await.unwrap()), ["BAD_REQUEST"]);
+    for variables in [json!({}), json!({"id": null})] {
+        let (status, body) = app
+            .post(&token, "query($id: ID!) { node(id: $id) { id } }", variables)
+            .await;
+        assert_eq!(status, 400, "{body}");
+        assert_eq!(top_codes(&body), ["BAD_REQUEST"]);
+    }
     // Mutations over GET: 405; queries over GET work.
     let resp = app
         .client

@@ -26,7 +26,7 @@ pub struct DocumentLimits {
     pub max_aliases: usize,
     /// Most directives on one field.
     pub max_directives_per_field: usize,
-    /// Deepest nesting of fields (introspection exempt).
+    /// Deepest nesting of data fields (introspection has its own fixed bounds).
     pub max_depth: usize,
 }
 
@@ -69,36 +69,96 @@ fn walk(set: &SelectionSet, shape: &mut Shape) {
     }
 }
 
-/// The deepest chain of fields below `set`, following fragment spreads (each fragment's depth is
-/// computed once, and a cycle counts as nothing: validation refuses it later). Introspection
-/// (`__schema`, `__type`, `__typename`) is exempt: its shape is fixed by the schema, and GraphiQL's
-/// own introspection query nests deeper than any sensible limit for data.
+/// Deepest nesting of introspection fields (GraphiQL's introspection query reaches 13).
+const MAX_INTROSPECTION_DEPTH: usize = 16;
+/// Most introspection list fields nested in one another (GraphiQL's: `types { fields { args } }`).
+/// Bounding this, not just depth, stops `types { fields { type { fields { … } } } }` blow-ups.
+const MAX_INTROSPECTION_LISTS: usize = 3;
+const INTROSPECTION_LISTS: [&str; 7] = [
+    "types",
+    "fields",
+    "args",
+    "inputFields",
+    "enumValues",
+    "interfaces",
+    "possibleTypes",
+];
+
+/// How deep a selection goes: in data fields, and inside introspection (`__schema`, `__type`),
+/// which is measured on its own because its shape is fixed by the schema and GraphiQL's
+/// introspection query nests deeper than any sensible limit for data.
+#[derive(Clone, Copy, Debug, Default)]
+struct Depth {
+    data: usize,
+    introspection: usize,
+    introspection_lists: usize,
+}
+
+impl Depth {
+    fn max(self, other: Depth) -> Depth {
+        Depth {
+            data: self.data.max(other.data),
+            introspection: self.introspection.max(other.introspection),
+            introspection_lists: self.introspection_lists.max(other.introspection_lists),
+        }
+    }
+}
+
+/// Walks `set`, following fragment spreads (each fragment measured once per context; a cycle
+/// counts as nothing, validation refuses it later).
 fn depth(
     doc: &ExecutableDocument,
     set: &SelectionSet,
-    memo: &mut HashMap<Name, usize>,
+    in_introspection: bool,
+    memo: &mut HashMap<(Name, bool), Depth>,
     stack: &mut Vec<Name>,
-) -> usize {
-    let mut deepest = 0;
+) -> Depth {
+    let mut deepest = Depth::default();
     for item in &set.items {
         let d = match &item.node {
-            Selection::Field(f) if f.node.name.node.starts_with("__") => 0,
-            Selection::Field(f) => 1 + depth(doc, &f.node.selection_set.node, memo, stack),
-            Selection::InlineFragment(f) => depth(doc, &f.node.selection_set.node, memo, stack),
+            Selection::Field(f) => {
+                let name = f.node.name.node.as_str();
+                let sub = &f.node.selection_set.node;
+                if in_introspection {
+                    let child = depth(doc, sub, true, memo, stack);
+                    Depth {
+                        introspection: child.introspection + 1,
+                        introspection_lists: child.introspection_lists
+                            + usize::from(INTROSPECTION_LISTS.contains(&name)),
+                        ..child
+                    }
+                } else if name == "__typename" {
+                    Depth::default()
+                } else if name.starts_with("__") {
+                    let child = depth(doc, sub, true, memo, stack);
+                    Depth {
+                        introspection: child.introspection + 1,
+                        ..child
+                    }
+                } else {
+                    let child = depth(doc, sub, false, memo, stack);
+                    Depth {
+                        data: child.data + 1,
+                        ..child
+                    }
+                }
+            }
+            Selection::InlineFragment(f) => depth(doc, &f.node.selection_set.node, in_introspection, memo, stack),
             Selection::FragmentSpread(spread) => {
                 let name = &spread.node.fragment_name.node;
-                if let Some(d) = memo.get(name) {
+                let key = (name.clone(), in_introspection);
+                if let Some(d) = memo.get(&key) {
                     *d
                 } else if stack.contains(name) {
-                    0
+                    Depth::default()
                 } else if let Some(fragment) = doc.fragments.get(name) {
                     stack.push(name.clone());
-                    let d = depth(doc, &fragment.node.selection_set.node, memo, stack);
+                    let d = depth(doc, &fragment.node.selection_set.node, in_introspection, memo, stack);
                     stack.pop();
-                    memo.insert(name.clone(), d);
+                    memo.insert(key, d);
                     d
                 } else {
-                    0
+                    Depth::default()
                 }
             }
         };
@@ -107,13 +167,34 @@ fn depth(
     deepest
 }
 
-fn max_depth(doc: &ExecutableDocument) -> usize {
+/// A non-null variable without a default must be given, and not as `null`: a request error (400)
+/// rather than the field error async-graphql would report. Checked where the document has one
+/// operation; with several, the operation name decides which variables matter.
+fn missing_variables(doc: &ExecutableDocument, variables: &Variables) -> Result<(), ServerError> {
+    let DocumentOperations::Single(op) = &doc.operations else {
+        return Ok(());
+    };
+    for def in &op.node.variable_definitions {
+        let def = &def.node;
+        let given = variables.get(&def.name.node);
+        let missing = given.is_none() || given == Some(&async_graphql::Value::Null);
+        if !def.var_type.node.nullable && def.default_value.is_none() && missing {
+            let message = format!(
+                "variable `${}` of non-null type {} is required",
+                def.name.node, def.var_type.node
+            );
+            return Err(ServerError::new(message, Some(def.name.pos)));
+        }
+    }
+    Ok(())
+}
+
+fn max_depth(doc: &ExecutableDocument) -> Depth {
     let (mut memo, mut stack) = (HashMap::new(), Vec::new());
     doc.operations
         .iter()
-        .map(|(_, op)| depth(doc, &op.node.selection_set.node, &mut memo, &mut stack))
-        .max()
-        .unwrap_or(0)
+        .map(|(_, op)| depth(doc, &op.node.selection_set.node, false, &mut memo, &mut stack))
+        .fold(Depth::default(), Depth::max)
 }
 
 fn shape_of(doc: &ExecutableDocument) -> Shape {
@@ -154,9 +235,17 @@ impl Extension for DocumentLimits {
             .run(ctx, query, variables)
             .await
             .map_err(|e| with_code(e, BAD_REQUEST))?;
-        if max_depth(&doc) > self.max_depth {
+        missing_variables(&doc, variables).map_err(|e| with_code(e, BAD_REQUEST))?;
+        let depth = max_depth(&doc);
+        if depth.data > self.max_depth {
             return Err(with_code(
                 ServerError::new(format!("query is nested deeper than {} fields", self.max_depth), None),
+                TOO_COMPLEX,
+            ));
+        }
+        if depth.introspection > MAX_INTROSPECTION_DEPTH || depth.introspection_lists > MAX_INTROSPECTION_LISTS {
+            return Err(with_code(
+                ServerError::new("introspection query is nested too deep", None),
                 TOO_COMPLEX,
             ));
         }

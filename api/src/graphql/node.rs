@@ -6,7 +6,7 @@ use async_graphql::{Context, ID, Interface, Object, Result};
 use super::{
     context,
     directory::{
-        loaders::{AccountKey, LocationKey, RequestLoader, UserKey},
+        loaders::{AccessNumberKey, AccountKey, LocationKey, RequestLoader, RoleAssignmentKey, UserKey, load_err},
         types::{AccessNumber, Account, Location, RoleAssignment, User},
     },
     errors,
@@ -30,16 +30,12 @@ pub enum Node {
     RoleAssignment(RoleAssignment),
 }
 
-fn load_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
-    errors::internal(&*e)
-}
-
 /// Resolves one global id, or `None` when it is unknown or not visible to the caller.
 pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
     let Some((kind, key)) = ids::decode(id) else {
         return Ok(None);
     };
-    let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
+    let p = context::principal(ctx)?;
     let loader = ctx.data::<RequestLoader>()?;
     Ok(match kind {
         Kind::Account => {
@@ -58,10 +54,10 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             .map_err(load_err)?
             .filter(|l| p.sees_account(l.account_id))
             .map(|m| Node::Location(Location(m))),
-        Kind::AccessNumber => directory::access_numbers_by_id(db, &[key])
+        Kind::AccessNumber => loader
+            .load_one(AccessNumberKey(key))
             .await
-            .map_err(errors::db)?
-            .remove(&key)
+            .map_err(load_err)?
             .filter(|a| p.sees_account(a.account_id))
             .map(|m| Node::AccessNumber(AccessNumber(m))),
         Kind::User => loader
@@ -71,11 +67,7 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             .filter(|u| p.sees_user(directory::scope(u)))
             .map(|m| Node::User(User(m))),
         Kind::RoleAssignment => {
-            let Some(role) = directory::role_assignments_by_id(db, &[key])
-                .await
-                .map_err(errors::db)?
-                .remove(&key)
-            else {
+            let Some(role) = loader.load_one(RoleAssignmentKey(key)).await.map_err(load_err)? else {
                 return Ok(None);
             };
             let holder = loader.load_one(UserKey(role.user_id)).await.map_err(load_err)?;

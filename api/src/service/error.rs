@@ -6,6 +6,8 @@ use crate::policy::Access;
 
 /// The business error codes of SPEC §6.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
+// Each code is described once, where clients read it: the GraphQL `UserErrorCode` enum
+// (graphql/errors.rs), after SPEC §6.
 #[allow(missing_docs)]
 pub enum ErrorCode {
     NotFound,

@@ -1,10 +1,11 @@
 //! DataLoaders: nested fields (a user's account, location and roles) load in one query per page,
-//! not one per row.
+//! not one per row. The cache lives for one request, and is emptied before each mutation field so
+//! that a payload never shows what an earlier field of the same request changed.
 
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
-use entity::{account, location, role_assignment, user};
+use entity::{access_number, account, location, role_assignment, user};
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -38,6 +39,27 @@ pub struct UserKey(pub Uuid);
 /// Key: the roles of a user.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RolesOfUser(pub Uuid);
+/// Key: an access number id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct AccessNumberKey(pub Uuid);
+/// Key: a role assignment id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RoleAssignmentKey(pub Uuid);
+
+/// Empties the request's cache (before a mutation field runs).
+pub fn forget_all(loader: &RequestLoader) {
+    loader.clear::<AccountKey>();
+    loader.clear::<LocationKey>();
+    loader.clear::<UserKey>();
+    loader.clear::<RolesOfUser>();
+    loader.clear::<AccessNumberKey>();
+    loader.clear::<RoleAssignmentKey>();
+}
+
+/// A loader failure, shown to the client as `INTERNAL`.
+pub fn load_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
+    crate::graphql::errors::internal(&*e)
+}
 
 fn keys<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|k| f(*k)).collect()
@@ -94,4 +116,99 @@ impl Loader<RolesOfUser> for DirectoryLoader {
             .map(|key| (*key, found.remove(&key.0).unwrap_or_default()))
             .collect())
     }
+}
+
+impl Loader<AccessNumberKey> for DirectoryLoader {
+    type Value = access_number::Model;
+    type Error = std::sync::Arc<sea_orm::DbErr>;
+
+    async fn load(&self, k: &[AccessNumberKey]) -> Result<HashMap<AccessNumberKey, Self::Value>, Self::Error> {
+        Ok(rekey(
+            directory::access_numbers_by_id(&self.db, &keys(k, |k| k.0)).await?,
+            AccessNumberKey,
+        ))
+    }
+}
+
+impl Loader<RoleAssignmentKey> for DirectoryLoader {
+    type Value = role_assignment::Model;
+    type Error = std::sync::Arc<sea_orm::DbErr>;
+
+    async fn load(&self, k: &[RoleAssignmentKey]) -> Result<HashMap<RoleAssignmentKey, Self::Value>, Self::Error> {
+        Ok(rekey(
+            directory::role_assignments_by_id(&self.db, &keys(k, |k| k.0)).await?,
+            RoleAssignmentKey,
+        ))
+    }
+}
+
+/// Empties the request's loader cache before each mutation field (mutation fields run one after
+/// another, and each may change what an earlier one loaded).
+pub struct FreshPerMutation;
+
+impl async_graphql::extensions::ExtensionFactory for FreshPerMutation {
+    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
+        std::sync::Arc::new(FreshPerMutation)
+    }
+}
+
+#[async_graphql::async_trait::async_trait]
+impl async_graphql::extensions::Extension for FreshPerMutation {
+    async fn resolve(
+        &self,
+        ctx: &async_graphql::extensions::ExtensionContext<'_>,
+        info: async_graphql::extensions::ResolveInfo<'_>,
+        next: async_graphql::extensions::NextResolve<'_>,
+    ) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
+        if info.parent_type == "MutationRoot"
+            && let Some(loader) = ctx.data_opt::<RequestLoader>()
+        {
+            forget_all(loader);
+        }
+        next.run(ctx, info).await
+    }
+}
+
+/// Loads, in one batch each, what the selection asks of a page of users (their locations, roles
+/// and the roles' locations) and seeds the request's loader with the users and their account.
+/// The items then resolve from the loader's cache, so a page costs the same number of statements
+/// whatever its size; without this, items resolving a little apart could split a batch in two.
+pub async fn prefetch_users<'a>(
+    ctx: &async_graphql::Context<'_>,
+    account: &account::Model,
+    users: impl Iterator<Item = &'a user::Model> + Clone,
+) -> async_graphql::Result<()> {
+    let loader = ctx.data::<RequestLoader>()?;
+    let look = ctx.look_ahead();
+    let items = [look.field("nodes"), look.field("edges").field("node")];
+    let wants = |path: &[&str]| {
+        items.iter().any(|item| {
+            let mut sel = item.field(path[0]);
+            for name in &path[1..] {
+                sel = sel.field(name);
+            }
+            sel.exists()
+        })
+    };
+    loader.feed_one(AccountKey(account.id), account.clone()).await;
+    loader
+        .feed_many(users.clone().map(|u| (UserKey(u.id), u.clone())))
+        .await;
+    let mut locations: Vec<LocationKey> = Vec::new();
+    if wants(&["location"]) {
+        locations.extend(users.clone().filter_map(|u| u.location_id.map(LocationKey)));
+    }
+    if wants(&["roles"]) {
+        let roles = loader
+            .load_many(users.map(|u| RolesOfUser(u.id)))
+            .await
+            .map_err(load_err)?;
+        if wants(&["roles", "location"]) {
+            locations.extend(roles.values().flatten().filter_map(|r| r.location_id.map(LocationKey)));
+        }
+    }
+    if !locations.is_empty() {
+        loader.load_many(locations).await.map_err(load_err)?;
+    }
+    Ok(())
 }

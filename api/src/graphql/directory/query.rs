@@ -2,6 +2,7 @@
 
 use async_graphql::{Context, Enum, ID, Object, Result};
 
+use super::loaders::{RequestLoader, UserKey, load_err};
 use super::types::{Account, AccountConnection, RoleAssignment, User};
 use crate::{
     graphql::{
@@ -81,11 +82,8 @@ impl Viewer {
 }
 
 async fn me(ctx: &Context<'_>, user_id: uuid::Uuid) -> Result<Option<User>> {
-    Ok(directory::users_by_id(context::db(ctx)?, &[user_id])
-        .await
-        .map_err(errors::db)?
-        .remove(&user_id)
-        .map(User))
+    let loader = ctx.data::<RequestLoader>()?;
+    Ok(loader.load_one(UserKey(user_id)).await.map_err(load_err)?.map(User))
 }
 
 /// Directory queries.

@@ -5,7 +5,7 @@ use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{access_number, account, location, role_assignment, user};
 
-use super::loaders::{AccountKey, LocationKey, RequestLoader, RolesOfUser, UserKey};
+use super::loaders::{AccountKey, LocationKey, RequestLoader, RolesOfUser, UserKey, load_err};
 use crate::{
     graphql::{
         connection::{self, connection},
@@ -53,10 +53,6 @@ pub enum Role {
 
 fn loader<'a>(ctx: &Context<'a>) -> Result<&'a RequestLoader> {
     ctx.data::<RequestLoader>()
-}
-
-fn load_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
-    errors::internal(&*e)
 }
 
 /// A customer account of the phone service.
@@ -159,7 +155,7 @@ impl Account {
         let p = context::principal(ctx)?;
         let select = directory::users_select(p, self.0.id, search.as_deref());
         let (page, total) = connection::fetch(ctx, select, &req).await?;
-        prefetch_users(ctx, &self.0, page.rows.iter().map(|(_, u)| u)).await?;
+        super::loaders::prefetch_users(ctx, &self.0, page.rows.iter().map(|(_, u)| u)).await?;
         Ok(UserConnection::from_page(page, total, User))
     }
 
@@ -194,50 +190,6 @@ impl Account {
         let (page, total) = connection::fetch(ctx, select, &req).await?;
         Ok(AccessNumberConnection::from_page(page, total, AccessNumber))
     }
-}
-
-/// Loads, in one batch each, what the selection asks of a page of users (their locations, roles
-/// and the roles' locations) and seeds the request's loader with the users and their account.
-/// The items then resolve from the loader's cache, so a page costs the same number of statements
-/// whatever its size; without this, items resolving a little apart could split a batch in two.
-async fn prefetch_users<'a>(
-    ctx: &Context<'_>,
-    account: &account::Model,
-    users: impl Iterator<Item = &'a user::Model> + Clone,
-) -> Result<()> {
-    let loader = loader(ctx)?;
-    let look = ctx.look_ahead();
-    let items = [look.field("nodes"), look.field("edges").field("node")];
-    let wants = |path: &[&str]| {
-        items.iter().any(|item| {
-            let mut sel = item.field(path[0]);
-            for name in &path[1..] {
-                sel = sel.field(name);
-            }
-            sel.exists()
-        })
-    };
-    loader.feed_one(AccountKey(account.id), account.clone()).await;
-    loader
-        .feed_many(users.clone().map(|u| (UserKey(u.id), u.clone())))
-        .await;
-    let mut locations: Vec<LocationKey> = Vec::new();
-    if wants(&["location"]) {
-        locations.extend(users.clone().filter_map(|u| u.location_id.map(LocationKey)));
-    }
-    if wants(&["roles"]) {
-        let roles = loader
-            .load_many(users.map(|u| RolesOfUser(u.id)))
-            .await
-            .map_err(load_err)?;
-        if wants(&["roles", "location"]) {
-            locations.extend(roles.values().flatten().filter_map(|r| r.location_id.map(LocationKey)));
-        }
-    }
-    if !locations.is_empty() {
-        loader.load_many(locations).await.map_err(load_err)?;
-    }
-    Ok(())
 }
 
 async fn load_account(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Account> {

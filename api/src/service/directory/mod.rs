@@ -3,9 +3,11 @@
 mod accounts;
 mod reads;
 mod roles;
+mod user_update;
 mod users;
 
 pub use accounts::{NewAccount, create_access_number, create_account, create_location};
 pub use reads::*;
 pub use roles::{assign_role, revoke_role};
-pub use users::{UserChanges, UserFields, create_user, import_users, update_user};
+pub use user_update::{UserChanges, update_user};
+pub use users::{UserFields, create_user, import_users};

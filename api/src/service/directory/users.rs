@@ -7,7 +7,7 @@ use entity::{PhoneProfile, account, location, user};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
 };
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::accounts::admin_account;
@@ -16,7 +16,7 @@ use crate::{
     policy::Principal,
     service::{
         ErrorCode, ServiceError, ServiceResult, UserError,
-        error::{not_found, unique_violation},
+        error::unique_violation,
         outbox::{self, Event},
         validate,
     },
@@ -42,34 +42,17 @@ pub struct UserFields {
     pub phone_profile: PhoneProfile,
 }
 
-/// What `userUpdate` changes: `None` keeps a field; `Some(None)` clears a nullable one.
-#[derive(Clone, Debug, Default)]
-pub struct UserChanges {
-    /// New location; `Some(Some(None))` is an id that could not be read.
-    pub location_id: Option<Option<Option<Uuid>>>,
-    /// New name.
-    pub name: Option<String>,
-    /// New email address.
-    pub email: Option<Option<String>>,
-    /// New phone number.
-    pub phone_number: Option<Option<String>>,
-    /// New extension.
-    pub extension: Option<String>,
-    /// New phone profile.
-    pub phone_profile: Option<PhoneProfile>,
-}
-
 /// A row that passed validation.
-struct ValidUser {
-    location_id: Option<Uuid>,
-    name: String,
-    email: Option<String>,
-    phone_number: Option<String>,
-    extension: String,
-    phone_profile: PhoneProfile,
+pub(super) struct ValidUser {
+    pub(super) location_id: Option<Uuid>,
+    pub(super) name: String,
+    pub(super) email: Option<String>,
+    pub(super) phone_number: Option<String>,
+    pub(super) extension: String,
+    pub(super) phone_profile: PhoneProfile,
 }
 
-fn search_text(name: &str, email: Option<&str>, phone: Option<&str>, extension: &str) -> String {
+pub(super) fn search_text(name: &str, email: Option<&str>, phone: Option<&str>, extension: &str) -> String {
     [Some(name), email, phone, Some(extension)]
         .into_iter()
         .flatten()
@@ -78,7 +61,10 @@ fn search_text(name: &str, email: Option<&str>, phone: Option<&str>, extension: 
         .join("\u{1f}")
 }
 
-async fn account_locations(db: &impl ConnectionTrait, account_id: Uuid) -> Result<HashSet<Uuid>, sea_orm::DbErr> {
+pub(super) async fn account_locations(
+    db: &impl ConnectionTrait,
+    account_id: Uuid,
+) -> Result<HashSet<Uuid>, sea_orm::DbErr> {
     Ok(location::Entity::find()
         .filter(location::Column::AccountId.eq(account_id))
         .all(db)
@@ -89,7 +75,7 @@ async fn account_locations(db: &impl ConnectionTrait, account_id: Uuid) -> Resul
 }
 
 /// Validates one row, collecting every failure rather than stopping at the first.
-fn validate_row(
+pub(super) fn validate_row(
     fields: &UserFields,
     account: &account::Model,
     locations: &HashSet<Uuid>,
@@ -133,7 +119,7 @@ fn validate_row(
     }
 }
 
-fn conflict_from_db(err: sea_orm::DbErr, prefix: &[String]) -> ServiceError {
+pub(super) fn conflict_from_db(err: sea_orm::DbErr, prefix: &[String]) -> ServiceError {
     match unique_violation(&err) {
         Some(msg) if msg.contains("email") => UserError::new(
             ErrorCode::ValidationFailed,
@@ -265,15 +251,13 @@ async fn import(
     }
     let txn = db::begin_write(db).await?;
     // Conflicts with the stored directory and within the batch, reported per row.
-    let taken_ext: HashSet<String> = existing(
-        &txn,
-        account.id,
-        user::Column::Extension,
-        valid.iter().map(|(_, v)| v.extension.clone()).collect(),
-    )
+    let extensions: Vec<String> = valid.iter().map(|(_, v)| v.extension.clone()).collect();
+    let taken_ext = existing(&txn, account.id, user::Column::Extension, extensions, |u| {
+        Some(u.extension)
+    })
     .await?;
     let emails: Vec<String> = valid.iter().filter_map(|(_, v)| v.email.clone()).collect();
-    let taken_email: HashSet<String> = existing(&txn, account.id, user::Column::Email, emails).await?;
+    let taken_email = existing(&txn, account.id, user::Column::Email, emails, |u| u.email).await?;
     let mut seen_ext: HashMap<&str, usize> = HashMap::new();
     let mut seen_email: HashMap<&str, usize> = HashMap::new();
     for (i, v) in &valid {
@@ -312,11 +296,13 @@ async fn import(
     Ok(created)
 }
 
+/// Which of `values` the account's users already hold in `column` (`value_of` reads it back).
 async fn existing(
     db: &impl ConnectionTrait,
     account_id: Uuid,
     column: user::Column,
     values: Vec<String>,
+    value_of: impl Fn(user::Model) -> Option<String>,
 ) -> Result<HashSet<String>, sea_orm::DbErr> {
     let mut found = HashSet::new();
     for chunk in values.chunks(500) {
@@ -325,93 +311,7 @@ async fn existing(
             .filter(column.is_in(chunk.to_vec()))
             .all(db)
             .await?;
-        found.extend(rows.into_iter().filter_map(|u| match column {
-            user::Column::Email => u.email,
-            _ => Some(u.extension),
-        }));
+        found.extend(rows.into_iter().filter_map(&value_of));
     }
     Ok(found)
-}
-
-/// Changes a user's directory fields (Support, or a Decision Maker of the account). A request
-/// that changes nothing records no event.
-pub async fn update_user(
-    db: &DatabaseConnection,
-    p: &Principal,
-    user_id: Option<Uuid>,
-    changes: UserChanges,
-) -> ServiceResult<user::Model> {
-    let field = ["id"];
-    let current = match user_id {
-        Some(id) => user::Entity::find_by_id(id).one(db).await?,
-        None => None,
-    }
-    .filter(|u| p.knows_user(super::scope(u)))
-    .ok_or_else(|| not_found(&field, "user"))?;
-    let account = admin_account(db, p, Some(current.account_id), &field).await?;
-    let locations = account_locations(db, account.id).await?;
-    let fields = UserFields {
-        location_id: match changes.location_id {
-            Some(requested) => requested,
-            None => current.location_id.map(Some),
-        },
-        name: changes.name.unwrap_or_else(|| current.name.clone()),
-        email: changes.email.unwrap_or_else(|| current.email.clone()),
-        phone_number: changes.phone_number.unwrap_or_else(|| current.phone_number.clone()),
-        extension: changes.extension.unwrap_or_else(|| current.extension.clone()),
-        phone_profile: changes.phone_profile.unwrap_or(current.phone_profile),
-    };
-    let v = validate_row(&fields, &account, &locations).map_err(ServiceError::Rejected)?;
-
-    let mut diff = Map::new();
-    let mut note = |name: &str, old: Value, new: Value| {
-        if old != new {
-            diff.insert(name.to_owned(), json!({ "old": old, "new": new }));
-        }
-    };
-    note("name", json!(current.name), json!(v.name));
-    note("email", json!(current.email), json!(v.email));
-    note("phoneNumber", json!(current.phone_number), json!(v.phone_number));
-    note("extension", json!(current.extension), json!(v.extension));
-    note(
-        "phoneProfile",
-        json!(current.phone_profile.to_value()),
-        json!(v.phone_profile.to_value()),
-    );
-    note("locationId", json!(current.location_id), json!(v.location_id));
-    if diff.is_empty() {
-        return Ok(current);
-    }
-
-    let txn = db::begin_write(db).await?;
-    let mut am: user::ActiveModel = current.clone().into();
-    am.sort_name = Set(v.name.to_lowercase());
-    am.search_text = Set(search_text(
-        &v.name,
-        v.email.as_deref(),
-        v.phone_number.as_deref(),
-        &v.extension,
-    ));
-    am.name = Set(v.name);
-    am.email = Set(v.email);
-    am.phone_number = Set(v.phone_number);
-    am.extension = Set(v.extension);
-    am.phone_profile = Set(v.phone_profile);
-    am.location_id = Set(v.location_id);
-    am.updated_at = Set(Utc::now());
-    let model = am.update(&txn).await.map_err(|e| conflict_from_db(e, &[]))?;
-    outbox::record(
-        &txn,
-        p,
-        Event {
-            event_type: "user.updated",
-            account_id: Some(model.account_id),
-            aggregate_type: "User",
-            aggregate_id: model.id,
-            payload: json!({ "changes": diff }),
-        },
-    )
-    .await?;
-    crate::service::commit(txn).await?;
-    Ok(model)
 }

@@ -1,0 +1,125 @@
+//! `userUpdate`: changes a user's directory fields, reading and writing the row under one lock so
+//! that concurrent updates never lose each other's changes.
+
+use chrono::Utc;
+use entity::{PhoneProfile, user};
+use sea_orm::{ActiveEnum, ActiveModelTrait, DatabaseConnection, EntityTrait, QuerySelect, Set};
+use serde_json::{Map, Value, json};
+use uuid::Uuid;
+
+use super::{
+    accounts::admin_account,
+    users::{UserFields, account_locations, conflict_from_db, search_text, validate_row},
+};
+use crate::{
+    db,
+    policy::Principal,
+    service::{
+        ServiceError, ServiceResult,
+        error::not_found,
+        outbox::{self, Event},
+    },
+};
+
+/// What `userUpdate` changes: `None` keeps a field; `Some(None)` clears a nullable one.
+#[derive(Clone, Debug, Default)]
+pub struct UserChanges {
+    /// New location; `Some(Some(None))` is an id that could not be read.
+    pub location_id: Option<Option<Option<Uuid>>>,
+    /// New name.
+    pub name: Option<String>,
+    /// New email address.
+    pub email: Option<Option<String>>,
+    /// New phone number.
+    pub phone_number: Option<Option<String>>,
+    /// New extension.
+    pub extension: Option<String>,
+    /// New phone profile.
+    pub phone_profile: Option<PhoneProfile>,
+}
+
+/// Changes a user's directory fields (Support, or a Decision Maker of the account). A request
+/// that changes nothing records no event.
+pub async fn update_user(
+    db: &DatabaseConnection,
+    p: &Principal,
+    user_id: Option<Uuid>,
+    changes: UserChanges,
+) -> ServiceResult<user::Model> {
+    let field = ["id"];
+    // The row is read inside the write transaction and locked (`FOR UPDATE` on PostgreSQL;
+    // SQLite's `BEGIN IMMEDIATE` already serialises writers), so the update and its event are
+    // computed from what is stored, not from a copy another request may have overtaken.
+    let txn = db::begin_write(db).await?;
+    let current = match user_id {
+        Some(id) => user::Entity::find_by_id(id).lock_exclusive().one(&txn).await?,
+        None => None,
+    }
+    .filter(|u| p.knows_user(super::scope(u)))
+    .ok_or_else(|| not_found(&field, "user"))?;
+    let account = admin_account(&txn, p, Some(current.account_id), &field).await?;
+    let locations = account_locations(&txn, account.id).await?;
+    let fields = UserFields {
+        location_id: match changes.location_id {
+            Some(requested) => requested,
+            None => current.location_id.map(Some),
+        },
+        name: changes.name.unwrap_or_else(|| current.name.clone()),
+        email: changes.email.unwrap_or_else(|| current.email.clone()),
+        phone_number: changes.phone_number.unwrap_or_else(|| current.phone_number.clone()),
+        extension: changes.extension.unwrap_or_else(|| current.extension.clone()),
+        phone_profile: changes.phone_profile.unwrap_or(current.phone_profile),
+    };
+    let v = validate_row(&fields, &account, &locations).map_err(ServiceError::Rejected)?;
+
+    let mut diff = Map::new();
+    let mut note = |name: &str, old: Value, new: Value| {
+        if old != new {
+            diff.insert(name.to_owned(), json!({ "old": old, "new": new }));
+        }
+    };
+    note("name", json!(current.name), json!(v.name));
+    note("email", json!(current.email), json!(v.email));
+    note("phoneNumber", json!(current.phone_number), json!(v.phone_number));
+    note("extension", json!(current.extension), json!(v.extension));
+    note(
+        "phoneProfile",
+        json!(current.phone_profile.to_value()),
+        json!(v.phone_profile.to_value()),
+    );
+    note("locationId", json!(current.location_id), json!(v.location_id));
+    if diff.is_empty() {
+        return Ok(current);
+    }
+
+    let mut am: user::ActiveModel = current.clone().into();
+    am.sort_name = Set(v.name.to_lowercase());
+    am.search_text = Set(search_text(
+        &v.name,
+        v.email.as_deref(),
+        v.phone_number.as_deref(),
+        &v.extension,
+    ));
+    am.name = Set(v.name);
+    am.email = Set(v.email);
+    am.phone_number = Set(v.phone_number);
+    am.extension = Set(v.extension);
+    am.phone_profile = Set(v.phone_profile);
+    am.location_id = Set(v.location_id);
+    am.updated_at = Set(Utc::now());
+    let model = am.update(&txn).await.map_err(|e| conflict_from_db(e, &[]))?;
+    outbox::record(
+        &txn,
+        p,
+        Event {
+            event_type: "user.updated",
+            account_id: Some(model.account_id),
+            aggregate_type: "User",
+            aggregate_id: model.id,
+            payload: json!({ "changes": diff }),
+        },
+    )
+    .await?;
+    crate::service::commit(txn).await?;
+    Ok(model)
+}
