@@ -113,6 +113,16 @@ pub fn not_found(field: &[&str], what: &str) -> ServiceError {
     ServiceError::reject(ErrorCode::NotFound, field, format!("no such {what}"))
 }
 
+/// A unique violation becomes the business failure `conflict` stands for (races end as clean
+/// conflicts); any other database error stays a fault.
+pub fn on_unique(err: DbErr, conflict: impl FnOnce() -> ServiceError) -> ServiceError {
+    if unique_violation(&err).is_some() {
+        conflict()
+    } else {
+        err.into()
+    }
+}
+
 /// The constraint a unique violation hit, if that is what the error is.
 pub fn unique_violation(err: &DbErr) -> Option<String> {
     match err.sql_err() {

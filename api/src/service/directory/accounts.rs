@@ -11,7 +11,7 @@ use crate::{
     policy::Principal,
     service::{
         ErrorCode, ServiceError, ServiceResult,
-        error::{check, not_found, unique_violation},
+        error::{check, not_found, on_unique},
         outbox::{self, Event},
         validate,
     },
@@ -134,13 +134,7 @@ pub async fn create_location(
     }
     .insert(&txn)
     .await
-    .map_err(|e| {
-        if unique_violation(&e).is_some() {
-            duplicate()
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(|e| on_unique(e, duplicate))?;
     outbox::record(
         &txn,
         p,
@@ -185,13 +179,7 @@ pub async fn create_access_number(
     }
     .insert(&txn)
     .await
-    .map_err(|e| {
-        if unique_violation(&e).is_some() {
-            duplicate()
-        } else {
-            e.into()
-        }
-    })?;
+    .map_err(|e| on_unique(e, duplicate))?;
     outbox::record(
         &txn,
         p,
