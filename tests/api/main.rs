@@ -8,6 +8,7 @@ mod auth;
 mod cli;
 mod concurrency;
 mod directory;
+mod fuzz;
 mod http;
 mod limits;
 mod outbox;
