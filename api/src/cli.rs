@@ -114,10 +114,13 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
     let app = Application::build(settings, demo).await?;
     let addr = app.local_addr()?;
     if let Some(report) = app.demo() {
-        println!(
-            "demo directory {}; tokens (paste one into GraphiQL's token bar):",
-            if report.created { "created" } else { "already present" }
-        );
+        let state = match (report.created, report.personas.len() > 1) {
+            (true, _) => "demo directory created",
+            (false, true) => "demo directory already present",
+            // Someone else's data: --demo only ever fills an empty database.
+            (false, false) => "the database is not empty, so no demo directory was added",
+        };
+        println!("{state}; tokens (paste one into GraphiQL's token bar):");
         for persona in &report.personas {
             println!("  {}:\n    {}", persona.label, persona.token);
         }
