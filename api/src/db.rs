@@ -11,8 +11,8 @@ use std::{
 
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbErr, SqliteTransactionMode,
-    TransactionOptions, TransactionTrait,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DatabaseTransaction, DbBackend, DbErr,
+    SqliteTransactionMode, TransactionOptions, TransactionTrait,
 };
 use secrecy::ExposeSecret;
 
@@ -53,9 +53,18 @@ pub async fn connect_counted(settings: &Settings, statements: Arc<AtomicU64>) ->
     Ok(db)
 }
 
-/// Applies pending migrations.
+/// Applies pending migrations. On PostgreSQL they run in one transaction behind an advisory lock:
+/// several processes starting at once on a fresh database queue, the first migrates, and the
+/// others find nothing left to do (instead of racing to create the same tables).
 pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
-    Migrator::up(db, None).await
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Migrator::up(db, None).await;
+    }
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SELECT pg_advisory_xact_lock(7265616369)")
+        .await?;
+    Migrator::up(&txn, None).await?;
+    txn.commit().await
 }
 
 /// Whether every migration has been applied (readiness).
@@ -63,10 +72,17 @@ pub async fn migrations_applied(db: &DatabaseConnection) -> Result<bool, DbErr> 
     Ok(Migrator::get_pending_migrations(db).await?.is_empty())
 }
 
+/// Where a service runs: the pool, or a transaction that is already open (the service's own
+/// transaction then nests as a savepoint, so several service calls commit or roll back together).
+pub trait Db: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction> + Sync {}
+
+impl<T: ConnectionTrait + TransactionTrait<Transaction = DatabaseTransaction> + Sync> Db for T {}
+
 /// Starts a transaction that will write. On SQLite it takes the write lock up front
 /// (`BEGIN IMMEDIATE`), so concurrent writers queue on the busy timeout instead of failing with
-/// `database is locked` when a read lock would have to be upgraded.
-pub async fn begin_write(db: &DatabaseConnection) -> Result<DatabaseTransaction, DbErr> {
+/// `database is locked` when a read lock would have to be upgraded. Inside an open transaction it
+/// is a savepoint.
+pub async fn begin_write(db: &impl Db) -> Result<DatabaseTransaction, DbErr> {
     db.begin_with_options(TransactionOptions {
         sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
         ..Default::default()

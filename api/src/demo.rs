@@ -1,10 +1,12 @@
 //! `reach serve --demo`: fills an empty database with one account of each platform, locations,
-//! access numbers and users of every profile tier and role, and mints a token per persona.
+//! access numbers and users of every profile tier and role — all in one transaction — and mints
+//! a token per persona.
 
 use entity::{PhoneProfile, Platform, Role, account};
-use sea_orm::{EntityTrait, PaginatorTrait};
+use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 
 use crate::{
+    db::{self, Db},
     graphql::ids::{self, Kind},
     policy::Principal,
     service::{
@@ -244,9 +246,8 @@ fn seed_err(e: ServiceError) -> anyhow::Error {
     }
 }
 
-async fn create(state: &AppState) -> anyhow::Result<()> {
+async fn create(db: &impl Db) -> anyhow::Result<()> {
     let support = Principal::Support { name: "demo".into() };
-    let db = &state.db;
     for plan in plan() {
         let account = directory::create_account(
             db,
@@ -303,10 +304,18 @@ async fn create(state: &AppState) -> anyhow::Result<()> {
 
 /// Fills the directory when the database has no account yet, and mints persona tokens.
 pub async fn seed(state: &AppState) -> anyhow::Result<DemoReport> {
-    let created = account::Entity::find().count(&state.db).await? == 0;
-    if created {
-        create(state).await?;
+    // One transaction: a crash midway leaves nothing, and on PostgreSQL an advisory lock makes a
+    // second `serve --demo` starting at the same moment wait, then find the directory there.
+    let txn = db::begin_write(&state.db).await?;
+    if state.settings.is_postgres() {
+        txn.execute_unprepared("SELECT pg_advisory_xact_lock(7265616368)")
+            .await?;
     }
+    let created = account::Entity::find().count(&txn).await? == 0;
+    if created {
+        create(&txn).await?;
+    }
+    txn.commit().await?;
     let ttl = state.settings.token_ttl_seconds;
     let mut personas = vec![Persona {
         label: "Support".into(),

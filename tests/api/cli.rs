@@ -41,15 +41,25 @@ impl Drop for Server {
 /// Starts `reach serve` with `args`, returning the process, the lines it printed before
 /// `listening on`, and the address.
 fn serve(dir: &std::path::Path, args: &[&str]) -> (Server, Vec<String>, String) {
-    let mut child = reach(dir)
+    listening(start(dir, args, &[]))
+}
+
+/// Starts `reach serve` with `args` and extra environment, without waiting for it.
+fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+    let child = reach(dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
+        .envs(env.iter().copied())
         .stdout(Stdio::piped())
         .stderr(Stdio::null())
         .spawn()
         .unwrap();
-    let stdout = child.stdout.take().unwrap();
-    let server = Server(child);
+    Server(child)
+}
+
+/// Waits for a started server to listen: the lines it printed before, and its address.
+fn listening(mut server: Server) -> (Server, Vec<String>, String) {
+    let stdout = server.0.stdout.take().unwrap();
     let mut lines = Vec::new();
     for line in BufReader::new(stdout).lines() {
         let line = line.unwrap();
@@ -222,4 +232,36 @@ async fn sigterm_stops_the_server_gracefully() {
         tokio::time::sleep(Duration::from_millis(50)).await;
     };
     assert!(status.success(), "a graceful stop exits 0: {status:?}");
+}
+
+#[tokio::test]
+async fn several_servers_start_at_once_on_a_fresh_postgresql_database() {
+    use secrecy::ExposeSecret;
+    let Some(backend) = crate::helpers::postgres() else {
+        return;
+    };
+    let (settings, _database) = crate::helpers::fresh_database(&backend).await;
+    let url = settings.database_url.expose_secret().to_owned();
+    let dir = temp_dir();
+    // All three migrate and fill the demo at the same moment: one does it, the others wait.
+    let started: Vec<Server> = (0..3)
+        .map(|_| start(&dir, &["--demo"], &[("REACH_DATABASE_URL", url.as_str())]))
+        .collect();
+    let running: Vec<_> = started.into_iter().map(listening).collect();
+    let created = running
+        .iter()
+        .filter(|(_, lines, _)| lines[0].contains("created"))
+        .count();
+    assert_eq!(created, 1, "exactly one process filled the demo directory");
+    for (_, lines, addr) in &running {
+        let token = lines[2].trim();
+        let body = viewer(addr, token).await;
+        assert_eq!(
+            body["data"]["viewer"]["kind"], "SUPPORT",
+            "every process serves: {body}"
+        );
+    }
+    let db = sea_orm::Database::connect(url.as_str()).await.unwrap();
+    assert_eq!(crate::helpers::count(&db, "SELECT COUNT(*) AS n FROM account").await, 2);
+    db.close().await.unwrap();
 }

@@ -66,7 +66,7 @@ macro_rules! backend_tests {
 }
 
 /// Removes the test's database when the test ends.
-enum DbGuard {
+pub enum DbGuard {
     Sqlite(PathBuf),
     Postgres { admin_url: String, name: String },
 }
@@ -129,8 +129,8 @@ fn with_database(url: &str, name: &str) -> String {
     }
 }
 
-/// Settings for a test on `backend`, with a fresh database.
-async fn test_settings(backend: &Backend) -> (Settings, DbGuard) {
+/// Settings for a test on `backend`, with a fresh database (removed when the guard drops).
+pub async fn fresh_database(backend: &Backend) -> (Settings, DbGuard) {
     let mut settings = Settings {
         listen: "127.0.0.1:0".into(),
         database_max_connections: 5,
@@ -172,7 +172,7 @@ pub async fn spawn_app(backend: Backend) -> TestApp {
 /// Starts the server on a fresh database, with settings changed by `tweak`.
 pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings)) -> TestApp {
     api::telemetry::init("pretty", "warn");
-    let (mut settings, guard) = test_settings(&backend).await;
+    let (mut settings, guard) = fresh_database(&backend).await;
     tweak(&mut settings);
     let app = Application::build(settings, false).await.expect("the server starts");
     let address = format!("http://{}", app.local_addr().unwrap());

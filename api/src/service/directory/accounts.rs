@@ -2,7 +2,7 @@
 
 use chrono::Utc;
 use entity::{Platform, access_number, account, location};
-use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -32,7 +32,7 @@ pub struct NewAccount {
 
 /// Creates an account (Support only).
 pub async fn create_account(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Db,
     p: &Principal,
     input: NewAccount,
 ) -> ServiceResult<account::Model> {
@@ -102,7 +102,7 @@ pub(super) async fn admin_account(
 /// Creates a location (Support, or a Decision Maker of the account). Names are unique per
 /// account, ignoring case.
 pub async fn create_location(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Db,
     p: &Principal,
     account_id: Option<Uuid>,
     name: &str,
@@ -153,7 +153,7 @@ pub async fn create_location(
 
 /// Adds an access number to an account (Support, or a Decision Maker of the account).
 pub async fn create_access_number(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Db,
     p: &Principal,
     account_id: Option<Uuid>,
     number: &str,

@@ -2,9 +2,7 @@
 
 use chrono::Utc;
 use entity::{Role, location, role_assignment, user};
-use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, ModelTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -21,7 +19,7 @@ use crate::{
 
 /// Resolves the user and optional location of a role request, checking the caller's rights.
 async fn target(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Db,
     p: &Principal,
     user_id: Option<Uuid>,
     role: Role,
@@ -59,7 +57,7 @@ async fn target(
 
 /// Grants `role` to a user; granting a role the user holds already changes nothing.
 pub async fn assign_role(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Db,
     p: &Principal,
     user_id: Option<Uuid>,
     role: Role,
@@ -116,7 +114,7 @@ pub async fn assign_role(
 /// Takes `role` away from a user; effective on the user's next request. A Decision Maker cannot
 /// take their own Decision Maker role (the account would risk having no administrator).
 pub async fn revoke_role(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Db,
     p: &Principal,
     user_id: Option<Uuid>,
     role: Role,

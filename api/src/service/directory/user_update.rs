@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use entity::{PhoneProfile, user};
-use sea_orm::{ActiveEnum, ActiveModelTrait, DatabaseConnection, EntityTrait, QuerySelect, Set};
+use sea_orm::{ActiveEnum, ActiveModelTrait, EntityTrait, QuerySelect, Set};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
@@ -41,7 +41,7 @@ pub struct UserChanges {
 /// Changes a user's directory fields (Support, or a Decision Maker of the account). A request
 /// that changes nothing records no event.
 pub async fn update_user(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Db,
     p: &Principal,
     user_id: Option<Uuid>,
     changes: UserChanges,

@@ -4,9 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use entity::{PhoneProfile, account, location, user};
-use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, EntityTrait, QueryFilter, Set,
-};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -197,7 +195,7 @@ async fn insert_user(
 
 /// Creates one user (Support, or a Decision Maker of the account).
 pub async fn create_user(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Db,
     p: &Principal,
     account_id: Option<Uuid>,
     fields: UserFields,
@@ -210,7 +208,7 @@ pub async fn create_user(
 
 /// Creates many users at once: all or nothing, every bad row reported with its index.
 pub async fn import_users(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Db,
     p: &Principal,
     account_id: Option<Uuid>,
     rows: Vec<UserFields>,
@@ -219,7 +217,7 @@ pub async fn import_users(
 }
 
 async fn import(
-    db: &DatabaseConnection,
+    db: &impl crate::db::Db,
     p: &Principal,
     account_id: Option<Uuid>,
     rows: Vec<UserFields>,
