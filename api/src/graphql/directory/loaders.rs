@@ -69,41 +69,29 @@ fn rekey<K: Eq + std::hash::Hash, V>(map: HashMap<Uuid, V>, f: impl Fn(Uuid) -> 
     map.into_iter().map(|(k, v)| (f(k), v)).collect()
 }
 
-impl Loader<AccountKey> for DirectoryLoader {
-    type Value = account::Model;
-    type Error = std::sync::Arc<sea_orm::DbErr>;
+/// A loader of rows by their id, through one of the service's batch reads.
+macro_rules! by_id {
+    ($key:ident, $model:ty, $fetch:path) => {
+        impl Loader<$key> for DirectoryLoader {
+            type Value = $model;
+            type Error = std::sync::Arc<sea_orm::DbErr>;
 
-    async fn load(&self, k: &[AccountKey]) -> Result<HashMap<AccountKey, Self::Value>, Self::Error> {
-        Ok(rekey(
-            directory::accounts_by_id(&self.db, &keys(k, |k| k.0)).await?,
-            AccountKey,
-        ))
-    }
+            async fn load(&self, k: &[$key]) -> Result<HashMap<$key, Self::Value>, Self::Error> {
+                Ok(rekey($fetch(&self.db, &keys(k, |k| k.0)).await?, $key))
+            }
+        }
+    };
 }
 
-impl Loader<LocationKey> for DirectoryLoader {
-    type Value = location::Model;
-    type Error = std::sync::Arc<sea_orm::DbErr>;
-
-    async fn load(&self, k: &[LocationKey]) -> Result<HashMap<LocationKey, Self::Value>, Self::Error> {
-        Ok(rekey(
-            directory::locations_by_id(&self.db, &keys(k, |k| k.0)).await?,
-            LocationKey,
-        ))
-    }
-}
-
-impl Loader<UserKey> for DirectoryLoader {
-    type Value = user::Model;
-    type Error = std::sync::Arc<sea_orm::DbErr>;
-
-    async fn load(&self, k: &[UserKey]) -> Result<HashMap<UserKey, Self::Value>, Self::Error> {
-        Ok(rekey(
-            directory::users_by_id(&self.db, &keys(k, |k| k.0)).await?,
-            UserKey,
-        ))
-    }
-}
+by_id!(AccountKey, account::Model, directory::accounts_by_id);
+by_id!(LocationKey, location::Model, directory::locations_by_id);
+by_id!(UserKey, user::Model, directory::users_by_id);
+by_id!(AccessNumberKey, access_number::Model, directory::access_numbers_by_id);
+by_id!(
+    RoleAssignmentKey,
+    role_assignment::Model,
+    directory::role_assignments_by_id
+);
 
 impl Loader<RolesOfUser> for DirectoryLoader {
     type Value = Vec<role_assignment::Model>;
@@ -115,30 +103,6 @@ impl Loader<RolesOfUser> for DirectoryLoader {
         Ok(k.iter()
             .map(|key| (*key, found.remove(&key.0).unwrap_or_default()))
             .collect())
-    }
-}
-
-impl Loader<AccessNumberKey> for DirectoryLoader {
-    type Value = access_number::Model;
-    type Error = std::sync::Arc<sea_orm::DbErr>;
-
-    async fn load(&self, k: &[AccessNumberKey]) -> Result<HashMap<AccessNumberKey, Self::Value>, Self::Error> {
-        Ok(rekey(
-            directory::access_numbers_by_id(&self.db, &keys(k, |k| k.0)).await?,
-            AccessNumberKey,
-        ))
-    }
-}
-
-impl Loader<RoleAssignmentKey> for DirectoryLoader {
-    type Value = role_assignment::Model;
-    type Error = std::sync::Arc<sea_orm::DbErr>;
-
-    async fn load(&self, k: &[RoleAssignmentKey]) -> Result<HashMap<RoleAssignmentKey, Self::Value>, Self::Error> {
-        Ok(rekey(
-            directory::role_assignments_by_id(&self.db, &keys(k, |k| k.0)).await?,
-            RoleAssignmentKey,
-        ))
     }
 }
 

@@ -104,31 +104,33 @@ pub fn scope(u: &user::Model) -> UserScope {
     }
 }
 
+/// Rows of `E` whose `id_column` is one of `ids`, in one query, keyed by id.
+async fn by_id<E: EntityTrait>(
+    db: &impl ConnectionTrait,
+    id_column: E::Column,
+    ids: &[Uuid],
+    id_of: fn(&E::Model) -> Uuid,
+) -> Result<HashMap<Uuid, E::Model>, DbErr>
+where
+    E::Model: Send + Sync,
+{
+    let rows = E::find().filter(id_column.is_in(ids.to_vec())).all(db).await?;
+    Ok(rows.into_iter().map(|r| (id_of(&r), r)).collect())
+}
+
 /// Accounts by id, in one query.
 pub async fn accounts_by_id(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, account::Model>, DbErr> {
-    let rows = account::Entity::find()
-        .filter(account::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    by_id::<account::Entity>(db, account::Column::Id, ids, |r| r.id).await
 }
 
 /// Locations by id, in one query.
 pub async fn locations_by_id(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, location::Model>, DbErr> {
-    let rows = location::Entity::find()
-        .filter(location::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    by_id::<location::Entity>(db, location::Column::Id, ids, |r| r.id).await
 }
 
 /// Users by id, in one query.
 pub async fn users_by_id(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, user::Model>, DbErr> {
-    let rows = user::Entity::find()
-        .filter(user::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    by_id::<user::Entity>(db, user::Column::Id, ids, |r| r.id).await
 }
 
 /// Access numbers by id, in one query.
@@ -136,11 +138,7 @@ pub async fn access_numbers_by_id(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, access_number::Model>, DbErr> {
-    let rows = access_number::Entity::find()
-        .filter(access_number::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    by_id::<access_number::Entity>(db, access_number::Column::Id, ids, |r| r.id).await
 }
 
 /// Role assignments by id, in one query.
@@ -148,11 +146,7 @@ pub async fn role_assignments_by_id(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, role_assignment::Model>, DbErr> {
-    let rows = role_assignment::Entity::find()
-        .filter(role_assignment::Column::Id.is_in(ids.to_vec()))
-        .all(db)
-        .await?;
-    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+    by_id::<role_assignment::Entity>(db, role_assignment::Column::Id, ids, |r| r.id).await
 }
 
 /// The roles of many users, in one query.
