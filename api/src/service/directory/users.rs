@@ -119,7 +119,8 @@ pub(super) fn validate_row(
 
 pub(super) fn conflict_from_db(err: sea_orm::DbErr, prefix: &[String]) -> ServiceError {
     match unique_violation(&err) {
-        Some(msg) if msg.contains("email") => UserError::new(
+        // PostgreSQL names the index, SQLite the columns.
+        Some(msg) if msg.contains("idx_app_user_account_email") || msg.contains("app_user.email") => UserError::new(
             ErrorCode::ValidationFailed,
             &["email"],
             "another user of this account has this email address",
@@ -201,9 +202,7 @@ pub async fn create_user(
     fields: UserFields,
 ) -> ServiceResult<user::Model> {
     let mut users = import(db, p, account_id, vec![fields], false).await?;
-    users
-        .pop()
-        .ok_or_else(|| ServiceError::Db(sea_orm::DbErr::Custom("no user created".into())))
+    users.pop().ok_or(ServiceError::Db(sea_orm::DbErr::RecordNotInserted))
 }
 
 /// Creates many users at once: all or nothing, every bad row reported with its index.
