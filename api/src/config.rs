@@ -42,6 +42,30 @@ pub struct Settings {
     pub introspection: bool,
     /// Request limits (QUALITY.md).
     pub limits: Limits,
+    /// Connect for Mobile defaults (SPEC M2).
+    pub mobility: MobilityDefaults,
+}
+
+/// What Connect for Mobile fills in when an activation leaves a value out (SPEC M2).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MobilityDefaults {
+    /// Reverse-dial number written at activation when none is stored or given (10–15 digits).
+    pub reverse_dial_number: String,
+    /// Handover number written at activation when none is stored or given (10–15 digits).
+    pub handover_number: String,
+    /// Voicemail access number offered to pre-fill the activation form (3–15 digits).
+    pub voicemail_access_number: String,
+}
+
+impl Default for MobilityDefaults {
+    fn default() -> Self {
+        Self {
+            reverse_dial_number: "6465697332".into(),
+            handover_number: "6465697333".into(),
+            voicemail_access_number: "8991".into(),
+        }
+    }
 }
 
 /// Request limits; every one is configurable (`REACH_LIMITS__MAX_DEPTH`, …).
@@ -83,6 +107,7 @@ impl Default for Settings {
             log_level: "info".into(),
             introspection: true,
             limits: Limits::default(),
+            mobility: MobilityDefaults::default(),
         }
     }
 }
@@ -211,6 +236,16 @@ impl Settings {
         ] {
             if value == 0 {
                 return Err(SettingsError::new(key, "must be at least 1"));
+            }
+        }
+        let m = &self.mobility;
+        for (key, value, (min, max)) in [
+            ("mobility.reverse_dial_number", &m.reverse_dial_number, (10, 15)),
+            ("mobility.handover_number", &m.handover_number, (10, 15)),
+            ("mobility.voicemail_access_number", &m.voicemail_access_number, (3, 15)),
+        ] {
+            if !(min..=max).contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_digit()) {
+                return Err(SettingsError::new(key, format!("must be {min} to {max} digits")));
             }
         }
         Ok(())

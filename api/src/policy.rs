@@ -131,6 +131,27 @@ impl Principal {
         }
     }
 
+    /// Actions only Support takes (complete an activation, change settings after it,
+    /// deactivate): `FORBIDDEN` for the account's users, `NOT_FOUND` for anyone else's (T1).
+    pub fn support_only(&self, account_id: Uuid) -> Access {
+        match self {
+            Principal::Support { .. } => Access::Allowed,
+            Principal::User(u) if u.account_id != account_id => Access::NotFound,
+            Principal::User(_) => Access::Forbidden,
+        }
+    }
+
+    /// Actions on some users of an account (enable or disable mobility): Support, or anyone
+    /// holding a role in the account; each user named is then checked with [`Self::admin_on_user`].
+    pub fn user_admin(&self, account_id: Uuid) -> Access {
+        match self {
+            Principal::Support { .. } => Access::Allowed,
+            Principal::User(u) if u.account_id != account_id => Access::NotFound,
+            Principal::User(u) if !u.roles.is_empty() => Access::Allowed,
+            Principal::User(_) => Access::Forbidden,
+        }
+    }
+
     /// Whether the principal may read this user (T1, and a plain user sees only themself).
     pub fn sees_user(&self, user: UserScope) -> bool {
         match self {

@@ -46,3 +46,51 @@ pub enum Role {
     #[sea_orm(string_value = "PHONE_MANAGER")]
     PhoneManager,
 }
+
+/// Where an account's Connect for Mobile add-on stands (SPEC §3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum MobilityState {
+    /// Not bought (or deactivated by Support).
+    #[sea_orm(string_value = "NOT_ACTIVATED")]
+    NotActivated,
+    /// Bought; Support still has to set up the Mobility Router.
+    #[sea_orm(string_value = "PENDING_SUPPORT")]
+    PendingSupport,
+    /// Ready: users can be enabled.
+    #[sea_orm(string_value = "ACTIVE")]
+    Active,
+}
+
+/// What an extension claim stands for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum ClaimKind {
+    /// A user's own extension.
+    #[sea_orm(string_value = "USER")]
+    User,
+    /// A user's mobility extension.
+    #[sea_orm(string_value = "MOBILITY")]
+    Mobility,
+}
+
+/// Where the delivery of a notification to one recipient stands (E2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum DeliveryStatus {
+    /// Queued, not tried yet.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// Delivered to the mail server.
+    #[sea_orm(string_value = "SENT")]
+    Sent,
+    /// A try failed for a temporary reason; another is due.
+    #[sea_orm(string_value = "RETRYING")]
+    Retrying,
+    /// Given up: a permanent failure or too many tries.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+    /// Not sent: the recipient has no email address.
+    #[sea_orm(string_value = "SKIPPED")]
+    Skipped,
+}

@@ -6,10 +6,15 @@
 pub mod access_number;
 pub mod account;
 pub mod enums;
+pub mod extension_claim;
 pub mod location;
+pub mod mobility_account;
+pub mod mobility_notification;
+pub mod mobility_user;
+pub mod notification_delivery;
 pub mod outbox_event;
 pub mod role_assignment;
 pub mod server_secret;
 pub mod user;
 
-pub use enums::{PhoneProfile, Platform, Role};
+pub use enums::{ClaimKind, DeliveryStatus, MobilityState, PhoneProfile, Platform, Role};

@@ -3,6 +3,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_directory;
+mod m20261123_000001_mobility;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -10,6 +11,9 @@ pub struct Migrator;
 #[async_trait::async_trait]
 impl MigratorTrait for Migrator {
     fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![Box::new(m20261122_000001_directory::Migration)]
+        vec![
+            Box::new(m20261122_000001_directory::Migration),
+            Box::new(m20261123_000001_mobility::Migration),
+        ]
     }
 }

@@ -17,6 +17,10 @@ pub enum Kind {
     User,
     /// A role assignment.
     RoleAssignment,
+    /// A user's Connect for Mobile record (keyed by the user).
+    MobilityUser,
+    /// A settings-change notification.
+    MobilityNotification,
 }
 
 impl Kind {
@@ -27,6 +31,8 @@ impl Kind {
             Kind::AccessNumber => "AccessNumber",
             Kind::User => "User",
             Kind::RoleAssignment => "RoleAssignment",
+            Kind::MobilityUser => "MobilityUser",
+            Kind::MobilityNotification => "MobilityNotification",
         }
     }
 
@@ -37,6 +43,8 @@ impl Kind {
             Kind::AccessNumber,
             Kind::User,
             Kind::RoleAssignment,
+            Kind::MobilityUser,
+            Kind::MobilityNotification,
         ]
         .into_iter()
         .find(|k| k.name() == name)

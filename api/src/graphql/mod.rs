@@ -6,6 +6,7 @@ pub mod directory;
 pub mod errors;
 pub mod ids;
 pub mod limits;
+pub mod mobility;
 pub mod node;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
@@ -16,7 +17,10 @@ pub struct QueryRoot(node::NodeQuery, directory::query::DirectoryQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(directory::mutation::DirectoryMutation);
+pub struct MutationRoot(
+    directory::mutation::DirectoryMutation,
+    mobility::mutation::MobilityMutation,
+);
 
 /// Reach's schema type.
 pub type ReachSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;

@@ -11,8 +11,12 @@ use super::{
     },
     errors,
     ids::{self, Kind},
+    mobility::{
+        loaders::NotificationKey,
+        types::{MobilityNotification, MobilityUser, mobility_of},
+    },
 };
-use crate::service::directory;
+use crate::service::{directory, mobility};
 
 /// An object with a global id.
 #[derive(Interface, Clone, Debug)]
@@ -28,6 +32,10 @@ pub enum Node {
     User(User),
     /// A role assignment.
     RoleAssignment(RoleAssignment),
+    /// A user's Connect for Mobile record.
+    MobilityUser(MobilityUser),
+    /// A settings-change notification.
+    MobilityNotification(MobilityNotification),
 }
 
 /// Resolves one global id, or `None` when it is unknown or not visible to the caller.
@@ -75,6 +83,19 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
                 .filter(|u| p.sees_user(directory::scope(u)))
                 .map(|_| Node::RoleAssignment(RoleAssignment(role)))
         }
+        Kind::MobilityUser => {
+            let user = loader.load_one(UserKey(key)).await.map_err(load_err)?;
+            match user.filter(|u| p.sees_user(directory::scope(u))) {
+                Some(user) => mobility_of(ctx, &user).await?.map(Node::MobilityUser),
+                None => None,
+            }
+        }
+        Kind::MobilityNotification => loader
+            .load_one(NotificationKey(key))
+            .await
+            .map_err(load_err)?
+            .filter(|n| mobility::may_read_notifications(p, n.account_id))
+            .map(|n| Node::MobilityNotification(MobilityNotification(n))),
     })
 }
 

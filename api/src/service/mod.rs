@@ -3,6 +3,8 @@
 
 pub mod directory;
 pub mod error;
+pub mod extensions;
+pub mod mobility;
 pub mod outbox;
 pub mod pagination;
 pub mod validate;

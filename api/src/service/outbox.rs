@@ -3,7 +3,7 @@
 
 use chrono::Utc;
 use entity::outbox_event;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
 use uuid::Uuid;
 
 use crate::policy::Principal;
@@ -23,8 +23,7 @@ pub struct Event {
     pub payload: serde_json::Value,
 }
 
-/// Records `event` inside the caller's transaction `txn`.
-pub async fn record(txn: &impl ConnectionTrait, actor: &Principal, event: Event) -> Result<(), DbErr> {
+fn row(actor: &Principal, event: Event) -> outbox_event::ActiveModel {
     outbox_event::ActiveModel {
         id: Set(Uuid::now_v7()),
         event_type: Set(event.event_type.to_owned()),
@@ -36,7 +35,20 @@ pub async fn record(txn: &impl ConnectionTrait, actor: &Principal, event: Event)
         occurred_at: Set(Utc::now()),
         ..Default::default()
     }
-    .insert(txn)
-    .await
-    .map(|_| ())
+}
+
+/// Records `event` inside the caller's transaction `txn`.
+pub async fn record(txn: &impl ConnectionTrait, actor: &Principal, event: Event) -> Result<(), DbErr> {
+    row(actor, event).insert(txn).await.map(|_| ())
+}
+
+/// Records many events inside `txn`, in order, a few statements for any number of them.
+pub async fn record_many(txn: &impl ConnectionTrait, actor: &Principal, events: Vec<Event>) -> Result<(), DbErr> {
+    let rows: Vec<_> = events.into_iter().map(|e| row(actor, e)).collect();
+    for chunk in rows.chunks(crate::service::extensions::CHUNK) {
+        outbox_event::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(txn)
+            .await?;
+    }
+    Ok(())
 }

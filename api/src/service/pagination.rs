@@ -65,6 +65,8 @@ pub trait Keyset: EntityTrait {
     fn id_column() -> Self::Column;
     /// A row's position.
     fn cursor(row: &Self::Model) -> Cursor;
+    /// Whether the list runs from the largest key down (newest first, say).
+    const DESCENDING: bool = false;
 }
 
 /// Reads one page of `select` in its table's order.
@@ -74,24 +76,28 @@ where
     E::Model: Send + Sync,
 {
     let (sort, id) = (E::sort_column(), E::id_column());
+    // Rows strictly after (`later`) or before a cursor, in list order.
+    let beyond = |c: &Cursor, later: bool| {
+        let (key, key_id) = (c.key.clone(), c.id);
+        let (past_key, past_id) = if later != E::DESCENDING {
+            (sort.gt(key.clone()), id.gt(key_id))
+        } else {
+            (sort.lt(key.clone()), id.lt(key_id))
+        };
+        Condition::any()
+            .add(past_key)
+            .add(Condition::all().add(sort.eq(key)).add(past_id))
+    };
     let mut select = select;
     if let Some(after) = &req.after {
-        select = select.filter(
-            Condition::any()
-                .add(sort.gt(after.key.clone()))
-                .add(Condition::all().add(sort.eq(after.key.clone())).add(id.gt(after.id))),
-        );
+        select = select.filter(beyond(after, true));
     }
     if let Some(before) = &req.before {
-        select = select.filter(
-            Condition::any()
-                .add(sort.lt(before.key.clone()))
-                .add(Condition::all().add(sort.eq(before.key.clone())).add(id.lt(before.id))),
-        );
+        select = select.filter(beyond(before, false));
     }
     let backward = req.first.is_none() && req.last.is_some();
     let limit = if backward { req.last } else { req.first }.unwrap_or(20);
-    select = if backward {
+    select = if backward != E::DESCENDING {
         select.order_by_desc(sort).order_by_desc(id)
     } else {
         select.order_by_asc(sort).order_by_asc(id)

@@ -68,6 +68,28 @@ pub fn extension(field: &[&str], raw: &str, extension_length: Option<i32>) -> Re
     }
 }
 
+/// A number made of `min`–`max` digits and nothing else (trimmed).
+pub fn digits(field: &[&str], raw: &str, min: usize, max: usize) -> Result<String, UserError> {
+    let value = raw.trim();
+    if !(min..=max).contains(&value.len()) || !value.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(field, format!("must be {min} to {max} digits")));
+    }
+    Ok(value.to_owned())
+}
+
+/// A mobility extension (M8): digits only, exactly the account's `extensionLength` where set,
+/// else 3–15.
+pub fn mobility_extension(field: &[&str], raw: &str, extension_length: Option<i32>) -> Result<String, UserError> {
+    match extension_length {
+        Some(len) => {
+            let len = usize::try_from(len).unwrap_or_default();
+            digits(field, raw, len, len)
+                .map_err(|_| invalid(field, format!("must be exactly {len} digits in this account")))
+        }
+        None => digits(field, raw, 3, 15),
+    }
+}
+
 /// An account's fixed extension length: 2–15.
 pub fn extension_length(field: &[&str], value: Option<i32>) -> Result<Option<i32>, UserError> {
     match value {
@@ -136,6 +158,19 @@ mod tests {
         assert!(extension(&["x"], "10a1", None).is_err());
         assert!(extension(&["x"], "101", Some(4)).is_err());
         assert!(extension(&["x"], "1011", Some(4)).is_ok());
+    }
+
+    #[test]
+    fn mobility_extensions_follow_the_account_length() {
+        // M8
+        assert_eq!(mobility_extension(&["x"], " 401 ", None).ok(), Some("401".into()));
+        for bad in ["40", "4012345678901234", "40a", "", "+401"] {
+            assert!(mobility_extension(&["x"], bad, None).is_err(), "{bad}");
+        }
+        assert!(mobility_extension(&["x"], "4011", Some(4)).is_ok());
+        assert!(mobility_extension(&["x"], "401", Some(4)).is_err());
+        assert!(digits(&["x"], "6465697332", 10, 15).is_ok());
+        assert!(digits(&["x"], "646569733", 10, 15).is_err());
     }
 
     #[test]

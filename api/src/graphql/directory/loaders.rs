@@ -54,6 +54,7 @@ pub fn forget_all(loader: &RequestLoader) {
     loader.clear::<RolesOfUser>();
     loader.clear::<AccessNumberKey>();
     loader.clear::<RoleAssignmentKey>();
+    crate::graphql::mobility::loaders::forget(loader);
 }
 
 /// A loader failure, shown to the client as `INTERNAL`.

@@ -159,6 +159,11 @@ impl Account {
         Ok(UserConnection::from_page(page, total, User))
     }
 
+    /// The account's Connect for Mobile add-on: state, settings, enabled users.
+    async fn mobility(&self) -> crate::graphql::mobility::types::Mobility {
+        crate::graphql::mobility::types::Mobility::of(self.0.id)
+    }
+
     /// The account's locations, by name.
     #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
     async fn locations(
@@ -306,6 +311,11 @@ impl User {
     /// The user's location, if any.
     async fn location(&self, ctx: &Context<'_>) -> Result<Option<Location>> {
         load_location(ctx, self.0.location_id).await
+    }
+
+    /// The user's Connect for Mobile record; null when not enabled.
+    async fn mobility(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::mobility::types::MobilityUser>> {
+        crate::graphql::mobility::types::mobility_of(ctx, &self.0).await
     }
 
     /// Roles the user holds.

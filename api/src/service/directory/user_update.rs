@@ -2,7 +2,7 @@
 //! that concurrent updates never lose each other's changes.
 
 use chrono::Utc;
-use entity::{PhoneProfile, user};
+use entity::{ClaimKind, PhoneProfile, user};
 use sea_orm::{ActiveEnum, ActiveModelTrait, EntityTrait, QuerySelect, Set};
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
@@ -15,8 +15,9 @@ use crate::{
     db,
     policy::Principal,
     service::{
-        ServiceError, ServiceResult,
+        ErrorCode, ServiceError, ServiceResult,
         error::not_found,
+        extensions,
         outbox::{self, Event},
     },
 };
@@ -92,6 +93,27 @@ pub async fn update_user(
         return Ok(current);
     }
 
+    if v.extension != current.extension {
+        if let Some(claim) = extensions::taken(&txn, current.account_id, &[v.extension.clone()])
+            .await?
+            .remove(&v.extension)
+        {
+            return Err(ServiceError::reject(
+                ErrorCode::ExtensionConflict,
+                &["extension"],
+                extensions::conflict_message(claim.kind),
+            ));
+        }
+        extensions::release(&txn, current.account_id, ClaimKind::User, &[current.id]).await?;
+        extensions::claim(
+            &txn,
+            current.account_id,
+            ClaimKind::User,
+            [(v.extension.clone(), current.id)],
+        )
+        .await
+        .map_err(|e| conflict_from_db(e, &[]))?;
+    }
     let mut am: user::ActiveModel = current.clone().into();
     am.sort_name = Set(v.name.to_lowercase());
     am.search_text = Set(search_text(

@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use entity::{PhoneProfile, account, location, user};
+use entity::{ClaimKind, PhoneProfile, account, location, user};
 use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -15,6 +15,7 @@ use crate::{
     service::{
         ErrorCode, ServiceError, ServiceResult, UserError,
         error::unique_violation,
+        extensions,
         outbox::{self, Event},
         validate,
     },
@@ -179,6 +180,9 @@ async fn insert_user(
     .insert(txn)
     .await
     .map_err(|e| conflict_from_db(e, prefix))?;
+    extensions::claim(txn, account_id, ClaimKind::User, [(model.extension.clone(), model.id)])
+        .await
+        .map_err(|e| conflict_from_db(e, prefix))?;
     outbox::record(
         txn,
         p,
@@ -249,21 +253,22 @@ async fn import(
     let txn = db::begin_write(db).await?;
     // Conflicts with the stored directory and within the batch, reported per row.
     let extensions: Vec<String> = valid.iter().map(|(_, v)| v.extension.clone()).collect();
-    let taken_ext = existing(&txn, account.id, user::Column::Extension, extensions, |u| {
-        Some(u.extension)
-    })
-    .await?;
+    let taken_ext = extensions::taken(&txn, account.id, &extensions).await?;
     let emails: Vec<String> = valid.iter().filter_map(|(_, v)| v.email.clone()).collect();
     let taken_email = existing(&txn, account.id, user::Column::Email, emails, |u| u.email).await?;
     let mut seen_ext: HashMap<&str, usize> = HashMap::new();
     let mut seen_email: HashMap<&str, usize> = HashMap::new();
     for (i, v) in &valid {
-        if taken_ext.contains(&v.extension) || seen_ext.insert(&v.extension, *i).is_some() {
+        let kind = match taken_ext.get(&v.extension) {
+            Some(claim) => Some(claim.kind),
+            None => seen_ext.insert(&v.extension, *i).map(|_| ClaimKind::User),
+        };
+        if let Some(kind) = kind {
             errors.push(
                 UserError::new(
                     ErrorCode::ExtensionConflict,
                     &["extension"],
-                    "another user of this account has this extension",
+                    extensions::conflict_message(kind),
                 )
                 .under(&prefix(*i)),
             );

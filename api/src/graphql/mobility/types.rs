@@ -1,0 +1,564 @@
+//! Output types of Connect for Mobile, built from entity rows.
+
+use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use entity::{mobility_account, mobility_notification, mobility_user, notification_delivery, user};
+use uuid::Uuid;
+
+use super::loaders::{AddonOfAccount, DeliveriesOf, MobilityOfUser};
+use crate::{
+    graphql::{
+        connection::{self, connection},
+        context,
+        directory::{
+            loaders::{AccessNumberKey, AccountKey, RequestLoader, UserKey, load_err},
+            query::PrincipalKind,
+            types::{AccessNumber, User, UserConnection},
+        },
+        ids::{self, Kind},
+    },
+    service::{
+        directory,
+        mobility::{self as service, MobilityUserFilter as Filter},
+    },
+    state::AppState,
+};
+
+/// Where an account's Connect for Mobile add-on stands.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::MobilityState")]
+pub enum MobilityState {
+    /// Not bought, or deactivated by Support.
+    NotActivated,
+    /// Bought; Support still has to finish the set-up on the Mobility Router.
+    PendingSupport,
+    /// Ready: users can be enabled.
+    Active,
+}
+
+/// Where the delivery of a notification to one recipient stands.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+#[graphql(remote = "entity::DeliveryStatus")]
+pub enum DeliveryStatus {
+    /// Queued; the email plugin has not tried yet (or is not configured: mail stays queued).
+    Pending,
+    /// Handed to the mail server.
+    Sent,
+    /// A try failed for a temporary reason; another is due.
+    Retrying,
+    /// Given up: a permanent failure or too many tries.
+    Failed,
+    /// Not sent: the recipient has no email address.
+    Skipped,
+}
+
+fn loader<'a>(ctx: &Context<'a>) -> Result<&'a RequestLoader> {
+    ctx.data::<RequestLoader>()
+}
+
+/// Who did something: Support staff or a user.
+#[derive(Clone, Debug)]
+pub struct Actor(pub String);
+
+/// Who did something: Support staff or a user of the account.
+#[Object]
+impl Actor {
+    /// Support or a user.
+    async fn kind(&self) -> PrincipalKind {
+        if self.0.starts_with("support:") {
+            PrincipalKind::Support
+        } else {
+            PrincipalKind::User
+        }
+    }
+
+    /// The Support name, or the user's name where the caller may see the user (else
+    /// "an administrator").
+    async fn name(&self, ctx: &Context<'_>) -> Result<String> {
+        if let Some(name) = self.0.strip_prefix("support:") {
+            return Ok(name.to_owned());
+        }
+        Ok(self
+            .user(ctx)
+            .await?
+            .map_or_else(|| "an administrator".to_owned(), |u| u.0.name))
+    }
+
+    /// The user, where it is one the caller may see.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let Some(id) = self.0.strip_prefix("user:").and_then(|id| Uuid::parse_str(id).ok()) else {
+            return Ok(None);
+        };
+        let p = context::principal(ctx)?;
+        Ok(loader(ctx)?
+            .load_one(UserKey(id))
+            .await
+            .map_err(load_err)?
+            .filter(|u| p.sees_user(directory::scope(u)))
+            .map(User))
+    }
+}
+
+/// An account's Connect for Mobile add-on: its state, settings and users.
+#[derive(Clone, Debug)]
+pub struct Mobility {
+    /// The account.
+    pub account_id: Uuid,
+    /// The add-on row, when already at hand (a mutation's result).
+    pub addon: Option<mobility_account::Model>,
+}
+
+impl Mobility {
+    /// The add-on of an account, loaded when asked for.
+    pub fn of(account_id: Uuid) -> Self {
+        Self {
+            account_id,
+            addon: None,
+        }
+    }
+
+    async fn addon(&self, ctx: &Context<'_>) -> Result<mobility_account::Model> {
+        if let Some(addon) = &self.addon {
+            return Ok(addon.clone());
+        }
+        Ok(loader(ctx)?
+            .load_one(AddonOfAccount(self.account_id))
+            .await
+            .map_err(load_err)?
+            .unwrap_or_else(|| service::untouched(self.account_id)))
+    }
+}
+
+/// The values an activation fills in when left out (SPEC M2), for pre-filling the form.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct MobilityDefaults {
+    /// Written at activation when no reverse-dial number is stored or given.
+    pub reverse_dial_number: String,
+    /// Written at activation when no handover number is stored or given.
+    pub handover_number: String,
+    /// Suggested voicemail access number.
+    pub voicemail_access_number: String,
+}
+
+/// Per-column filters of the enabled users' list; each is a case-insensitive substring.
+#[derive(InputObject, Clone, Debug, Default)]
+pub struct MobilityUserFilter {
+    /// Part of the name.
+    pub name: Option<String>,
+    /// Part of the phone number.
+    pub phone_number: Option<String>,
+    /// Part of the extension.
+    pub extension: Option<String>,
+    /// Part of the mobility extension.
+    pub mobility_extension: Option<String>,
+}
+
+connection!(
+    MobilityUserConnection,
+    MobilityUserEdge,
+    MobilityUser,
+    "A page of users enabled for mobility.",
+    "A user enabled for mobility, in a page."
+);
+connection!(
+    MobilityNotificationConnection,
+    MobilityNotificationEdge,
+    MobilityNotification,
+    "A page of settings-change notifications.",
+    "A settings-change notification in a page."
+);
+
+/// An account's Connect for Mobile add-on: its state, settings and users.
+#[Object]
+impl Mobility {
+    /// Whether the account's platform offers Connect for Mobile (MiCloud Connect only).
+    async fn available(&self, ctx: &Context<'_>) -> Result<bool> {
+        let account = loader(ctx)?
+            .load_one(AccountKey(self.account_id))
+            .await
+            .map_err(load_err)?;
+        Ok(account.is_some_and(|a| a.platform == entity::Platform::MicloudConnect))
+    }
+
+    /// Where the add-on stands.
+    async fn state(&self, ctx: &Context<'_>) -> Result<MobilityState> {
+        Ok(self.addon(ctx).await?.state.into())
+    }
+
+    /// The add-on's settings.
+    async fn settings(&self, ctx: &Context<'_>) -> Result<MobilitySettings> {
+        Ok(MobilitySettings(self.addon(ctx).await?))
+    }
+
+    /// What an activation fills in when left out, for pre-filling the activation form.
+    async fn defaults(&self, ctx: &Context<'_>) -> Result<MobilityDefaults> {
+        let d = &ctx.data::<AppState>()?.settings.mobility;
+        Ok(MobilityDefaults {
+            reverse_dial_number: d.reverse_dial_number.clone(),
+            handover_number: d.handover_number.clone(),
+            voicemail_access_number: d.voicemail_access_number.clone(),
+        })
+    }
+
+    /// The users enabled for mobility that the caller manages (a location's Phone Manager: its
+    /// locations only), by name then id.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Case-insensitive substring of the name, phone number, extension or mobility extension.")]
+        search: Option<String>,
+        #[graphql(desc = "Per-column filters, all of which must match.")] filter: Option<MobilityUserFilter>,
+    ) -> Result<MobilityUserConnection> {
+        let req = connection::page_request(first, after, last, before)?;
+        let p = context::principal(ctx)?;
+        let f = filter.unwrap_or_default();
+        let filter = Filter {
+            name: f.name,
+            phone_number: f.phone_number,
+            extension: f.extension,
+            mobility_extension: f.mobility_extension,
+        };
+        let select = service::mobility_users_select(p, self.account_id, search.as_deref(), &filter);
+        let (page, total) = connection::fetch(ctx, select, &req).await?;
+        let loader = loader(ctx)?;
+        loader
+            .feed_many(page.rows.iter().map(|(_, u)| (UserKey(u.id), u.clone())))
+            .await;
+        let mut records = loader
+            .load_many(page.rows.iter().map(|(_, u)| MobilityOfUser(u.id)))
+            .await
+            .map_err(load_err)?;
+        let page = connection_page(page, |u| {
+            records
+                .remove(&MobilityOfUser(u.id))
+                .map(|mobility| MobilityUser { user: u, mobility })
+        });
+        Ok(MobilityUserConnection::from_page(page, total, |m| m))
+    }
+
+    /// The wizard's first step: users the caller manages who have an Essentials, Premier or
+    /// Elite profile and are not enabled yet, by name then id.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn eligible_users(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+        #[graphql(desc = "Case-insensitive substring of the name, phone number or extension.")] search: Option<String>,
+    ) -> Result<UserConnection> {
+        let req = connection::page_request(first, after, last, before)?;
+        let p = context::principal(ctx)?;
+        let select = service::eligible_users_select(p, self.account_id, search.as_deref());
+        let (page, total) = connection::fetch(ctx, select, &req).await?;
+        let account = loader(ctx)?
+            .load_one(AccountKey(self.account_id))
+            .await
+            .map_err(load_err)?;
+        if let Some(account) = account {
+            crate::graphql::directory::loaders::prefetch_users(ctx, &account, page.rows.iter().map(|(_, u)| u)).await?;
+        }
+        Ok(UserConnection::from_page(page, total, User))
+    }
+
+    /// Settings-change notifications and their delivery per recipient, newest first; null for
+    /// callers other than Support, the account's Decision Makers and account-wide Phone Managers.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+    ) -> Result<Option<MobilityNotificationConnection>> {
+        let req = connection::page_request(first, after, last, before)?;
+        if !service::may_read_notifications(context::principal(ctx)?, self.account_id) {
+            return Ok(None);
+        }
+        let select = service::notifications_select(self.account_id);
+        let (page, total) = connection::fetch(ctx, select, &req).await?;
+        Ok(Some(MobilityNotificationConnection::from_page(
+            page,
+            total,
+            MobilityNotification,
+        )))
+    }
+}
+
+/// Keeps the rows of a page that map to something (a row removed between the two reads drops).
+fn connection_page<T, U>(
+    page: crate::service::pagination::Page<T>,
+    mut f: impl FnMut(T) -> Option<U>,
+) -> crate::service::pagination::Page<U> {
+    crate::service::pagination::Page {
+        rows: page
+            .rows
+            .into_iter()
+            .filter_map(|(c, t)| f(t).map(|u| (c, u)))
+            .collect(),
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
+    }
+}
+
+/// The add-on's settings (SPEC §3), with a version that grows with every change.
+#[derive(Clone, Debug)]
+pub struct MobilitySettings(pub mobility_account::Model);
+
+/// The add-on's settings (SPEC §3), with a version that grows with every change.
+#[Object]
+impl MobilitySettings {
+    /// The shared Mobility Router the account is set up on (set by Support).
+    async fn mobility_router(&self) -> Option<&str> {
+        self.0.mobility_router.as_deref()
+    }
+
+    /// The account's group on the Mobility Router (set by Support).
+    async fn group_name(&self) -> Option<&str> {
+        self.0.group_name.as_deref()
+    }
+
+    /// Number the mobile app dials for voicemail.
+    async fn voicemail_access_number(&self) -> Option<&str> {
+        self.0.voicemail_access_number.as_deref()
+    }
+
+    /// The account's access number, one of `Account.accessNumbers`.
+    async fn access_number(&self, ctx: &Context<'_>) -> Result<Option<AccessNumber>> {
+        match self.0.access_number_id {
+            Some(id) => Ok(loader(ctx)?
+                .load_one(AccessNumberKey(id))
+                .await
+                .map_err(load_err)?
+                .map(AccessNumber)),
+            None => Ok(None),
+        }
+    }
+
+    /// Reverse-dial number.
+    async fn reverse_dial_number(&self) -> Option<&str> {
+        self.0.reverse_dial_number.as_deref()
+    }
+
+    /// Handover number.
+    async fn handover_number(&self) -> Option<&str> {
+        self.0.handover_number.as_deref()
+    }
+
+    /// Whether settings changes are mailed to the enabled users.
+    async fn send_email_notification(&self) -> bool {
+        self.0.send_email_notification
+    }
+
+    /// Grows by one with every change; give it as `expectedVersion` when changing settings.
+    async fn version(&self) -> i64 {
+        self.0.version
+    }
+
+    /// When the add-on last changed (null: never).
+    async fn updated_at(&self) -> Option<DateTime<Utc>> {
+        (self.0.version > 0).then_some(self.0.updated_at)
+    }
+
+    /// Who changed it last (null: nobody yet).
+    async fn updated_by(&self) -> Option<Actor> {
+        self.0.updated_by.clone().map(Actor)
+    }
+}
+
+/// A user on Connect for Mobile.
+#[derive(Clone, Debug)]
+pub struct MobilityUser {
+    /// The user.
+    pub user: user::Model,
+    /// Their mobility record.
+    pub mobility: mobility_user::Model,
+}
+
+impl From<service::Enabled> for MobilityUser {
+    fn from(e: service::Enabled) -> Self {
+        Self {
+            user: e.user,
+            mobility: e.mobility,
+        }
+    }
+}
+
+/// A user on Connect for Mobile: who, and their mobility extension.
+#[Object]
+impl MobilityUser {
+    /// Global id (stable for the user: the same after disabling and enabling again).
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::MobilityUser, self.user.id)
+    }
+
+    /// The user.
+    async fn user(&self) -> User {
+        User(self.user.clone())
+    }
+
+    /// The user's name.
+    async fn name(&self) -> &str {
+        &self.user.name
+    }
+
+    /// The user's phone number.
+    async fn phone_number(&self) -> Option<&str> {
+        self.user.phone_number.as_deref()
+    }
+
+    /// The user's own extension.
+    async fn extension(&self) -> &str {
+        &self.user.extension
+    }
+
+    /// The extension that routes calls to the user's mobile app.
+    async fn mobility_extension(&self) -> &str {
+        &self.mobility.mobility_extension
+    }
+
+    /// When the user was enabled (for a dry run: when it was checked).
+    async fn enabled_at(&self) -> DateTime<Utc> {
+        self.mobility.enabled_at
+    }
+
+    /// Who enabled the user.
+    async fn enabled_by(&self) -> Actor {
+        Actor(self.mobility.enabled_by.clone())
+    }
+
+    /// Whether the user's phone profile still qualifies (Essentials, Premier or Elite); a user
+    /// whose profile dropped stays enabled (SPEC M12).
+    async fn eligible(&self) -> bool {
+        service::eligible(self.user.phone_profile)
+    }
+}
+
+/// A user's mobility record, through the request's loader.
+pub async fn mobility_of(ctx: &Context<'_>, user: &user::Model) -> Result<Option<MobilityUser>> {
+    Ok(loader(ctx)?
+        .load_one(MobilityOfUser(user.id))
+        .await
+        .map_err(load_err)?
+        .map(|mobility| MobilityUser {
+            user: user.clone(),
+            mobility,
+        }))
+}
+
+/// One changed setting, as people read it.
+#[derive(SimpleObject, Clone, Debug)]
+pub struct SettingChange {
+    /// The setting's API name, e.g. `handoverNumber` (`accessNumber` shows the number).
+    pub field: String,
+    /// The value before.
+    pub old_value: Option<String>,
+    /// The value after.
+    pub new_value: Option<String>,
+}
+
+/// A settings change mailed to the users enabled when it was made (SPEC M6).
+#[derive(Clone, Debug)]
+pub struct MobilityNotification(pub mobility_notification::Model);
+
+/// A settings change mailed to the users enabled when it was made (SPEC M6).
+#[Object]
+impl MobilityNotification {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::MobilityNotification, self.0.id)
+    }
+
+    /// When the change was made and the notification queued.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// Who changed the settings.
+    async fn created_by(&self) -> Actor {
+        Actor(self.0.created_by.clone())
+    }
+
+    /// The settings that changed, old and new values.
+    async fn changes(&self) -> Vec<SettingChange> {
+        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
+        self.0
+            .changes
+            .as_array()
+            .into_iter()
+            .flatten()
+            .map(|c| SettingChange {
+                field: c["field"].as_str().unwrap_or_default().to_owned(),
+                old_value: text(&c["old"]),
+                new_value: text(&c["new"]),
+            })
+            .collect()
+    }
+
+    /// Every recipient and where delivery to them stands.
+    async fn recipients(&self, ctx: &Context<'_>) -> Result<Vec<NotificationRecipient>> {
+        Ok(loader(ctx)?
+            .load_one(DeliveriesOf(self.0.id))
+            .await
+            .map_err(load_err)?
+            .unwrap_or_default()
+            .into_iter()
+            .map(NotificationRecipient)
+            .collect())
+    }
+}
+
+/// One recipient of a notification and where delivery to them stands.
+#[derive(Clone, Debug)]
+pub struct NotificationRecipient(pub notification_delivery::Model);
+
+/// One recipient of a notification and where delivery to them stands.
+#[Object]
+impl NotificationRecipient {
+    /// The user.
+    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        Ok(loader(ctx)?
+            .load_one(UserKey(self.0.user_id))
+            .await
+            .map_err(load_err)?
+            .map(User))
+    }
+
+    /// The address it goes to, as it was when queued (null: none, the delivery is `SKIPPED`).
+    async fn email(&self) -> Option<&str> {
+        self.0.email.as_deref()
+    }
+
+    /// Where delivery stands.
+    async fn status(&self) -> DeliveryStatus {
+        self.0.status.into()
+    }
+
+    /// Tries made so far.
+    async fn attempts(&self) -> i32 {
+        self.0.attempts
+    }
+
+    /// The last failure, as the mail server answered it.
+    async fn last_error(&self) -> Option<&str> {
+        self.0.last_error.as_deref()
+    }
+
+    /// When the next try is due, if one is planned.
+    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
+        self.0.next_attempt_at
+    }
+
+    /// When the delivery state last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}

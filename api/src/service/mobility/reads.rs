@@ -1,0 +1,198 @@
+//! Mobility reads: the enabled users' list (M11) and the wizard's eligible users, filtered by what
+//! the caller manages, one query a page; the notifications; and batch loads for DataLoaders.
+
+use std::collections::HashMap;
+
+use entity::{PhoneProfile, mobility_account, mobility_notification, mobility_user, notification_delivery, user};
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, JoinType, QueryFilter, QueryOrder,
+    QuerySelect, RelationDef, Select,
+    sea_query::{Expr, LikeExpr},
+};
+use uuid::Uuid;
+
+use crate::{
+    policy::{Access, Principal, UserVisibility},
+    service::{
+        extensions::CHUNK,
+        pagination::{Cursor, Keyset, like_pattern},
+    },
+};
+
+/// Per-column filters of the enabled users' list: each a case-insensitive substring.
+#[derive(Clone, Debug, Default)]
+pub struct MobilityUserFilter {
+    /// Part of the name.
+    pub name: Option<String>,
+    /// Part of the phone number.
+    pub phone_number: Option<String>,
+    /// Part of the extension.
+    pub extension: Option<String>,
+    /// Part of the mobility extension.
+    pub mobility_extension: Option<String>,
+}
+
+fn contains(expr: Expr, text: &str) -> Condition {
+    Condition::all().add(expr.like(LikeExpr::new(like_pattern(text)).escape('\\')))
+}
+
+fn col(c: impl ColumnTrait) -> Expr {
+    Expr::col(c.as_column_ref())
+}
+
+fn given(text: Option<&str>) -> Option<&str> {
+    text.map(str::trim).filter(|s| !s.is_empty())
+}
+
+/// `app_user` joined to `mobility_user` (the user's record, if any).
+fn mobility_join() -> RelationDef {
+    mobility_user::Entity::belongs_to(user::Entity)
+        .from(mobility_user::Column::UserId)
+        .to(user::Column::Id)
+        .into()
+}
+
+/// The users of `account_id` that `p` manages: all for Support, Decision Makers and account-wide
+/// Phone Managers; a location Phone Manager's locations only (M11); a plain user themself.
+fn managed(p: &Principal, account_id: Uuid) -> Condition {
+    let base = Condition::all().add(user::Column::AccountId.eq(account_id));
+    match p.user_visibility(account_id) {
+        UserVisibility::All => base,
+        UserVisibility::Locations { locations, .. } => base.add(user::Column::LocationId.is_in(locations)),
+        UserVisibility::Myself(me) => base.add(user::Column::Id.eq(me)),
+        UserVisibility::Nobody => base.add(Expr::val(1).eq(0)),
+    }
+}
+
+/// M11: the account's enabled users the caller manages, matching `search` (name, phone number,
+/// extension or mobility extension) and every filter, listed by name then id.
+pub fn mobility_users_select(
+    p: &Principal,
+    account_id: Uuid,
+    search: Option<&str>,
+    filter: &MobilityUserFilter,
+) -> Select<user::Entity> {
+    let mut select = user::Entity::find()
+        .join_rev(JoinType::InnerJoin, mobility_join())
+        .filter(managed(p, account_id));
+    if let Some(s) = given(search) {
+        select = select.filter(
+            Condition::any()
+                .add(contains(col(user::Column::SortName), s))
+                .add(contains(col(user::Column::PhoneNumber), s))
+                .add(contains(col(user::Column::Extension), s))
+                .add(contains(col(mobility_user::Column::MobilityExtension), s)),
+        );
+    }
+    for (column, text) in [
+        (col(user::Column::SortName), &filter.name),
+        (col(user::Column::PhoneNumber), &filter.phone_number),
+        (col(user::Column::Extension), &filter.extension),
+        (
+            col(mobility_user::Column::MobilityExtension),
+            &filter.mobility_extension,
+        ),
+    ] {
+        if let Some(t) = given(text.as_deref()) {
+            select = select.filter(contains(column, t));
+        }
+    }
+    select
+}
+
+/// The wizard's first step: users the caller manages with an eligible profile who are not
+/// enabled yet, matching `search` (name, phone number or extension), by name then id.
+pub fn eligible_users_select(p: &Principal, account_id: Uuid, search: Option<&str>) -> Select<user::Entity> {
+    let mut select = user::Entity::find()
+        .join_rev(JoinType::LeftJoin, mobility_join())
+        .filter(managed(p, account_id))
+        .filter(mobility_user::Column::UserId.is_null())
+        .filter(user::Column::PhoneProfile.is_in([
+            PhoneProfile::Essentials,
+            PhoneProfile::Premier,
+            PhoneProfile::Elite,
+        ]));
+    if let Some(s) = given(search) {
+        select = select.filter(
+            Condition::any()
+                .add(contains(col(user::Column::SortName), s))
+                .add(contains(col(user::Column::PhoneNumber), s))
+                .add(contains(col(user::Column::Extension), s)),
+        );
+    }
+    select
+}
+
+/// Whether `p` may read the account's notifications and their delivery state: Support, its
+/// Decision Makers and account-wide Phone Managers (those who may switch them on, M5).
+pub fn may_read_notifications(p: &Principal, account_id: Uuid) -> bool {
+    p.account_manager(account_id) == Access::Allowed
+}
+
+/// The account's notifications, newest first.
+pub fn notifications_select(account_id: Uuid) -> Select<mobility_notification::Entity> {
+    mobility_notification::Entity::find().filter(mobility_notification::Column::AccountId.eq(account_id))
+}
+
+/// Notifications by creation time, newest first.
+impl Keyset for mobility_notification::Entity {
+    fn sort_column() -> Self::Column {
+        mobility_notification::Column::SortKey
+    }
+
+    fn id_column() -> Self::Column {
+        mobility_notification::Column::Id
+    }
+
+    fn cursor(row: &Self::Model) -> Cursor {
+        Cursor {
+            key: row.sort_key.clone(),
+            id: row.id,
+        }
+    }
+
+    const DESCENDING: bool = true;
+}
+
+/// The add-on rows of many accounts, in one query (missing: never touched).
+pub async fn addons_by_account(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, mobility_account::Model>, DbErr> {
+    let rows = mobility_account::Entity::find()
+        .filter(mobility_account::Column::AccountId.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.account_id, r)).collect())
+}
+
+/// The delivery rows of many notifications, in the order they were queued.
+pub async fn deliveries_of(
+    db: &impl ConnectionTrait,
+    notification_ids: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<notification_delivery::Model>>, DbErr> {
+    let mut map: HashMap<Uuid, Vec<notification_delivery::Model>> = HashMap::new();
+    for chunk in notification_ids.chunks(CHUNK) {
+        let rows = notification_delivery::Entity::find()
+            .filter(notification_delivery::Column::NotificationId.is_in(chunk.to_vec()))
+            .order_by_asc(notification_delivery::Column::Id)
+            .all(db)
+            .await?;
+        for r in rows {
+            map.entry(r.notification_id).or_default().push(r);
+        }
+    }
+    Ok(map)
+}
+
+/// Notifications by id, in one query.
+pub async fn notifications_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, mobility_notification::Model>, DbErr> {
+    let rows = mobility_notification::Entity::find()
+        .filter(mobility_notification::Column::Id.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|r| (r.id, r)).collect())
+}
