@@ -339,7 +339,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoReport> {
         }
     }
     let variables = match first_account {
-        Some(id) => format!("{{\n  \"accountId\": \"{}\"\n}}", ids::encode(Kind::Account, id).0),
+        Some(id) => walkthrough_variables(state, id).await?,
         None => "{}".into(),
     };
     Ok(DemoReport {
@@ -350,10 +350,47 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoReport> {
     })
 }
 
+/// The ids the GraphiQL walk-through needs, as its variables pane.
+async fn walkthrough_variables(state: &AppState, account_id: uuid::Uuid) -> anyhow::Result<String> {
+    use sea_orm::{EntityTrait, QueryFilter, QueryOrder};
+    let access_number = entity::access_number::Entity::find()
+        .filter(sea_orm::ColumnTrait::eq(
+            &entity::access_number::Column::AccountId,
+            account_id,
+        ))
+        .order_by_asc(entity::access_number::Column::Number)
+        .one(&state.db)
+        .await?;
+    let user = |email: &'static str| async move {
+        directory::users_by_email(&state.db, email)
+            .await
+            .map(|found| found.into_iter().find(|u| u.account_id == account_id))
+    };
+    let mut vars = serde_json::Map::new();
+    vars.insert("accountId".into(), ids::encode(Kind::Account, account_id).0.into());
+    if let Some(a) = access_number {
+        vars.insert("accessNumberId".into(), ids::encode(Kind::AccessNumber, a.id).0.into());
+    }
+    for (name, email) in [("umaId", "uma@northwind.example"), ("ezraId", "ezra@northwind.example")] {
+        if let Some(u) = user(email).await? {
+            vars.insert(name.into(), ids::encode(Kind::User, u.id).0.into());
+        }
+    }
+    Ok(serde_json::to_string_pretty(&vars)?)
+}
+
 const GRAPHIQL_QUERY: &str = r#"# Welcome to Reach (demo mode).
-# 1. Paste a token printed by `reach serve --demo` into the token bar above.
-# 2. Pick an operation with the run button: Viewer, Directory or CreateUser.
-#    `accountId` in the variables pane is the Northwind Traders account.
+# Paste a token printed by `reach serve --demo` into the token bar above, then pick an operation
+# with the run button. The variables pane holds Northwind Traders' ids.
+#
+# Directory: Viewer, Directory, CreateUser (Support or the Decision Maker).
+# Connect for Mobile, in order:
+#   1. Mobility          (any Northwind token)   state, settings, defaults, eligible and enabled users
+#   2. Activate          (Decision Maker)        NOT_ACTIVATED -> PENDING_SUPPORT
+#   3. Complete          (Support)               PENDING_SUPPORT -> ACTIVE
+#   4. EnablePreview     (Decision Maker)        the wizard's summary: a dry run, nothing written
+#   5. Enable            (Decision Maker)        the same batch for real
+#   6. Mobility again, with a search; EditExtension; Disable
 
 query Viewer {
   viewer {
@@ -388,6 +425,83 @@ mutation CreateUser($accountId: ID!) {
     phoneProfile: ESSENTIALS
   }) {
     user { id name extension }
+    userErrors { field message code }
+  }
+}
+
+query Mobility($accountId: ID!) {
+  account(id: $accountId) {
+    mobility {
+      state
+      settings {
+        voicemailAccessNumber accessNumber { number label } reverseDialNumber handoverNumber
+        mobilityRouter groupName sendEmailNotification version
+      }
+      defaults { voicemailAccessNumber reverseDialNumber handoverNumber }
+      eligibleUsers(first: 10) { nodes { id name extension phoneProfile } }
+      users(first: 10, search: "50") {
+        totalCount
+        nodes { name phoneNumber extension mobilityExtension eligible enabledBy { name } }
+      }
+    }
+  }
+}
+
+mutation Activate($accountId: ID!, $accessNumberId: ID!) {
+  mobilityActivate(input: {
+    accountId: $accountId
+    confirmPurchase: true
+    voicemailAccessNumber: "8991"
+    accessNumberId: $accessNumberId
+  }) {
+    mobility { state settings { reverseDialNumber handoverNumber version } }
+    userErrors { field message code }
+  }
+}
+
+mutation Complete($accountId: ID!) {
+  mobilityActivationComplete(input: {
+    accountId: $accountId
+    mobilityRouter: "mr-east-1.example.net"
+    groupName: "northwind"
+  }) {
+    mobility { state settings { mobilityRouter groupName version } }
+    userErrors { field message code }
+  }
+}
+
+mutation EnablePreview($accountId: ID!, $umaId: ID!, $ezraId: ID!) {
+  mobilityUsersEnable(input: {
+    accountId: $accountId
+    dryRun: true
+    users: [{ userId: $umaId, mobilityExtension: "5004" }, { userId: $ezraId, mobilityExtension: "5007" }]
+  }) {
+    dryRun
+    mobilityUsers { name extension mobilityExtension }
+    userErrors { field message code }
+  }
+}
+
+mutation Enable($accountId: ID!, $umaId: ID!, $ezraId: ID!) {
+  mobilityUsersEnable(input: {
+    accountId: $accountId
+    users: [{ userId: $umaId, mobilityExtension: "5004" }, { userId: $ezraId, mobilityExtension: "5007" }]
+  }) {
+    mobilityUsers { name mobilityExtension enabledAt }
+    userErrors { field message code }
+  }
+}
+
+mutation EditExtension($umaId: ID!) {
+  mobilityUserUpdate(input: { userId: $umaId, mobilityExtension: "5104" }) {
+    mobilityUser { name mobilityExtension }
+    userErrors { field message code }
+  }
+}
+
+mutation Disable($accountId: ID!, $ezraId: ID!) {
+  mobilityUsersDisable(input: { accountId: $accountId, userIds: [$ezraId] }) {
+    users { name mobility { mobilityExtension } }
     userErrors { field message code }
   }
 }

@@ -386,3 +386,45 @@ pub fn top_codes(body: &Value) -> Vec<String> {
         })
         .unwrap_or_default()
 }
+
+/// Brings tenant `t`'s Connect for Mobile add-on to `ACTIVE` through the services (as Support),
+/// with the tenant's access number and the default numbers. Returns the add-on's version.
+pub async fn activate_mobility(app: &TestApp, t: &Tenant) -> i64 {
+    use api::service::mobility::{self, Activation};
+    let s = Principal::Support { name: "fixture".into() };
+    let db = &app.state.db;
+    mobility::activate(
+        db,
+        &s,
+        &app.state.settings.mobility,
+        Some(t.account),
+        Activation {
+            confirm_purchase: true,
+            voicemail_access_number: "8991".into(),
+            access_number_id: Some(t.access_number),
+            ..Default::default()
+        },
+    )
+    .await
+    .unwrap();
+    mobility::complete_activation(db, &s, Some(t.account), "mr1.example.net", "alpha-group")
+        .await
+        .unwrap()
+        .version
+}
+
+/// Enables `users` (id, mobility extension) of tenant `t` through the services, as Support.
+pub async fn enable_mobility(app: &TestApp, t: &Tenant, users: &[(Uuid, &str)]) {
+    use api::service::mobility::{self, EnableRow};
+    let s = Principal::Support { name: "fixture".into() };
+    let rows = users
+        .iter()
+        .map(|(id, ext)| EnableRow {
+            user_id: Some(*id),
+            mobility_extension: (*ext).into(),
+        })
+        .collect();
+    mobility::enable_users(&app.state.db, &s, Some(t.account), rows, false)
+        .await
+        .unwrap();
+}

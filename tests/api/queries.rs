@@ -58,3 +58,58 @@ async fn page_statements_do_not_grow_with_page_size(backend: Backend) {
 }
 
 backend_tests!(page_statements_do_not_grow_with_page_size);
+
+async fn mobility_statements_for_page(app: &TestApp, token: &str, account: &str, first: usize) -> u64 {
+    let query =
+        "query($a: ID!, $n: Int) { account(id: $a) { mobility { state settings { version accessNumber { number } }
+        users(first: $n, search: \"4\") { totalCount nodes {
+            id name phoneNumber extension mobilityExtension eligible enabledAt enabledBy { kind name }
+            user { location { name } roles { role } mobility { mobilityExtension } }
+        } } } } }";
+    let before = app.state.statements.load(Ordering::SeqCst);
+    let body = app.gql(token, query, json!({"a": account, "n": first})).await;
+    let after = app.state.statements.load(Ordering::SeqCst);
+    assert_eq!(
+        body["data"]["account"]["mobility"]["users"]["nodes"]
+            .as_array()
+            .unwrap()
+            .len(),
+        first,
+        "{body}"
+    );
+    after - before
+}
+
+async fn mobility_page_statements_do_not_grow_with_page_size(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.limits.max_complexity = 100_000).await;
+    let w = World::build(&app).await;
+    let support = Principal::Support { name: "t".into() };
+    let rows = (0..100)
+        .map(|i| UserFields {
+            location_id: Some(Some(if i % 2 == 0 { w.a.loc1 } else { w.a.loc2 })),
+            name: format!("Mobile {i:03}"),
+            email: None,
+            phone_number: None,
+            extension: (5000 + i).to_string(),
+            phone_profile: PhoneProfile::Premier,
+        })
+        .collect();
+    let users = directory::import_users(&app.state.db, &support, Some(w.a.account), rows)
+        .await
+        .unwrap();
+    activate_mobility(&app, &w.a).await;
+    let extensions: Vec<String> = (0..100).map(|i| (4000 + i).to_string()).collect();
+    let enabled: Vec<(uuid::Uuid, &str)> = users.iter().zip(&extensions).map(|(u, x)| (u.id, x.as_str())).collect();
+    enable_mobility(&app, &w.a, &enabled).await;
+    let account = gid(Kind::Account, w.a.account);
+    let token = app.token(w.a.dm);
+    let one = mobility_statements_for_page(&app, &token, &account, 1).await;
+    let many = mobility_statements_for_page(&app, &token, &account, 100).await;
+    assert_eq!(
+        one, many,
+        "a page of 100 enabled users runs as many statements as a page of 1"
+    );
+    assert!(one <= 12, "a handful of statements per request, not one per row: {one}");
+}
+
+backend_tests!(mobility_page_statements_do_not_grow_with_page_size);

@@ -138,14 +138,23 @@ impl async_graphql::extensions::Extension for FreshPerMutation {
 /// and the roles' locations) and seeds the request's loader with the users and their account.
 /// The items then resolve from the loader's cache, so a page costs the same number of statements
 /// whatever its size; without this, items resolving a little apart could split a batch in two.
+///
+/// `under` is the path from a list item to its user: empty for a list of users, `["user"]` for
+/// items that hold one (a `MobilityUser`).
 pub async fn prefetch_users<'a>(
     ctx: &async_graphql::Context<'_>,
     account: &account::Model,
     users: impl Iterator<Item = &'a user::Model> + Clone,
+    under: &[&str],
 ) -> async_graphql::Result<()> {
     let loader = ctx.data::<RequestLoader>()?;
     let look = ctx.look_ahead();
-    let items = [look.field("nodes"), look.field("edges").field("node")];
+    let items = [look.field("nodes"), look.field("edges").field("node")].map(|mut item| {
+        for name in under {
+            item = item.field(name);
+        }
+        item
+    });
     let wants = |path: &[&str]| {
         items.iter().any(|item| {
             let mut sel = item.field(path[0]);

@@ -155,7 +155,7 @@ impl Account {
         let p = context::principal(ctx)?;
         let select = directory::users_select(p, self.0.id, search.as_deref());
         let (page, total) = connection::fetch(ctx, select, &req).await?;
-        super::loaders::prefetch_users(ctx, &self.0, page.rows.iter().map(|(_, u)| u)).await?;
+        super::loaders::prefetch_users(ctx, &self.0, page.rows.iter().map(|(_, u)| u), &[]).await?;
         Ok(UserConnection::from_page(page, total, User))
     }
 

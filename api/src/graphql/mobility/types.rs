@@ -11,7 +11,7 @@ use crate::{
         connection::{self, connection},
         context,
         directory::{
-            loaders::{AccessNumberKey, AccountKey, RequestLoader, UserKey, load_err},
+            loaders::{AccessNumberKey, AccountKey, RequestLoader, UserKey, load_err, prefetch_users},
             query::PrincipalKind,
             types::{AccessNumber, User, UserConnection},
         },
@@ -60,6 +60,13 @@ fn loader<'a>(ctx: &Context<'a>) -> Result<&'a RequestLoader> {
 #[derive(Clone, Debug)]
 pub struct Actor(pub String);
 
+impl Actor {
+    /// The user behind the actor, if a user it is.
+    fn user_id(&self) -> Option<Uuid> {
+        self.0.strip_prefix("user:").and_then(|id| Uuid::parse_str(id).ok())
+    }
+}
+
 /// Who did something: Support staff or a user of the account.
 #[Object]
 impl Actor {
@@ -86,7 +93,7 @@ impl Actor {
 
     /// The user, where it is one the caller may see.
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let Some(id) = self.0.strip_prefix("user:").and_then(|id| Uuid::parse_str(id).ok()) else {
+        let Some(id) = self.user_id() else {
             return Ok(None);
         };
         let p = context::principal(ctx)?;
@@ -227,13 +234,16 @@ impl Mobility {
         let select = service::mobility_users_select(p, self.account_id, search.as_deref(), &filter);
         let (page, total) = connection::fetch(ctx, select, &req).await?;
         let loader = loader(ctx)?;
-        loader
-            .feed_many(page.rows.iter().map(|(_, u)| (UserKey(u.id), u.clone())))
-            .await;
+        // Everything the items ask for loads here, in one batch each, before they resolve.
+        if let Some(account) = loader.load_one(AccountKey(self.account_id)).await.map_err(load_err)? {
+            prefetch_users(ctx, &account, page.rows.iter().map(|(_, u)| u), &["user"]).await?;
+        }
         let mut records = loader
             .load_many(page.rows.iter().map(|(_, u)| MobilityOfUser(u.id)))
             .await
             .map_err(load_err)?;
+        let actors = records.values().filter_map(|m| Actor(m.enabled_by.clone()).user_id());
+        loader.load_many(actors.map(UserKey)).await.map_err(load_err)?;
         let page = connection_page(page, |u| {
             records
                 .remove(&MobilityOfUser(u.id))
@@ -263,7 +273,7 @@ impl Mobility {
             .await
             .map_err(load_err)?;
         if let Some(account) = account {
-            crate::graphql::directory::loaders::prefetch_users(ctx, &account, page.rows.iter().map(|(_, u)| u)).await?;
+            prefetch_users(ctx, &account, page.rows.iter().map(|(_, u)| u), &[]).await?;
         }
         Ok(UserConnection::from_page(page, total, User))
     }

@@ -70,7 +70,8 @@ fn under(field: &str, i: usize) -> Vec<String> {
 }
 
 /// The user named by row `i` of a batch on `account_id`, if the caller may act on them: a user of
-/// another account, or unknown, is `NOT_FOUND`; one the caller does not cover is `FORBIDDEN`.
+/// another account, or unknown, or one the caller may not even see, is `NOT_FOUND`; one the
+/// caller sees but does not cover is `FORBIDDEN`.
 fn target<'a>(
     p: &Principal,
     account_id: Uuid,
@@ -82,13 +83,12 @@ fn target<'a>(
         .and_then(|id| users.get(&id))
         .filter(|u| u.account_id == account_id)
         .ok_or_else(|| UserError::new(ErrorCode::NotFound, field, "no such user in this account"))?;
+    let forbidden = || UserError::new(ErrorCode::Forbidden, field, "you do not manage this user");
     match p.admin_on_user(scope(user)) {
         Access::Allowed => Ok(user),
-        Access::Forbidden => Err(UserError::new(
-            ErrorCode::Forbidden,
-            field,
-            "you do not manage this user",
-        )),
+        Access::Forbidden => Err(forbidden()),
+        // A user the caller sees anyway (a plain user naming themself) may be told why.
+        Access::NotFound if p.sees_user(scope(user)) => Err(forbidden()),
         Access::NotFound => Err(UserError::new(
             ErrorCode::NotFound,
             field,
