@@ -2,6 +2,7 @@
 
 pub use sea_orm_migration::prelude::*;
 
+mod helpers;
 mod m20261122_000001_directory;
 mod m20261123_000001_mobility;
 

@@ -6,6 +6,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::helpers::{fk, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -93,31 +95,6 @@ enum OutboxEvent {
     OccurredAt,
 }
 
-fn fk(
-    name: &str,
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(ForeignKeyAction::Cascade)
-        .take()
-}
-
-fn index(name: &str, table: impl IntoIden, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
-    let mut stmt = Index::create();
-    stmt.name(name).table(table);
-    for col in cols {
-        stmt.col(Alias::new(*col));
-    }
-    if unique {
-        stmt.unique();
-    }
-    stmt.take()
-}
-
 #[async_trait::async_trait]
 impl MigrationTrait for Migration {
     async fn up(&self, manager: &SchemaManager) -> Result<(), DbErr> {
@@ -149,6 +126,7 @@ impl MigrationTrait for Migration {
                         "fk_location_account",
                         (Location::Table, Location::AccountId),
                         (Account::Table, Account::Id),
+                        ForeignKeyAction::Cascade,
                     ))
                     .take(),
             )
@@ -166,6 +144,7 @@ impl MigrationTrait for Migration {
                         "fk_access_number_account",
                         (AccessNumber::Table, AccessNumber::AccountId),
                         (Account::Table, Account::Id),
+                        ForeignKeyAction::Cascade,
                     ))
                     .take(),
             )
@@ -190,6 +169,7 @@ impl MigrationTrait for Migration {
                         "fk_app_user_account",
                         (AppUser::Table, AppUser::AccountId),
                         (Account::Table, Account::Id),
+                        ForeignKeyAction::Cascade,
                     ))
                     .foreign_key(
                         ForeignKey::create()
@@ -216,11 +196,13 @@ impl MigrationTrait for Migration {
                         "fk_role_assignment_user",
                         (RoleAssignment::Table, RoleAssignment::UserId),
                         (AppUser::Table, AppUser::Id),
+                        ForeignKeyAction::Cascade,
                     ))
                     .foreign_key(&mut fk(
                         "fk_role_assignment_location",
                         (RoleAssignment::Table, RoleAssignment::LocationId),
                         (Location::Table, Location::Id),
+                        ForeignKeyAction::Cascade,
                     ))
                     .take(),
             )

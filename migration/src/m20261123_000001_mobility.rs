@@ -8,6 +8,8 @@
 
 use sea_orm_migration::{prelude::*, schema::*};
 
+use crate::helpers::{fk, index};
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -89,32 +91,6 @@ enum NotificationDelivery {
     LastError,
     NextAttemptAt,
     UpdatedAt,
-}
-
-fn fk(
-    name: &str,
-    from: (impl IntoIden, impl IntoIden),
-    to: (impl IntoIden, impl IntoIden),
-    on_delete: ForeignKeyAction,
-) -> ForeignKeyCreateStatement {
-    ForeignKey::create()
-        .name(name)
-        .from(from.0, from.1)
-        .to(to.0, to.1)
-        .on_delete(on_delete)
-        .take()
-}
-
-fn index(name: &str, table: impl IntoIden, cols: &[&'static str], unique: bool) -> IndexCreateStatement {
-    let mut stmt = Index::create();
-    stmt.name(name).table(table);
-    for col in cols {
-        stmt.col(Alias::new(*col));
-    }
-    if unique {
-        stmt.unique();
-    }
-    stmt.take()
 }
 
 #[async_trait::async_trait]

@@ -36,6 +36,10 @@ pub async fn claim(
     kind: ClaimKind,
     claims: impl IntoIterator<Item = (String, Uuid)>,
 ) -> Result<(), DbErr> {
+    // In key order: two batches claiming overlapping extensions then wait on each other in the
+    // same order, and cannot deadlock on PostgreSQL.
+    let mut claims: Vec<(String, Uuid)> = claims.into_iter().collect();
+    claims.sort();
     let rows: Vec<extension_claim::ActiveModel> = claims
         .into_iter()
         .map(|(extension, user_id)| extension_claim::ActiveModel {

@@ -2,7 +2,9 @@
 //! (M4, M6), the email flag (M5) and deactivation.
 
 use entity::{MobilityState, access_number, mobility_account, mobility_user};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, Set};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, QueryFilter, Set,
+};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -60,6 +62,22 @@ fn event(account_id: Uuid, event_type: &'static str, payload: Value) -> Event {
         aggregate_id: account_id,
         payload,
     }
+}
+
+/// Writes the add-on's new state, records `event_type` with `payload` and the new version, and
+/// commits: the tail every add-on change shares.
+async fn save(
+    txn: DatabaseTransaction,
+    p: &Principal,
+    am: mobility_account::ActiveModel,
+    event_type: &'static str,
+    mut payload: Value,
+) -> ServiceResult<mobility_account::Model> {
+    let model = am.update(&txn).await?;
+    payload["version"] = json!(model.version);
+    outbox::record(&txn, p, event(model.account_id, event_type, payload)).await?;
+    crate::service::commit(txn).await?;
+    Ok(model)
 }
 
 /// Keeps an `Ok` value, or records the failure in `errors`.
@@ -157,31 +175,19 @@ pub async fn activate(
         "handoverNumber",
     );
     rejected(errors)?;
+    let payload = json!({
+        "voicemailAccessNumber": voicemail,
+        "accessNumberId": access.as_ref().map(|a| a.id),
+        "reverseDialNumber": reverse,
+        "handoverNumber": handover,
+    });
     let mut am = next_version(&current, p);
     am.state = Set(MobilityState::PendingSupport);
     am.voicemail_access_number = Set(voicemail);
     am.access_number_id = Set(access.map(|a| a.id));
     am.reverse_dial_number = Set(reverse);
     am.handover_number = Set(handover);
-    let model = am.update(&txn).await?;
-    outbox::record(
-        &txn,
-        p,
-        event(
-            account.id,
-            "mobility.activation_requested",
-            json!({
-                "voicemailAccessNumber": model.voicemail_access_number,
-                "accessNumberId": model.access_number_id,
-                "reverseDialNumber": model.reverse_dial_number,
-                "handoverNumber": model.handover_number,
-                "version": model.version,
-            }),
-        ),
-    )
-    .await?;
-    crate::service::commit(txn).await?;
-    Ok(model)
+    save(txn, p, am, "mobility.activation_requested", payload).await
 }
 
 /// M3: Support finishes the set-up on the Mobility Router; the add-on becomes `ACTIVE`.
@@ -193,7 +199,7 @@ pub async fn complete_activation(
     group_name: &str,
 ) -> ServiceResult<mobility_account::Model> {
     let txn = db::begin_write(db).await?;
-    let (account, current) = open_account(&txn, p, account_id, &["accountId"], Principal::support_only).await?;
+    let (_, current) = open_account(&txn, p, account_id, &["accountId"], Principal::support_only).await?;
     if current.state != MobilityState::PendingSupport {
         return Err(ServiceError::reject(
             ErrorCode::InvalidState,
@@ -205,27 +211,12 @@ pub async fn complete_activation(
     let router = keep(&mut errors, validate::name(&["mobilityRouter"], mobility_router, 64));
     let group = keep(&mut errors, validate::name(&["groupName"], group_name, 64));
     rejected(errors)?;
+    let payload = json!({ "mobilityRouter": router, "groupName": group });
     let mut am = next_version(&current, p);
     am.state = Set(MobilityState::Active);
     am.mobility_router = Set(router);
     am.group_name = Set(group);
-    let model = am.update(&txn).await?;
-    outbox::record(
-        &txn,
-        p,
-        event(
-            account.id,
-            "mobility.activation_completed",
-            json!({
-                "mobilityRouter": model.mobility_router,
-                "groupName": model.group_name,
-                "version": model.version,
-            }),
-        ),
-    )
-    .await?;
-    crate::service::commit(txn).await?;
-    Ok(model)
+    save(txn, p, am, "mobility.activation_completed", payload).await
 }
 
 /// The six settings Support changes after activation (M4), in the order people read them.
@@ -341,24 +332,12 @@ pub async fn update_settings(
     }
 
     let mut am = next_version(&current, p);
-    if router.is_some() {
-        am.mobility_router = Set(router);
-    }
-    if group.is_some() {
-        am.group_name = Set(group);
-    }
-    if voicemail.is_some() {
-        am.voicemail_access_number = Set(voicemail);
-    }
-    if let Some(access) = &access {
-        am.access_number_id = Set(Some(access.id));
-    }
-    if reverse.is_some() {
-        am.reverse_dial_number = Set(reverse);
-    }
-    if handover.is_some() {
-        am.handover_number = Set(handover);
-    }
+    am.mobility_router = Set(router.or(current.mobility_router));
+    am.group_name = Set(group.or(current.group_name));
+    am.voicemail_access_number = Set(voicemail.or(current.voicemail_access_number));
+    am.access_number_id = Set(access.map(|a| a.id).or(current.access_number_id));
+    am.reverse_dial_number = Set(reverse.or(current.reverse_dial_number));
+    am.handover_number = Set(handover.or(current.handover_number));
     let model = am.update(&txn).await?;
     let listed: Vec<Value> = changes
         .iter()
@@ -386,25 +365,20 @@ pub async fn set_email_notification(
     enabled: bool,
 ) -> ServiceResult<mobility_account::Model> {
     let txn = db::begin_write(db).await?;
-    let (account, current) = open_account(&txn, p, account_id, &["accountId"], Principal::account_manager).await?;
+    let (_, current) = open_account(&txn, p, account_id, &["accountId"], Principal::account_manager).await?;
     if current.send_email_notification == enabled {
         return Ok(current);
     }
     let mut am = next_version(&current, p);
     am.send_email_notification = Set(enabled);
-    let model = am.update(&txn).await?;
-    outbox::record(
-        &txn,
+    save(
+        txn,
         p,
-        event(
-            account.id,
-            "mobility.email_notification_changed",
-            json!({ "enabled": enabled, "version": model.version }),
-        ),
+        am,
+        "mobility.email_notification_changed",
+        json!({ "enabled": enabled }),
     )
-    .await?;
-    crate::service::commit(txn).await?;
-    Ok(model)
+    .await
 }
 
 /// Support takes the add-on back to `NOT_ACTIVATED`, once no user is enabled. The settings stay
@@ -436,13 +410,5 @@ pub async fn deactivate(
     }
     let mut am = next_version(&current, p);
     am.state = Set(MobilityState::NotActivated);
-    let model = am.update(&txn).await?;
-    outbox::record(
-        &txn,
-        p,
-        event(account.id, "mobility.deactivated", json!({ "version": model.version })),
-    )
-    .await?;
-    crate::service::commit(txn).await?;
-    Ok(model)
+    save(txn, p, am, "mobility.deactivated", json!({})).await
 }
