@@ -150,7 +150,99 @@ async fn random_account_and_location_input_is_answered_with_types(backend: Backe
     }
 }
 
+/// Hostile values for the mobility settings and extensions (M4, M8): a refusal is typed, names
+/// its field and changes nothing (version included); an accepted value reads back trimmed, and a
+/// dry run never writes.
+async fn random_mobility_input_is_answered_with_types(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = World::build(&app).await;
+    activate_mobility(&app, &w.a).await;
+    let (token, account) = (app.support(), gid(Kind::Account, w.a.account));
+    let read = "query($a: ID!) { account(id: $a) { mobility { settings {
+        mobilityRouter groupName voicemailAccessNumber reverseDialNumber handoverNumber version } } } }";
+    let update = "mutation($i: MobilitySettingsUpdateInput!) {
+        mobilitySettingsUpdate(input: $i) { mobility { settings { version } } userErrors { field code } } }";
+    let enable = "mutation($i: MobilityUsersEnableInput!) {
+        mobilityUsersEnable(input: $i) { mobilityUsers { mobilityExtension } userErrors { field code } } }";
+    let fields = [
+        ("mobilityRouter", "[a-z]{1,10}\\.example\\.net"),
+        ("groupName", "[a-z]{1,12}"),
+        ("voicemailAccessNumber", "[0-9]{3,15}"),
+        ("reverseDialNumber", "[0-9]{10,15}"),
+        ("handoverNumber", "[0-9]{10,15}"),
+    ];
+    let mut runner = TestRunner::deterministic();
+    let strategy = (0..fields.len(), prop::bool::ANY, hostile(), "[0-9]{10,15}");
+    for case in 0..CASES {
+        let (which, plausible, bad, digits) = strategy.new_tree(&mut runner).unwrap().current();
+        let (field, pattern) = fields[which];
+        let value = if plausible {
+            pattern.new_tree(&mut runner).unwrap().current()
+        } else {
+            bad.clone()
+        };
+        let before = app.gql(&token, read, json!({ "a": account })).await;
+        let settings = &before["data"]["account"]["mobility"]["settings"];
+        let version = settings["version"].as_i64().unwrap();
+        let events = app.outbox_count().await;
+        let mut input = json!({ "accountId": account, "expectedVersion": version });
+        input[field] = json!(value);
+        let (status, body) = app.post(&token, update, json!({ "i": input })).await;
+        assert_eq!(status, 200, "case {case} {input}: {body}");
+        assert!(body["errors"].is_null(), "case {case}: {input}: {body}");
+        let errors = body["data"]["mobilitySettingsUpdate"]["userErrors"]
+            .as_array()
+            .unwrap()
+            .clone();
+        let after = app.gql(&token, read, json!({ "a": account })).await;
+        let now = &after["data"]["account"]["mobility"]["settings"];
+        if errors.is_empty() {
+            assert_eq!(now[field].as_str().unwrap(), value.trim(), "case {case}: {input}");
+            let changed = settings[field] != now[field];
+            assert_eq!(
+                now["version"].as_i64().unwrap(),
+                version + i64::from(changed),
+                "case {case}"
+            );
+        } else {
+            assert_eq!(errors.len(), 1, "case {case}: {body}");
+            assert_eq!(errors[0]["code"], "VALIDATION_FAILED", "case {case}: {body}");
+            assert_eq!(errors[0]["field"], json!([field]), "case {case}: {body}");
+            assert_eq!(now, settings, "case {case}: a refusal changes nothing");
+            assert_eq!(app.outbox_count().await, events, "case {case}");
+        }
+
+        // A dry run with a hostile or plausible extension: typed answer, nothing written.
+        let extension = if plausible { digits[..4].to_owned() } else { bad };
+        let input = json!({ "accountId": account, "dryRun": true,
+            "users": [{ "userId": gid(Kind::User, w.a.user1), "mobilityExtension": extension }] });
+        let events = app.outbox_count().await;
+        let (status, body) = app.post(&token, enable, json!({ "i": input })).await;
+        assert_eq!(status, 200, "case {case} {input}: {body}");
+        assert!(body["errors"].is_null(), "case {case}: {input}: {body}");
+        for e in body["data"]["mobilityUsersEnable"]["userErrors"].as_array().unwrap() {
+            assert!(
+                ["VALIDATION_FAILED", "EXTENSION_CONFLICT"].contains(&e["code"].as_str().unwrap()),
+                "case {case}: {e}"
+            );
+            assert_eq!(
+                e["field"],
+                json!(["users", "0", "mobilityExtension"]),
+                "case {case}: {e}"
+            );
+        }
+        assert_eq!(
+            app.outbox_count().await,
+            events,
+            "case {case}: a dry run writes nothing"
+        );
+    }
+    let enabled = count(&app.state.db, "SELECT COUNT(*) AS n FROM mobility_user").await;
+    assert_eq!(enabled, 0, "dry runs enabled nobody");
+}
+
 backend_tests!(
     random_user_input_is_answered_with_types_not_faults,
     random_account_and_location_input_is_answered_with_types,
+    random_mobility_input_is_answered_with_types,
 );
