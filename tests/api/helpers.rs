@@ -137,6 +137,10 @@ pub async fn fresh_database(backend: &Backend) -> (Settings, DbGuard) {
         log_level: "warn".into(),
         ..Default::default()
     };
+    // Tests drive many requests from one Support subject; the limiter has tests of its own
+    // (limits::rate_limit_is_per_token sets its figures), so it must not make others flaky.
+    settings.limits.rate_limit_per_second = 10_000;
+    settings.limits.rate_limit_burst = 10_000;
     let guard = match backend {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join(format!("reach-test-{}", Uuid::new_v4().simple()));
@@ -286,7 +290,7 @@ pub struct World {
     pub b: Tenant,
 }
 
-async fn tenant(state: &AppState, name: &str, platform: Platform, ext_base: u32) -> Tenant {
+pub async fn tenant(state: &AppState, name: &str, platform: Platform, ext_base: u32) -> Tenant {
     let s = Principal::Support { name: "fixture".into() };
     let db = &state.db;
     let account = directory::create_account(

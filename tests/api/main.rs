@@ -11,6 +11,8 @@ mod directory;
 mod fuzz;
 mod http;
 mod limits;
+mod mobility_access;
+mod mobility_rules;
 mod outbox;
 mod queries;
 mod schema;

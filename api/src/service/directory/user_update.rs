@@ -94,7 +94,7 @@ pub async fn update_user(
     }
 
     if v.extension != current.extension {
-        if let Some(claim) = extensions::taken(&txn, current.account_id, &[v.extension.clone()])
+        if let Some(claim) = extensions::taken(&txn, current.account_id, std::slice::from_ref(&v.extension))
             .await?
             .remove(&v.extension)
         {

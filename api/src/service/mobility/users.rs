@@ -293,7 +293,10 @@ pub async fn update_user_extension(
             extensions::conflict_message(kind),
         )
     };
-    if let Some(claim) = extensions::taken(&txn, account.id, &[ext.clone()]).await?.remove(&ext) {
+    if let Some(claim) = extensions::taken(&txn, account.id, std::slice::from_ref(&ext))
+        .await?
+        .remove(&ext)
+    {
         return Err(conflict(claim.kind));
     }
     extensions::release(&txn, account.id, ClaimKind::Mobility, &[user.id]).await?;
