@@ -16,20 +16,26 @@ use serde_json::json;
 use crate::backend_tests;
 use crate::helpers::*;
 
-async fn statements_for_page(app: &TestApp, token: &str, account: &str, first: usize) -> u64 {
-    let query = "query($a: ID!, $n: Int) { account(id: $a) { users(first: $n) { totalCount nodes {
-        name account { name } location { name account { name } } roles { role location { name } user { name } }
-    } } } }";
+/// SQL statements run by `query` for a page of `first` items, found at `path` in the answer.
+async fn statements_for_page(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    account: &str,
+    first: usize,
+    path: &[&str],
+) -> u64 {
     let before = app.state.statements.load(Ordering::SeqCst);
     let body = app.gql(token, query, json!({"a": account, "n": first})).await;
     let after = app.state.statements.load(Ordering::SeqCst);
-    assert_eq!(
-        body["data"]["account"]["users"]["nodes"].as_array().unwrap().len(),
-        first,
-        "{body}"
-    );
+    let nodes = path.iter().fold(&body["data"], |v, key| &v[*key]);
+    assert_eq!(nodes.as_array().unwrap().len(), first, "{body}");
     after - before
 }
+
+const USERS_PAGE: &str = "query($a: ID!, $n: Int) { account(id: $a) { users(first: $n) { totalCount nodes {
+    name account { name } location { name account { name } } roles { role location { name } user { name } }
+} } } }";
 
 async fn page_statements_do_not_grow_with_page_size(backend: Backend) {
     // A page of 100 with this many fields is over the default complexity limit; raise it.
@@ -51,34 +57,21 @@ async fn page_statements_do_not_grow_with_page_size(backend: Backend) {
         .unwrap();
     let account = gid(Kind::Account, w.a.account);
     let token = app.token(w.a.dm);
-    let one = statements_for_page(&app, &token, &account, 1).await;
-    let many = statements_for_page(&app, &token, &account, 100).await;
+    let path = ["account", "users", "nodes"];
+    let one = statements_for_page(&app, &token, USERS_PAGE, &account, 1, &path).await;
+    let many = statements_for_page(&app, &token, USERS_PAGE, &account, 100, &path).await;
     assert_eq!(one, many, "a page of 100 runs as many statements as a page of 1");
     assert!(one <= 10, "a handful of statements per request, not one per row: {one}");
 }
 
 backend_tests!(page_statements_do_not_grow_with_page_size);
 
-async fn mobility_statements_for_page(app: &TestApp, token: &str, account: &str, first: usize) -> u64 {
-    let query =
-        "query($a: ID!, $n: Int) { account(id: $a) { mobility { state settings { version accessNumber { number } }
-        users(first: $n, search: \"4\") { totalCount nodes {
-            id name phoneNumber extension mobilityExtension eligible enabledAt enabledBy { kind name }
-            user { location { name } roles { role } mobility { mobilityExtension } }
-        } } } } }";
-    let before = app.state.statements.load(Ordering::SeqCst);
-    let body = app.gql(token, query, json!({"a": account, "n": first})).await;
-    let after = app.state.statements.load(Ordering::SeqCst);
-    assert_eq!(
-        body["data"]["account"]["mobility"]["users"]["nodes"]
-            .as_array()
-            .unwrap()
-            .len(),
-        first,
-        "{body}"
-    );
-    after - before
-}
+const MOBILITY_PAGE: &str = "query($a: ID!, $n: Int) { account(id: $a) { mobility {
+    state settings { version accessNumber { number } }
+    users(first: $n, search: \"4\") { totalCount nodes {
+        id name phoneNumber extension mobilityExtension eligible enabledAt enabledBy { kind name }
+        user { location { name } roles { role } mobility { mobilityExtension } }
+} } } } }";
 
 async fn mobility_page_statements_do_not_grow_with_page_size(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.limits.max_complexity = 100_000).await;
@@ -103,8 +96,9 @@ async fn mobility_page_statements_do_not_grow_with_page_size(backend: Backend) {
     enable_mobility(&app, &w.a, &enabled).await;
     let account = gid(Kind::Account, w.a.account);
     let token = app.token(w.a.dm);
-    let one = mobility_statements_for_page(&app, &token, &account, 1).await;
-    let many = mobility_statements_for_page(&app, &token, &account, 100).await;
+    let path = ["account", "mobility", "users", "nodes"];
+    let one = statements_for_page(&app, &token, MOBILITY_PAGE, &account, 1, &path).await;
+    let many = statements_for_page(&app, &token, MOBILITY_PAGE, &account, 100, &path).await;
     assert_eq!(
         one, many,
         "a page of 100 enabled users runs as many statements as a page of 1"
