@@ -1,18 +1,25 @@
-//! Connect for Mobile figures of QUALITY.md, on SQLite and (when `REACH_TEST_POSTGRES_URL` names
-//! an admin database) PostgreSQL:
+//! Connect for Mobile figures of QUALITY.md "Performance", on SQLite and (when
+//! `REACH_TEST_POSTGRES_URL` names an admin database) on a fresh PostgreSQL database:
 //!
 //! - write: `mobilityUsersEnable` with 1,000 rows in one request, ten times (10,000 users);
 //! - read: `account.mobility.users(first: 50, search: …)` on an account of 10,000 enabled users
-//!   at 32 concurrent clients — throughput and p50/p99 latency — beside a minimal hand-written
-//!   axum endpoint running one SQL statement for the same rows (the floor).
+//!   at 32 concurrent clients — throughput and p50/p99 latency — beside the floor: a minimal
+//!   hand-written axum endpoint on the same connection pool running one SQL statement for the
+//!   same rows (checked equal before the load).
 //!
-//! Run: `cargo bench --bench mobility` (release build). It reports figures and asserts nothing:
-//! compare the ratios within one run, this machine is shared.
+//! Run: `REACH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench mobility`
+//! (release build; about half a minute per database once built; leave the variable out for
+//! SQLite only). It prints one Markdown table per database and asserts no times: compare the
+//! ratios within one run, as the absolute figures move with whatever else the machine is doing
+//! (its load is printed).
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
 use std::{
-    sync::Arc,
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
     time::{Duration, Instant},
 };
 
@@ -23,6 +30,7 @@ use api::{
     service::{
         directory::{self, NewAccount, UserFields},
         mobility::{self, Activation},
+        pagination::like_pattern,
     },
     startup::Application,
 };
@@ -32,9 +40,10 @@ use axum::{
     routing::get,
 };
 use entity::{PhoneProfile, Platform, Role};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, Statement};
+use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, FromQueryResult, Statement};
 use secrecy::SecretString;
 use serde_json::{Value, json};
+use tokio::task::JoinHandle;
 use uuid::Uuid;
 
 const USERS: usize = 10_000;
@@ -43,21 +52,9 @@ const CLIENTS: usize = 32;
 const REQUESTS: usize = 3_200;
 const WARM_UP: usize = 320;
 const SEARCHES: [&str; 6] = ["an", "ar", "12", "40", "son", ""];
-const FIRST: [&str; 10] = [
-    "Anna", "Bram", "Carla", "Dario", "Elin", "Femi", "Greta", "Hamid", "Ines", "Jonas",
-];
-const LAST: [&str; 10] = [
-    "Andersson",
-    "Baker",
-    "Carter",
-    "Diaz",
-    "Eriksen",
-    "Fraser",
-    "Garcia",
-    "Hansen",
-    "Ito",
-    "Jensen",
-];
+/// Names are `FIRST[i % 10] LAST[i / 10 % 10] i`: searches match a spread of users.
+const FIRST: &str = "Anna Bram Carla Dario Elin Femi Greta Hamid Ines Jonas";
+const LAST: &str = "Andersson Baker Carter Diaz Eriksen Fraser Garcia Hansen Ito Jensen";
 
 const QUERY: &str = "query($a: ID!, $s: String) { account(id: $a) { mobility { users(first: 50, search: $s) {
     nodes { id name phoneNumber extension mobilityExtension } pageInfo { endCursor hasNextPage } } } } }";
@@ -65,27 +62,42 @@ const QUERY: &str = "query($a: ID!, $s: String) { account(id: $a) { mobility { u
 const ENABLE: &str = "mutation($i: MobilityUsersEnableInput!) { mobilityUsersEnable(input: $i) {
     mobilityUsers { mobilityExtension } userErrors { code } } }";
 
+/// The floor's one statement; `{n}` stands for the n-th placeholder of the backend.
+const FLOOR_SQL: &str = "SELECT u.id, u.name, u.phone_number, u.extension, m.mobility_extension \
+    FROM app_user u JOIN mobility_user m ON m.user_id = u.id \
+    WHERE u.account_id = {1} AND (u.sort_name LIKE {2} ESCAPE '\\' OR u.phone_number LIKE {2} ESCAPE '\\' \
+    OR u.extension LIKE {2} ESCAPE '\\' OR m.mobility_extension LIKE {2} ESCAPE '\\') \
+    ORDER BY u.sort_name, u.id LIMIT 51";
+
+/// Figures of one loaded endpoint.
 struct Figures {
     throughput: f64,
     p50: Duration,
     p99: Duration,
+    /// SQL statements per request, as the pool counts them.
+    statements: f64,
 }
 
 fn percentile(sorted: &[Duration], p: f64) -> Duration {
-    let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
-    sorted[i]
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
 }
 
-/// `CLIENTS` tasks share `REQUESTS` requests (after a warm-up); each calls `send(i)`.
-async fn load<F, Fut>(send: F) -> Figures
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// A warm-up of `WARM_UP` requests, then `CLIENTS` tasks sharing `REQUESTS` requests, each
+/// `send(i)` timed on its own; `statements` is the pool's counter.
+async fn load<F, Fut>(statements: &AtomicU64, send: F) -> Figures
 where
     F: Fn(usize) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = ()> + Send,
+    Fut: Future + Send,
 {
     let send = Arc::new(send);
     for i in 0..WARM_UP {
         send(i).await;
     }
+    let counted = statements.load(Ordering::SeqCst);
     let start = Instant::now();
     let tasks: Vec<_> = (0..CLIENTS)
         .map(|c| {
@@ -94,7 +106,8 @@ where
                 let mut times = Vec::with_capacity(REQUESTS / CLIENTS);
                 for i in 0..REQUESTS / CLIENTS {
                     let t = Instant::now();
-                    send(c * 1000 + i).await;
+                    // Offset per client so the clients do not ask for the same search in step.
+                    send(c + i).await;
                     times.push(t.elapsed());
                 }
                 times
@@ -106,11 +119,13 @@ where
         times.extend(t.await.unwrap());
     }
     let elapsed = start.elapsed();
+    let counted = statements.load(Ordering::SeqCst) - counted;
     times.sort();
     Figures {
         throughput: times.len() as f64 / elapsed.as_secs_f64(),
         p50: percentile(&times, 0.50),
         p99: percentile(&times, 0.99),
+        statements: counted as f64 / times.len() as f64,
     }
 }
 
@@ -125,52 +140,42 @@ struct Floor {
     account: Uuid,
 }
 
-/// The floor: one SQL statement for the same page, serialised by hand.
-async fn floor(State(f): State<Floor>, Query(q): Query<FloorQuery>) -> Json<Value> {
-    let pattern = api::service::pagination::like_pattern(&q.s);
-    let backend = f.db.get_database_backend();
-    let p = |n: usize| match backend {
-        DbBackend::Postgres => format!("${n}"),
-        _ => "?".to_owned(),
-    };
-    let sql = format!(
-        "SELECT u.id, u.name, u.phone_number, u.extension, m.mobility_extension FROM app_user u \
-         JOIN mobility_user m ON m.user_id = u.id WHERE u.account_id = {} AND (u.sort_name LIKE {} ESCAPE '\\' \
-         OR u.phone_number LIKE {} ESCAPE '\\' OR u.extension LIKE {} ESCAPE '\\' OR m.mobility_extension LIKE {} ESCAPE '\\') \
-         ORDER BY u.sort_name, u.id LIMIT 51",
-        p(1),
-        p(2),
-        p(3),
-        p(4),
-        p(5)
-    );
-    let values = vec![
-        f.account.into(),
-        pattern.clone().into(),
-        pattern.clone().into(),
-        pattern.clone().into(),
-        pattern.into(),
-    ];
-    let rows =
-        f.db.query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await
-            .unwrap();
-    let nodes: Vec<Value> = rows
-        .iter()
-        .take(50)
-        .map(|r| {
-            json!({
-                "id": r.try_get::<Uuid>("", "id").unwrap(),
-                "name": r.try_get::<String>("", "name").unwrap(),
-                "phoneNumber": r.try_get::<Option<String>>("", "phone_number").unwrap(),
-                "extension": r.try_get::<String>("", "extension").unwrap(),
-                "mobilityExtension": r.try_get::<String>("", "mobility_extension").unwrap(),
-            })
-        })
-        .collect();
-    Json(json!({ "nodes": nodes, "hasNextPage": rows.len() > 50 }))
+/// A row of the floor's page, serialised under the names Reach's nodes use.
+#[derive(FromQueryResult, serde::Serialize)]
+#[serde(rename_all = "camelCase")]
+struct FloorRow {
+    id: Uuid,
+    name: String,
+    phone_number: Option<String>,
+    extension: String,
+    mobility_extension: String,
 }
 
+/// The floor: one SQL statement for the same page, serialised by hand.
+async fn floor(State(f): State<Floor>, Query(q): Query<FloorQuery>) -> Json<Value> {
+    let backend = f.db.get_database_backend();
+    let pattern = like_pattern(&q.s);
+    let (sql, values) = match backend {
+        DbBackend::Postgres => (
+            FLOOR_SQL.replace("{1}", "$1").replace("{2}", "$2"),
+            vec![f.account.into(), pattern.into()],
+        ),
+        _ => {
+            let values = [f.account.into()]
+                .into_iter()
+                .chain((0..4).map(|_| pattern.clone().into()));
+            (FLOOR_SQL.replace("{1}", "?").replace("{2}", "?"), values.collect())
+        }
+    };
+    let stmt = Statement::from_sql_and_values(backend, sql, values);
+    let mut rows = FloorRow::find_by_statement(stmt).all(&f.db).await.unwrap();
+    let more = rows.len() > 50;
+    rows.truncate(50);
+    Json(json!({ "nodes": rows, "hasNextPage": more }))
+}
+
+/// One MiCloud Connect account of `USERS` users with an active add-on; returns the account, a
+/// Decision Maker among the users, and the users' ids.
 async fn seed(app: &Application) -> (Uuid, Uuid, Vec<Uuid>) {
     let db = &app.state().db;
     let s = Principal::Support { name: "bench".into() };
@@ -190,6 +195,7 @@ async fn seed(app: &Application) -> (Uuid, Uuid, Vec<Uuid>) {
         .await
         .unwrap();
     let profiles = [PhoneProfile::Essentials, PhoneProfile::Premier, PhoneProfile::Elite];
+    let (first, last): (Vec<&str>, Vec<&str>) = (FIRST.split(' ').collect(), LAST.split(' ').collect());
     let mut ids = Vec::with_capacity(USERS);
     for batch in 0..USERS / BATCH {
         let rows = (0..BATCH)
@@ -197,9 +203,9 @@ async fn seed(app: &Application) -> (Uuid, Uuid, Vec<Uuid>) {
                 let i = batch * BATCH + j;
                 UserFields {
                     location_id: None,
-                    name: format!("{} {} {i}", FIRST[i % 10], LAST[(i / 10) % 10]),
+                    name: format!("{} {} {i}", first[i % 10], last[i / 10 % 10]),
                     email: None,
-                    phone_number: Some(format!("+1555{:07}", i)),
+                    phone_number: Some(format!("+1555{i:07}")),
                     extension: format!("{}", 100_000 + i),
                     phone_profile: profiles[i % 3],
                 }
@@ -212,14 +218,13 @@ async fn seed(app: &Application) -> (Uuid, Uuid, Vec<Uuid>) {
     directory::assign_role(db, &s, Some(dm), Role::DecisionMaker, None)
         .await
         .unwrap();
-    let defaults = &app.state().settings.mobility;
     let activation = Activation {
         confirm_purchase: true,
         voicemail_access_number: "8991".into(),
         access_number_id: Some(access.id),
         ..Default::default()
     };
-    mobility::activate(db, &s, defaults, Some(account.id), activation)
+    mobility::activate(db, &s, &app.state().settings.mobility, Some(account.id), activation)
         .await
         .unwrap();
     mobility::complete_activation(db, &s, Some(account.id), "mr1.example.net", "bench")
@@ -228,117 +233,176 @@ async fn seed(app: &Application) -> (Uuid, Uuid, Vec<Uuid>) {
     (account.id, dm, ids)
 }
 
-async fn run(label: &str, settings: Settings) {
-    let app = Application::build(settings, false).await.expect("the server starts");
-    let address = format!("http://{}", app.local_addr().unwrap());
-    let state = app.state().clone();
-    let started = Instant::now();
-    let (account, dm, ids) = seed(&app).await;
-    let seeded = started.elapsed();
-    tokio::spawn(app.run_until(std::future::pending()));
-    let token = state.tokens.mint_user(dm, 3600).unwrap();
-    let client = reqwest::Client::new();
-    let account_id = encode(Kind::Account, account).0;
+/// On PostgreSQL, gathers the statistics a maintained database has after a bulk load (autovacuum
+/// may be off, as on this machine's test server, and autoanalyze would come at a moment the run
+/// cannot predict). Without them the planner takes the account for ~20 rows: a page joins all
+/// 10,000 users one by one (~40 ms), and once sqlx's prepared statements turn generic, each
+/// 500-value `IN` check of an enable scans the account's rows against the list (~280 ms).
+async fn analyze(db: &DatabaseConnection) {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("ANALYZE").await.unwrap();
+    }
+}
 
-    // Write: ten requests of 1,000 rows.
-    let mut writes = Vec::new();
-    for (b, chunk) in ids.chunks(BATCH).enumerate() {
-        let rows: Vec<Value> = chunk
-            .iter()
-            .enumerate()
-            .map(|(j, id)| json!({ "userId": encode(Kind::User, *id).0, "mobilityExtension": format!("{}", 400_000 + b * BATCH + j) }))
-            .collect();
-        let body = json!({ "query": ENABLE, "variables": { "i": { "accountId": account_id, "users": rows } } });
-        let t = Instant::now();
-        let resp: Value = client
-            .post(format!("{address}/graphql"))
-            .bearer_auth(&token)
+/// A page's extensions and whether more follow, from Reach's answer or the floor's.
+fn page_of(nodes: &Value, has_next: &Value) -> (Vec<String>, bool) {
+    let extensions = nodes.as_array().unwrap().iter().map(|n| n["extension"].to_string());
+    (extensions.collect(), has_next.as_bool().unwrap())
+}
+
+/// Reach's GraphQL endpoint, as the Decision Maker.
+#[derive(Clone)]
+struct Api {
+    client: reqwest::Client,
+    url: String,
+    token: String,
+}
+
+impl Api {
+    async fn post(&self, body: Value) -> Value {
+        let resp = self.client.post(&self.url).bearer_auth(&self.token);
+        let resp = resp
+            .header("accept", "application/json")
             .json(&body)
             .send()
             .await
-            .unwrap()
-            .json()
-            .await
             .unwrap();
-        writes.push(t.elapsed());
-        let enabled = resp["data"]["mobilityUsersEnable"]["mobilityUsers"]
-            .as_array()
-            .map_or(0, Vec::len);
-        assert_eq!(enabled, chunk.len(), "{resp}");
+        assert_eq!(resp.status(), 200);
+        resp.json().await.unwrap()
     }
-    writes.sort();
+}
 
-    // Read: Reach.
-    let reach = {
-        let (client, address, token, account_id) = (client.clone(), address.clone(), token.clone(), account_id.clone());
-        load(move |i| {
-            let (client, address, token) = (client.clone(), address.clone(), token.clone());
-            let body = json!({ "query": QUERY, "variables": { "a": account_id, "s": SEARCHES[i % SEARCHES.len()] } });
-            async move {
-                let resp = client
-                    .post(format!("{address}/graphql"))
-                    .bearer_auth(&token)
-                    .header("accept", "application/json")
-                    .json(&body)
-                    .send()
-                    .await
-                    .unwrap();
-                assert_eq!(resp.status(), 200);
-                let _ = resp.bytes().await.unwrap();
-            }
-        })
-        .await
-    };
+/// Enables every user in requests of `BATCH` rows; returns each request's time (sorted) and the
+/// SQL statements per request.
+async fn enable_all(api: &Api, account_id: &str, ids: &[Uuid], statements: &AtomicU64) -> (Vec<Duration>, f64) {
+    let mut times = Vec::new();
+    let counted = statements.load(Ordering::SeqCst);
+    for (b, chunk) in ids.chunks(BATCH).enumerate() {
+        let rows: Vec<Value> = (chunk.iter().enumerate())
+            .map(|(j, id)| {
+                let extension = format!("{}", 400_000 + b * BATCH + j);
+                json!({ "userId": encode(Kind::User, *id).0, "mobilityExtension": extension })
+            })
+            .collect();
+        let body = json!({ "query": ENABLE, "variables": { "i": { "accountId": account_id, "users": rows } } });
+        let t = Instant::now();
+        let resp = api.post(body).await;
+        times.push(t.elapsed());
+        let enabled = &resp["data"]["mobilityUsersEnable"]["mobilityUsers"];
+        assert_eq!(enabled.as_array().map_or(0, Vec::len), chunk.len(), "{resp}");
+    }
+    let per_request = (statements.load(Ordering::SeqCst) - counted) as f64 / times.len() as f64;
+    times.sort();
+    (times, per_request)
+}
 
-    // Read: the floor, on the same database connection pool.
+/// Serves the floor on a port of its own until `stop` is sent; returns its URL.
+async fn serve_floor(floor_state: Floor, stop: tokio::sync::oneshot::Receiver<()>) -> (String, JoinHandle<()>) {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let floor_address = format!("http://{}", listener.local_addr().unwrap());
-    let router = Router::new().route("/floor", get(floor)).with_state(Floor {
+    let url = format!("http://{}/floor", listener.local_addr().unwrap());
+    let router = Router::new().route("/floor", get(floor)).with_state(floor_state);
+    let server = axum::serve(listener, router).with_graceful_shutdown(async {
+        let _ = stop.await;
+    });
+    (url, tokio::spawn(async { server.await.unwrap() }))
+}
+
+async fn run(label: &str, settings: Settings) {
+    let started = Instant::now();
+    let app = Application::build(settings, false).await.expect("the server starts");
+    let state = app.state().clone();
+    let (statements, backend) = (state.statements.clone(), state.db.get_database_backend());
+    let (account, dm, ids) = seed(&app).await;
+    let seeded = started.elapsed();
+    analyze(&state.db).await;
+    let api = Api {
+        client: reqwest::Client::new(),
+        url: format!("http://{}/graphql", app.local_addr().unwrap()),
+        token: state.tokens.mint_user(dm, 3600).unwrap(),
+    };
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let account_id = encode(Kind::Account, account).0;
+
+    let (writes, write_statements) = enable_all(&api, &account_id, &ids, &statements).await;
+    analyze(&state.db).await;
+
+    // The floor, on the same connection pool.
+    let (stop_floor, floor_stopped) = tokio::sync::oneshot::channel::<()>();
+    let floor_state = Floor {
         db: state.db.clone(),
         account,
-    });
-    tokio::spawn(async move { axum::serve(listener, router).await });
-    let bare = {
-        let client = client.clone();
-        load(move |i| {
-            let client = client.clone();
-            let url = format!("{floor_address}/floor");
+    };
+    let (floor_url, floor_server) = serve_floor(floor_state, floor_stopped).await;
+    let floor_get = {
+        let client = api.client.clone();
+        move |s: &'static str| {
+            let page = client.get(&floor_url).query(&[("s", s)]).send();
             async move {
-                let resp = client
-                    .get(url)
-                    .query(&[("s", SEARCHES[i % SEARCHES.len()])])
-                    .send()
-                    .await
-                    .unwrap();
+                let resp = page.await.unwrap();
                 assert_eq!(resp.status(), 200);
-                let _ = resp.bytes().await.unwrap();
+                resp.json::<Value>().await.unwrap()
             }
-        })
-        .await
+        }
+    };
+    let reach_get = move |s: &str| {
+        let (api, body) = (
+            api.clone(),
+            json!({ "query": QUERY, "variables": { "a": account_id, "s": s } }),
+        );
+        async move { api.post(body).await }
     };
 
-    let ms = |d: Duration| d.as_secs_f64() * 1000.0;
+    // Both endpoints must do the same work: the same rows, in the same order.
+    for s in SEARCHES {
+        let users = &reach_get(s).await["data"]["account"]["mobility"]["users"];
+        let ours = page_of(&users["nodes"], &users["pageInfo"]["hasNextPage"]);
+        let bare = floor_get(s).await;
+        assert_eq!(ours, page_of(&bare["nodes"], &bare["hasNextPage"]), "search {s:?}");
+        assert_eq!(ours.0.len(), 50, "search {s:?} fills a page");
+    }
+    let reach = load(&statements, move |i| reach_get(SEARCHES[i % SEARCHES.len()])).await;
+    let bare = load(&statements, move |i| floor_get(SEARCHES[i % SEARCHES.len()])).await;
+
+    let _ = (stop.send(()), stop_floor.send(()));
+    server.await.unwrap().unwrap();
+    floor_server.await.unwrap();
+    state.db.close_by_ref().await.unwrap();
+
+    let analyzed = if backend == DbBackend::Postgres {
+        "; `ANALYZE` after each bulk load"
+    } else {
+        ""
+    };
+    let (seeded, total) = (seeded.as_secs_f64(), started.elapsed().as_secs_f64());
     println!(
-        "\n### {label}: {USERS} users, seeded in {:.1} s\n",
-        seeded.as_secs_f64()
+        "\n### {label}: 10,000 users (seeded through the services in {seeded:.1} s; whole run {total:.0} s{analyzed})\n"
     );
+    println!("| {CLIENTS} clients, {REQUESTS} requests after {WARM_UP} of warm-up | Reach | floor | Reach / floor |");
+    println!("|---|---:|---:|---:|");
+    let (rt, bt) = (reach.throughput, bare.throughput);
     println!(
-        "`mobilityUsersEnable`, {BATCH} rows per request: min {:.0} ms, median {:.0} ms, max {:.0} ms\n",
-        ms(writes[0]),
-        ms(writes[writes.len() / 2]),
-        ms(writes[writes.len() - 1])
+        "| `mobility.users(first: 50, search)`: req/s | {rt:.0} | {bt:.0} | {:.2}× |",
+        rt / bt
     );
-    println!("| `mobility.users(first: 50, search)`, {CLIENTS} clients | req/s | p50 ms | p99 ms |");
-    println!("|---|---|---|---|");
-    for (name, f) in [("Reach (GraphQL)", &reach), ("floor (axum + one SQL statement)", &bare)] {
-        println!("| {name} | {:.0} | {:.2} | {:.2} |", f.throughput, ms(f.p50), ms(f.p99));
+    for (name, r, f) in [("p50", reach.p50, bare.p50), ("p99", reach.p99, bare.p99)] {
+        println!("| {name} ms | {:.1} | {:.1} | {:.2}× |", ms(r), ms(f), ms(r) / ms(f));
     }
     println!(
-        "| Reach / floor | {:.2}× | {:.2}× | {:.2}× |",
-        reach.throughput / bare.throughput,
-        ms(reach.p50) / ms(bare.p50),
-        ms(reach.p99) / ms(bare.p99)
+        "| SQL statements per request | {:.1} | {:.1} | |",
+        reach.statements, bare.statements
     );
+    let (min, median, max) = (
+        ms(writes[0]),
+        ms(writes[writes.len() / 2]),
+        ms(writes[writes.len() - 1]),
+    );
+    println!(
+        "| `mobilityUsersEnable`, 1,000 rows a request (10 requests): min / median / max ms | {min:.0} / {median:.0} / {max:.0} | | |"
+    );
+    println!("| SQL statements per 1,000-row request | {write_statements:.0} | | |");
 }
 
 fn settings(database_url: String) -> Settings {
@@ -351,15 +415,60 @@ fn settings(database_url: String) -> Settings {
     };
     s.limits.rate_limit_per_second = 1_000_000;
     s.limits.rate_limit_burst = 1_000_000;
+    // A 1,000-row enable is ~100 KiB of variables.
     s.limits.max_body_bytes = 1 << 20;
     s
+}
+
+/// Drops the benchmark's PostgreSQL database, also when a run panics.
+struct PgDatabase {
+    admin: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // A runtime of its own: the drop may happen while the main runtime unwinds.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let db = Database::connect(admin.as_str()).await.unwrap();
+                db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await
+                    .unwrap();
+                db.close().await.unwrap();
+            });
+        })
+        .join();
+    }
+}
+
+/// The URL of database `name` on the server of `url` (keeping its query string).
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+    query.map_or_else(|| format!("{prefix}/{name}"), |q| format!("{prefix}/{name}?{q}"))
+}
+
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!("{cores} cores (nproc), load average {}", load.join(" "))
 }
 
 #[tokio::main]
 async fn main() {
     api::telemetry::init("pretty", "warn");
-    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
-    println!("Reach mobility benchmark: {cores} cores, release build, server and clients in one process");
+    println!("## Connect for Mobile benchmark\n");
+    println!(
+        "{}; release build; server, floor and clients in one process.",
+        machine()
+    );
 
     let dir = std::env::temp_dir().join(format!("reach-bench-{}", Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
@@ -370,18 +479,21 @@ async fn main() {
     .await;
     let _ = std::fs::remove_dir_all(&dir);
 
-    if let Ok(admin) = std::env::var("REACH_TEST_POSTGRES_URL") {
-        let name = format!("reach_bench_{}", Uuid::new_v4().simple());
-        let db = Database::connect(admin.as_str()).await.unwrap();
-        db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-            .await
-            .unwrap();
-        let url = format!("{}/{name}", admin.rsplit_once('/').map_or(admin.as_str(), |(p, _)| p));
-        run("PostgreSQL", settings(url)).await;
-        db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-            .await
-            .unwrap();
-    } else {
-        println!("\n(PostgreSQL skipped: set REACH_TEST_POSTGRES_URL to an admin database to include it)");
+    match std::env::var("REACH_TEST_POSTGRES_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let name = format!("reach_bench_{}", Uuid::new_v4().simple());
+            let db = Database::connect(admin.as_str())
+                .await
+                .expect("PostgreSQL is reachable");
+            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+            let url = with_database(&admin, &name);
+            let _drop = PgDatabase { admin, name };
+            run("PostgreSQL", settings(url)).await;
+        }
+        _ => println!("\n(PostgreSQL skipped: set REACH_TEST_POSTGRES_URL to an admin database to include it)"),
     }
+    println!("\nAt the end: {}.", machine());
 }
