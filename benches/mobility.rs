@@ -211,7 +211,9 @@ async fn seed(app: &Application) -> (Uuid, Uuid, Vec<Uuid>) {
                 }
             })
             .collect();
-        let users = directory::import_users(db, &s, Some(account.id), rows).await.unwrap();
+        let users = directory::import_users(db, &s, &Default::default(), Some(account.id), rows)
+            .await
+            .unwrap();
         ids.extend(users.into_iter().map(|u| u.id));
     }
     let dm = ids[0];

@@ -44,6 +44,8 @@ pub struct Settings {
     pub limits: Limits,
     /// Connect for Mobile defaults (SPEC M2).
     pub mobility: MobilityDefaults,
+    /// Remote Extension: the provisioned-number label prefix and new users' default statuses.
+    pub remote_extension: crate::service::remote::RemoteSettings,
 }
 
 /// What Connect for Mobile fills in when an activation leaves a value out (SPEC M2).
@@ -108,6 +110,7 @@ impl Default for Settings {
             introspection: true,
             limits: Limits::default(),
             mobility: MobilityDefaults::default(),
+            remote_extension: Default::default(),
         }
     }
 }
@@ -248,6 +251,9 @@ impl Settings {
                 return Err(SettingsError::new(key, format!("must be {min} to {max} digits")));
             }
         }
+        self.remote_extension
+            .validate()
+            .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
         Ok(())
     }
 

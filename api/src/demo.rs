@@ -246,7 +246,7 @@ fn seed_err(e: ServiceError) -> anyhow::Error {
     }
 }
 
-async fn create(db: &impl Db) -> anyhow::Result<()> {
+async fn create(db: &impl Db, cfg: &crate::service::remote::RemoteSettings) -> anyhow::Result<()> {
     let support = Principal::Support { name: "demo".into() };
     for plan in plan() {
         let account = directory::create_account(
@@ -287,7 +287,7 @@ async fn create(db: &impl Db) -> anyhow::Result<()> {
                 phone_profile: s.profile,
             })
             .collect();
-        let users = directory::import_users(db, &support, Some(account.id), rows)
+        let users = directory::import_users(db, &support, cfg, Some(account.id), rows)
             .await
             .map_err(seed_err)?;
         for (seed, user) in plan.users.iter().zip(&users) {
@@ -313,7 +313,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoReport> {
     }
     let created = account::Entity::find().count(&txn).await? == 0;
     if created {
-        create(&txn).await?;
+        create(&txn, &state.settings.remote_extension).await?;
     }
     txn.commit().await?;
     let ttl = state.settings.token_ttl_seconds;

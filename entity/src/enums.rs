@@ -94,3 +94,81 @@ pub enum DeliveryStatus {
     #[sea_orm(string_value = "SKIPPED")]
     Skipped,
 }
+
+/// Where a user's number came from (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum NumberOrigin {
+    /// Added by the user.
+    #[sea_orm(string_value = "USER")]
+    User,
+    /// Provisioned by an administrator covering the user.
+    #[sea_orm(string_value = "ADMIN")]
+    Admin,
+    /// Provisioned on the communication platform and imported by the sync.
+    #[sea_orm(string_value = "PLATFORM")]
+    Platform,
+}
+
+/// Where a dynamic status came from (SPEC §4).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum StatusOrigin {
+    /// Built by the user.
+    #[sea_orm(string_value = "USER")]
+    User,
+    /// Provisioned by an administrator (or the account's defaults); read-only to the user.
+    #[sea_orm(string_value = "ADMIN")]
+    Admin,
+}
+
+/// The presence a dynamic status shows to colleagues.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum Presence {
+    /// Available.
+    #[sea_orm(string_value = "AVAILABLE")]
+    Available,
+    /// Busy.
+    #[sea_orm(string_value = "BUSY")]
+    Busy,
+    /// Away.
+    #[sea_orm(string_value = "AWAY")]
+    Away,
+    /// Do not disturb.
+    #[sea_orm(string_value = "DO_NOT_DISTURB")]
+    DoNotDisturb,
+    /// In a meeting.
+    #[sea_orm(string_value = "IN_A_MEETING")]
+    InAMeeting,
+    /// Out of office.
+    #[sea_orm(string_value = "OUT_OF_OFFICE")]
+    OutOfOffice,
+}
+
+/// What a routing field of a dynamic status points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum TargetKind {
+    /// The desk phone.
+    #[sea_orm(string_value = "DESK_PHONE")]
+    DeskPhone,
+    /// The softphone (desktop or mobile app).
+    #[sea_orm(string_value = "SOFTPHONE")]
+    Softphone,
+    /// Every device at once.
+    #[sea_orm(string_value = "ALL_DEVICES")]
+    AllDevices,
+    /// Voicemail.
+    #[sea_orm(string_value = "VOICEMAIL")]
+    Voicemail,
+    /// Whatever the PBX is set up to do.
+    #[sea_orm(string_value = "PBX_DEFAULT")]
+    PbxDefault,
+    /// No diversion: the caller hears busy or keeps ringing.
+    #[sea_orm(string_value = "NO_DIVERSION")]
+    NoDiversion,
+    /// One of the user's own numbers.
+    #[sea_orm(string_value = "NUMBER")]
+    Number,
+}

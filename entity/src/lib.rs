@@ -5,6 +5,8 @@
 
 pub mod access_number;
 pub mod account;
+pub mod client_profile;
+pub mod dynamic_status;
 pub mod enums;
 pub mod extension_claim;
 pub mod location;
@@ -13,8 +15,13 @@ pub mod mobility_notification;
 pub mod mobility_user;
 pub mod notification_delivery;
 pub mod outbox_event;
+pub mod remote_user;
 pub mod role_assignment;
 pub mod server_secret;
 pub mod user;
+pub mod user_number;
 
-pub use enums::{ClaimKind, DeliveryStatus, MobilityState, PhoneProfile, Platform, Role};
+pub use enums::{
+    ClaimKind, DeliveryStatus, MobilityState, NumberOrigin, PhoneProfile, Platform, Presence, Role, StatusOrigin,
+    TargetKind,
+};

@@ -5,6 +5,7 @@ pub use sea_orm_migration::prelude::*;
 mod helpers;
 mod m20261122_000001_directory;
 mod m20261123_000001_mobility;
+mod m20261124_000001_remote_extension;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_directory::Migration),
             Box::new(m20261123_000001_mobility::Migration),
+            Box::new(m20261124_000001_remote_extension::Migration),
         ]
     }
 }

@@ -38,12 +38,18 @@ async fn eligible_users(app: &TestApp, t: &Tenant, people: &[(&str, Uuid)], ext_
         })
         .collect();
     let s = Principal::Support { name: "fixture".into() };
-    directory::import_users(&app.state.db, &s, Some(t.account), rows)
-        .await
-        .unwrap()
-        .into_iter()
-        .map(|u| u.id)
-        .collect()
+    directory::import_users(
+        &app.state.db,
+        &s,
+        &app.state.settings.remote_extension,
+        Some(t.account),
+        rows,
+    )
+    .await
+    .unwrap()
+    .into_iter()
+    .map(|u| u.id)
+    .collect()
 }
 
 /// Runs `mutation` as `token`; `expect` is `OK` or the one code it must answer. A refusal must

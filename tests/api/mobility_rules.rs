@@ -783,9 +783,15 @@ async fn m11_the_list_searches_filters_and_pages(backend: Backend) {
             phone_profile: entity::PhoneProfile::Elite,
         })
         .collect();
-    let extra = api::service::directory::import_users(&app.state.db, &support, Some(w.a.account), rows)
-        .await
-        .unwrap();
+    let extra = api::service::directory::import_users(
+        &app.state.db,
+        &support,
+        &app.state.settings.remote_extension,
+        Some(w.a.account),
+        rows,
+    )
+    .await
+    .unwrap();
     activate_mobility(&app, &w.a).await;
     enable_mobility(
         &app,

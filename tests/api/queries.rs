@@ -52,9 +52,15 @@ async fn page_statements_do_not_grow_with_page_size(backend: Backend) {
             phone_profile: PhoneProfile::Premier,
         })
         .collect();
-    directory::import_users(&app.state.db, &support, Some(w.a.account), rows)
-        .await
-        .unwrap();
+    directory::import_users(
+        &app.state.db,
+        &support,
+        &app.state.settings.remote_extension,
+        Some(w.a.account),
+        rows,
+    )
+    .await
+    .unwrap();
     let account = gid(Kind::Account, w.a.account);
     let token = app.token(w.a.dm);
     let path = ["account", "users", "nodes"];
@@ -87,9 +93,15 @@ async fn mobility_page_statements_do_not_grow_with_page_size(backend: Backend) {
             phone_profile: PhoneProfile::Premier,
         })
         .collect();
-    let users = directory::import_users(&app.state.db, &support, Some(w.a.account), rows)
-        .await
-        .unwrap();
+    let users = directory::import_users(
+        &app.state.db,
+        &support,
+        &app.state.settings.remote_extension,
+        Some(w.a.account),
+        rows,
+    )
+    .await
+    .unwrap();
     activate_mobility(&app, &w.a).await;
     let extensions: Vec<String> = (0..100).map(|i| (4000 + i).to_string()).collect();
     let enabled: Vec<(uuid::Uuid, &str)> = users.iter().zip(&extensions).map(|(u, x)| (u.id, x.as_str())).collect();

@@ -7,6 +7,7 @@ pub mod extensions;
 pub mod mobility;
 pub mod outbox;
 pub mod pagination;
+pub mod remote;
 pub mod validate;
 
 pub use error::{ErrorCode, ServiceError, ServiceResult, UserError};

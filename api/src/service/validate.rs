@@ -118,6 +118,40 @@ pub fn destination_codes(field: &[&str], codes: Option<Vec<String>>) -> Result<V
     Ok(codes)
 }
 
+/// R3: a remote-extension number is digits only, 2–25 of them, starting with one of the
+/// account's destination codes, and is kept exactly as given (`0` + `9818123456`).
+pub fn remote_extension_number(field: &[&str], raw: &str, destination_codes: &[String]) -> Result<String, UserError> {
+    if !(2..=25).contains(&raw.len()) || !raw.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(invalid(field, "a remote extension must be 2 to 25 digits"));
+    }
+    if !destination_codes.iter().any(|code| raw.starts_with(code.as_str())) {
+        return Err(invalid(
+            field,
+            format!(
+                "a remote extension must start with a destination code of the account ({})",
+                destination_codes.join(", ")
+            ),
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
+/// R3: any other number is an optional `+`, then digits, `*` or `#`: 2–26 characters in all,
+/// kept exactly as given.
+pub fn user_number(field: &[&str], raw: &str) -> Result<String, UserError> {
+    let body = raw.strip_prefix('+').unwrap_or(raw);
+    let ok = (2..=26).contains(&raw.len())
+        && !body.is_empty()
+        && body.bytes().all(|b| b.is_ascii_digit() || b == b'*' || b == b'#');
+    if !ok {
+        return Err(invalid(
+            field,
+            "must be an optional + and then digits, * or #: 2 to 26 characters",
+        ));
+    }
+    Ok(raw.to_owned())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -179,5 +213,30 @@ mod tests {
         assert!(destination_codes(&["d"], Some(vec![])).is_err());
         assert!(destination_codes(&["d"], Some(vec!["0".into(), "0".into()])).is_err());
         assert!(destination_codes(&["d"], Some(vec!["0a".into()])).is_err());
+    }
+
+    #[test]
+    fn remote_extension_numbers_follow_r3() {
+        let codes = vec!["0".to_owned(), "00".to_owned()];
+        // R3: the seed's example, stored exactly as given.
+        assert_eq!(
+            remote_extension_number(&["n"], "09818123456", &codes).ok(),
+            Some("09818123456".into())
+        );
+        for bad in [
+            "9818123456",
+            "0",
+            "0981812345612345678901234567",
+            "0981-812",
+            " 09818",
+            "+09818",
+        ] {
+            assert!(remote_extension_number(&["n"], bad, &codes).is_err(), "{bad}");
+        }
+        assert!(user_number(&["n"], "+4630*1#").is_ok());
+        assert!(user_number(&["n"], "12").is_ok());
+        for bad in ["1", "+", "+*+", "12 34", "12a", "++12", &"1".repeat(27)] {
+            assert!(user_number(&["n"], bad).is_err(), "{bad}");
+        }
     }
 }

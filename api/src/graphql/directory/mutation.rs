@@ -11,6 +11,7 @@ use crate::{
         ids::{self, Kind},
     },
     service::directory::{self, NewAccount, UserChanges, UserFields},
+    state::AppState,
 };
 
 /// Input of `accountCreate`.
@@ -301,8 +302,9 @@ impl DirectoryMutation {
     ) -> Result<UserCreatePayload> {
         let account = ids::decode_as(&input.account_id, Kind::Account);
         let fields = UserFields::from(input.user);
-        let (user, user_errors) =
-            payload(directory::create_user(context::db(ctx)?, context::principal(ctx)?, account, fields).await)?;
+        let cfg = &ctx.data::<AppState>()?.settings.remote_extension;
+        let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
+        let (user, user_errors) = payload(directory::create_user(db, p, cfg, account, fields).await)?;
         Ok(UserCreatePayload {
             user: user.map(User),
             user_errors,
@@ -317,8 +319,9 @@ impl DirectoryMutation {
     ) -> Result<UsersImportPayload> {
         let account = ids::decode_as(&input.account_id, Kind::Account);
         let rows = input.users.into_iter().map(UserFields::from).collect();
-        let (users, user_errors) =
-            payload(directory::import_users(context::db(ctx)?, context::principal(ctx)?, account, rows).await)?;
+        let cfg = &ctx.data::<AppState>()?.settings.remote_extension;
+        let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
+        let (users, user_errors) = payload(directory::import_users(db, p, cfg, account, rows).await)?;
         Ok(UsersImportPayload {
             users: users.unwrap_or_default().into_iter().map(User).collect(),
             user_errors,

@@ -60,6 +60,7 @@ pub async fn create_account(
     }
     .insert(&txn)
     .await?;
+    crate::service::remote::create_default_profile(&txn, &model).await?;
     outbox::record(
         &txn,
         p,

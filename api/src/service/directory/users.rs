@@ -3,7 +3,7 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use entity::{ClaimKind, PhoneProfile, account, location, user};
+use entity::{ClaimKind, PhoneProfile, Platform, account, location, user};
 use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -17,6 +17,7 @@ use crate::{
         error::unique_violation,
         extensions,
         outbox::{self, Event},
+        remote::{self, RemoteSettings},
         validate,
     },
 };
@@ -153,10 +154,12 @@ fn user_payload(u: &user::Model) -> Value {
 async fn insert_user(
     txn: &impl ConnectionTrait,
     p: &Principal,
-    account_id: Uuid,
+    cfg: &RemoteSettings,
+    account: &account::Model,
     v: ValidUser,
     prefix: &[String],
 ) -> ServiceResult<user::Model> {
+    let account_id = account.id;
     let now = Utc::now();
     let model = user::ActiveModel {
         id: Set(Uuid::now_v7()),
@@ -195,6 +198,10 @@ async fn insert_user(
         },
     )
     .await?;
+    // R10: a new MX-ONE user starts with the default statuses.
+    if account.platform == Platform::MxOne {
+        remote::ensure_user(txn, p, cfg, &model).await?;
+    }
     Ok(model)
 }
 
@@ -202,10 +209,11 @@ async fn insert_user(
 pub async fn create_user(
     db: &impl crate::db::Db,
     p: &Principal,
+    cfg: &RemoteSettings,
     account_id: Option<Uuid>,
     fields: UserFields,
 ) -> ServiceResult<user::Model> {
-    let mut users = import(db, p, account_id, vec![fields], false).await?;
+    let mut users = import(db, p, cfg, account_id, vec![fields], false).await?;
     users.pop().ok_or(ServiceError::Db(sea_orm::DbErr::RecordNotInserted))
 }
 
@@ -213,15 +221,17 @@ pub async fn create_user(
 pub async fn import_users(
     db: &impl crate::db::Db,
     p: &Principal,
+    cfg: &RemoteSettings,
     account_id: Option<Uuid>,
     rows: Vec<UserFields>,
 ) -> ServiceResult<Vec<user::Model>> {
-    import(db, p, account_id, rows, true).await
+    import(db, p, cfg, account_id, rows, true).await
 }
 
 async fn import(
     db: &impl crate::db::Db,
     p: &Principal,
+    cfg: &RemoteSettings,
     account_id: Option<Uuid>,
     rows: Vec<UserFields>,
     batch: bool,
@@ -292,7 +302,7 @@ async fn import(
     }
     let mut created = Vec::with_capacity(valid.len());
     for (i, v) in valid {
-        created.push(insert_user(&txn, p, account.id, v, &prefix(i)).await?);
+        created.push(insert_user(&txn, p, cfg, &account, v, &prefix(i)).await?);
     }
     crate::service::commit(txn).await?;
     Ok(created)

@@ -1,0 +1,240 @@
+//! Remote Extension (SPEC §4, accounts on MX-ONE): a user's numbers ("My Numbers", R2–R6, R11,
+//! R12), dynamic statuses (R7–R10), the active status and client profiles.
+//!
+//! Every write to a user's numbers or statuses first locks the user's `remote_user` row
+//! (`FOR UPDATE` on PostgreSQL; SQLite's `BEGIN IMMEDIATE` serialises writers anyway), so the
+//! checks that read the user's other rows (in use, locked, active) see what the write commits
+//! against. The rules that span users (R4) are unique constraints, and a lost race ends in the
+//! same typed error as the pre-check.
+
+mod numbers;
+mod profiles;
+mod reads;
+pub mod settings;
+mod statuses;
+pub mod targets;
+
+use chrono::Utc;
+use entity::{Platform, StatusOrigin, account, dynamic_status, remote_user, user};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set, sea_query::OnConflict};
+use serde_json::json;
+use uuid::Uuid;
+
+pub use numbers::{NumberChanges, NumberInput, create_number, delete_number, provision_platform_number, update_number};
+pub use profiles::{ProfileInput, assign_profile, create_default_profile, create_profile, update_profile};
+pub use reads::*;
+pub use settings::RemoteSettings;
+pub use statuses::{StatusChanges, StatusInput, activate_status, create_status, delete_status, update_status};
+
+use crate::{
+    policy::{Access, Principal},
+    service::{
+        ErrorCode, ServiceError, ServiceResult,
+        directory::scope,
+        error::not_found,
+        outbox::{self, Event},
+    },
+};
+
+/// Most numbers one user may have.
+pub const MAX_NUMBERS: usize = 100;
+/// Most statuses one user may have.
+pub const MAX_STATUSES: usize = 100;
+
+/// Who may act on a user's numbers and statuses.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Actor {
+    /// The user themself, or an admin covering them (R12).
+    SelfOrAdmin,
+    /// Only an admin covering the user.
+    Admin,
+}
+
+/// A user opened for a Remote Extension write: their account, directory row and locked record.
+pub(crate) struct Opened {
+    pub(crate) account: account::Model,
+    pub(crate) user: user::Model,
+    pub(crate) remote: remote_user::Model,
+    /// Whether the caller is the user themself.
+    pub(crate) is_self: bool,
+}
+
+/// Opens a user for a write inside `txn`: the user must be known to the caller (T1, and a plain
+/// user knows only themself), the caller must be allowed (`who`), the account must run on MX-ONE
+/// (R1), and the user's record is created when missing (with the default statuses) and locked.
+pub(crate) async fn open_user(
+    txn: &impl ConnectionTrait,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    user_id: Option<Uuid>,
+    field: &[&str],
+    who: Actor,
+    what: &str,
+) -> ServiceResult<Opened> {
+    let user = match user_id {
+        Some(id) => user::Entity::find_by_id(id).one(txn).await?,
+        None => None,
+    };
+    let Some(user) = user.filter(|u| p.knows_user(scope(u))) else {
+        return Err(not_found(field, what));
+    };
+    let is_self = p.user().is_some_and(|u| u.user_id == user.id);
+    let access = match (who, is_self) {
+        (Actor::SelfOrAdmin, true) => Access::Allowed,
+        _ => p.admin_on_user(scope(&user)),
+    };
+    match access {
+        Access::Allowed => {}
+        Access::NotFound => return Err(not_found(field, what)),
+        Access::Forbidden => {
+            return Err(ServiceError::reject(
+                ErrorCode::Forbidden,
+                field,
+                format!("you do not manage the user of this {what}"),
+            ));
+        }
+    }
+    let account = account::Entity::find_by_id(user.account_id)
+        .one(txn)
+        .await?
+        .ok_or_else(|| not_found(field, "user"))?;
+    if account.platform != Platform::MxOne {
+        return Err(ServiceError::reject(
+            ErrorCode::PlatformNotSupported,
+            field,
+            "Remote Extension needs an account on MX-ONE",
+        ));
+    }
+    ensure_user(txn, p, cfg, &user).await?;
+    let remote = remote_user::Entity::find_by_id(user.id)
+        .lock_exclusive()
+        .one(txn)
+        .await?
+        .ok_or_else(|| not_found(field, "user"))?;
+    Ok(Opened {
+        account,
+        user,
+        remote,
+        is_self,
+    })
+}
+
+/// Creates the user's Remote Extension record where it is missing, with the configured default
+/// statuses (admin origin, the first one active — R10). Called when an MX-ONE user is created and
+/// before any write (so users from before this feature get theirs too).
+pub(crate) async fn ensure_user(
+    txn: &impl ConnectionTrait,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    user: &user::Model,
+) -> ServiceResult<()> {
+    let now = Utc::now();
+    let row = remote_user::ActiveModel {
+        user_id: Set(user.id),
+        account_id: Set(user.account_id),
+        client_profile_id: Set(None),
+        active_status_id: Set(None),
+        updated_at: Set(now),
+    };
+    let inserted = remote_user::Entity::insert(row)
+        .on_conflict(OnConflict::column(remote_user::Column::UserId).do_nothing().to_owned())
+        .exec_without_returning(txn)
+        .await?;
+    if inserted == 0 {
+        return Ok(());
+    }
+    // Validated at start-up; a bad list here would be a bug, so it fails loudly as a fault.
+    let templates = cfg
+        .templates()
+        .map_err(|(key, why)| ServiceError::Db(sea_orm::DbErr::Custom(format!("{key} {why}"))))?;
+    if templates.is_empty() {
+        return Ok(());
+    }
+    let statuses: Vec<dynamic_status::Model> = templates
+        .into_iter()
+        .map(|t| dynamic_status::Model {
+            id: Uuid::now_v7(),
+            user_id: user.id,
+            account_id: user.account_id,
+            name_key: t.name.to_lowercase(),
+            name: t.name,
+            presence: t.presence,
+            message: t.message,
+            origin: StatusOrigin::Admin,
+            remote_extension_id: None,
+            call_using_kind: t.targets[0],
+            call_using_number_id: None,
+            send_calls_to_kind: t.targets[1],
+            send_calls_to_number_id: None,
+            when_busy_kind: t.targets[2],
+            when_busy_number_id: None,
+            if_no_answer_kind: t.targets[3],
+            if_no_answer_number_id: None,
+            version: 1,
+            created_at: now,
+            created_by: p.actor(),
+            updated_at: now,
+        })
+        .collect();
+    let active = statuses[0].id;
+    dynamic_status::Entity::insert_many(statuses.iter().cloned().map(dynamic_status::ActiveModel::from))
+        .exec_without_returning(txn)
+        .await?;
+    remote_user::ActiveModel {
+        user_id: sea_orm::Unchanged(user.id),
+        active_status_id: Set(Some(active)),
+        ..Default::default()
+    }
+    .update(txn)
+    .await?;
+    let mut events: Vec<Event> = statuses
+        .iter()
+        .map(|s| status_event("dynamic_status.created", s, statuses::status_payload(s)))
+        .collect();
+    events.push(active_changed(user, Some(&statuses[0]), None));
+    outbox::record_many(txn, p, events).await?;
+    Ok(())
+}
+
+/// An event about a status.
+pub(crate) fn status_event(event_type: &'static str, s: &dynamic_status::Model, payload: serde_json::Value) -> Event {
+    Event {
+        event_type,
+        account_id: Some(s.account_id),
+        aggregate_type: "DynamicStatus",
+        aggregate_id: s.id,
+        payload,
+    }
+}
+
+/// The `active_status.changed` event: the new active status and active remote extension.
+pub(crate) fn active_changed(
+    user: &user::Model,
+    active: Option<&dynamic_status::Model>,
+    previous: Option<Uuid>,
+) -> Event {
+    Event {
+        event_type: "active_status.changed",
+        account_id: Some(user.account_id),
+        aggregate_type: "User",
+        aggregate_id: user.id,
+        payload: json!({
+            "activeStatusId": active.map(|s| s.id),
+            "activeRemoteExtensionId": active.and_then(|s| s.remote_extension_id),
+            "previousStatusId": previous,
+        }),
+    }
+}
+
+/// Sets the user's active status (under the lock taken by [`open_user`]).
+pub(crate) async fn set_active(txn: &impl ConnectionTrait, user_id: Uuid, status: Option<Uuid>) -> ServiceResult<()> {
+    remote_user::ActiveModel {
+        user_id: sea_orm::Unchanged(user_id),
+        active_status_id: Set(status),
+        updated_at: Set(Utc::now()),
+        ..Default::default()
+    }
+    .update(txn)
+    .await?;
+    Ok(())
+}
