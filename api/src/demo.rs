@@ -12,6 +12,7 @@ use crate::{
     service::{
         ServiceError,
         directory::{self, NewAccount, UserFields},
+        remote::{self, NumberInput},
     },
     state::AppState,
 };
@@ -56,6 +57,8 @@ struct SeedAccount {
     locations: &'static [&'static str],
     access_numbers: &'static [(&'static str, &'static str)],
     users: Vec<SeedUser>,
+    /// Remote extensions an administrator provisions (MX-ONE): user index and number.
+    admin_remote_extensions: &'static [(usize, &'static str)],
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -93,6 +96,7 @@ fn plan() -> Vec<SeedAccount> {
                 ("+16175550100", "Boston main line"),
                 ("+15125550100", "Austin main line"),
             ],
+            admin_remote_extensions: &[],
             users: vec![
                 u(
                     "Dana Decider",
@@ -172,6 +176,7 @@ fn plan() -> Vec<SeedAccount> {
             extension_length: Some(4),
             locations: &["Stockholm", "Gothenburg"],
             access_numbers: &[("+46855500100", "Stockholm switchboard")],
+            admin_remote_extensions: &[(3, "0701110004"), (1, "0701110002")],
             users: vec![
                 u(
                     "Erik Eriksson",
@@ -246,7 +251,7 @@ fn seed_err(e: ServiceError) -> anyhow::Error {
     }
 }
 
-async fn create(db: &impl Db, cfg: &crate::service::remote::RemoteSettings) -> anyhow::Result<()> {
+async fn create(db: &impl Db, cfg: &remote::RemoteSettings) -> anyhow::Result<()> {
     let support = Principal::Support { name: "demo".into() };
     for plan in plan() {
         let account = directory::create_account(
@@ -290,6 +295,18 @@ async fn create(db: &impl Db, cfg: &crate::service::remote::RemoteSettings) -> a
         let users = directory::import_users(db, &support, cfg, Some(account.id), rows)
             .await
             .map_err(seed_err)?;
+        for (index, number) in plan.admin_remote_extensions {
+            let fields = NumberInput {
+                label: None,
+                number: (*number).into(),
+                is_remote_extension: true,
+                call_through: false,
+                origin: Some(entity::NumberOrigin::Admin),
+            };
+            remote::create_number(db, &support, cfg, Some(Some(users[*index].id)), fields)
+                .await
+                .map_err(seed_err)?;
+        }
         for (seed, user) in plan.users.iter().zip(&users) {
             if let Some((role, location)) = seed.role {
                 let location = location.map(|i| locations.get(i).copied());
@@ -376,6 +393,8 @@ async fn walkthrough_variables(state: &AppState, account_id: uuid::Uuid) -> anyh
             vars.insert(name.into(), ids::encode(Kind::User, u.id).0.into());
         }
     }
+    vars.insert("myNumberId".into(), "paste userNumber.id from AddRemoteExtension".into());
+    vars.insert("statusId".into(), "paste dynamicStatus.id from BuildStatus".into());
     Ok(serde_json::to_string_pretty(&vars)?)
 }
 
@@ -391,6 +410,13 @@ const GRAPHIQL_QUERY: &str = r#"# Welcome to Reach (demo mode).
 #   4. EnablePreview     (Decision Maker)        the wizard's summary: a dry run, nothing written
 #   5. Enable            (Decision Maker)        the same batch for real
 #   6. Mobility again, with a search; EditExtension; Disable
+# Remote Extension (Contoso Nordic, on MX-ONE), with the token of Hanna Holm (User):
+#   7. MyNumbers         her numbers (an administrator provisioned one), statuses, profile
+#   8. AddRemoteExtension  her own 09818123456 (destination code 0); copy its id into myNumberId
+#   9. BuildStatus       a status around it (callUsing and sendCallsTo follow it); copy its id
+#                        into statusId
+#  10. ActivateStatus    the new active remote extension
+#  11. CallThrough       switch call through on and watch callThroughEffective; MyNumbers again
 
 query Viewer {
   viewer {
@@ -502,6 +528,68 @@ mutation EditExtension($umaId: ID!) {
 mutation Disable($accountId: ID!, $ezraId: ID!) {
   mobilityUsersDisable(input: { accountId: $accountId, userIds: [$ezraId] }) {
     users { name mobility { mobilityExtension } }
+    userErrors { field message code }
+  }
+}
+
+query MyNumbers {
+  me {
+    name
+    canAddRemoteExtension
+    canAddStatus
+    clientProfile { name allowUsersAddStatus callThroughAllowed }
+    numbers(first: 20) {
+      nodes {
+        id label number isRemoteExtension origin locked lockReasons deletable
+        callThrough callThroughEffective callThroughInactiveReason
+      }
+    }
+    activeStatus { name presence }
+    activeRemoteExtension { label number }
+    dynamicStatuses {
+      id name presence origin isActive editable
+      remoteExtension { number }
+      callUsing { kind number { number } }
+      sendCallsTo { kind number { number } }
+    }
+  }
+}
+
+mutation AddRemoteExtension {
+  userNumberCreate(input: { label: "Home office", number: "09818123456", isRemoteExtension: true }) {
+    userNumber { id label number isRemoteExtension origin }
+    userErrors { field message code }
+  }
+}
+
+mutation BuildStatus($myNumberId: ID!) {
+  dynamicStatusCreate(input: {
+    name: "Working from home"
+    presence: AVAILABLE
+    message: "Call my home office"
+    remoteExtensionId: $myNumberId
+  }) {
+    dynamicStatus {
+      id name isActive remoteExtension { number }
+      callUsing { kind number { number } }
+      sendCallsTo { kind number { number } }
+      whenBusy { kind }
+      ifNoAnswer { kind }
+    }
+    userErrors { field message code }
+  }
+}
+
+mutation ActivateStatus($statusId: ID!) {
+  dynamicStatusActivate(input: { id: $statusId }) {
+    dynamicStatus { name isActive user { activeRemoteExtension { label number } } }
+    userErrors { field message code }
+  }
+}
+
+mutation CallThrough($myNumberId: ID!) {
+  userNumberUpdate(input: { id: $myNumberId, callThrough: true }) {
+    userNumber { number callThrough callThroughEffective callThroughInactiveReason locked lockReasons }
     userErrors { field message code }
   }
 }

@@ -40,6 +40,10 @@ impl Application {
         let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let db = db::connect_counted(&settings, statements.clone()).await?;
         db::migrate(&db).await?;
+        let filled = crate::service::remote::backfill_users(&db, &settings.remote_extension).await?;
+        if filled > 0 {
+            tracing::info!(users = filled, "gave MX-ONE users their Remote Extension records");
+        }
         let secret = auth::signing_secret(&db, &settings).await?;
         let tokens = Tokens::new(&secret, &settings.jwt_issuer, &settings.jwt_audience);
         let settings = Arc::new(settings);

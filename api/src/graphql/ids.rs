@@ -21,6 +21,12 @@ pub enum Kind {
     MobilityUser,
     /// A settings-change notification.
     MobilityNotification,
+    /// One of a user's numbers.
+    UserNumber,
+    /// A dynamic status.
+    DynamicStatus,
+    /// A client profile.
+    ClientProfile,
 }
 
 impl Kind {
@@ -33,6 +39,9 @@ impl Kind {
             Kind::RoleAssignment => "RoleAssignment",
             Kind::MobilityUser => "MobilityUser",
             Kind::MobilityNotification => "MobilityNotification",
+            Kind::UserNumber => "UserNumber",
+            Kind::DynamicStatus => "DynamicStatus",
+            Kind::ClientProfile => "ClientProfile",
         }
     }
 
@@ -45,6 +54,9 @@ impl Kind {
             Kind::RoleAssignment,
             Kind::MobilityUser,
             Kind::MobilityNotification,
+            Kind::UserNumber,
+            Kind::DynamicStatus,
+            Kind::ClientProfile,
         ]
         .into_iter()
         .find(|k| k.name() == name)

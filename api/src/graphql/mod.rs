@@ -8,6 +8,7 @@ pub mod ids;
 pub mod limits;
 pub mod mobility;
 pub mod node;
+pub mod remote;
 
 use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
 
@@ -20,6 +21,7 @@ pub struct QueryRoot(node::NodeQuery, directory::query::DirectoryQuery);
 pub struct MutationRoot(
     directory::mutation::DirectoryMutation,
     mobility::mutation::MobilityMutation,
+    remote::mutation::RemoteMutation,
 );
 
 /// Reach's schema type.

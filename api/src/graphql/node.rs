@@ -15,6 +15,10 @@ use super::{
         loaders::NotificationKey,
         types::{MobilityNotification, MobilityUser, mobility_of},
     },
+    remote::{
+        loaders::{NumberKey, ProfileKey, StatusKey},
+        types::{ClientProfile, DynamicStatus, UserNumber},
+    },
 };
 use crate::service::{directory, mobility};
 
@@ -36,6 +40,19 @@ pub enum Node {
     MobilityUser(MobilityUser),
     /// A settings-change notification.
     MobilityNotification(MobilityNotification),
+    /// One of a user's numbers.
+    UserNumber(UserNumber),
+    /// A dynamic status.
+    DynamicStatus(DynamicStatus),
+    /// A client profile.
+    ClientProfile(ClientProfile),
+}
+
+/// Whether the caller may read user `id` (T1; a plain user: only themself).
+async fn sees_user(ctx: &Context<'_>, loader: &RequestLoader, id: uuid::Uuid) -> Result<bool> {
+    let p = context::principal(ctx)?;
+    let user = loader.load_one(UserKey(id)).await.map_err(load_err)?;
+    Ok(user.is_some_and(|u| p.sees_user(directory::scope(&u))))
 }
 
 /// Resolves one global id, or `None` when it is unknown or not visible to the caller.
@@ -96,6 +113,20 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             .map_err(load_err)?
             .filter(|n| mobility::may_read_notifications(p, n.account_id))
             .map(|n| Node::MobilityNotification(MobilityNotification(n))),
+        Kind::UserNumber => match loader.load_one(NumberKey(key)).await.map_err(load_err)? {
+            Some(n) if sees_user(ctx, loader, n.user_id).await? => Some(Node::UserNumber(UserNumber(n))),
+            _ => None,
+        },
+        Kind::DynamicStatus => match loader.load_one(StatusKey(key)).await.map_err(load_err)? {
+            Some(s) if sees_user(ctx, loader, s.user_id).await? => Some(Node::DynamicStatus(DynamicStatus(s))),
+            _ => None,
+        },
+        Kind::ClientProfile => loader
+            .load_one(ProfileKey(key))
+            .await
+            .map_err(load_err)?
+            .filter(|c| p.sees_account(c.account_id))
+            .map(|c| Node::ClientProfile(ClientProfile(c))),
     })
 }
 

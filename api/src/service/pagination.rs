@@ -138,6 +138,48 @@ pub fn like_pattern(text: &str) -> String {
     out
 }
 
+/// Pages a short list already in memory and sorted by id (UUIDv7 ids sort by creation), with
+/// the same cursors and page flags as [`page`]: for per-user lists capped at a hundred rows that
+/// are loaded whole, in one batch for a page of users.
+pub fn page_in_memory<T>(rows: Vec<T>, id: impl Fn(&T) -> Uuid, req: &PageRequest) -> Page<T> {
+    let mut rows: Vec<T> = rows
+        .into_iter()
+        .filter(|r| req.after.as_ref().is_none_or(|c| id(r) > c.id))
+        .filter(|r| req.before.as_ref().is_none_or(|c| id(r) < c.id))
+        .collect();
+    let backward = req.first.is_none() && req.last.is_some();
+    let limit = if backward { req.last } else { req.first }.unwrap_or(20) as usize;
+    let more = rows.len() > limit;
+    if backward {
+        rows.drain(..rows.len().saturating_sub(limit));
+    } else {
+        rows.truncate(limit);
+    }
+    let rows = rows
+        .into_iter()
+        .map(|r| {
+            let cursor = Cursor {
+                key: String::new(),
+                id: id(&r),
+            };
+            (cursor, r)
+        })
+        .collect();
+    if backward {
+        Page {
+            rows,
+            has_next_page: req.before.is_some(),
+            has_previous_page: more,
+        }
+    } else {
+        Page {
+            rows,
+            has_next_page: more,
+            has_previous_page: req.after.is_some(),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -156,5 +198,27 @@ mod tests {
     #[test]
     fn like_pattern_escapes_wildcards() {
         assert_eq!(like_pattern("A_b%"), "%a\\_b\\%%");
+    }
+
+    #[test]
+    fn in_memory_pages_walk_forward_and_back() {
+        let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+        let req = |first, after: Option<Uuid>, last, before: Option<Uuid>| PageRequest {
+            first,
+            last,
+            after: after.map(|id| Cursor { key: String::new(), id }),
+            before: before.map(|id| Cursor { key: String::new(), id }),
+        };
+        let ids_of = |p: &Page<Uuid>| p.rows.iter().map(|(_, r)| *r).collect::<Vec<_>>();
+        let p = page_in_memory(ids.clone(), |r| *r, &req(Some(2), None, None, None));
+        assert_eq!(ids_of(&p), ids[..2]);
+        assert!(p.has_next_page && !p.has_previous_page);
+        let p = page_in_memory(ids.clone(), |r| *r, &req(Some(2), Some(ids[3]), None, None));
+        assert_eq!(ids_of(&p), ids[4..]);
+        assert!(!p.has_next_page && p.has_previous_page);
+        let p = page_in_memory(ids.clone(), |r| *r, &req(None, None, Some(2), Some(ids[3])));
+        assert_eq!(ids_of(&p), ids[1..3]);
+        assert!(p.has_next_page && p.has_previous_page);
+        assert_eq!(Cursor::decode(&p.rows[0].0.encode()).map(|c| c.id), Some(ids[1]));
     }
 }

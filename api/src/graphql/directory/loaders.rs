@@ -55,6 +55,7 @@ pub fn forget_all(loader: &RequestLoader) {
     loader.clear::<AccessNumberKey>();
     loader.clear::<RoleAssignmentKey>();
     crate::graphql::mobility::loaders::forget(loader);
+    crate::graphql::remote::loaders::forget(loader);
 }
 
 /// A loader failure, shown to the client as `INTERNAL`.

@@ -12,6 +12,7 @@ use crate::{
         context, errors,
         ids::{self, Kind},
     },
+    graphql::remote::types::user_fields as remote,
     service::directory,
 };
 
@@ -162,6 +163,11 @@ impl Account {
     /// The account's Connect for Mobile add-on: state, settings, enabled users.
     async fn mobility(&self) -> crate::graphql::mobility::types::Mobility {
         crate::graphql::mobility::types::Mobility::of(self.0.id)
+    }
+
+    /// The account's client profiles (MX-ONE only): the default first, then by name.
+    async fn client_profiles(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::remote::types::ClientProfile>> {
+        crate::graphql::remote::types::profiles_of_account(ctx, &self.0).await
     }
 
     /// The account's locations, by name.
@@ -316,6 +322,55 @@ impl User {
     /// The user's Connect for Mobile record; null when not enabled.
     async fn mobility(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::mobility::types::MobilityUser>> {
         crate::graphql::mobility::types::mobility_of(ctx, &self.0).await
+    }
+
+    /// The user's numbers ("My Numbers"), oldest first; empty off MX-ONE.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn numbers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+    ) -> Result<crate::graphql::remote::types::UserNumberConnection> {
+        remote::numbers(ctx, &self.0, first, after, last, before).await
+    }
+
+    /// The user's dynamic statuses (at most 100), oldest first; empty off MX-ONE.
+    async fn dynamic_statuses(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::remote::types::DynamicStatus>> {
+        remote::dynamic_statuses(ctx, &self.0).await
+    }
+
+    /// The active status (R9); null only for a user without statuses.
+    async fn active_status(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::remote::types::DynamicStatus>> {
+        remote::active_status(ctx, &self.0).await
+    }
+
+    /// The remote extension of the active status: what the apps offer under "Place Call With"
+    /// and "Call Using" (R9).
+    async fn active_remote_extension(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::remote::types::UserNumber>> {
+        remote::active_remote_extension(ctx, &self.0).await
+    }
+
+    /// Whether the caller may add a remote extension for this user now (R2): the user holds one
+    /// provisioned by an administrator or the platform, or the caller administers the user.
+    async fn can_add_remote_extension(&self, ctx: &Context<'_>) -> Result<bool> {
+        remote::can_add_remote_extension(ctx, &self.0).await
+    }
+
+    /// Whether the caller may add a status for this user (R10): the client profile allows it,
+    /// or the caller administers the user.
+    async fn can_add_status(&self, ctx: &Context<'_>) -> Result<bool> {
+        remote::can_add_status(ctx, &self.0).await
+    }
+
+    /// The user's client profile (the account's default unless given another); null off MX-ONE.
+    async fn client_profile(&self, ctx: &Context<'_>) -> Result<Option<crate::graphql::remote::types::ClientProfile>> {
+        remote::client_profile(ctx, &self.0).await
     }
 
     /// Roles the user holds.

@@ -24,7 +24,7 @@ pub use numbers::{NumberChanges, NumberInput, create_number, delete_number, prov
 pub use profiles::{ProfileInput, assign_profile, create_default_profile, create_profile, update_profile};
 pub use reads::*;
 pub use settings::RemoteSettings;
-pub use statuses::{StatusChanges, StatusInput, activate_status, create_status, delete_status, update_status};
+pub use statuses::{Change, StatusChanges, StatusInput, activate_status, create_status, delete_status, update_status};
 
 use crate::{
     policy::{Access, Principal},
@@ -194,6 +194,42 @@ pub(crate) async fn ensure_user(
     events.push(active_changed(user, Some(&statuses[0]), None));
     outbox::record_many(txn, p, events).await?;
     Ok(())
+}
+
+/// Gives every MX-ONE user without a Remote Extension record theirs, with the default
+/// statuses: users created before the feature existed. Runs at start-up after the migrations;
+/// a second run finds nobody. Answers how many users it filled in.
+pub async fn backfill_users(db: &impl crate::db::Db, cfg: &RemoteSettings) -> ServiceResult<usize> {
+    use sea_orm::{ColumnTrait, QueryFilter, sea_query::Query};
+    let missing = user::Entity::find()
+        .filter(
+            user::Column::AccountId.in_subquery(
+                Query::select()
+                    .column(account::Column::Id)
+                    .from(account::Entity)
+                    .and_where(account::Column::Platform.eq(Platform::MxOne))
+                    .to_owned(),
+            ),
+        )
+        .filter(
+            user::Column::Id.not_in_subquery(
+                Query::select()
+                    .column(remote_user::Column::UserId)
+                    .from(remote_user::Entity)
+                    .to_owned(),
+            ),
+        )
+        .all(db)
+        .await?;
+    let system = Principal::Support { name: "reach".into() };
+    for chunk in missing.chunks(200) {
+        let txn = crate::db::begin_write(db).await?;
+        for u in chunk {
+            ensure_user(&txn, &system, cfg, u).await?;
+        }
+        crate::service::commit(txn).await?;
+    }
+    Ok(missing.len())
 }
 
 /// An event about a status.

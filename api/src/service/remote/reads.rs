@@ -105,7 +105,7 @@ pub fn can_add_remote_extension(numbers: &[user_number::Model]) -> bool {
         .any(|n| n.is_remote_extension && n.origin != NumberOrigin::User)
 }
 
-/// The numbers of these users, oldest first, keyed by user.
+/// The numbers of these users, oldest first (ids are UUIDv7), keyed by user.
 pub async fn numbers_of_users(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
@@ -114,7 +114,6 @@ pub async fn numbers_of_users(
     for chunk in ids.chunks(CHUNK) {
         let rows = user_number::Entity::find()
             .filter(user_number::Column::UserId.is_in(chunk.to_vec()))
-            .order_by_asc(user_number::Column::CreatedAt)
             .order_by_asc(user_number::Column::Id)
             .all(db)
             .await?;
@@ -125,7 +124,7 @@ pub async fn numbers_of_users(
     Ok(found)
 }
 
-/// The statuses of these users, oldest first, keyed by user.
+/// The statuses of these users, oldest first (ids are UUIDv7), keyed by user.
 pub async fn statuses_of_users(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
@@ -134,7 +133,6 @@ pub async fn statuses_of_users(
     for chunk in ids.chunks(CHUNK) {
         let rows = dynamic_status::Entity::find()
             .filter(dynamic_status::Column::UserId.is_in(chunk.to_vec()))
-            .order_by_asc(dynamic_status::Column::CreatedAt)
             .order_by_asc(dynamic_status::Column::Id)
             .all(db)
             .await?;

@@ -1,0 +1,84 @@
+//! Remote Extension loaders on the request's [`DirectoryLoader`]: a user's numbers, statuses and
+//! record, and numbers, statuses and profiles by id — each batched over a page of users.
+
+use std::collections::HashMap;
+
+use async_graphql::dataloader::Loader;
+use entity::{client_profile, dynamic_status, remote_user, user_number};
+use uuid::Uuid;
+
+use crate::{
+    graphql::directory::loaders::{DirectoryLoader, RequestLoader},
+    service::remote,
+};
+
+/// Key: a user's numbers, oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NumbersOfUser(pub Uuid);
+/// Key: a user's statuses, oldest first.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StatusesOfUser(pub Uuid);
+/// Key: a user's Remote Extension record (active status, client profile).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct RemoteOfUser(pub Uuid);
+/// Key: a number id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct NumberKey(pub Uuid);
+/// Key: a status id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct StatusKey(pub Uuid);
+/// Key: a client profile id.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct ProfileKey(pub Uuid);
+
+/// Empties the Remote Extension part of the request's cache.
+pub fn forget(loader: &RequestLoader) {
+    loader.clear::<NumbersOfUser>();
+    loader.clear::<StatusesOfUser>();
+    loader.clear::<RemoteOfUser>();
+    loader.clear::<NumberKey>();
+    loader.clear::<StatusKey>();
+    loader.clear::<ProfileKey>();
+}
+
+type LoadResult<K, V> = Result<HashMap<K, V>, std::sync::Arc<sea_orm::DbErr>>;
+
+fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
+    keys.iter().map(|k| f(*k)).collect()
+}
+
+/// A loader through one of the service's batch reads; `$list` answers an empty list for a key
+/// the read did not return.
+macro_rules! loader {
+    ($key:ident, $value:ty, $fetch:path) => {
+        impl Loader<$key> for DirectoryLoader {
+            type Value = $value;
+            type Error = std::sync::Arc<sea_orm::DbErr>;
+
+            async fn load(&self, k: &[$key]) -> LoadResult<$key, Self::Value> {
+                let found = $fetch(&self.db, &ids(k, |k| k.0)).await?;
+                Ok(found.into_iter().map(|(id, m)| ($key(id), m)).collect())
+            }
+        }
+    };
+    ($key:ident, $value:ty, $fetch:path, list) => {
+        impl Loader<$key> for DirectoryLoader {
+            type Value = $value;
+            type Error = std::sync::Arc<sea_orm::DbErr>;
+
+            async fn load(&self, k: &[$key]) -> LoadResult<$key, Self::Value> {
+                let mut found = $fetch(&self.db, &ids(k, |k| k.0)).await?;
+                Ok(k.iter()
+                    .map(|key| (*key, found.remove(&key.0).unwrap_or_default()))
+                    .collect())
+            }
+        }
+    };
+}
+
+loader!(NumbersOfUser, Vec<user_number::Model>, remote::numbers_of_users, list);
+loader!(StatusesOfUser, Vec<dynamic_status::Model>, remote::statuses_of_users, list);
+loader!(RemoteOfUser, remote_user::Model, remote::remote_users);
+loader!(NumberKey, user_number::Model, remote::numbers_by_id);
+loader!(StatusKey, dynamic_status::Model, remote::statuses_by_id);
+loader!(ProfileKey, client_profile::Model, remote::profiles_by_id);

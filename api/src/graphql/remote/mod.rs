@@ -1,0 +1,6 @@
+//! The Remote Extension domain (SPEC §4): a user's numbers, dynamic statuses, active status and
+//! client profile, and their mutations.
+
+pub mod loaders;
+pub mod mutation;
+pub mod types;
