@@ -393,7 +393,10 @@ async fn walkthrough_variables(state: &AppState, account_id: uuid::Uuid) -> anyh
             vars.insert(name.into(), ids::encode(Kind::User, u.id).0.into());
         }
     }
-    vars.insert("myNumberId".into(), "paste userNumber.id from AddRemoteExtension".into());
+    vars.insert(
+        "myNumberId".into(),
+        "paste userNumber.id from AddRemoteExtension".into(),
+    );
     vars.insert("statusId".into(), "paste dynamicStatus.id from BuildStatus".into());
     Ok(serde_json::to_string_pretty(&vars)?)
 }

@@ -15,5 +15,6 @@ mod mobility_access;
 mod mobility_rules;
 mod outbox;
 mod queries;
+mod remote_support;
 mod schema;
 mod tenancy;

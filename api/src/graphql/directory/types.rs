@@ -7,12 +7,12 @@ use entity::{access_number, account, location, role_assignment, user};
 
 use super::loaders::{AccountKey, LocationKey, RequestLoader, RolesOfUser, UserKey, load_err};
 use crate::{
+    graphql::remote::types::user_fields as remote,
     graphql::{
         connection::{self, connection},
         context, errors,
         ids::{self, Kind},
     },
-    graphql::remote::types::user_fields as remote,
     service::directory,
 };
 

@@ -77,7 +77,12 @@ macro_rules! loader {
 }
 
 loader!(NumbersOfUser, Vec<user_number::Model>, remote::numbers_of_users, list);
-loader!(StatusesOfUser, Vec<dynamic_status::Model>, remote::statuses_of_users, list);
+loader!(
+    StatusesOfUser,
+    Vec<dynamic_status::Model>,
+    remote::statuses_of_users,
+    list
+);
 loader!(RemoteOfUser, remote_user::Model, remote::remote_users);
 loader!(NumberKey, user_number::Model, remote::numbers_by_id);
 loader!(StatusKey, dynamic_status::Model, remote::statuses_by_id);

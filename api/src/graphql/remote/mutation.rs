@@ -379,7 +379,12 @@ impl RemoteMutation {
             presence: input.presence.into(),
             message: input.message,
             remote_extension_id: input.remote_extension_id.map(|id| key(&id, Kind::UserNumber)),
-            targets: targets([input.call_using, input.send_calls_to, input.when_busy, input.if_no_answer]),
+            targets: targets([
+                input.call_using,
+                input.send_calls_to,
+                input.when_busy,
+                input.if_no_answer,
+            ]),
             origin: input.origin.map(Into::into),
         };
         let user = user_key(input.user_id.as_ref());
@@ -414,7 +419,12 @@ impl RemoteMutation {
             presence: input.presence.map(Into::into),
             message,
             remote_extension_id,
-            targets: targets([input.call_using, input.send_calls_to, input.when_busy, input.if_no_answer]),
+            targets: targets([
+                input.call_using,
+                input.send_calls_to,
+                input.when_busy,
+                input.if_no_answer,
+            ]),
         };
         let id = key(&input.id, Kind::DynamicStatus);
         let result = service::update_status(context::db(ctx)?, p, settings(ctx)?, id, changes).await;

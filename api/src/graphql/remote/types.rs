@@ -234,10 +234,7 @@ pub(crate) mod user_fields {
     pub async fn active_status(ctx: &Context<'_>, user: &user::Model) -> Result<Option<DynamicStatus>> {
         let r = user_remote(ctx, user.id).await?;
         let active = r.active;
-        Ok(r.statuses
-            .into_iter()
-            .find(|s| Some(s.id) == active)
-            .map(DynamicStatus))
+        Ok(r.statuses.into_iter().find(|s| Some(s.id) == active).map(DynamicStatus))
     }
 
     /// `User.activeRemoteExtension`.
@@ -268,8 +265,7 @@ pub(crate) mod user_fields {
     /// user.
     pub async fn can_add_status(ctx: &Context<'_>, user: &user::Model) -> Result<bool> {
         let r = user_remote(ctx, user.id).await?;
-        Ok(r.profile
-            .is_some_and(|p| p.allow_users_add_status || r.caller_is_admin))
+        Ok(r.profile.is_some_and(|p| p.allow_users_add_status || r.caller_is_admin))
     }
 
     /// `User.clientProfile`.
@@ -550,7 +546,10 @@ impl ClientProfile {
 }
 
 /// `Account.clientProfiles`: the default first, then by name; empty off MX-ONE.
-pub(crate) async fn profiles_of_account(ctx: &Context<'_>, account: &entity::account::Model) -> Result<Vec<ClientProfile>> {
+pub(crate) async fn profiles_of_account(
+    ctx: &Context<'_>,
+    account: &entity::account::Model,
+) -> Result<Vec<ClientProfile>> {
     if account.platform != Platform::MxOne {
         return Ok(Vec::new());
     }
