@@ -336,7 +336,7 @@ pub async fn tenant(state: &AppState, name: &str, platform: Platform, ext_base: 
             phone_profile: *p,
         })
         .collect();
-    let users = directory::import_users(db, &s, &Default::default(), Some(account.id), rows)
+    let users = directory::import_users(db, &s, &state.settings.remote_extension, Some(account.id), rows)
         .await
         .unwrap();
     directory::assign_role(db, &s, Some(users[0].id), Role::DecisionMaker, None)

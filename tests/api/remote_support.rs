@@ -86,7 +86,7 @@ pub fn id_of(payload: &Value, field: &str) -> String {
 const USER_READ: &str = "query($u: ID!) { node(id: $u) { ... on User {
     id canAddRemoteExtension canAddStatus
     clientProfile { id name allowUsersAddStatus callThroughAllowed }
-    numbers(first: 100) { totalCount nodes { id label number isRemoteExtension origin callThrough
+    numbers(first: 30) { totalCount nodes { id label number isRemoteExtension origin callThrough
         callThroughEffective callThroughInactiveReason locked lockReasons deletable } }
     dynamicStatuses { id name presence message origin isActive version remoteExtension { id }
         callUsing { kind number { id } } sendCallsTo { kind number { id } }

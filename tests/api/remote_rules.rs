@@ -1,0 +1,555 @@
+//! Remote Extension, rule by rule (SPEC R2–R11, E1): each test asserts the answer, a read-back
+//! (changed, or unchanged after a refusal) and the outbox rows. The role table and T1 are in
+//! `remote_access`, races in `remote_concurrency`, random sequences in `remote_props`.
+
+#![allow(clippy::unwrap_used)]
+
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::*;
+use crate::remote_support::*;
+
+fn number(n: &str, re: bool, label: &str) -> Value {
+    json!({ "number": n, "isRemoteExtension": re, "label": label })
+}
+
+/// The event types (in order) recorded after `head`.
+async fn types_since(app: &TestApp, head: i64) -> Vec<String> {
+    events_since(app, head).await.into_iter().map(|(t, _)| t).collect()
+}
+
+/// A refused call: its codes are `expected`, and no table or outbox row changed.
+async fn refused(app: &TestApp, token: &str, mutation: &str, input: Value, expected: &str) {
+    let before = rsnapshot(app).await;
+    let payload = rcall(app, token, mutation, input.clone()).await;
+    assert_eq!(rcodes(&payload), vec![expected], "{mutation} {input}: {payload}");
+    assert_eq!(rsnapshot(app).await, before, "{mutation} {input} changed nothing");
+}
+
+async fn r2_users_add_remote_extensions_only_beside_a_provisioned_one(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let (user, dm) = (app.token(w.c.user1), app.token(w.c.dm));
+    let home = number("09818123456", true, "Home");
+    refused(
+        &app,
+        &user,
+        "userNumberCreate",
+        home.clone(),
+        "NO_ADMIN_REMOTE_EXTENSION",
+    )
+    .await;
+    assert_eq!(read_user(&app, &user, w.c.user1).await["canAddRemoteExtension"], false);
+
+    // Numbers without the flag can always be added.
+    let head = outbox_head(&app).await;
+    let mobile = rcall(&app, &user, "userNumberCreate", number("+46701234567", false, "Mobile")).await;
+    assert_eq!(mobile["userNumber"]["origin"], "USER");
+    assert_eq!(types_since(&app, head).await, ["user_number.created"]);
+
+    // An administrator provisions one (R12), labelled with the prefix (R5).
+    let input = json!({ "userId": gid(api::graphql::ids::Kind::User, w.c.user1), "number": "0701110004", "isRemoteExtension": true });
+    let admin = rcall(&app, &dm, "userNumberCreate", input).await;
+    assert_eq!(admin["userNumber"]["origin"], "ADMIN");
+    assert_eq!(admin["userNumber"]["label"], "Admin: 0701110004");
+    let read = read_user(&app, &user, w.c.user1).await;
+    assert_eq!(read["canAddRemoteExtension"], true);
+
+    // Now the seed's example goes through, stored exactly as given (R3: code 0 + 9818123456).
+    let head = outbox_head(&app).await;
+    let own = rcall(&app, &user, "userNumberCreate", home).await;
+    assert_eq!(own["userNumber"]["number"], "09818123456");
+    assert_eq!(own["userNumber"]["isRemoteExtension"], true);
+    assert_eq!(own["userNumber"]["origin"], "USER");
+    let events = events_since(&app, head).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, "user_number.created");
+    assert_eq!(events[0].1["number"], "09818123456");
+    let read = read_user(&app, &user, w.c.user1).await;
+    assert_eq!(
+        number_in(&read, own["userNumber"]["id"].as_str().unwrap())["number"],
+        "09818123456"
+    );
+
+    // A platform-provisioned remote extension opens the door too.
+    let other = app.token(w.c.user2);
+    provision_platform(&app, w.c.user2, "0702220002").await;
+    let r = rcall(&app, &other, "userNumberCreate", number("0733333333", true, "Cabin")).await;
+    assert!(rcodes(&r).is_empty(), "{r}");
+}
+
+backend_tests!(r2_users_add_remote_extensions_only_beside_a_provisioned_one);
+
+async fn r3_numbers_and_labels_are_checked(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let user = app.token(w.c.user1);
+    provision_admin(&app, w.c.user1, "0701110004").await;
+    let digits = |n: usize| "1".repeat(n);
+    for (n, re) in [
+        ("9818123456".to_owned(), true),     // no destination code
+        ("+09818123456".to_owned(), true),   // digits only
+        ("0".to_owned(), true),              // too short
+        (format!("0{}", digits(25)), true),  // 26 digits
+        ("12 34".to_owned(), false),         // no spaces
+        (format!("+{}", digits(26)), false), // 27 characters
+        ("1".to_owned(), false),             // too short
+        ("12a4".to_owned(), false),          // letters
+    ] {
+        refused(
+            &app,
+            &user,
+            "userNumberCreate",
+            number(&n, re, "X"),
+            "VALIDATION_FAILED",
+        )
+        .await;
+    }
+    for (n, re, label) in [
+        (format!("0{}", digits(24)), true, "Longest remote"),
+        (format!("+{}", digits(25)), false, "Longest"),
+        ("*21#".to_owned(), false, "Forward code"),
+        ("00".to_owned(), true, "Shortest"),
+    ] {
+        let r = rcall(&app, &user, "userNumberCreate", number(&n, re, label)).await;
+        assert_eq!(r["userNumber"]["number"], n.as_str(), "{r}");
+    }
+    // Labels: trimmed, 1–64 characters, unique per user ignoring case.
+    let r = rcall(&app, &user, "userNumberCreate", number("+4680001", false, "  Desk  ")).await;
+    assert_eq!(r["userNumber"]["label"], "Desk");
+    refused(
+        &app,
+        &user,
+        "userNumberCreate",
+        number("+4680002", false, "desk"),
+        "VALIDATION_FAILED",
+    )
+    .await;
+    refused(
+        &app,
+        &user,
+        "userNumberCreate",
+        number("+4680002", false, "   "),
+        "VALIDATION_FAILED",
+    )
+    .await;
+    let long = "L".repeat(65);
+    refused(
+        &app,
+        &user,
+        "userNumberCreate",
+        number("+4680002", false, &long),
+        "VALIDATION_FAILED",
+    )
+    .await;
+    let id = r["userNumber"]["id"].as_str().unwrap();
+    let bad = json!({ "id": id, "number": "12 34" });
+    refused(&app, &user, "userNumberUpdate", bad, "VALIDATION_FAILED").await;
+    assert_eq!(
+        number_in(&read_user(&app, &user, w.c.user1).await, id)["number"],
+        "+4680001"
+    );
+}
+
+backend_tests!(r3_numbers_and_labels_are_checked);
+
+async fn r4_a_number_once_per_user_and_a_remote_extension_once_anywhere(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let user = app.token(w.c.user1);
+    provision_admin(&app, w.c.user1, "0701110004").await;
+    rcall(&app, &user, "userNumberCreate", number("+46701234567", false, "Mobile")).await;
+    refused(
+        &app,
+        &user,
+        "userNumberCreate",
+        number("+46701234567", false, "Again"),
+        "DUPLICATE_NUMBER",
+    )
+    .await;
+    refused(
+        &app,
+        &user,
+        "userNumberCreate",
+        number("0701110004", false, "Plain"),
+        "DUPLICATE_NUMBER",
+    )
+    .await;
+
+    // The same remote extension for someone else: same account, another account.
+    let uid = |u| gid(api::graphql::ids::Kind::User, u);
+    for (token, owner) in [(app.token(w.c.dm), w.c.user2), (app.token(w.d.dm), w.d.user1)] {
+        let input = json!({ "userId": uid(owner), "number": "0701110004", "isRemoteExtension": true });
+        refused(&app, &token, "userNumberCreate", input, "NUMBER_IN_USE_ELSEWHERE").await;
+    }
+    // As an ordinary number it is anyone's.
+    let other = app.token(w.c.user2);
+    let plain = rcall(&app, &other, "userNumberCreate", number("0701110004", false, "Hanna's")).await;
+    let plain_id = id_of(&plain, "userNumber");
+    // ...until it is flagged, or an own remote extension is renumbered onto it.
+    provision_admin(&app, w.c.user2, "0702220002").await;
+    let flag = json!({ "id": plain_id, "isRemoteExtension": true });
+    refused(&app, &other, "userNumberUpdate", flag, "NUMBER_IN_USE_ELSEWHERE").await;
+    let own = rcall(&app, &other, "userNumberCreate", number("0733333333", true, "Cabin")).await;
+    rcall(&app, &user, "userNumberCreate", number("0744444444", true, "Boat")).await;
+    let renumber = json!({ "id": id_of(&own, "userNumber"), "number": "0744444444" });
+    refused(&app, &other, "userNumberUpdate", renumber, "NUMBER_IN_USE_ELSEWHERE").await;
+    let renumber = json!({ "id": id_of(&own, "userNumber"), "number": "0701110005" });
+    let r = rcall(&app, &other, "userNumberUpdate", renumber).await;
+    assert_eq!(r["userNumber"]["number"], "0701110005");
+}
+
+backend_tests!(r4_a_number_once_per_user_and_a_remote_extension_once_anywhere);
+
+async fn r5_provisioned_and_used_numbers_are_locked_but_relabelable(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let user = app.token(w.c.user1);
+    let admin_re = provision_admin(&app, w.c.user1, "0701110004").await;
+    let read = read_user(&app, &user, w.c.user1).await;
+    let n = number_in(&read, &admin_re);
+    assert_eq!(
+        (n["label"].clone(), n["locked"].clone()),
+        (json!("Admin: 0701110004"), json!(true))
+    );
+    assert_eq!(n["lockReasons"], json!(["PROVISIONED"]));
+
+    // The label may change; the number and the flag may not.
+    let head = outbox_head(&app).await;
+    let r = rcall(
+        &app,
+        &user,
+        "userNumberUpdate",
+        json!({ "id": admin_re, "label": "Work mobile" }),
+    )
+    .await;
+    assert_eq!(r["userNumber"]["label"], "Work mobile");
+    let events = events_since(&app, head).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0].1["changes"]["label"],
+        json!({"old": "Admin: 0701110004", "new": "Work mobile"})
+    );
+    for change in [json!({ "number": "0701110009" }), json!({ "isRemoteExtension": false })] {
+        let mut input = change;
+        input["id"] = json!(admin_re);
+        refused(&app, &user, "userNumberUpdate", input, "NUMBER_LOCKED").await;
+    }
+
+    // A user's own number locks while a status uses it, and as the active remote extension.
+    let own = id_of(
+        &rcall(&app, &user, "userNumberCreate", number("0733333333", true, "Cabin")).await,
+        "userNumber",
+    );
+    let plain = id_of(
+        &rcall(&app, &user, "userNumberCreate", number("+4680001", false, "Desk")).await,
+        "userNumber",
+    );
+    assert_eq!(
+        number_in(&read_user(&app, &user, w.c.user1).await, &own)["locked"],
+        false
+    );
+    let status = rcall(
+        &app,
+        &user,
+        "dynamicStatusCreate",
+        json!({
+            "name": "Cabin week", "presence": "AWAY", "remoteExtensionId": own,
+            "ifNoAnswer": { "kind": "NUMBER", "numberId": plain },
+        }),
+    )
+    .await;
+    let status = id_of(&status, "dynamicStatus");
+    let read = read_user(&app, &user, w.c.user1).await;
+    assert_eq!(number_in(&read, &own)["lockReasons"], json!(["USED_BY_STATUS"]));
+    assert_eq!(number_in(&read, &plain)["lockReasons"], json!(["USED_BY_STATUS"]));
+    rcall(&app, &user, "dynamicStatusActivate", json!({ "id": status })).await;
+    let read = read_user(&app, &user, w.c.user1).await;
+    assert_eq!(
+        number_in(&read, &own)["lockReasons"],
+        json!(["USED_BY_STATUS", "ACTIVE_REMOTE_EXTENSION"])
+    );
+    refused(
+        &app,
+        &user,
+        "userNumberUpdate",
+        json!({ "id": own, "number": "0733333334" }),
+        "NUMBER_LOCKED",
+    )
+    .await;
+    refused(
+        &app,
+        &user,
+        "userNumberUpdate",
+        json!({ "id": plain, "number": "+4680002" }),
+        "NUMBER_LOCKED",
+    )
+    .await;
+}
+
+backend_tests!(r5_provisioned_and_used_numbers_are_locked_but_relabelable);
+
+async fn r5_the_label_prefix_is_configurable(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.remote_extension.admin_label_prefix = "IT: ".into()).await;
+    let w = RemoteWorld::build(&app).await;
+    let user = app.token(w.c.user1);
+    let admin = provision_admin(&app, w.c.user1, "0701110004").await;
+    let platform = provision_platform(&app, w.c.user1, "0701110005").await;
+    let read = read_user(&app, &user, w.c.user1).await;
+    assert_eq!(number_in(&read, &admin)["label"], "IT: 0701110004");
+    assert_eq!(number_in(&read, &platform)["label"], "IT: 0701110005");
+    assert_eq!(number_in(&read, &platform)["origin"], "PLATFORM");
+}
+
+backend_tests!(r5_the_label_prefix_is_configurable);
+
+async fn r6_who_may_delete_which_number(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let (user, dm, support) = (app.token(w.c.user1), app.token(w.c.dm), app.support());
+    let admin_re = provision_admin(&app, w.c.user1, "0701110004").await;
+    let platform_re = provision_platform(&app, w.c.user1, "0701110005").await;
+    let own = id_of(
+        &rcall(&app, &user, "userNumberCreate", number("0733333333", true, "Cabin")).await,
+        "userNumber",
+    );
+    let spare = id_of(
+        &rcall(&app, &user, "userNumberCreate", number("+4680001", false, "Desk")).await,
+        "userNumber",
+    );
+
+    let read = read_user(&app, &user, w.c.user1).await;
+    let deletable = |r: &Value, id: &str| number_in(r, id)["deletable"].clone();
+    assert_eq!(deletable(&read, &admin_re), false, "users delete only what they added");
+    assert_eq!(deletable(&read, &platform_re), false);
+    assert_eq!(deletable(&read, &spare), true);
+    assert_eq!(deletable(&read_user(&app, &dm, w.c.user1).await, &admin_re), true);
+
+    refused(&app, &user, "userNumberDelete", json!({ "id": admin_re }), "FORBIDDEN").await;
+    for token in [&user, &dm, &support] {
+        refused(
+            &app,
+            token,
+            "userNumberDelete",
+            json!({ "id": platform_re }),
+            "FORBIDDEN",
+        )
+        .await;
+    }
+    // In use: by a status, and as the active remote extension — for the admin too.
+    let status = rcall(
+        &app,
+        &user,
+        "dynamicStatusCreate",
+        json!({ "name": "Cabin", "presence": "AWAY", "remoteExtensionId": own }),
+    )
+    .await;
+    rcall(
+        &app,
+        &user,
+        "dynamicStatusActivate",
+        json!({ "id": id_of(&status, "dynamicStatus") }),
+    )
+    .await;
+    for token in [&user, &dm] {
+        refused(&app, token, "userNumberDelete", json!({ "id": own }), "NUMBER_IN_USE").await;
+    }
+    let head = outbox_head(&app).await;
+    let r = rcall(&app, &user, "userNumberDelete", json!({ "id": spare })).await;
+    assert_eq!(r["deletedId"], spare.as_str());
+    let r = rcall(&app, &dm, "userNumberDelete", json!({ "id": admin_re })).await;
+    assert_eq!(r["deletedId"], admin_re.as_str());
+    assert_eq!(
+        types_since(&app, head).await,
+        ["user_number.deleted", "user_number.deleted"]
+    );
+    let read = read_user(&app, &user, w.c.user1).await;
+    assert!(number_in(&read, &spare).is_null() && number_in(&read, &admin_re).is_null());
+    assert_eq!(read["numbers"]["totalCount"], 2);
+}
+
+backend_tests!(r6_who_may_delete_which_number);
+
+async fn r7_a_status_uses_one_of_the_users_own_remote_extensions(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let user = app.token(w.c.user1);
+    provision_admin(&app, w.c.user1, "0701110004").await;
+    let plain = id_of(
+        &rcall(&app, &user, "userNumberCreate", number("+4680001", false, "Desk")).await,
+        "userNumber",
+    );
+    let elsewhere = provision_admin(&app, w.c.user2, "0702220002").await;
+    let status = |re: &str| json!({ "name": "Out", "presence": "AWAY", "remoteExtensionId": re });
+    refused(&app, &user, "dynamicStatusCreate", status(&plain), "VALIDATION_FAILED").await;
+    refused(&app, &user, "dynamicStatusCreate", status(&elsewhere), "NOT_FOUND").await;
+    refused(&app, &user, "dynamicStatusCreate", status("garbage"), "NOT_FOUND").await;
+}
+
+backend_tests!(r7_a_status_uses_one_of_the_users_own_remote_extensions);
+
+fn target(status: &Value, field: &str) -> (Value, Value) {
+    let t = &status[field];
+    (t["kind"].clone(), t["number"]["id"].clone())
+}
+
+async fn r8_the_remote_extension_fills_call_using_and_send_calls_to(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let user = app.token(w.c.user1);
+    let x = provision_admin(&app, w.c.user1, "0701110004").await;
+    let y = id_of(
+        &rcall(&app, &user, "userNumberCreate", number("0733333333", true, "Cabin")).await,
+        "userNumber",
+    );
+    let num = |id: &str| (json!("NUMBER"), json!(id));
+    let kind = |k: &str| (json!(k), Value::Null);
+
+    let s = rcall(
+        &app,
+        &user,
+        "dynamicStatusCreate",
+        json!({ "name": "Road", "presence": "AWAY", "remoteExtensionId": x }),
+    )
+    .await;
+    let s = &s["dynamicStatus"];
+    assert_eq!((target(s, "callUsing"), target(s, "sendCallsTo")), (num(&x), num(&x)));
+    assert_eq!(
+        (target(s, "whenBusy"), target(s, "ifNoAnswer")),
+        (kind("VOICEMAIL"), kind("VOICEMAIL"))
+    );
+
+    // A field the same request sets wins.
+    let input =
+        json!({ "name": "Focus", "presence": "BUSY", "remoteExtensionId": x, "sendCallsTo": { "kind": "VOICEMAIL" } });
+    let t = rcall(&app, &user, "dynamicStatusCreate", input).await;
+    let t = &t["dynamicStatus"];
+    assert_eq!(
+        (target(t, "callUsing"), target(t, "sendCallsTo")),
+        (num(&x), kind("VOICEMAIL"))
+    );
+
+    // Changing only callUsing later leaves the remote extension alone.
+    let id = s["id"].as_str().unwrap();
+    let u = rcall(
+        &app,
+        &user,
+        "dynamicStatusUpdate",
+        json!({ "id": id, "callUsing": { "kind": "DESK_PHONE" } }),
+    )
+    .await;
+    let u = &u["dynamicStatus"];
+    assert_eq!(u["remoteExtension"]["id"], x.as_str());
+    assert_eq!(
+        (target(u, "callUsing"), target(u, "sendCallsTo")),
+        (kind("DESK_PHONE"), num(&x))
+    );
+    assert_eq!(u["version"], 2);
+    // Setting the remote extension on update fills both again, unless the request sets one.
+    let input = json!({ "id": id, "expectedVersion": 2, "remoteExtensionId": y, "callUsing": { "kind": "SOFTPHONE" } });
+    let v = rcall(&app, &user, "dynamicStatusUpdate", input).await;
+    let v = &v["dynamicStatus"];
+    assert_eq!(
+        (target(v, "callUsing"), target(v, "sendCallsTo")),
+        (kind("SOFTPHONE"), num(&y))
+    );
+    let read = read_user(&app, &user, w.c.user1).await;
+    assert_eq!(status_in(&read, id)["remoteExtension"]["id"], y.as_str());
+
+    // Kinds that do not fit a field, and numbers where none belong.
+    for bad in [
+        json!({ "id": id, "whenBusy": { "kind": "DESK_PHONE" } }),
+        json!({ "id": id, "callUsing": { "kind": "VOICEMAIL" } }),
+        json!({ "id": id, "sendCallsTo": { "kind": "VOICEMAIL", "numberId": y } }),
+    ] {
+        refused(&app, &user, "dynamicStatusUpdate", bad, "VALIDATION_FAILED").await;
+    }
+    let plain = id_of(
+        &rcall(&app, &user, "userNumberCreate", number("+4680001", false, "Desk")).await,
+        "userNumber",
+    );
+    let calls_with_plain = json!({ "id": id, "callUsing": { "kind": "NUMBER", "numberId": plain } });
+    refused(
+        &app,
+        &user,
+        "dynamicStatusUpdate",
+        calls_with_plain,
+        "VALIDATION_FAILED",
+    )
+    .await;
+}
+
+backend_tests!(r8_the_remote_extension_fills_call_using_and_send_calls_to);
+
+async fn r9_activation_switches_the_active_status_and_remote_extension(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let user = app.token(w.c.user1);
+    let read = read_user(&app, &user, w.c.user1).await;
+    let available = read["activeStatus"]["id"].as_str().unwrap().to_owned();
+    assert_eq!(read["activeStatus"]["name"], "Available");
+    let x = provision_admin(&app, w.c.user1, "0701110004").await;
+    let s = rcall(
+        &app,
+        &user,
+        "dynamicStatusCreate",
+        json!({ "name": "Road", "presence": "AWAY", "remoteExtensionId": x }),
+    )
+    .await;
+    assert_eq!(
+        s["dynamicStatus"]["isActive"], false,
+        "a user with statuses keeps the active one"
+    );
+    let s = id_of(&s, "dynamicStatus");
+
+    let head = outbox_head(&app).await;
+    let r = rcall(&app, &user, "dynamicStatusActivate", json!({ "id": s })).await;
+    assert_eq!(r["dynamicStatus"]["isActive"], true);
+    assert_eq!(r["dynamicStatus"]["user"]["activeRemoteExtension"]["id"], x.as_str());
+    let events = events_since(&app, head).await;
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0].0, "active_status.changed");
+    let key = |g: &str| api::graphql::ids::decode(g).unwrap().1.to_string();
+    assert_eq!(events[0].1["activeStatusId"], key(&s).as_str());
+    assert_eq!(events[0].1["activeRemoteExtensionId"], key(&x).as_str());
+    assert_eq!(events[0].1["previousStatusId"], key(&available).as_str());
+    let read = read_user(&app, &user, w.c.user1).await;
+    let active: Vec<&Value> = read["dynamicStatuses"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|s| s["isActive"] == true)
+        .collect();
+    assert_eq!(active.len(), 1);
+    assert_eq!(read["activeStatus"]["id"], s.as_str());
+    assert_eq!(read["activeRemoteExtension"]["number"], "0701110004");
+
+    // Activating the active status changes nothing and records nothing (E1).
+    let head = outbox_head(&app).await;
+    rcall(&app, &user, "dynamicStatusActivate", json!({ "id": s })).await;
+    assert_eq!(outbox_head(&app).await, head);
+    // Changing the active status's remote extension changes the active remote extension.
+    let y = id_of(
+        &rcall(&app, &user, "userNumberCreate", number("0733333333", true, "Cabin")).await,
+        "userNumber",
+    );
+    let head = outbox_head(&app).await;
+    rcall(
+        &app,
+        &user,
+        "dynamicStatusUpdate",
+        json!({ "id": s, "remoteExtensionId": y }),
+    )
+    .await;
+    let events = events_since(&app, head).await;
+    assert_eq!(
+        types_since(&app, head).await,
+        ["dynamic_status.updated", "active_status.changed"]
+    );
+    assert_eq!(events[1].1["activeRemoteExtensionId"], key(&y).as_str());
+    let read = read_user(&app, &user, w.c.user1).await;
+    assert_eq!(read["activeRemoteExtension"]["id"], y.as_str());
+}
+
+backend_tests!(r9_activation_switches_the_active_status_and_remote_extension);
