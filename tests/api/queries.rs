@@ -8,7 +8,10 @@ use std::sync::atomic::Ordering;
 use api::{
     graphql::ids::Kind,
     policy::Principal,
-    service::directory::{self, UserFields},
+    service::{
+        directory::{self, UserFields},
+        remote,
+    },
 };
 use entity::PhoneProfile;
 use serde_json::json;
@@ -119,3 +122,72 @@ async fn mobility_page_statements_do_not_grow_with_page_size(backend: Backend) {
 }
 
 backend_tests!(mobility_page_statements_do_not_grow_with_page_size);
+
+const REMOTE_PAGE: &str =
+    "query($a: ID!, $n: Int) { account(id: $a) { clientProfiles { name } users(first: $n) { nodes {
+    name canAddRemoteExtension canAddStatus clientProfile { name callThroughAllowed }
+    numbers(first: 5) { totalCount nodes { number origin locked lockReasons deletable callThroughEffective
+        callThroughInactiveReason createdBy { name } } }
+    activeStatus { name remoteExtension { number } callUsing { kind number { number } } }
+    activeRemoteExtension { number }
+    dynamicStatuses { name isActive editable sendCallsTo { kind number { label } } }
+} } } }";
+
+async fn remote_extension_page_statements_do_not_grow_with_page_size(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.limits.max_complexity = 100_000).await;
+    let w = World::build(&app).await;
+    let support = Principal::Support { name: "t".into() };
+    let rows = (0..100)
+        .map(|i| UserFields {
+            location_id: Some(Some(if i % 2 == 0 { w.b.loc1 } else { w.b.loc2 })),
+            name: format!("Remote {i:03}"),
+            email: None,
+            phone_number: None,
+            extension: (6000 + i).to_string(),
+            phone_profile: PhoneProfile::Premier,
+        })
+        .collect();
+    let cfg = &app.state.settings.remote_extension;
+    let users = directory::import_users(&app.state.db, &support, cfg, Some(w.b.account), rows)
+        .await
+        .unwrap();
+    // Every user: an admin remote extension, and a status around it, active.
+    for (i, u) in users.iter().enumerate() {
+        let input = remote::NumberInput {
+            label: None,
+            number: format!("07000{i:05}"),
+            is_remote_extension: true,
+            call_through: true,
+            origin: Some(entity::NumberOrigin::Admin),
+        };
+        let n = remote::create_number(&app.state.db, &support, cfg, Some(Some(u.id)), input)
+            .await
+            .unwrap();
+        let status = remote::StatusInput {
+            name: "Road".into(),
+            presence: entity::Presence::Away,
+            message: None,
+            remote_extension_id: Some(Some(n.id)),
+            targets: [None; 4],
+            origin: None,
+        };
+        let s = remote::create_status(&app.state.db, &support, cfg, Some(Some(u.id)), status)
+            .await
+            .unwrap();
+        remote::activate_status(&app.state.db, &support, cfg, Some(s.id))
+            .await
+            .unwrap();
+    }
+    let account = gid(Kind::Account, w.b.account);
+    let token = app.token(w.b.dm);
+    let path = ["account", "users", "nodes"];
+    let one = statements_for_page(&app, &token, REMOTE_PAGE, &account, 1, &path).await;
+    let many = statements_for_page(&app, &token, REMOTE_PAGE, &account, 100, &path).await;
+    assert_eq!(
+        one, many,
+        "a page of 100 users with numbers and statuses runs as many statements as a page of 1"
+    );
+    assert!(one <= 14, "a handful of statements per request, not one per row: {one}");
+}
+
+backend_tests!(remote_extension_page_statements_do_not_grow_with_page_size);

@@ -175,7 +175,7 @@ pub async fn prefetch_users<'a>(
     }
     if wants(&["roles"]) {
         let roles = loader
-            .load_many(users.map(|u| RolesOfUser(u.id)))
+            .load_many(users.clone().map(|u| RolesOfUser(u.id)))
             .await
             .map_err(load_err)?;
         if wants(&["roles", "location"]) {
@@ -184,6 +184,12 @@ pub async fn prefetch_users<'a>(
     }
     if !locations.is_empty() {
         loader.load_many(locations).await.map_err(load_err)?;
+    }
+    if crate::graphql::remote::loaders::USER_FIELDS.iter().any(|f| wants(&[f])) {
+        let ids: Vec<Uuid> = users.map(|u| u.id).collect();
+        crate::graphql::remote::loaders::prefetch(loader, account, &ids)
+            .await
+            .map_err(load_err)?;
     }
     Ok(())
 }

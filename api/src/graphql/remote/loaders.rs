@@ -87,3 +87,40 @@ loader!(RemoteOfUser, remote_user::Model, remote::remote_users);
 loader!(NumberKey, user_number::Model, remote::numbers_by_id);
 loader!(StatusKey, dynamic_status::Model, remote::statuses_by_id);
 loader!(ProfileKey, client_profile::Model, remote::profiles_by_id);
+
+/// The `User` fields that read a user's Remote Extension rows.
+pub const USER_FIELDS: [&str; 7] = [
+    "numbers",
+    "dynamicStatuses",
+    "activeStatus",
+    "activeRemoteExtension",
+    "canAddRemoteExtension",
+    "canAddStatus",
+    "clientProfile",
+];
+
+/// Loads, in one batch each, the Remote Extension rows of a page of users of `account` (their
+/// numbers, statuses, records and client profiles), so that the page's items resolve from the
+/// cache (see `prefetch_users`).
+pub async fn prefetch(
+    loader: &RequestLoader,
+    account: &entity::account::Model,
+    users: &[Uuid],
+) -> Result<(), std::sync::Arc<sea_orm::DbErr>> {
+    if account.platform != entity::Platform::MxOne {
+        return Ok(());
+    }
+    let (_, _, records) = futures::try_join!(
+        loader.load_many(users.iter().map(|u| NumbersOfUser(*u))),
+        loader.load_many(users.iter().map(|u| StatusesOfUser(*u))),
+        loader.load_many(users.iter().map(|u| RemoteOfUser(*u))),
+    )?;
+    let mut profiles: Vec<ProfileKey> = users
+        .iter()
+        .map(|u| ProfileKey(remote::profile_id(records.get(&RemoteOfUser(*u)), account.id)))
+        .collect();
+    profiles.sort_by_key(|k| k.0);
+    profiles.dedup();
+    loader.load_many(profiles).await?;
+    Ok(())
+}
