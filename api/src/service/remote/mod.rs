@@ -50,6 +50,17 @@ pub(crate) enum Actor {
     Admin,
 }
 
+/// The user a create names: `None` is the caller (Support must name one), `Some(None)` an id
+/// that could not be read (answered as unknown by [`open_user`]).
+pub(crate) fn named_or_caller(p: &Principal, user_id: Option<Option<Uuid>>) -> ServiceResult<Option<Uuid>> {
+    match user_id {
+        Some(id) => Ok(id),
+        None => p.user().map(|u| Some(u.user_id)).ok_or_else(|| {
+            ServiceError::reject(ErrorCode::ValidationFailed, &["userId"], "Support must name the user")
+        }),
+    }
+}
+
 /// A user opened for a Remote Extension write: their account, directory row and locked record.
 pub(crate) struct Opened {
     pub(crate) account: account::Model,

@@ -7,7 +7,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, Query
 use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
-use super::{Actor, MAX_NUMBERS, Opened, RemoteSettings, open_user, reads};
+use super::{Actor, MAX_NUMBERS, Opened, RemoteSettings, named_or_caller, open_user, reads};
 use crate::{
     db,
     policy::{Access, Principal},
@@ -156,14 +156,7 @@ pub async fn create_number(
     user_id: Option<Option<Uuid>>,
     input: NumberInput,
 ) -> ServiceResult<user_number::Model> {
-    let user_id = match user_id {
-        Some(id) => id,
-        None => Some(
-            p.user()
-                .map(|u| u.user_id)
-                .ok_or_else(|| reject(ErrorCode::ValidationFailed, "userId", "Support must name the user"))?,
-        ),
-    };
+    let user_id = named_or_caller(p, user_id)?;
     let txn = db::begin_write(db).await?;
     let o = open_user(&txn, p, cfg, user_id, &["userId"], Actor::SelfOrAdmin, "user").await?;
     let admin = p.admin_on_user(scope(&o.user)) == Access::Allowed;

@@ -11,7 +11,8 @@ use serde_json::{Map, Value, json};
 use uuid::Uuid;
 
 use super::{
-    Actor, MAX_STATUSES, Opened, RemoteSettings, active_changed, open_user, reads, set_active, status_event,
+    Actor, MAX_STATUSES, Opened, RemoteSettings, active_changed, named_or_caller, open_user, reads, set_active,
+    status_event,
     targets::{self, Target, TargetInput},
 };
 use crate::{
@@ -193,14 +194,7 @@ pub async fn create_status(
     user_id: Option<Option<Uuid>>,
     input: StatusInput,
 ) -> ServiceResult<dynamic_status::Model> {
-    let user_id = match user_id {
-        Some(id) => id,
-        None => Some(
-            p.user()
-                .map(|u| u.user_id)
-                .ok_or_else(|| reject(ErrorCode::ValidationFailed, "userId", "Support must name the user"))?,
-        ),
-    };
+    let user_id = named_or_caller(p, user_id)?;
     let txn = db::begin_write(db).await?;
     let o = open_user(&txn, p, cfg, user_id, &["userId"], Actor::SelfOrAdmin, "user").await?;
     let admin = p.admin_on_user(scope(&o.user)) == Access::Allowed;
