@@ -241,8 +241,80 @@ async fn random_mobility_input_is_answered_with_types(backend: Backend) {
     assert_eq!(enabled, 0, "dry runs enabled nobody");
 }
 
+/// Hostile values for a user's numbers and statuses (R3, R7, R10): a refusal is typed, names its
+/// field and changes nothing; what is accepted reads back as stored (numbers exactly as given,
+/// labels and names trimmed).
+async fn random_remote_extension_input_is_answered_with_types(backend: Backend) {
+    use crate::remote_support::{provision_admin, rcall, rsnapshot};
+    let app = spawn_app(backend).await;
+    let w = World::build(&app).await;
+    provision_admin(&app, w.b.user1, "0701110004").await;
+    let token = app.token(w.b.user1);
+    let read = "query { me { numbers(first: 100) { nodes { label number } } dynamicStatuses { name message } } }";
+    let fields = [
+        ("userNumberCreate", "label", "[A-Za-z ]{1,20}"),
+        ("userNumberCreate", "number", "0[0-9]{1,24}"),
+        ("userNumberCreate", "plain", "\\+?[0-9*#]{2,25}"),
+        ("dynamicStatusCreate", "name", "[A-Za-z ]{1,20}"),
+        ("dynamicStatusCreate", "message", "[A-Za-z ]{0,40}"),
+    ];
+    let mut runner = TestRunner::deterministic();
+    let strategy = (0..fields.len(), prop::bool::ANY, hostile());
+    for case in 0..CASES {
+        let (which, plausible, bad) = strategy.new_tree(&mut runner).unwrap().current();
+        let (mutation, field, pattern) = fields[which];
+        let value = if plausible {
+            pattern.new_tree(&mut runner).unwrap().current()
+        } else {
+            bad
+        };
+        let tag = format!("{case:03}");
+        let mut input = match mutation {
+            "userNumberCreate" => json!({ "label": format!("L{tag}"), "number": format!("+4670{tag}"),
+                "isRemoteExtension": field == "number" }),
+            _ => json!({ "name": format!("S{tag}"), "presence": "BUSY" }),
+        };
+        input[if field == "plain" { "number" } else { field }] = json!(value);
+        let before = rsnapshot(&app).await;
+        let payload = rcall(&app, &token, mutation, input.clone()).await;
+        let errors = payload["userErrors"].as_array().unwrap().clone();
+        let now = app.gql(&token, read, json!({})).await;
+        let (list, key) = match mutation {
+            "userNumberCreate" => (
+                &now["data"]["me"]["numbers"]["nodes"],
+                if field == "label" { "label" } else { "number" },
+            ),
+            _ => (&now["data"]["me"]["dynamicStatuses"], field),
+        };
+        if errors.is_empty() {
+            let stored = if key == "number" {
+                value.clone()
+            } else {
+                value.trim().to_owned()
+            };
+            let found = list
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|n| n[key] == json!(stored) || (stored.is_empty() && n[key].is_null()));
+            assert!(found, "case {case}: {input} reads back as stored: {now}");
+        } else {
+            assert_eq!(errors.len(), 1, "case {case}: {payload}");
+            let code = errors[0]["code"].as_str().unwrap();
+            assert!(
+                ["VALIDATION_FAILED", "DUPLICATE_NUMBER", "NUMBER_IN_USE_ELSEWHERE"].contains(&code),
+                "case {case}: {payload}"
+            );
+            let at = if field == "plain" { "number" } else { field };
+            assert_eq!(errors[0]["field"], json!([at]), "case {case}: {payload}");
+            assert_eq!(rsnapshot(&app).await, before, "case {case}: a refusal changes nothing");
+        }
+    }
+}
+
 backend_tests!(
     random_user_input_is_answered_with_types_not_faults,
     random_account_and_location_input_is_answered_with_types,
     random_mobility_input_is_answered_with_types,
+    random_remote_extension_input_is_answered_with_types,
 );
