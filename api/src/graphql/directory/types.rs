@@ -356,8 +356,9 @@ impl User {
         remote::active_remote_extension(ctx, &self.0).await
     }
 
-    /// Whether the caller may add a remote extension for this user now (R2): the user holds one
-    /// provisioned by an administrator or the platform, or the caller administers the user.
+    /// Whether the caller may add a remote extension for this user now: for the user themself,
+    /// R2 (they hold one provisioned by an administrator or the platform); for another user,
+    /// whether the caller administers them (R12).
     async fn can_add_remote_extension(&self, ctx: &Context<'_>) -> Result<bool> {
         remote::can_add_remote_extension(ctx, &self.0).await
     }

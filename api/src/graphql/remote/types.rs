@@ -249,14 +249,15 @@ pub(crate) mod user_fields {
             .map(UserNumber))
     }
 
-    /// `User.canAddRemoteExtension` (R2): for the user themself; an administrator covering the
-    /// user may always provision one.
+    /// `User.canAddRemoteExtension`: for the user themself, R2 (what their own
+    /// `userNumberCreate` would answer); for an administrator covering another user, always.
     pub async fn can_add_remote_extension(ctx: &Context<'_>, user: &user::Model) -> Result<bool> {
         if !on_mx_one(ctx, user).await? {
             return Ok(false);
         }
-        if user_remote(ctx, user.id).await?.caller_is_admin {
-            return Ok(true);
+        let is_self = context::principal(ctx)?.user().is_some_and(|u| u.user_id == user.id);
+        if !is_self {
+            return Ok(user_remote(ctx, user.id).await?.caller_is_admin);
         }
         Ok(remote::can_add_remote_extension(&numbers_of(ctx, user.id).await?))
     }

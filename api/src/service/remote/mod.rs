@@ -92,7 +92,11 @@ pub(crate) async fn open_user(
     let is_self = p.user().is_some_and(|u| u.user_id == user.id);
     let access = match (who, is_self) {
         (Actor::SelfOrAdmin, true) => Access::Allowed,
-        _ => p.admin_on_user(scope(&user)),
+        // A user the caller sees but may not act on as an admin (a plain user on themself).
+        _ => match p.admin_on_user(scope(&user)) {
+            Access::NotFound if p.sees_user(scope(&user)) => Access::Forbidden,
+            access => access,
+        },
     };
     match access {
         Access::Allowed => {}

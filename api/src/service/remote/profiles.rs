@@ -78,21 +78,24 @@ pub async fn create_default_profile(
     .map(|_| ())
 }
 
-/// An MX-ONE account the caller manages (Support, a Decision Maker, an account-wide Phone Manager).
+/// An MX-ONE account the caller manages (Support, a Decision Maker, an account-wide Phone
+/// Manager). `what` names the object the caller asked about, so that another tenant's profile
+/// gets exactly the answer of an unknown one (T1).
 async fn managed_account(
     txn: &impl ConnectionTrait,
     p: &Principal,
     account_id: Option<Uuid>,
     field: &[&str],
+    what: &str,
 ) -> ServiceResult<account::Model> {
     let Some(id) = account_id.filter(|id| p.sees_account(*id)) else {
-        return Err(not_found(field, "account"));
+        return Err(not_found(field, what));
     };
     let account = account::Entity::find_by_id(id)
         .one(txn)
         .await?
-        .ok_or_else(|| not_found(field, "account"))?;
-    check(p.account_manager(account.id), field, "account")?;
+        .ok_or_else(|| not_found(field, what))?;
+    check(p.account_manager(account.id), field, what)?;
     if account.platform != Platform::MxOne {
         return Err(ServiceError::reject(
             ErrorCode::PlatformNotSupported,
@@ -111,7 +114,7 @@ pub async fn create_profile(
     input: ProfileInput,
 ) -> ServiceResult<client_profile::Model> {
     let txn = db::begin_write(db).await?;
-    let account = managed_account(&txn, p, account_id, &["accountId"]).await?;
+    let account = managed_account(&txn, p, account_id, &["accountId"], "account").await?;
     let name = validate::name(&["name"], input.name.as_deref().unwrap_or_default(), 64)?;
     let now = Utc::now();
     let model = client_profile::ActiveModel {
@@ -146,7 +149,7 @@ pub async fn update_profile(
         None => None,
     }
     .ok_or_else(|| not_found(&["id"], "client profile"))?;
-    managed_account(&txn, p, Some(current.account_id), &["id"]).await?;
+    managed_account(&txn, p, Some(current.account_id), &["id"], "client profile").await?;
     let name = match &input.name {
         Some(raw) => validate::name(&["name"], raw, 64)?,
         None => current.name.clone(),
