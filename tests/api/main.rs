@@ -15,6 +15,7 @@ mod mobility_access;
 mod mobility_rules;
 mod outbox;
 mod queries;
+mod remote_access;
 mod remote_rules;
 mod remote_statuses;
 mod remote_support;
