@@ -11,14 +11,6 @@ use crate::backend_tests;
 use crate::helpers::*;
 use crate::remote_support::*;
 
-/// A refused call: its codes are `expected`, and no table or outbox row changed.
-async fn refused(app: &TestApp, token: &str, mutation: &str, input: Value, expected: &str) {
-    let before = rsnapshot(app).await;
-    let payload = rcall(app, token, mutation, input.clone()).await;
-    assert_eq!(rcodes(&payload), vec![expected], "{mutation} {input}: {payload}");
-    assert_eq!(rsnapshot(app).await, before, "{mutation} {input} changed nothing");
-}
-
 fn names(read: &Value) -> Vec<(String, String, bool)> {
     read["dynamicStatuses"]
         .as_array()

@@ -202,3 +202,21 @@ pub async fn outbox_head(app: &TestApp) -> i64 {
     )
     .await
 }
+
+/// `userNumberCreate` input for one's own number.
+pub fn number(n: &str, re: bool, label: &str) -> Value {
+    json!({ "number": n, "isRemoteExtension": re, "label": label })
+}
+
+/// The event types (in order) recorded after `head`.
+pub async fn types_since(app: &TestApp, head: i64) -> Vec<String> {
+    events_since(app, head).await.into_iter().map(|(t, _)| t).collect()
+}
+
+/// A refused call: its codes are `expected`, and no table or outbox row changed.
+pub async fn refused(app: &TestApp, token: &str, mutation: &str, input: Value, expected: &str) {
+    let before = rsnapshot(app).await;
+    let payload = rcall(app, token, mutation, input.clone()).await;
+    assert_eq!(rcodes(&payload), vec![expected], "{mutation} {input}: {payload}");
+    assert_eq!(rsnapshot(app).await, before, "{mutation} {input} changed nothing");
+}
