@@ -16,6 +16,7 @@ mod mobility_rules;
 mod outbox;
 mod queries;
 mod remote_access;
+mod remote_profiles;
 mod remote_routing;
 mod remote_rules;
 mod remote_statuses;

@@ -22,7 +22,7 @@ use crate::backend_tests;
 use crate::helpers::*;
 use crate::remote_support::*;
 
-const OK: &str = "";
+pub const OK: &str = "";
 
 const PROFILES: &str = "query($a: ID!) { account(id: $a) {
     clientProfiles { id name isDefault allowUsersAddStatus callThroughAllowed } } }";
@@ -30,10 +30,9 @@ const PROFILES: &str = "query($a: ID!) { account(id: $a) {
 const FLAGS: &str = "query($u: ID!) { node(id: $u) { ... on User { canAddRemoteExtension canAddStatus
     numbers(first: 100) { nodes { id deletable lockReasons } } dynamicStatuses { id editable } } } }";
 
-/// The server, with room for `read_user`'s query: it asks `numbers(first: 100)` with a dozen
-/// fields each, over the default complexity limit (1000), which has tests of its own.
-async fn start(backend: Backend) -> TestApp {
-    spawn_app_with(backend, |s| s.limits.max_complexity = 10_000).await
+/// The server for these tests.
+pub async fn start(backend: Backend) -> TestApp {
+    spawn_app(backend).await
 }
 
 /// `query` with `{ key: value }` as `token`, answering `data.<field>` (no top-level error).
@@ -44,7 +43,7 @@ async fn ask(app: &TestApp, token: &str, query: &str, key: &str, value: &str, fi
 }
 
 /// Account `account`'s client profiles as `token` reads them (`null`: not visible).
-async fn profiles(app: &TestApp, token: &str, account: Uuid) -> Value {
+pub async fn profiles(app: &TestApp, token: &str, account: Uuid) -> Value {
     let a = gid(Kind::Account, account);
     ask(app, token, PROFILES, "a", &a, "account").await["clientProfiles"].clone()
 }
@@ -55,7 +54,7 @@ async fn node(app: &TestApp, token: &str, id: &str) -> Value {
 }
 
 /// User `user`'s Remote Extension flags as `token` reads them.
-async fn flags(app: &TestApp, token: &str, user: Uuid) -> Value {
+pub async fn flags(app: &TestApp, token: &str, user: Uuid) -> Value {
     ask(app, token, FLAGS, "u", &gid(Kind::User, user), "node").await
 }
 
@@ -90,19 +89,19 @@ fn kind_of(mutation: &str, field: &str) -> Kind {
 
 /// Whose data a case is about: the user and account read back (as Support) around each call.
 #[derive(Clone, Copy)]
-struct At<'a> {
+pub struct At<'a> {
     app: &'a TestApp,
     account: Uuid,
-    user: Uuid,
+    pub user: Uuid,
 }
 
-fn at<'a>(app: &'a TestApp, t: &Tenant, user: Uuid) -> At<'a> {
+pub fn at<'a>(app: &'a TestApp, t: &Tenant, user: Uuid) -> At<'a> {
     let account = t.account;
     At { app, account, user }
 }
 
 impl At<'_> {
-    async fn state(&self) -> (Value, Value) {
+    pub async fn state(&self) -> (Value, Value) {
         let support = self.app.support();
         let user = read_user(self.app, &support, self.user).await;
         (user, profiles(self.app, &support, self.account).await)
@@ -110,7 +109,7 @@ impl At<'_> {
 
     /// Runs `mutation` as `who` (`token`); `expect` is `OK` or the one code it must answer (the
     /// module doc says what each outcome must also show).
-    async fn check(&self, who: &str, token: &str, mutation: &str, input: Value, expect: &str) -> Value {
+    pub async fn check(&self, who: &str, token: &str, mutation: &str, input: Value, expect: &str) -> Value {
         let (app, label) = (self.app, format!("{mutation} as {who}"));
         let (snap, head, before) = (rsnapshot(app).await, outbox_head(app).await, self.state().await);
         let payload = rcall(app, token, mutation, input.clone()).await;
@@ -195,7 +194,7 @@ fn mutations(user: &str, number: &str, status: &str, account: &str, profile: &st
 }
 
 /// A number and a (not active) status `user` adds for themself: `(number id, status id)`.
-async fn own(app: &TestApp, user: Uuid, n: u32) -> (String, String) {
+pub async fn own(app: &TestApp, user: Uuid, n: u32) -> (String, String) {
     let token = app.token(user);
     let number = json!({ "label": "Home", "number": format!("+4631{n:06}") });
     let number = rcall(app, &token, "userNumberCreate", number).await;
@@ -284,7 +283,7 @@ async fn numbers_and_statuses_by_role(backend: Backend) {
 }
 
 /// The names in a list of client profiles as read.
-fn names(list: &Value) -> Vec<String> {
+pub fn names(list: &Value) -> Vec<String> {
     let items = list.as_array().unwrap().iter();
     items.map(|x| x["name"].as_str().unwrap().to_owned()).collect()
 }
@@ -442,154 +441,9 @@ async fn micloud_is_not_supported(backend: Backend) {
     }
 }
 
-async fn client_profiles_by_role(backend: Backend) {
-    let app = start(backend).await;
-    let c = RemoteWorld::build(&app).await.c;
-    let (sup, tok) = (app.support(), |who: Uuid| app.token(who));
-    let (u1, pm1, dm, pm) = (tok(c.user1), tok(c.pm_loc1), tok(c.dm), tok(c.pm));
-    let (account, default) = (gid(Kind::Account, c.account), gid(Kind::ClientProfile, c.account));
-    let (user1, user2) = (at(&app, &c, c.user1), at(&app, &c, c.user2));
-    let mut made = Vec::new();
-    for (who, token, name, expect) in [
-        ("Support", &sup, "Basic", OK),
-        ("DM", &dm, "Contractors", OK),
-        ("account PM", &pm, "Aardvark", OK),
-        ("location PM", &pm1, "Nope", "FORBIDDEN"),
-        ("user1", &u1, "Nope", "FORBIDDEN"),
-    ] {
-        let input = json!({ "accountId": account, "name": name, "allowUsersAddStatus": false });
-        let p = user1.check(who, token, "clientProfileCreate", input, expect).await;
-        made.extend(p["clientProfile"]["id"].as_str().map(str::to_owned));
-    }
-    // The default first, then by name.
-    let listed = names(&profiles(&app, &sup, c.account).await);
-    assert_eq!(listed, ["Default", "Aardvark", "Basic", "Contractors"]);
-
-    let (basic, contractors) = (&made[0], &made[1]);
-    for (who, token, input, expect) in [
-        ("Support", &sup, json!({ "id": basic, "allowUsersAddStatus": true }), OK),
-        ("DM", &dm, json!({ "id": basic, "callThroughAllowed": false }), OK),
-        ("account PM", &pm, json!({ "id": default, "name": "Standard" }), OK),
-        ("location PM", &pm1, json!({ "id": basic, "name": "Nope" }), "FORBIDDEN"),
-        ("user1", &u1, json!({ "id": basic, "name": "Nope" }), "FORBIDDEN"),
-    ] {
-        user1.check(who, token, "clientProfileUpdate", input, expect).await;
-    }
-    let listed = names(&profiles(&app, &sup, c.account).await);
-    assert_eq!(listed, ["Standard", "Aardvark", "Basic", "Contractors"]);
-
-    for (who, token, on, profile, expect) in [
-        ("Support on user2", &sup, user2, Some(basic), OK),
-        ("DM on user2, to default", &dm, user2, None, OK),
-        ("account PM on user1", &pm, user1, Some(basic), OK),
-        ("location PM on user1", &pm1, user1, Some(contractors), OK),
-        ("location PM on user2", &pm1, user2, Some(basic), "FORBIDDEN"),
-        ("user1 on user2", &u1, user2, Some(basic), "NOT_FOUND"),
-    ] {
-        let input = json!({ "userId": gid(Kind::User, on.user), "clientProfileId": profile });
-        on.check(who, token, "userClientProfileSet", input, expect).await;
-    }
-
-    // user1's profile now forbids own statuses (R10): the user may not add one, the admin may.
-    assert_eq!(flags(&app, &u1, c.user1).await["canAddStatus"], false);
-    assert_eq!(flags(&app, &pm1, c.user1).await["canAddStatus"], true);
-    let mut input = json!({ "name": "Gym", "presence": "AWAY" });
-    user1
-        .check("user1", &u1, "dynamicStatusCreate", input.clone(), "FORBIDDEN")
-        .await;
-    input["userId"] = json!(gid(Kind::User, c.user1));
-    user1.check("location PM", &pm1, "dynamicStatusCreate", input, OK).await;
-}
-
-/// A plain user's profile is an administrator's choice. The user sees themself, so the answer is
-/// `FORBIDDEN` (as `mobilityUserUpdate` on oneself), not the `NOT_FOUND` of an unknown id.
-async fn a_user_cannot_choose_their_own_profile(backend: Backend) {
-    let app = start(backend).await;
-    let c = RemoteWorld::build(&app).await.c;
-    let input = json!({ "accountId": gid(Kind::Account, c.account), "name": "Power" });
-    let profile = rcall(&app, &app.support(), "clientProfileCreate", input).await;
-    let profile = id_of(&profile, "clientProfile");
-    let input = json!({ "userId": gid(Kind::User, c.user1), "clientProfileId": profile });
-    let (on1, token) = (at(&app, &c, c.user1), app.token(c.user1));
-    on1.check("user1", &token, "userClientProfileSet", input, "FORBIDDEN")
-        .await;
-}
-
-async fn deletable_and_editable_follow_the_caller(backend: Backend) {
-    let app = start(backend).await;
-    let c = RemoteWorld::build(&app).await.c;
-    let (sup, tok) = (app.support(), |who: Uuid| app.token(who));
-    let (u1, pm1, user1) = (tok(c.user1), tok(c.pm_loc1), at(&app, &c, c.user1));
-    assert_eq!(flags(&app, &u1, c.user1).await["canAddRemoteExtension"], false, "R2");
-    assert_eq!(flags(&app, &pm1, c.user1).await["canAddRemoteExtension"], true, "R12");
-    let admin_number = provision_admin(&app, c.user1, "0981230001").await;
-    let platform_number = provision_platform(&app, c.user1, "0981230002").await;
-    let (own_number, own_status) = own(&app, c.user1, 1).await;
-    let read = user1.state().await.0;
-    let admin_status = read["activeStatus"]["id"].as_str().unwrap().to_owned();
-    let busy = read["dynamicStatuses"][1]["id"].as_str().unwrap().to_owned();
-    let flag = |read: &Value, id: &str, f: &str| {
-        let (numbers, statuses) = (read["numbers"]["nodes"].as_array(), read["dynamicStatuses"].as_array());
-        let mut all = numbers.unwrap().iter().chain(statuses.unwrap());
-        all.find(|x| x["id"] == id).unwrap()[f].clone()
-    };
-    // Per caller: deletable (own, admin, platform number), editable (own, admin status).
-    for (who, token, deletable, editable) in [
-        ("user1", &u1, [true, false, false], [true, false]),
-        ("location PM", &pm1, [true, true, false], [true, true]),
-        ("DM", &tok(c.dm), [true, true, false], [true, true]),
-        ("Support", &sup, [true, true, false], [true, true]),
-    ] {
-        let read = flags(&app, token, c.user1).await;
-        let numbers = [&own_number, &admin_number, &platform_number];
-        for (id, want) in numbers.into_iter().zip(deletable) {
-            assert_eq!(flag(&read, id, "deletable"), want, "{who}: deletable {id}");
-        }
-        for (id, want) in [&own_status, &admin_status].into_iter().zip(editable) {
-            assert_eq!(flag(&read, id, "editable"), want, "{who}: editable {id}");
-        }
-    }
-    let read = flags(&app, &u1, c.user1).await;
-    assert_eq!(flag(&read, &admin_number, "lockReasons"), json!(["PROVISIONED"]));
-
-    // The actions agree with the flags; in use, the admin's number is deletable by nobody (R6).
-    let (id, admin) = (|id: &str| json!({ "id": id }), admin_number.as_str());
-    let rename = json!({ "id": admin_status, "name": "Here" });
-    let route = json!({ "id": own_status, "remoteExtensionId": admin_number });
-    for (who, token, m, input, expect) in [
-        ("user1", &u1, "userNumberDelete", id(admin), "FORBIDDEN"),
-        ("Support", &sup, "userNumberDelete", id(&platform_number), "FORBIDDEN"),
-        ("user1", &u1, "dynamicStatusUpdate", rename.clone(), "STATUS_READONLY"),
-        ("user1", &u1, "dynamicStatusDelete", id(&busy), "STATUS_READONLY"),
-        ("user1", &u1, "dynamicStatusActivate", id(&busy), OK),
-        ("location PM", &pm1, "dynamicStatusUpdate", rename, OK),
-        ("user1", &u1, "dynamicStatusUpdate", route, OK),
-        ("location PM", &pm1, "userNumberDelete", id(admin), "NUMBER_IN_USE"),
-    ] {
-        user1.check(who, token, m, input, expect).await;
-    }
-    let read = flags(&app, &pm1, c.user1).await;
-    assert_eq!(flag(&read, admin, "deletable"), false);
-    assert_eq!(
-        flag(&read, admin, "lockReasons"),
-        json!(["PROVISIONED", "USED_BY_STATUS"])
-    );
-    user1
-        .check("user1", &u1, "dynamicStatusDelete", id(&own_status), OK)
-        .await;
-    assert_eq!(flag(&flags(&app, &pm1, c.user1).await, admin, "deletable"), true);
-    user1
-        .check("location PM", &pm1, "userNumberDelete", id(admin), OK)
-        .await;
-    user1.check("user1", &u1, "userNumberDelete", id(&own_number), OK).await;
-}
-
 backend_tests!(
     numbers_and_statuses_by_role,
     reads_follow_the_role_table,
     another_tenant_is_an_unknown_id,
     micloud_is_not_supported,
-    client_profiles_by_role,
-    a_user_cannot_choose_their_own_profile,
-    deletable_and_editable_follow_the_caller,
 );
