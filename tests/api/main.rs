@@ -15,6 +15,8 @@ mod mobility_access;
 mod mobility_rules;
 mod outbox;
 mod queries;
+mod remote_concurrency;
+mod remote_props;
 mod remote_support;
 mod schema;
 mod tenancy;
