@@ -126,6 +126,9 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
         }
         println!("GraphiQL: http://{addr}/graphiql");
     }
+    for plugin in app.plugin_summaries() {
+        println!("plugin {plugin}");
+    }
     println!("listening on http://{addr}");
     app.run_until_stopped().await?;
     Ok(())

@@ -46,6 +46,8 @@ pub struct Settings {
     pub mobility: MobilityDefaults,
     /// Remote Extension: the provisioned-number label prefix and new users' default statuses.
     pub remote_extension: crate::service::remote::RemoteSettings,
+    /// `[plugins]`: the integrations that consume the event log (email, …).
+    pub plugins: integrations::PluginSettings,
 }
 
 /// What Connect for Mobile fills in when an activation leaves a value out (SPEC M2).
@@ -111,6 +113,7 @@ impl Default for Settings {
             limits: Limits::default(),
             mobility: MobilityDefaults::default(),
             remote_extension: Default::default(),
+            plugins: Default::default(),
         }
     }
 }
@@ -144,7 +147,8 @@ pub struct SettingsError {
 }
 
 impl SettingsError {
-    fn new(key: &str, reason: impl Into<String>) -> Self {
+    /// A bad value of setting `key` (dotted, as in `reach.toml`).
+    pub fn new(key: &str, reason: impl Into<String>) -> Self {
         Self {
             key: key.to_owned(),
             env: format!("REACH_{}", key.replace('.', "__").to_uppercase()),
@@ -252,6 +256,9 @@ impl Settings {
             }
         }
         self.remote_extension
+            .validate()
+            .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
+        self.plugins
             .validate()
             .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
         Ok(())

@@ -275,7 +275,11 @@ pub async fn graphql_post(
             );
         }
     };
-    execute(&state, principal, request, media).await
+    let response = execute(&state, principal, request, media).await;
+    // A POST may have committed a change: wake this process's plugins rather than let them
+    // find it at their next poll.
+    state.app.wake.notify();
+    response
 }
 
 /// `GET /graphql?query=…`: queries only; a mutation over GET is 405.

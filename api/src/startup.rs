@@ -9,6 +9,8 @@ use axum::{
     response::IntoResponse,
     routing::get,
 };
+use integrations::{PluginHost, Wake, email::EmailPlugin};
+use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tower_http::{
@@ -31,6 +33,7 @@ pub struct Application {
     router: Router,
     state: AppState,
     demo: Option<demo::DemoReport>,
+    plugins: PluginHost,
 }
 
 impl Application {
@@ -52,7 +55,9 @@ impl Application {
             settings: settings.clone(),
             tokens,
             statements,
+            wake: Wake::default(),
         };
+        let plugins = plugins(&state)?;
         let demo = if with_demo {
             Some(demo::seed(&state).await?)
         } else {
@@ -85,6 +90,7 @@ impl Application {
             router,
             state,
             demo,
+            plugins,
         })
     }
 
@@ -103,17 +109,40 @@ impl Application {
         self.demo.as_ref()
     }
 
-    /// Serves until `shutdown` completes, then finishes in-flight requests.
+    /// `name: summary` of each plugin this process runs.
+    pub fn plugin_summaries(&self) -> Vec<String> {
+        self.plugins.summaries()
+    }
+
+    /// Starts the plugins and serves until `shutdown` completes, then finishes in-flight
+    /// requests and stops the plugins (a delivery cut off here is taken up again later).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        axum::serve(self.listener, self.router)
+        let plugins = self.plugins.start();
+        let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(shutdown)
-            .await
+            .await;
+        plugins.shutdown(Duration::from_secs(5)).await;
+        served
     }
 
     /// Serves until SIGTERM or Ctrl-C.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         self.run_until(shutdown_signal()).await
     }
+}
+
+/// The plugins switched on in `[plugins]`; one that is on but misconfigured stops the start with
+/// the setting's name.
+fn plugins(state: &AppState) -> Result<PluginHost, crate::config::SettingsError> {
+    let settings = &state.settings;
+    let mut host = PluginHost::new(state.db.clone(), settings.plugins.clone(), state.wake.clone());
+    if settings.plugins.email.enabled {
+        let url = settings.smtp_url.as_ref().map(|u| u.expose_secret().to_owned());
+        let email = EmailPlugin::build(&settings.plugins.email, url.as_deref())
+            .map_err(|(key, reason)| crate::config::SettingsError::new(&key, reason))?;
+        host.register(Arc::new(email));
+    }
+    Ok(host)
 }
 
 /// The schema with data, limits and extensions, as the server runs it.

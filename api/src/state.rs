@@ -17,4 +17,6 @@ pub struct AppState {
     pub tokens: Tokens,
     /// SQL statements run since start.
     pub statements: Arc<AtomicU64>,
+    /// Raised after a request that may have committed a change, for the plugins.
+    pub wake: integrations::Wake,
 }

@@ -15,6 +15,7 @@ pub mod mobility_notification;
 pub mod mobility_user;
 pub mod notification_delivery;
 pub mod outbox_event;
+pub mod plugin_cursor;
 pub mod remote_user;
 pub mod role_assignment;
 pub mod server_secret;

@@ -25,6 +25,14 @@ pub struct Model {
     pub next_attempt_at: Option<DateTimeUtc>,
     /// When the row last changed.
     pub updated_at: DateTimeUtc,
+    /// The email worker holding the row while it sends it, if any.
+    pub lease_owner: Option<String>,
+    /// Until when it holds it; after that another worker may take the row.
+    pub lease_until: Option<DateTimeUtc>,
+    /// When the mail server accepted the message.
+    pub sent_at: Option<DateTimeUtc>,
+    /// The `Message-ID` every try of this delivery carries (without angle brackets).
+    pub message_id: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; services join by key.

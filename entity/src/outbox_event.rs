@@ -1,7 +1,8 @@
 //! `outbox_event`: the domain events every state change records in its own transaction (SPEC E1).
 //!
 //! `position` is the log order (an auto-increment key, so readers can tail the log); `id` is the
-//! event's UUID, stable across retries of its consumers.
+//! event's UUID, stable across retries of its consumers. `txid` tells a reader on PostgreSQL
+//! which positions are final (see the `plugins` migration).
 
 use sea_orm::entity::prelude::*;
 
@@ -29,6 +30,9 @@ pub struct Model {
     pub payload: Json,
     /// When it was recorded.
     pub occurred_at: DateTimeUtc,
+    /// The recording transaction's id on PostgreSQL (`pg_current_xact_id()`, filled by the
+    /// database), 0 on SQLite: readers walk the log in `(txid, position)` order.
+    pub txid: i64,
 }
 
 /// No relations.

@@ -1,4 +1,16 @@
 //! Reach's integrations: the plugins that consume the event outbox after commit — email
-//! notifications through lettre and the communication-platform sync. The plugin trait, the
-//! registry and both plugins arrive with their issues; the outbox they read is already written
-//! by every state change (see `api::service::outbox`).
+//! notifications through lettre, and (with the sync issue) the communication-platform sync.
+//!
+//! [`PluginHost`] runs every plugin switched on in `[plugins]`: each receives the committed
+//! events from its own place in the log (kept in `plugin_cursor`, so a restart resumes where it
+//! stopped, and leased, so several processes never feed one plugin the same event at once), and
+//! each may run background jobs. A plugin that fails retries its event with backoff without
+//! holding up the others or the API.
+
+pub mod email;
+pub mod host;
+pub mod log;
+pub mod settings;
+
+pub use host::{JobContext, Plugin, PluginError, PluginHost, RunningPlugins, Wake};
+pub use settings::{EmailSettings, PluginSettings};

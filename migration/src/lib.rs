@@ -6,6 +6,7 @@ mod helpers;
 mod m20261122_000001_directory;
 mod m20261123_000001_mobility;
 mod m20261124_000001_remote_extension;
+mod m20261125_000001_plugins;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_directory::Migration),
             Box::new(m20261123_000001_mobility::Migration),
             Box::new(m20261124_000001_remote_extension::Migration),
+            Box::new(m20261125_000001_plugins::Migration),
         ]
     }
 }

@@ -21,6 +21,8 @@ pub enum Kind {
     MobilityUser,
     /// A settings-change notification.
     MobilityNotification,
+    /// One recipient's delivery of a notification.
+    NotificationRecipient,
     /// One of a user's numbers.
     UserNumber,
     /// A dynamic status.
@@ -39,6 +41,7 @@ impl Kind {
             Kind::RoleAssignment => "RoleAssignment",
             Kind::MobilityUser => "MobilityUser",
             Kind::MobilityNotification => "MobilityNotification",
+            Kind::NotificationRecipient => "NotificationRecipient",
             Kind::UserNumber => "UserNumber",
             Kind::DynamicStatus => "DynamicStatus",
             Kind::ClientProfile => "ClientProfile",
@@ -54,6 +57,7 @@ impl Kind {
             Kind::RoleAssignment,
             Kind::MobilityUser,
             Kind::MobilityNotification,
+            Kind::NotificationRecipient,
             Kind::UserNumber,
             Kind::DynamicStatus,
             Kind::ClientProfile,

@@ -21,6 +21,7 @@ pub struct QueryRoot(node::NodeQuery, directory::query::DirectoryQuery);
 pub struct MutationRoot(
     directory::mutation::DirectoryMutation,
     mobility::mutation::MobilityMutation,
+    mobility::notifications::NotificationMutation,
     remote::mutation::RemoteMutation,
 );
 

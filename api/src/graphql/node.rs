@@ -13,7 +13,8 @@ use super::{
     ids::{self, Kind},
     mobility::{
         loaders::NotificationKey,
-        types::{MobilityNotification, MobilityUser, mobility_of},
+        notifications::{MobilityNotification, NotificationRecipient},
+        types::{MobilityUser, mobility_of},
     },
     remote::{
         loaders::{NumberKey, ProfileKey, StatusKey},
@@ -40,6 +41,8 @@ pub enum Node {
     MobilityUser(MobilityUser),
     /// A settings-change notification.
     MobilityNotification(MobilityNotification),
+    /// One recipient's delivery of a notification.
+    NotificationRecipient(NotificationRecipient),
     /// One of a user's numbers.
     UserNumber(UserNumber),
     /// A dynamic status.
@@ -113,6 +116,18 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             .map_err(load_err)?
             .filter(|n| mobility::may_read_notifications(p, n.account_id))
             .map(|n| Node::MobilityNotification(MobilityNotification(n))),
+        Kind::NotificationRecipient => {
+            let db = context::db(ctx)?;
+            let Some(row) = mobility::delivery(db, key).await? else {
+                return Ok(None);
+            };
+            loader
+                .load_one(NotificationKey(row.notification_id))
+                .await
+                .map_err(load_err)?
+                .filter(|n| mobility::may_read_notifications(p, n.account_id))
+                .map(|_| Node::NotificationRecipient(NotificationRecipient(row)))
+        }
         Kind::UserNumber => match loader.load_one(NumberKey(key)).await.map_err(load_err)? {
             Some(n) if sees_user(ctx, loader, n.user_id).await? => Some(Node::UserNumber(UserNumber(n))),
             _ => None,

@@ -3,4 +3,5 @@
 
 pub mod loaders;
 pub mod mutation;
+pub mod notifications;
 pub mod types;

@@ -2,10 +2,13 @@
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
-use entity::{mobility_account, mobility_notification, mobility_user, notification_delivery, user};
+use entity::{mobility_account, mobility_user, user};
 use uuid::Uuid;
 
-use super::loaders::{AddonOfAccount, DeliveriesOf, MobilityOfUser};
+use super::{
+    loaders::{AddonOfAccount, MobilityOfUser},
+    notifications::{MobilityNotification, MobilityNotificationConnection},
+};
 use crate::{
     graphql::{
         connection::{self, connection},
@@ -36,23 +39,7 @@ pub enum MobilityState {
     Active,
 }
 
-/// Where the delivery of a notification to one recipient stands.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-#[graphql(remote = "entity::DeliveryStatus")]
-pub enum DeliveryStatus {
-    /// Queued; the email plugin has not tried yet (or is not configured: mail stays queued).
-    Pending,
-    /// Handed to the mail server.
-    Sent,
-    /// A try failed for a temporary reason; another is due.
-    Retrying,
-    /// Given up: a permanent failure or too many tries.
-    Failed,
-    /// Not sent: the recipient has no email address.
-    Skipped,
-}
-
-fn loader<'a>(ctx: &Context<'a>) -> Result<&'a RequestLoader> {
+pub(super) fn loader<'a>(ctx: &Context<'a>) -> Result<&'a RequestLoader> {
     ctx.data::<RequestLoader>()
 }
 
@@ -166,13 +153,6 @@ connection!(
     MobilityUser,
     "A page of users enabled for mobility.",
     "A user enabled for mobility, in a page."
-);
-connection!(
-    MobilityNotificationConnection,
-    MobilityNotificationEdge,
-    MobilityNotification,
-    "A page of settings-change notifications.",
-    "A settings-change notification in a page."
 );
 
 /// An account's Connect for Mobile add-on: its state, settings and users.
@@ -462,113 +442,4 @@ pub async fn mobility_of(ctx: &Context<'_>, user: &user::Model) -> Result<Option
             user: user.clone(),
             mobility,
         }))
-}
-
-/// One changed setting, as people read it.
-#[derive(SimpleObject, Clone, Debug)]
-pub struct SettingChange {
-    /// The setting's API name, e.g. `handoverNumber` (`accessNumber` shows the number).
-    pub field: String,
-    /// The value before.
-    pub old_value: Option<String>,
-    /// The value after.
-    pub new_value: Option<String>,
-}
-
-/// A settings change mailed to the users enabled when it was made (SPEC M6).
-#[derive(Clone, Debug)]
-pub struct MobilityNotification(pub mobility_notification::Model);
-
-/// A settings change mailed to the users enabled when it was made (SPEC M6).
-#[Object]
-impl MobilityNotification {
-    /// Global id.
-    pub async fn id(&self) -> ID {
-        ids::encode(Kind::MobilityNotification, self.0.id)
-    }
-
-    /// When the change was made and the notification queued.
-    async fn created_at(&self) -> DateTime<Utc> {
-        self.0.created_at
-    }
-
-    /// Who changed the settings.
-    async fn created_by(&self) -> Actor {
-        Actor(self.0.created_by.clone())
-    }
-
-    /// The settings that changed, old and new values.
-    async fn changes(&self) -> Vec<SettingChange> {
-        let text = |v: &serde_json::Value| v.as_str().map(str::to_owned);
-        self.0
-            .changes
-            .as_array()
-            .into_iter()
-            .flatten()
-            .map(|c| SettingChange {
-                field: c["field"].as_str().unwrap_or_default().to_owned(),
-                old_value: text(&c["old"]),
-                new_value: text(&c["new"]),
-            })
-            .collect()
-    }
-
-    /// Every recipient and where delivery to them stands.
-    async fn recipients(&self, ctx: &Context<'_>) -> Result<Vec<NotificationRecipient>> {
-        Ok(loader(ctx)?
-            .load_one(DeliveriesOf(self.0.id))
-            .await
-            .map_err(load_err)?
-            .unwrap_or_default()
-            .into_iter()
-            .map(NotificationRecipient)
-            .collect())
-    }
-}
-
-/// One recipient of a notification and where delivery to them stands.
-#[derive(Clone, Debug)]
-pub struct NotificationRecipient(pub notification_delivery::Model);
-
-/// One recipient of a notification and where delivery to them stands.
-#[Object]
-impl NotificationRecipient {
-    /// The user.
-    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        Ok(loader(ctx)?
-            .load_one(UserKey(self.0.user_id))
-            .await
-            .map_err(load_err)?
-            .map(User))
-    }
-
-    /// The address it goes to, as it was when queued (null: none, the delivery is `SKIPPED`).
-    async fn email(&self) -> Option<&str> {
-        self.0.email.as_deref()
-    }
-
-    /// Where delivery stands.
-    async fn status(&self) -> DeliveryStatus {
-        self.0.status.into()
-    }
-
-    /// Tries made so far.
-    async fn attempts(&self) -> i32 {
-        self.0.attempts
-    }
-
-    /// The last failure, as the mail server answered it.
-    async fn last_error(&self) -> Option<&str> {
-        self.0.last_error.as_deref()
-    }
-
-    /// When the next try is due, if one is planned.
-    async fn next_attempt_at(&self) -> Option<DateTime<Utc>> {
-        self.0.next_attempt_at
-    }
-
-    /// When the delivery state last changed.
-    async fn updated_at(&self) -> DateTime<Utc> {
-        self.0.updated_at
-    }
 }

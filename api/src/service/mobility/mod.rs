@@ -9,6 +9,7 @@
 mod addon;
 mod notify;
 mod reads;
+mod retry;
 mod users;
 
 use chrono::Utc;
@@ -20,6 +21,7 @@ pub use addon::{
     Activation, SettingsChanges, activate, complete_activation, deactivate, set_email_notification, update_settings,
 };
 pub use reads::*;
+pub use retry::{RetryTarget, retry_notification};
 pub use users::{EnableRow, Enabled, MAX_BATCH, disable_users, enable_users, mobility_of_users, update_user_extension};
 
 use crate::{

@@ -76,6 +76,7 @@ pub(super) async fn queue(
             last_error: Set(None),
             next_attempt_at: Set(None),
             updated_at: Set(now),
+            ..Default::default()
         })
         .collect();
     for chunk in rows.chunks(CHUNK) {

@@ -129,6 +129,11 @@ pub fn may_read_notifications(p: &Principal, account_id: Uuid) -> bool {
     p.account_manager(account_id) == Access::Allowed
 }
 
+/// One delivery by id.
+pub async fn delivery(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<notification_delivery::Model>, DbErr> {
+    notification_delivery::Entity::find_by_id(id).one(db).await
+}
+
 /// The account's notifications, newest first.
 pub fn notifications_select(account_id: Uuid) -> Select<mobility_notification::Entity> {
     mobility_notification::Entity::find().filter(mobility_notification::Column::AccountId.eq(account_id))

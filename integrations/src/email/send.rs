@@ -1,0 +1,89 @@
+//! The SMTP side: a pooled lettre transport with the configured TLS and timeout, the message of
+//! one delivery (plain text and HTML, a stable `Message-ID`), and what a failure means.
+
+use std::time::Duration;
+
+use lettre::{
+    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    message::{Mailbox, MultiPart, header},
+    transport::smtp::{
+        PoolConfig,
+        client::{Tls, TlsParameters},
+    },
+};
+
+use super::render::Rendered;
+use crate::settings::{EmailSettings, TlsMode};
+
+/// The pooled SMTP client.
+pub type Transport = AsyncSmtpTransport<Tokio1Executor>;
+
+/// Builds the transport for `url` (`smtp://[user:password@]host[:port]` or `smtps://…`).
+pub fn transport(url: &str, settings: &EmailSettings) -> Result<Transport, String> {
+    let builder = Transport::from_url(url).map_err(|e| format!("not a usable SMTP URL: {e}"))?;
+    let host = url
+        .split_once("://")
+        .map(|(_, rest)| rest.rsplit_once('@').map_or(rest, |(_, h)| h))
+        .and_then(|rest| rest.split(['/', '?', ':']).next())
+        .filter(|h| !h.is_empty())
+        .ok_or("has no host")?
+        .to_owned();
+    let tls = match settings.tls_mode(url) {
+        TlsMode::None => Tls::None,
+        TlsMode::StartTls => Tls::Required(TlsParameters::new(host.clone()).map_err(|e| e.to_string())?),
+        TlsMode::Tls => Tls::Wrapper(TlsParameters::new(host).map_err(|e| e.to_string())?),
+    };
+    Ok(builder
+        .tls(tls)
+        .timeout(Some(Duration::from_millis(settings.timeout_ms)))
+        .pool_config(PoolConfig::new().max_size(settings.pool_size))
+        .build())
+}
+
+/// The domain of the sender's address, which ends every `Message-ID`.
+pub fn message_id_domain(from: &Mailbox) -> String {
+    from.email.domain().to_owned()
+}
+
+/// The message of one delivery.
+pub fn message(from: &Mailbox, to: Mailbox, message_id: &str, mail: &Rendered) -> Result<Message, String> {
+    Message::builder()
+        .from(from.clone())
+        .to(to)
+        .subject(mail.subject.clone())
+        .message_id(Some(format!("<{message_id}>")))
+        .header(header::MIME_VERSION_1_0)
+        .multipart(MultiPart::alternative_plain_html(mail.text.clone(), mail.html.clone()))
+        .map_err(|e| format!("cannot build the message: {e}"))
+}
+
+/// What a failed send means for the delivery.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Failure {
+    /// The server refused this message for good (5xx): do not try again.
+    Permanent(String),
+    /// The server asked to try later (4xx).
+    Temporary(String),
+    /// The server could not be reached or did not answer in time: try later, and wait before
+    /// the next message too.
+    Unreachable(String),
+}
+
+/// Sends `message`.
+pub async fn send(transport: &Transport, message: Message) -> Result<(), Failure> {
+    match transport.send(message).await {
+        Ok(_) => Ok(()),
+        Err(e) => Err(classify(&e)),
+    }
+}
+
+fn classify(e: &lettre::transport::smtp::Error) -> Failure {
+    let text = e.to_string();
+    if e.is_permanent() {
+        Failure::Permanent(text)
+    } else if e.is_transient() {
+        Failure::Temporary(text)
+    } else {
+        Failure::Unreachable(text)
+    }
+}

@@ -1,0 +1,58 @@
+//! Reading the event log (`outbox_event`) in an order in which nothing can appear behind a
+//! reader's cursor.
+//!
+//! On PostgreSQL a reader takes only the events of transactions that finished before every
+//! transaction still running (`txid` below the snapshot's `xmin`) and walks them by
+//! `(txid, position)`: a later commit always carries a `txid` at or above that horizon, so it
+//! lands ahead of the cursor. SQLite commits one writer at a time and `txid` is 0, so this is
+//! plain position order there.
+
+use entity::outbox_event;
+use sea_orm::{
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
+    sea_query::Expr,
+};
+
+/// A place in the log: the last event read.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Cursor {
+    /// Its transaction id (0 on SQLite).
+    pub txid: i64,
+    /// Its position.
+    pub position: i64,
+}
+
+impl Cursor {
+    /// The place of `event`.
+    pub fn of(event: &outbox_event::Model) -> Self {
+        Self {
+            txid: event.txid,
+            position: event.position,
+        }
+    }
+}
+
+/// Up to `limit` committed events after `after`, in log order.
+pub async fn read_after(
+    db: &impl ConnectionTrait,
+    after: Cursor,
+    limit: u64,
+) -> Result<Vec<outbox_event::Model>, DbErr> {
+    use outbox_event::Column;
+    let mut query = outbox_event::Entity::find().filter(
+        Condition::any().add(Column::Txid.gt(after.txid)).add(
+            Condition::all()
+                .add(Column::Txid.eq(after.txid))
+                .add(Column::Position.gt(after.position)),
+        ),
+    );
+    if db.get_database_backend() == DbBackend::Postgres {
+        query = query.filter(Expr::cust("txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"));
+    }
+    query
+        .order_by_asc(Column::Txid)
+        .order_by_asc(Column::Position)
+        .limit(limit)
+        .all(db)
+        .await
+}

@@ -1,0 +1,155 @@
+//! `[plugins]` settings: which integrations run and how, validated at start so a plugin that is
+//! switched on but misconfigured stops the server with a message naming the setting.
+
+use std::path::PathBuf;
+
+use serde::{Deserialize, Serialize};
+
+/// `[plugins]`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PluginSettings {
+    /// How often a plugin looks for new events and due work when nothing wakes it, in ms.
+    pub poll_interval_ms: u64,
+    /// How long a process holds a plugin's place in the event log before another may take
+    /// over, in seconds (renewed while it works).
+    pub lease_seconds: u64,
+    /// `[plugins.email]`.
+    pub email: EmailSettings,
+}
+
+impl Default for PluginSettings {
+    fn default() -> Self {
+        Self {
+            poll_interval_ms: 1_000,
+            lease_seconds: 30,
+            email: EmailSettings::default(),
+        }
+    }
+}
+
+/// How the SMTP connection is secured.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TlsMode {
+    /// Plain text (a local relay).
+    None,
+    /// STARTTLS, required.
+    StartTls,
+    /// TLS from the first byte (SMTPS).
+    Tls,
+}
+
+/// `[plugins.email]`: the email plugin (SPEC M6, E2). The server is `smtp_url` (`REACH_SMTP_URL`).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EmailSettings {
+    /// Whether the plugin runs. On but without `smtp_url`, mail stays queued (`PENDING`).
+    pub enabled: bool,
+    /// The sender, e.g. `Reach <no-reply@example.com>`; its domain ends every `Message-ID`.
+    pub from: String,
+    /// The product's name in subjects and bodies.
+    pub product_name: String,
+    /// `auto` (`smtps://` → `tls`, `smtp://` → `starttls`), `none`, `starttls` or `tls`.
+    pub tls: String,
+    /// Longest wait for the mail server on one step, in ms (lettre's own default is 60 s).
+    pub timeout_ms: u64,
+    /// Most pooled SMTP connections.
+    pub pool_size: u32,
+    /// Delivery tasks per process.
+    pub workers: usize,
+    /// Deliveries a task claims at once.
+    pub batch_size: u64,
+    /// Tries before a temporary failure becomes `FAILED`.
+    pub max_attempts: i32,
+    /// Wait before the first retry, in ms; doubles per try, with jitter.
+    pub backoff_initial_ms: u64,
+    /// Longest wait between retries, in ms.
+    pub backoff_max_ms: u64,
+    /// How long a claimed delivery stays with its worker before another may take it, in seconds.
+    pub lease_seconds: u64,
+    /// A folder with `settings_changed.txt` and `settings_changed.html` replacing the built-in
+    /// templates (minijinja syntax).
+    pub templates_dir: Option<PathBuf>,
+}
+
+impl Default for EmailSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            from: "Reach <no-reply@reach.invalid>".into(),
+            product_name: "Reach".into(),
+            tls: "auto".into(),
+            timeout_ms: 10_000,
+            pool_size: 4,
+            workers: 4,
+            batch_size: 10,
+            max_attempts: 12,
+            backoff_initial_ms: 2_000,
+            backoff_max_ms: 15 * 60 * 1_000,
+            lease_seconds: 120,
+            templates_dir: None,
+        }
+    }
+}
+
+/// A bad setting: its key under `plugins.` and what is wrong.
+pub type Invalid = (String, String);
+
+impl PluginSettings {
+    /// Checks the values that need no I/O; the email plugin checks the rest when it is built.
+    pub fn validate(&self) -> Result<(), Invalid> {
+        let bad = |key: &str, reason: &str| Err((format!("plugins.{key}"), reason.to_owned()));
+        if self.poll_interval_ms == 0 {
+            return bad("poll_interval_ms", "must be at least 1");
+        }
+        if self.lease_seconds == 0 {
+            return bad("lease_seconds", "must be at least 1");
+        }
+        let e = &self.email;
+        if !e.enabled {
+            return Ok(());
+        }
+        if e.product_name.trim().is_empty() {
+            return bad("email.product_name", "must not be empty");
+        }
+        if !matches!(e.tls.as_str(), "auto" | "none" | "starttls" | "tls") {
+            return bad("email.tls", "must be `auto`, `none`, `starttls` or `tls`");
+        }
+        for (key, value) in [
+            ("email.timeout_ms", e.timeout_ms),
+            ("email.pool_size", u64::from(e.pool_size)),
+            ("email.workers", e.workers as u64),
+            ("email.batch_size", e.batch_size),
+            ("email.backoff_initial_ms", e.backoff_initial_ms),
+            ("email.lease_seconds", e.lease_seconds),
+        ] {
+            if value == 0 {
+                return bad(key, "must be at least 1");
+            }
+        }
+        if e.max_attempts < 1 {
+            return bad("email.max_attempts", "must be at least 1");
+        }
+        if e.backoff_max_ms < e.backoff_initial_ms {
+            return bad("email.backoff_max_ms", "must not be below backoff_initial_ms");
+        }
+        // A worker sends its batch one message after another; its claim must outlast that.
+        if e.lease_seconds.saturating_mul(1_000) < e.timeout_ms.saturating_mul(e.batch_size) {
+            return bad("email.lease_seconds", "must cover batch_size × timeout_ms");
+        }
+        Ok(())
+    }
+}
+
+impl EmailSettings {
+    /// The TLS mode for a server URL.
+    pub fn tls_mode(&self, url: &str) -> TlsMode {
+        match self.tls.as_str() {
+            "none" => TlsMode::None,
+            "starttls" => TlsMode::StartTls,
+            "tls" => TlsMode::Tls,
+            _ if url.starts_with("smtps:") => TlsMode::Tls,
+            _ => TlsMode::StartTls,
+        }
+    }
+}
