@@ -10,7 +10,7 @@ use std::{
 
 use serde_json::{Value, json};
 
-fn reach(dir: &std::path::Path) -> Command {
+pub(crate) fn reach(dir: &std::path::Path) -> Command {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reach"));
     cmd.current_dir(dir);
     for (key, _) in std::env::vars() {
@@ -22,14 +22,14 @@ fn reach(dir: &std::path::Path) -> Command {
     cmd
 }
 
-fn temp_dir() -> std::path::PathBuf {
+pub(crate) fn temp_dir() -> std::path::PathBuf {
     let dir = std::env::temp_dir().join(format!("reach-cli-{}", uuid::Uuid::new_v4().simple()));
     std::fs::create_dir_all(&dir).unwrap();
     dir
 }
 
 /// Kills the server when the test ends, pass or fail.
-struct Server(Child);
+pub(crate) struct Server(pub(crate) Child);
 
 impl Drop for Server {
     fn drop(&mut self) {
@@ -45,7 +45,7 @@ fn serve(dir: &std::path::Path, args: &[&str]) -> (Server, Vec<String>, String) 
 }
 
 /// Starts `reach serve` with `args` and extra environment, without waiting for it.
-fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Server {
+pub(crate) fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Server {
     let child = reach(dir)
         .args(["serve", "--listen", "127.0.0.1:0"])
         .args(args)
@@ -58,7 +58,7 @@ fn start(dir: &std::path::Path, args: &[&str], env: &[(&str, &str)]) -> Server {
 }
 
 /// Waits for a started server to listen: the lines it printed before, and its address.
-fn listening(mut server: Server) -> (Server, Vec<String>, String) {
+pub(crate) fn listening(mut server: Server) -> (Server, Vec<String>, String) {
     let stdout = server.0.stdout.take().unwrap();
     let mut lines = Vec::new();
     for line in BufReader::new(stdout).lines() {
@@ -112,7 +112,11 @@ async fn migrate_token_and_serve_share_the_generated_secret() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     let token = String::from_utf8(out.stdout).unwrap().trim().to_owned();
 
-    let (_server, _, addr) = serve(&dir, &[]);
+    let (_server, lines, addr) = serve(&dir, &[]);
+    assert!(
+        lines.contains(&"plugin email: holding mail as PENDING: REACH_SMTP_URL is not set".to_owned()),
+        "reach serve lists the plugins it started: {lines:?}"
+    );
     let body = viewer(&addr, &token).await;
     assert_eq!(
         body["data"]["viewer"],
@@ -179,6 +183,12 @@ fn a_bad_setting_stops_start_up_naming_it() {
         ("REACH_LOG_FORMAT", "xml", "REACH_LOG_FORMAT"),
         ("REACH_LISTN", "127.0.0.1:1", "LISTN"),
         ("REACH_LIMITS__MAX_DEPT", "3", "LIMITS.MAX_DEPT"),
+        // A plugin switched on but misconfigured stops start-up naming the setting.
+        ("REACH_PLUGINS__EMAIL__TLS", "maybe", "REACH_PLUGINS__EMAIL__TLS"),
+        ("REACH_PLUGINS__EMAIL__FROM", "nobody", "REACH_PLUGINS__EMAIL__FROM"),
+        ("REACH_PLUGINS__EMAIL__TEMPLATES_DIR", "/nonexistent/reach", "REACH_PLUGINS__EMAIL__TEMPLATES_DIR"),
+        ("REACH_PLUGINS__EMAIL__MAX_ATTEMPTS", "0", "REACH_PLUGINS__EMAIL__MAX_ATTEMPTS"),
+        ("REACH_SMTP_URL", "smtp://", "REACH_SMTP_URL"),
     ] {
         let mut child = reach(&dir)
             .arg("serve")

@@ -1,6 +1,8 @@
 //! In-process SMTP server ("sink") for integration tests and benchmarks: speaks real SMTP over TCP
 //! (protocol handled by `mailin`), records accepted mail and can simulate failures and outages.
 
+#![allow(dead_code)]
+
 use std::collections::HashMap;
 use std::fmt;
 use std::io;
