@@ -47,7 +47,9 @@ pub async fn read_after(
         ),
     );
     if db.get_database_backend() == DbBackend::Postgres {
-        query = query.filter(Expr::cust("txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint"));
+        query = query.filter(Expr::cust(
+            "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        ));
     }
     query
         .order_by_asc(Column::Txid)

@@ -153,3 +153,38 @@ impl EmailSettings {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tls_follows_the_setting_then_the_scheme() {
+        let mut e = EmailSettings::default();
+        assert_eq!(e.tls_mode("smtps://mail.example.com"), TlsMode::Tls);
+        assert_eq!(e.tls_mode("smtp://mail.example.com:587"), TlsMode::StartTls);
+        e.tls = "none".into();
+        assert_eq!(e.tls_mode("smtps://mail.example.com"), TlsMode::None);
+        e.tls = "tls".into();
+        assert_eq!(e.tls_mode("smtp://mail.example.com"), TlsMode::Tls);
+    }
+
+    #[test]
+    fn bad_values_name_their_setting() {
+        let mut s = PluginSettings::default();
+        assert!(s.validate().is_ok());
+        s.email.batch_size = 100;
+        assert_eq!(
+            s.validate().err().map(|(k, _)| k).as_deref(),
+            Some("plugins.email.lease_seconds"),
+            "a batch must be sendable within the lease"
+        );
+        s.email.enabled = false;
+        assert!(s.validate().is_ok(), "a plugin switched off is not checked");
+        s.poll_interval_ms = 0;
+        assert_eq!(
+            s.validate().err().map(|(k, _)| k).as_deref(),
+            Some("plugins.poll_interval_ms")
+        );
+    }
+}

@@ -186,8 +186,16 @@ fn a_bad_setting_stops_start_up_naming_it() {
         // A plugin switched on but misconfigured stops start-up naming the setting.
         ("REACH_PLUGINS__EMAIL__TLS", "maybe", "REACH_PLUGINS__EMAIL__TLS"),
         ("REACH_PLUGINS__EMAIL__FROM", "nobody", "REACH_PLUGINS__EMAIL__FROM"),
-        ("REACH_PLUGINS__EMAIL__TEMPLATES_DIR", "/nonexistent/reach", "REACH_PLUGINS__EMAIL__TEMPLATES_DIR"),
-        ("REACH_PLUGINS__EMAIL__MAX_ATTEMPTS", "0", "REACH_PLUGINS__EMAIL__MAX_ATTEMPTS"),
+        (
+            "REACH_PLUGINS__EMAIL__TEMPLATES_DIR",
+            "/nonexistent/reach",
+            "REACH_PLUGINS__EMAIL__TEMPLATES_DIR",
+        ),
+        (
+            "REACH_PLUGINS__EMAIL__MAX_ATTEMPTS",
+            "0",
+            "REACH_PLUGINS__EMAIL__MAX_ATTEMPTS",
+        ),
         ("REACH_SMTP_URL", "smtp://", "REACH_SMTP_URL"),
     ] {
         let mut child = reach(&dir)

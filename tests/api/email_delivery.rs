@@ -63,7 +63,11 @@ async fn e2_a_settings_change_mails_every_enabled_user_once(backend: Backend) {
     );
     let mail = sink.wait_for(2, SETTLE).await;
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let mail = if sink.messages().len() > mail.len() { sink.messages() } else { mail };
+    let mail = if sink.messages().len() > mail.len() {
+        sink.messages()
+    } else {
+        mail
+    };
     assert_eq!(mail.len(), 2, "exactly one message per recipient");
     let recipients: HashSet<_> = mail.iter().flat_map(|m| m.to.clone()).collect();
     assert_eq!(recipients, HashSet::from([m.user1_email.clone(), m.pm_email.clone()]));
@@ -72,7 +76,11 @@ async fn e2_a_settings_change_mails_every_enabled_user_once(backend: Backend) {
         assert_eq!(row["status"], "SENT");
         assert_eq!(row["attempts"], 1);
         assert!(row["sentAt"].is_string());
-        assert_eq!(message.message_id().as_deref(), row["messageId"].as_str(), "stable Message-ID");
+        assert_eq!(
+            message.message_id().as_deref(),
+            row["messageId"].as_str(),
+            "stable Message-ID"
+        );
         assert!(message.message_id().unwrap().ends_with("@mail.test"));
         assert_eq!(message.from, "reach@mail.test");
         assert_eq!(
@@ -83,7 +91,10 @@ async fn e2_a_settings_change_mails_every_enabled_user_once(backend: Backend) {
         for part in [&text, &html] {
             assert!(part.contains("Alpha Corp"), "{part}");
             assert!(part.contains("Handover number"), "{part}");
-            assert!(part.contains("5550000001") && part.contains("5550000002"), "old and new: {part}");
+            assert!(
+                part.contains("5550000001") && part.contains("5550000002"),
+                "old and new: {part}"
+            );
             assert!(part.contains("Support (tester)"), "who: {part}");
             assert!(!part.contains("Voicemail"), "only the changed field: {part}");
         }
@@ -102,10 +113,7 @@ async fn e2_smtp_down_loses_nothing_and_sends_nothing_twice(backend: Backend) {
         assert_eq!(codes(&body, "mobilitySettingsUpdate"), Vec::<String>::new());
     }
     // The server is down: tries fail and are retried, nothing is given up on.
-    let rows = wait_deliveries(&app, account, SETTLE, |r| {
-        r.iter().any(|d| d["status"] == "RETRYING")
-    })
-    .await;
+    let rows = wait_deliveries(&app, account, SETTLE, |r| r.iter().any(|d| d["status"] == "RETRYING")).await;
     assert_eq!(rows.len(), 150);
     assert!(rows.iter().all(|d| d["status"] != "SENT" && d["status"] != "FAILED"));
     let retrying = rows.iter().find(|d| d["status"] == "RETRYING").unwrap();
@@ -192,8 +200,14 @@ async fn e2_too_many_temporary_failures_fail(backend: Backend) {
     let rows = wait_deliveries(&app, m.w.a.account, SETTLE, |r| settled(r, 3)).await;
     for email in [&m.user1_email, &m.pm_email] {
         let row = to(&rows, email);
-        assert_eq!((row["status"].as_str(), row["attempts"].as_u64()), (Some("FAILED"), Some(2)));
-        assert!(row["lastError"].as_str().unwrap().starts_with("gave up after 2 tries"), "{row}");
+        assert_eq!(
+            (row["status"].as_str(), row["attempts"].as_u64()),
+            (Some("FAILED"), Some(2))
+        );
+        assert!(
+            row["lastError"].as_str().unwrap().starts_with("gave up after 2 tries"),
+            "{row}"
+        );
     }
     assert!(sink.messages().is_empty());
 
@@ -207,7 +221,13 @@ async fn e2_too_many_temporary_failures_fail(backend: Backend) {
     let none = retry(&app, &other, &unknown).await;
     assert_eq!(hidden, none, "another tenant's id answers like an unknown one");
     assert_eq!(codes(&none, "notificationRetry"), ["NOT_FOUND"]);
-    assert_eq!(codes(&retry(&app, &app.token(m.w.a.user1), &notification).await, "notificationRetry"), ["NOT_FOUND"]);
+    assert_eq!(
+        codes(
+            &retry(&app, &app.token(m.w.a.user1), &notification).await,
+            "notificationRetry"
+        ),
+        ["NOT_FOUND"]
+    );
     let before = app.outbox_count().await;
     sink.set_behaviour(Behaviour::default());
     let body = retry(&app, &app.support(), &notification).await;

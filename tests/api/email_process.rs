@@ -38,7 +38,9 @@ fn sender(app: &TestApp, sink: &SmtpSink) -> Server {
     ];
     let (server, lines, _) = listening(start(&temp_dir(), &[], &env));
     assert!(
-        lines.iter().any(|l| l.starts_with("plugin email: sending through smtp://127.0.0.1")),
+        lines
+            .iter()
+            .any(|l| l.starts_with("plugin email: sending through smtp://127.0.0.1")),
         "{lines:?}"
     );
     server
@@ -61,12 +63,21 @@ fn each_delivered(rows: &[Value], mail: &[Received]) -> usize {
     let expected: HashMap<String, String> = rows
         .iter()
         .filter(|r| r["status"] == "SENT")
-        .map(|r| (r["messageId"].as_str().unwrap().to_owned(), r["email"].as_str().unwrap().to_owned()))
+        .map(|r| {
+            (
+                r["messageId"].as_str().unwrap().to_owned(),
+                r["email"].as_str().unwrap().to_owned(),
+            )
+        })
         .collect();
     let mut seen = HashSet::new();
     for m in mail {
         let id = m.message_id().unwrap();
-        assert_eq!(expected.get(&id), Some(&m.to[0]), "a copy carries its delivery's Message-ID");
+        assert_eq!(
+            expected.get(&id),
+            Some(&m.to[0]),
+            "a copy carries its delivery's Message-ID"
+        );
         seen.insert(id);
     }
     assert_eq!(seen.len(), expected.len(), "every delivery arrived");

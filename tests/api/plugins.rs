@@ -94,7 +94,7 @@ async fn e1_plugins_get_each_event_once_in_order_and_resume_after_a_restart(back
     let app = spawn_app(backend).await;
     World::build(&app).await;
     let first = Recorder::new("recorder", 0);
-    let running = host(&app, &[first.clone()]);
+    let running = host(&app, std::slice::from_ref(&first));
     let all = log(&app).await;
     assert!(all.len() > 20);
     until(Duration::from_secs(20), || first.seen().len() >= all.len()).await;
@@ -105,7 +105,7 @@ async fn e1_plugins_get_each_event_once_in_order_and_resume_after_a_restart(back
     World::build(&app).await;
     let after = log(&app).await[all.len()..].to_vec();
     let restarted = Recorder::new("recorder", 0);
-    let running = host(&app, &[restarted.clone()]);
+    let running = host(&app, std::slice::from_ref(&restarted));
     until(Duration::from_secs(20), || restarted.seen().len() >= after.len()).await;
     tokio::time::sleep(Duration::from_millis(200)).await;
     running.shutdown(Duration::from_secs(5)).await;
@@ -119,9 +119,14 @@ async fn e1_a_failing_plugin_holds_up_nobody(backend: Backend) {
     let (steady, flaky) = (Recorder::new("steady", 0), Recorder::new("flaky", 2));
     let running = host(&app, &[steady.clone(), flaky.clone()]);
     until(Duration::from_secs(20), || steady.seen().len() >= all.len()).await;
-    assert!(flaky.seen().is_empty(), "the flaky plugin is still retrying its first event");
+    assert!(
+        flaky.seen().is_empty(),
+        "the flaky plugin is still retrying its first event"
+    );
     // The API is not held up either.
-    let body = app.gql(&app.support(), "{ viewer { kind } }", serde_json::json!({})).await;
+    let body = app
+        .gql(&app.support(), "{ viewer { kind } }", serde_json::json!({}))
+        .await;
     assert_eq!(body["data"]["viewer"]["kind"], "SUPPORT");
     let cursor = count(
         &app.state.db,
@@ -142,7 +147,7 @@ async fn e1_an_event_committed_late_is_not_skipped(backend: Backend) {
     let app = spawn_app(backend).await;
     let w = World::build(&app).await;
     let recorder = Recorder::new("recorder", 0);
-    let running = host(&app, &[recorder.clone()]);
+    let running = host(&app, std::slice::from_ref(&recorder));
     let known = log(&app).await.len();
     until(Duration::from_secs(20), || recorder.seen().len() >= known).await;
 
@@ -157,9 +162,15 @@ async fn e1_an_event_committed_late_is_not_skipped(backend: Backend) {
         payload: serde_json::json!({}),
     };
     outbox::record(&slow, &support, event("test.slow")).await.unwrap();
-    outbox::record(&app.state.db, &support, event("test.fast")).await.unwrap();
+    outbox::record(&app.state.db, &support, event("test.fast"))
+        .await
+        .unwrap();
     tokio::time::sleep(Duration::from_millis(500)).await;
-    assert_eq!(recorder.seen().len(), known, "the later event waits for the open transaction");
+    assert_eq!(
+        recorder.seen().len(),
+        known,
+        "the later event waits for the open transaction"
+    );
     slow.commit().await.unwrap();
     until(Duration::from_secs(20), || recorder.seen().len() >= known + 2).await;
     running.shutdown(Duration::from_secs(5)).await;

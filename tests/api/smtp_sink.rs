@@ -1,7 +1,7 @@
 //! In-process SMTP server ("sink") for integration tests and benchmarks: speaks real SMTP over TCP
 //! (protocol handled by `mailin`), records accepted mail and can simulate failures and outages.
 
-#![allow(dead_code)]
+#![allow(dead_code, clippy::expect_used, clippy::unwrap_used)]
 
 use std::collections::HashMap;
 use std::fmt;
@@ -214,9 +214,7 @@ impl Received {
     /// The decoded text/plain body part (never converted from HTML).
     pub fn text(&self) -> Option<String> {
         let message = self.parsed()?;
-        let part = message
-            .text_bodies()
-            .find(|p| p.is_text() && !p.is_text_html())?;
+        let part = message.text_bodies().find(|p| p.is_text() && !p.is_text_html())?;
         part.text_contents().map(str::to_owned)
     }
 
@@ -316,11 +314,7 @@ impl Handler for Recorder {
         if behaviour.transient_failures > 0 {
             behaviour.transient_failures -= 1;
             Response::custom(451, "4.3.0 try again later".to_owned())
-        } else if behaviour
-            .reject
-            .iter()
-            .any(|r| r.eq_ignore_ascii_case(&address))
-        {
+        } else if behaviour.reject.iter().any(|r| r.eq_ignore_ascii_case(&address)) {
             Response::custom(550, "5.1.1 mailbox unavailable".to_owned())
         } else {
             OK

@@ -53,7 +53,8 @@ impl EmailPlugin {
             .from
             .parse()
             .map_err(|e| bad("plugins.email.from", format!("not an address: {e}")))?;
-        let templates = Templates::load(settings.templates_dir.as_deref()).map_err(|e| bad("plugins.email.templates_dir", e))?;
+        let templates =
+            Templates::load(settings.templates_dir.as_deref()).map_err(|e| bad("plugins.email.templates_dir", e))?;
         let transport = match smtp_url {
             Some(url) => Some((
                 send::transport(url, settings).map_err(|e| bad("smtp_url", e))?,
@@ -210,7 +211,8 @@ impl Worker {
         message_id: &str,
     ) -> (Outcome, bool) {
         let p = &self.plugin;
-        let (Some((transport, _)), Some(notification)) = (&p.transport, context.notifications.get(&row.notification_id))
+        let (Some((transport, _)), Some(notification)) =
+            (&p.transport, context.notifications.get(&row.notification_id))
         else {
             return (failed("the notification is gone"), false);
         };

@@ -11,7 +11,10 @@ const TEXT: &str = "settings_changed.txt";
 const HTML: &str = "settings_changed.html";
 
 const BUILT_IN: [(&str, &str); 3] = [
-    (SUBJECT, include_str!("../../templates/email/settings_changed.subject.txt")),
+    (
+        SUBJECT,
+        include_str!("../../templates/email/settings_changed.subject.txt"),
+    ),
     (TEXT, include_str!("../../templates/email/settings_changed.txt")),
     (HTML, include_str!("../../templates/email/settings_changed.html")),
 ];
@@ -145,7 +148,12 @@ mod tests {
         assert!(r.text.contains("Handover number: (none) -> 6465697333"), "{}", r.text);
         assert!(r.html.contains("Sample &lt;Account&gt; &amp; Co"), "{}", r.html);
         assert!(!r.html.contains("<Account>"), "{}", r.html);
-        assert!(r.html.contains("<td>Handover number</td><td>(none)</td><td>6465697333</td>"), "{}", r.html);
+        assert!(
+            r.html
+                .contains("<td>Handover number</td><td>(none)</td><td>6465697333</td>"),
+            "{}",
+            r.html
+        );
     }
 
     #[test]
@@ -155,8 +163,14 @@ mod tests {
         std::fs::write(dir.join(SUBJECT), "Changed: {{ account }}").unwrap();
         std::fs::write(dir.join(TEXT), "{{ changes | length }} change(s)").unwrap();
         std::fs::write(dir.join(HTML), "<p>{{ recipient }}</p>").unwrap();
-        let r = Templates::load(Some(&dir)).unwrap().render(&SettingsChanged::sample()).unwrap();
-        assert_eq!((r.subject.as_str(), r.text.as_str()), ("Changed: Sample <Account> & Co", "1 change(s)"));
+        let r = Templates::load(Some(&dir))
+            .unwrap()
+            .render(&SettingsChanged::sample())
+            .unwrap();
+        assert_eq!(
+            (r.subject.as_str(), r.text.as_str()),
+            ("Changed: Sample <Account> & Co", "1 change(s)")
+        );
 
         std::fs::write(dir.join(HTML), "<p>{{ nobody }}</p>").unwrap();
         let err = Templates::load(Some(&dir)).unwrap_err();

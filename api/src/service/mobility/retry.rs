@@ -75,7 +75,10 @@ pub async fn retry_notification(
         ));
     }
     notification_delivery::Entity::update_many()
-        .col_expr(notification_delivery::Column::Status, Expr::value(DeliveryStatus::Pending))
+        .col_expr(
+            notification_delivery::Column::Status,
+            Expr::value(DeliveryStatus::Pending),
+        )
         .col_expr(notification_delivery::Column::Attempts, Expr::value(0))
         .col_expr(
             notification_delivery::Column::NextAttemptAt,
