@@ -275,10 +275,14 @@ pub async fn graphql_post(
             );
         }
     };
+    // A mutation may commit a change: wake this process's plugins rather than let them find it
+    // at their next poll. (Every mutation's text holds the word; a query that does too costs
+    // only an early look at the log.)
+    let may_write = request.query.contains("mutation");
     let response = execute(&state, principal, request, media).await;
-    // A POST may have committed a change: wake this process's plugins rather than let them
-    // find it at their next poll.
-    state.app.wake.notify();
+    if may_write {
+        state.app.wake.notify();
+    }
     response
 }
 

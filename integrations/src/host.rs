@@ -167,6 +167,9 @@ impl PluginHost {
 /// How many events a feed reads at once.
 const BATCH: u64 = 100;
 
+/// How long a woken feed waits for more commits before it reads the log.
+const DEBOUNCE: Duration = Duration::from_millis(20);
+
 /// Feeds one plugin the log from its cursor.
 struct Feed {
     plugin: Arc<dyn Plugin>,
@@ -199,7 +202,10 @@ impl Feed {
             };
             tokio::select! {
                 () = self.ctx.stop.cancelled() => break,
-                _ = woken.changed() => {}
+                _ = woken.changed() => {
+                    // Let a burst of commits gather into one read of the log.
+                    tokio::time::sleep(DEBOUNCE).await;
+                }
                 () = tokio::time::sleep(pause) => {}
             }
         }

@@ -135,11 +135,11 @@ impl Worker {
     async fn run(self) {
         let s = &self.plugin.settings;
         let poll = self.ctx.poll;
-        let mut woken = self.ctx.wake.subscribe();
+        // Woken by the plugin's feed when an event says mail is queued (not by every commit:
+        // a claim is a write), and by the poll for retries coming due.
         let mut kicked = self.plugin.kick.subscribe();
         let mut unreachable: u32 = 0;
         loop {
-            woken.borrow_and_update();
             kicked.borrow_and_update();
             let pause = match self.round().await {
                 Ok(Round::Worked) => {
@@ -158,7 +158,6 @@ impl Worker {
             };
             tokio::select! {
                 () = self.ctx.stop.cancelled() => break,
-                _ = woken.changed() => {}
                 _ = kicked.changed() => {}
                 () = tokio::time::sleep(pause) => {}
             }
