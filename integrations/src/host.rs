@@ -280,16 +280,22 @@ impl Feed {
         }))
     }
 
-    async fn advance(&self, at: Cursor) -> Result<(), DbErr> {
+    /// An update of this plugin's cursor that applies only while this process holds it.
+    fn held(&self) -> sea_orm::UpdateMany<plugin_cursor::Entity> {
         use plugin_cursor::Column;
         plugin_cursor::Entity::update_many()
+            .filter(Column::Plugin.eq(self.plugin.name()))
+            .filter(Column::LeaseOwner.eq(self.ctx.owner.clone()))
+    }
+
+    async fn advance(&self, at: Cursor) -> Result<(), DbErr> {
+        use plugin_cursor::Column;
+        self.held()
             .col_expr(Column::LastTxid, Expr::value(at.txid))
             .col_expr(Column::LastPosition, Expr::value(at.position))
             .col_expr(Column::Failures, Expr::value(0))
             .col_expr(Column::LastError, Expr::value(Option::<String>::None))
             .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(Column::Plugin.eq(self.plugin.name()))
-            .filter(Column::LeaseOwner.eq(self.ctx.owner.clone()))
             .exec(&self.ctx.db)
             .await
             .map(|_| ())
@@ -297,12 +303,10 @@ impl Feed {
 
     async fn note_failure(&self, e: &FeedError) -> Result<(), DbErr> {
         use plugin_cursor::Column;
-        plugin_cursor::Entity::update_many()
+        self.held()
             .col_expr(Column::Failures, Expr::col(Column::Failures).add(1))
             .col_expr(Column::LastError, Expr::value(e.to_string()))
             .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
-            .filter(Column::Plugin.eq(self.plugin.name()))
-            .filter(Column::LeaseOwner.eq(self.ctx.owner.clone()))
             .exec(&self.ctx.db)
             .await
             .map(|_| ())
@@ -311,11 +315,9 @@ impl Feed {
     /// Lets another process (or this one, restarted) take the cursor at once.
     async fn release(&self) -> Result<(), DbErr> {
         use plugin_cursor::Column;
-        plugin_cursor::Entity::update_many()
+        self.held()
             .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None))
             .col_expr(Column::LeaseUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
-            .filter(Column::Plugin.eq(self.plugin.name()))
-            .filter(Column::LeaseOwner.eq(self.ctx.owner.clone()))
             .exec(&self.ctx.db)
             .await
             .map(|_| ())

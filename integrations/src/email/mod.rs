@@ -184,12 +184,13 @@ impl Worker {
                 .clone()
                 .unwrap_or_else(|| format!("{}@{}", row.id.simple(), self.plugin.domain));
             let (outcome, unreachable) = self.deliver(row, &context, &message_id).await;
+            // Only the kind of failure is logged: a server's full answer may quote the address.
             match &outcome {
                 Outcome::Failed { error } => {
-                    tracing::warn!(delivery = %row.id, attempt = row.attempts + 1, error = %error, "email: delivery failed for good");
+                    tracing::warn!(delivery = %row.id, attempt = row.attempts + 1, error = gist(error), "email: delivery failed for good");
                 }
                 Outcome::Retry { error, at } => {
-                    tracing::info!(delivery = %row.id, attempt = row.attempts + 1, error = %error, retry_at = %at, "email: delivery will be retried");
+                    tracing::info!(delivery = %row.id, attempt = row.attempts + 1, error = gist(error), retry_at = %at, "email: delivery will be retried");
                 }
                 Outcome::Sent => {}
             }
@@ -270,6 +271,11 @@ enum Round {
     Idle,
     /// The server could not be reached; wait before the next batch.
     Unreachable,
+}
+
+/// The head of an error (`permanent error (550)`, `Connection error`), without the server's text.
+fn gist(error: &str) -> &str {
+    error.split(':').next().unwrap_or_default()
 }
 
 fn failed(error: &str) -> Outcome {
