@@ -6,6 +6,7 @@ use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
 
 use chrono::Utc;
 use entity::{outbox_event, plugin_cursor};
+use futures::FutureExt;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
     sea_query::{Expr, ExprTrait},
@@ -222,14 +223,30 @@ impl Feed {
         let full = events.len() as u64 == BATCH;
         let mut done = None;
         let mut failed = None;
+        let mut renewed = std::time::Instant::now();
         for event in &events {
             if self.ctx.stop.is_cancelled() {
                 break;
             }
-            match self.plugin.handle(event).await {
-                Ok(()) => done = Some(Cursor::of(event)),
-                Err(e) => {
+            // A slow plugin keeps its lease (and learns when it lost it) by saving its place
+            // along the way, so no other process feeds it the same events meanwhile.
+            if let Some(at) = done
+                && renewed.elapsed() > self.lease / 3
+            {
+                if !self.advance(at).await? {
+                    return Ok(Round::Idle);
+                }
+                renewed = std::time::Instant::now();
+            }
+            let handled = std::panic::AssertUnwindSafe(self.plugin.handle(event)).catch_unwind();
+            match handled.await {
+                Ok(Ok(())) => done = Some(Cursor::of(event)),
+                Ok(Err(e)) => {
                     failed = Some(e);
+                    break;
+                }
+                Err(_) => {
+                    failed = Some(PluginError(format!("panicked on event {}", event.id)));
                     break;
                 }
             }
@@ -288,17 +305,21 @@ impl Feed {
             .filter(Column::LeaseOwner.eq(self.ctx.owner.clone()))
     }
 
-    async fn advance(&self, at: Cursor) -> Result<(), DbErr> {
+    /// Saves the plugin's place and renews the lease; false when another process holds it now.
+    async fn advance(&self, at: Cursor) -> Result<bool, DbErr> {
         use plugin_cursor::Column;
-        self.held()
+        let now = Utc::now();
+        let done = self
+            .held()
             .col_expr(Column::LastTxid, Expr::value(at.txid))
             .col_expr(Column::LastPosition, Expr::value(at.position))
             .col_expr(Column::Failures, Expr::value(0))
             .col_expr(Column::LastError, Expr::value(Option::<String>::None))
-            .col_expr(Column::UpdatedAt, Expr::value(Utc::now()))
+            .col_expr(Column::LeaseUntil, Expr::value(now + self.lease))
+            .col_expr(Column::UpdatedAt, Expr::value(now))
             .exec(&self.ctx.db)
-            .await
-            .map(|_| ())
+            .await?;
+        Ok(done.rows_affected == 1)
     }
 
     async fn note_failure(&self, e: &FeedError) -> Result<(), DbErr> {

@@ -51,7 +51,8 @@ pub struct EmailSettings {
     pub product_name: String,
     /// `auto` (`smtps://` → `tls`, `smtp://` → `starttls`), `none`, `starttls` or `tls`.
     pub tls: String,
-    /// Longest wait for the mail server on one step, in ms (lettre's own default is 60 s).
+    /// Longest one message's send may take, connection included, in ms (lettre's own
+    /// connection timeout defaults to 60 s and covers nothing after the connect).
     pub timeout_ms: u64,
     /// Most pooled SMTP connections.
     pub pool_size: u32,
@@ -59,7 +60,8 @@ pub struct EmailSettings {
     pub workers: usize,
     /// Deliveries a task claims at once.
     pub batch_size: u64,
-    /// Tries before a temporary failure becomes `FAILED`.
+    /// Tries the server answered (4xx) before a delivery becomes `FAILED`; an unreachable
+    /// server does not use them up.
     pub max_attempts: i32,
     /// Wait before the first retry, in ms; doubles per try, with jitter.
     pub backoff_initial_ms: u64,

@@ -118,6 +118,7 @@ async fn e2_smtp_down_loses_nothing_and_sends_nothing_twice(backend: Backend) {
     assert!(rows.iter().all(|d| d["status"] != "SENT" && d["status"] != "FAILED"));
     let retrying = rows.iter().find(|d| d["status"] == "RETRYING").unwrap();
     assert!(retrying["lastError"].is_string() && retrying["nextAttemptAt"].is_string());
+    assert!(rows.iter().all(|d| d["attempts"] == 0), "an outage spends no tries");
 
     sink.resume().await;
     let rows = wait_deliveries(&app, account, Duration::from_secs(60), |r| settled(r, 150)).await;
@@ -306,6 +307,37 @@ async fn e2_a_failed_change_queues_and_sends_nothing(backend: Backend) {
     assert!(mail.iter().all(|m| !m.text().unwrap().contains("5550000005")));
 }
 
+async fn e2_a_hung_server_times_out_and_loses_nothing(backend: Backend) {
+    let sink = SmtpSink::start().await;
+    let app = spawn_mail_app(backend, &sink, |s| s.plugins.email.timeout_ms = 300).await;
+    let mut m = MailWorld::build(&app).await;
+    sink.set_behaviour(Behaviour {
+        data_delay: Duration::from_secs(3),
+        ..Default::default()
+    });
+    m.change(&app, "5550000008").await;
+    let rows = wait_deliveries(&app, m.w.a.account, SETTLE, |r| {
+        r.iter()
+            .any(|d| d["lastError"].as_str().is_some_and(|e| e.starts_with("timed out")))
+    })
+    .await;
+    assert!(
+        rows.iter().all(|d| d["status"] != "SENT" && d["attempts"] == 0),
+        "{rows:?}"
+    );
+    sink.set_behaviour(Behaviour::default());
+    let rows = wait_deliveries(&app, m.w.a.account, SETTLE, |r| settled(r, 3)).await;
+    assert_eq!(by_status(&rows)["SENT"], 2);
+    // A server that took a message after the client gave up holds a copy with the same id.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    let ids: HashSet<_> = sink.messages().iter().map(|m| m.message_id().unwrap()).collect();
+    let expected: HashSet<_> = rows
+        .iter()
+        .filter_map(|r| r["messageId"].as_str().map(str::to_owned))
+        .collect();
+    assert_eq!(ids, expected);
+}
+
 async fn e2_without_an_smtp_url_mail_stays_pending(backend: Backend) {
     let sink = SmtpSink::start().await;
     let app = spawn_mail_app(backend, &sink, |s| s.smtp_url = None).await;
@@ -327,5 +359,6 @@ backend_tests!(
     e2_temporary_failures_are_retried_and_permanent_ones_fail,
     e2_too_many_temporary_failures_fail,
     e2_a_failed_change_queues_and_sends_nothing,
+    e2_a_hung_server_times_out_and_loses_nothing,
     e2_without_an_smtp_url_mail_stays_pending,
 );

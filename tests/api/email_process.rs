@@ -32,7 +32,7 @@ fn sender(app: &TestApp, sink: &SmtpSink) -> Server {
         ("REACH_PLUGINS__EMAIL__FROM", "Reach Test <reach@mail.test>"),
         ("REACH_PLUGINS__EMAIL__TIMEOUT_MS", "1000"),
         ("REACH_PLUGINS__EMAIL__BATCH_SIZE", "2"),
-        ("REACH_PLUGINS__EMAIL__LEASE_SECONDS", "2"),
+        ("REACH_PLUGINS__EMAIL__LEASE_SECONDS", "3"),
         ("REACH_PLUGINS__EMAIL__BACKOFF_INITIAL_MS", "100"),
         ("REACH_PLUGINS__EMAIL__BACKOFF_MAX_MS", "400"),
     ];

@@ -1,10 +1,13 @@
 //! The email plugin (SPEC M6, E2): delivers the notifications a settings change queues, one
 //! message per recipient, through a pooled async SMTP transport.
 //!
-//! Each worker task claims a few due deliveries (a lease), sends them one after another and
-//! settles each: `SENT`; `RETRYING` with exponential backoff and jitter after a temporary failure
-//! (4xx, refused connection, timeout) until `max_attempts`; `FAILED` with the server's answer
-//! after a permanent one (5xx). Every try of a delivery carries the same `Message-ID`, so a
+//! Each worker task claims a few due deliveries (a lease in its own name), checks before each
+//! send that the lease is still its own, sends within `timeout_ms`, and settles each: `SENT`;
+//! `RETRYING` with exponential backoff and jitter after a temporary failure (4xx) until
+//! `max_attempts`; `FAILED` with the server's answer after a permanent one (5xx for the
+//! message). A server that cannot be reached, times out or refuses the session (auth, 421) is
+//! not the message's fault: the row goes back to `RETRYING` without spending a try, and the
+//! worker pauses with a growing backoff, so an outage of any length loses nothing. Every try of a delivery carries the same `Message-ID`, so a
 //! message sent twice (the process died between the server's answer and the settle) is one
 //! message to the receiving side. Without an SMTP URL the plugin sends nothing and the rows stay
 //! `PENDING` until one is configured.
@@ -114,10 +117,13 @@ impl Plugin for EmailPlugin {
             return Vec::new();
         }
         (0..self.settings.workers)
-            .map(|_| {
+            .map(|i| {
+                // Each task leases in its own name, so no task can settle or free another's claim.
+                let owner = format!("{}/email-{i}", ctx.owner);
                 let worker = Worker {
                     plugin: self.clone(),
                     ctx: ctx.clone(),
+                    owner,
                 };
                 Box::pin(worker.run()) as Job
             })
@@ -129,6 +135,7 @@ impl Plugin for EmailPlugin {
 struct Worker {
     plugin: Arc<EmailPlugin>,
     ctx: JobContext,
+    owner: String,
 }
 
 impl Worker {
@@ -168,8 +175,9 @@ impl Worker {
     async fn round(&self) -> Result<Round, DbErr> {
         let s = &self.plugin.settings;
         let db = &self.ctx.db;
-        let owner = &self.ctx.owner;
-        let rows = queue::claim(db, owner, s.batch_size, Duration::from_secs(s.lease_seconds)).await?;
+        let owner = &self.owner;
+        let lease = Duration::from_secs(s.lease_seconds);
+        let rows = queue::claim(db, owner, s.batch_size, lease).await?;
         if rows.is_empty() {
             return Ok(Round::Idle);
         }
@@ -179,28 +187,49 @@ impl Worker {
                 queue::release(db, owner, rows[i..].iter().map(|r| r.id).collect()).await?;
                 return Ok(Round::Worked);
             }
+            // Still ours? (A stalled round may have outlived its lease; then another worker
+            // has the row and this one must not send it too.)
+            if !queue::touch(db, owner, row.id, lease).await? {
+                tracing::warn!(delivery = %row.id, "email: lease lost before sending; left to its new holder");
+                continue;
+            }
             let message_id = row
                 .message_id
                 .clone()
                 .unwrap_or_else(|| format!("{}@{}", row.id.simple(), self.plugin.domain));
             let (outcome, unreachable) = self.deliver(row, &context, &message_id).await;
-            // Only the kind of failure is logged: a server's full answer may quote the address.
-            match &outcome {
-                Outcome::Failed { error } => {
-                    tracing::warn!(delivery = %row.id, attempt = row.attempts + 1, error = gist(error), "email: delivery failed for good");
-                }
-                Outcome::Retry { error, at } => {
-                    tracing::info!(delivery = %row.id, attempt = row.attempts + 1, error = gist(error), retry_at = %at, "email: delivery will be retried");
-                }
-                Outcome::Sent => {}
-            }
-            queue::settle(db, owner, row, &message_id, outcome).await?;
+            log(row, &outcome);
+            self.settle(row, &message_id, outcome).await?;
             if unreachable {
                 queue::release(db, owner, rows[i + 1..].iter().map(|r| r.id).collect()).await?;
                 return Ok(Round::Unreachable);
             }
         }
         Ok(Round::Worked)
+    }
+
+    /// Records an outcome, trying a few times: after a send, a lost settle means a second copy.
+    async fn settle(
+        &self,
+        row: &notification_delivery::Model,
+        message_id: &str,
+        outcome: Outcome,
+    ) -> Result<(), DbErr> {
+        let mut tries = 0;
+        loop {
+            match queue::settle(&self.ctx.db, &self.owner, row, message_id, outcome.clone()).await {
+                Ok(true) => return Ok(()),
+                Ok(false) => {
+                    tracing::warn!(delivery = %row.id, "email: lease lost before the outcome was recorded");
+                    return Ok(());
+                }
+                Err(e) if tries >= 4 => return Err(e),
+                Err(_) => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                }
+            }
+        }
     }
 
     /// Renders and sends one delivery: its outcome, and whether the server was unreachable.
@@ -240,11 +269,15 @@ impl Worker {
             Ok(m) => m,
             Err(e) => return (failed(&e), false),
         };
-        match send::send(transport, message).await {
+        match send::send(transport, message, Duration::from_millis(p.settings.timeout_ms)).await {
             Ok(()) => (Outcome::Sent, false),
             Err(Failure::Permanent(e)) => (failed(&e), false),
             Err(Failure::Temporary(e)) => (self.retry(row, e), false),
-            Err(Failure::Unreachable(e)) => (self.retry(row, e), true),
+            Err(Failure::Unreachable(error)) => {
+                // Not this message's fault: it keeps its tries; the worker pauses.
+                let at = Utc::now() + backoff(&p.settings, 1);
+                (Outcome::Deferred { error, at }, true)
+            }
         }
     }
 
@@ -271,6 +304,19 @@ enum Round {
     Idle,
     /// The server could not be reached; wait before the next batch.
     Unreachable,
+}
+
+/// Logs a failed try: only the kind of failure, as a server's full answer may quote the address.
+fn log(row: &notification_delivery::Model, outcome: &Outcome) {
+    match outcome {
+        Outcome::Failed { error } => {
+            tracing::warn!(delivery = %row.id, attempt = row.attempts + 1, error = gist(error), "email: delivery failed for good");
+        }
+        Outcome::Retry { error, at } | Outcome::Deferred { error, at } => {
+            tracing::info!(delivery = %row.id, error = gist(error), retry_at = %at, "email: delivery will be retried");
+        }
+        Outcome::Sent => {}
+    }
 }
 
 /// The head of an error (`permanent error (550)`, `Connection error`), without the server's text.

@@ -67,10 +67,18 @@ pub enum Outcome {
         /// Why.
         error: String,
     },
+    /// The server could not be reached (or refused the session as a whole): not a try of this
+    /// message, so it does not count toward `max_attempts`; try again at the given time.
+    Deferred {
+        /// The connection's error or the server's answer.
+        error: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
 }
 
-/// Records a try of `row` (one more attempt) and lets the row go, if `owner` still holds it.
-/// Returns whether it did.
+/// Records a try of `row` (one more attempt, unless deferred) and lets the row go, if `owner`
+/// still holds it. Returns whether it did.
 pub async fn settle(
     db: &impl ConnectionTrait,
     owner: &str,
@@ -80,14 +88,17 @@ pub async fn settle(
 ) -> Result<bool, DbErr> {
     use notification_delivery::{Column, Entity};
     let now = Utc::now();
+    let tried = i32::from(!matches!(outcome, Outcome::Deferred { .. }));
     let (status, error, next, sent) = match outcome {
         Outcome::Sent => (DeliveryStatus::Sent, None, None, Some(now)),
-        Outcome::Retry { error, at } => (DeliveryStatus::Retrying, Some(error), Some(at), None),
+        Outcome::Retry { error, at } | Outcome::Deferred { error, at } => {
+            (DeliveryStatus::Retrying, Some(error), Some(at), None)
+        }
         Outcome::Failed { error } => (DeliveryStatus::Failed, Some(error), None, None),
     };
     let done = Entity::update_many()
         .col_expr(Column::Status, Expr::value(status))
-        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(tried))
         .col_expr(Column::LastError, Expr::value(error))
         .col_expr(Column::NextAttemptAt, Expr::value(next))
         .col_expr(Column::SentAt, Expr::value(sent))
@@ -96,6 +107,19 @@ pub async fn settle(
         .col_expr(Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .col_expr(Column::UpdatedAt, Expr::value(now))
         .filter(Column::Id.eq(row.id))
+        .filter(Column::LeaseOwner.eq(owner))
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected == 1)
+}
+
+/// Extends `owner`'s lease on `row` just before it is sent; false when the lease was lost (it
+/// expired and another worker took the row), in which case the row must not be sent.
+pub async fn touch(db: &impl ConnectionTrait, owner: &str, id: Uuid, lease: Duration) -> Result<bool, DbErr> {
+    use notification_delivery::{Column, Entity};
+    let done = Entity::update_many()
+        .col_expr(Column::LeaseUntil, Expr::value(Utc::now() + lease))
+        .filter(Column::Id.eq(id))
         .filter(Column::LeaseOwner.eq(owner))
         .exec(db)
         .await?;

@@ -64,22 +64,33 @@ pub enum Failure {
     Permanent(String),
     /// The server asked to try later (4xx).
     Temporary(String),
-    /// The server could not be reached or did not answer in time: try later, and wait before
-    /// the next message too.
+    /// The server could not be reached, did not answer in time or refused the session (auth,
+    /// 421): try later without counting it against the message, and wait before the next one.
     Unreachable(String),
 }
 
-/// Sends `message`.
-pub async fn send(transport: &Transport, message: Message) -> Result<(), Failure> {
-    match transport.send(message).await {
-        Ok(_) => Ok(()),
-        Err(e) => Err(classify(&e)),
+/// Sends `message`, giving up after `budget` (lettre's own timeout covers only the connection).
+pub async fn send(transport: &Transport, message: Message, budget: Duration) -> Result<(), Failure> {
+    match tokio::time::timeout(budget, transport.send(message)).await {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(e)) => Err(classify(&e)),
+        Err(_) => Err(Failure::Unreachable(format!(
+            "timed out: no answer within {} ms",
+            budget.as_millis()
+        ))),
     }
 }
 
+/// Refusals of the session rather than of the message: authentication (530, 534, 535, 538) and
+/// the server closing (421). They say nothing about the recipient, so they must not fail it.
+const SESSION_CODES: [&str; 5] = ["421", "530", "534", "535", "538"];
+
 fn classify(e: &lettre::transport::smtp::Error) -> Failure {
     let text = e.to_string();
-    if e.is_permanent() {
+    let code = e.status().map(|c| c.to_string()).unwrap_or_default();
+    if SESSION_CODES.contains(&code.as_str()) {
+        Failure::Unreachable(text)
+    } else if e.is_permanent() {
         Failure::Permanent(text)
     } else if e.is_transient() {
         Failure::Temporary(text)

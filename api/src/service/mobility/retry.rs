@@ -4,7 +4,7 @@
 
 use chrono::Utc;
 use entity::{DeliveryStatus, mobility_notification, notification_delivery};
-use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, sea_query::Expr};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -74,7 +74,10 @@ pub async fn retry_notification(
             "nothing to retry: only FAILED or RETRYING deliveries can be sent again",
         ));
     }
-    notification_delivery::Entity::update_many()
+    // The state is checked again in the write: a worker may have just settled a row (on
+    // PostgreSQL the read above does not lock it), and a row a worker holds is left to it.
+    let now = Utc::now();
+    let moved = notification_delivery::Entity::update_many()
         .col_expr(
             notification_delivery::Column::Status,
             Expr::value(DeliveryStatus::Pending),
@@ -84,10 +87,23 @@ pub async fn retry_notification(
             notification_delivery::Column::NextAttemptAt,
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
-        .col_expr(notification_delivery::Column::UpdatedAt, Expr::value(Utc::now()))
+        .col_expr(notification_delivery::Column::UpdatedAt, Expr::value(now))
         .filter(notification_delivery::Column::Id.is_in(ids.clone()))
+        .filter(notification_delivery::Column::Status.is_in([DeliveryStatus::Failed, DeliveryStatus::Retrying]))
+        .filter(
+            Condition::any()
+                .add(notification_delivery::Column::LeaseUntil.is_null())
+                .add(notification_delivery::Column::LeaseUntil.lt(now)),
+        )
         .exec(&txn)
         .await?;
+    if moved.rows_affected == 0 {
+        return Err(ServiceError::reject(
+            ErrorCode::InvalidState,
+            field,
+            "nothing to retry: the delivery is being sent right now",
+        ));
+    }
     outbox::record(
         &txn,
         p,
