@@ -2,7 +2,15 @@
 //! registered plugin's event feed and jobs, and [`Wake`], which lets the API wake them right
 //! after a commit instead of at the next poll.
 
-use std::{future::Future, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    pin::Pin,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use chrono::Utc;
 use entity::{outbox_event, plugin_cursor};
@@ -155,6 +163,7 @@ impl PluginHost {
                 plugin: plugin.clone(),
                 ctx: ctx.clone(),
                 lease: Duration::from_secs(self.settings.lease_seconds),
+                registered: AtomicBool::new(false),
             };
             tasks.push(tokio::spawn(feed.run()));
             for job in plugin.jobs(ctx.clone()) {
@@ -176,6 +185,8 @@ struct Feed {
     plugin: Arc<dyn Plugin>,
     ctx: JobContext,
     lease: Duration,
+    /// Whether the cursor row is known to exist.
+    registered: AtomicBool,
 }
 
 impl Feed {
@@ -266,19 +277,10 @@ impl Feed {
         use plugin_cursor::Column;
         let now = Utc::now();
         let name = self.plugin.name();
-        plugin_cursor::Entity::insert(plugin_cursor::ActiveModel {
-            plugin: Set(name.to_owned()),
-            last_txid: Set(0),
-            last_position: Set(0),
-            lease_owner: Set(None),
-            lease_until: Set(None),
-            failures: Set(0),
-            last_error: Set(None),
-            updated_at: Set(now),
-        })
-        .on_conflict_do_nothing_on([Column::Plugin])
-        .exec(&self.ctx.db)
-        .await?;
+        if !self.registered.load(Ordering::Relaxed) {
+            self.register(now).await?;
+            self.registered.store(true, Ordering::Relaxed);
+        }
         let held = plugin_cursor::Entity::update_many()
             .col_expr(Column::LeaseOwner, Expr::value(self.ctx.owner.clone()))
             .col_expr(Column::LeaseUntil, Expr::value(now + self.lease))
@@ -295,6 +297,24 @@ impl Feed {
             txid: c.last_txid,
             position: c.last_position,
         }))
+    }
+
+    /// Creates the plugin's cursor at the start of the log, unless it exists.
+    async fn register(&self, now: chrono::DateTime<Utc>) -> Result<(), DbErr> {
+        plugin_cursor::Entity::insert(plugin_cursor::ActiveModel {
+            plugin: Set(self.plugin.name().to_owned()),
+            last_txid: Set(0),
+            last_position: Set(0),
+            lease_owner: Set(None),
+            lease_until: Set(None),
+            failures: Set(0),
+            last_error: Set(None),
+            updated_at: Set(now),
+        })
+        .on_conflict_do_nothing_on([plugin_cursor::Column::Plugin])
+        .exec(&self.ctx.db)
+        .await
+        .map(|_| ())
     }
 
     /// An update of this plugin's cursor that applies only while this process holds it.
