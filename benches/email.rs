@@ -1,0 +1,440 @@
+//! The email figure of QUALITY.md "Performance" — time to deliver 1,000 notifications to a local
+//! SMTP server — on SQLite and (when `REACH_TEST_POSTGRES_URL` names an admin database) on a fresh
+//! PostgreSQL database:
+//!
+//! - Reach: 1,000 `PENDING` `notification_delivery` rows of one notification (users made through
+//!   the directory services), the email plugin started as the server starts it (`PluginHost`,
+//!   default `[plugins.email]` but `tls = "none"`, 50 ms polls), timed from `start()` until every
+//!   row is `SENT` (the table is polled every 10 ms) and until the SMTP sink holds 1,000 messages;
+//! - the floor: one pooled lettre transport sending the same 1,000 mails (rendered beforehand with
+//!   Reach's templates), one after another, and from 4 tasks sharing it (Reach's default workers);
+//! - where the time goes: the same mails down one lettre connection with `TCP_NODELAY` set. lettre
+//!   leaves Nagle on and writes a message's closing `.` apart from its body, so each message on a
+//!   connection waits out the receiver's delayed ACK (40 ms on Linux), floors included.
+//!
+//! The SMTP server is the tests' in-process sink (`tests/api/smtp_sink.rs`), a fresh one per run.
+//! Three rounds, interleaved; median and min of each. Run:
+//! `REACH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench email`
+//! (release build; leave the variable out for SQLite only). It prints one Markdown table per
+//! database, asserts that every mail arrived once with its own Message-ID, and asserts no times:
+//! compare the ratios within one run (the machine's load is printed).
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+#[allow(dead_code)]
+#[path = "../tests/api/smtp_sink.rs"]
+mod smtp_sink;
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use api::{config::Settings, policy::Principal, service::directory};
+use chrono::{SecondsFormat, Utc};
+use entity::{DeliveryStatus, PhoneProfile, Platform, mobility_notification, notification_delivery, user};
+use integrations::email::{EmailPlugin, render};
+use integrations::{PluginHost, Wake};
+use lettre::message::{Mailbox, MultiPart, header};
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{PaginatorTrait, QueryFilter, QuerySelect};
+use secrecy::SecretString;
+use serde_json::json;
+use smtp_sink::SmtpSink;
+use uuid::Uuid;
+
+const MAILS: usize = 1_000;
+const ROUNDS: usize = 3;
+const TASKS: usize = 4;
+const ACCOUNT: &str = "Bench Corp";
+
+/// One measured run: the time until the last mail was accepted (floor) or every row was `SENT`
+/// (Reach), until the sink held every mail, the SQL statements through the plugin's pool, and the
+/// mean size of a mail as the sink received it.
+struct Run {
+    done: Duration,
+    sink: Duration,
+    statements: u64,
+    bytes: usize,
+}
+
+/// A line of the table: its name, its runs and the time it reports.
+type Row<'a> = (&'a str, &'a [Run], fn(&Run) -> Duration);
+
+/// A duration in ms.
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// Median and min of `runs` by `key`, in ms.
+fn median_min(runs: &[Run], key: impl Fn(&Run) -> Duration) -> (f64, f64) {
+    let mut v: Vec<Duration> = runs.iter().map(key).collect();
+    v.sort();
+    (ms(v[v.len() / 2]), ms(v[0]))
+}
+
+/// Checks the sink got exactly `MAILS` messages with distinct Message-IDs; returns the IDs and
+/// the mean message size.
+fn check_sink(sink: &SmtpSink) -> (HashSet<String>, usize) {
+    let got = sink.messages();
+    assert_eq!(got.len(), MAILS, "the sink holds every message, once");
+    let ids: HashSet<String> = got.iter().map(|m| m.message_id().expect("a Message-ID")).collect();
+    assert_eq!(ids.len(), MAILS, "every message has its own Message-ID");
+    (ids, got.iter().map(|m| m.raw.len()).sum::<usize>() / MAILS)
+}
+
+/// Database and plugin settings: the defaults, but plain SMTP, a bench sender and 50 ms polls.
+fn settings(database_url: String) -> Settings {
+    let mut s = Settings {
+        database_url: SecretString::from(database_url),
+        log_level: "warn".into(),
+        ..Default::default()
+    };
+    s.plugins.poll_interval_ms = 50;
+    s.plugins.email.tls = "none".into();
+    s.plugins.email.from = "Reach Bench <bench@mail.test>".into();
+    s
+}
+
+/// A seeded database: the plugin's pool (counting its statements, as the server's does), a pool
+/// of its own for watching the rows, and the account and users.
+struct Bench {
+    db: DatabaseConnection,
+    statements: Arc<AtomicU64>,
+    watch: DatabaseConnection,
+    settings: Settings,
+    account: Uuid,
+    users: Vec<user::Model>,
+}
+
+/// Connects and migrates as the server does, then makes the account and its `MAILS` users with
+/// addresses through the directory services.
+async fn seed(settings: Settings) -> Bench {
+    let statements = Arc::new(AtomicU64::new(0));
+    let db = api::db::connect_counted(&settings, statements.clone()).await.unwrap();
+    api::db::migrate(&db).await.unwrap();
+    let s = Principal::Support { name: "bench".into() };
+    let account = directory::NewAccount {
+        name: ACCOUNT.into(),
+        platform: Platform::MicloudConnect,
+        destination_codes: None,
+        extension_length: None,
+    };
+    let account = directory::create_account(&db, &s, account).await.unwrap();
+    let rows = (0..MAILS)
+        .map(|i| directory::UserFields {
+            location_id: None,
+            name: format!("Bench User {i}"),
+            email: Some(format!("user{i}@mail.test")),
+            phone_number: None,
+            extension: format!("{}", 100_000 + i),
+            phone_profile: PhoneProfile::Essentials,
+        })
+        .collect();
+    let users = directory::import_users(&db, &s, &settings.remote_extension, Some(account.id), rows)
+        .await
+        .unwrap();
+    let watch = api::db::connect(&settings).await.unwrap();
+    let account = account.id;
+    Bench {
+        db,
+        statements,
+        watch,
+        settings,
+        account,
+        users,
+    }
+}
+
+/// Queues one notification with a `PENDING` delivery per user, as a settings change does.
+async fn queue(db: &DatabaseConnection, account: Uuid, users: &[user::Model]) -> Uuid {
+    let now = Utc::now();
+    let notification = mobility_notification::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        account_id: Set(account),
+        sort_key: Set(now.to_rfc3339_opts(SecondsFormat::Micros, true)),
+        changes: Set(json!([{ "field": "handoverNumber", "old": null, "new": "+15550001234" }])),
+        created_at: Set(now),
+        created_by: Set("support:bench".into()),
+    }
+    .insert(db)
+    .await
+    .unwrap();
+    let rows: Vec<_> = (users.iter())
+        .map(|u| notification_delivery::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            notification_id: Set(notification.id),
+            user_id: Set(u.id),
+            email: Set(u.email.clone()),
+            status: Set(DeliveryStatus::Pending),
+            attempts: Set(0),
+            updated_at: Set(now),
+            ..Default::default()
+        })
+        .collect();
+    for chunk in rows.chunks(100) {
+        notification_delivery::Entity::insert_many(chunk.to_vec())
+            .exec_without_returning(db)
+            .await
+            .unwrap();
+    }
+    notification.id
+}
+
+/// One Reach run: queues a notification, starts the email plugin against a fresh sink, and
+/// times it until every row is `SENT`.
+async fn reach(b: &Bench) -> Run {
+    use notification_delivery::Column;
+    let (db, s) = (&b.db, &b.settings);
+    let notification = queue(db, b.account, &b.users).await;
+    let sink = SmtpSink::start().await;
+    let plugin = EmailPlugin::build(&s.plugins.email, Some(&sink.url())).unwrap();
+    let mut host = PluginHost::new(db.clone(), s.plugins.clone(), Wake::default());
+    host.register(Arc::new(plugin));
+    let statements = b.statements.load(Ordering::SeqCst);
+    let start = Instant::now();
+    let running = host.start();
+    let waiting = sink.clone();
+    let sink_full = tokio::spawn(async move {
+        waiting.wait_for(MAILS, Duration::from_secs(120)).await;
+        start.elapsed()
+    });
+    let rows = notification_delivery::Entity::find().filter(Column::NotificationId.eq(notification));
+    let sent = rows.clone().filter(Column::Status.eq(DeliveryStatus::Sent));
+    while sent.clone().count(&b.watch).await.unwrap() < MAILS as u64 {
+        assert!(start.elapsed() < Duration::from_secs(120), "all SENT within 2 minutes");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    let done = start.elapsed();
+    let statements = b.statements.load(Ordering::SeqCst) - statements;
+    let sink_time = sink_full.await.unwrap();
+    running.shutdown(Duration::from_secs(5)).await;
+    let (ids, bytes) = check_sink(&sink);
+    let stored = (rows.select_only().column(Column::MessageId))
+        .into_tuple::<Option<String>>()
+        .all(db)
+        .await
+        .unwrap();
+    let stored: HashSet<String> = stored.into_iter().flatten().collect();
+    assert_eq!(stored, ids, "the rows keep the Message-IDs the sink received");
+    Run {
+        done,
+        sink: sink_time,
+        statements,
+        bytes,
+    }
+}
+
+/// The floor's mails: one per user, rendered with Reach's templates, built with lettre.
+fn mails(users: &[user::Model], round: usize) -> Vec<Message> {
+    let templates = render::Templates::load(None).unwrap();
+    let from = "Reach Bench <bench@mail.test>".parse().unwrap();
+    (users.iter().enumerate())
+        .map(|(i, u)| {
+            let r = (templates.render(&render::SettingsChanged {
+                product: "Reach".into(),
+                account: ACCOUNT.into(),
+                recipient: u.name.clone(),
+                changed_by: "Support (bench)".into(),
+                changed_at: Utc::now().format("%Y-%m-%d %H:%M UTC").to_string(),
+                changes: vec![render::ChangeLine {
+                    label: "Handover number".into(),
+                    old: "(none)".into(),
+                    new: "+15550001234".into(),
+                }],
+            }))
+            .unwrap();
+            let to = Mailbox::new(Some(u.name.clone()), u.email.as_deref().unwrap().parse().unwrap());
+            (Message::builder().from(Clone::clone(&from)).to(to).subject(r.subject))
+                .message_id(Some(format!("<floor-{round}-{i}@mail.test>")))
+                .header(header::MIME_VERSION_1_0)
+                .multipart(MultiPart::alternative_plain_html(r.text, r.html))
+                .unwrap()
+        })
+        .collect()
+}
+
+/// A floor run that ended now: it checks the sink.
+fn floor_run(start: Instant, sink: &SmtpSink) -> Run {
+    let done = start.elapsed();
+    let (_, bytes) = check_sink(sink);
+    Run {
+        done,
+        sink: done,
+        statements: 0,
+        bytes,
+    }
+}
+
+/// One floor run: `mails` through one pooled transport from `tasks` tasks, each sending its
+/// share one after another.
+async fn floor(mails: Vec<Message>, tasks: usize) -> Run {
+    let sink = SmtpSink::start().await;
+    let transport = Arc::new(
+        AsyncSmtpTransport::<Tokio1Executor>::builder_dangerous("127.0.0.1")
+            .port(sink.port())
+            .build(),
+    );
+    let mut mails = mails;
+    let shares: Vec<Vec<Message>> = (0..tasks)
+        .map(|_| mails.split_off(mails.len() - MAILS / tasks))
+        .collect();
+    let start = Instant::now();
+    let sending = shares.into_iter().map(|share| {
+        let transport = transport.clone();
+        tokio::spawn(async move {
+            for m in share {
+                transport.send(m).await.unwrap();
+            }
+        })
+    });
+    for task in futures::future::join_all(sending).await {
+        task.unwrap();
+    }
+    floor_run(start, &sink)
+}
+
+/// Where the time goes: one lettre connection, sequential, over a socket with `TCP_NODELAY`
+/// (lettre 0.11.23's transport leaves Nagle on, and writes a message's ending dot on its own).
+async fn floor_nodelay(mails: Vec<Message>) -> Run {
+    use lettre::transport::smtp::{client::AsyncSmtpConnection, extension::ClientId};
+    let sink = SmtpSink::start().await;
+    let start = Instant::now();
+    let tcp = tokio::net::TcpStream::connect(("127.0.0.1", sink.port()))
+        .await
+        .unwrap();
+    tcp.set_nodelay(true).unwrap();
+    let mut conn = AsyncSmtpConnection::connect_with_transport(Box::new(tcp), &ClientId::default())
+        .await
+        .unwrap();
+    for m in mails {
+        conn.send(m.envelope(), &m.formatted()).await.unwrap();
+    }
+    floor_run(start, &sink)
+}
+
+/// Seeds a fresh database, runs the rounds (floor and Reach interleaved) and prints the table.
+async fn run(label: &str, s: Settings) {
+    let b = seed(s).await;
+    let (mut seq, mut conc, mut ours, mut nodelay) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for round in 0..ROUNDS {
+        nodelay.push(floor_nodelay(mails(&b.users, 100 + round)).await);
+        seq.push(floor(mails(&b.users, 2 * round), 1).await);
+        conc.push(floor(mails(&b.users, 2 * round + 1), TASKS).await);
+        ours.push(reach(&b).await);
+    }
+    let s = &b.settings;
+    let e = &s.plugins.email;
+    b.db.close_by_ref().await.unwrap();
+    b.watch.close_by_ref().await.unwrap();
+
+    println!(
+        "\n### {label}: 1,000 notifications, {ROUNDS} rounds; Reach with workers {}, pool_size {}, batch_size {}, poll_interval_ms {}\n",
+        e.workers, e.pool_size, e.batch_size, s.plugins.poll_interval_ms
+    );
+    println!(
+        "| 1,000 mails to a local SMTP server | median ms | min ms | mails/s (median) | Reach / this (median) | bytes/mail |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|");
+    let (reach_median, _) = median_min(&ours, |r| r.done);
+    let rows: [Row; 5] = [
+        ("floor: bare lettre, sequential `for` loop", &seq, |r| r.done),
+        ("floor: bare lettre, 4 tasks sharing the transport", &conc, |r| r.done),
+        ("Reach email plugin: sink holds all", &ours, |r| r.sink),
+        ("Reach email plugin: every row `SENT`", &ours, |r| r.done),
+        ("one lettre connection, `TCP_NODELAY`", &nodelay, |r| r.done),
+    ];
+    for (name, runs, key) in rows {
+        let (median, min) = median_min(runs, key);
+        let rate = MAILS as f64 / median * 1000.0;
+        let bytes = runs.iter().map(|r| r.bytes).sum::<usize>() / runs.len();
+        let ratio = if !name.starts_with("Reach") {
+            format!("{:.2}×", reach_median / median)
+        } else {
+            String::new()
+        };
+        println!("| {name} | {median:.0} | {min:.0} | {rate:.0} | {ratio} | {bytes} |");
+    }
+    let statements: u64 = ours.iter().map(|r| r.statements).sum();
+    let per_mail = statements as f64 / (ROUNDS * MAILS) as f64;
+    println!(
+        "\nReach: {per_mail:.2} SQL statements per mail through the plugin's pool (the watcher's are not counted)."
+    );
+}
+
+/// Drops the benchmark's PostgreSQL database, also when a run panics.
+struct PgDatabase {
+    admin: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        let (admin, name) = (self.admin.clone(), self.name.clone());
+        // A runtime of its own: the drop may happen while the main runtime unwinds.
+        let _ = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            rt.block_on(async {
+                let db = Database::connect(admin.as_str()).await.unwrap();
+                db.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
+                    .await
+                    .unwrap();
+                db.close().await.unwrap();
+            });
+        })
+        .join();
+    }
+}
+
+/// The URL of database `name` on the server of `url` (keeping its query string).
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
+    query.map_or_else(|| format!("{prefix}/{name}"), |q| format!("{prefix}/{name}?{q}"))
+}
+
+/// Cores and load average, printed before and after.
+fn machine() -> String {
+    let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
+    let load: Vec<&str> = load.split_whitespace().take(3).collect();
+    format!("{cores} cores (nproc), load average {}", load.join(" "))
+}
+
+#[tokio::main]
+async fn main() {
+    api::telemetry::init("pretty", "warn");
+    println!("## Email benchmark\n");
+    println!("{}; release build; plugin, sink and floor in one process.", machine());
+
+    let dir = std::env::temp_dir().join(format!("reach-bench-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    run(
+        "SQLite",
+        settings(format!("sqlite://{}", dir.join("reach.db").display())),
+    )
+    .await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    match std::env::var("REACH_TEST_POSTGRES_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let name = format!("reach_bench_{}", Uuid::new_v4().simple());
+            let db = Database::connect(admin.as_str())
+                .await
+                .expect("PostgreSQL is reachable");
+            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+            let url = with_database(&admin, &name);
+            let _drop = PgDatabase { admin, name };
+            run("PostgreSQL", settings(url)).await;
+        }
+        _ => println!("\n(PostgreSQL skipped: set REACH_TEST_POSTGRES_URL to an admin database to include it)"),
+    }
+    println!("\nAt the end: {}.", machine());
+}
