@@ -21,7 +21,7 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
 
-#[allow(dead_code)]
+// The sink allows its own unused items.
 #[path = "../tests/api/smtp_sink.rs"]
 mod smtp_sink;
 
