@@ -23,7 +23,7 @@
 
 mod support;
 
-use support::{PgDatabase, machine, with_database};
+use support::machine;
 
 // The sink allows its own unused items.
 #[path = "../tests/api/smtp_sink.rs"]
@@ -41,7 +41,7 @@ use integrations::email::{EmailPlugin, render};
 use integrations::{PluginHost, Wake};
 use lettre::message::{Mailbox, MultiPart, header};
 use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, Database, DatabaseConnection, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DatabaseConnection, EntityTrait, Set};
 use sea_orm::{PaginatorTrait, QueryFilter, QuerySelect};
 use secrecy::SecretString;
 use serde_json::json;
@@ -373,30 +373,6 @@ async fn main() {
     println!("## Email benchmark\n");
     println!("{}; release build; plugin, sink and floor in one process.", machine());
 
-    let dir = std::env::temp_dir().join(format!("reach-bench-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    run(
-        "SQLite",
-        settings(format!("sqlite://{}", dir.join("reach.db").display())),
-    )
-    .await;
-    let _ = std::fs::remove_dir_all(&dir);
-
-    match std::env::var("REACH_TEST_POSTGRES_URL") {
-        Ok(admin) if !admin.is_empty() => {
-            let name = format!("reach_bench_{}", Uuid::new_v4().simple());
-            let db = Database::connect(admin.as_str())
-                .await
-                .expect("PostgreSQL is reachable");
-            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .unwrap();
-            db.close().await.unwrap();
-            let url = with_database(&admin, &name);
-            let _drop = PgDatabase { admin, name };
-            run("PostgreSQL", settings(url)).await;
-        }
-        _ => println!("\n(PostgreSQL skipped: set REACH_TEST_POSTGRES_URL to an admin database to include it)"),
-    }
+    support::on_each_database(|label, url| run(label, settings(url))).await;
     println!("\nAt the end: {}.", machine());
 }

@@ -17,7 +17,7 @@
 
 mod support;
 
-use support::{PgDatabase, machine, with_database};
+use support::machine;
 
 use std::{
     sync::{
@@ -44,7 +44,7 @@ use axum::{
     routing::get,
 };
 use entity::{PhoneProfile, Platform, Role};
-use sea_orm::{ConnectionTrait, Database, DatabaseConnection, DbBackend, FromQueryResult, Statement};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, FromQueryResult, Statement};
 use secrecy::SecretString;
 use serde_json::{Value, json};
 use tokio::task::JoinHandle;
@@ -437,30 +437,6 @@ async fn main() {
         machine()
     );
 
-    let dir = std::env::temp_dir().join(format!("reach-bench-{}", Uuid::new_v4().simple()));
-    std::fs::create_dir_all(&dir).unwrap();
-    run(
-        "SQLite",
-        settings(format!("sqlite://{}", dir.join("reach.db").display())),
-    )
-    .await;
-    let _ = std::fs::remove_dir_all(&dir);
-
-    match std::env::var("REACH_TEST_POSTGRES_URL") {
-        Ok(admin) if !admin.is_empty() => {
-            let name = format!("reach_bench_{}", Uuid::new_v4().simple());
-            let db = Database::connect(admin.as_str())
-                .await
-                .expect("PostgreSQL is reachable");
-            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-                .await
-                .unwrap();
-            db.close().await.unwrap();
-            let url = with_database(&admin, &name);
-            let _drop = PgDatabase { admin, name };
-            run("PostgreSQL", settings(url)).await;
-        }
-        _ => println!("\n(PostgreSQL skipped: set REACH_TEST_POSTGRES_URL to an admin database to include it)"),
-    }
+    support::on_each_database(|label, url| run(label, settings(url))).await;
     println!("\nAt the end: {}.", machine());
 }

@@ -1,9 +1,12 @@
 //! What the benchmarks share: their PostgreSQL database's lifetime, URLs and the machine's load.
 
+use std::future::Future;
+
 use sea_orm::{ConnectionTrait, Database};
+use uuid::Uuid;
 
 /// Drops the benchmark's PostgreSQL database, also when a run panics.
-pub struct PgDatabase {
+struct PgDatabase {
     /// The admin database's URL.
     pub admin: String,
     /// The benchmark database's name.
@@ -32,7 +35,7 @@ impl Drop for PgDatabase {
 }
 
 /// The URL of database `name` on the server of `url` (keeping its query string).
-pub fn with_database(url: &str, name: &str) -> String {
+fn with_database(url: &str, name: &str) -> String {
     let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
     let prefix = base.rsplit_once('/').map_or(base, |(p, _)| p);
     query.map_or_else(|| format!("{prefix}/{name}"), |q| format!("{prefix}/{name}?{q}"))
@@ -44,4 +47,34 @@ pub fn machine() -> String {
     let load = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
     let load: Vec<&str> = load.split_whitespace().take(3).collect();
     format!("{cores} cores (nproc), load average {}", load.join(" "))
+}
+
+/// Runs `run` on a fresh SQLite file, then on a fresh PostgreSQL database when
+/// `REACH_TEST_POSTGRES_URL` names an admin database; each is removed afterwards.
+pub async fn on_each_database<F, Fut>(mut run: F)
+where
+    F: FnMut(&'static str, String) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let dir = std::env::temp_dir().join(format!("reach-bench-{}", Uuid::new_v4().simple()));
+    std::fs::create_dir_all(&dir).unwrap();
+    run("SQLite", format!("sqlite://{}", dir.join("reach.db").display())).await;
+    let _ = std::fs::remove_dir_all(&dir);
+
+    match std::env::var("REACH_TEST_POSTGRES_URL") {
+        Ok(admin) if !admin.is_empty() => {
+            let name = format!("reach_bench_{}", Uuid::new_v4().simple());
+            let db = Database::connect(admin.as_str())
+                .await
+                .expect("PostgreSQL is reachable");
+            db.execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
+                .await
+                .unwrap();
+            db.close().await.unwrap();
+            let url = with_database(&admin, &name);
+            let _drop = PgDatabase { admin, name };
+            run("PostgreSQL", url).await;
+        }
+        _ => println!("\n(PostgreSQL skipped: set REACH_TEST_POSTGRES_URL to an admin database to include it)"),
+    }
 }
