@@ -60,24 +60,10 @@ pub async fn retry_notification(
     };
     check(access, field, "notification")?;
 
-    let mut rows = notification_delivery::Entity::find()
-        .filter(notification_delivery::Column::NotificationId.eq(notification.id))
-        .filter(notification_delivery::Column::Status.is_in([DeliveryStatus::Failed, DeliveryStatus::Retrying]));
-    if let Some(id) = only {
-        rows = rows.filter(notification_delivery::Column::Id.eq(id));
-    }
-    let ids: Vec<Uuid> = rows.all(&txn).await?.into_iter().map(|r| r.id).collect();
-    if ids.is_empty() {
-        return Err(ServiceError::reject(
-            ErrorCode::InvalidState,
-            field,
-            "nothing to retry: only FAILED or RETRYING deliveries can be sent again",
-        ));
-    }
-    // The state is checked again in the write: a worker may have just settled a row (on
-    // PostgreSQL the read above does not lock it), and a row a worker holds is left to it.
+    // One write picks and moves the rows, so the state it checks is the state it changes: a
+    // row a worker has just settled, or holds right now, is left alone.
     let now = Utc::now();
-    let moved = notification_delivery::Entity::update_many()
+    let mut retry = notification_delivery::Entity::update_many()
         .col_expr(
             notification_delivery::Column::Status,
             Expr::value(DeliveryStatus::Pending),
@@ -88,20 +74,27 @@ pub async fn retry_notification(
             Expr::value(Option::<chrono::DateTime<Utc>>::None),
         )
         .col_expr(notification_delivery::Column::UpdatedAt, Expr::value(now))
-        .filter(notification_delivery::Column::Id.is_in(ids.clone()))
+        .filter(notification_delivery::Column::NotificationId.eq(notification.id))
         .filter(notification_delivery::Column::Status.is_in([DeliveryStatus::Failed, DeliveryStatus::Retrying]))
         .filter(
             Condition::any()
                 .add(notification_delivery::Column::LeaseUntil.is_null())
                 .add(notification_delivery::Column::LeaseUntil.lt(now)),
-        )
-        .exec(&txn)
-        .await?;
-    if moved.rows_affected == 0 {
+        );
+    if let Some(id) = only {
+        retry = retry.filter(notification_delivery::Column::Id.eq(id));
+    }
+    let ids: Vec<Uuid> = retry
+        .exec_with_returning(&txn)
+        .await?
+        .into_iter()
+        .map(|r| r.id)
+        .collect();
+    if ids.is_empty() {
         return Err(ServiceError::reject(
             ErrorCode::InvalidState,
             field,
-            "nothing to retry: the delivery is being sent right now",
+            "nothing to retry: only FAILED or RETRYING deliveries that no worker is sending can be sent again",
         ));
     }
     outbox::record(
