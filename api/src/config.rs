@@ -48,6 +48,8 @@ pub struct Settings {
     pub remote_extension: crate::service::remote::RemoteSettings,
     /// `[plugins]`: the integrations that consume the event log (email, …).
     pub plugins: integrations::PluginSettings,
+    /// Live subscriptions over websockets (`[subscriptions]`).
+    pub subscriptions: Subscriptions,
 }
 
 /// What Connect for Mobile fills in when an activation leaves a value out (SPEC M2).
@@ -114,6 +116,7 @@ impl Default for Settings {
             mobility: MobilityDefaults::default(),
             remote_extension: Default::default(),
             plugins: Default::default(),
+            subscriptions: Subscriptions::default(),
         }
     }
 }
@@ -130,6 +133,39 @@ impl Default for Limits {
             request_timeout_ms: 10_000,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
+        }
+    }
+}
+
+/// Live subscriptions (`REACH_SUBSCRIPTIONS__MAX_PER_CONNECTION`, …).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Subscriptions {
+    /// Most subscriptions open at once on one websocket.
+    pub max_per_connection: usize,
+    /// Most subscriptions open at once for one token subject (a user or Support agent), on
+    /// this process.
+    pub max_per_token: usize,
+    /// Events waiting for one subscriber; one that falls further behind is closed.
+    pub buffer: usize,
+    /// Seconds between the server's keep-alive pings.
+    pub keepalive_seconds: u64,
+    /// Seconds a new socket has to send `connection_init`.
+    pub init_timeout_seconds: u64,
+    /// Milliseconds between looks at the log when nothing wakes this process (a lost
+    /// notification or another process's change on SQLite is found within this).
+    pub catch_up_ms: u64,
+}
+
+impl Default for Subscriptions {
+    fn default() -> Self {
+        Self {
+            max_per_connection: 100,
+            max_per_token: 500,
+            buffer: 256,
+            keepalive_seconds: 15,
+            init_timeout_seconds: 10,
+            catch_up_ms: 1000,
         }
     }
 }
@@ -240,6 +276,21 @@ impl Settings {
             ),
             ("limits.rate_limit_per_second", l.rate_limit_per_second as usize),
             ("limits.rate_limit_burst", l.rate_limit_burst as usize),
+            ("subscriptions.max_per_connection", self.subscriptions.max_per_connection),
+            ("subscriptions.max_per_token", self.subscriptions.max_per_token),
+            ("subscriptions.buffer", self.subscriptions.buffer),
+            (
+                "subscriptions.keepalive_seconds",
+                usize::try_from(self.subscriptions.keepalive_seconds).unwrap_or(usize::MAX),
+            ),
+            (
+                "subscriptions.init_timeout_seconds",
+                usize::try_from(self.subscriptions.init_timeout_seconds).unwrap_or(usize::MAX),
+            ),
+            (
+                "subscriptions.catch_up_ms",
+                usize::try_from(self.subscriptions.catch_up_ms).unwrap_or(usize::MAX),
+            ),
         ] {
             if value == 0 {
                 return Err(SettingsError::new(key, "must be at least 1"));

@@ -85,16 +85,32 @@ fn error_response(status: StatusCode, media: &'static str, code: &str, message: 
         .into_response()
 }
 
+/// The token of an `Authorization` value (`Bearer …`), if any.
+pub(crate) fn bearer(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Checks `token` and loads who it is now (roles as of this moment).
+pub(crate) async fn authenticate_token(
+    app: &AppState,
+    token: &str,
+) -> Result<(Principal, crate::auth::Claims), AuthError> {
+    let claims = app.tokens.verify(token)?;
+    let principal = app.tokens.principal(&app.db, &claims).await?;
+    Ok((principal, claims))
+}
+
 async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(Principal, String), AuthError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer ").or_else(|| v.strip_prefix("bearer ")))
-        .map(str::trim)
-        .filter(|t| !t.is_empty())
+        .and_then(bearer)
         .ok_or(AuthError::Missing)?;
-    let claims = app.tokens.verify(token)?;
-    let principal = app.tokens.principal(&app.db, &claims).await?;
+    let (principal, claims) = authenticate_token(app, token).await?;
     Ok((principal, claims.sub))
 }
 

@@ -13,6 +13,7 @@ use integrations::{PluginHost, Wake, email::EmailPlugin};
 use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
 use tower_http::{
     request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
     trace::TraceLayer,
@@ -24,7 +25,9 @@ use crate::{
     db, demo, graphiql,
     graphql::{self, limits::DocumentLimits},
     http::{self, ServerState},
+    live::{self, Live},
     state::AppState,
+    ws,
 };
 
 /// A server bound to its address, ready to run.
@@ -56,6 +59,7 @@ impl Application {
             tokens,
             statements,
             wake: Wake::default(),
+            live: Live::new(settings.subscriptions.clone()),
         };
         let plugins = plugins(&state)?;
         let demo = if with_demo {
@@ -114,13 +118,37 @@ impl Application {
         self.plugins.summaries()
     }
 
-    /// Starts the plugins and serves until `shutdown` completes, then finishes in-flight
-    /// requests and stops the plugins (a delivery cut off here is taken up again later).
+    /// Starts the plugins and the reader of the log for subscriptions, and serves until
+    /// `shutdown` completes; then closes the websockets, finishes in-flight requests and stops
+    /// the plugins (a delivery cut off here is taken up again later).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
         let plugins = self.plugins.start();
+        let state = &self.state;
+        let stop = CancellationToken::new();
+        let catch_up = Duration::from_millis(state.settings.subscriptions.catch_up_ms);
+        let mut tasks = vec![tokio::spawn(live::tail::run(
+            state.live.clone(),
+            state.db.clone(),
+            state.wake.clone(),
+            catch_up,
+            stop.clone(),
+        ))];
+        if state.settings.is_postgres() {
+            tasks.push(tokio::spawn(live::listen::run(
+                state.db.clone(),
+                state.wake.clone(),
+                stop.clone(),
+            )));
+        }
+        let live = state.live.clone();
         let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(shutdown)
+            .with_graceful_shutdown(async move {
+                shutdown.await;
+                live.stop();
+            })
             .await;
+        stop.cancel();
+        let _ = tokio::time::timeout(Duration::from_secs(5), futures::future::join_all(tasks)).await;
         plugins.shutdown(Duration::from_secs(5)).await;
         served
     }
@@ -157,7 +185,8 @@ pub fn executable_schema(state: &AppState) -> graphql::ReachSchema {
             max_directives_per_field: limits.max_directives_per_field,
             max_depth: limits.max_depth,
         })
-        .extension(graphql::directory::loaders::FreshPerMutation);
+        .extension(graphql::directory::loaders::FreshPerMutation)
+        .extension(graphql::live::FreshPerEvent);
     if !state.settings.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }
@@ -170,7 +199,7 @@ fn router(server: ServerState, max_body: usize, graphiql: graphiql::GraphiqlOpti
         .route("/readyz", get(readyz))
         .with_state(server.app.clone());
     let api = Router::new()
-        .route("/graphql", get(http::graphql_get).post(http::graphql_post))
+        .route("/graphql", get(ws::graphql_get).post(http::graphql_post))
         .layer(DefaultBodyLimit::max(max_body))
         .with_state(server);
     Router::new()

@@ -17,6 +17,9 @@ pub struct AppState {
     pub tokens: Tokens,
     /// SQL statements run since start.
     pub statements: Arc<AtomicU64>,
-    /// Raised after a request that may have committed a change, for the plugins.
+    /// Raised after a request that may have committed a change, for the plugins and the
+    /// subscriptions' reader of the log.
     pub wake: integrations::Wake,
+    /// This process's subscribers.
+    pub live: crate::live::Live,
 }

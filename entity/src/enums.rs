@@ -172,3 +172,21 @@ pub enum TargetKind {
     #[sea_orm(string_value = "NUMBER")]
     Number,
 }
+
+/// Where a platform sync run stands (SPEC E3).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum SyncRunState {
+    /// Asked for; not started yet.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// Running.
+    #[sea_orm(string_value = "RUNNING")]
+    Running,
+    /// Finished without error.
+    #[sea_orm(string_value = "SUCCEEDED")]
+    Succeeded,
+    /// Stopped by an error; nothing unconfirmed was changed.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}

@@ -58,3 +58,22 @@ pub async fn read_after(
         .all(db)
         .await
 }
+
+/// The place of the last committed event: a reader starting there sees only what commits after
+/// (and, on PostgreSQL, what committed while an older transaction was still running).
+pub async fn head(db: &impl ConnectionTrait) -> Result<Cursor, DbErr> {
+    use outbox_event::Column;
+    let mut query = outbox_event::Entity::find();
+    if db.get_database_backend() == DbBackend::Postgres {
+        query = query.filter(Expr::cust(
+            "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        ));
+    }
+    Ok(query
+        .order_by_desc(Column::Txid)
+        .order_by_desc(Column::Position)
+        .one(db)
+        .await?
+        .map(|e| Cursor::of(&e))
+        .unwrap_or_default())
+}

@@ -7,6 +7,7 @@ mod m20261122_000001_directory;
 mod m20261123_000001_mobility;
 mod m20261124_000001_remote_extension;
 mod m20261125_000001_plugins;
+mod m20261126_000001_live;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000001_mobility::Migration),
             Box::new(m20261124_000001_remote_extension::Migration),
             Box::new(m20261125_000001_plugins::Migration),
+            Box::new(m20261126_000001_live::Migration),
         ]
     }
 }

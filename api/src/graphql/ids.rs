@@ -29,6 +29,8 @@ pub enum Kind {
     DynamicStatus,
     /// A client profile.
     ClientProfile,
+    /// A platform sync run.
+    PlatformSyncRun,
 }
 
 impl Kind {
@@ -45,6 +47,7 @@ impl Kind {
             Kind::UserNumber => "UserNumber",
             Kind::DynamicStatus => "DynamicStatus",
             Kind::ClientProfile => "ClientProfile",
+            Kind::PlatformSyncRun => "PlatformSyncRun",
         }
     }
 
@@ -61,6 +64,7 @@ impl Kind {
             Kind::UserNumber,
             Kind::DynamicStatus,
             Kind::ClientProfile,
+            Kind::PlatformSyncRun,
         ]
         .into_iter()
         .find(|k| k.name() == name)

@@ -6,11 +6,13 @@ pub mod directory;
 pub mod errors;
 pub mod ids;
 pub mod limits;
+pub mod live;
 pub mod mobility;
 pub mod node;
 pub mod remote;
+pub mod sync;
 
-use async_graphql::{EmptySubscription, MergedObject, Schema, SchemaBuilder};
+use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 /// Every query field.
 #[derive(MergedObject, Default)]
@@ -25,12 +27,20 @@ pub struct MutationRoot(
     remote::mutation::RemoteMutation,
 );
 
+/// Every subscription (SPEC E4), served over websockets on `/graphql`.
+#[derive(MergedSubscription, Default)]
+pub struct SubscriptionRoot(
+    remote::subscription::RemoteSubscription,
+    mobility::subscription::MobilitySubscription,
+    sync::subscription::SyncSubscription,
+);
+
 /// Reach's schema type.
-pub type ReachSchema = Schema<QueryRoot, MutationRoot, EmptySubscription>;
+pub type ReachSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// A schema builder with the roots and no data.
-pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, EmptySubscription> {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), EmptySubscription)
+pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
+    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
 }
 
 /// The schema with no data attached: what `schema.graphql` is exported from.

@@ -20,8 +20,9 @@ use super::{
         loaders::{NumberKey, ProfileKey, StatusKey},
         types::{ClientProfile, DynamicStatus, UserNumber},
     },
+    sync::types::PlatformSyncRun,
 };
-use crate::service::{directory, mobility};
+use crate::service::{directory, mobility, sync};
 
 /// An object with a global id.
 #[derive(Interface, Clone, Debug)]
@@ -49,6 +50,8 @@ pub enum Node {
     DynamicStatus(DynamicStatus),
     /// A client profile.
     ClientProfile(ClientProfile),
+    /// A platform sync run.
+    PlatformSyncRun(PlatformSyncRun),
 }
 
 /// Whether the caller may read user `id` (T1; a plain user: only themself).
@@ -142,6 +145,12 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             .map_err(load_err)?
             .filter(|c| p.sees_account(c.account_id))
             .map(|c| Node::ClientProfile(ClientProfile(c))),
+        Kind::PlatformSyncRun => sync::runs_by_id(context::db(ctx)?, &[key])
+            .await
+            .map_err(errors::db)?
+            .remove(&key)
+            .filter(|r| sync::may_read_runs(p, r.account_id) == crate::policy::Access::Allowed)
+            .map(|r| Node::PlatformSyncRun(PlatformSyncRun(r))),
     })
 }
 

@@ -8,6 +8,7 @@ pub mod mobility;
 pub mod outbox;
 pub mod pagination;
 pub mod remote;
+pub mod sync;
 pub mod validate;
 
 pub use error::{ErrorCode, ServiceError, ServiceResult, UserError};

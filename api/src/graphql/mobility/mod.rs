@@ -5,3 +5,4 @@ pub mod loaders;
 pub mod mutation;
 pub mod notifications;
 pub mod types;
+pub mod subscription;

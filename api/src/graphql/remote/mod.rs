@@ -4,3 +4,4 @@
 pub mod loaders;
 pub mod mutation;
 pub mod types;
+pub mod subscription;

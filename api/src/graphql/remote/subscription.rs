@@ -1,0 +1,245 @@
+//! `activeStatusChanged` and `userNumbersChanged` (SPEC E4): a user's active status, and their
+//! numbers and statuses, live. A subscriber names a user it may read (default: itself); another
+//! account's user is refused exactly like an unknown one (T1). Objects are read when the event
+//! is delivered, so they may already show a later change; the last event always shows the
+//! current state.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Enum, ID, MergedObject, Object, Result, Subscription, futures_util::Stream};
+use entity::user;
+use uuid::Uuid;
+
+use super::types::{DynamicStatus, UserNumber};
+use crate::{
+    graphql::{
+        context,
+        directory::types::User,
+        errors::{self, coded},
+        ids::{self, Kind},
+        live::{self, Change, Step},
+    },
+    live::{Delivery, Topic, payload_uuid},
+    policy::Principal,
+    service::directory,
+};
+
+fn no_such_user() -> async_graphql::Error {
+    coded("NOT_FOUND", "no user with this id")
+}
+
+/// The user a subscription watches: `user_id`, or the caller; `NOT_FOUND` unless the caller may
+/// read that user.
+async fn watched_user(ctx: &Context<'_>, user_id: Option<&ID>) -> Result<user::Model> {
+    let p = context::principal(ctx)?;
+    let id = match user_id {
+        Some(id) => match ids::decode(id) {
+            Some((Kind::User, key)) => key,
+            _ => return Err(no_such_user()),
+        },
+        None => p
+            .user()
+            .map(|u| u.user_id)
+            .ok_or_else(|| coded("BAD_REQUEST", "a Support token must name the user (`userId`)"))?,
+    };
+    let db = context::db(ctx)?;
+    let mut found = directory::users_by_id(db, &[id]).await.map_err(errors::db)?;
+    found
+        .remove(&id)
+        .filter(|u| p.sees_user(directory::scope(u)))
+        .ok_or_else(no_such_user)
+}
+
+/// A user whose record changed: still visible to `p`? (A user moved to another location leaves
+/// the sight of that location's Phone Managers; their subscriptions then end.)
+fn recheck<T>(p: &Principal, d: &Delivery, user_id: Uuid) -> Step<T> {
+    match d.objects.users.get(&user_id) {
+        Some(u) if p.sees_user(directory::scope(u)) => Step::Skip,
+        _ => Step::End(no_such_user()),
+    }
+}
+
+fn user_of(d: &Delivery, id: Uuid) -> Result<User> {
+    d.objects
+        .users
+        .get(&id)
+        .cloned()
+        .map(User)
+        .ok_or_else(no_such_user)
+}
+
+/// What changed about a user's active status.
+#[derive(Clone, Debug)]
+pub struct ActiveStatusChange(Arc<Delivery>);
+
+#[Object]
+impl ActiveStatusChange {
+    /// The user.
+    async fn user(&self) -> Result<User> {
+        user_of(&self.0, self.0.event.aggregate_id)
+    }
+
+    /// The status that became active (null when the user has none).
+    async fn active_status(&self) -> Option<DynamicStatus> {
+        let id = payload_uuid(&self.0.event, "activeStatusId")?;
+        self.0.objects.statuses.get(&id).cloned().map(DynamicStatus)
+    }
+
+    /// The remote extension calls now go to (the active status's; null when none).
+    async fn active_remote_extension(&self) -> Option<UserNumber> {
+        let id = payload_uuid(&self.0.event, "activeRemoteExtensionId")?;
+        self.0.objects.numbers.get(&id).cloned().map(UserNumber)
+    }
+
+    /// The status that was active before, when another one was.
+    async fn previous_status_id(&self) -> Option<ID> {
+        payload_uuid(&self.0.event, "previousStatusId").map(|id| ids::encode(Kind::DynamicStatus, id))
+    }
+}
+
+/// A user's active status changed (or its remote extension did).
+#[derive(MergedObject, Clone, Debug)]
+pub struct ActiveStatusChangedEvent(ActiveStatusChange, Change);
+
+/// What happened to a user's numbers or statuses.
+#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum UserNumbersChange {
+    /// A number was added.
+    NumberCreated,
+    /// A number was changed.
+    NumberUpdated,
+    /// A number was deleted (`deletedId`).
+    NumberDeleted,
+    /// A status was added.
+    StatusCreated,
+    /// A status was changed.
+    StatusUpdated,
+    /// A status was deleted (`deletedId`).
+    StatusDeleted,
+    /// Another status became active (`dynamicStatus`, with its remote extension in `userNumber`).
+    ActiveStatusChanged,
+}
+
+impl UserNumbersChange {
+    fn of(event_type: &str) -> Option<Self> {
+        Some(match event_type {
+            "user_number.created" => Self::NumberCreated,
+            "user_number.updated" => Self::NumberUpdated,
+            "user_number.deleted" => Self::NumberDeleted,
+            "dynamic_status.created" => Self::StatusCreated,
+            "dynamic_status.updated" => Self::StatusUpdated,
+            "dynamic_status.deleted" => Self::StatusDeleted,
+            "active_status.changed" => Self::ActiveStatusChanged,
+            _ => return None,
+        })
+    }
+}
+
+/// What changed among a user's numbers and statuses.
+#[derive(Clone, Debug)]
+pub struct NumbersChange {
+    change: UserNumbersChange,
+    delivery: Arc<Delivery>,
+}
+
+#[Object]
+impl NumbersChange {
+    /// What happened.
+    async fn change(&self) -> UserNumbersChange {
+        self.change
+    }
+
+    /// The user.
+    async fn user(&self) -> Result<User> {
+        user_of(&self.delivery, self.delivery.user_id())
+    }
+
+    /// The number created or changed; for `ACTIVE_STATUS_CHANGED`, the active remote extension.
+    async fn user_number(&self) -> Option<UserNumber> {
+        let e = &self.delivery.event;
+        let id = match self.change {
+            UserNumbersChange::NumberCreated | UserNumbersChange::NumberUpdated => e.aggregate_id,
+            UserNumbersChange::ActiveStatusChanged => payload_uuid(e, "activeRemoteExtensionId")?,
+            _ => return None,
+        };
+        self.delivery.objects.numbers.get(&id).cloned().map(UserNumber)
+    }
+
+    /// The status created or changed; for `ACTIVE_STATUS_CHANGED`, the new active status.
+    async fn dynamic_status(&self) -> Option<DynamicStatus> {
+        let e = &self.delivery.event;
+        let id = match self.change {
+            UserNumbersChange::StatusCreated | UserNumbersChange::StatusUpdated => e.aggregate_id,
+            UserNumbersChange::ActiveStatusChanged => payload_uuid(e, "activeStatusId")?,
+            _ => return None,
+        };
+        self.delivery.objects.statuses.get(&id).cloned().map(DynamicStatus)
+    }
+
+    /// The id of the number or status deleted.
+    async fn deleted_id(&self) -> Option<ID> {
+        let id = self.delivery.event.aggregate_id;
+        match self.change {
+            UserNumbersChange::NumberDeleted => Some(ids::encode(Kind::UserNumber, id)),
+            UserNumbersChange::StatusDeleted => Some(ids::encode(Kind::DynamicStatus, id)),
+            _ => None,
+        }
+    }
+}
+
+/// A user's numbers or statuses changed.
+#[derive(MergedObject, Clone, Debug)]
+pub struct UserNumbersChangedEvent(NumbersChange, Change);
+
+/// Remote Extension subscriptions.
+#[derive(Default)]
+pub struct RemoteSubscription;
+
+#[Subscription]
+impl RemoteSubscription {
+    /// A user's active status changes: which status is active and which remote extension calls
+    /// go to. `userId` defaults to the caller.
+    async fn active_status_changed(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<ActiveStatusChangedEvent>> + use<>> {
+        let user = watched_user(ctx, user_id.as_ref()).await?;
+        let feed = live::subscribe(ctx, Topic::ActiveStatus(user.id))?;
+        let p = context::principal(ctx)?.clone();
+        Ok(live::events(feed, move |d| match d.kind() {
+            "active_status.changed" => {
+                Step::Emit(ActiveStatusChangedEvent(ActiveStatusChange(d.clone()), Change(d)))
+            }
+            "user.updated" => recheck(&p, &d, user.id),
+            _ => Step::Skip,
+        }))
+    }
+
+    /// A user's numbers and statuses change: added, changed, deleted, or another status made
+    /// active. `userId` defaults to the caller.
+    async fn user_numbers_changed(
+        &self,
+        ctx: &Context<'_>,
+        user_id: Option<ID>,
+    ) -> Result<impl Stream<Item = Result<UserNumbersChangedEvent>> + use<>> {
+        let user = watched_user(ctx, user_id.as_ref()).await?;
+        let feed = live::subscribe(ctx, Topic::UserNumbers(user.id))?;
+        let p = context::principal(ctx)?.clone();
+        Ok(live::events(feed, move |d| {
+            if d.kind() == "user.updated" {
+                return recheck(&p, &d, user.id);
+            }
+            match UserNumbersChange::of(d.kind()) {
+                Some(change) => Step::Emit(UserNumbersChangedEvent(
+                    NumbersChange {
+                        change,
+                        delivery: d.clone(),
+                    },
+                    Change(d),
+                )),
+                None => Step::Skip,
+            }
+        }))
+    }
+}

@@ -1,0 +1,51 @@
+//! `platformSyncRunUpdated` (SPEC E3, E4): an account's sync runs as they start, progress and
+//! finish, for Support, Decision Makers and account-wide Phone Managers of the account.
+
+use async_graphql::{Context, ID, Result, Subscription, futures_util::Stream};
+
+use super::types::PlatformSyncRun;
+use crate::{
+    graphql::{
+        context,
+        errors::{self, coded},
+        ids::{self, Kind},
+        live::{self, Step},
+    },
+    live::Topic,
+    policy::Access,
+    service::{directory, sync},
+};
+
+/// Platform sync subscriptions.
+#[derive(Default)]
+pub struct SyncSubscription;
+
+#[Subscription]
+impl SyncSubscription {
+    /// An account's platform sync runs: each change of state or counts.
+    async fn platform_sync_run_updated(
+        &self,
+        ctx: &Context<'_>,
+        account_id: ID,
+    ) -> Result<impl Stream<Item = Result<PlatformSyncRun>> + use<>> {
+        let not_found = || coded("NOT_FOUND", "no account with this id");
+        let Some((Kind::Account, id)) = ids::decode(&account_id) else {
+            return Err(not_found());
+        };
+        let p = context::principal(ctx)?;
+        let db = context::db(ctx)?;
+        let account = directory::account(db, p, id).await.map_err(errors::db)?.ok_or_else(not_found)?;
+        match sync::may_read_runs(p, account.id) {
+            Access::Allowed => {}
+            Access::NotFound => return Err(not_found()),
+            Access::Forbidden => return Err(coded("FORBIDDEN", "only account administrators see sync runs")),
+        }
+        let feed = live::subscribe(ctx, Topic::SyncRuns(account.id))?;
+        Ok(live::events(feed, |d| {
+            match d.objects.runs.get(&d.event.aggregate_id) {
+                Some(run) => Step::Emit(PlatformSyncRun(run.clone())),
+                None => Step::Skip,
+            }
+        }))
+    }
+}

@@ -1,0 +1,416 @@
+//! Live events for subscriptions (SPEC E4): the outbox is the log.
+//!
+//! One task per process ([`tail`]) reads the committed events from the outbox in log order,
+//! loads once the objects they concern, and hands each event to the subscribers of its topics.
+//! Nothing reaches a subscriber before its transaction committed, and a rolled-back change never
+//! reaches anyone, because only committed rows are read. The task wakes when this process
+//! commits a change, when PostgreSQL announces one from another process (`LISTEN`, see
+//! [`listen`]), and every `subscriptions.catch_up_ms` in any case, so a lost notification or a
+//! dropped `LISTEN` connection delays an event but never loses it.
+//!
+//! Each subscriber has a bounded queue (`subscriptions.buffer` events). A subscriber that falls
+//! that far behind is dropped and its subscription ends with a `SLOW_CONSUMER` error, so a slow
+//! client never makes the server hold more than its queue.
+
+pub mod listen;
+pub mod load;
+pub mod tail;
+
+use std::{
+    collections::HashMap,
+    sync::{
+        Arc, Mutex,
+        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+    },
+};
+
+use entity::outbox_event;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use uuid::Uuid;
+
+use crate::config::Subscriptions;
+
+pub use load::Objects;
+
+/// What a subscriber listens to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Topic {
+    /// A user's active status.
+    ActiveStatus(Uuid),
+    /// A user's numbers and statuses.
+    UserNumbers(Uuid),
+    /// An account's Connect for Mobile add-on and users.
+    Mobility(Uuid),
+    /// An account's platform sync runs.
+    SyncRuns(Uuid),
+    /// A user's roles (a revoked role closes the user's sockets).
+    Roles(Uuid),
+}
+
+/// One committed change as its subscribers receive it: the event (or, for a change that touched
+/// many users at once, its events) and the objects they concern, loaded once for everyone.
+#[derive(Debug)]
+pub struct Delivery {
+    /// The first (usually the only) event of the change.
+    pub event: outbox_event::Model,
+    /// The objects the change concerns (the users of a batch).
+    pub subjects: Vec<Uuid>,
+    /// What the events' subscribers will be shown.
+    pub objects: Arc<Objects>,
+}
+
+impl Delivery {
+    /// The event's type, e.g. `active_status.changed`.
+    pub fn kind(&self) -> &str {
+        &self.event.event_type
+    }
+
+    /// A user id named in the event's payload (`userId`), else the event's object.
+    pub fn user_id(&self) -> Uuid {
+        payload_uuid(&self.event, "userId").unwrap_or(self.event.aggregate_id)
+    }
+}
+
+/// A UUID field of an event's payload.
+pub fn payload_uuid(event: &outbox_event::Model, key: &str) -> Option<Uuid> {
+    event
+        .payload
+        .get(key)
+        .and_then(|v| v.as_str())
+        .and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// Why a subscription could not be opened.
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum LimitError {
+    /// `subscriptions.max_per_connection` reached.
+    #[error("this connection already has {0} subscriptions open")]
+    Connection(usize),
+    /// `subscriptions.max_per_token` reached.
+    #[error("this token already has {0} subscriptions open")]
+    Token(usize),
+    /// The server is stopping.
+    #[error("the server is shutting down")]
+    Stopping,
+}
+
+/// One websocket connection's share of the limits (held in the connection's data).
+#[derive(Debug)]
+pub struct Connection {
+    /// The token's subject, for the per-token limit.
+    pub subject: String,
+    open: AtomicUsize,
+}
+
+impl Connection {
+    /// A connection of token subject `subject`.
+    pub fn new(subject: String) -> Arc<Self> {
+        Arc::new(Self {
+            subject,
+            open: AtomicUsize::new(0),
+        })
+    }
+
+    /// Subscriptions open on it now.
+    pub fn open(&self) -> usize {
+        self.open.load(Ordering::Relaxed)
+    }
+}
+
+struct Slot {
+    id: u64,
+    tx: mpsc::Sender<Arc<Delivery>>,
+    overflowed: Arc<AtomicBool>,
+}
+
+struct Inner {
+    settings: Subscriptions,
+    topics: Mutex<HashMap<Topic, Vec<Slot>>>,
+    per_token: Mutex<HashMap<String, usize>>,
+    next_id: AtomicU64,
+    stop: CancellationToken,
+}
+
+/// This process's subscribers, by topic. Cheap to clone.
+#[derive(Clone)]
+pub struct Live {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for Live {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Live").finish_non_exhaustive()
+    }
+}
+
+/// What a subscriber's queue gave.
+#[derive(Debug)]
+pub enum Next {
+    /// A change.
+    Event(Arc<Delivery>),
+    /// The subscriber fell more than `subscriptions.buffer` events behind and was dropped.
+    Overflowed,
+    /// The server is stopping.
+    Closed,
+}
+
+/// A subscriber's queue; leaving it (dropping it) unsubscribes.
+pub struct Feed {
+    rx: mpsc::Receiver<Arc<Delivery>>,
+    overflowed: Arc<AtomicBool>,
+    _registration: Registration,
+}
+
+impl Feed {
+    /// The next change for this subscriber.
+    pub async fn next(&mut self) -> Next {
+        match self.rx.recv().await {
+            Some(d) => Next::Event(d),
+            None if self.overflowed.load(Ordering::Acquire) => Next::Overflowed,
+            None => Next::Closed,
+        }
+    }
+}
+
+struct Registration {
+    inner: Arc<Inner>,
+    topic: Topic,
+    id: u64,
+    connection: Option<Arc<Connection>>,
+}
+
+impl Drop for Registration {
+    fn drop(&mut self) {
+        let mut topics = self.inner.topics.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(slots) = topics.get_mut(&self.topic) {
+            slots.retain(|s| s.id != self.id);
+            if slots.is_empty() {
+                topics.remove(&self.topic);
+            }
+        }
+        drop(topics);
+        if let Some(conn) = &self.connection {
+            conn.open.fetch_sub(1, Ordering::Relaxed);
+            let mut per_token = self.inner.per_token.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(n) = per_token.get_mut(&conn.subject) {
+                *n = n.saturating_sub(1);
+                if *n == 0 {
+                    per_token.remove(&conn.subject);
+                }
+            }
+        }
+    }
+}
+
+impl Live {
+    /// No subscribers yet.
+    pub fn new(settings: Subscriptions) -> Self {
+        Self {
+            inner: Arc::new(Inner {
+                settings,
+                topics: Mutex::new(HashMap::new()),
+                per_token: Mutex::new(HashMap::new()),
+                next_id: AtomicU64::new(1),
+                stop: CancellationToken::new(),
+            }),
+        }
+    }
+
+    /// The settings it runs with.
+    pub fn settings(&self) -> &Subscriptions {
+        &self.inner.settings
+    }
+
+    /// Cancelled when the server stops: sockets close and feeds end.
+    pub fn stopping(&self) -> CancellationToken {
+        self.inner.stop.clone()
+    }
+
+    /// Ends every feed and tells every socket to close.
+    pub fn stop(&self) {
+        self.inner.stop.cancel();
+        if let Ok(mut topics) = self.inner.topics.lock() {
+            topics.clear();
+        }
+    }
+
+    /// Subscribes to `topic`, counted against `connection`'s limits when given (internal
+    /// listeners such as a socket's role watch pass `None`).
+    pub fn subscribe(&self, topic: Topic, connection: Option<&Arc<Connection>>) -> Result<Feed, LimitError> {
+        if self.inner.stop.is_cancelled() {
+            return Err(LimitError::Stopping);
+        }
+        let settings = &self.inner.settings;
+        if let Some(conn) = connection {
+            let open = conn.open.fetch_add(1, Ordering::Relaxed);
+            if open >= settings.max_per_connection {
+                conn.open.fetch_sub(1, Ordering::Relaxed);
+                return Err(LimitError::Connection(settings.max_per_connection));
+            }
+            let mut per_token = self.inner.per_token.lock().unwrap_or_else(|e| e.into_inner());
+            let n = per_token.entry(conn.subject.clone()).or_insert(0);
+            if *n >= settings.max_per_token {
+                drop(per_token);
+                conn.open.fetch_sub(1, Ordering::Relaxed);
+                return Err(LimitError::Token(settings.max_per_token));
+            }
+            *n += 1;
+        }
+        let (tx, rx) = mpsc::channel(settings.buffer);
+        let overflowed = Arc::new(AtomicBool::new(false));
+        let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
+        self.inner
+            .topics
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .entry(topic)
+            .or_default()
+            .push(Slot {
+                id,
+                tx,
+                overflowed: overflowed.clone(),
+            });
+        Ok(Feed {
+            rx,
+            overflowed,
+            _registration: Registration {
+                inner: self.inner.clone(),
+                topic,
+                id,
+                connection: connection.cloned(),
+            },
+        })
+    }
+
+    /// Whether anyone listens to `topic`.
+    pub fn watched(&self, topic: &Topic) -> bool {
+        self.inner
+            .topics
+            .lock()
+            .map(|t| t.contains_key(topic))
+            .unwrap_or(false)
+    }
+
+    /// Subscribers open now, over all topics.
+    pub fn subscriber_count(&self) -> usize {
+        self.inner
+            .topics
+            .lock()
+            .map(|t| t.values().map(Vec::len).sum())
+            .unwrap_or(0)
+    }
+
+    /// Hands each delivery to the subscribers of its topics, in order, without waiting: a
+    /// subscriber whose queue is full is dropped (its feed then reports [`Next::Overflowed`]).
+    pub fn dispatch(&self, deliveries: &[(Vec<Topic>, Arc<Delivery>)]) {
+        let mut topics = self.inner.topics.lock().unwrap_or_else(|e| e.into_inner());
+        for (targets, delivery) in deliveries {
+            for topic in targets {
+                let Some(slots) = topics.get_mut(topic) else {
+                    continue;
+                };
+                slots.retain(|slot| match slot.tx.try_send(delivery.clone()) {
+                    Ok(()) => true,
+                    Err(mpsc::error::TrySendError::Full(_)) => {
+                        slot.overflowed.store(true, Ordering::Release);
+                        tracing::warn!(?topic, "a subscriber fell too far behind and was dropped");
+                        false
+                    }
+                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                });
+                if slots.is_empty() {
+                    topics.remove(topic);
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #![allow(clippy::expect_used)]
+
+    use super::*;
+
+    fn delivery(n: i64) -> Arc<Delivery> {
+        Arc::new(Delivery {
+            event: outbox_event::Model {
+                position: n,
+                id: Uuid::now_v7(),
+                event_type: "active_status.changed".into(),
+                account_id: None,
+                aggregate_type: "User".into(),
+                aggregate_id: Uuid::nil(),
+                actor: "support:test".into(),
+                payload: serde_json::json!({}),
+                occurred_at: chrono::Utc::now(),
+                txid: 0,
+            },
+            subjects: Vec::new(),
+            objects: Arc::default(),
+        })
+    }
+
+    fn live(buffer: usize, per_connection: usize, per_token: usize) -> Live {
+        Live::new(Subscriptions {
+            buffer,
+            max_per_connection: per_connection,
+            max_per_token: per_token,
+            ..Default::default()
+        })
+    }
+
+    #[tokio::test]
+    async fn a_subscriber_gets_its_topics_events_in_order() {
+        let live = live(8, 10, 10);
+        let user = Uuid::now_v7();
+        let mut mine = live.subscribe(Topic::ActiveStatus(user), None).expect("subscribe");
+        let mut other = live
+            .subscribe(Topic::ActiveStatus(Uuid::now_v7()), None)
+            .expect("subscribe");
+        live.dispatch(&[
+            (vec![Topic::ActiveStatus(user)], delivery(1)),
+            (vec![Topic::ActiveStatus(user)], delivery(2)),
+        ]);
+        for want in [1, 2] {
+            match mine.next().await {
+                Next::Event(d) => assert_eq!(d.event.position, want),
+                other => panic!("expected an event, got {other:?}"),
+            }
+        }
+        live.stop();
+        assert!(matches!(other.next().await, Next::Closed));
+    }
+
+    #[tokio::test]
+    async fn a_full_queue_drops_the_subscriber_with_a_reason() {
+        let live = live(2, 10, 10);
+        let topic = Topic::UserNumbers(Uuid::now_v7());
+        let mut slow = live.subscribe(topic, None).expect("subscribe");
+        for n in 1..=3 {
+            live.dispatch(&[(vec![topic], delivery(n))]);
+        }
+        assert!(!live.watched(&topic), "the slow subscriber is gone");
+        assert!(matches!(slow.next().await, Next::Event(_)));
+        assert!(matches!(slow.next().await, Next::Event(_)));
+        assert!(matches!(slow.next().await, Next::Overflowed));
+    }
+
+    #[test]
+    fn limits_per_connection_and_per_token_are_released_on_drop() {
+        let live = live(4, 2, 3);
+        let a = Connection::new("user:a".into());
+        let b = Connection::new("user:a".into());
+        let topic = Topic::Mobility(Uuid::now_v7());
+        let first = live.subscribe(topic, Some(&a)).expect("1");
+        let _second = live.subscribe(topic, Some(&a)).expect("2");
+        assert_eq!(live.subscribe(topic, Some(&a)).err(), Some(LimitError::Connection(2)));
+        let _third = live.subscribe(topic, Some(&b)).expect("3");
+        assert_eq!(live.subscribe(topic, Some(&b)).err(), Some(LimitError::Token(3)));
+        drop(first);
+        assert_eq!(a.open(), 1);
+        assert!(live.subscribe(topic, Some(&b)).is_ok());
+        assert_eq!(live.subscriber_count(), 2);
+    }
+}

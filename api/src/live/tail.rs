@@ -1,0 +1,121 @@
+//! The task that tails the outbox for this process's subscribers.
+
+use std::{sync::Arc, time::Duration};
+
+use entity::outbox_event;
+use integrations::{
+    Wake,
+    log::{self, Cursor},
+};
+use sea_orm::{DatabaseConnection, DbErr};
+use tokio_util::sync::CancellationToken;
+
+use super::{
+    Delivery, Live, Topic,
+    load::{MOBILITY_USER_EVENTS, Needs, topics},
+};
+
+/// Events read per statement.
+const BATCH: u64 = 500;
+
+/// Follows the log from its current end until `stop`: after each wake-up (a local commit, a
+/// `NOTIFY`) and every `catch_up` in any case, delivers every event committed since.
+pub async fn run(live: Live, db: DatabaseConnection, wake: Wake, catch_up: Duration, stop: CancellationToken) {
+    let mut woken = wake.subscribe();
+    let mut cursor = loop {
+        match log::head(&db).await {
+            Ok(cursor) => break cursor,
+            Err(e) => {
+                tracing::warn!(error = %e, "live events: cannot find the end of the log; retrying");
+                tokio::select! {
+                    () = stop.cancelled() => return,
+                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
+                }
+            }
+        }
+    };
+    loop {
+        woken.borrow_and_update();
+        loop {
+            match step(&live, &db, cursor).await {
+                Ok(Some(next)) => cursor = next,
+                Ok(None) => break,
+                Err(e) => {
+                    // The same events are read again at the next wake-up: none is skipped.
+                    tracing::warn!(error = %e, "live events: cannot read the log; retrying");
+                    break;
+                }
+            }
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            _ = woken.changed() => {}
+            () = tokio::time::sleep(catch_up) => {}
+        }
+    }
+}
+
+/// Delivers the next batch after `cursor`; the new cursor, or `None` when there was nothing new.
+async fn step(live: &Live, db: &DatabaseConnection, cursor: Cursor) -> Result<Option<Cursor>, DbErr> {
+    let batch = log::read_after(db, cursor, BATCH).await?;
+    let Some(last) = batch.last() else {
+        return Ok(None);
+    };
+    let next = Cursor::of(last);
+    publish(live, db, batch).await?;
+    Ok(Some(next))
+}
+
+/// One change as subscribers see it: consecutive per-user mobility events of one kind, account,
+/// actor and transaction become one delivery naming all their users.
+fn group(batch: Vec<outbox_event::Model>) -> Vec<(outbox_event::Model, Vec<uuid::Uuid>)> {
+    let mut changes: Vec<(outbox_event::Model, Vec<uuid::Uuid>)> = Vec::new();
+    for event in batch {
+        let per_user = MOBILITY_USER_EVENTS.contains(&event.event_type.as_str());
+        if per_user
+            && let Some((first, users)) = changes.last_mut()
+            && first.event_type == event.event_type
+            && first.account_id == event.account_id
+            && first.actor == event.actor
+            && first.txid == event.txid
+        {
+            users.push(event.aggregate_id);
+            continue;
+        }
+        let users = if per_user { vec![event.aggregate_id] } else { Vec::new() };
+        changes.push((event, users));
+    }
+    changes
+}
+
+/// Loads what the watched events show and hands them out, in log order.
+async fn publish(live: &Live, db: &DatabaseConnection, batch: Vec<outbox_event::Model>) -> Result<(), DbErr> {
+    let mut watched: Vec<(Vec<Topic>, outbox_event::Model, Vec<uuid::Uuid>)> = Vec::new();
+    for (event, subjects) in group(batch) {
+        let targets: Vec<Topic> = topics(&event).into_iter().filter(|t| live.watched(t)).collect();
+        if !targets.is_empty() {
+            watched.push((targets, event, subjects));
+        }
+    }
+    if watched.is_empty() {
+        return Ok(());
+    }
+    let mut needs = Needs::default();
+    for (_, event, subjects) in &watched {
+        needs.add(event, subjects);
+    }
+    let objects = Arc::new(needs.load(db).await?);
+    let deliveries: Vec<_> = watched
+        .into_iter()
+        .map(|(targets, event, subjects)| {
+            let delivery = Delivery {
+                event,
+                subjects,
+                objects: objects.clone(),
+            };
+            (targets, Arc::new(delivery))
+        })
+        .collect();
+    live.dispatch(&deliveries);
+    Ok(())
+}

@@ -1,0 +1,309 @@
+//! `GET /graphql` upgraded to a websocket: subscriptions (and queries and mutations) over
+//! `graphql-transport-ws` and the legacy `graphql-ws` (subscriptions-transport-ws) protocol.
+//!
+//! async-graphql speaks both protocols; this module runs it and adds what a service needs
+//! around it:
+//! - the token in the `connection_init` payload (`{"authorization": "Bearer …"}`) is checked
+//!   before any operation starts; a bad or missing one closes the socket with `4403 Forbidden`
+//!   (after a `connection_error` message on the legacy protocol), and no data is ever sent;
+//! - the socket closes with `4403` when the token expires, and when one of the user's roles is
+//!   revoked (the client connects again and gets its current rights);
+//! - no `connection_init` within `subscriptions.init_timeout_seconds` closes with `4408`;
+//! - keep-alive: a `ping` (legacy: `ka`) every `subscriptions.keepalive_seconds`; on
+//!   `graphql-transport-ws` a client silent for three of those is closed;
+//! - a client that does not read for [`SEND_TIMEOUT`] is cut off, and the server stopping closes
+//!   every socket with `1001 Going Away`.
+
+use std::{str::FromStr, sync::Arc, time::Duration};
+
+use async_graphql::{
+    Data, Executor, Request, Response as GqlResponse,
+    futures_util::stream::BoxStream,
+    http::{ALL_WEBSOCKET_PROTOCOLS, WebSocket as GqlWebSocket, WebSocketProtocols, WsMessage},
+};
+use axum::{
+    extract::{
+        FromRequestParts, Query, Request as HttpRequest, State, WebSocketUpgrade,
+        ws::{CloseFrame, Message, WebSocket},
+    },
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use futures::{SinkExt, StreamExt, future};
+use tokio::sync::oneshot;
+use tracing::Instrument;
+use uuid::Uuid;
+
+use crate::{
+    auth::AuthError,
+    graphql::{ReachSchema, live::LiveSession},
+    http::{self, ServerState},
+    live::{Connection, Feed, Topic},
+    policy::Principal,
+};
+
+/// How long one message may wait for a client that does not read before it is cut off.
+pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// `GET /graphql`: a websocket upgrade, or a query in the URL.
+pub async fn graphql_get(State(state): State<ServerState>, request: HttpRequest) -> Response {
+    let (mut parts, _) = request.into_parts();
+    if !is_upgrade(&parts.headers) {
+        let headers = parts.headers.clone();
+        return match Query::from_request_parts(&mut parts, &state).await {
+            Ok(query) => http::graphql_get(State(state), headers, query).await,
+            Err(rejection) => rejection.into_response(),
+        };
+    }
+    let Some(protocol) = protocol_of(&parts.headers) else {
+        return (
+            StatusCode::BAD_REQUEST,
+            "Sec-WebSocket-Protocol must offer graphql-transport-ws or graphql-ws",
+        )
+            .into_response();
+    };
+    let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
+        Ok(upgrade) => upgrade,
+        Err(rejection) => return rejection.into_response(),
+    };
+    let max_message = state.app.settings.limits.max_body_bytes;
+    upgrade
+        .protocols(ALL_WEBSOCKET_PROTOCOLS)
+        .max_message_size(max_message)
+        .max_frame_size(max_message)
+        // Small buffers: an idle subscriber should cost little (they grow when needed).
+        .read_buffer_size(4 * 1024)
+        .write_buffer_size(8 * 1024)
+        .on_upgrade(move |socket| {
+            let span = tracing::info_span!("websocket", connection = %Uuid::new_v4(), protocol = protocol.sec_websocket_protocol());
+            serve(state, protocol, socket).instrument(span)
+        })
+}
+
+fn is_upgrade(headers: &HeaderMap) -> bool {
+    headers
+        .get(header::UPGRADE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.eq_ignore_ascii_case("websocket"))
+}
+
+/// The first protocol offered that we speak, in the client's order of preference.
+fn protocol_of(headers: &HeaderMap) -> Option<WebSocketProtocols> {
+    headers
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(','))
+        .find_map(|p| WebSocketProtocols::from_str(p.trim()).ok())
+}
+
+/// A caller admitted by `connection_init`.
+struct Admitted {
+    principal: Principal,
+    /// When the token expires.
+    expires: tokio::time::Instant,
+}
+
+/// Checks the `connection_init` payload's token: the principal, or why not.
+async fn admit(state: &ServerState, payload: &serde_json::Value) -> Result<(Admitted, String), String> {
+    let token = ["authorization", "Authorization"]
+        .iter()
+        .find_map(|k| payload.get(*k))
+        .and_then(|v| v.as_str())
+        .and_then(http::bearer)
+        .ok_or_else(|| AuthError::Missing.to_string())?;
+    let (principal, claims) = match http::authenticate_token(&state.app, token).await {
+        Ok(found) => found,
+        Err(AuthError::Db(e)) => {
+            tracing::error!(error = %e, "database error while authenticating a websocket");
+            return Err("service unavailable".into());
+        }
+        Err(e) => return Err(e.to_string()),
+    };
+    let now = chrono::Utc::now().timestamp();
+    if claims.exp <= now {
+        return Err(AuthError::Invalid.to_string());
+    }
+    if state.limiter.check_key(&claims.sub).is_err() {
+        return Err("too many requests".into());
+    }
+    let left = Duration::from_secs(u64::try_from(claims.exp - now).unwrap_or(0));
+    let admitted = Admitted {
+        principal,
+        expires: tokio::time::Instant::now() + left,
+    };
+    Ok((admitted, claims.sub))
+}
+
+/// The schema, waking this process's readers of the log after a mutation over the socket.
+#[derive(Clone)]
+struct Exec {
+    schema: ReachSchema,
+    wake: integrations::Wake,
+}
+
+impl Executor for Exec {
+    async fn execute(&self, request: Request) -> GqlResponse {
+        self.schema.execute(request).await
+    }
+
+    fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, GqlResponse> {
+        let may_write = request.query.contains("mutation");
+        let wake = self.wake.clone();
+        Executor::execute_stream(&self.schema, request, session_data)
+            .inspect(move |_| {
+                if may_write {
+                    wake.notify();
+                }
+            })
+            .boxed()
+    }
+}
+
+/// Where the handshake stands.
+enum Handshake {
+    Waiting(oneshot::Receiver<Result<Admitted, String>>),
+    Admitted,
+    Refused(String),
+}
+
+impl Handshake {
+    /// Takes the result of `connection_init` once it is known.
+    fn poll(&mut self) -> Option<Admitted> {
+        let Handshake::Waiting(rx) = self else {
+            return None;
+        };
+        match rx.try_recv() {
+            Ok(Ok(admitted)) => {
+                *self = Handshake::Admitted;
+                Some(admitted)
+            }
+            Ok(Err(reason)) => {
+                *self = Handshake::Refused(reason);
+                None
+            }
+            Err(oneshot::error::TryRecvError::Empty) => None,
+            Err(oneshot::error::TryRecvError::Closed) => {
+                *self = Handshake::Refused("the handshake failed".into());
+                None
+            }
+        }
+    }
+}
+
+async fn serve(state: ServerState, protocol: WebSocketProtocols, socket: WebSocket) {
+    let settings = state.app.settings.subscriptions.clone();
+    let live = state.app.live.clone();
+    let (mut sink, source) = socket.split();
+    // Text and binary frames go to the protocol; a close frame or an error ends the input.
+    let incoming = source
+        .take_while(|m| future::ready(matches!(m, Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_)))))
+        .filter_map(|m| {
+            future::ready(match m {
+                Ok(Message::Text(t)) => Some(t.as_str().as_bytes().to_vec()),
+                Ok(Message::Binary(b)) => Some(b.to_vec()),
+                _ => None,
+            })
+        });
+    let (admitted_tx, admitted_rx) = oneshot::channel();
+    let init_state = state.clone();
+    let exec = Exec {
+        schema: state.schema.clone(),
+        wake: state.app.wake.clone(),
+    };
+    let keepalive = Duration::from_secs(settings.keepalive_seconds);
+    let mut gql = GqlWebSocket::new(exec, incoming, protocol).on_connection_init(move |payload| async move {
+        match admit(&init_state, &payload).await {
+            Ok((admitted, subject)) => {
+                let mut data = Data::default();
+                data.insert(admitted.principal.clone());
+                data.insert(LiveSession {
+                    connection: Connection::new(subject),
+                });
+                let _ = admitted_tx.send(Ok(admitted));
+                Ok(data)
+            }
+            Err(reason) => {
+                let _ = admitted_tx.send(Err(reason.clone()));
+                Err(async_graphql::Error::new(reason))
+            }
+        }
+    });
+    if protocol == WebSocketProtocols::GraphQLWS {
+        gql = gql.keepalive_timeout(keepalive * 3);
+    }
+    let mut handshake = Handshake::Waiting(admitted_rx);
+    let init_timeout = tokio::time::sleep(Duration::from_secs(settings.init_timeout_seconds));
+    tokio::pin!(init_timeout);
+    let expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+    tokio::pin!(expiry);
+    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+    let mut roles: Option<Feed> = None;
+    let stopping = live.stopping();
+    let ping = match protocol {
+        WebSocketProtocols::GraphQLWS => r#"{"type":"ping"}"#,
+        WebSocketProtocols::SubscriptionsTransportWS => r#"{"type":"ka"}"#,
+    };
+
+    let close = loop {
+        let admitted = matches!(handshake, Handshake::Admitted);
+        let out = tokio::select! {
+            message = gql.next() => {
+                if let Some(a) = handshake.poll() {
+                    expiry.as_mut().reset(a.expires);
+                    if let Some(user) = a.principal.user() {
+                        roles = live.subscribe(Topic::Roles(user.user_id), None).ok();
+                    }
+                }
+                match message {
+                    Some(WsMessage::Text(text)) => Message::Text(text.into()),
+                    Some(WsMessage::Close(code, reason)) => break closing(protocol, &handshake, code, reason),
+                    None => break match &handshake {
+                        Handshake::Refused(reason) => (4403, format!("Forbidden: {reason}")),
+                        _ => (1000, String::new()),
+                    },
+                }
+            }
+            () = &mut init_timeout, if matches!(handshake, Handshake::Waiting(_)) => {
+                break (4408, "Connection initialisation timeout".into());
+            }
+            () = &mut expiry, if admitted => break (4403, "Forbidden: token expired".into()),
+            _ = pings.tick(), if admitted => Message::Text(ping.into()),
+            _ = async { match roles.as_mut() { Some(feed) => feed.next().await, None => future::pending().await } } => {
+                break (4403, "Forbidden: roles changed; connect again".into());
+            }
+            () = stopping.cancelled() => break (1001, "server shutting down".into()),
+        };
+        match tokio::time::timeout(SEND_TIMEOUT, sink.send(out)).await {
+            Ok(Ok(())) => {}
+            Ok(Err(_)) => return,
+            Err(_) => {
+                tracing::info!("a websocket client stopped reading; cut off");
+                return;
+            }
+        }
+    };
+    let (code, reason) = close;
+    let frame = CloseFrame {
+        code,
+        reason: reason.into(),
+    };
+    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+}
+
+/// The close code to send for a close async-graphql asked for, in `graphql-transport-ws` terms.
+fn closing(protocol: WebSocketProtocols, handshake: &Handshake, code: u16, reason: String) -> (u16, String) {
+    if let Handshake::Refused(why) = handshake {
+        return (4403, format!("Forbidden: {why}"));
+    }
+    if protocol != WebSocketProtocols::GraphQLWS {
+        return (code, reason);
+    }
+    match code {
+        // A message that is not valid JSON of the protocol.
+        1002 => (4400, reason),
+        // An operation before `connection_ack`.
+        1011 => (4401, "Unauthorized".into()),
+        _ => (code, reason),
+    }
+}
