@@ -276,7 +276,10 @@ impl Settings {
             ),
             ("limits.rate_limit_per_second", l.rate_limit_per_second as usize),
             ("limits.rate_limit_burst", l.rate_limit_burst as usize),
-            ("subscriptions.max_per_connection", self.subscriptions.max_per_connection),
+            (
+                "subscriptions.max_per_connection",
+                self.subscriptions.max_per_connection,
+            ),
             ("subscriptions.max_per_token", self.subscriptions.max_per_token),
             ("subscriptions.buffer", self.subscriptions.buffer),
             (

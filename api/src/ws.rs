@@ -197,7 +197,12 @@ async fn serve(state: ServerState, protocol: WebSocketProtocols, socket: WebSock
     let (mut sink, source) = socket.split();
     // Text and binary frames go to the protocol; a close frame or an error ends the input.
     let incoming = source
-        .take_while(|m| future::ready(matches!(m, Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_)))))
+        .take_while(|m| {
+            future::ready(matches!(
+                m,
+                Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_))
+            ))
+        })
         .filter_map(|m| {
             future::ready(match m {
                 Ok(Message::Text(t)) => Some(t.as_str().as_bytes().to_vec()),

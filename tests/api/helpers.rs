@@ -226,6 +226,18 @@ impl TestApp {
         body
     }
 
+    /// Waits until this server's subscriptions have been handed every event committed so far,
+    /// so that a subscription opened next sees only later changes.
+    pub async fn quiesce(&self) {
+        let head = integrations::log::head(&self.state.db).await.unwrap();
+        self.state.wake.notify();
+        let mut progress = self.state.live.progress();
+        tokio::time::timeout(std::time::Duration::from_secs(10), progress.wait_for(|c| *c >= head))
+            .await
+            .expect("the subscriptions' reader catches up")
+            .unwrap();
+    }
+
     /// Rows in the outbox.
     pub async fn outbox_count(&self) -> i64 {
         count(&self.state.db, "SELECT COUNT(*) AS n FROM outbox_event").await

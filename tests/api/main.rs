@@ -30,4 +30,7 @@ mod remote_statuses;
 mod remote_support;
 mod schema;
 mod smtp_sink;
+mod subscriptions;
+mod subscriptions_process;
 mod tenancy;
+mod ws_client;

@@ -10,11 +10,7 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{
-    directory::loaders::DirectoryLoader,
-    errors::coded,
-    mobility::types::Actor,
-};
+use super::{directory::loaders::DirectoryLoader, errors::coded, mobility::types::Actor};
 use crate::{
     live::{Connection, Delivery, Feed, LimitError, Next, Topic},
     state::AppState,

@@ -40,7 +40,11 @@ pub type ReachSchema = Schema<QueryRoot, MutationRoot, SubscriptionRoot>;
 
 /// A schema builder with the roots and no data.
 pub fn builder() -> SchemaBuilder<QueryRoot, MutationRoot, SubscriptionRoot> {
-    Schema::build(QueryRoot::default(), MutationRoot::default(), SubscriptionRoot::default())
+    Schema::build(
+        QueryRoot::default(),
+        MutationRoot::default(),
+        SubscriptionRoot::default(),
+    )
 }
 
 /// The schema with no data attached: what `schema.graphql` is exported from.

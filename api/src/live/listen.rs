@@ -14,13 +14,14 @@ use tokio_util::sync::CancellationToken;
 
 /// The channel the `outbox_event` trigger notifies.
 pub const CHANNEL: &str = "reach_outbox";
-/// `application_name` of the listening connection (to find it in `pg_stat_activity`).
+/// `application_name` of the listening connection, followed by `:` and the process id (to
+/// find it in `pg_stat_activity`).
 pub const APPLICATION_NAME: &str = "reach-listen";
 
 async fn connect(db: &DatabaseConnection) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(db.get_postgres_connection_pool()).await?;
     sqlx::query("SELECT set_config('application_name', $1, false)")
-        .bind(APPLICATION_NAME)
+        .bind(format!("{APPLICATION_NAME}:{}", std::process::id()))
         .execute(&mut listener)
         .await?;
     listener.listen(CHANNEL).await?;

@@ -3,7 +3,9 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{account, dynamic_status, mobility_account, mobility_user, outbox_event, platform_sync_run, user, user_number};
+use entity::{
+    account, dynamic_status, mobility_account, mobility_user, outbox_event, platform_sync_run, user, user_number,
+};
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
@@ -39,17 +41,29 @@ const MOBILITY_ACCOUNT_EVENTS: [&str; 5] = [
 ];
 
 /// Mobility events about users; one change's events of a kind reach subscribers together.
-pub const MOBILITY_USER_EVENTS: [&str; 3] = ["mobility.user_enabled", "mobility.user_updated", "mobility.user_disabled"];
+pub const MOBILITY_USER_EVENTS: [&str; 3] = [
+    "mobility.user_enabled",
+    "mobility.user_updated",
+    "mobility.user_disabled",
+];
 
 /// The topics `event` concerns (none for events no subscription shows).
 pub fn topics(event: &outbox_event::Model) -> Vec<Topic> {
     let kind = event.event_type.as_str();
     let user = || payload_uuid(event, "userId").unwrap_or(event.aggregate_id);
     match kind {
-        "active_status.changed" => vec![Topic::ActiveStatus(event.aggregate_id), Topic::UserNumbers(event.aggregate_id)],
+        "active_status.changed" => vec![
+            Topic::ActiveStatus(event.aggregate_id),
+            Topic::UserNumbers(event.aggregate_id),
+        ],
         // A user moved to another location may leave a subscriber's sight: subscribers re-check.
-        "user.updated" => vec![Topic::ActiveStatus(event.aggregate_id), Topic::UserNumbers(event.aggregate_id)],
-        _ if kind.starts_with("user_number.") || kind.starts_with("dynamic_status.") => vec![Topic::UserNumbers(user())],
+        "user.updated" => vec![
+            Topic::ActiveStatus(event.aggregate_id),
+            Topic::UserNumbers(event.aggregate_id),
+        ],
+        _ if kind.starts_with("user_number.") || kind.starts_with("dynamic_status.") => {
+            vec![Topic::UserNumbers(user())]
+        }
         _ if MOBILITY_ACCOUNT_EVENTS.contains(&kind) || MOBILITY_USER_EVENTS.contains(&kind) => {
             event.account_id.map(Topic::Mobility).into_iter().collect()
         }

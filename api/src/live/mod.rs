@@ -25,7 +25,8 @@ use std::{
 };
 
 use entity::outbox_event;
-use tokio::sync::mpsc;
+use integrations::log::Cursor;
+use tokio::sync::{mpsc, watch};
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -130,6 +131,8 @@ struct Inner {
     per_token: Mutex<HashMap<String, usize>>,
     next_id: AtomicU64,
     stop: CancellationToken,
+    /// The last event handed out (or passed over).
+    read: watch::Sender<Cursor>,
 }
 
 /// This process's subscribers, by topic. Cheap to clone.
@@ -213,6 +216,7 @@ impl Live {
                 per_token: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
                 stop: CancellationToken::new(),
+                read: watch::channel(Cursor::default()).0,
             }),
         }
     }
@@ -283,13 +287,26 @@ impl Live {
         })
     }
 
+    /// Records that every event up to `cursor` has been handed out.
+    pub fn advanced(&self, cursor: Cursor) {
+        self.inner.read.send_if_modified(|c| {
+            let moved = cursor > *c;
+            if moved {
+                *c = cursor;
+            }
+            moved
+        });
+    }
+
+    /// How far this process has handed out the log (for tests and benchmarks that must know
+    /// a change has gone out before they go on).
+    pub fn progress(&self) -> watch::Receiver<Cursor> {
+        self.inner.read.subscribe()
+    }
+
     /// Whether anyone listens to `topic`.
     pub fn watched(&self, topic: &Topic) -> bool {
-        self.inner
-            .topics
-            .lock()
-            .map(|t| t.contains_key(topic))
-            .unwrap_or(false)
+        self.inner.topics.lock().map(|t| t.contains_key(topic)).unwrap_or(false)
     }
 
     /// Subscribers open now, over all topics.

@@ -24,7 +24,10 @@ pub async fn run(live: Live, db: DatabaseConnection, wake: Wake, catch_up: Durat
     let mut woken = wake.subscribe();
     let mut cursor = loop {
         match log::head(&db).await {
-            Ok(cursor) => break cursor,
+            Ok(cursor) => {
+                live.advanced(cursor);
+                break cursor;
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "live events: cannot find the end of the log; retrying");
                 tokio::select! {
@@ -38,7 +41,10 @@ pub async fn run(live: Live, db: DatabaseConnection, wake: Wake, catch_up: Durat
         woken.borrow_and_update();
         loop {
             match step(&live, &db, cursor).await {
-                Ok(Some(next)) => cursor = next,
+                Ok(Some(next)) => {
+                    cursor = next;
+                    live.advanced(cursor);
+                }
                 Ok(None) => break,
                 Err(e) => {
                     // The same events are read again at the next wake-up: none is skipped.

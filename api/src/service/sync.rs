@@ -22,7 +22,10 @@ pub fn may_read_runs(p: &Principal, account_id: Uuid) -> Access {
 }
 
 /// Runs by id, in one query.
-pub async fn runs_by_id(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, platform_sync_run::Model>, DbErr> {
+pub async fn runs_by_id(
+    db: &impl ConnectionTrait,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, platform_sync_run::Model>, DbErr> {
     let rows = platform_sync_run::Entity::find()
         .filter(platform_sync_run::Column::Id.is_in(ids.to_vec()))
         .all(db)
@@ -39,12 +42,51 @@ fn event(event_type: &'static str, run: &platform_sync_run::Model) -> Event {
         payload: json!({
             "state": run.state.to_value(),
             "version": run.version,
+            "startedAt": run.started_at,
+            "finishedAt": run.finished_at,
             "created": run.created,
             "updated": run.updated,
             "removed": run.removed,
             "kept": run.kept,
+            "errors": run.errors,
         }),
     }
+}
+
+/// The run as its event recorded it (each event of a run shows that moment, not a later one),
+/// over `current` for what a run never changes; `None` when the payload is not a run's.
+pub fn as_recorded(
+    current: &platform_sync_run::Model,
+    payload: &serde_json::Value,
+) -> Option<platform_sync_run::Model> {
+    let int = |key: &str| {
+        payload
+            .get(key)
+            .and_then(|v| v.as_i64())
+            .and_then(|n| i32::try_from(n).ok())
+    };
+    let time = |key: &str| {
+        payload
+            .get(key)
+            .and_then(|v| serde_json::from_value::<Option<chrono::DateTime<Utc>>>(v.clone()).ok())
+            .flatten()
+    };
+    let state = payload
+        .get("state")
+        .and_then(|v| v.as_str())
+        .and_then(|s| SyncRunState::try_from_value(&s.to_owned()).ok())?;
+    Some(platform_sync_run::Model {
+        state,
+        version: int("version")?,
+        started_at: time("startedAt"),
+        finished_at: time("finishedAt"),
+        created: int("created")?,
+        updated: int("updated")?,
+        removed: int("removed")?,
+        kept: int("kept")?,
+        errors: payload.get("errors").cloned().unwrap_or_else(|| json!([])),
+        ..current.clone()
+    })
 }
 
 /// Records a new `PENDING` run of `account_id` asked for by `p`, inside `txn`.

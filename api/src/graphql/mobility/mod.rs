@@ -4,5 +4,5 @@
 pub mod loaders;
 pub mod mutation;
 pub mod notifications;
-pub mod types;
 pub mod subscription;
+pub mod types;

@@ -156,7 +156,10 @@ impl MobilitySubscription {
         };
         let p = context::principal(ctx)?;
         let db = context::db(ctx)?;
-        let account = directory::account(db, p, id).await.map_err(errors::db)?.ok_or_else(not_found)?;
+        let account = directory::account(db, p, id)
+            .await
+            .map_err(errors::db)?
+            .ok_or_else(not_found)?;
         let feed = live::subscribe(ctx, Topic::Mobility(account.id))?;
         Ok(live::events(feed, |d| match MobilityChange::of(d.kind()) {
             Some(change) => Step::Emit(MobilityChangedEvent(

@@ -3,5 +3,5 @@
 
 pub mod loaders;
 pub mod mutation;
-pub mod types;
 pub mod subscription;
+pub mod types;

@@ -60,12 +60,7 @@ fn recheck<T>(p: &Principal, d: &Delivery, user_id: Uuid) -> Step<T> {
 }
 
 fn user_of(d: &Delivery, id: Uuid) -> Result<User> {
-    d.objects
-        .users
-        .get(&id)
-        .cloned()
-        .map(User)
-        .ok_or_else(no_such_user)
+    d.objects.users.get(&id).cloned().map(User).ok_or_else(no_such_user)
 }
 
 /// What changed about a user's active status.
@@ -208,9 +203,7 @@ impl RemoteSubscription {
         let feed = live::subscribe(ctx, Topic::ActiveStatus(user.id))?;
         let p = context::principal(ctx)?.clone();
         Ok(live::events(feed, move |d| match d.kind() {
-            "active_status.changed" => {
-                Step::Emit(ActiveStatusChangedEvent(ActiveStatusChange(d.clone()), Change(d)))
-            }
+            "active_status.changed" => Step::Emit(ActiveStatusChangedEvent(ActiveStatusChange(d.clone()), Change(d))),
             "user.updated" => recheck(&p, &d, user.id),
             _ => Step::Skip,
         }))

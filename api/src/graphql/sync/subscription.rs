@@ -1,5 +1,6 @@
 //! `platformSyncRunUpdated` (SPEC E3, E4): an account's sync runs as they start, progress and
-//! finish, for Support, Decision Makers and account-wide Phone Managers of the account.
+//! finish, for Support, Decision Makers and account-wide Phone Managers of the account. Each
+//! event shows the run as that change left it.
 
 use async_graphql::{Context, ID, Result, Subscription, futures_util::Stream};
 
@@ -34,7 +35,10 @@ impl SyncSubscription {
         };
         let p = context::principal(ctx)?;
         let db = context::db(ctx)?;
-        let account = directory::account(db, p, id).await.map_err(errors::db)?.ok_or_else(not_found)?;
+        let account = directory::account(db, p, id)
+            .await
+            .map_err(errors::db)?
+            .ok_or_else(not_found)?;
         match sync::may_read_runs(p, account.id) {
             Access::Allowed => {}
             Access::NotFound => return Err(not_found()),
@@ -42,8 +46,13 @@ impl SyncSubscription {
         }
         let feed = live::subscribe(ctx, Topic::SyncRuns(account.id))?;
         Ok(live::events(feed, |d| {
-            match d.objects.runs.get(&d.event.aggregate_id) {
-                Some(run) => Step::Emit(PlatformSyncRun(run.clone())),
+            let recorded = d
+                .objects
+                .runs
+                .get(&d.event.aggregate_id)
+                .and_then(|current| sync::as_recorded(current, &d.event.payload));
+            match recorded {
+                Some(run) => Step::Emit(PlatformSyncRun(run)),
                 None => Step::Skip,
             }
         }))
