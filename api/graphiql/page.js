@@ -18,10 +18,80 @@
     return text.trim().replace(/^bearer\s+/i, '').trim();
   }
 
+  // Whether the operation GraphiQL runs is a subscription (from the parsed document it passes).
+  function isSubscription(params, opts) {
+    var doc = opts && opts.documentAST;
+    if (!doc || !doc.definitions) {
+      var text = (params.query || '').replace(/#[^\n]*/g, '');
+      return params.operationName
+        ? new RegExp('\\bsubscription\\s+' + params.operationName + '\\b').test(text)
+        : /^\s*subscription\b/.test(text);
+    }
+    var ops = doc.definitions.filter(function (d) { return d.kind === 'OperationDefinition'; });
+    var op = params.operationName
+      ? ops.filter(function (d) { return d.name && d.name.value === params.operationName; })[0]
+      : ops[0];
+    return !!op && op.operation === 'subscription';
+  }
+
+  // A subscription over a websocket on the same endpoint (protocol graphql-transport-ws), as an
+  // observable GraphiQL shows event by event; the token goes in connection_init.
+  function subscribe(params, token) {
+    return {
+      subscribe: function (observer) {
+        var url = new URL(options.endpoint, window.location.href);
+        url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+        var socket = new WebSocket(url.toString(), 'graphql-transport-ws');
+        var done = false;
+        function finish() {
+          if (!done) { done = true; observer.complete(); }
+        }
+        function send(message) { socket.send(JSON.stringify(message)); }
+        socket.onopen = function () {
+          send({ type: 'connection_init', payload: token ? { authorization: 'Bearer ' + token } : {} });
+        };
+        socket.onmessage = function (event) {
+          var message = JSON.parse(event.data);
+          if (message.type === 'connection_ack') {
+            send({ id: '1', type: 'subscribe', payload: params });
+          } else if (message.type === 'ping') {
+            send({ type: 'pong' });
+          } else if (message.type === 'next') {
+            observer.next(message.payload);
+          } else if (message.type === 'error') {
+            observer.next({ errors: message.payload });
+          } else if (message.type === 'complete') {
+            socket.close(1000);
+            finish();
+          }
+        };
+        socket.onclose = function (event) {
+          if (!done && event.code !== 1000) {
+            observer.next({ errors: [{ message: 'websocket closed: ' + event.code + ' ' + event.reason }] });
+          }
+          finish();
+        };
+        return {
+          unsubscribe: function () {
+            done = true;
+            if (socket.readyState === WebSocket.OPEN) {
+              send({ id: '1', type: 'complete' });
+              socket.close(1000);
+            } else if (socket.readyState === WebSocket.CONNECTING) {
+              socket.onopen = function () { socket.close(1000); };
+            }
+          }
+        };
+      }
+    };
+  }
+
   // Used for queries and for GraphiQL's schema introspection alike. Headers typed into
-  // GraphiQL's headers pane are sent too and win over the bar's token.
+  // GraphiQL's headers pane are sent too and win over the bar's token. Subscriptions go over a
+  // websocket.
   function makeFetcher(currentToken) {
     return function (params, opts) {
+      if (isSubscription(params, opts)) { return subscribe(params, currentToken()); }
       var headers = new Headers({
         'Content-Type': 'application/json',
         'Accept': 'application/graphql-response+json, application/json'

@@ -141,6 +141,8 @@ impl Default for Limits {
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct Subscriptions {
+    /// Whether this process serves subscriptions (and reads the log for them).
+    pub enabled: bool,
     /// Most subscriptions open at once on one websocket.
     pub max_per_connection: usize,
     /// Most subscriptions open at once for one token subject (a user or Support agent), on
@@ -160,6 +162,7 @@ pub struct Subscriptions {
 impl Default for Subscriptions {
     fn default() -> Self {
         Self {
+            enabled: true,
             max_per_connection: 100,
             max_per_token: 500,
             buffer: 256,

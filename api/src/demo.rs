@@ -418,7 +418,8 @@ const GRAPHIQL_QUERY: &str = r#"# Welcome to Reach (demo mode).
 #   8. AddRemoteExtension  her own 09818123456 (destination code 0); copy its id into myNumberId
 #   9. BuildStatus       a status around it (callUsing and sendCallsTo follow it); copy its id
 #                        into statusId
-#  10. ActivateStatus    the new active remote extension
+#  10. ActivateStatus    the new active remote extension (run WatchMyStatus first in a second
+#                        tab: it shows each change live, over a websocket)
 #  11. CallThrough       switch call through on and watch callThroughEffective; MyNumbers again
 
 query Viewer {
@@ -587,6 +588,15 @@ mutation ActivateStatus($statusId: ID!) {
   dynamicStatusActivate(input: { id: $statusId }) {
     dynamicStatus { name isActive user { activeRemoteExtension { label number } } }
     userErrors { field message code }
+  }
+}
+
+subscription WatchMyStatus {
+  activeStatusChanged {
+    occurredAt
+    changedBy { name }
+    activeStatus { name presence }
+    activeRemoteExtension { label number }
   }
 }
 

@@ -122,24 +122,35 @@ impl Application {
     /// `shutdown` completes; then closes the websockets, finishes in-flight requests and stops
     /// the plugins (a delivery cut off here is taken up again later).
     pub async fn run_until(self, shutdown: impl Future<Output = ()> + Send + 'static) -> std::io::Result<()> {
-        let plugins = self.plugins.start();
         let state = &self.state;
         let stop = CancellationToken::new();
         let catch_up = Duration::from_millis(state.settings.subscriptions.catch_up_ms);
-        let mut tasks = vec![tokio::spawn(live::tail::run(
-            state.live.clone(),
-            state.db.clone(),
-            state.wake.clone(),
-            catch_up,
-            stop.clone(),
-        ))];
-        if state.settings.is_postgres() {
-            tasks.push(tokio::spawn(live::listen::run(
+        let mut tasks = Vec::new();
+        if state.settings.subscriptions.enabled {
+            let from = live::tail::start(&state.live, &state.db)
+                .await
+                .map_err(std::io::Error::other)?;
+            tasks.push(tokio::spawn(live::tail::run(
+                state.live.clone(),
                 state.db.clone(),
                 state.wake.clone(),
+                from,
+                catch_up,
                 stop.clone(),
             )));
+            if state.settings.is_postgres() {
+                // Listening before the first connection is accepted; a failure here is retried
+                // in the background (the catch-up poll covers the gap).
+                let first = live::listen::connect(&state.db).await.ok();
+                tasks.push(tokio::spawn(live::listen::run(
+                    state.db.clone(),
+                    state.wake.clone(),
+                    first,
+                    stop.clone(),
+                )));
+            }
         }
+        let plugins = self.plugins.start();
         let live = state.live.clone();
         let served = axum::serve(self.listener, self.router)
             .with_graceful_shutdown(async move {

@@ -229,13 +229,34 @@ impl TestApp {
     /// Waits until this server's subscriptions have been handed every event committed so far,
     /// so that a subscription opened next sees only later changes.
     pub async fn quiesce(&self) {
-        let head = integrations::log::head(&self.state.db).await.unwrap();
+        use sea_orm::{EntityTrait, QueryOrder};
+        // The last committed event (not `log::head`, which on PostgreSQL stops below the oldest
+        // transaction still running anywhere on the server, such as another test's).
+        let last = entity::outbox_event::Entity::find()
+            .order_by_desc(entity::outbox_event::Column::Txid)
+            .order_by_desc(entity::outbox_event::Column::Position)
+            .one(&self.state.db)
+            .await
+            .unwrap();
+        let head = last.map(|e| integrations::log::Cursor::of(&e)).unwrap_or_default();
         self.state.wake.notify();
         let mut progress = self.state.live.progress();
         tokio::time::timeout(std::time::Duration::from_secs(10), progress.wait_for(|c| *c >= head))
             .await
             .expect("the subscriptions' reader catches up")
             .unwrap();
+    }
+
+    /// Waits until exactly `n` subscriptions of this server watch `topic` (a subscription is
+    /// registered a moment after its `subscribe` message arrives).
+    pub async fn watching(&self, topic: api::live::Topic, n: usize) {
+        for _ in 0..1000 {
+            if self.state.live.watchers(&topic) == n {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+        panic!("{topic:?}: {} subscribers, not {n}", self.state.live.watchers(&topic));
     }
 
     /// Rows in the outbox.

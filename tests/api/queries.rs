@@ -20,11 +20,12 @@ use crate::backend_tests;
 use crate::helpers::*;
 
 /// SQL statements run by `query` for a page of `first` items, found at `path` in the answer.
-/// Settings for counting a request's statements: a high complexity limit, and no plugins (their
-/// background statements would run through the same counted pool).
+/// Settings for counting a request's statements: a high complexity limit, and no plugins or
+/// subscriptions (their background statements would run through the same counted pool).
 fn counting(s: &mut api::config::Settings) {
     s.limits.max_complexity = 100_000;
     s.plugins.email.enabled = false;
+    s.subscriptions.enabled = false;
 }
 
 async fn statements_for_page(

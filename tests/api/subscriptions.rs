@@ -5,7 +5,7 @@
 
 use std::time::Duration;
 
-use api::{graphql::ids::Kind, policy::Principal, service::sync};
+use api::{graphql::ids::Kind, live::Topic, policy::Principal, service::sync};
 use entity::SyncRunState;
 use sea_orm::{ActiveValue::Set, IntoActiveModel, TransactionTrait};
 use serde_json::json;
@@ -85,7 +85,7 @@ async fn e4_a_user_sees_their_own_status_change_on_both_protocols(backend: Backe
     ] {
         let mut ws = WsClient::ready(&app.address, proto, &token).await;
         ws.subscribe("s1", ACTIVE, json!({})).await;
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        app.watching(Topic::ActiveStatus(w.c.user1), 1).await;
         let r = rcall(&app, &token, "dynamicStatusActivate", json!({ "id": target })).await;
         assert!(rcodes(&r).is_empty(), "{r}");
         let e = ws.event("s1").await["activeStatusChanged"].clone();
@@ -103,6 +103,8 @@ async fn e4_a_user_sees_their_own_status_change_on_both_protocols(backend: Backe
         // Nothing else was committed: nothing else arrives.
         assert_eq!(ws.next(SILENCE).await, Incoming::Silence);
         assert!(ws.keepalives >= 1, "{proto:?}: a keep-alive within the silence");
+        drop(ws);
+        app.watching(Topic::ActiveStatus(w.c.user1), 0).await;
     }
 }
 
@@ -218,7 +220,8 @@ async fn e4_a_revoked_role_closes_the_holders_sockets(backend: Backend) {
     let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &pm).await;
     ws.subscribe("s1", ACTIVE, json!({"u": gid(Kind::User, w.c.user1)}))
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.watching(Topic::ActiveStatus(w.c.user1), 1).await;
+    app.watching(Topic::Roles(w.c.pm), 1).await;
     let body = app
         .gql(
             &app.support(),
@@ -247,7 +250,7 @@ async fn e1_a_rolled_back_mutation_produces_no_event(backend: Backend) {
     app.quiesce().await;
     let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &token).await;
     ws.subscribe("s1", NUMBERS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.watching(Topic::UserNumbers(w.c.user1), 1).await;
 
     // A change written and then rolled back (the way a failed request's transaction ends).
     let db = &app.state.db;
@@ -297,7 +300,7 @@ async fn e4_user_numbers_changed_reports_each_change_in_order(backend: Backend) 
     let token = app.token(w.c.user1);
     let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &token).await;
     ws.subscribe("n", NUMBERS, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.watching(Topic::UserNumbers(w.c.user1), 1).await;
     let desk = id_of(
         &rcall(&app, &token, "userNumberCreate", number("+4680001", false, "Desk")).await,
         "userNumber",
@@ -338,12 +341,44 @@ async fn e4_user_numbers_changed_reports_each_change_in_order(backend: Backend) 
             "NUMBER_DELETED"
         ]
     );
-    assert_eq!(seen[0]["userNumber"]["id"], desk.as_str());
-    assert_eq!(seen[1]["userNumber"]["label"], "Front desk");
-    assert_eq!(seen[2]["dynamicStatus"]["name"], "Lunch");
+    // Objects are read when the event goes out: here every one was gone by then, but the
+    // deleted ids say what went.
     assert_eq!(seen[3]["deletedId"], status.as_str());
     assert_eq!(seen[4]["deletedId"], desk.as_str());
     assert!(seen[4]["userNumber"].is_null());
+
+    // One change at a time, each event carries the object as it is.
+    let cell = id_of(
+        &rcall(&app, &token, "userNumberCreate", number("+4680002", false, "Cell")).await,
+        "userNumber",
+    );
+    let e = ws.event("n").await["userNumbersChanged"].clone();
+    assert_eq!(
+        (e["change"].as_str(), e["userNumber"]["id"].as_str()),
+        (Some("NUMBER_CREATED"), Some(cell.as_str()))
+    );
+    rcall(&app, &token, "userNumberUpdate", json!({"id": cell, "label": "Mobile"})).await;
+    let e = ws.event("n").await["userNumbersChanged"].clone();
+    assert_eq!(
+        (e["change"].as_str(), e["userNumber"]["label"].as_str()),
+        (Some("NUMBER_UPDATED"), Some("Mobile"))
+    );
+    let lunch = id_of(
+        &rcall(
+            &app,
+            &token,
+            "dynamicStatusCreate",
+            json!({"name": "Lunch", "presence": "AWAY"}),
+        )
+        .await,
+        "dynamicStatus",
+    );
+    let e = ws.event("n").await["userNumbersChanged"].clone();
+    assert_eq!(
+        (e["change"].as_str(), e["dynamicStatus"]["id"].as_str()),
+        (Some("STATUS_CREATED"), Some(lunch.as_str()))
+    );
+    assert_eq!(e["dynamicStatus"]["name"], "Lunch");
 }
 
 // E4: an account's mobility state, settings and users; one batch is one event.
@@ -354,7 +389,7 @@ async fn e4_mobility_changed_carries_state_settings_and_users(backend: Backend) 
     let account = gid(Kind::Account, w.a.account);
     let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &app.token(w.a.dm)).await;
     ws.subscribe("m", MOBILITY, json!({"a": account})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.watching(Topic::Mobility(w.a.account), 1).await;
     activate_mobility(&app, &w.a).await;
     app.state.wake.notify();
     let requested = ws.event("m").await["mobilityChanged"].clone();
@@ -400,7 +435,7 @@ async fn e4_sync_runs_are_pushed_as_they_change(backend: Backend) {
     let mut ws = WsClient::ready(&app.address, Proto::Legacy, &app.support()).await;
     ws.subscribe("r", SYNC, json!({"a": gid(Kind::Account, w.c.account)}))
         .await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.watching(Topic::SyncRuns(w.c.account), 1).await;
     let p = Principal::Support { name: "fixture".into() };
     let db = &app.state.db;
     let run = sync::create_run(db, &p, w.c.account).await.unwrap();
@@ -453,7 +488,6 @@ async fn e4_subscription_limits_per_connection_and_per_token(backend: Backend) {
         one.next(Duration::from_secs(5)).await,
         Incoming::Complete(open_one.into())
     );
-    tokio::time::sleep(Duration::from_millis(100)).await;
     two.subscribe("f", ACTIVE, json!({})).await;
     assert_eq!(
         two.next(SILENCE).await,
@@ -491,7 +525,8 @@ async fn e4_a_subscriber_too_far_behind_is_closed_with_a_reason(backend: Backend
     let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &token).await;
     ws.subscribe("n", NUMBERS, json!({})).await;
     ws.subscribe("a", ACTIVE, json!({})).await;
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    app.watching(Topic::UserNumbers(w.c.user1), 1).await;
+    app.watching(Topic::ActiveStatus(w.c.user1), 1).await;
     // One commit, two events for `n` (the status changed, and so did the active remote
     // extension) faster than a queue of one can take: `n` overflows; `a` gets its one event.
     let r = rcall(

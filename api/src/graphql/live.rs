@@ -30,7 +30,7 @@ pub fn subscribe(ctx: &Context<'_>, topic: Topic) -> Result<Feed> {
         .data_opt::<LiveSession>()
         .ok_or_else(|| coded("BAD_REQUEST", "subscriptions run over a websocket on /graphql"))?;
     live.subscribe(topic, Some(&session.connection)).map_err(|e| match e {
-        LimitError::Stopping => coded("UNAVAILABLE", e.to_string()),
+        LimitError::Stopping | LimitError::Off => coded("UNAVAILABLE", e.to_string()),
         _ => coded("TOO_MANY_SUBSCRIPTIONS", e.to_string()),
     })
 }

@@ -18,7 +18,8 @@ pub const CHANNEL: &str = "reach_outbox";
 /// find it in `pg_stat_activity`).
 pub const APPLICATION_NAME: &str = "reach-listen";
 
-async fn connect(db: &DatabaseConnection) -> Result<PgListener, sqlx::Error> {
+/// Connects and listens (the first time before the server accepts connections).
+pub async fn connect(db: &DatabaseConnection) -> Result<PgListener, sqlx::Error> {
     let mut listener = PgListener::connect_with(db.get_postgres_connection_pool()).await?;
     sqlx::query("SELECT set_config('application_name', $1, false)")
         .bind(format!("{APPLICATION_NAME}:{}", std::process::id()))
@@ -28,11 +29,16 @@ async fn connect(db: &DatabaseConnection) -> Result<PgListener, sqlx::Error> {
     Ok(listener)
 }
 
-/// Listens until `stop`, raising `wake` at each notification and after each reconnection.
-pub async fn run(db: DatabaseConnection, wake: Wake, stop: CancellationToken) {
+/// Listens until `stop` on `first` (or a connection of its own), raising `wake` at each
+/// notification and after each reconnection.
+pub async fn run(db: DatabaseConnection, wake: Wake, mut first: Option<PgListener>, stop: CancellationToken) {
     let mut backoff = Duration::from_millis(100);
     loop {
-        let mut listener = match connect(&db).await {
+        let connected = match first.take() {
+            Some(listener) => Ok(listener),
+            None => connect(&db).await,
+        };
+        let mut listener = match connected {
             Ok(listener) => {
                 backoff = Duration::from_millis(100);
                 // Whatever committed while no one listened is found now.

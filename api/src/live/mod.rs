@@ -94,6 +94,9 @@ pub enum LimitError {
     /// The server is stopping.
     #[error("the server is shutting down")]
     Stopping,
+    /// `subscriptions.enabled` is off on this process.
+    #[error("live subscriptions are switched off on this server")]
+    Off,
 }
 
 /// One websocket connection's share of the limits (held in the connection's data).
@@ -242,6 +245,9 @@ impl Live {
     /// Subscribes to `topic`, counted against `connection`'s limits when given (internal
     /// listeners such as a socket's role watch pass `None`).
     pub fn subscribe(&self, topic: Topic, connection: Option<&Arc<Connection>>) -> Result<Feed, LimitError> {
+        if !self.inner.settings.enabled {
+            return Err(LimitError::Off);
+        }
         if self.inner.stop.is_cancelled() {
             return Err(LimitError::Stopping);
         }
@@ -307,6 +313,15 @@ impl Live {
     /// Whether anyone listens to `topic`.
     pub fn watched(&self, topic: &Topic) -> bool {
         self.inner.topics.lock().map(|t| t.contains_key(topic)).unwrap_or(false)
+    }
+
+    /// Subscribers of `topic` now.
+    pub fn watchers(&self, topic: &Topic) -> usize {
+        self.inner
+            .topics
+            .lock()
+            .map(|t| t.get(topic).map_or(0, Vec::len))
+            .unwrap_or(0)
     }
 
     /// Subscribers open now, over all topics.

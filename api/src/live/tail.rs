@@ -18,25 +18,25 @@ use super::{
 /// Events read per statement.
 const BATCH: u64 = 500;
 
-/// Follows the log from its current end until `stop`: after each wake-up (a local commit, a
-/// `NOTIFY`) and every `catch_up` in any case, delivers every event committed since.
-pub async fn run(live: Live, db: DatabaseConnection, wake: Wake, catch_up: Duration, stop: CancellationToken) {
+/// Where the log ends now: the reader's starting place, taken before the server accepts a
+/// connection, so that every subscription sees each event committed after it was opened.
+pub async fn start(live: &Live, db: &DatabaseConnection) -> Result<Cursor, DbErr> {
+    let cursor = log::head(db).await?;
+    live.advanced(cursor);
+    Ok(cursor)
+}
+
+/// Follows the log from `cursor` until `stop`: after each wake-up (a local commit, a `NOTIFY`)
+/// and every `catch_up` in any case, delivers every event committed since.
+pub async fn run(
+    live: Live,
+    db: DatabaseConnection,
+    wake: Wake,
+    mut cursor: Cursor,
+    catch_up: Duration,
+    stop: CancellationToken,
+) {
     let mut woken = wake.subscribe();
-    let mut cursor = loop {
-        match log::head(&db).await {
-            Ok(cursor) => {
-                live.advanced(cursor);
-                break cursor;
-            }
-            Err(e) => {
-                tracing::warn!(error = %e, "live events: cannot find the end of the log; retrying");
-                tokio::select! {
-                    () = stop.cancelled() => return,
-                    () = tokio::time::sleep(Duration::from_secs(1)) => {}
-                }
-            }
-        }
-    };
     loop {
         woken.borrow_and_update();
         loop {

@@ -148,7 +148,7 @@ impl MobilitySubscription {
     async fn mobility_changed(
         &self,
         ctx: &Context<'_>,
-        account_id: ID,
+        #[graphql(desc = "The account (an `Account` id).")] account_id: ID,
     ) -> Result<impl Stream<Item = Result<MobilityChangedEvent>> + use<>> {
         let not_found = || coded("NOT_FOUND", "no account with this id");
         let Some((Kind::Account, id)) = ids::decode(&account_id) else {

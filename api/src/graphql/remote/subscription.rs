@@ -197,7 +197,7 @@ impl RemoteSubscription {
     async fn active_status_changed(
         &self,
         ctx: &Context<'_>,
-        user_id: Option<ID>,
+        #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<ID>,
     ) -> Result<impl Stream<Item = Result<ActiveStatusChangedEvent>> + use<>> {
         let user = watched_user(ctx, user_id.as_ref()).await?;
         let feed = live::subscribe(ctx, Topic::ActiveStatus(user.id))?;
@@ -214,7 +214,7 @@ impl RemoteSubscription {
     async fn user_numbers_changed(
         &self,
         ctx: &Context<'_>,
-        user_id: Option<ID>,
+        #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<ID>,
     ) -> Result<impl Stream<Item = Result<UserNumbersChangedEvent>> + use<>> {
         let user = watched_user(ctx, user_id.as_ref()).await?;
         let feed = live::subscribe(ctx, Topic::UserNumbers(user.id))?;

@@ -27,7 +27,7 @@ impl SyncSubscription {
     async fn platform_sync_run_updated(
         &self,
         ctx: &Context<'_>,
-        account_id: ID,
+        #[graphql(desc = "The account (an `Account` id).")] account_id: ID,
     ) -> Result<impl Stream<Item = Result<PlatformSyncRun>> + use<>> {
         let not_found = || coded("NOT_FOUND", "no account with this id");
         let Some((Kind::Account, id)) = ids::decode(&account_id) else {

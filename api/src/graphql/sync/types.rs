@@ -31,6 +31,8 @@ pub enum SyncRunState {
 #[derive(Clone, Debug)]
 pub struct PlatformSyncRun(pub platform_sync_run::Model);
 
+/// One run of the communication-platform sync of an MX-ONE account: its state, its counts of
+/// remote extensions created, updated, removed and kept, and its errors.
 #[Object]
 impl PlatformSyncRun {
     /// Opaque global id.
