@@ -77,3 +77,29 @@ pub async fn head(db: &impl ConnectionTrait) -> Result<Cursor, DbErr> {
         .map(|e| Cursor::of(&e))
         .unwrap_or_default())
 }
+
+/// Whether committed events lie after `after` that [`read_after`] cannot hand out yet: on
+/// PostgreSQL, those of transactions that committed while an older one (anywhere on the server)
+/// is still running. A reader that finds some looks again shortly rather than wait for its next
+/// wake-up. Always `false` on SQLite.
+pub async fn pending_after(db: &impl ConnectionTrait, after: Cursor) -> Result<bool, DbErr> {
+    use outbox_event::Column;
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(false);
+    }
+    let beyond = outbox_event::Entity::find()
+        .filter(
+            Condition::any().add(Column::Txid.gt(after.txid)).add(
+                Condition::all()
+                    .add(Column::Txid.eq(after.txid))
+                    .add(Column::Position.gt(after.position)),
+            ),
+        )
+        .select_only()
+        .column(Column::Position)
+        .limit(1)
+        .into_tuple::<i64>()
+        .one(db)
+        .await?;
+    Ok(beyond.is_some())
+}

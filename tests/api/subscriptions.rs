@@ -7,7 +7,7 @@ use std::time::Duration;
 
 use api::{graphql::ids::Kind, live::Topic, policy::Principal, service::sync};
 use entity::SyncRunState;
-use sea_orm::{ActiveValue::Set, IntoActiveModel, TransactionTrait};
+use sea_orm::{ActiveValue::Set, ConnectionTrait, IntoActiveModel, TransactionTrait};
 use serde_json::json;
 
 use crate::{
@@ -558,6 +558,36 @@ async fn e4_a_subscriber_too_far_behind_is_closed_with_a_reason(backend: Backend
     );
 }
 
+// On PostgreSQL an event committed while an older transaction is still open waits behind it
+// (the log's horizon); the reader looks again shortly rather than at its next poll, so the event
+// goes out as soon as that transaction ends, even one that writes no event (no NOTIFY).
+async fn e4_an_event_behind_an_open_transaction_goes_out_when_it_ends(backend: Backend) {
+    if matches!(backend, Backend::Sqlite) {
+        return; // SQLite has one writer at a time: nothing commits behind another
+    }
+    let app = spawn_app_with(backend, |s| s.subscriptions.catch_up_ms = 60_000).await;
+    let w = RemoteWorld::build(&app).await;
+    let token = app.token(w.c.user1);
+    let busy = status_named(&app, w.c.user1, "Busy").await;
+    app.quiesce().await;
+    let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &token).await;
+    ws.subscribe("s", ACTIVE, json!({})).await;
+    app.watching(Topic::ActiveStatus(w.c.user1), 1).await;
+
+    let blocker = app.state.db.begin().await.unwrap();
+    blocker.execute_unprepared("SELECT pg_current_xact_id()").await.unwrap();
+    let r = rcall(&app, &token, "dynamicStatusActivate", json!({ "id": busy })).await;
+    assert!(rcodes(&r).is_empty(), "{r}");
+    assert_eq!(
+        ws.next(Duration::from_millis(700)).await,
+        Incoming::Silence,
+        "held behind the open transaction"
+    );
+    blocker.rollback().await.unwrap();
+    let e = ws.event("s").await["activeStatusChanged"].clone();
+    assert_eq!(e["activeStatus"]["id"], busy.as_str());
+}
+
 backend_tests!(
     e4_a_user_sees_their_own_status_change_on_both_protocols,
     t1_subscriptions_refuse_other_users_and_accounts_like_unknown_ids,
@@ -570,4 +600,5 @@ backend_tests!(
     e4_sync_runs_are_pushed_as_they_change,
     e4_subscription_limits_per_connection_and_per_token,
     e4_a_subscriber_too_far_behind_is_closed_with_a_reason,
+    e4_an_event_behind_an_open_transaction_goes_out_when_it_ends,
 );

@@ -10,9 +10,16 @@ use async_graphql::{
 };
 use chrono::{DateTime, Utc};
 
-use super::{directory::loaders::DirectoryLoader, errors::coded, mobility::types::Actor};
+use super::{
+    context,
+    directory::loaders::DirectoryLoader,
+    errors::{self, coded},
+    ids::{self, Kind},
+    mobility::types::Actor,
+};
 use crate::{
     live::{Connection, Delivery, Feed, LimitError, Next, Topic},
+    service::directory,
     state::AppState,
 };
 
@@ -33,6 +40,20 @@ pub fn subscribe(ctx: &Context<'_>, topic: Topic) -> Result<Feed> {
         LimitError::Stopping | LimitError::Off => coded("UNAVAILABLE", e.to_string()),
         _ => coded("TOO_MANY_SUBSCRIPTIONS", e.to_string()),
     })
+}
+
+/// The account a subscription watches: `NOT_FOUND` when the id is not an account the caller
+/// may see (another account's id is refused exactly like an unknown one, T1).
+pub async fn watched_account(ctx: &Context<'_>, account_id: &ID) -> Result<entity::account::Model> {
+    let not_found = || coded("NOT_FOUND", "no account with this id");
+    let Some((Kind::Account, id)) = ids::decode(account_id) else {
+        return Err(not_found());
+    };
+    let p = context::principal(ctx)?;
+    directory::account(context::db(ctx)?, p, id)
+        .await
+        .map_err(errors::db)?
+        .ok_or_else(not_found)
 }
 
 /// What to do with one delivery.

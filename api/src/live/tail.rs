@@ -17,6 +17,8 @@ use super::{
 
 /// Events read per statement.
 const BATCH: u64 = 500;
+/// The first second look when committed events wait behind an older transaction.
+const FIRST_RETRY: Duration = Duration::from_millis(10);
 
 /// Where the log ends now: the reader's starting place, taken before the server accepts a
 /// connection, so that every subscription sees each event committed after it was opened.
@@ -37,15 +39,22 @@ pub async fn run(
     stop: CancellationToken,
 ) {
     let mut woken = wake.subscribe();
+    // Set while committed events wait behind an older transaction (PostgreSQL): look again
+    // after this, doubling up to `catch_up`, instead of waiting for the next wake-up.
+    let mut again: Option<Duration> = None;
     loop {
         woken.borrow_and_update();
+        let mut pending = false;
         loop {
             match step(&live, &db, cursor).await {
                 Ok(Some(next)) => {
                     cursor = next;
                     live.advanced(cursor);
                 }
-                Ok(None) => break,
+                Ok(None) => {
+                    pending = log::pending_after(&db, cursor).await.unwrap_or(false);
+                    break;
+                }
                 Err(e) => {
                     // The same events are read again at the next wake-up: none is skipped.
                     tracing::warn!(error = %e, "live events: cannot read the log; retrying");
@@ -53,10 +62,11 @@ pub async fn run(
                 }
             }
         }
+        again = pending.then(|| again.map_or(FIRST_RETRY, |d| d * 2).min(catch_up));
         tokio::select! {
             () = stop.cancelled() => return,
             _ = woken.changed() => {}
-            () = tokio::time::sleep(catch_up) => {}
+            () = tokio::time::sleep(again.unwrap_or(catch_up)) => {}
         }
     }
 }

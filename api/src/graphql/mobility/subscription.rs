@@ -11,7 +11,7 @@ use crate::{
     graphql::{
         context,
         directory::types::Account,
-        errors::{self, coded},
+        errors::coded,
         ids::{self, Kind},
         live::{self, Change, Step},
     },
@@ -150,16 +150,7 @@ impl MobilitySubscription {
         ctx: &Context<'_>,
         #[graphql(desc = "The account (an `Account` id).")] account_id: ID,
     ) -> Result<impl Stream<Item = Result<MobilityChangedEvent>> + use<>> {
-        let not_found = || coded("NOT_FOUND", "no account with this id");
-        let Some((Kind::Account, id)) = ids::decode(&account_id) else {
-            return Err(not_found());
-        };
-        let p = context::principal(ctx)?;
-        let db = context::db(ctx)?;
-        let account = directory::account(db, p, id)
-            .await
-            .map_err(errors::db)?
-            .ok_or_else(not_found)?;
+        let account = live::watched_account(ctx, &account_id).await?;
         let feed = live::subscribe(ctx, Topic::Mobility(account.id))?;
         Ok(live::events(feed, |d| match MobilityChange::of(d.kind()) {
             Some(change) => Step::Emit(MobilityChangedEvent(

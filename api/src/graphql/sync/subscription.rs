@@ -8,13 +8,12 @@ use super::types::PlatformSyncRun;
 use crate::{
     graphql::{
         context,
-        errors::{self, coded},
-        ids::{self, Kind},
+        errors::coded,
         live::{self, Step},
     },
     live::Topic,
     policy::Access,
-    service::{directory, sync},
+    service::sync,
 };
 
 /// Platform sync subscriptions.
@@ -29,19 +28,10 @@ impl SyncSubscription {
         ctx: &Context<'_>,
         #[graphql(desc = "The account (an `Account` id).")] account_id: ID,
     ) -> Result<impl Stream<Item = Result<PlatformSyncRun>> + use<>> {
-        let not_found = || coded("NOT_FOUND", "no account with this id");
-        let Some((Kind::Account, id)) = ids::decode(&account_id) else {
-            return Err(not_found());
-        };
-        let p = context::principal(ctx)?;
-        let db = context::db(ctx)?;
-        let account = directory::account(db, p, id)
-            .await
-            .map_err(errors::db)?
-            .ok_or_else(not_found)?;
-        match sync::may_read_runs(p, account.id) {
+        let account = live::watched_account(ctx, &account_id).await?;
+        match sync::may_read_runs(context::principal(ctx)?, account.id) {
             Access::Allowed => {}
-            Access::NotFound => return Err(not_found()),
+            Access::NotFound => return Err(coded("NOT_FOUND", "no account with this id")),
             Access::Forbidden => return Err(coded("FORBIDDEN", "only account administrators see sync runs")),
         }
         let feed = live::subscribe(ctx, Topic::SyncRuns(account.id))?;
