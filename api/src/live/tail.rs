@@ -17,8 +17,10 @@ use super::{
 
 /// Events read per statement.
 const BATCH: u64 = 500;
-/// The first second look when committed events wait behind an older transaction.
+/// The first second look when committed events wait behind an older transaction, and the
+/// longest wait between such looks (a small query each).
 const FIRST_RETRY: Duration = Duration::from_millis(10);
+const MAX_RETRY: Duration = Duration::from_millis(200);
 
 /// Where the log ends now: the reader's starting place, taken before the server accepts a
 /// connection, so that every subscription sees each event committed after it was opened.
@@ -40,7 +42,7 @@ pub async fn run(
 ) {
     let mut woken = wake.subscribe();
     // Set while committed events wait behind an older transaction (PostgreSQL): look again
-    // after this, doubling up to `catch_up`, instead of waiting for the next wake-up.
+    // after this, doubling up to `MAX_RETRY`, instead of waiting for the next wake-up.
     let mut again: Option<Duration> = None;
     loop {
         woken.borrow_and_update();
@@ -62,7 +64,7 @@ pub async fn run(
                 }
             }
         }
-        again = pending.then(|| again.map_or(FIRST_RETRY, |d| d * 2).min(catch_up));
+        again = pending.then(|| again.map_or(FIRST_RETRY, |d| d * 2).min(MAX_RETRY).min(catch_up));
         tokio::select! {
             () = stop.cancelled() => return,
             _ = woken.changed() => {}
