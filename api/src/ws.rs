@@ -38,7 +38,7 @@ use crate::{
     auth::AuthError,
     graphql::{ReachSchema, live::LiveSession},
     http::{self, ServerState},
-    live::{Connection, Feed, Topic},
+    live::{Connection, Feed, Next, Topic},
     policy::Principal,
 };
 
@@ -243,6 +243,7 @@ async fn serve(state: ServerState, protocol: WebSocketProtocols, socket: WebSock
     let expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
     tokio::pin!(expiry);
     let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
+    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut roles: Option<Feed> = None;
     let stopping = live.stopping();
     let ping = match protocol {
@@ -274,8 +275,17 @@ async fn serve(state: ServerState, protocol: WebSocketProtocols, socket: WebSock
             }
             () = &mut expiry, if admitted => break (4403, "Forbidden: token expired".into()),
             _ = pings.tick(), if admitted => Message::Text(ping.into()),
-            _ = async { match roles.as_mut() { Some(feed) => feed.next().await, None => future::pending().await } } => {
-                break (4403, "Forbidden: roles changed; connect again".into());
+            next = async { match roles.as_mut() { Some(feed) => feed.next().await, None => future::pending().await } } => {
+                match next {
+                    Next::Event(_) | Next::Overflowed => {
+                        break (4403, "Forbidden: roles changed; connect again".into());
+                    }
+                    // The server is stopping (the branch below closes the socket).
+                    Next::Closed => {
+                        roles = None;
+                        continue;
+                    }
+                }
             }
             () = stopping.cancelled() => break (1001, "server shutting down".into()),
         };
