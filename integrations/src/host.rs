@@ -180,6 +180,9 @@ const BATCH: u64 = 100;
 /// How long a woken feed waits for more commits before it reads the log.
 const DEBOUNCE: Duration = Duration::from_millis(20);
 
+/// How soon a feed looks again when committed events wait behind an older open transaction.
+const BEHIND: Duration = Duration::from_millis(100);
+
 /// Feeds one plugin the log from its cursor.
 struct Feed {
     plugin: Arc<dyn Plugin>,
@@ -204,6 +207,10 @@ impl Feed {
                 Ok(Round::Idle) => {
                     failures = 0;
                     self.ctx.poll
+                }
+                Ok(Round::Behind) => {
+                    failures = 0;
+                    BEHIND.min(self.ctx.poll)
                 }
                 Err(e) => {
                     failures = failures.saturating_add(1);
@@ -268,6 +275,7 @@ impl Feed {
         match failed {
             Some(e) => Err(FeedError::Plugin(e)),
             None if full => Ok(Round::More),
+            None if log::pending_after(&self.ctx.db, done.unwrap_or(cursor)).await? => Ok(Round::Behind),
             None => Ok(Round::Idle),
         }
     }
@@ -370,6 +378,8 @@ enum Round {
     More,
     /// Nothing left (or another process holds the cursor).
     Idle,
+    /// Committed events wait behind an older open transaction (PostgreSQL): look again soon.
+    Behind,
 }
 
 #[derive(Debug, thiserror::Error)]
