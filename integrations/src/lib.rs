@@ -10,6 +10,7 @@
 pub mod email;
 pub mod host;
 pub mod log;
+pub mod platform;
 pub mod settings;
 
 pub use host::{JobContext, Plugin, PluginError, PluginHost, RunningPlugins, Wake};

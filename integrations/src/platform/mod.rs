@@ -1,0 +1,137 @@
+//! The communication platform's side of the sync (SPEC E3): the [`PlatformConnector`] trait —
+//! list a page of the remote extensions provisioned on the platform, create one, delete one —
+//! and [`http::HttpConnector`], which speaks the HTTP/JSON contract in the README ("Platform
+//! adapter contract").
+
+pub mod http;
+
+use serde::{Deserialize, Serialize};
+
+/// A remote extension as the platform holds it.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct PlatformNumber {
+    /// The platform's id of it.
+    pub id: String,
+    /// The user's extension in the account.
+    pub user_ref: String,
+    /// The outside number.
+    pub number: String,
+    /// Its label on the platform, if any.
+    #[serde(default)]
+    pub label: Option<String>,
+}
+
+/// One page of the platform's remote extensions.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Page {
+    /// The items of this page.
+    pub items: Vec<PlatformNumber>,
+    /// Where the next page starts; `None` on the last.
+    pub next_cursor: Option<String>,
+}
+
+/// A remote extension to create on the platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct NewPlatformNumber {
+    /// The user's extension in the account.
+    pub user_ref: String,
+    /// The outside number.
+    pub number: String,
+    /// Its label.
+    pub label: Option<String>,
+}
+
+/// What a create did.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Created {
+    /// Created, with the platform's id.
+    New(String),
+    /// The platform holds that number already (`409`).
+    AlreadyExists,
+}
+
+/// Why a call to the platform failed.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum PlatformError {
+    /// No connection could be made, or it broke.
+    #[error("the platform could not be reached ({0})")]
+    Unreachable(String),
+    /// No complete answer within the timeout.
+    #[error("the platform did not answer within {0} ms")]
+    Timeout(u64),
+    /// An HTTP status the contract does not allow here.
+    #[error("the platform answered HTTP {0}")]
+    Status(u16),
+    /// An answer that is not the contract's JSON (garbage, a truncated body, missing fields).
+    #[error("the platform's answer could not be read ({0})")]
+    Malformed(String),
+}
+
+impl PlatformError {
+    /// Whether trying again later may succeed: the platform down, slow, overloaded or failing
+    /// (`5xx`, `429`, `408`); not a refusal (`4xx`) or an answer it will give again.
+    pub fn is_transient(&self) -> bool {
+        match self {
+            Self::Unreachable(_) | Self::Timeout(_) => true,
+            Self::Status(code) => *code >= 500 || *code == 429 || *code == 408,
+            Self::Malformed(_) => false,
+        }
+    }
+}
+
+/// How a connector calls the platform.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ConnectorSettings {
+    /// Longest one request may take, answer body included, in ms.
+    pub timeout_ms: u64,
+    /// Tries of one call when the failure is transient (1: no retry).
+    pub max_attempts: u32,
+    /// Wait before the first retry, in ms; doubles per try, with jitter.
+    pub backoff_initial_ms: u64,
+    /// Items asked for per page.
+    pub page_size: u32,
+}
+
+impl Default for ConnectorSettings {
+    fn default() -> Self {
+        Self {
+            timeout_ms: 10_000,
+            max_attempts: 3,
+            backoff_initial_ms: 500,
+            page_size: 500,
+        }
+    }
+}
+
+/// The platform of one account.
+#[async_trait::async_trait]
+pub trait PlatformConnector: Send + Sync {
+    /// The page starting at `cursor` (`None`: the first), at most `limit` items.
+    async fn list(&self, cursor: Option<&str>, limit: u32) -> Result<Page, PlatformError>;
+
+    /// Creates a remote extension; [`Created::AlreadyExists`] when the number is there already.
+    async fn create(&self, number: &NewPlatformNumber) -> Result<Created, PlatformError>;
+
+    /// Deletes the platform's remote extension `id`; one that is gone already counts as done.
+    async fn delete(&self, id: &str) -> Result<(), PlatformError>;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn transient_failures_are_the_retryable_ones() {
+        assert!(PlatformError::Timeout(10).is_transient());
+        assert!(PlatformError::Unreachable("refused".into()).is_transient());
+        assert!(PlatformError::Status(503).is_transient());
+        assert!(PlatformError::Status(429).is_transient());
+        assert!(!PlatformError::Status(400).is_transient());
+        assert!(!PlatformError::Status(401).is_transient());
+        assert!(!PlatformError::Malformed("eof".into()).is_transient());
+    }
+}
