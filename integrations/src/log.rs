@@ -10,7 +10,7 @@
 use entity::outbox_event;
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
-    sea_query::Expr,
+    Select, sea_query::Expr,
 };
 
 /// A place in the log: the last event read.
@@ -32,6 +32,28 @@ impl Cursor {
     }
 }
 
+/// Events after `after` in `(txid, position)` order.
+fn beyond(after: Cursor) -> Condition {
+    use outbox_event::Column;
+    Condition::any().add(Column::Txid.gt(after.txid)).add(
+        Condition::all()
+            .add(Column::Txid.eq(after.txid))
+            .add(Column::Position.gt(after.position)),
+    )
+}
+
+/// `query` limited, on PostgreSQL, to transactions older than every one still running (the
+/// snapshot's `xmin`): the events whose place in the log is final.
+fn finished(db: &impl ConnectionTrait, query: Select<outbox_event::Entity>) -> Select<outbox_event::Entity> {
+    if db.get_database_backend() == DbBackend::Postgres {
+        query.filter(Expr::cust(
+            "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
+        ))
+    } else {
+        query
+    }
+}
+
 /// Up to `limit` committed events after `after`, in log order.
 pub async fn read_after(
     db: &impl ConnectionTrait,
@@ -39,19 +61,7 @@ pub async fn read_after(
     limit: u64,
 ) -> Result<Vec<outbox_event::Model>, DbErr> {
     use outbox_event::Column;
-    let mut query = outbox_event::Entity::find().filter(
-        Condition::any().add(Column::Txid.gt(after.txid)).add(
-            Condition::all()
-                .add(Column::Txid.eq(after.txid))
-                .add(Column::Position.gt(after.position)),
-        ),
-    );
-    if db.get_database_backend() == DbBackend::Postgres {
-        query = query.filter(Expr::cust(
-            "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        ));
-    }
-    query
+    finished(db, outbox_event::Entity::find().filter(beyond(after)))
         .order_by_asc(Column::Txid)
         .order_by_asc(Column::Position)
         .limit(limit)
@@ -63,13 +73,7 @@ pub async fn read_after(
 /// (and, on PostgreSQL, what committed while an older transaction was still running).
 pub async fn head(db: &impl ConnectionTrait) -> Result<Cursor, DbErr> {
     use outbox_event::Column;
-    let mut query = outbox_event::Entity::find();
-    if db.get_database_backend() == DbBackend::Postgres {
-        query = query.filter(Expr::cust(
-            "txid < pg_snapshot_xmin(pg_current_snapshot())::text::bigint",
-        ));
-    }
-    Ok(query
+    Ok(finished(db, outbox_event::Entity::find())
         .order_by_desc(Column::Txid)
         .order_by_desc(Column::Position)
         .one(db)
@@ -87,19 +91,13 @@ pub async fn pending_after(db: &impl ConnectionTrait, after: Cursor) -> Result<b
     if db.get_database_backend() != DbBackend::Postgres {
         return Ok(false);
     }
-    let beyond = outbox_event::Entity::find()
-        .filter(
-            Condition::any().add(Column::Txid.gt(after.txid)).add(
-                Condition::all()
-                    .add(Column::Txid.eq(after.txid))
-                    .add(Column::Position.gt(after.position)),
-            ),
-        )
+    let found = outbox_event::Entity::find()
+        .filter(beyond(after))
         .select_only()
         .column(Column::Position)
         .limit(1)
         .into_tuple::<i64>()
         .one(db)
         .await?;
-    Ok(beyond.is_some())
+    Ok(found.is_some())
 }

@@ -324,15 +324,6 @@ impl Live {
             .unwrap_or(0)
     }
 
-    /// Subscribers open now, over all topics.
-    pub fn subscriber_count(&self) -> usize {
-        self.inner
-            .topics
-            .lock()
-            .map(|t| t.values().map(Vec::len).sum())
-            .unwrap_or(0)
-    }
-
     /// Hands each delivery to the subscribers of its topics, in order, without waiting: a
     /// subscriber whose queue is full is dropped (its feed then reports [`Next::Overflowed`]).
     pub fn dispatch(&self, deliveries: &[(Vec<Topic>, Arc<Delivery>)]) {
@@ -443,6 +434,6 @@ mod tests {
         drop(first);
         assert_eq!(a.open(), 1);
         assert!(live.subscribe(topic, Some(&b)).is_ok());
-        assert_eq!(live.subscriber_count(), 2);
+        assert_eq!(live.watchers(&topic), 2);
     }
 }
