@@ -212,17 +212,22 @@ pub async fn load_user_principal(db: &impl ConnectionTrait, user_id: Uuid) -> Re
 /// The signing secret: `REACH_JWT_SECRET` where set, else the one generated on first use and kept
 /// in the database (so `reach token` and every `reach serve` agree).
 pub async fn signing_secret(db: &DatabaseConnection, settings: &Settings) -> Result<SecretString, DbErr> {
-    if let Some(secret) = &settings.jwt_secret {
-        return Ok(secret.clone());
+    match &settings.jwt_secret {
+        Some(secret) => Ok(secret.clone()),
+        None => kept_secret(db, "jwt", 48).await,
     }
-    const NAME: &str = "jwt";
-    if let Some(row) = server_secret::Entity::find_by_id(NAME).one(db).await? {
+}
+
+/// The secret `name` kept in `server_secret` (base64 of `len` random bytes), generated on first
+/// use; when several processes generate it at once, the first one stored wins for all.
+pub async fn kept_secret(db: &DatabaseConnection, name: &str, len: usize) -> Result<SecretString, DbErr> {
+    if let Some(row) = server_secret::Entity::find_by_id(name).one(db).await? {
         return Ok(SecretString::from(row.value));
     }
-    let mut bytes = [0u8; 48];
+    let mut bytes = vec![0u8; len];
     rand::rng().fill_bytes(&mut bytes);
     let inserted = server_secret::ActiveModel {
-        name: Set(NAME.to_owned()),
+        name: Set(name.to_owned()),
         value: Set(STANDARD.encode(bytes)),
         created_at: Set(Utc::now()),
     }
@@ -231,7 +236,7 @@ pub async fn signing_secret(db: &DatabaseConnection, settings: &Settings) -> Res
     match inserted {
         Ok(row) => Ok(SecretString::from(row.value)),
         // Another process generated it first: use theirs.
-        Err(e) if unique_violation(&e).is_some() => server_secret::Entity::find_by_id(NAME)
+        Err(e) if unique_violation(&e).is_some() => server_secret::Entity::find_by_id(name)
             .one(db)
             .await?
             .map(|row| SecretString::from(row.value))

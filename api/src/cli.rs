@@ -1,4 +1,4 @@
-//! The `reach` command line: `serve [--demo]`, `migrate`, `token`, `schema`.
+//! The `reach` command line: `serve [--demo]`, `migrate`, `token`, `schema`, `sync`.
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -45,6 +45,16 @@ enum Command {
     Token(TokenArgs),
     /// Print the GraphQL SDL (the text of `schema.graphql`).
     Schema,
+    /// Run the platform sync of an MX-ONE account now, with a progress bar; the exit code says
+    /// whether the run succeeded.
+    Sync(SyncArgs),
+}
+
+#[derive(Args, Debug)]
+struct SyncArgs {
+    /// The account: its id as the API shows it, or the bare UUID.
+    #[arg(long)]
+    account: String,
 }
 
 #[derive(Args, Debug)]
@@ -106,6 +116,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             Ok(())
         }
         Command::Token(args) => token(settings, args).await,
+        Command::Sync(args) => sync(settings, args).await,
         Command::Schema => Ok(()),
     }
 }
@@ -168,4 +179,100 @@ async fn token(settings: Settings, args: TokenArgs) -> anyhow::Result<()> {
     };
     println!("{token}");
     Ok(())
+}
+
+/// `reach sync --account ID`: asks for a run (or joins the one under way), runs it in this
+/// process when it is free, else follows the process that runs it; prints the outcome.
+async fn sync(settings: Settings, args: SyncArgs) -> anyhow::Result<()> {
+    use entity::SyncRunState;
+    use indicatif::{ProgressBar, ProgressStyle};
+
+    use crate::service::sync::{self, runner::Runner, seal::TokenKey};
+
+    let account = ids::decode_as(&args.account, Kind::Account)
+        .or_else(|| uuid::Uuid::parse_str(&args.account).ok())
+        .ok_or_else(|| anyhow::anyhow!("`{}` is not an account id", args.account))?;
+    let db = db::connect(&settings).await?;
+    db::migrate(&db).await?;
+    let key = TokenKey::load(&db, &settings).await?;
+    let p = crate::service::sync::runner::cli_principal();
+    let (run, created) = match sync::request_run(&db, &p, Some(account)).await {
+        Ok(found) => found,
+        Err(crate::service::ServiceError::Rejected(errors)) => {
+            let why: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+            anyhow::bail!("{}", why.join("; "))
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    let show = |run: &entity::platform_sync_run::Model, read: u64| {
+        let read = if read > 0 {
+            format!("{read} read · ")
+        } else {
+            String::new()
+        };
+        bar.set_message(format!(
+            "{read}{} created · {} updated · {} removed · {} kept · {} exported",
+            run.created, run.updated, run.removed, run.kept, run.exported
+        ));
+    };
+    if !created {
+        bar.println(format!(
+            "joining the run under way ({})",
+            ids::encode(Kind::PlatformSyncRun, run.id).0
+        ));
+    }
+    let runner = Runner::new(
+        db.clone(),
+        settings.plugins.platform.clone(),
+        settings.remote_extension.clone(),
+        key,
+        format!("reach-sync:{}:{}", std::process::id(), uuid::Uuid::new_v4().simple()),
+    );
+    let ended = match runner.claim(Some(run.id)).await? {
+        Some(claimed) => runner.execute(claimed, &show).await?,
+        // Another process runs it: follow it.
+        None => loop {
+            let now = sync::runs_by_id(&db, &[run.id]).await?.remove(&run.id);
+            let Some(now) = now else {
+                anyhow::bail!("the run disappeared");
+            };
+            show(&now, 0);
+            if matches!(now.state, SyncRunState::Succeeded | SyncRunState::Failed) {
+                break now;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+        },
+    };
+    bar.finish_and_clear();
+    let state = match ended.state {
+        SyncRunState::Succeeded => "succeeded",
+        SyncRunState::Failed => "failed",
+        SyncRunState::Pending => "pending",
+        SyncRunState::Running => "running",
+    };
+    println!(
+        "sync run {} {state}: {} created, {} updated, {} removed, {} kept, {} exported",
+        ids::encode(Kind::PlatformSyncRun, ended.id).0,
+        ended.created,
+        ended.updated,
+        ended.removed,
+        ended.kept,
+        ended.exported
+    );
+    for line in ended.errors.as_array().into_iter().flatten() {
+        if let Some(line) = line.as_str() {
+            println!("  {line}");
+        }
+    }
+    if ended.state == SyncRunState::Succeeded {
+        Ok(())
+    } else {
+        anyhow::bail!("the sync run did not succeed")
+    }
 }

@@ -34,6 +34,11 @@ pub struct Settings {
     /// SMTP server URL (`REACH_SMTP_URL`); unset: email is queued and kept, not sent.
     #[serde(serialize_with = "serialize_opt_secret")]
     pub smtp_url: Option<SecretString>,
+    /// Key sealing the platform tokens of `platformConnectionSet` (`REACH_PLATFORM_TOKEN_KEY`):
+    /// 32 bytes, base64. Unset: one is generated once and kept in the database; set it outside
+    /// the database so that a copy of the database alone does not reveal the tokens.
+    #[serde(serialize_with = "serialize_opt_secret")]
+    pub platform_token_key: Option<SecretString>,
     /// `pretty` or `json` logs.
     pub log_format: String,
     /// Log filter, e.g. `info` or `api=debug,info` (`RUST_LOG` wins where set).
@@ -109,6 +114,7 @@ impl Default for Settings {
             jwt_audience: "reach-api".into(),
             token_ttl_seconds: 12 * 3600,
             smtp_url: None,
+            platform_token_key: None,
             log_format: "pretty".into(),
             log_level: "info".into(),
             introspection: true,
@@ -258,6 +264,11 @@ impl Settings {
             if !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
                 return Err(SettingsError::new("smtp_url", "must start with smtp:// or smtps://"));
             }
+        }
+        if let Some(key) = &self.platform_token_key
+            && let Err(why) = crate::service::sync::seal::TokenKey::from_base64(key.expose_secret())
+        {
+            return Err(SettingsError::new("platform_token_key", why));
         }
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             return Err(SettingsError::new("log_format", "must be `pretty` or `json`"));

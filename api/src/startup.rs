@@ -26,6 +26,7 @@ use crate::{
     graphql::{self, limits::DocumentLimits},
     http::{self, ServerState},
     live::{self, Live},
+    service::sync::{plugin::PlatformPlugin, seal::TokenKey},
     state::AppState,
     ws,
 };
@@ -52,6 +53,7 @@ impl Application {
         }
         let secret = auth::signing_secret(&db, &settings).await?;
         let tokens = Tokens::new(&secret, &settings.jwt_issuer, &settings.jwt_audience);
+        let token_key = TokenKey::load(&db, &settings).await?;
         let settings = Arc::new(settings);
         let state = AppState {
             db,
@@ -60,6 +62,7 @@ impl Application {
             statements,
             wake: Wake::default(),
             live: Live::new(settings.subscriptions.clone()),
+            token_key,
         };
         let plugins = plugins(&state)?;
         let demo = if with_demo {
@@ -180,6 +183,14 @@ fn plugins(state: &AppState) -> Result<PluginHost, crate::config::SettingsError>
         let email = EmailPlugin::build(&settings.plugins.email, url.as_deref())
             .map_err(|(key, reason)| crate::config::SettingsError::new(&key, reason))?;
         host.register(Arc::new(email));
+    }
+    if settings.plugins.platform.enabled {
+        host.register(Arc::new(PlatformPlugin::new(
+            state.db.clone(),
+            settings.plugins.platform.clone(),
+            state.token_key.clone(),
+            settings.remote_extension.clone(),
+        )));
     }
     Ok(host)
 }

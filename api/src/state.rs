@@ -22,4 +22,6 @@ pub struct AppState {
     pub wake: integrations::Wake,
     /// This process's subscribers.
     pub live: crate::live::Live,
+    /// Seals and opens the platform tokens.
+    pub token_key: crate::service::sync::seal::TokenKey,
 }

@@ -15,6 +15,7 @@ pub mod mobility_notification;
 pub mod mobility_user;
 pub mod notification_delivery;
 pub mod outbox_event;
+pub mod platform_connection;
 pub mod platform_sync_run;
 pub mod plugin_cursor;
 pub mod remote_user;

@@ -32,6 +32,12 @@ pub struct Model {
     pub removed: i32,
     /// Numbers kept (and flagged) because a status still uses them.
     pub kept: i32,
+    /// User-created numbers sent to the platform.
+    pub exported: i32,
+    /// The process running it (`host:pid:random`).
+    pub lease_owner: Option<String>,
+    /// Until when that process holds it; a `RUNNING` run past this lost its process.
+    pub lease_until: Option<DateTimeUtc>,
     /// What went wrong: a JSON array of strings.
     pub errors: Json,
     /// Bumped at each change (for subscribers and optimistic checks).

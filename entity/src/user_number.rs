@@ -34,6 +34,18 @@ pub struct Model {
     pub created_by: String,
     /// When it last changed.
     pub updated_at: DateTimeUtc,
+    /// The platform's id of it, once the platform holds it (imported, or exported and accepted).
+    pub platform_id: Option<String>,
+    /// The number the platform holds under `platform_id`.
+    pub platform_number: Option<String>,
+    /// The label the sync last gave it (R5); a different label is the user's own and stays.
+    pub platform_label: Option<String>,
+    /// The last sync run that found it on the platform.
+    pub platform_seen: Option<Uuid>,
+    /// Since when it is gone from the platform while a status still uses it (kept, flagged).
+    pub platform_missing_since: Option<DateTimeUtc>,
+    /// Why the platform refused to take this user-created number, until it takes it.
+    pub platform_error: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; services join by key.

@@ -1,5 +1,6 @@
 //! Reach's integrations: the plugins that consume the event outbox after commit — email
-//! notifications through lettre, and (with the sync issue) the communication-platform sync.
+//! notifications through lettre — and the connectors the communication-platform sync (in `api`)
+//! talks to its platform through.
 //!
 //! [`PluginHost`] runs every plugin switched on in `[plugins]`: each receives the committed
 //! events from its own place in the log (kept in `plugin_cursor`, so a restart resumes where it
@@ -14,4 +15,4 @@ pub mod platform;
 pub mod settings;
 
 pub use host::{JobContext, Plugin, PluginError, PluginHost, RunningPlugins, Wake};
-pub use settings::{EmailSettings, PluginSettings};
+pub use settings::{EmailSettings, PlatformSettings, PluginSettings};

@@ -16,6 +16,8 @@ pub struct PluginSettings {
     pub lease_seconds: u64,
     /// `[plugins.email]`.
     pub email: EmailSettings,
+    /// `[plugins.platform]`.
+    pub platform: PlatformSettings,
 }
 
 impl Default for PluginSettings {
@@ -24,6 +26,7 @@ impl Default for PluginSettings {
             poll_interval_ms: 1_000,
             lease_seconds: 30,
             email: EmailSettings::default(),
+            platform: PlatformSettings::default(),
         }
     }
 }
@@ -94,6 +97,91 @@ impl Default for EmailSettings {
     }
 }
 
+/// `[plugins.platform]`: the communication-platform sync (SPEC E3). Each MX-ONE account's
+/// platform is set through `platformConnectionSet`; these settings are for every account.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PlatformSettings {
+    /// Whether the plugin runs (exports, scheduled and requested runs) in this process.
+    pub enabled: bool,
+    /// Minutes between an account's scheduled runs.
+    pub interval_minutes: u64,
+    /// Wait after a failed run before the next, in seconds; doubles per failure in a row, up to
+    /// the interval.
+    pub retry_initial_seconds: u64,
+    /// How long a process holds a run before another may declare it abandoned, in seconds
+    /// (renewed after every page).
+    pub lease_seconds: u64,
+    /// Longest one request to a platform may take, answer included, in ms.
+    pub timeout_ms: u64,
+    /// Tries of one request when the platform is down, slow or answers 5xx (1: no retry).
+    pub max_attempts: u32,
+    /// Wait before the first retry of a request, in ms; doubles per try, with jitter.
+    pub backoff_initial_ms: u64,
+    /// Numbers asked for per page.
+    pub page_size: u32,
+}
+
+impl Default for PlatformSettings {
+    fn default() -> Self {
+        let connector = crate::platform::ConnectorSettings::default();
+        Self {
+            enabled: true,
+            interval_minutes: 60,
+            retry_initial_seconds: 60,
+            lease_seconds: 120,
+            timeout_ms: connector.timeout_ms,
+            max_attempts: connector.max_attempts,
+            backoff_initial_ms: connector.backoff_initial_ms,
+            page_size: connector.page_size,
+        }
+    }
+}
+
+impl PlatformSettings {
+    /// How the connectors call the platform.
+    pub fn connector(&self) -> crate::platform::ConnectorSettings {
+        crate::platform::ConnectorSettings {
+            timeout_ms: self.timeout_ms,
+            max_attempts: self.max_attempts,
+            backoff_initial_ms: self.backoff_initial_ms,
+            page_size: self.page_size,
+        }
+    }
+
+    fn validate(&self) -> Result<(), Invalid> {
+        let bad = |key: &str, reason: &str| Err((format!("plugins.platform.{key}"), reason.to_owned()));
+        for (key, value) in [
+            ("interval_minutes", self.interval_minutes),
+            ("retry_initial_seconds", self.retry_initial_seconds),
+            ("lease_seconds", self.lease_seconds),
+            ("timeout_ms", self.timeout_ms),
+            ("max_attempts", u64::from(self.max_attempts)),
+            ("page_size", u64::from(self.page_size)),
+        ] {
+            if value == 0 {
+                return bad(key, "must be at least 1");
+            }
+        }
+        if self.page_size > 10_000 {
+            return bad("page_size", "must be at most 10000");
+        }
+        // A page is read (with its retries) and applied within the lease, which is renewed
+        // after each page.
+        let worst_ms = self
+            .timeout_ms
+            .saturating_add(self.backoff_initial_ms)
+            .saturating_mul(u64::from(self.max_attempts));
+        if self.lease_seconds.saturating_mul(1_000) < worst_ms.saturating_mul(2) {
+            return bad(
+                "lease_seconds",
+                "must cover twice max_attempts × (timeout_ms + backoff_initial_ms)",
+            );
+        }
+        Ok(())
+    }
+}
+
 /// A bad setting: its key under `plugins.` and what is wrong.
 pub type Invalid = (String, String);
 
@@ -106,6 +194,9 @@ impl PluginSettings {
         }
         if self.lease_seconds == 0 {
             return bad("lease_seconds", "must be at least 1");
+        }
+        if self.platform.enabled {
+            self.platform.validate()?;
         }
         let e = &self.email;
         if !e.enabled {

@@ -8,6 +8,7 @@ mod m20261123_000001_mobility;
 mod m20261124_000001_remote_extension;
 mod m20261125_000001_plugins;
 mod m20261126_000001_live;
+mod m20261127_000001_platform_sync;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261124_000001_remote_extension::Migration),
             Box::new(m20261125_000001_plugins::Migration),
             Box::new(m20261126_000001_live::Migration),
+            Box::new(m20261127_000001_platform_sync::Migration),
         ]
     }
 }

@@ -25,6 +25,7 @@ pub struct MutationRoot(
     mobility::mutation::MobilityMutation,
     mobility::notifications::NotificationMutation,
     remote::mutation::RemoteMutation,
+    sync::mutation::SyncMutation,
 );
 
 /// Every subscription (SPEC E4), served over websockets on `/graphql`.

@@ -170,6 +170,29 @@ impl Account {
         crate::graphql::remote::types::profiles_of_account(ctx, &self.0).await
     }
 
+    /// Where the account's communication platform is (MX-ONE; Support, Decision Makers and
+    /// account-wide Phone Managers): null where none is set or for other callers.
+    async fn platform_connection(
+        &self,
+        ctx: &Context<'_>,
+    ) -> Result<Option<crate::graphql::sync::types::PlatformConnection>> {
+        crate::graphql::sync::types::connection_of(ctx, self.0.id).await
+    }
+
+    /// The account's platform sync runs, newest first (Support, Decision Makers and account-wide
+    /// Phone Managers; null for other callers).
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn sync_runs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+    ) -> Result<Option<crate::graphql::sync::types::PlatformSyncRunConnection>> {
+        crate::graphql::sync::types::runs_of(ctx, self.0.id, first, after, last, before).await
+    }
+
     /// The account's locations, by name.
     #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
     async fn locations(

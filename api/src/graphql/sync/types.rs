@@ -1,16 +1,24 @@
-//! `PlatformSyncRun`: one run of the communication-platform sync, with its counts and errors.
+//! `PlatformSyncRun`: one run of the communication-platform sync, with its counts and errors;
+//! `PlatformConnection`: where an account's platform is (never its token); the account's runs.
 
 use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
-use entity::platform_sync_run;
+use entity::{platform_connection, platform_sync_run};
 
-use crate::graphql::{
-    directory::{
-        loaders::{AccountKey, RequestLoader, load_err},
-        types::Account,
+use crate::{
+    graphql::{
+        connection::{self, connection},
+        context,
+        directory::{
+            loaders::{AccountKey, RequestLoader, load_err},
+            types::Account,
+        },
+        errors,
+        ids::{self, Kind},
+        mobility::types::Actor,
     },
-    ids::{self, Kind},
-    mobility::types::Actor,
+    policy::Access,
+    service::sync,
 };
 
 /// Where a sync run stands.
@@ -95,7 +103,18 @@ impl PlatformSyncRun {
         self.0.kept
     }
 
-    /// What went wrong.
+    /// User-created remote extensions sent to the platform.
+    async fn exported(&self) -> i32 {
+        self.0.exported
+    }
+
+    /// Created, updated and removed together: 0 when the run found nothing to change.
+    async fn changes(&self) -> i32 {
+        self.0.created + self.0.updated + self.0.removed + self.0.exported
+    }
+
+    /// What the run could not apply (an unknown `userRef`, a number against R3/R4, a refusal of
+    /// the platform), the numbers it kept, and for a `FAILED` run why it stopped.
     async fn errors(&self) -> Vec<String> {
         self.0
             .errors
@@ -108,4 +127,94 @@ impl PlatformSyncRun {
     async fn version(&self) -> i32 {
         self.0.version
     }
+}
+
+connection!(
+    PlatformSyncRunConnection,
+    PlatformSyncRunEdge,
+    PlatformSyncRun,
+    "A page of sync runs, newest first.",
+    "A sync run in a page."
+);
+
+/// Where an MX-ONE account's communication platform is. The token is stored sealed and is never
+/// given back; `tokenSet` says one is there.
+#[derive(Clone, Debug)]
+pub struct PlatformConnection(pub platform_connection::Model);
+
+/// Where an MX-ONE account's communication platform is, and when its next scheduled sync is due.
+/// The token is never readable back.
+#[Object]
+impl PlatformConnection {
+    /// The platform's base URL.
+    async fn base_url(&self) -> &str {
+        &self.0.base_url
+    }
+
+    /// The account's name on the platform.
+    async fn platform_account(&self) -> &str {
+        &self.0.platform_account
+    }
+
+    /// Whether a token is stored (always true once set; the token itself is never shown).
+    async fn token_set(&self) -> bool {
+        !self.0.token_sealed.is_empty()
+    }
+
+    /// When the next scheduled run is due.
+    async fn next_run_at(&self) -> Option<DateTime<Utc>> {
+        self.0.next_run_at
+    }
+
+    /// Runs failed in a row (the schedule backs off after each).
+    async fn failures_in_a_row(&self) -> i32 {
+        self.0.failures
+    }
+
+    /// When it was last set.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+
+    /// Who set it last.
+    async fn updated_by(&self) -> Actor {
+        Actor(self.0.updated_by.clone())
+    }
+}
+
+/// `Account.platformConnection`: Support, Decision Makers and account-wide Phone Managers;
+/// null for others and where none is set.
+pub async fn connection_of(ctx: &Context<'_>, account_id: uuid::Uuid) -> Result<Option<PlatformConnection>> {
+    let p = context::principal(ctx)?;
+    if sync::may_read_runs(p, account_id) != Access::Allowed {
+        return Ok(None);
+    }
+    let found = sync::connection::connection_of(context::db(ctx)?, account_id)
+        .await
+        .map_err(errors::db)?;
+    Ok(found.map(PlatformConnection))
+}
+
+/// `Account.syncRuns`: newest first; null for callers who may not read them.
+pub async fn runs_of(
+    ctx: &Context<'_>,
+    account_id: uuid::Uuid,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<Option<PlatformSyncRunConnection>> {
+    let p = context::principal(ctx)?;
+    if sync::may_read_runs(p, account_id) != Access::Allowed {
+        return Ok(None);
+    }
+    let req = connection::page_request(first, after, last, before)?;
+    let db = context::db(ctx)?;
+    let page = sync::runs_page(db, account_id, &req).await.map_err(errors::db)?;
+    let total = if connection::wants_total(ctx) {
+        Some(sync::runs_count(db, account_id).await.map_err(errors::db)?)
+    } else {
+        None
+    };
+    Ok(Some(PlatformSyncRunConnection::from_page(page, total, PlatformSyncRun)))
 }

@@ -300,6 +300,7 @@ async fn add(
         created_at: Set(now),
         created_by: Set(p.actor()),
         updated_at: Set(now),
+        ..Default::default()
     }
     .insert(txn)
     .await
@@ -519,7 +520,13 @@ pub async fn delete_number(
             }
             _ => e.into(),
         })?;
-    let payload = json!({"userId": current.user_id, "number": current.number});
+    // The platform id lets the platform sync delete the number there too (SPEC E3).
+    let payload = json!({
+        "userId": current.user_id,
+        "number": current.number,
+        "origin": sea_orm::ActiveEnum::to_value(&current.origin),
+        "platformId": current.platform_id,
+    });
     outbox::record(&txn, p, number_event("user_number.deleted", &current, payload)).await?;
     crate::service::commit(txn).await?;
     Ok(current.id)

@@ -1,0 +1,201 @@
+//! `platformConnectionSet` (Support only): where an MX-ONE account's platform is and the token to
+//! reach it. The token is sealed before it is stored and is never given back.
+
+use chrono::Utc;
+use entity::{Platform, account, platform_connection};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use serde_json::json;
+use uuid::Uuid;
+
+use super::seal::TokenKey;
+use crate::{
+    db,
+    policy::Principal,
+    service::{
+        ErrorCode, ServiceError, ServiceResult, UserError,
+        error::{check, not_found},
+        outbox::{self, Event},
+    },
+};
+
+/// Longest base URL.
+const MAX_URL: usize = 2_048;
+/// Longest token.
+const MAX_TOKEN: usize = 4_096;
+/// Longest platform account name.
+const MAX_PLATFORM_ACCOUNT: usize = 128;
+
+/// What `platformConnectionSet` takes.
+#[derive(Clone)]
+pub struct ConnectionInput {
+    /// The platform's base URL (`http` or `https`).
+    pub base_url: String,
+    /// The bearer token.
+    pub token: String,
+    /// The account's name on the platform.
+    pub platform_account: String,
+}
+
+impl std::fmt::Debug for ConnectionInput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ConnectionInput")
+            .field("base_url", &self.base_url)
+            .field("token", &"[redacted]")
+            .field("platform_account", &self.platform_account)
+            .finish()
+    }
+}
+
+fn invalid(field: &str, message: impl Into<String>) -> UserError {
+    UserError::new(ErrorCode::ValidationFailed, &[field], message)
+}
+
+/// The base URL, checked: `http(s)://host[:port][/path]`, no credentials, query or fragment;
+/// given back without a trailing slash.
+fn base_url(raw: &str) -> Result<String, UserError> {
+    let raw = raw.trim();
+    if raw.len() > MAX_URL {
+        return Err(invalid("baseUrl", format!("at most {MAX_URL} characters")));
+    }
+    let url = reqwest::Url::parse(raw).map_err(|e| invalid("baseUrl", format!("not a URL ({e})")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid("baseUrl", "must be an http:// or https:// URL with a host"));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(invalid("baseUrl", "must not carry credentials; give the token instead"));
+    }
+    if url.query().is_some() || url.fragment().is_some() {
+        return Err(invalid("baseUrl", "must not have a query or a fragment"));
+    }
+    Ok(url.as_str().trim_end_matches('/').to_owned())
+}
+
+fn token(raw: &str) -> Result<(), UserError> {
+    if raw.is_empty() || raw.len() > MAX_TOKEN {
+        return Err(invalid("token", format!("1 to {MAX_TOKEN} characters")));
+    }
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(invalid("token", "must not contain spaces or control characters"));
+    }
+    Ok(())
+}
+
+fn platform_account(raw: &str) -> Result<String, UserError> {
+    let trimmed = raw.trim();
+    let len = trimmed.chars().count();
+    if !(1..=MAX_PLATFORM_ACCOUNT).contains(&len) || trimmed.chars().any(char::is_control) {
+        return Err(invalid(
+            "platformAccount",
+            format!("1 to {MAX_PLATFORM_ACCOUNT} characters, no control characters"),
+        ));
+    }
+    Ok(trimmed.to_owned())
+}
+
+/// The account of a sync request, checked: known to the caller (T1), allowed by `access`, and on
+/// MX-ONE (R1).
+pub(crate) async fn open_account(
+    db: &impl ConnectionTrait,
+    access: impl Fn(Uuid) -> crate::policy::Access,
+    account_id: Option<Uuid>,
+) -> ServiceResult<account::Model> {
+    let account = match account_id {
+        Some(id) => account::Entity::find_by_id(id).one(db).await?,
+        None => None,
+    };
+    let Some(account) = account else {
+        return Err(not_found(&["accountId"], "account"));
+    };
+    check(access(account.id), &["accountId"], "account's platform sync")?;
+    if account.platform != Platform::MxOne {
+        return Err(ServiceError::reject(
+            ErrorCode::PlatformNotSupported,
+            &["accountId"],
+            "the platform sync is for accounts on MX-ONE",
+        ));
+    }
+    Ok(account)
+}
+
+/// Sets the account's platform connection (Support only). A new or changed connection is due
+/// for a run at once.
+pub async fn set_connection(
+    db: &impl db::Db,
+    p: &Principal,
+    key: &TokenKey,
+    account_id: Option<Uuid>,
+    input: ConnectionInput,
+) -> ServiceResult<platform_connection::Model> {
+    let txn = db::begin_write(db).await?;
+    let account = open_account(&txn, |id| p.support_only(id), account_id).await?;
+    let mut errors = Vec::new();
+    let url = base_url(&input.base_url).map_err(|e| errors.push(e)).ok();
+    let _ = token(&input.token).map_err(|e| errors.push(e));
+    let name = platform_account(&input.platform_account)
+        .map_err(|e| errors.push(e))
+        .ok();
+    let (Some(url), Some(name), true) = (url, name, errors.is_empty()) else {
+        return Err(ServiceError::Rejected(errors));
+    };
+    let now = Utc::now();
+    let existing = platform_connection::Entity::find_by_id(account.id).one(&txn).await?;
+    let row = platform_connection::ActiveModel {
+        account_id: Set(account.id),
+        base_url: Set(url),
+        platform_account: Set(name),
+        token_sealed: Set(key.seal(account.id, &input.token)),
+        next_run_at: Set(Some(now)),
+        failures: Set(0),
+        created_at: Set(existing.as_ref().map_or(now, |c| c.created_at)),
+        updated_at: Set(now),
+        updated_by: Set(p.actor()),
+    };
+    let model = match existing {
+        Some(_) => row.update(&txn).await?,
+        None => row.insert(&txn).await?,
+    };
+    outbox::record(
+        &txn,
+        p,
+        Event {
+            event_type: "platform_connection.set",
+            account_id: Some(account.id),
+            aggregate_type: "Account",
+            aggregate_id: account.id,
+            // Never the token.
+            payload: json!({"baseUrl": model.base_url, "platformAccount": model.platform_account}),
+        },
+    )
+    .await?;
+    crate::service::commit(txn).await?;
+    Ok(model)
+}
+
+/// The account's connection, if one is set.
+pub async fn connection_of(
+    db: &impl ConnectionTrait,
+    account_id: Uuid,
+) -> Result<Option<platform_connection::Model>, sea_orm::DbErr> {
+    platform_connection::Entity::find_by_id(account_id).one(db).await
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn base_urls_are_http_with_a_host_and_nothing_secret() {
+        assert_eq!(
+            base_url(" https://mx.example.com/api/ ").ok().as_deref(),
+            Some("https://mx.example.com/api")
+        );
+        assert!(base_url("http://127.0.0.1:9000").is_ok());
+        assert!(base_url("ftp://mx.example.com").is_err());
+        assert!(base_url("https://user:pw@mx.example.com").is_err());
+        assert!(base_url("https://mx.example.com/?token=x").is_err());
+        assert!(base_url("not a url").is_err());
+        assert!(token("abc def").is_err());
+        assert!(token("").is_err());
+        assert!(platform_account("  ").is_err());
+    }
+}

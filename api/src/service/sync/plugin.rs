@@ -1,0 +1,185 @@
+//! The `platform` plugin (`[plugins.platform]`): sends users' remote extensions to the platform
+//! as their events commit, asks for each account's scheduled runs, and runs the runs.
+
+use std::{sync::Arc, time::Duration};
+
+use entity::{NumberOrigin, outbox_event, platform_connection, user_number};
+use integrations::{JobContext, PlatformSettings, Plugin, PluginError, host::Job, platform::http::HttpConnector};
+use sea_orm::{DatabaseConnection, EntityTrait};
+
+use super::{
+    connection::connection_of,
+    export::{self, SendError},
+    runner::Runner,
+    seal::TokenKey,
+};
+use crate::service::remote::RemoteSettings;
+
+/// The platform sync plugin.
+pub struct PlatformPlugin {
+    db: DatabaseConnection,
+    settings: PlatformSettings,
+    key: TokenKey,
+    remote: RemoteSettings,
+}
+
+impl PlatformPlugin {
+    /// The plugin over `db`.
+    pub fn new(db: DatabaseConnection, settings: PlatformSettings, key: TokenKey, remote: RemoteSettings) -> Self {
+        Self {
+            db,
+            settings,
+            key,
+            remote,
+        }
+    }
+
+    /// The account's connector, when it has a connection.
+    async fn connector_for(&self, account_id: uuid::Uuid) -> Result<Option<HttpConnector>, PluginError> {
+        let Some(conn): Option<platform_connection::Model> = connection_of(&self.db, account_id).await.map_err(fail)?
+        else {
+            return Ok(None);
+        };
+        match export::connector(&conn, &self.key, &self.settings) {
+            Ok(c) => Ok(Some(c)),
+            // A token this server cannot open will not open later either; the runs report it.
+            Err(e) => {
+                tracing::warn!(account = %account_id, error = %e, "platform sync: no usable connection");
+                Ok(None)
+            }
+        }
+    }
+
+    /// A number created or changed: sends it (again) when it is a user's remote extension.
+    async fn number_changed(&self, event: &outbox_event::Model) -> Result<(), PluginError> {
+        let Some(number) = user_number::Entity::find_by_id(event.aggregate_id)
+            .one(&self.db)
+            .await
+            .map_err(fail)?
+        else {
+            return Ok(());
+        };
+        if number.origin != NumberOrigin::User {
+            return Ok(());
+        }
+        let Some(connector) = self.connector_for(number.account_id).await? else {
+            return Ok(());
+        };
+        let Some(number) = export::take_back_if_changed(&self.db, &connector, &number)
+            .await
+            .map_err(sent)?
+        else {
+            return Ok(());
+        };
+        export::send(&self.db, &connector, &number).await.map_err(sent)?;
+        Ok(())
+    }
+
+    /// A number deleted in Reach: deleted on the platform too, when the platform has it from
+    /// Reach's export (platform numbers leave through the sync only).
+    async fn number_deleted(&self, event: &outbox_event::Model) -> Result<(), PluginError> {
+        let origin = event.payload.get("origin").and_then(|v| v.as_str());
+        let platform_id = event.payload.get("platformId").and_then(|v| v.as_str());
+        let (Some("USER"), Some(platform_id), Some(account_id)) = (origin, platform_id, event.account_id) else {
+            return Ok(());
+        };
+        let Some(connector) = self.connector_for(account_id).await? else {
+            return Ok(());
+        };
+        export::withdraw(&connector, platform_id).await.map_err(sent)
+    }
+}
+
+fn fail(e: sea_orm::DbErr) -> PluginError {
+    PluginError(format!("database: {e}"))
+}
+
+fn sent(e: SendError) -> PluginError {
+    PluginError(e.to_string())
+}
+
+#[async_trait::async_trait]
+impl Plugin for PlatformPlugin {
+    fn name(&self) -> &'static str {
+        "platform"
+    }
+
+    fn summary(&self) -> String {
+        format!(
+            "platform sync every {} min per connected MX-ONE account, pages of {}",
+            self.settings.interval_minutes, self.settings.page_size
+        )
+    }
+
+    async fn handle(&self, event: &outbox_event::Model) -> Result<(), PluginError> {
+        match event.event_type.as_str() {
+            "user_number.created" | "user_number.updated" => self.number_changed(event).await,
+            "user_number.deleted" => self.number_deleted(event).await,
+            _ => Ok(()),
+        }
+    }
+
+    fn jobs(self: Arc<Self>, ctx: JobContext) -> Vec<Job> {
+        let runner = Runner::new(
+            self.db.clone(),
+            self.settings.clone(),
+            self.remote.clone(),
+            self.key.clone(),
+            ctx.owner.clone(),
+        );
+        vec![
+            Box::pin(schedule(self.settings.clone(), ctx.clone())),
+            Box::pin(work(runner, ctx)),
+        ]
+    }
+}
+
+/// Asks for the runs that are due and fails the ones whose process stopped.
+async fn schedule(settings: PlatformSettings, ctx: JobContext) {
+    let minutes = i64::try_from(settings.interval_minutes).unwrap_or(i64::MAX / 60_000_000);
+    let interval = chrono::Duration::minutes(minutes);
+    loop {
+        if let Err(e) = super::fail_abandoned(&ctx.db).await {
+            tracing::warn!(error = %e, "platform sync: could not check for abandoned runs");
+        }
+        match super::schedule_due(&ctx.db, interval).await {
+            Ok(0) => {}
+            Ok(_) => ctx.wake.notify(),
+            Err(e) => tracing::warn!(error = %e, "platform sync: could not schedule runs"),
+        }
+        tokio::select! {
+            () = ctx.stop.cancelled() => return,
+            () = tokio::time::sleep(ctx.poll.max(Duration::from_millis(200))) => {}
+        }
+    }
+}
+
+/// Runs waiting runs, one at a time in this process.
+async fn work(runner: Runner, ctx: JobContext) {
+    let mut woken = ctx.wake.subscribe();
+    loop {
+        woken.borrow_and_update();
+        let pause = match runner.claim(None).await {
+            Ok(Some(run)) => {
+                let done = tokio::select! {
+                    () = ctx.stop.cancelled() => return,
+                    done = runner.execute(run, &|_, _| {}) => done,
+                };
+                if let Err(e) = done {
+                    tracing::warn!(error = %e, "platform sync: a run could not be recorded");
+                }
+                continue;
+            }
+            Ok(None) => ctx.poll,
+            Err(e) => {
+                tracing::warn!(error = %e, "platform sync: could not look for runs");
+                ctx.poll.max(Duration::from_secs(1))
+            }
+        };
+        tokio::select! {
+            () = ctx.stop.cancelled() => return,
+            _ = woken.changed() => {}
+            () = tokio::time::sleep(pause) => {}
+        }
+    }
+}

@@ -1,0 +1,235 @@
+//! One run of the platform sync for one account, by the process that claimed it.
+//!
+//! 1. The platform's numbers are read page by page (memory holds one page, not the platform)
+//!    and each page is applied in its own transaction ([`super::import::apply_page`]); the run's
+//!    counts are saved and its lease renewed after every page, so subscribers and `reach sync`
+//!    follow it.
+//! 2. Only after the last page — a complete listing — are the numbers the platform no longer has
+//!    removed (or kept and flagged when a status uses them).
+//! 3. User-created remote extensions the platform lacks are sent to it.
+//!
+//! A platform that is down, slow or answers garbage fails the run with the reason; what earlier
+//! pages applied was confirmed by the platform and stays, nothing is removed, and the schedule
+//! tries again with backoff. A second run after a successful one finds nothing to change.
+
+use std::collections::HashMap;
+
+use entity::{SyncRunState, account, platform_sync_run};
+use integrations::{PlatformSettings, platform::PlatformConnector};
+use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
+use uuid::Uuid;
+
+use super::{
+    export::{self, SendError, Sent},
+    import::{self, Notes, Scope},
+    seal::TokenKey,
+};
+use crate::{policy::Principal, service::remote::RemoteSettings};
+
+/// Follows a run as it goes: the run as last saved, and how many platform numbers were read.
+pub type Progress<'a> = &'a (dyn Fn(&platform_sync_run::Model, u64) + Send + Sync);
+
+/// Runs claimed runs.
+#[derive(Clone, Debug)]
+pub struct Runner {
+    db: DatabaseConnection,
+    settings: PlatformSettings,
+    remote: RemoteSettings,
+    key: TokenKey,
+    owner: String,
+}
+
+/// Why a run stopped early.
+enum Stop {
+    /// It failed: the reason goes into its errors.
+    Failed(String),
+    /// Another process declared it abandoned; it is not this process's to finish.
+    Lost,
+}
+
+impl From<DbErr> for Stop {
+    fn from(e: DbErr) -> Self {
+        tracing::error!(error = %e, "platform sync: database error");
+        Stop::Failed("the database failed during the run; it will be tried again".into())
+    }
+}
+
+impl Runner {
+    /// A runner for this process (`owner` names it in leases).
+    pub fn new(
+        db: DatabaseConnection,
+        settings: PlatformSettings,
+        remote: RemoteSettings,
+        key: TokenKey,
+        owner: String,
+    ) -> Self {
+        Self {
+            db,
+            settings,
+            remote,
+            key,
+            owner,
+        }
+    }
+
+    /// The name this process holds runs under.
+    pub fn owner(&self) -> &str {
+        &self.owner
+    }
+
+    fn lease(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::try_from(self.settings.lease_seconds).unwrap_or(i64::MAX / 1_000_000))
+    }
+
+    /// Takes the oldest waiting run (or `only` that one), if any is free.
+    pub async fn claim(&self, only: Option<Uuid>) -> Result<Option<platform_sync_run::Model>, DbErr> {
+        super::claim_run(&self.db, &self.owner, self.lease(), only).await
+    }
+
+    /// Runs a claimed run to its end and records how it ended; answers the run as it ended.
+    pub async fn execute(
+        &self,
+        mut run: platform_sync_run::Model,
+        progress: Progress<'_>,
+    ) -> Result<platform_sync_run::Model, DbErr> {
+        let mut notes = Notes::default();
+        let outcome = self.sync(&mut run, &mut notes, progress).await;
+        let state = match outcome {
+            Ok(()) => SyncRunState::Succeeded,
+            Err(Stop::Lost) => return Ok(run),
+            Err(Stop::Failed(why)) => {
+                notes.push(why);
+                SyncRunState::Failed
+            }
+        };
+        run.errors = notes.to_json();
+        let minutes = i64::try_from(self.settings.interval_minutes).unwrap_or(i64::MAX / 60_000_000);
+        let retry = i64::try_from(self.settings.retry_initial_seconds).unwrap_or(i64::MAX / 1_000_000);
+        super::finish_run(
+            &self.db,
+            &mut run,
+            &self.owner,
+            state,
+            chrono::Duration::minutes(minutes),
+            chrono::Duration::seconds(retry),
+        )
+        .await?;
+        tracing::info!(
+            run = %run.id, account = %run.account_id, state = ?run.state, created = run.created,
+            updated = run.updated, removed = run.removed, kept = run.kept, exported = run.exported,
+            "platform sync run ended"
+        );
+        progress(&run, 0);
+        Ok(run)
+    }
+
+    async fn save(&self, run: &mut platform_sync_run::Model, notes: &Notes) -> Result<(), Stop> {
+        run.errors = notes.to_json();
+        if super::progress_run(&self.db, run, &self.owner, self.lease()).await? {
+            Ok(())
+        } else {
+            Err(Stop::Lost)
+        }
+    }
+
+    async fn sync(
+        &self,
+        run: &mut platform_sync_run::Model,
+        notes: &mut Notes,
+        progress: Progress<'_>,
+    ) -> Result<(), Stop> {
+        let db = &self.db;
+        let Some(account) = account::Entity::find_by_id(run.account_id).one(db).await? else {
+            return Err(Stop::Failed("the account is gone".into()));
+        };
+        let Some(conn) = super::connection::connection_of(db, account.id).await? else {
+            return Err(Stop::Failed("the account has no platform connection".into()));
+        };
+        let connector = export::connector(&conn, &self.key, &self.settings).map_err(|e| Stop::Failed(e.to_string()))?;
+        let users = import::users_by_extension(db, account.id).await?;
+        self.import(run, notes, progress, &account, &users, &connector).await?;
+        self.export(run, notes, &account, &connector).await
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    async fn import(
+        &self,
+        run: &mut platform_sync_run::Model,
+        notes: &mut Notes,
+        progress: Progress<'_>,
+        account: &account::Model,
+        users: &HashMap<String, Uuid>,
+        connector: &dyn PlatformConnector,
+    ) -> Result<(), Stop> {
+        let principal = super::sync_principal();
+        let scope = Scope {
+            account,
+            users,
+            remote: &self.remote,
+            run_id: run.id,
+            p: &principal,
+        };
+        let mut cursor: Option<String> = None;
+        let mut read: u64 = 0;
+        loop {
+            let page = connector
+                .list(cursor.as_deref(), self.settings.page_size)
+                .await
+                .map_err(|e| Stop::Failed(format!("reading the platform's numbers failed: {e}")))?;
+            read += page.items.len() as u64;
+            import::apply_page(&self.db, &scope, &page.items, run, notes).await?;
+            self.save(run, notes).await?;
+            progress(run, read);
+            match page.next_cursor {
+                None => break,
+                Some(next) if cursor.as_deref() == Some(next.as_str()) => {
+                    return Err(Stop::Failed(
+                        "the platform's answer could not be read (it gave the same page cursor twice)".into(),
+                    ));
+                }
+                Some(next) => cursor = Some(next),
+            }
+        }
+        import::remove_unseen(&self.db, &scope, run, notes).await?;
+        self.save(run, notes).await?;
+        progress(run, read);
+        Ok(())
+    }
+
+    async fn export(
+        &self,
+        run: &mut platform_sync_run::Model,
+        notes: &mut Notes,
+        account: &account::Model,
+        connector: &dyn PlatformConnector,
+    ) -> Result<(), Stop> {
+        let mut after = Uuid::nil();
+        loop {
+            let batch = export::waiting(&self.db, account.id, after, 100).await?;
+            let Some(last) = batch.last() else {
+                return Ok(());
+            };
+            after = last.id;
+            for number in &batch {
+                match export::send(&self.db, connector, number).await {
+                    Ok(Sent::Created(_)) => run.exported += 1,
+                    Ok(Sent::Refused(why)) => notes.push(format!("{}: the platform refused it: {why}", number.number)),
+                    Ok(Sent::Skipped) => {}
+                    Err(SendError::Db(e)) => return Err(e.into()),
+                    Err(SendError::Platform(e)) => {
+                        return Err(Stop::Failed(format!(
+                            "sending {} to the platform failed: {e}",
+                            number.number
+                        )));
+                    }
+                }
+            }
+            self.save(run, notes).await?;
+        }
+    }
+}
+
+/// The principal of runs asked for from the command line.
+pub fn cli_principal() -> Principal {
+    Principal::Support { name: "cli".into() }
+}
