@@ -39,6 +39,8 @@ struct Platform {
     items: BTreeMap<String, (String, String, String, Option<String>)>,
     next_id: u64,
     faults: VecDeque<Fault>,
+    /// Requests still answered cleanly before `faults` apply.
+    clean: usize,
     /// `METHOD path?query` of every request, in order.
     requests: Vec<String>,
 }
@@ -81,9 +83,38 @@ impl FakePlatform {
         id
     }
 
+    /// Removes a remote extension, as the platform's own admin would.
+    pub fn remove(&self, id: &str) {
+        self.state.lock().unwrap().items.remove(id);
+    }
+
+    /// Changes the number of a remote extension under the same id.
+    pub fn renumber(&self, id: &str, number: &str) {
+        if let Some(item) = self.state.lock().unwrap().items.get_mut(id) {
+            item.2 = number.to_owned();
+        }
+    }
+
+    /// `(id, userRef, number)` of every item of `account`, by id.
+    pub fn items(&self, account: &str) -> Vec<(String, String, String)> {
+        let p = self.state.lock().unwrap();
+        p.items
+            .iter()
+            .filter(|(_, (a, ..))| a == account)
+            .map(|(id, (_, user_ref, number, _))| (id.clone(), user_ref.clone(), number.clone()))
+            .collect()
+    }
+
     /// The next requests get these faults, in order.
     pub fn fail_next(&self, faults: &[Fault]) {
         self.state.lock().unwrap().faults.extend(faults.iter().cloned());
+    }
+
+    /// The next request is answered cleanly; the ones after it get these faults, in order.
+    pub fn fail_after_one(&self, faults: &[Fault]) {
+        let mut p = self.state.lock().unwrap();
+        p.clean = 1;
+        p.faults.extend(faults.iter().cloned());
     }
 
     /// Requests received so far.
@@ -114,6 +145,10 @@ fn enter(state: &Arc<Mutex<Platform>>, headers: &HeaderMap, line: String) -> Res
     let expected = format!("Bearer {}", p.token);
     if headers.get("authorization").and_then(|v| v.to_str().ok()) != Some(expected.as_str()) {
         return Err(StatusCode::UNAUTHORIZED);
+    }
+    if p.clean > 0 {
+        p.clean -= 1;
+        return Ok(None);
     }
     Ok(p.faults.pop_front())
 }

@@ -359,6 +359,23 @@ impl UserNumber {
         Actor(self.0.created_by.clone())
     }
 
+    /// Whether the communication platform holds it (imported from it, or sent to it and taken).
+    async fn on_platform(&self) -> bool {
+        self.0.platform_id.is_some() && self.0.platform_missing_since.is_none()
+    }
+
+    /// Since when a platform number is gone from the platform while a status still uses it: kept
+    /// and flagged by the sync (SPEC E3) until no status uses it; null otherwise.
+    async fn missing_on_platform_since(&self) -> Option<DateTime<Utc>> {
+        self.0.platform_missing_since
+    }
+
+    /// Why the platform refused to take this user-created remote extension; null once it has
+    /// it (every sync run tries again).
+    async fn platform_error(&self) -> Option<&str> {
+        self.0.platform_error.as_deref()
+    }
+
     /// When it last changed.
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at

@@ -168,12 +168,18 @@ fn user_of<'a>(statuses: &'a [dynamic_status::Model], number: Uuid) -> Option<&'
 /// changed, follows a number the platform changed under the same id, links user-created numbers
 /// the platform turns out to hold, and marks everything it saw. What it cannot apply (an unknown
 /// `userRef`, a number that breaks R3/R4) goes to `notes`; nothing else stops the page.
+///
+/// A number another user of the account holds from the platform, under an id this run has not
+/// seen yet, may have moved (the platform deleted it there and created it here): with `later`
+/// given, such an item is put there, to be applied again once the numbers gone from the platform
+/// are removed.
 pub async fn apply_page(
     db: &impl db::Db,
     scope: &Scope<'_>,
     items: &[PlatformNumber],
     run: &mut platform_sync_run::Model,
     notes: &mut Notes,
+    mut later: Option<&mut Vec<PlatformNumber>>,
 ) -> Result<(), DbErr> {
     let account_id = scope.account.id;
     // The items worth looking at, each with its user.
@@ -230,16 +236,22 @@ pub async fn apply_page(
     let statuses = remote::statuses_of_users(&txn, &user_ids).await?;
     let page_numbers: Vec<String> = wanted.iter().map(|(i, _)| i.number.clone()).collect();
     let mut elsewhere: HashMap<String, Uuid> = HashMap::new();
+    // Holders that may be gone from the platform: the account's platform numbers not seen yet.
+    let mut movable: HashSet<String> = HashSet::new();
     for chunk in page_numbers.chunks(CHUNK) {
-        let rows: Vec<(String, Uuid)> = user_number::Entity::find()
-            .select_only()
-            .column(user_number::Column::RemoteNumber)
-            .column(user_number::Column::UserId)
+        let rows = user_number::Entity::find()
             .filter(user_number::Column::RemoteNumber.is_in(chunk.to_vec()))
-            .into_tuple()
             .all(&txn)
             .await?;
-        elsewhere.extend(rows);
+        for row in rows {
+            if row.account_id == account_id
+                && row.origin == NumberOrigin::Platform
+                && row.platform_seen != Some(scope.run_id)
+            {
+                movable.insert(row.number.clone());
+            }
+            elsewhere.insert(row.number, row.user_id);
+        }
     }
     let codes = scope.account.destination_codes();
     let prefix = &scope.remote.admin_label_prefix;
@@ -323,6 +335,12 @@ pub async fn apply_page(
             continue;
         }
         if elsewhere.get(&item.number).is_some_and(|holder| *holder != user_id) {
+            if let Some(later) = later.as_deref_mut()
+                && movable.contains(&item.number)
+            {
+                later.push(item.clone());
+                continue;
+            }
             notes.push(format!(
                 "{}: another user holds it as a remote extension in Reach (NUMBER_IN_USE_ELSEWHERE); skipped",
                 item.number

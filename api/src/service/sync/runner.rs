@@ -171,13 +171,14 @@ impl Runner {
         };
         let mut cursor: Option<String> = None;
         let mut read: u64 = 0;
+        let mut later = Vec::new();
         loop {
             let page = connector
                 .list(cursor.as_deref(), self.settings.page_size)
                 .await
                 .map_err(|e| Stop::Failed(format!("reading the platform's numbers failed: {e}")))?;
             read += page.items.len() as u64;
-            import::apply_page(&self.db, &scope, &page.items, run, notes).await?;
+            import::apply_page(&self.db, &scope, &page.items, run, notes, Some(&mut later)).await?;
             self.save(run, notes).await?;
             progress(run, read);
             match page.next_cursor {
@@ -191,6 +192,10 @@ impl Runner {
             }
         }
         import::remove_unseen(&self.db, &scope, run, notes).await?;
+        // Numbers that moved between users: their old holder is gone now (or kept, and reported).
+        for chunk in later.chunks(self.settings.page_size.max(1) as usize) {
+            import::apply_page(&self.db, &scope, chunk, run, notes, None).await?;
+        }
         self.save(run, notes).await?;
         progress(run, read);
         Ok(())
