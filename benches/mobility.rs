@@ -425,6 +425,7 @@ fn settings(database_url: String) -> Settings {
     s.limits.max_body_bytes = 1 << 20;
     // Statements are counted per request through the pool; plugins would add their own.
     s.plugins.email.enabled = false;
+    s.plugins.platform.enabled = false;
     s
 }
 

@@ -697,3 +697,120 @@ backend_tests!(
     e3_the_api_guards_connections_and_runs,
     e3_reach_sync_runs_one_from_the_command_line,
 );
+
+async fn e3_two_processes_asked_at_once_make_one_run(backend: Backend) {
+    use secrecy::ExposeSecret;
+    if matches!(backend, Backend::Sqlite) {
+        return; // several processes on one database: the PostgreSQL set-up
+    }
+    let app = spawn_app_with(backend, driven).await;
+    let w = RemoteWorld::build(&app).await;
+    let platform = FakePlatform::start(TOKEN).await;
+    for i in 0..10 {
+        platform.add(PLATFORM_ACCOUNT, "3003", &format!("07060000{i:02}"), None);
+    }
+    let url = app.state.settings.database_url.expose_secret().to_owned();
+    let env = [
+        ("REACH_DATABASE_URL", url.as_str()),
+        ("REACH_PLUGINS__POLL_INTERVAL_MS", "50"),
+        ("REACH_PLUGINS__PLATFORM__PAGE_SIZE", "2"),
+    ];
+    let dir = crate::cli::temp_dir();
+    let (_a, _, on_a) = crate::cli::listening(crate::cli::start(&dir, &[], &env));
+    let (_b, _, on_b) = crate::cli::listening(crate::cli::start(&dir, &[], &env));
+    connect(&app, w.c.account, &platform).await;
+    let (support, account) = (app.support(), gid(Kind::Account, w.c.account));
+    let ask = |address: String| {
+        let (support, account) = (support.clone(), account.clone());
+        async move {
+            let body: Value = reqwest::Client::new()
+                .post(format!("{address}/graphql"))
+                .bearer_auth(support)
+                .json(&json!({"query": RUN, "variables": {"i": {"accountId": account}}}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            body["data"]["platformSyncRun"]["syncRun"]["id"]
+                .as_str()
+                .unwrap()
+                .to_owned()
+        }
+    };
+    let (a, b) = tokio::join!(ask(on_a.clone()), ask(on_b.clone()));
+    assert_eq!(a, b, "both processes answer with the one run under way");
+    wait_for(|| async { numbers(&app, w.c.user1).await.len() == 10 }).await;
+    wait_for(|| async {
+        count(
+            &app.state.db,
+            "SELECT COUNT(*) AS n FROM platform_sync_run WHERE state = 'SUCCEEDED'",
+        )
+        .await
+            == 1
+    })
+    .await;
+    assert_eq!(
+        count(&app.state.db, "SELECT COUNT(*) AS n FROM platform_sync_run").await,
+        1
+    );
+    let listings = platform.requests().iter().filter(|r| r.starts_with("GET")).count();
+    assert_eq!(listings, 5, "one run read the 5 pages once");
+}
+
+async fn e3_a_run_whose_process_died_is_failed_and_the_account_is_free_again(backend: Backend) {
+    let app = spawn_app_with(backend, driven).await;
+    let w = RemoteWorld::build(&app).await;
+    let platform = FakePlatform::start(TOKEN).await;
+    platform.add(PLATFORM_ACCOUNT, "3003", "0707000001", None);
+    connect(&app, w.c.account, &platform).await;
+    let p = Principal::Support { name: "tester".into() };
+    let (run, _) = sync::request_run(&app.state.db, &p, Some(w.c.account)).await.unwrap();
+    let dead = runner(&app, app.state.settings.remote_extension.clone()).await;
+    let run = dead.claim(Some(run.id)).await.unwrap().unwrap();
+    assert_eq!(run.state, SyncRunState::Running);
+    assert_eq!(sync::fail_abandoned(&app.state.db).await.unwrap(), 0, "its lease holds");
+    // Its process stops renewing: the lease runs out.
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
+    platform_sync_run::Entity::update_many()
+        .col_expr(
+            platform_sync_run::Column::LeaseUntil,
+            Expr::value(chrono::Utc::now() - chrono::Duration::seconds(1)),
+        )
+        .filter(platform_sync_run::Column::Id.eq(run.id))
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    assert_eq!(sync::fail_abandoned(&app.state.db).await.unwrap(), 1);
+    let failed = sync::runs_by_id(&app.state.db, &[run.id])
+        .await
+        .unwrap()
+        .remove(&run.id)
+        .unwrap();
+    assert_eq!(failed.state, SyncRunState::Failed);
+    assert!(errors(&failed).iter().any(|e| e.contains("stopped")), "{failed:?}");
+    // Its process, back from the dead, may not finish it any more.
+    let mut stale = run.clone();
+    let ended = dead.execute(run, &|_, _| {}).await.unwrap();
+    assert_eq!(ended.state, SyncRunState::Running, "not saved: {ended:?}");
+    stale.state = SyncRunState::Failed;
+    let now = sync::runs_by_id(&app.state.db, &[stale.id])
+        .await
+        .unwrap()
+        .remove(&stale.id)
+        .unwrap();
+    assert_eq!(
+        now.state,
+        SyncRunState::Failed,
+        "the record stays as the takeover left it"
+    );
+    // The account is free for a new run.
+    let (next, created) = sync::request_run(&app.state.db, &p, Some(w.c.account)).await.unwrap();
+    assert!(created && next.id != failed.id);
+}
+
+backend_tests!(
+    e3_two_processes_asked_at_once_make_one_run,
+    e3_a_run_whose_process_died_is_failed_and_the_account_is_free_again,
+);

@@ -25,6 +25,7 @@ use crate::helpers::*;
 fn counting(s: &mut api::config::Settings) {
     s.limits.max_complexity = 100_000;
     s.plugins.email.enabled = false;
+    s.plugins.platform.enabled = false;
     s.subscriptions.enabled = false;
 }
 

@@ -62,6 +62,8 @@ impl Notes {
 
 /// What the import of one account needs at hand.
 pub struct Scope<'a> {
+    /// The process holding the run, and for how long each save renews it.
+    pub hold: (&'a str, chrono::Duration),
     /// The account.
     pub account: &'a account::Model,
     /// Its users by extension (the platform's `userRef`).
@@ -180,7 +182,7 @@ pub async fn apply_page(
     run: &mut platform_sync_run::Model,
     notes: &mut Notes,
     mut later: Option<&mut Vec<PlatformNumber>>,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     let account_id = scope.account.id;
     // The items worth looking at, each with its user.
     let mut ids = HashSet::new();
@@ -211,9 +213,6 @@ pub async fn apply_page(
                 item.number, item.id, item.user_ref
             )),
         }
-    }
-    if wanted.is_empty() {
-        return Ok(());
     }
     let txn = db::begin_write(db).await?;
     // Every user the page touches: the items' users and the present holders of the ids.
@@ -413,7 +412,27 @@ pub async fn apply_page(
             .await?;
     }
     outbox::record_many(&txn, scope.p, events).await?;
-    txn.commit().await
+    save(txn, scope, run, notes).await
+}
+
+/// Commits a step of the run with its counts, while this process still holds the run (false:
+/// it lost it, and the step is rolled back).
+async fn save(
+    txn: sea_orm::DatabaseTransaction,
+    scope: &Scope<'_>,
+    run: &mut platform_sync_run::Model,
+    notes: &Notes,
+) -> Result<bool, DbErr> {
+    run.errors = notes.to_json();
+    let before = run.clone();
+    if super::progress_in(&txn, run, scope.hold.0, scope.hold.1).await? {
+        txn.commit().await?;
+        Ok(true)
+    } else {
+        txn.rollback().await?;
+        *run = before;
+        Ok(false)
+    }
 }
 
 /// A platform number seen again under its id: follows a number the platform changed, gives the
@@ -504,7 +523,7 @@ pub async fn remove_unseen(
     scope: &Scope<'_>,
     run: &mut platform_sync_run::Model,
     notes: &mut Notes,
-) -> Result<(), DbErr> {
+) -> Result<bool, DbErr> {
     use user_number::Column;
     let mut after = Uuid::nil();
     loop {
@@ -524,7 +543,7 @@ pub async fn remove_unseen(
             .await?;
         let Some(last) = rows.last() else {
             txn.commit().await?;
-            return Ok(());
+            return Ok(true);
         };
         after = last.id;
         let user_ids: Vec<Uuid> = rows.iter().map(|r| r.user_id).collect();
@@ -578,6 +597,8 @@ pub async fn remove_unseen(
                 .await?;
         }
         outbox::record_many(&txn, scope.p, events).await?;
-        txn.commit().await?;
+        if !save(txn, scope, run, notes).await? {
+            return Ok(false);
+        }
     }
 }

@@ -257,8 +257,25 @@ pub async fn progress_run(
     owner: &str,
     lease: chrono::Duration,
 ) -> Result<bool, DbErr> {
-    use platform_sync_run::Column;
     let txn = db::begin_write(db).await?;
+    if progress_in(&txn, run, owner, lease).await? {
+        txn.commit().await?;
+        Ok(true)
+    } else {
+        txn.rollback().await?;
+        Ok(false)
+    }
+}
+
+/// [`progress_run`] inside the caller's transaction, so that a page's changes and the counts
+/// that report them commit together, and only while `owner` holds the run.
+pub async fn progress_in(
+    txn: &impl ConnectionTrait,
+    run: &mut platform_sync_run::Model,
+    owner: &str,
+    lease: chrono::Duration,
+) -> Result<bool, DbErr> {
+    use platform_sync_run::Column;
     let saved = platform_sync_run::Entity::update_many()
         .col_expr(Column::Created, Expr::value(run.created))
         .col_expr(Column::Updated, Expr::value(run.updated))
@@ -271,13 +288,12 @@ pub async fn progress_run(
         .filter(Column::Id.eq(run.id))
         .filter(Column::State.eq(SyncRunState::Running))
         .filter(Column::LeaseOwner.eq(owner.to_owned()))
-        .exec_with_returning(&txn)
+        .exec_with_returning(txn)
         .await?;
     let Some(saved) = saved.into_iter().next() else {
         return Ok(false);
     };
-    outbox::record(&txn, &sync_principal(), event("platform_sync_run.updated", &saved)).await?;
-    txn.commit().await?;
+    outbox::record(txn, &sync_principal(), event("platform_sync_run.updated", &saved)).await?;
     *run = saved;
     Ok(true)
 }

@@ -112,8 +112,24 @@ impl Plugin for PlatformPlugin {
     }
 
     async fn handle(&self, event: &outbox_event::Model) -> Result<(), PluginError> {
+        let payload = &event.payload;
         match event.event_type.as_str() {
-            "user_number.created" | "user_number.updated" => self.number_changed(event).await,
+            // Only users' own remote extensions go out; the sync's imports come back as events
+            // too and are passed over without a read.
+            "user_number.created"
+                if payload.get("origin").and_then(|o| o.as_str()) == Some("USER")
+                    && payload.get("isRemoteExtension").and_then(|r| r.as_bool()) == Some(true) =>
+            {
+                self.number_changed(event).await
+            }
+            // A new number, or a number that became (or stopped being) a remote extension.
+            "user_number.updated"
+                if payload
+                    .get("changes")
+                    .is_some_and(|c| c.get("number").is_some() || c.get("isRemoteExtension").is_some()) =>
+            {
+                self.number_changed(event).await
+            }
             "user_number.deleted" => self.number_deleted(event).await,
             _ => Ok(()),
         }
@@ -161,8 +177,16 @@ async fn work(runner: Runner, ctx: JobContext) {
         woken.borrow_and_update();
         let pause = match runner.claim(None).await {
             Ok(Some(run)) => {
+                let id = run.id;
                 let done = tokio::select! {
-                    () = ctx.stop.cancelled() => return,
+                    () = ctx.stop.cancelled() => {
+                        // Ended now rather than when its lease runs out; its last page is
+                        // either committed with the counts or not at all.
+                        if let Err(e) = runner.abandon(id).await {
+                            tracing::warn!(run = %id, error = %e, "platform sync: could not end a run at shutdown");
+                        }
+                        return;
+                    }
                     done = runner.execute(run, &|_, _| {}) => done,
                 };
                 if let Err(e) = done {

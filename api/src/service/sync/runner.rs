@@ -123,6 +123,20 @@ impl Runner {
         Ok(run)
     }
 
+    /// Ends a run this process holds as `FAILED` because the process is stopping.
+    pub async fn abandon(&self, id: Uuid) -> Result<(), DbErr> {
+        let Some(mut run) = super::runs_by_id(&self.db, &[id]).await?.remove(&id) else {
+            return Ok(());
+        };
+        let mut errors = run.errors.as_array().cloned().unwrap_or_default();
+        errors.push(serde_json::json!("the server stopped before the run finished"));
+        run.errors = serde_json::Value::Array(errors);
+        let retry = i64::try_from(self.settings.retry_initial_seconds).unwrap_or(i64::MAX / 1_000_000);
+        let retry = chrono::Duration::seconds(retry);
+        super::finish_run(&self.db, &mut run, &self.owner, SyncRunState::Failed, retry, retry).await?;
+        Ok(())
+    }
+
     async fn save(&self, run: &mut platform_sync_run::Model, notes: &Notes) -> Result<(), Stop> {
         run.errors = notes.to_json();
         if super::progress_run(&self.db, run, &self.owner, self.lease()).await? {
@@ -162,7 +176,9 @@ impl Runner {
         connector: &dyn PlatformConnector,
     ) -> Result<(), Stop> {
         let principal = super::sync_principal();
+        let lease = self.lease();
         let scope = Scope {
+            hold: (&self.owner, lease),
             account,
             users,
             remote: &self.remote,
@@ -178,8 +194,9 @@ impl Runner {
                 .await
                 .map_err(|e| Stop::Failed(format!("reading the platform's numbers failed: {e}")))?;
             read += page.items.len() as u64;
-            import::apply_page(&self.db, &scope, &page.items, run, notes, Some(&mut later)).await?;
-            self.save(run, notes).await?;
+            if !import::apply_page(&self.db, &scope, &page.items, run, notes, Some(&mut later)).await? {
+                return Err(Stop::Lost);
+            }
             progress(run, read);
             match page.next_cursor {
                 None => break,
@@ -191,12 +208,15 @@ impl Runner {
                 Some(next) => cursor = Some(next),
             }
         }
-        import::remove_unseen(&self.db, &scope, run, notes).await?;
+        if !import::remove_unseen(&self.db, &scope, run, notes).await? {
+            return Err(Stop::Lost);
+        }
         // Numbers that moved between users: their old holder is gone now (or kept, and reported).
         for chunk in later.chunks(self.settings.page_size.max(1) as usize) {
-            import::apply_page(&self.db, &scope, chunk, run, notes, None).await?;
+            if !import::apply_page(&self.db, &scope, chunk, run, notes, None).await? {
+                return Err(Stop::Lost);
+            }
         }
-        self.save(run, notes).await?;
         progress(run, read);
         Ok(())
     }
