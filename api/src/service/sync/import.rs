@@ -161,7 +161,7 @@ fn into_db(e: crate::service::ServiceError) -> DbErr {
 }
 
 /// The status of `statuses` that uses `number`, if one does.
-fn user_of<'a>(statuses: &'a [dynamic_status::Model], number: Uuid) -> Option<&'a dynamic_status::Model> {
+fn user_of(statuses: &[dynamic_status::Model], number: Uuid) -> Option<&dynamic_status::Model> {
     statuses.iter().find(|s| s.numbers().any(|n| n == number))
 }
 
@@ -261,7 +261,6 @@ pub async fn apply_page(
     let mut seen: Vec<Uuid> = Vec::new();
     let mut events: Vec<Event> = Vec::new();
     for (item, user_id) in wanted {
-        let user_statuses = statuses.get(&user_id).unwrap_or(&no_statuses);
         if let Some(row) = by_pid.get(&item.id).cloned() {
             if row.user_id != user_id {
                 // The platform gave the number to another user.
@@ -397,7 +396,6 @@ pub async fn apply_page(
         mine.push(model.clone());
         inserts.push(model);
         run.created += 1;
-        let _ = user_statuses;
     }
     for chunk in inserts.chunks(CHUNK) {
         user_number::Entity::insert_many(chunk.iter().cloned().map(user_number::ActiveModel::from))
