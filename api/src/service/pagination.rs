@@ -95,21 +95,33 @@ where
     if let Some(before) = &req.before {
         select = select.filter(beyond(before, false));
     }
-    let backward = req.first.is_none() && req.last.is_some();
-    let limit = if backward { req.last } else { req.first }.unwrap_or(20);
+    let (limit, backward) = window(req);
     select = if backward != E::DESCENDING {
         select.order_by_desc(sort).order_by_desc(id)
     } else {
         select.order_by_asc(sort).order_by_asc(id)
     };
-    let mut rows = select.limit(limit + 1).all(db).await?;
+    let rows = select.limit(limit + 1).all(db).await?;
+    Ok(assemble(rows, req, E::cursor))
+}
+
+/// How many rows a request wants, and whether it reads backwards (`last`, from the end).
+pub fn window(req: &PageRequest) -> (u64, bool) {
+    let backward = req.first.is_none() && req.last.is_some();
+    (if backward { req.last } else { req.first }.unwrap_or(20), backward)
+}
+
+/// The page from up to `limit + 1` rows read in the request's direction (the extra row says
+/// whether more follow), in list order.
+pub fn assemble<M>(mut rows: Vec<M>, req: &PageRequest, cursor: impl Fn(&M) -> Cursor) -> Page<M> {
+    let (limit, backward) = window(req);
     let more = rows.len() as u64 > limit;
     rows.truncate(limit as usize);
     if backward {
         rows.reverse();
     }
-    let rows = rows.into_iter().map(|m| (E::cursor(&m), m)).collect();
-    Ok(if backward {
+    let rows = rows.into_iter().map(|m| (cursor(&m), m)).collect();
+    if backward {
         Page {
             rows,
             has_next_page: req.before.is_some(),
@@ -121,7 +133,7 @@ where
             has_next_page: more,
             has_previous_page: req.after.is_some(),
         }
-    })
+    }
 }
 
 /// Escapes `%`, `_` and `\` so user text matches literally inside `LIKE '%…%' ESCAPE '\'`.

@@ -21,6 +21,7 @@ use serde_json::json;
 use uuid::Uuid;
 
 pub use numbers::{NumberChanges, NumberInput, create_number, delete_number, provision_platform_number, update_number};
+pub(crate) use numbers::{deleted_payload, number_event, number_payload};
 pub use profiles::{ProfileInput, assign_profile, create_default_profile, create_profile, update_profile};
 pub use reads::*;
 pub use settings::RemoteSettings;

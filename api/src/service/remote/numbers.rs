@@ -52,7 +52,8 @@ fn reject(code: ErrorCode, field: &str, message: impl Into<String>) -> ServiceEr
     ServiceError::reject(code, &[field], message)
 }
 
-fn number_event(event_type: &'static str, n: &user_number::Model, payload: Value) -> Event {
+/// An event about a number.
+pub(crate) fn number_event(event_type: &'static str, n: &user_number::Model, payload: Value) -> Event {
     Event {
         event_type,
         account_id: Some(n.account_id),
@@ -62,7 +63,8 @@ fn number_event(event_type: &'static str, n: &user_number::Model, payload: Value
     }
 }
 
-fn number_payload(n: &user_number::Model) -> Value {
+/// What `user_number.created` says of a number.
+pub(crate) fn number_payload(n: &user_number::Model) -> Value {
     json!({
         "userId": n.user_id,
         "label": n.label,
@@ -70,6 +72,17 @@ fn number_payload(n: &user_number::Model) -> Value {
         "isRemoteExtension": n.is_remote_extension,
         "origin": sea_orm::ActiveEnum::to_value(&n.origin),
         "callThrough": n.call_through,
+    })
+}
+
+/// What `user_number.deleted` says of a number; its platform id lets the platform sync delete it
+/// there too (SPEC E3).
+pub(crate) fn deleted_payload(n: &user_number::Model) -> Value {
+    json!({
+        "userId": n.user_id,
+        "number": n.number,
+        "origin": sea_orm::ActiveEnum::to_value(&n.origin),
+        "platformId": n.platform_id,
     })
 }
 
@@ -520,14 +533,12 @@ pub async fn delete_number(
             }
             _ => e.into(),
         })?;
-    // The platform id lets the platform sync delete the number there too (SPEC E3).
-    let payload = json!({
-        "userId": current.user_id,
-        "number": current.number,
-        "origin": sea_orm::ActiveEnum::to_value(&current.origin),
-        "platformId": current.platform_id,
-    });
-    outbox::record(&txn, p, number_event("user_number.deleted", &current, payload)).await?;
+    outbox::record(
+        &txn,
+        p,
+        number_event("user_number.deleted", &current, deleted_payload(&current)),
+    )
+    .await?;
     crate::service::commit(txn).await?;
     Ok(current.id)
 }

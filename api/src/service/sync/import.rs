@@ -25,7 +25,7 @@ use crate::{
     service::{
         extensions::CHUNK,
         outbox::{self, Event},
-        remote::{self, MAX_NUMBERS, RemoteSettings},
+        remote::{self, MAX_NUMBERS, RemoteSettings, deleted_payload, number_event, number_payload},
         validate,
     },
 };
@@ -87,36 +87,6 @@ pub async fn users_by_extension(db: &impl ConnectionTrait, account_id: Uuid) -> 
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|(id, ext)| (ext, id)).collect())
-}
-
-fn number_event(event_type: &'static str, n: &user_number::Model, payload: Value) -> Event {
-    Event {
-        event_type,
-        account_id: Some(n.account_id),
-        aggregate_type: "UserNumber",
-        aggregate_id: n.id,
-        payload,
-    }
-}
-
-fn created_payload(n: &user_number::Model) -> Value {
-    json!({
-        "userId": n.user_id,
-        "label": n.label,
-        "number": n.number,
-        "isRemoteExtension": n.is_remote_extension,
-        "origin": sea_orm::ActiveEnum::to_value(&n.origin),
-        "callThrough": n.call_through,
-    })
-}
-
-fn deleted_payload(n: &user_number::Model) -> Value {
-    json!({
-        "userId": n.user_id,
-        "number": n.number,
-        "origin": sea_orm::ActiveEnum::to_value(&n.origin),
-        "platformId": n.platform_id,
-    })
 }
 
 /// Locks the users' Remote Extension records in key order (creating missing ones with their
@@ -391,7 +361,7 @@ pub async fn apply_page(
             platform_missing_since: None,
             platform_error: None,
         };
-        events.push(number_event("user_number.created", &model, created_payload(&model)));
+        events.push(number_event("user_number.created", &model, number_payload(&model)));
         elsewhere.insert(model.number.clone(), user_id);
         mine.push(model.clone());
         inserts.push(model);

@@ -275,19 +275,8 @@ pub async fn progress_in(
     owner: &str,
     lease: chrono::Duration,
 ) -> Result<bool, DbErr> {
-    use platform_sync_run::Column;
-    let saved = platform_sync_run::Entity::update_many()
-        .col_expr(Column::Created, Expr::value(run.created))
-        .col_expr(Column::Updated, Expr::value(run.updated))
-        .col_expr(Column::Removed, Expr::value(run.removed))
-        .col_expr(Column::Kept, Expr::value(run.kept))
-        .col_expr(Column::Exported, Expr::value(run.exported))
-        .col_expr(Column::Errors, Expr::value(run.errors.clone()))
-        .col_expr(Column::LeaseUntil, Expr::value(Utc::now() + lease))
-        .col_expr(Column::Version, Expr::value(run.version + 1))
-        .filter(Column::Id.eq(run.id))
-        .filter(Column::State.eq(SyncRunState::Running))
-        .filter(Column::LeaseOwner.eq(owner.to_owned()))
+    let saved = held_update(run, owner)
+        .col_expr(platform_sync_run::Column::LeaseUntil, Expr::value(Utc::now() + lease))
         .exec_with_returning(txn)
         .await?;
     let Some(saved) = saved.into_iter().next() else {
@@ -296,6 +285,23 @@ pub async fn progress_in(
     outbox::record(txn, &sync_principal(), event("platform_sync_run.updated", &saved)).await?;
     *run = saved;
     Ok(true)
+}
+
+/// An update of `run` with its counts, errors and next version, applying only while `owner`
+/// holds it `RUNNING`.
+fn held_update(run: &platform_sync_run::Model, owner: &str) -> sea_orm::UpdateMany<platform_sync_run::Entity> {
+    use platform_sync_run::Column;
+    platform_sync_run::Entity::update_many()
+        .col_expr(Column::Created, Expr::value(run.created))
+        .col_expr(Column::Updated, Expr::value(run.updated))
+        .col_expr(Column::Removed, Expr::value(run.removed))
+        .col_expr(Column::Kept, Expr::value(run.kept))
+        .col_expr(Column::Exported, Expr::value(run.exported))
+        .col_expr(Column::Errors, Expr::value(run.errors.clone()))
+        .col_expr(Column::Version, Expr::value(run.version + 1))
+        .filter(Column::Id.eq(run.id))
+        .filter(Column::State.eq(SyncRunState::Running))
+        .filter(Column::LeaseOwner.eq(owner.to_owned()))
 }
 
 /// Ends a run held by `owner`: `SUCCEEDED` or `FAILED` with its counts and errors, and sets when
@@ -313,21 +319,11 @@ pub async fn finish_run(
     use platform_sync_run::Column;
     let txn = db::begin_write(db).await?;
     let now = Utc::now();
-    let saved = platform_sync_run::Entity::update_many()
+    let saved = held_update(run, owner)
         .col_expr(Column::State, Expr::value(state.to_value()))
         .col_expr(Column::FinishedAt, Expr::value(now))
-        .col_expr(Column::Created, Expr::value(run.created))
-        .col_expr(Column::Updated, Expr::value(run.updated))
-        .col_expr(Column::Removed, Expr::value(run.removed))
-        .col_expr(Column::Kept, Expr::value(run.kept))
-        .col_expr(Column::Exported, Expr::value(run.exported))
-        .col_expr(Column::Errors, Expr::value(run.errors.clone()))
         .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None))
         .col_expr(Column::LeaseUntil, Expr::value(Option::<chrono::DateTime<Utc>>::None))
-        .col_expr(Column::Version, Expr::value(run.version + 1))
-        .filter(Column::Id.eq(run.id))
-        .filter(Column::State.eq(SyncRunState::Running))
-        .filter(Column::LeaseOwner.eq(owner.to_owned()))
         .exec_with_returning(&txn)
         .await?;
     let Some(saved) = saved.into_iter().next() else {
@@ -450,7 +446,7 @@ pub async fn runs_page(
     account_id: Uuid,
     req: &crate::service::pagination::PageRequest,
 ) -> Result<crate::service::pagination::Page<platform_sync_run::Model>, DbErr> {
-    use crate::service::pagination::{Cursor, Page};
+    use crate::service::pagination::{self, Cursor};
     use platform_sync_run::Column;
     use sea_orm::QuerySelect;
     let mut select = platform_sync_run::Entity::find().filter(Column::AccountId.eq(account_id));
@@ -460,44 +456,17 @@ pub async fn runs_page(
     if let Some(before) = &req.before {
         select = select.filter(Column::Id.gt(before.id));
     }
-    let backward = req.first.is_none() && req.last.is_some();
-    let limit = if backward { req.last } else { req.first }.unwrap_or(20);
+    let (limit, backward) = pagination::window(req);
     select = if backward {
         select.order_by_asc(Column::Id)
     } else {
         select.order_by_desc(Column::Id)
     };
-    let mut rows = select.limit(limit + 1).all(db).await?;
-    let more = rows.len() as u64 > limit;
-    rows.truncate(limit as usize);
-    if backward {
-        rows.reverse();
-    }
-    let rows = rows
-        .into_iter()
-        .map(|r| {
-            (
-                Cursor {
-                    key: String::new(),
-                    id: r.id,
-                },
-                r,
-            )
-        })
-        .collect();
-    Ok(if backward {
-        Page {
-            rows,
-            has_next_page: req.before.is_some(),
-            has_previous_page: more,
-        }
-    } else {
-        Page {
-            rows,
-            has_next_page: more,
-            has_previous_page: req.after.is_some(),
-        }
-    })
+    let rows = select.limit(limit + 1).all(db).await?;
+    Ok(pagination::assemble(rows, req, |r| Cursor {
+        key: String::new(),
+        id: r.id,
+    }))
 }
 
 /// How many runs the account has had.
