@@ -238,6 +238,9 @@ async fn sync(settings: Settings, args: SyncArgs) -> anyhow::Result<()> {
         Some(claimed) => runner.execute(claimed, &show).await?,
         // Another process runs it: follow it.
         None => loop {
+            // Its process may have died: then its lease runs out and it ends here too.
+            let platform = &settings.plugins.platform;
+            sync::fail_abandoned(&db, platform.interval(), platform.retry()).await?;
             let now = sync::runs_by_id(&db, &[run.id]).await?.remove(&run.id);
             let Some(now) = now else {
                 anyhow::bail!("the run disappeared");

@@ -17,6 +17,7 @@ pub mod notification_delivery;
 pub mod outbox_event;
 pub mod platform_connection;
 pub mod platform_sync_run;
+pub mod platform_withdrawal;
 pub mod plugin_cursor;
 pub mod remote_user;
 pub mod role_assignment;

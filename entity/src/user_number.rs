@@ -46,6 +46,8 @@ pub struct Model {
     pub platform_missing_since: Option<DateTimeUtc>,
     /// Why the platform refused to take this user-created number, until it takes it.
     pub platform_error: Option<String>,
+    /// When `platform_id` was set.
+    pub platform_linked_at: Option<DateTimeUtc>,
 }
 
 /// No relations are navigated through sea-orm; services join by key.

@@ -139,6 +139,20 @@ impl Default for PlatformSettings {
 }
 
 impl PlatformSettings {
+    /// `interval_minutes` as a duration.
+    pub fn interval(&self) -> chrono::Duration {
+        chrono::Duration::minutes(i64::try_from(self.interval_minutes).unwrap_or(i64::MAX).min(1 << 40))
+    }
+
+    /// `retry_initial_seconds` as a duration.
+    pub fn retry(&self) -> chrono::Duration {
+        chrono::Duration::seconds(
+            i64::try_from(self.retry_initial_seconds)
+                .unwrap_or(i64::MAX)
+                .min(1 << 40),
+        )
+    }
+
     /// How the connectors call the platform.
     pub fn connector(&self) -> crate::platform::ConnectorSettings {
         crate::platform::ConnectorSettings {

@@ -10,6 +10,12 @@
 //!   differs is the user's and is kept), `platform_seen` (the last run that saw it),
 //!   `platform_missing_since` (gone from the platform but kept because a status uses it) and
 //!   `platform_error` (why the platform refused to take a user-created number).
+//! - `user_number.platform_linked_at`: when the platform id was set (a run unlinks only numbers
+//!   linked before its listing began).
+//! - `platform_withdrawal`: a user-created remote extension the platform must forget (deleted in
+//!   Reach, or its number changed), written in the same transaction as that change and kept until
+//!   the platform has let it go, so an import never brings it back and a dead platform loses
+//!   nothing.
 //! - `platform_sync_run` gains `exported` (numbers sent to the platform) and a lease, and a
 //!   partial unique index allows one `PENDING` or `RUNNING` run per account, whichever process
 //!   asks.
@@ -50,6 +56,21 @@ enum UserNumber {
     PlatformSeen,
     PlatformMissingSince,
     PlatformError,
+    PlatformLinkedAt,
+}
+
+#[derive(DeriveIden)]
+enum PlatformWithdrawal {
+    Table,
+    Id,
+    AccountId,
+    UserNumberId,
+    PlatformId,
+    UserRef,
+    Number,
+    Attempts,
+    LastError,
+    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -118,6 +139,7 @@ impl MigrationTrait for Migration {
             uuid_null(UserNumber::PlatformSeen),
             timestamp_with_time_zone_null(UserNumber::PlatformMissingSince),
             text_null(UserNumber::PlatformError),
+            timestamp_with_time_zone_null(UserNumber::PlatformLinkedAt),
         ] {
             add_column(manager, UserNumber::Table, col).await?;
         }
@@ -128,6 +150,37 @@ impl MigrationTrait for Migration {
                 UserNumber::Table,
                 &["account_id", "platform_id"],
                 true,
+            ))
+            .await?;
+        manager
+            .create_table(
+                Table::create()
+                    .table(PlatformWithdrawal::Table)
+                    .col(uuid(PlatformWithdrawal::Id).primary_key())
+                    .col(uuid(PlatformWithdrawal::AccountId))
+                    .col(uuid(PlatformWithdrawal::UserNumberId))
+                    .col(string_len_null(PlatformWithdrawal::PlatformId, 128))
+                    .col(text(PlatformWithdrawal::UserRef))
+                    .col(string_len(PlatformWithdrawal::Number, 32))
+                    .col(integer(PlatformWithdrawal::Attempts).default(0))
+                    .col(text_null(PlatformWithdrawal::LastError))
+                    .col(timestamp_with_time_zone(PlatformWithdrawal::CreatedAt))
+                    .foreign_key(&mut fk(
+                        "fk_platform_withdrawal_account",
+                        (PlatformWithdrawal::Table, PlatformWithdrawal::AccountId),
+                        (Account::Table, Account::Id),
+                        ForeignKeyAction::Cascade,
+                    ))
+                    .take(),
+            )
+            .await?;
+        // An account's pending withdrawals, oldest first; the import matches them by number.
+        manager
+            .create_index(index(
+                "idx_platform_withdrawal_account",
+                PlatformWithdrawal::Table,
+                &["account_id", "number"],
+                false,
             ))
             .await?;
         for col in [
@@ -176,7 +229,11 @@ impl MigrationTrait for Migration {
                     .to_owned(),
             )
             .await?;
+        manager
+            .drop_table(Table::drop().table(PlatformWithdrawal::Table).to_owned())
+            .await?;
         for col in [
+            UserNumber::PlatformLinkedAt,
             UserNumber::PlatformError,
             UserNumber::PlatformMissingSince,
             UserNumber::PlatformSeen,

@@ -95,6 +95,13 @@ impl FakePlatform {
         }
     }
 
+    /// Gives a remote extension to another `userRef` under the same id.
+    pub fn reassign(&self, id: &str, user_ref: &str) {
+        if let Some(item) = self.state.lock().unwrap().items.get_mut(id) {
+            item.1 = user_ref.to_owned();
+        }
+    }
+
     /// `(id, userRef, number)` of every item of `account`, by id.
     pub fn items(&self, account: &str) -> Vec<(String, String, String)> {
         let p = self.state.lock().unwrap();

@@ -41,6 +41,7 @@ fn fast(s: &mut Settings) {
     p.backoff_initial_ms = 10;
     p.lease_seconds = 5;
     p.page_size = 3;
+    p.retry_initial_seconds = 1;
 }
 
 /// `fast`, with this process running no sync itself (the test drives the runs).
@@ -770,7 +771,17 @@ async fn e3_a_run_whose_process_died_is_failed_and_the_account_is_free_again(bac
     let dead = runner(&app, app.state.settings.remote_extension.clone()).await;
     let run = dead.claim(Some(run.id)).await.unwrap().unwrap();
     assert_eq!(run.state, SyncRunState::Running);
-    assert_eq!(sync::fail_abandoned(&app.state.db).await.unwrap(), 0, "its lease holds");
+    assert_eq!(
+        sync::fail_abandoned(
+            &app.state.db,
+            chrono::Duration::minutes(60),
+            chrono::Duration::seconds(1)
+        )
+        .await
+        .unwrap(),
+        0,
+        "its lease holds"
+    );
     // Its process stops renewing: the lease runs out.
     use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, sea_query::Expr};
     platform_sync_run::Entity::update_many()
@@ -782,7 +793,16 @@ async fn e3_a_run_whose_process_died_is_failed_and_the_account_is_free_again(bac
         .exec(&app.state.db)
         .await
         .unwrap();
-    assert_eq!(sync::fail_abandoned(&app.state.db).await.unwrap(), 1);
+    assert_eq!(
+        sync::fail_abandoned(
+            &app.state.db,
+            chrono::Duration::minutes(60),
+            chrono::Duration::seconds(1)
+        )
+        .await
+        .unwrap(),
+        1
+    );
     let failed = sync::runs_by_id(&app.state.db, &[run.id])
         .await
         .unwrap()
@@ -810,7 +830,146 @@ async fn e3_a_run_whose_process_died_is_failed_and_the_account_is_free_again(bac
     assert!(created && next.id != failed.id);
 }
 
+async fn e3_a_number_the_user_deleted_never_comes_back_from_the_platform(backend: Backend) {
+    let app = spawn_app_with(backend, fast).await;
+    let w = RemoteWorld::build(&app).await;
+    let c = &w.c;
+    let platform = FakePlatform::start(TOKEN).await;
+    platform.add(PLATFORM_ACCOUNT, "3003", "0708000001", None);
+    connect(&app, c.account, &platform).await;
+    wait_for(|| async { numbers(&app, c.user1).await.len() == 1 }).await;
+    let t1 = app.token(c.user1);
+    let mut ids = Vec::new();
+    for n in ["0708000002", "0708000003"] {
+        let created = rcall(
+            &app,
+            &t1,
+            "userNumberCreate",
+            json!({"label": n, "number": n, "isRemoteExtension": true}),
+        )
+        .await;
+        ids.push(id_of(&created, "userNumber"));
+        wait_for(|| async { platform.numbers(PLATFORM_ACCOUNT).contains(&n.to_owned()) }).await;
+    }
+    // The platform refuses to delete the first one.
+    platform.fail_next(&[Fault::Status(403)]);
+    let del = rcall(&app, &t1, "userNumberDelete", json!({"id": ids[0]})).await;
+    assert_eq!(del["userErrors"], json!([]), "{del}");
+    wait_for(|| async {
+        count(
+            &app.state.db,
+            "SELECT COUNT(*) AS n FROM platform_withdrawal WHERE attempts = 1",
+        )
+        .await
+            == 1
+    })
+    .await;
+    // A run while it still refuses (the run's own try, then the listing, then the listed
+    // number's delete): the number is not imported back, and the refusal is reported.
+    platform.fail_next(&[Fault::Status(403), Fault::Delay(Duration::ZERO), Fault::Status(403)]);
+    let run = request_and_wait(&app, c.account).await;
+    assert_eq!(run["state"], "SUCCEEDED", "{run}");
+    assert_eq!(run["created"], 0, "nothing the user deleted is imported: {run}");
+    let mine: Vec<String> = numbers(&app, c.user1).await.into_iter().map(|n| n.0).collect();
+    assert_eq!(mine, ["0708000001", "0708000003"]);
+    assert!(
+        run["errors"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e.as_str().unwrap().contains("0708000002")),
+        "the refusal is reported: {run}"
+    );
+    assert!(platform.numbers(PLATFORM_ACCOUNT).contains(&"0708000002".to_owned()));
+
+    // The platform is down while the user deletes the second: a run brought forward by the
+    // outage withdraws both once it is back.
+    platform.fail_next(&vec![Fault::Status(503); 4]);
+    let del = rcall(&app, &t1, "userNumberDelete", json!({"id": ids[1]})).await;
+    assert_eq!(del["userErrors"], json!([]), "{del}");
+    wait_for(|| async {
+        let left = platform.numbers(PLATFORM_ACCOUNT);
+        !left.contains(&"0708000002".to_owned()) && !left.contains(&"0708000003".to_owned())
+    })
+    .await;
+    wait_for(|| async { count(&app.state.db, "SELECT COUNT(*) AS n FROM platform_withdrawal").await == 0 }).await;
+    let mine: Vec<String> = numbers(&app, c.user1).await.into_iter().map(|n| n.0).collect();
+    assert_eq!(mine, ["0708000001"]);
+}
+
+async fn e3_one_accounts_dead_platform_holds_up_no_other_account(backend: Backend) {
+    let app = spawn_app_with(backend, fast).await;
+    let w = RemoteWorld::build(&app).await;
+    let (c, d) = (&w.c, &w.d);
+    let up = FakePlatform::start(TOKEN).await;
+    let down = FakePlatform::start(TOKEN).await;
+    up.add(PLATFORM_ACCOUNT, "4003", "0709000001", None);
+    down.add(PLATFORM_ACCOUNT, "3003", "0709000002", None);
+    connect(&app, c.account, &down).await;
+    connect(&app, d.account, &up).await;
+    wait_for(|| async { numbers(&app, c.user1).await.len() == 1 && numbers(&app, d.user1).await.len() == 1 }).await;
+    // C's platform goes down for good; C's user adds a number first, D's user after.
+    down.fail_next(&vec![Fault::Status(503); 1000]);
+    let c_new = rcall(
+        &app,
+        &app.token(c.user1),
+        "userNumberCreate",
+        json!({"label": "Cabin", "number": "0709000003", "isRemoteExtension": true}),
+    )
+    .await;
+    assert_eq!(c_new["userErrors"], json!([]), "{c_new}");
+    let d_new = rcall(
+        &app,
+        &app.token(d.user1),
+        "userNumberCreate",
+        json!({"label": "Boat", "number": "0709000004", "isRemoteExtension": true}),
+    )
+    .await;
+    assert_eq!(d_new["userErrors"], json!([]), "{d_new}");
+    wait_for(|| async { up.numbers(PLATFORM_ACCOUNT).contains(&"0709000004".to_owned()) }).await;
+    let conn = sync::connection::connection_of(&app.state.db, c.account)
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(conn.next_run_at.is_some(), "C's run is due again soon");
+}
+
+async fn e3_what_the_platform_still_lists_is_never_taken_for_gone(backend: Backend) {
+    let app = spawn_app_with(backend, driven).await;
+    let w = RemoteWorld::build(&app).await;
+    let c = &w.c;
+    let platform = FakePlatform::start(TOKEN).await;
+    let renamed = platform.add(PLATFORM_ACCOUNT, "3003", "0710000001", None);
+    platform.add(PLATFORM_ACCOUNT, "3003", "0710000002", None);
+    connect(&app, c.account, &platform).await;
+    let here = runner(&app, app.state.settings.remote_extension.clone()).await;
+    assert_eq!(changes(&run_here(&app, &here, c.account).await), [2, 0, 0, 0, 0]);
+    // The platform names a userRef Reach does not know (yet) for a number Reach holds: the
+    // number is still listed, so it stays (reported), and a run after changes nothing.
+    platform.reassign(&renamed, "3999");
+    let run = run_here(&app, &here, c.account).await;
+    assert_eq!(run.state, SyncRunState::Succeeded, "{run:?}");
+    assert_eq!(changes(&run), [0, 0, 0, 0, 0], "{run:?}");
+    assert!(errors(&run).iter().any(|e| e.contains("\"3999\"")), "{run:?}");
+    assert_eq!(numbers(&app, c.user1).await.len(), 2);
+
+    // An empty listing while Reach holds platform numbers removes nothing and fails the run.
+    let before = numbers(&app, c.user1).await;
+    let empty = FakePlatform::start(TOKEN).await;
+    let url_body = json!({"i": {"accountId": gid(Kind::Account, c.account), "baseUrl": empty.url,
+        "token": TOKEN, "platformAccount": "typo-account"}});
+    let set = app.gql(&app.support(), CONNECT, url_body).await;
+    assert_eq!(set["data"]["platformConnectionSet"]["userErrors"], json!([]), "{set}");
+    let run = run_here(&app, &here, c.account).await;
+    assert_eq!(run.state, SyncRunState::Failed, "{run:?}");
+    assert!(errors(&run).iter().any(|e| e.contains("platformAccount")), "{run:?}");
+    assert_eq!(numbers(&app, c.user1).await, before, "nothing removed");
+}
+
 backend_tests!(
+    e3_a_number_the_user_deleted_never_comes_back_from_the_platform,
+    e3_one_accounts_dead_platform_holds_up_no_other_account,
+    e3_what_the_platform_still_lists_is_never_taken_for_gone,
     e3_two_processes_asked_at_once_make_one_run,
     e3_a_run_whose_process_died_is_failed_and_the_account_is_free_again,
 );

@@ -467,6 +467,14 @@ pub async fn update_number(
         am.is_remote_extension = Set(is_re);
     }
     am.remote_number = Set(is_re.then(|| number.clone()));
+    // The platform forgets the number it may hold; the new one is sent afresh (SPEC E3).
+    if number != current.number || is_re != current.is_remote_extension {
+        crate::service::sync::withdraw::record(&txn, &current, &o.user.extension).await?;
+        am.platform_id = Set(None);
+        am.platform_number = Set(None);
+        am.platform_linked_at = Set(None);
+        am.platform_error = Set(None);
+    }
     if call_through != current.call_through {
         changed.insert(
             "callThrough".into(),
@@ -539,6 +547,8 @@ pub async fn delete_number(
         number_event("user_number.deleted", &current, deleted_payload(&current)),
     )
     .await?;
+    // The platform forgets it too (SPEC E3).
+    crate::service::sync::withdraw::record(&txn, &current, &o.user.extension).await?;
     crate::service::commit(txn).await?;
     Ok(current.id)
 }

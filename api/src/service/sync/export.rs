@@ -10,6 +10,7 @@
 use entity::{NumberOrigin, platform_connection, user, user_number};
 use integrations::platform::{Created, NewPlatformNumber, PlatformConnector, PlatformError, http::HttpConnector};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::seal::TokenKey;
@@ -55,9 +56,10 @@ pub enum Sent {
 }
 
 /// Sends one user-created remote extension to the platform and stores the platform's id, or the
-/// refusal. Transient failures come back as errors, for the caller to retry.
+/// refusal, each with its `user_number.updated` event. Transient failures come back as errors,
+/// for the caller to retry.
 pub async fn send(
-    db: &impl ConnectionTrait,
+    db: &impl crate::db::Db,
     connector: &dyn PlatformConnector,
     number: &user_number::Model,
 ) -> Result<Sent, SendError> {
@@ -72,54 +74,97 @@ pub async fn send(
         number: number.number.clone(),
         label: Some(number.label.clone()),
     };
-    let refused = |why: String| async move {
-        user_number::Entity::update_many()
-            .col_expr(user_number::Column::PlatformError, Expr::value(why.clone()))
-            .filter(user_number::Column::Id.eq(number.id))
-            .exec(db)
-            .await?;
-        Ok::<_, SendError>(Sent::Refused(why))
-    };
-    match connector.create(&new).await {
+    let why = match connector.create(&new).await {
         Ok(Created::New(id)) => {
-            use user_number::Column;
-            // Only while the number is still what was sent.
-            let stored = user_number::Entity::update_many()
-                .col_expr(Column::PlatformId, Expr::value(id.clone()))
-                .col_expr(Column::PlatformNumber, Expr::value(number.number.clone()))
-                .col_expr(Column::PlatformError, Expr::value(Option::<String>::None))
-                .filter(Column::Id.eq(number.id))
-                .filter(Column::Number.eq(number.number.clone()))
-                .filter(Column::IsRemoteExtension.eq(true))
-                .filter(Column::PlatformId.is_null())
-                .exec(db)
-                .await;
-            match stored {
-                Ok(r) if r.rows_affected == 1 => Ok(Sent::Created(id)),
-                // Deleted or changed meanwhile (or linked by a run): take back what was created.
-                Ok(_) => {
-                    let linked = user_number::Entity::find()
-                        .filter(Column::AccountId.eq(number.account_id))
-                        .filter(Column::PlatformId.eq(id.clone()))
-                        .one(db)
-                        .await?;
-                    if linked.is_none() {
-                        connector.delete(&id).await?;
-                    }
-                    Ok(Sent::Skipped)
+            return if store(db, number, &id).await? {
+                Ok(Sent::Created(id))
+            } else {
+                // Deleted or changed meanwhile: take back what was created, unless a run
+                // linked this very number to it.
+                let linked = user_number::Entity::find_by_id(number.id)
+                    .one(db)
+                    .await?
+                    .is_some_and(|n| n.platform_id.as_deref() == Some(id.as_str()));
+                if !linked {
+                    connector.delete(&id).await?;
                 }
-                Err(e) => Err(e.into()),
-            }
+                Ok(Sent::Skipped)
+            };
         }
         Ok(Created::AlreadyExists) => {
-            refused(
-                "the platform holds this number already (409); the next sync run links it if it is this user's".into(),
-            )
-            .await
+            "the platform holds this number already (409); the next sync run links it if it is this user's".to_owned()
         }
-        Err(e) if e.is_transient() => Err(e.into()),
-        Err(e) => refused(e.to_string()).await,
+        Err(e) if e.is_transient() => return Err(e.into()),
+        Err(e) => e.to_string(),
+    };
+    refuse(db, number, &why).await?;
+    Ok(Sent::Refused(why))
+}
+
+/// Stores the platform's id on the number while it is still what was sent (and has no id yet),
+/// with its event; false when it changed meanwhile.
+async fn store(db: &impl crate::db::Db, number: &user_number::Model, id: &str) -> Result<bool, DbErr> {
+    use user_number::Column;
+    let txn = crate::db::begin_write(db).await?;
+    let stored = user_number::Entity::update_many()
+        .col_expr(Column::PlatformId, Expr::value(id.to_owned()))
+        .col_expr(Column::PlatformNumber, Expr::value(number.number.clone()))
+        .col_expr(Column::PlatformError, Expr::value(Option::<String>::None))
+        .col_expr(Column::PlatformLinkedAt, Expr::value(chrono::Utc::now()))
+        .filter(Column::Id.eq(number.id))
+        .filter(Column::Number.eq(number.number.clone()))
+        .filter(Column::IsRemoteExtension.eq(true))
+        .filter(Column::PlatformId.is_null())
+        .exec(&txn)
+        .await?;
+    if stored.rows_affected != 1 {
+        txn.rollback().await?;
+        return Ok(false);
     }
+    let changes = json!({"onPlatform": {"old": false, "new": true}});
+    record_change(&txn, number, changes).await?;
+    txn.commit().await?;
+    Ok(true)
+}
+
+/// Writes the platform's refusal on the number (only while it has no platform id: a refusal that
+/// lost a race with an acceptance is not one), with its event.
+async fn refuse(db: &impl crate::db::Db, number: &user_number::Model, why: &str) -> Result<(), DbErr> {
+    use user_number::Column;
+    let txn = crate::db::begin_write(db).await?;
+    let written = user_number::Entity::update_many()
+        .col_expr(Column::PlatformError, Expr::value(why.to_owned()))
+        .filter(Column::Id.eq(number.id))
+        .filter(Column::PlatformId.is_null())
+        .filter(
+            sea_orm::Condition::any()
+                .add(Column::PlatformError.ne(why.to_owned()))
+                .add(Column::PlatformError.is_null()),
+        )
+        .exec(&txn)
+        .await?;
+    if written.rows_affected == 1 {
+        let changes = json!({"platformError": {"old": number.platform_error, "new": why}});
+        record_change(&txn, number, changes).await?;
+    }
+    txn.commit().await
+}
+
+async fn record_change(
+    txn: &impl ConnectionTrait,
+    number: &user_number::Model,
+    changes: serde_json::Value,
+) -> Result<(), DbErr> {
+    crate::service::outbox::record(
+        txn,
+        &super::sync_principal(),
+        crate::service::remote::number_event(
+            "user_number.updated",
+            number,
+            json!({"userId": number.user_id, "changes": changes}),
+        ),
+    )
+    .await
 }
 
 /// Deletes a number on the platform (the user deleted it in Reach, or changed it).
@@ -165,30 +210,4 @@ pub async fn waiting(
         .limit(limit)
         .all(db)
         .await
-}
-
-/// A number whose identity changed (number, or no longer a remote extension) while the platform
-/// holds the old one: deletes it there and forgets the id, so it can be sent anew.
-pub async fn take_back_if_changed(
-    db: &impl ConnectionTrait,
-    connector: &dyn PlatformConnector,
-    number: &user_number::Model,
-) -> Result<Option<user_number::Model>, SendError> {
-    let Some(pid) = &number.platform_id else {
-        return Ok(Some(number.clone()));
-    };
-    let same = number.is_remote_extension && number.platform_number.as_deref() == Some(number.number.as_str());
-    if same || number.origin != NumberOrigin::User {
-        return Ok(Some(number.clone()));
-    }
-    withdraw(connector, pid).await?;
-    use user_number::Column;
-    user_number::Entity::update_many()
-        .col_expr(Column::PlatformId, Expr::value(Option::<String>::None))
-        .col_expr(Column::PlatformNumber, Expr::value(Option::<String>::None))
-        .filter(Column::Id.eq(number.id))
-        .filter(Column::PlatformId.eq(pid.clone()))
-        .exec(db)
-        .await?;
-    Ok(user_number::Entity::find_by_id(number.id).one(db).await?)
 }

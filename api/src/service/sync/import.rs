@@ -10,7 +10,9 @@
 use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
-use entity::{NumberOrigin, account, dynamic_status, platform_sync_run, remote_user, user, user_number};
+use entity::{
+    NumberOrigin, account, dynamic_status, platform_sync_run, platform_withdrawal, remote_user, user, user_number,
+};
 use integrations::platform::PlatformNumber;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
@@ -19,6 +21,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 
+use super::withdraw;
 use crate::{
     db,
     policy::Principal,
@@ -72,6 +75,8 @@ pub struct Scope<'a> {
     pub remote: &'a RemoteSettings,
     /// The run.
     pub run_id: Uuid,
+    /// When the run's listing began.
+    pub started: chrono::DateTime<Utc>,
     /// Who acts.
     pub p: &'a Principal,
 }
@@ -87,6 +92,16 @@ pub async fn users_by_extension(db: &impl ConnectionTrait, account_id: Uuid) -> 
         .all(db)
         .await?;
     Ok(rows.into_iter().map(|(id, ext)| (ext, id)).collect())
+}
+
+/// How many of the account's numbers Reach holds linked to the platform.
+pub async fn linked_count(db: &impl ConnectionTrait, account_id: Uuid) -> Result<u64, DbErr> {
+    use sea_orm::PaginatorTrait;
+    user_number::Entity::find()
+        .filter(user_number::Column::AccountId.eq(account_id))
+        .filter(user_number::Column::PlatformId.is_not_null())
+        .count(db)
+        .await
 }
 
 /// Locks the users' Remote Extension records in key order (creating missing ones with their
@@ -152,9 +167,27 @@ pub async fn apply_page(
     run: &mut platform_sync_run::Model,
     notes: &mut Notes,
     mut later: Option<&mut Vec<PlatformNumber>>,
+    withdrawals: &mut Vec<(platform_withdrawal::Model, String)>,
 ) -> Result<bool, DbErr> {
     let account_id = scope.account.id;
-    // The items worth looking at, each with its user.
+    let txn = db::begin_write(db).await?;
+    // Every usable id is looked up, also of items that cannot be applied, so that what the
+    // platform still lists is never taken for gone.
+    let usable: Vec<&PlatformNumber> = items.iter().filter(|i| !i.id.is_empty() && i.id.len() <= 128).collect();
+    let all_ids: Vec<String> = usable.iter().map(|i| i.id.clone()).collect();
+    let all_numbers: Vec<String> = usable.iter().map(|i| i.number.clone()).collect();
+    let mut by_pid: HashMap<String, user_number::Model> = HashMap::new();
+    for chunk in all_ids.chunks(CHUNK) {
+        let rows = user_number::Entity::find()
+            .filter(user_number::Column::AccountId.eq(account_id))
+            .filter(user_number::Column::PlatformId.is_in(chunk.to_vec()))
+            .all(&txn)
+            .await?;
+        by_pid.extend(rows.into_iter().filter_map(|r| r.platform_id.clone().map(|id| (id, r))));
+    }
+    // Numbers users deleted or changed in Reach: never imported again, withdrawn instead.
+    let pending = withdraw::matching(&txn, account_id, &all_ids, &all_numbers).await?;
+    let mut seen: Vec<Uuid> = Vec::new();
     let mut ids = HashSet::new();
     let mut numbers = HashSet::new();
     let mut wanted: Vec<(&PlatformNumber, Uuid)> = Vec::with_capacity(items.len());
@@ -169,7 +202,16 @@ pub async fn apply_page(
         if !ids.insert(item.id.as_str()) {
             continue;
         }
+        if let Some(w) = pending.iter().find(|w| {
+            w.platform_id.as_deref() == Some(item.id.as_str())
+                || (w.platform_id.is_none() && w.number == item.number && w.user_ref == item.user_ref)
+        }) {
+            withdrawals.push((w.clone(), item.id.clone()));
+            continue;
+        }
+        let known = by_pid.get(&item.id).map(|r| r.id);
         if !numbers.insert(item.number.as_str()) {
+            seen.extend(known);
             notes.push(format!(
                 "the platform lists {} twice; the second (id {}) is skipped",
                 item.number, item.id
@@ -178,23 +220,21 @@ pub async fn apply_page(
         }
         match scope.users.get(&item.user_ref) {
             Some(user_id) => wanted.push((item, *user_id)),
-            None => notes.push(format!(
-                "{} (id {}): no user has extension {:?} in this account; skipped",
-                item.number, item.id, item.user_ref
-            )),
+            None => {
+                seen.extend(known);
+                notes.push(format!(
+                    "{} (id {}): no user has extension {:?} in this account; skipped{}",
+                    item.number,
+                    item.id,
+                    item.user_ref,
+                    if known.is_some() {
+                        " (Reach keeps the number it has)"
+                    } else {
+                        ""
+                    }
+                ));
+            }
         }
-    }
-    let txn = db::begin_write(db).await?;
-    // Every user the page touches: the items' users and the present holders of the ids.
-    let page_ids: Vec<String> = wanted.iter().map(|(i, _)| i.id.clone()).collect();
-    let mut by_pid: HashMap<String, user_number::Model> = HashMap::new();
-    for chunk in page_ids.chunks(CHUNK) {
-        let rows = user_number::Entity::find()
-            .filter(user_number::Column::AccountId.eq(account_id))
-            .filter(user_number::Column::PlatformId.is_in(chunk.to_vec()))
-            .all(&txn)
-            .await?;
-        by_pid.extend(rows.into_iter().filter_map(|r| r.platform_id.clone().map(|id| (id, r))));
     }
     let mut user_ids: Vec<Uuid> = wanted.iter().map(|(_, u)| *u).collect();
     user_ids.extend(by_pid.values().map(|r| r.user_id));
@@ -228,7 +268,6 @@ pub async fn apply_page(
     let no_statuses = Vec::new();
 
     let mut inserts: Vec<user_number::Model> = Vec::new();
-    let mut seen: Vec<Uuid> = Vec::new();
     let mut events: Vec<Event> = Vec::new();
     for (item, user_id) in wanted {
         if let Some(row) = by_pid.get(&item.id).cloned() {
@@ -289,7 +328,13 @@ pub async fn apply_page(
                     am.platform_seen = Set(Some(scope.run_id));
                     am.platform_missing_since = Set(None);
                     am.platform_error = Set(None);
+                    am.platform_linked_at = Set(Some(now));
                     *row = am.update(&txn).await?;
+                    events.push(number_event(
+                        "user_number.updated",
+                        row,
+                        json!({"userId": row.user_id, "changes": {"onPlatform": {"old": false, "new": true}}}),
+                    ));
                 }
                 (Some(_), true) => notes.push(format!(
                     "{}: the platform holds it under two ids; id {} is skipped",
@@ -360,6 +405,7 @@ pub async fn apply_page(
             platform_seen: Some(scope.run_id),
             platform_missing_since: None,
             platform_error: None,
+            platform_linked_at: Some(now),
         };
         events.push(number_event("user_number.created", &model, number_payload(&model)));
         elsewhere.insert(model.number.clone(), user_id);
@@ -367,11 +413,7 @@ pub async fn apply_page(
         inserts.push(model);
         run.created += 1;
     }
-    for chunk in inserts.chunks(CHUNK) {
-        user_number::Entity::insert_many(chunk.iter().cloned().map(user_number::ActiveModel::from))
-            .exec_without_returning(&txn)
-            .await?;
-    }
+    insert_new(&txn, &mut inserts, &mut events, run, notes).await?;
     for chunk in seen.chunks(CHUNK) {
         user_number::Entity::update_many()
             .col_expr(user_number::Column::PlatformSeen, Expr::value(scope.run_id))
@@ -381,6 +423,52 @@ pub async fn apply_page(
     }
     outbox::record_many(&txn, scope.p, events).await?;
     save(txn, scope, run, notes).await
+}
+
+/// Inserts the page's new numbers in number order (so two accounts' imports lock the unique
+/// numbers in one order), passing over any that a concurrent change took meanwhile (another
+/// user's remote extension, a label): those are reported instead, and their events dropped.
+async fn insert_new(
+    txn: &impl ConnectionTrait,
+    inserts: &mut [user_number::Model],
+    events: &mut Vec<Event>,
+    run: &mut platform_sync_run::Model,
+    notes: &mut Notes,
+) -> Result<(), DbErr> {
+    if inserts.is_empty() {
+        return Ok(());
+    }
+    inserts.sort_by(|a, b| a.number.cmp(&b.number));
+    for chunk in inserts.chunks(CHUNK) {
+        user_number::Entity::insert_many(chunk.iter().cloned().map(user_number::ActiveModel::from))
+            .on_conflict_do_nothing()
+            .exec_without_returning(txn)
+            .await?;
+    }
+    let wanted: Vec<Uuid> = inserts.iter().map(|n| n.id).collect();
+    let mut landed = HashSet::new();
+    for chunk in wanted.chunks(CHUNK) {
+        let ids: Vec<Uuid> = user_number::Entity::find()
+            .select_only()
+            .column(user_number::Column::Id)
+            .filter(user_number::Column::Id.is_in(chunk.to_vec()))
+            .into_tuple()
+            .all(txn)
+            .await?;
+        landed.extend(ids);
+    }
+    if landed.len() == inserts.len() {
+        return Ok(());
+    }
+    for n in inserts.iter().filter(|n| !landed.contains(&n.id)) {
+        run.created -= 1;
+        notes.push(format!(
+            "{}: taken in Reach while the page was applied (another user's remote extension, or a label); skipped",
+            n.number
+        ));
+    }
+    events.retain(|e| e.event_type != "user_number.created" || landed.contains(&e.aggregate_id));
+    Ok(())
 }
 
 /// Commits a step of the run with its counts, while this process still holds the run (false:
@@ -523,7 +611,16 @@ pub async fn remove_unseen(
         let mut events = Vec::new();
         for row in rows {
             if row.origin != NumberOrigin::Platform {
-                unlink.push(row.id);
+                // Linked before this listing began and not in it: the platform lost it; it is
+                // sent again. One linked since (sent while the run listed) stays linked.
+                if row.platform_linked_at.is_none_or(|at| at < scope.started) {
+                    events.push(number_event(
+                        "user_number.updated",
+                        &row,
+                        json!({"userId": row.user_id, "changes": {"onPlatform": {"old": true, "new": false}}}),
+                    ));
+                    unlink.push(row.id);
+                }
                 continue;
             }
             let user_statuses = statuses.get(&row.user_id).unwrap_or(&no_statuses);
@@ -560,6 +657,10 @@ pub async fn remove_unseen(
             user_number::Entity::update_many()
                 .col_expr(Column::PlatformId, Expr::value(Option::<String>::None))
                 .col_expr(Column::PlatformNumber, Expr::value(Option::<String>::None))
+                .col_expr(
+                    Column::PlatformLinkedAt,
+                    Expr::value(Option::<chrono::DateTime<Utc>>::None),
+                )
                 .filter(Column::Id.is_in(unlink))
                 .exec(&txn)
                 .await?;

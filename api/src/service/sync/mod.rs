@@ -17,6 +17,7 @@ mod import;
 pub mod plugin;
 pub mod runner;
 pub mod seal;
+pub mod withdraw;
 
 use std::collections::HashMap;
 
@@ -315,7 +316,6 @@ pub async fn finish_run(
     interval: chrono::Duration,
     retry: chrono::Duration,
 ) -> Result<bool, DbErr> {
-    use entity::platform_connection;
     use platform_sync_run::Column;
     let txn = db::begin_write(db).await?;
     let now = Utc::now();
@@ -330,38 +330,59 @@ pub async fn finish_run(
         return Ok(false);
     };
     outbox::record(&txn, &sync_principal(), event("platform_sync_run.updated", &saved)).await?;
-    if let Some(conn) = platform_connection::Entity::find_by_id(saved.account_id)
-        .one(&txn)
-        .await?
-    {
-        let failures = if state == SyncRunState::Succeeded {
-            0
-        } else {
-            conn.failures.saturating_add(1)
-        };
-        let wait = if failures == 0 {
-            interval
-        } else {
-            let doubled = retry * 2_i32.saturating_pow(u32::try_from(failures - 1).unwrap_or(0).min(20));
-            doubled.min(interval)
-        };
-        platform_connection::ActiveModel {
-            account_id: sea_orm::Unchanged(conn.account_id),
-            failures: Set(failures),
-            next_run_at: Set(Some(now + wait)),
-            ..Default::default()
-        }
-        .update(&txn)
-        .await?;
-    }
+    reschedule(
+        &txn,
+        saved.account_id,
+        state == SyncRunState::Succeeded,
+        interval,
+        retry,
+    )
+    .await?;
     txn.commit().await?;
     *run = saved;
     Ok(true)
 }
 
+/// Sets when the account's next scheduled run is due after one ended: the interval after a
+/// success; after a failure a backoff from `retry` doubling per failure in a row, capped at the
+/// interval.
+async fn reschedule(
+    txn: &impl ConnectionTrait,
+    account_id: Uuid,
+    succeeded: bool,
+    interval: chrono::Duration,
+    retry: chrono::Duration,
+) -> Result<(), DbErr> {
+    use entity::platform_connection;
+    let Some(conn) = platform_connection::Entity::find_by_id(account_id).one(txn).await? else {
+        return Ok(());
+    };
+    let failures = if succeeded { 0 } else { conn.failures.saturating_add(1) };
+    let wait = if failures == 0 {
+        interval
+    } else {
+        let doubled = retry * 2_i32.saturating_pow(u32::try_from(failures - 1).unwrap_or(0).min(20));
+        doubled.min(interval)
+    };
+    platform_connection::ActiveModel {
+        account_id: sea_orm::Unchanged(conn.account_id),
+        failures: Set(failures),
+        next_run_at: Set(Some(Utc::now() + wait)),
+        ..Default::default()
+    }
+    .update(txn)
+    .await?;
+    Ok(())
+}
+
 /// Fails the runs whose process stopped holding them (its lease ran out: it died or hung), so
-/// the account is not stuck; the schedule asks for a new one. Answers how many.
-pub async fn fail_abandoned(db: &impl db::Db) -> Result<usize, DbErr> {
+/// the account is not stuck; the schedule asks for a new one after the failure's backoff.
+/// Answers how many.
+pub async fn fail_abandoned(
+    db: &impl db::Db,
+    interval: chrono::Duration,
+    retry: chrono::Duration,
+) -> Result<usize, DbErr> {
     use platform_sync_run::Column;
     let now = Utc::now();
     let stale = platform_sync_run::Entity::find()
@@ -388,6 +409,7 @@ pub async fn fail_abandoned(db: &impl db::Db) -> Result<usize, DbErr> {
             .await?;
         if let Some(saved) = saved.into_iter().next() {
             outbox::record(&txn, &sync_principal(), event("platform_sync_run.updated", &saved)).await?;
+            reschedule(&txn, saved.account_id, false, interval, retry).await?;
             failed += 1;
         }
         txn.commit().await?;
@@ -431,6 +453,23 @@ pub async fn schedule_due(db: &impl db::Db, interval: chrono::Duration) -> Resul
         txn.commit().await?;
     }
     Ok(created)
+}
+
+/// Brings the account's next scheduled run forward to at most `within` from now.
+pub async fn run_within(db: &impl ConnectionTrait, account_id: Uuid, within: chrono::Duration) -> Result<(), DbErr> {
+    use entity::platform_connection::{self, Column};
+    let at = Utc::now() + within;
+    platform_connection::Entity::update_many()
+        .col_expr(Column::NextRunAt, Expr::value(at))
+        .filter(Column::AccountId.eq(account_id))
+        .filter(
+            sea_orm::Condition::any()
+                .add(Column::NextRunAt.is_null())
+                .add(Column::NextRunAt.gt(at)),
+        )
+        .exec(db)
+        .await
+        .map(|_| ())
 }
 
 /// The principal the sync acts as: Support-level, named in the audit trail.

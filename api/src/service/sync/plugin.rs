@@ -3,7 +3,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use entity::{NumberOrigin, outbox_event, platform_connection, user_number};
+use entity::{outbox_event, platform_connection, user_number};
 use integrations::{JobContext, PlatformSettings, Plugin, PluginError, host::Job, platform::http::HttpConnector};
 use sea_orm::{DatabaseConnection, EntityTrait};
 
@@ -12,6 +12,7 @@ use super::{
     export::{self, SendError},
     runner::Runner,
     seal::TokenKey,
+    withdraw,
 };
 use crate::service::remote::RemoteSettings;
 
@@ -50,8 +51,18 @@ impl PlatformPlugin {
         }
     }
 
-    /// A number created or changed: sends it (again) when it is a user's remote extension.
+    /// A user's remote extension created or changed: what the platform must forget goes first,
+    /// then the number is sent.
     async fn number_changed(&self, event: &outbox_event::Model) -> Result<(), PluginError> {
+        let Some(account_id) = event.account_id else {
+            return Ok(());
+        };
+        let Some(connector) = self.connector_for(account_id).await? else {
+            return Ok(());
+        };
+        if !self.withdraw(&connector, account_id).await? {
+            return Ok(());
+        }
         let Some(number) = user_number::Entity::find_by_id(event.aggregate_id)
             .one(&self.db)
             .await
@@ -59,43 +70,46 @@ impl PlatformPlugin {
         else {
             return Ok(());
         };
-        if number.origin != NumberOrigin::User {
-            return Ok(());
+        match export::send(&self.db, &connector, &number).await {
+            Ok(_) => Ok(()),
+            Err(SendError::Db(e)) => Err(fail(e)),
+            Err(SendError::Platform(e)) => self.later(account_id, &e.to_string()).await,
         }
-        let Some(connector) = self.connector_for(number.account_id).await? else {
-            return Ok(());
-        };
-        let Some(number) = export::take_back_if_changed(&self.db, &connector, &number)
-            .await
-            .map_err(sent)?
-        else {
-            return Ok(());
-        };
-        export::send(&self.db, &connector, &number).await.map_err(sent)?;
-        Ok(())
     }
 
-    /// A number deleted in Reach: deleted on the platform too, when the platform has it from
-    /// Reach's export (platform numbers leave through the sync only).
+    /// A user's remote extension deleted: the platform forgets it.
     async fn number_deleted(&self, event: &outbox_event::Model) -> Result<(), PluginError> {
-        let origin = event.payload.get("origin").and_then(|v| v.as_str());
-        let platform_id = event.payload.get("platformId").and_then(|v| v.as_str());
-        let (Some("USER"), Some(platform_id), Some(account_id)) = (origin, platform_id, event.account_id) else {
+        let Some(account_id) = event.account_id else {
             return Ok(());
         };
         let Some(connector) = self.connector_for(account_id).await? else {
             return Ok(());
         };
-        export::withdraw(&connector, platform_id).await.map_err(sent)
+        self.withdraw(&connector, account_id).await.map(|_| ())
+    }
+
+    /// Works off the account's withdrawals; false when the platform failed (a run will retry).
+    async fn withdraw(&self, connector: &HttpConnector, account_id: uuid::Uuid) -> Result<bool, PluginError> {
+        match withdraw::drain(&self.db, connector, account_id, None).await {
+            Ok(()) => Ok(true),
+            Err(withdraw::SettleError::Db(e)) => Err(fail(e)),
+            Err(withdraw::SettleError::Platform(e)) => self.later(account_id, &e.to_string()).await.map(|()| false),
+        }
+    }
+
+    /// The platform failed for this account: its next run (which sends and withdraws what is
+    /// waiting) is brought forward to the retry delay, and this event is done. One account's
+    /// platform being down never holds up another account's events.
+    async fn later(&self, account_id: uuid::Uuid, why: &str) -> Result<(), PluginError> {
+        tracing::warn!(account = %account_id, error = why, "platform sync: the platform failed; a run will retry");
+        super::run_within(&self.db, account_id, self.settings.retry())
+            .await
+            .map_err(fail)
     }
 }
 
 fn fail(e: sea_orm::DbErr) -> PluginError {
     PluginError(format!("database: {e}"))
-}
-
-fn sent(e: SendError) -> PluginError {
-    PluginError(e.to_string())
 }
 
 #[async_trait::async_trait]
@@ -152,10 +166,9 @@ impl Plugin for PlatformPlugin {
 
 /// Asks for the runs that are due and fails the ones whose process stopped.
 async fn schedule(settings: PlatformSettings, ctx: JobContext) {
-    let minutes = i64::try_from(settings.interval_minutes).unwrap_or(i64::MAX / 60_000_000);
-    let interval = chrono::Duration::minutes(minutes);
+    let interval = settings.interval();
     loop {
-        if let Err(e) = super::fail_abandoned(&ctx.db).await {
+        if let Err(e) = super::fail_abandoned(&ctx.db, interval, settings.retry()).await {
             tracing::warn!(error = %e, "platform sync: could not check for abandoned runs");
         }
         match super::schedule_due(&ctx.db, interval).await {

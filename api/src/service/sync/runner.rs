@@ -12,7 +12,7 @@
 //! pages applied was confirmed by the platform and stays, nothing is removed, and the schedule
 //! tries again with backoff. A second run after a successful one finds nothing to change.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use entity::{SyncRunState, account, platform_sync_run};
 use integrations::{PlatformSettings, platform::PlatformConnector};
@@ -23,6 +23,7 @@ use super::{
     export::{self, SendError, Sent},
     import::{self, Notes, Scope},
     seal::TokenKey,
+    withdraw,
 };
 use crate::{policy::Principal, service::remote::RemoteSettings};
 
@@ -103,15 +104,13 @@ impl Runner {
             }
         };
         run.errors = notes.to_json();
-        let minutes = i64::try_from(self.settings.interval_minutes).unwrap_or(i64::MAX / 60_000_000);
-        let retry = i64::try_from(self.settings.retry_initial_seconds).unwrap_or(i64::MAX / 1_000_000);
         super::finish_run(
             &self.db,
             &mut run,
             &self.owner,
             state,
-            chrono::Duration::minutes(minutes),
-            chrono::Duration::seconds(retry),
+            self.settings.interval(),
+            self.settings.retry(),
         )
         .await?;
         tracing::info!(
@@ -131,8 +130,7 @@ impl Runner {
         let mut errors = run.errors.as_array().cloned().unwrap_or_default();
         errors.push(serde_json::json!("the server stopped before the run finished"));
         run.errors = serde_json::Value::Array(errors);
-        let retry = i64::try_from(self.settings.retry_initial_seconds).unwrap_or(i64::MAX / 1_000_000);
-        let retry = chrono::Duration::seconds(retry);
+        let retry = self.settings.retry();
         super::finish_run(&self.db, &mut run, &self.owner, SyncRunState::Failed, retry, retry).await?;
         Ok(())
     }
@@ -177,15 +175,22 @@ impl Runner {
     ) -> Result<(), Stop> {
         let principal = super::sync_principal();
         let lease = self.lease();
+        let started = chrono::Utc::now();
         let scope = Scope {
             hold: (&self.owner, lease),
             account,
             users,
             remote: &self.remote,
             run_id: run.id,
+            started,
             p: &principal,
         };
+        // What users deleted or changed goes first, so that the listing does not show it.
+        withdraw::drain(&self.db, connector, account.id, Some(notes))
+            .await
+            .map_err(|e| self.settle_failed(e))?;
         let mut cursor: Option<String> = None;
+        let mut cursors = HashSet::new();
         let mut read: u64 = 0;
         let mut later = Vec::new();
         loop {
@@ -194,31 +199,68 @@ impl Runner {
                 .await
                 .map_err(|e| Stop::Failed(format!("reading the platform's numbers failed: {e}")))?;
             read += page.items.len() as u64;
-            if !import::apply_page(&self.db, &scope, &page.items, run, notes, Some(&mut later)).await? {
+            let mut withdrawals = Vec::new();
+            if !import::apply_page(
+                &self.db,
+                &scope,
+                &page.items,
+                run,
+                notes,
+                Some(&mut later),
+                &mut withdrawals,
+            )
+            .await?
+            {
                 return Err(Stop::Lost);
+            }
+            for (w, platform_id) in &withdrawals {
+                withdraw::settle(&self.db, connector, w, platform_id, Some(notes))
+                    .await
+                    .map_err(|e| self.settle_failed(e))?;
             }
             progress(run, read);
             match page.next_cursor {
                 None => break,
-                Some(next) if cursor.as_deref() == Some(next.as_str()) => {
+                // A cursor seen before would list the same pages again, for ever.
+                Some(next) if !cursors.insert(next.clone()) => {
                     return Err(Stop::Failed(
-                        "the platform's answer could not be read (it gave the same page cursor twice)".into(),
+                        "the platform's answer could not be read (its page cursors go round in a circle)".into(),
                     ));
                 }
                 Some(next) => cursor = Some(next),
             }
         }
+        // An empty listing while Reach holds numbers from the platform is far likelier a wrong
+        // platformAccount or a platform fault than a platform emptied: nothing is removed.
+        if read == 0 && import::linked_count(&self.db, account.id).await? > 0 {
+            return Err(Stop::Failed(
+                "the platform listed no numbers for this account although Reach holds numbers from it; \
+                 nothing was removed (check platformAccount)"
+                    .into(),
+            ));
+        }
         if !import::remove_unseen(&self.db, &scope, run, notes).await? {
             return Err(Stop::Lost);
         }
+        withdraw::close_unlisted(&self.db, account.id, started).await?;
         // Numbers that moved between users: their old holder is gone now (or kept, and reported).
         for chunk in later.chunks(self.settings.page_size.max(1) as usize) {
-            if !import::apply_page(&self.db, &scope, chunk, run, notes, None).await? {
+            let mut withdrawals = Vec::new();
+            if !import::apply_page(&self.db, &scope, chunk, run, notes, None, &mut withdrawals).await? {
                 return Err(Stop::Lost);
             }
         }
         progress(run, read);
         Ok(())
+    }
+
+    fn settle_failed(&self, e: withdraw::SettleError) -> Stop {
+        match e {
+            withdraw::SettleError::Db(e) => e.into(),
+            withdraw::SettleError::Platform(e) => {
+                Stop::Failed(format!("deleting a withdrawn number on the platform failed: {e}"))
+            }
+        }
     }
 
     async fn export(
@@ -229,6 +271,9 @@ impl Runner {
         connector: &dyn PlatformConnector,
     ) -> Result<(), Stop> {
         let mut after = Uuid::nil();
+        let mut saved = std::time::Instant::now();
+        // Saving renews the run's lease (and finds out whether this process still holds it).
+        let renew = std::time::Duration::from_secs(self.settings.lease_seconds / 4 + 1);
         loop {
             let batch = export::waiting(&self.db, account.id, after, 100).await?;
             let Some(last) = batch.last() else {
@@ -236,6 +281,10 @@ impl Runner {
             };
             after = last.id;
             for number in &batch {
+                if saved.elapsed() >= renew {
+                    self.save(run, notes).await?;
+                    saved = std::time::Instant::now();
+                }
                 match export::send(&self.db, connector, number).await {
                     Ok(Sent::Created(_)) => run.exported += 1,
                     Ok(Sent::Refused(why)) => notes.push(format!("{}: the platform refused it: {why}", number.number)),
@@ -250,6 +299,7 @@ impl Runner {
                 }
             }
             self.save(run, notes).await?;
+            saved = std::time::Instant::now();
         }
     }
 }
