@@ -427,9 +427,10 @@ async fn e4_mobility_changed_carries_state_settings_and_users(backend: Backend) 
     assert_eq!(disabled["disabledUserIds"], json!([gid(Kind::User, w.a.user1)]));
 }
 
-// E3/E4: sync runs are pushed as they change (the sync plugin drives them through the service).
+// E3/E4: sync runs are pushed as they change. The test drives a run through the service itself,
+// so this process's sync workers are off (they would take the pending run).
 async fn e4_sync_runs_are_pushed_as_they_change(backend: Backend) {
-    let app = spawn_app(backend).await;
+    let app = spawn_app_with(backend, |s| s.plugins.platform.enabled = false).await;
     let w = RemoteWorld::build(&app).await;
     app.quiesce().await;
     let mut ws = WsClient::ready(&app.address, Proto::Legacy, &app.support()).await;
