@@ -102,6 +102,19 @@ fn changes(run: &platform_sync_run::Model) -> [i32; 5] {
     [run.created, run.updated, run.removed, run.kept, run.exported]
 }
 
+/// The global id of `number` in a user as read back.
+fn number_id(read: &Value, number: &str) -> String {
+    read["numbers"]["nodes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|n| n["number"] == number)
+        .unwrap_or_else(|| panic!("{number} in {read}"))["id"]
+        .as_str()
+        .unwrap()
+        .to_owned()
+}
+
 /// `(number, label, origin, onPlatform, missingOnPlatformSince is set)` of the user's numbers.
 async fn numbers(app: &TestApp, user: Uuid) -> Vec<(String, String, String, bool, bool)> {
     let q = "query($u: ID!) { node(id: $u) { ... on User { numbers(first: 100) { nodes {
@@ -183,16 +196,7 @@ async fn e3_the_import_creates_relabels_keeps_user_labels_removes_and_keeps_numb
 
     // user1 renames one number; user2's 0701000003 is used by a status.
     let t1 = app.token(c.user1);
-    let read = read_user(&app, &t1, c.user1).await;
-    let edited = read["numbers"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["number"] == "0701000002")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let edited = number_id(&read_user(&app, &t1, c.user1).await, "0701000002");
     let renamed = rcall(
         &app,
         &t1,
@@ -202,16 +206,7 @@ async fn e3_the_import_creates_relabels_keeps_user_labels_removes_and_keeps_numb
     .await;
     assert_eq!(renamed["userErrors"], json!([]), "{renamed}");
     let t2 = app.token(c.user2);
-    let read2 = read_user(&app, &t2, c.user2).await;
-    let used = read2["numbers"]["nodes"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|n| n["number"] == "0701000003")
-        .unwrap()["id"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let used = number_id(&read_user(&app, &t2, c.user2).await, "0701000003");
     let status = rcall(
         &app,
         &t2,
