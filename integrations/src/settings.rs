@@ -153,6 +153,11 @@ impl PlatformSettings {
         )
     }
 
+    /// `lease_seconds` as a duration.
+    pub fn lease(&self) -> chrono::Duration {
+        chrono::Duration::seconds(i64::try_from(self.lease_seconds).unwrap_or(i64::MAX).min(1 << 40))
+    }
+
     /// How the connectors call the platform.
     pub fn connector(&self) -> crate::platform::ConnectorSettings {
         crate::platform::ConnectorSettings {

@@ -73,13 +73,8 @@ impl Runner {
         }
     }
 
-    /// The name this process holds runs under.
-    pub fn owner(&self) -> &str {
-        &self.owner
-    }
-
     fn lease(&self) -> chrono::Duration {
-        chrono::Duration::seconds(i64::try_from(self.settings.lease_seconds).unwrap_or(i64::MAX / 1_000_000))
+        self.settings.lease()
     }
 
     /// Takes the oldest waiting run (or `only` that one), if any is free.
