@@ -384,6 +384,17 @@ struct SizeFigures {
     second_pages: u64,
 }
 
+impl SizeFigures {
+    /// The first or the second run's figures, with its pages.
+    fn run(&self, second: bool) -> (&RunFigures, u64) {
+        if second {
+            (&self.second, self.second_pages)
+        } else {
+            (&self.first, self.first_pages)
+        }
+    }
+}
+
 fn mib(kib: u64) -> f64 {
     kib as f64 / 1024.0
 }
@@ -487,54 +498,42 @@ async fn run(label: &str, url: String) {
     row(&format!("pages of {}", settings.plugins.platform.page_size), &|a| {
         a.first_pages.to_string()
     });
-    row("**first run** (imports all): time s", &|a| {
-        format!("{:.1}", a.first.seconds)
-    });
-    row("numbers/s", &|a| {
-        format!("{:.0}", a.data.numbers as f64 / a.first.seconds)
-    });
-    row("created / updated / removed", &|a| {
-        format!("{} / {} / {}", a.first.created, a.first.updated, a.first.removed)
-    });
-    row("SQL statements (per page)", &|a| {
-        format!(
-            "{} ({:.1})",
-            thousands(a.first.statements),
-            a.first.statements as f64 / a.first_pages as f64
-        )
-    });
-    row("RSS before MiB", &|a| format!("{:.1}", mib(a.first.rss_before_kib)));
-    row("peak RSS after half the pages MiB", &|a| {
-        format!("{:.1}", mib(a.first.peak_at_half_kib))
-    });
-    row("peak RSS MiB", &|a| format!("{:.1}", mib(a.first.peak_kib)));
-    row("growth MiB", &|a| {
-        format!("{:.1}", mib(a.first.peak_kib.saturating_sub(a.first.rss_before_kib)))
-    });
-    row("**second run** (no change): time s", &|a| {
-        format!("{:.1}", a.second.seconds)
-    });
-    row("numbers/s", &|a| {
-        format!("{:.0}", a.data.numbers as f64 / a.second.seconds)
-    });
-    row("created / updated / removed", &|a| {
-        format!("{} / {} / {}", a.second.created, a.second.updated, a.second.removed)
-    });
-    row("SQL statements (per page)", &|a| {
-        format!(
-            "{} ({:.1})",
-            thousands(a.second.statements),
-            a.second.statements as f64 / a.second_pages as f64
-        )
-    });
-    row("RSS before MiB", &|a| format!("{:.1}", mib(a.second.rss_before_kib)));
-    row("peak RSS after half the pages MiB", &|a| {
-        format!("{:.1}", mib(a.second.peak_at_half_kib))
-    });
-    row("peak RSS MiB", &|a| format!("{:.1}", mib(a.second.peak_kib)));
-    row("growth MiB", &|a| {
-        format!("{:.1}", mib(a.second.peak_kib.saturating_sub(a.second.rss_before_kib)))
-    });
+    // The same rows for each run: the first (imports all), the second (must change nothing).
+    let runs = [
+        ("**first run** (imports all)", false),
+        ("**second run** (no change)", true),
+    ];
+    for (title, second) in runs {
+        row(&format!("{title}: time s"), &|a| {
+            format!("{:.1}", a.run(second).0.seconds)
+        });
+        row("numbers/s", &|a| {
+            format!("{:.0}", a.data.numbers as f64 / a.run(second).0.seconds)
+        });
+        row("created / updated / removed", &|a| {
+            let r = a.run(second).0;
+            format!("{} / {} / {}", r.created, r.updated, r.removed)
+        });
+        row("SQL statements (per page)", &|a| {
+            let (r, pages) = a.run(second);
+            format!(
+                "{} ({:.1})",
+                thousands(r.statements),
+                r.statements as f64 / pages as f64
+            )
+        });
+        row("RSS before MiB", &|a| {
+            format!("{:.1}", mib(a.run(second).0.rss_before_kib))
+        });
+        row("peak RSS after half the pages MiB", &|a| {
+            format!("{:.1}", mib(a.run(second).0.peak_at_half_kib))
+        });
+        row("peak RSS MiB", &|a| format!("{:.1}", mib(a.run(second).0.peak_kib)));
+        row("growth MiB", &|a| {
+            let r = a.run(second).0;
+            format!("{:.1}", mib(r.peak_kib.saturating_sub(r.rss_before_kib)))
+        });
+    }
 }
 
 fn settings(database_url: String) -> Settings {
