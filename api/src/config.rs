@@ -93,8 +93,12 @@ pub struct Limits {
     pub max_directives_per_field: usize,
     /// Longest query text, in characters.
     pub max_query_length: usize,
-    /// Largest request body, in bytes.
+    /// Largest request body before the caller is known, in bytes: what an anonymous request, a
+    /// bad token or a websocket before `connection_init` may send.
     pub max_body_bytes: usize,
+    /// Largest request body of an authenticated caller, in bytes (`POST /graphql` and each
+    /// websocket message): a 1,000-row `usersImport` or `mobilityUsersEnable` fits.
+    pub max_body_bytes_authenticated: usize,
     /// Longest time one request may run, in milliseconds.
     pub request_timeout_ms: u64,
     /// Requests per second allowed for one token subject.
@@ -136,6 +140,7 @@ impl Default for Limits {
             max_directives_per_field: 5,
             max_query_length: 15_000,
             max_body_bytes: 64 * 1024,
+            max_body_bytes_authenticated: 1024 * 1024,
             request_timeout_ms: 10_000,
             rate_limit_per_second: 50,
             rate_limit_burst: 100,
@@ -284,6 +289,7 @@ impl Settings {
             ("limits.max_directives_per_field", l.max_directives_per_field),
             ("limits.max_query_length", l.max_query_length),
             ("limits.max_body_bytes", l.max_body_bytes),
+            ("limits.max_body_bytes_authenticated", l.max_body_bytes_authenticated),
             (
                 "limits.request_timeout_ms",
                 usize::try_from(l.request_timeout_ms).unwrap_or(usize::MAX),
@@ -312,6 +318,12 @@ impl Settings {
             if value == 0 {
                 return Err(SettingsError::new(key, "must be at least 1"));
             }
+        }
+        if l.max_body_bytes_authenticated < l.max_body_bytes {
+            return Err(SettingsError::new(
+                "limits.max_body_bytes_authenticated",
+                "must be at least limits.max_body_bytes",
+            ));
         }
         let m = &self.mobility;
         for (key, value, (min, max)) in [

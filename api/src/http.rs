@@ -8,7 +8,7 @@ use std::{collections::HashMap, num::NonZeroU32, sync::Arc};
 use async_graphql::{Request, Response as GqlResponse, parser::types::OperationType};
 use axum::{
     body::Bytes,
-    extract::{Query, State, rejection::BytesRejection},
+    extract::{Query, State},
     http::{HeaderMap, HeaderValue, StatusCode, header},
     response::{IntoResponse, Response},
 };
@@ -134,7 +134,7 @@ async fn admit(state: &ServerState, headers: &HeaderMap, media: &'static str) ->
             return Err(resp);
         }
     };
-    if state.limiter.check_key(&subject).is_err() {
+    if rate_limited(&state.limiter, &subject) {
         let mut resp = error_response(
             StatusCode::TOO_MANY_REQUESTS,
             media,
@@ -148,28 +148,36 @@ async fn admit(state: &ServerState, headers: &HeaderMap, media: &'static str) ->
     Ok(principal)
 }
 
+/// Runs `work` (one query or mutation) under the request deadline: writes check it before they
+/// commit (and roll back past it); the hard limit a little later only cuts off work that hangs,
+/// dropping its open transaction (a rollback). `None` when the hard limit cut it off. HTTP and
+/// the websocket both run their operations through this.
+pub(crate) async fn within_deadline<F: std::future::Future>(
+    timeout: std::time::Duration,
+    work: F,
+) -> Option<F::Output> {
+    let deadline = std::time::Instant::now() + timeout;
+    let work = crate::db::with_deadline(deadline, work);
+    tokio::time::timeout(timeout + HARD_LIMIT_GRACE, work).await.ok()
+}
+
+/// What a request cut off by the deadline is told.
+pub(crate) const TIMEOUT_MESSAGE: &str = "the request took too long and was cancelled";
+
+/// Whether `subject` (a token's subject) has used up its requests for now.
+pub(crate) fn rate_limited(limiter: &Limiter, subject: &str) -> bool {
+    limiter.check_key(&subject.to_owned()).is_err()
+}
+
 /// Runs one GraphQL request for `principal` within the request timeout.
 async fn execute(state: &ServerState, principal: Principal, request: Request, media: &'static str) -> Response {
     let request = request
         .data(principal)
         .data(DirectoryLoader::for_request(state.app.db.clone()));
     let timeout = state.app.settings.request_timeout();
-    // Writes check the deadline before they commit (and roll back past it); the hard limit a
-    // little later only cuts off work that hangs, dropping its open transaction (a rollback).
-    let deadline = std::time::Instant::now() + timeout;
-    let work = crate::db::with_deadline(deadline, state.schema.execute(request));
-    let response = match tokio::time::timeout(timeout + HARD_LIMIT_GRACE, work).await {
-        Ok(response) => response,
-        Err(_) => {
-            return error_response(
-                StatusCode::OK,
-                media,
-                "TIMEOUT",
-                "the request took too long and was cancelled",
-            );
-        }
+    let Some(mut response) = within_deadline(timeout, state.schema.execute(request)).await else {
+        return error_response(StatusCode::OK, media, "TIMEOUT", TIMEOUT_MESSAGE);
     };
-    let mut response = response;
     let status = if is_request_error(&response) {
         // Errors of the request as a whole (unknown operation, a missing variable) carry no
         // code of their own: mark them, like parse and validation failures.
@@ -214,19 +222,14 @@ fn is_request_error(response: &GqlResponse) -> bool {
         })
 }
 
-/// `POST /graphql`.
-pub async fn graphql_post(
-    State(state): State<ServerState>,
-    headers: HeaderMap,
-    body: Result<Bytes, BytesRejection>,
-) -> Response {
-    let Some(media) = negotiate(&headers) else {
-        return error_response(
-            StatusCode::NOT_ACCEPTABLE,
-            JSON,
-            "BAD_REQUEST",
-            "accept application/graphql-response+json or application/json",
-        );
+/// `POST /graphql`. The caller is authenticated before the body is read; the body may then be
+/// as large as `limits.max_body_bytes_authenticated` (a 1,000-row bulk mutation fits), and a
+/// body declared larger is refused before it is read.
+pub async fn graphql_post(State(state): State<ServerState>, request: axum::extract::Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let Some(media) = negotiate(headers) else {
+        return not_acceptable();
     };
     let json_body = headers
         .get(header::CONTENT_TYPE)
@@ -241,18 +244,19 @@ pub async fn graphql_post(
             "Content-Type must be application/json",
         );
     }
-    let principal = match admit(&state, &headers, media).await {
+    let limits = &state.app.settings.limits;
+    // Before authenticating (a database read), refuse what no caller may send.
+    if declared_length(headers).is_some_and(|n| n > limits.max_body_bytes_authenticated) {
+        return too_large(media, limits.max_body_bytes_authenticated);
+    }
+    let principal = match admit(&state, headers, media).await {
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    let body = match body {
+    let body = match read_body(body, limits.max_body_bytes_authenticated).await {
         Ok(body) => body,
-        Err(rejection) if rejection.status() == StatusCode::PAYLOAD_TOO_LARGE => {
-            let limit = state.app.settings.limits.max_body_bytes;
-            let message = format!("the request body is larger than {limit} bytes");
-            return error_response(StatusCode::PAYLOAD_TOO_LARGE, media, "BAD_REQUEST", &message);
-        }
-        Err(_) => {
+        Err(BodyError::TooLarge) => return too_large(media, limits.max_body_bytes_authenticated),
+        Err(BodyError::Unreadable) => {
             return error_response(
                 StatusCode::BAD_REQUEST,
                 media,
@@ -302,19 +306,53 @@ pub async fn graphql_post(
     response
 }
 
-/// `GET /graphql?query=…`: queries only; a mutation over GET is 405.
+fn not_acceptable() -> Response {
+    error_response(
+        StatusCode::NOT_ACCEPTABLE,
+        JSON,
+        "BAD_REQUEST",
+        "accept application/graphql-response+json or application/json",
+    )
+}
+
+fn too_large(media: &'static str, limit: usize) -> Response {
+    let message = format!("the request body is larger than {limit} bytes");
+    error_response(StatusCode::PAYLOAD_TOO_LARGE, media, "BAD_REQUEST", &message)
+}
+
+/// The `Content-Length` a request declares, if any.
+fn declared_length(headers: &HeaderMap) -> Option<usize> {
+    headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<u64>().ok())
+        .map(|n| usize::try_from(n).unwrap_or(usize::MAX))
+}
+
+enum BodyError {
+    TooLarge,
+    Unreadable,
+}
+
+/// Reads at most `limit` bytes of `body`, whatever its `Content-Length` claims.
+async fn read_body(body: axum::body::Body, limit: usize) -> Result<Bytes, BodyError> {
+    use http_body_util::{BodyExt, LengthLimitError, Limited};
+    match Limited::new(body, limit).collect().await {
+        Ok(collected) => Ok(collected.to_bytes()),
+        Err(e) if e.downcast_ref::<LengthLimitError>().is_some() => Err(BodyError::TooLarge),
+        Err(_) => Err(BodyError::Unreadable),
+    }
+}
+
+/// `GET /graphql?query=…`: queries only. The caller is authenticated and the text checked for
+/// length and nesting before it is parsed; a mutation over GET is then 405.
 pub async fn graphql_get(
     State(state): State<ServerState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Response {
     let Some(media) = negotiate(&headers) else {
-        return error_response(
-            StatusCode::NOT_ACCEPTABLE,
-            JSON,
-            "BAD_REQUEST",
-            "accept application/graphql-response+json or application/json",
-        );
+        return not_acceptable();
     };
     let Some(query) = params.get("query") else {
         return error_response(
@@ -324,13 +362,20 @@ pub async fn graphql_get(
             "missing `query` parameter",
         );
     };
+    let principal = match admit(&state, &headers, media).await {
+        Ok(p) => p,
+        Err(resp) => return resp,
+    };
+    if let Err(e) = limits::precheck(query, state.app.settings.limits.max_query_length) {
+        return error_response(StatusCode::BAD_REQUEST, media, limits::TOO_COMPLEX, &e.message);
+    }
     let operation = params.get("operationName");
-    if let Ok(doc) = async_graphql::parser::parse_query(query) {
-        let is_mutation = doc.operations.iter().any(|(name, op)| {
-            op.node.ty != OperationType::Query
-                && (operation.is_none() || name.map(|n| n.as_str()) == operation.map(String::as_str))
-        });
-        if is_mutation {
+    let parsed = async_graphql::parser::parse_query(query).ok();
+    if let Some(doc) = &parsed {
+        let name = operation.map(String::as_str);
+        if limits::names_operation_of(doc, name, OperationType::Mutation)
+            || limits::names_operation_of(doc, name, OperationType::Subscription)
+        {
             let mut resp = error_response(
                 StatusCode::METHOD_NOT_ALLOWED,
                 media,
@@ -342,11 +387,11 @@ pub async fn graphql_get(
             return resp;
         }
     }
-    let principal = match admit(&state, &headers, media).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
     let mut request = Request::new(query.clone());
+    if let Some(doc) = parsed {
+        // Parsed once: execution takes this document (the limits still check the text).
+        request.set_parsed_query(doc);
+    }
     if let Some(op) = operation {
         request = request.operation_name(op.clone());
     }

@@ -4,7 +4,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 
 use axum::{
     Json, Router,
-    extract::{DefaultBodyLimit, State},
+    extract::State,
     http::{Request, StatusCode},
     response::IntoResponse,
     routing::get,
@@ -89,7 +89,7 @@ impl Application {
             default_query: demo.as_ref().map(|d| d.graphiql_query.clone()),
             default_variables: demo.as_ref().map(|d| d.graphiql_variables.clone()),
         };
-        let router = router(server, settings.limits.max_body_bytes, graphiql);
+        let router = router(server, graphiql);
         let addr = settings.listen_addr()?;
         let listener = TcpListener::bind(addr).await?;
         Ok(Self {
@@ -215,14 +215,14 @@ pub fn executable_schema(state: &AppState) -> graphql::ReachSchema {
     builder.finish()
 }
 
-fn router(server: ServerState, max_body: usize, graphiql: graphiql::GraphiqlOptions) -> Router {
+fn router(server: ServerState, graphiql: graphiql::GraphiqlOptions) -> Router {
     let probes = Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/readyz", get(readyz))
         .with_state(server.app.clone());
     let api = Router::new()
+        // `POST /graphql` reads its body itself, with a limit that depends on the caller.
         .route("/graphql", get(ws::graphql_get).post(http::graphql_post))
-        .layer(DefaultBodyLimit::max(max_body))
         .with_state(server);
     Router::new()
         .merge(api)

@@ -14,12 +14,20 @@
 //! - a client that does not read for [`SEND_TIMEOUT`] is cut off, and the server stopping closes
 //!   every socket with `1001 Going Away`.
 
-use std::{str::FromStr, sync::Arc, time::Duration};
+use std::{
+    str::FromStr,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+    time::Duration,
+};
 
 use async_graphql::{
-    Data, Executor, Request, Response as GqlResponse,
+    Data, Executor, Request, Response as GqlResponse, ServerError,
     futures_util::stream::BoxStream,
     http::{ALL_WEBSOCKET_PROTOCOLS, WebSocket as GqlWebSocket, WebSocketProtocols, WsMessage},
+    parser::types::OperationType,
 };
 use axum::{
     extract::{
@@ -29,14 +37,14 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures::{SinkExt, StreamExt, future};
+use futures::{SinkExt, StreamExt, future, stream};
 use tokio::sync::oneshot;
 use tracing::Instrument;
 use uuid::Uuid;
 
 use crate::{
     auth::AuthError,
-    graphql::{ReachSchema, live::LiveSession},
+    graphql::{limits, live::LiveSession},
     http::{self, ServerState},
     live::{Connection, Feed, Next, Topic},
     policy::Principal,
@@ -66,7 +74,9 @@ pub async fn graphql_get(State(state): State<ServerState>, request: HttpRequest)
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
     };
-    let max_message = state.app.settings.limits.max_body_bytes;
+    // An admitted caller may send what it may POST; before `connection_init` is accepted a
+    // message may be no larger than an anonymous body (see `serve`).
+    let max_message = state.app.settings.limits.max_body_bytes_authenticated;
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(max_message)
@@ -124,7 +134,7 @@ async fn admit(state: &ServerState, payload: &serde_json::Value) -> Result<(Admi
     if claims.exp <= now {
         return Err(AuthError::Invalid.to_string());
     }
-    if state.limiter.check_key(&claims.sub).is_err() {
+    if http::rate_limited(&state.limiter, &claims.sub) {
         return Err("too many requests".into());
     }
     let left = Duration::from_secs(u64::try_from(claims.exp - now).unwrap_or(0));
@@ -135,28 +145,65 @@ async fn admit(state: &ServerState, payload: &serde_json::Value) -> Result<(Admi
     Ok((admitted, claims.sub))
 }
 
-/// The schema, waking this process's readers of the log after a mutation over the socket.
+/// Runs the socket's operations with the admission HTTP gives a request: each one (query,
+/// mutation or subscription) counts against the token subject's rate limit, and a query or
+/// mutation runs under the request deadline (rolled back past it), with the same error codes.
+/// A mutation wakes this process's readers of the log.
 #[derive(Clone)]
 struct Exec {
-    schema: ReachSchema,
-    wake: integrations::Wake,
+    server: ServerState,
+}
+
+impl Exec {
+    /// A response carrying one coded error, as HTTP words it.
+    fn refusal(code: &str, message: &str) -> GqlResponse {
+        GqlResponse::from_errors(vec![limits::with_code(ServerError::new(message, None), code)])
+    }
 }
 
 impl Executor for Exec {
     async fn execute(&self, request: Request) -> GqlResponse {
-        self.schema.execute(request).await
+        self.server.schema.execute(request).await
     }
 
-    fn execute_stream(&self, request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, GqlResponse> {
+    fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, GqlResponse> {
+        let app = &self.server.app;
+        let subject = session_data
+            .as_ref()
+            .and_then(|d| d.get(&std::any::TypeId::of::<LiveSession>()))
+            .and_then(|s| s.downcast_ref::<LiveSession>())
+            .map(|s| s.connection.subject.clone());
+        // async-graphql runs no operation before `connection_ack`, so there is always a subject.
+        let Some(subject) = subject else {
+            return stream::once(future::ready(Self::refusal("UNAUTHENTICATED", "missing bearer token"))).boxed();
+        };
+        if http::rate_limited(&self.server.limiter, &subject) {
+            return stream::once(future::ready(Self::refusal("RATE_LIMITED", "too many requests"))).boxed();
+        }
+        // The text is checked before it is parsed here, as the schema's own parse does.
+        let name = request.operation_name.clone();
+        let subscription = limits::precheck(&request.query, app.settings.limits.max_query_length).is_ok()
+            && request
+                .parsed_query()
+                .is_ok_and(|doc| limits::names_operation_of(doc, name.as_deref(), OperationType::Subscription));
         let may_write = request.query.contains("mutation");
-        let wake = self.wake.clone();
-        Executor::execute_stream(&self.schema, request, session_data)
-            .inspect(move |_| {
-                if may_write {
-                    wake.notify();
-                }
-            })
-            .boxed()
+        let wake = app.wake.clone();
+        let mut responses = Executor::execute_stream(&self.server.schema, request, session_data);
+        if subscription {
+            return responses;
+        }
+        let timeout = app.settings.request_timeout();
+        stream::once(async move {
+            let response = http::within_deadline(timeout, responses.next())
+                .await
+                .map(|r| r.unwrap_or_default())
+                .unwrap_or_else(|| Self::refusal("TIMEOUT", http::TIMEOUT_MESSAGE));
+            if may_write {
+                wake.notify();
+            }
+            response
+        })
+        .boxed()
     }
 }
 
@@ -195,13 +242,24 @@ async fn serve(state: ServerState, protocol: WebSocketProtocols, socket: WebSock
     let settings = state.app.settings.subscriptions.clone();
     let live = state.app.live.clone();
     let (mut sink, source) = socket.split();
-    // Text and binary frames go to the protocol; a close frame or an error ends the input.
+    let admitted_flag = Arc::new(AtomicBool::new(false));
+    let anonymous_limit = state.app.settings.limits.max_body_bytes;
+    let before_init = admitted_flag.clone();
+    // Text and binary frames go to the protocol; a close frame, an error, or a message larger
+    // than an anonymous body before the caller is admitted ends the input.
     let incoming = source
-        .take_while(|m| {
-            future::ready(matches!(
-                m,
-                Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_))
-            ))
+        .take_while(move |m| {
+            let size = match m {
+                Ok(Message::Text(t)) => t.len(),
+                Ok(Message::Binary(b)) => b.len(),
+                _ => 0,
+            };
+            future::ready(
+                matches!(
+                    m,
+                    Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_))
+                ) && (size <= anonymous_limit || before_init.load(Ordering::Acquire)),
+            )
         })
         .filter_map(|m| {
             future::ready(match m {
@@ -212,14 +270,12 @@ async fn serve(state: ServerState, protocol: WebSocketProtocols, socket: WebSock
         });
     let (admitted_tx, admitted_rx) = oneshot::channel();
     let init_state = state.clone();
-    let exec = Exec {
-        schema: state.schema.clone(),
-        wake: state.app.wake.clone(),
-    };
+    let exec = Exec { server: state.clone() };
     let keepalive = Duration::from_secs(settings.keepalive_seconds);
     let mut gql = GqlWebSocket::new(exec, incoming, protocol).on_connection_init(move |payload| async move {
         match admit(&init_state, &payload).await {
             Ok((admitted, subject)) => {
+                admitted_flag.store(true, Ordering::Release);
                 let mut data = Data::default();
                 data.insert(admitted.principal.clone());
                 data.insert(LiveSession {

@@ -66,8 +66,8 @@ async fn page_size_and_body_limits(backend: Backend) {
     let body = app.gql(&app.support(), query, json!({"a": account, "n": 100})).await;
     assert_eq!(body["data"]["account"]["users"]["nodes"].as_array().unwrap().len(), 5);
 
-    // A body over 64 KiB: 413, whatever it holds.
-    let padding = "x".repeat(70 * 1024);
+    // A body over the authenticated limit (1 MiB): 413, whatever it holds.
+    let padding = "x".repeat(1024 * 1024 + 1);
     let (status, _) = app
         .post(&app.support(), "{ viewer { kind } }", json!({ "pad": padding }))
         .await;

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_graphql::{
     Name, ServerError, ServerResult, ValidationResult, Variables,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation},
-    parser::types::{DocumentOperations, ExecutableDocument, Selection, SelectionSet},
+    parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet},
 };
 use std::collections::HashMap;
 
@@ -16,6 +16,81 @@ use std::collections::HashMap;
 pub const TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
 /// Code of a request that is not valid GraphQL for this schema.
 pub const BAD_REQUEST: &str = "BAD_REQUEST";
+
+/// Deepest nesting of `{`, `[` and `(` a document may have before it is parsed. The parser
+/// recurses once per level, so text nested deeper could overflow the stack (and end the
+/// process); no query within the depth limit (GraphiQL's introspection query included) comes
+/// near this.
+pub const MAX_NESTING: usize = 64;
+
+/// The checks that run on the raw text, before the parser sees it: length, then nesting. Both
+/// are one pass over the text and cannot fail on any input.
+pub fn precheck(query: &str, max_query_length: usize) -> Result<(), ServerError> {
+    if query.chars().count() > max_query_length {
+        return Err(with_code(
+            ServerError::new(format!("query is longer than {max_query_length} characters"), None),
+            TOO_COMPLEX,
+        ));
+    }
+    if nesting(query) > MAX_NESTING {
+        return Err(with_code(
+            ServerError::new(format!("query is nested deeper than {MAX_NESTING} brackets"), None),
+            TOO_COMPLEX,
+        ));
+    }
+    Ok(())
+}
+
+/// The deepest nesting of brackets in `text`, skipping strings, block strings and comments as
+/// GraphQL's lexer does. An unterminated string or an unbalanced bracket is left for the parser
+/// to refuse; only the depth matters here.
+pub fn nesting(text: &str) -> usize {
+    let bytes = text.as_bytes();
+    let at = |i: usize, pattern: &[u8]| bytes.get(i..).is_some_and(|rest| rest.starts_with(pattern));
+    let (mut depth, mut deepest, mut i) = (0usize, 0usize, 0usize);
+    while let Some(&b) = bytes.get(i) {
+        match b {
+            b'{' | b'[' | b'(' => {
+                depth += 1;
+                deepest = deepest.max(depth);
+            }
+            b'}' | b']' | b')' => depth = depth.saturating_sub(1),
+            b'#' => {
+                while bytes.get(i).is_some_and(|&c| c != b'\n' && c != b'\r') {
+                    i += 1;
+                }
+            }
+            b'"' if at(i, br#"""""#) => {
+                i += 3;
+                while i < bytes.len() && !at(i, br#"""""#) {
+                    // `\"""` is an escaped delimiter inside a block string.
+                    i += if at(i, br#"\""""#) { 4 } else { 1 };
+                }
+                i += 2;
+            }
+            b'"' => {
+                i += 1;
+                while let Some(&c) = bytes.get(i) {
+                    match c {
+                        b'\\' => i += 2,
+                        b'"' | b'\n' | b'\r' => break,
+                        _ => i += 1,
+                    }
+                }
+            }
+            _ => {}
+        }
+        i += 1;
+    }
+    deepest
+}
+
+/// Whether the operation a request names (any, when it names none) is of type `ty`.
+pub fn names_operation_of(doc: &ExecutableDocument, operation_name: Option<&str>, ty: OperationType) -> bool {
+    doc.operations
+        .iter()
+        .any(|(name, op)| op.node.ty == ty && (operation_name.is_none() || name.map(|n| n.as_str()) == operation_name))
+}
 
 /// The limits checked on the parsed document.
 #[derive(Clone, Copy, Debug)]
@@ -222,15 +297,7 @@ impl Extension for DocumentLimits {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        if query.chars().count() > self.max_query_length {
-            return Err(with_code(
-                ServerError::new(
-                    format!("query is longer than {} characters", self.max_query_length),
-                    None,
-                ),
-                TOO_COMPLEX,
-            ));
-        }
+        precheck(query, self.max_query_length)?;
         let doc = next
             .run(ctx, query, variables)
             .await

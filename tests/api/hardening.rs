@@ -1,0 +1,243 @@
+//! Issue 16 (hardening): no document can end the process, every transport admits the same way,
+//! and a bulk mutation of 1,000 rows fits the authenticated body limit.
+
+#![allow(clippy::unwrap_used)]
+
+use std::time::Duration;
+
+use api::graphql::{ids::Kind, limits::MAX_NESTING};
+use proptest::{
+    prelude::*,
+    strategy::{Strategy, ValueTree},
+    test_runner::TestRunner,
+};
+use serde_json::{Value, json};
+
+use crate::backend_tests;
+use crate::helpers::*;
+use crate::ws_client::{Incoming, Proto, WsClient};
+
+/// `{node(id: [[[…]]]) {id}}` nested `depth` brackets deep.
+fn nested_list(depth: usize) -> String {
+    format!("{{node(id:{}{}){{id}}}}", "[".repeat(depth), "]".repeat(depth))
+}
+
+/// `{node(id: {a:{a:…}}) {id}}` nested `depth` objects deep.
+fn nested_object(depth: usize) -> String {
+    format!("{{node(id:{}1{}){{id}}}}", "{a:".repeat(depth), "}".repeat(depth))
+}
+
+/// The server still answers an ordinary query.
+async fn alive(app: &TestApp) {
+    let body = app.gql(&app.support(), "{ viewer { kind } }", json!({})).await;
+    assert_eq!(body["data"]["viewer"]["kind"], "SUPPORT", "the server is alive: {body}");
+}
+
+// Item 1: deeply nested documents over GET (anonymous and with a token), POST and the
+// websocket are refused before the parser sees them; the process lives on.
+async fn nested_documents_cannot_end_the_process(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let url = format!("{}/graphql", app.address);
+    for query in [nested_list(2000), nested_object(2500)] {
+        // Anonymous: refused before anything is parsed.
+        let resp = app.client.get(&url).query(&[("query", &query)]).send().await.unwrap();
+        assert_eq!(resp.status(), 401);
+        let resp = app
+            .client
+            .get(&url)
+            .bearer_auth(app.support())
+            .query(&[("query", &query)])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(resp.status(), 400);
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(top_codes(&body), ["QUERY_TOO_COMPLEX"], "{body}");
+    }
+    // 7,000 levels in 14,021 characters: under the length limit, over the nesting bound.
+    let deep = nested_list(7000);
+    assert!(deep.len() < 15_000);
+    let (status, body) = app.post(&app.support(), &deep, json!({})).await;
+    assert_eq!(status, 400, "{body}");
+    assert_eq!(top_codes(&body), ["QUERY_TOO_COMPLEX"]);
+    for proto in [Proto::TransportWs, Proto::Legacy] {
+        let mut ws = WsClient::ready(&app.address, proto, &app.support()).await;
+        ws.subscribe("deep", &deep, json!({})).await;
+        assert_eq!(ws.refusal("deep").await, ["QUERY_TOO_COMPLEX"]);
+    }
+    alive(&app).await;
+}
+
+/// A GraphQL value nested up to a little past the bound: lists, input objects, and strings,
+/// block strings and comments full of brackets (which do not count).
+fn document() -> impl Strategy<Value = String> {
+    let leaf = prop_oneof![
+        Just("1".to_owned()),
+        Just(r#""[{(""#.to_owned()),
+        Just(r#""\"[[{""#.to_owned()),
+        Just("\"\"\"[[\n{{ \\\"\"\" ((\"\"\"".to_owned()),
+        "[a-z]{1,8}".prop_map(|s| format!("\"{s}\"")),
+    ];
+    let value = leaf.prop_recursive(80, 400, 3, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..3).prop_map(|v| format!("[{}]", v.join(", "))),
+            inner.clone().prop_map(|v| format!("{{a: {v}}}")),
+            inner.prop_map(|v| format!("[ # [[[{{{{((\n {v}]")),
+        ]
+    });
+    value.prop_map(|v| format!("{{ node(id: {v}) {{ id }} }}"))
+}
+
+// Item 1: whatever the nesting, strings and comments, a document gets a typed answer (data, or
+// a coded error); a depth past the bound is QUERY_TOO_COMPLEX; the server never falls over.
+async fn nesting_property(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.support();
+    let mut runner = TestRunner::deterministic();
+    let strategy = document();
+    for case in 0..64 {
+        let query = strategy.new_tree(&mut runner).unwrap().current();
+        let (status, body) = app.post(&token, &query, json!({})).await;
+        if api::graphql::limits::nesting(&query) > MAX_NESTING {
+            assert_eq!(status, 400, "case {case}: {query} → {body}");
+            assert_eq!(top_codes(&body), ["QUERY_TOO_COMPLEX"], "case {case}: {query} → {body}");
+        } else if status == 200 {
+            // A string or number is an ID (of nothing): null, no error.
+            assert!(body["errors"].is_null(), "case {case}: {query} → {body}");
+        } else {
+            // A list or an object is no ID.
+            assert_eq!(status, 400, "case {case}: {query} → {body}");
+            assert_eq!(top_codes(&body), ["BAD_REQUEST"], "case {case}: {query} → {body}");
+        }
+    }
+    // Right at the bound the parser runs and answers; one past it is refused before parsing
+    // (the document's own `{` and `(` count too).
+    let (status, body) = app.post(&token, &nested_list(MAX_NESTING - 2), json!({})).await;
+    assert_eq!(
+        (status, top_codes(&body)),
+        (400, vec!["BAD_REQUEST".to_owned()]),
+        "{body}"
+    );
+    let (_, body) = app.post(&token, &nested_list(MAX_NESTING - 1), json!({})).await;
+    assert_eq!(top_codes(&body), ["QUERY_TOO_COMPLEX"], "{body}");
+    // Brackets inside strings and comments are not nesting: a real query full of them runs.
+    let noisy = format!(
+        "{{ node(id: \"{}\") {{ id }} # {}\n viewer {{ kind }} }}",
+        "[".repeat(500),
+        "{".repeat(500)
+    );
+    let body = app.gql(&token, &noisy, json!({})).await;
+    assert_eq!(body["data"]["viewer"]["kind"], "SUPPORT", "{body}");
+    alive(&app).await;
+}
+
+// Item 4: an operation on a socket obeys the token's rate limit, as over HTTP.
+async fn websocket_operations_are_rate_limited(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.limits.rate_limit_per_second = 1;
+        s.limits.rate_limit_burst = 4;
+    })
+    .await;
+    let w = World::build(&app).await;
+    let token = app.token(w.a.user1);
+    let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &token).await;
+    let mut limited = 0;
+    for i in 0..20 {
+        let id = format!("q{i}");
+        ws.subscribe(&id, "{ viewer { kind } }", json!({})).await;
+        match ws.next(Duration::from_secs(10)).await {
+            Incoming::Next { payload, .. } if payload["errors"].is_null() => {
+                assert_eq!(payload["data"]["viewer"]["kind"], "USER");
+            }
+            Incoming::Next { payload, .. } | Incoming::Error { payload, .. } => {
+                assert!(payload.to_string().contains("RATE_LIMITED"), "{payload}");
+                limited += 1;
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(ws.next(Duration::from_secs(10)).await, Incoming::Complete(id));
+    }
+    assert!(
+        limited >= 14,
+        "at most the burst (4, one spent by connection_init) and the rate pass: {limited} limited"
+    );
+    // The same subject over HTTP shares the bucket.
+    let (status, _) = app.post(&token, "{ viewer { kind } }", json!({})).await;
+    assert_eq!(status, 429);
+}
+
+// Item 4: a mutation over a socket runs under the request deadline and rolls back past it, with
+// HTTP's TIMEOUT code.
+async fn websocket_mutations_obey_the_deadline(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.limits.request_timeout_ms = 0).await;
+    let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &app.support()).await;
+    let create = "mutation { accountCreate(input: {name: \"Slow\", platform: MX_ONE}) { account { id } } }";
+    ws.subscribe("m", create, json!({})).await;
+    assert_eq!(ws.refusal("m").await, ["TIMEOUT"]);
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(count(&app.state.db, "SELECT COUNT(*) AS n FROM account").await, 0);
+    assert_eq!(app.outbox_count().await, 0);
+}
+
+// Item 9: a Support engineer imports an office of 1,000 people in one request; a body over
+// the authenticated limit is 413; an anonymous request is refused before its body is read.
+async fn a_thousand_row_import_fits(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = World::build(&app).await;
+    let rows: Vec<Value> = (0..1000)
+        .map(|i| {
+            json!({
+                "name": format!("Office Person Number {i:04} With A Longer Name"),
+                "email": format!("office.person.{i:04}@subsidiary.northwind.example"),
+                "phoneNumber": format!("+1555{i:07}"),
+                "extension": format!("{}", 3000 + i),
+                "phoneProfile": "ESSENTIALS",
+            })
+        })
+        .collect();
+    let query = "mutation($i: UsersImportInput!) { usersImport(input: $i) { users { id } userErrors { code } } }";
+    let variables = json!({ "i": { "accountId": gid(Kind::Account, w.a.account), "users": rows } });
+    let size = json!({ "query": query, "variables": variables }).to_string().len();
+    assert!(size > 64 * 1024, "the rows are more than an anonymous body: {size}");
+    let body = app.gql(&app.support(), query, variables).await;
+    assert_eq!(
+        body["data"]["usersImport"]["users"].as_array().map(Vec::len),
+        Some(1000),
+        "{body}"
+    );
+
+    let padding = "x".repeat(1024 * 1024 + 1);
+    let (status, body) = app
+        .post(&app.support(), "{ viewer { kind } }", json!({ "pad": padding }))
+        .await;
+    assert_eq!(status, 413, "{body}");
+    let resp = app
+        .client
+        .post(format!("{}/graphql", app.address))
+        .json(&json!({ "query": "{ viewer { kind } }", "variables": { "pad": "x".repeat(200 * 1024) } }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+}
+
+// Item 9: before `connection_init` is accepted a socket may send no more than an anonymous body.
+async fn websocket_big_message_before_init_closes(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let mut ws = WsClient::connect(&app.address, Proto::TransportWs).await;
+    let pad = "x".repeat(70 * 1024);
+    ws.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", app.support()), "pad": pad } }))
+        .await;
+    let next = ws.next(Duration::from_secs(10)).await;
+    assert!(matches!(next, Incoming::Closed(..)), "closed, not admitted: {next:?}");
+    alive(&app).await;
+}
+
+backend_tests!(
+    nested_documents_cannot_end_the_process,
+    nesting_property,
+    websocket_operations_are_rate_limited,
+    websocket_mutations_obey_the_deadline,
+    a_thousand_row_import_fits,
+    websocket_big_message_before_init_closes,
+);
