@@ -87,7 +87,7 @@ pub struct Limits {
     pub max_depth: usize,
     /// Highest query complexity (a list field costs `first` × its children).
     pub max_complexity: usize,
-    /// Most aliases in one document.
+    /// Most aliased and repeated fields one document runs, fragments counted at each spread.
     pub max_aliases: usize,
     /// Most directives on one field.
     pub max_directives_per_field: usize,

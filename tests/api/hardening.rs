@@ -233,7 +233,54 @@ async fn websocket_big_message_before_init_closes(backend: Backend) {
     alive(&app).await;
 }
 
+// Item 8: aliases count as executed (a fragment at each spread), repeated fields count with
+// them, and lists that are not paged cost what they may hold.
+async fn limits_count_what_runs(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.support();
+    let refused = |body: &Value| top_codes(body) == ["QUERY_TOO_COMPLEX"];
+    let fourteen: String = (0..14).map(|i| format!("a{i}: kind ")).collect();
+    let spread = format!("{{ viewer {{ ...F }} me {{ id }} }} fragment F on Viewer {{ {fourteen} }}");
+    let (status, body) = app.post(&token, &spread, json!({})).await;
+    assert_eq!(status, 200, "14 aliases spread once run: {body}");
+    let thrice = format!(
+        "{{ viewer {{ ...F }} v2: viewer {{ ...F }} v3: viewer {{ ...F }} }} fragment F on Viewer {{ {fourteen} }}"
+    );
+    let (status, body) = app.post(&token, &thrice, json!({})).await;
+    assert!(
+        status == 400 && refused(&body),
+        "42 aliases through one fragment: {body}"
+    );
+    let repeated = "viewer { kind } ".repeat(16);
+    let (status, body) = app.post(&token, &format!("{{ {repeated} }}"), json!({})).await;
+    assert!(
+        status == 400 && refused(&body),
+        "16 copies of a field with a selection: {body}"
+    );
+    let leaves = format!("{{ viewer {{ {} }} }}", "kind ".repeat(40));
+    assert_eq!(
+        app.post(&token, &leaves, json!({})).await.0,
+        200,
+        "a repeated leaf costs nothing"
+    );
+
+    let w = World::build(&app).await;
+    let account = gid(Kind::Account, w.a.account);
+    for list in [
+        "users(first: 100) { nodes { dynamicStatuses { id name message } } }",
+        "mobility { notifications(first: 100) { nodes { recipients { email status attempts } } } }",
+    ] {
+        let q = format!("query($a: ID!) {{ account(id: $a) {{ {list} }} }}");
+        let (status, body) = app.post(&token, &q, json!({ "a": account })).await;
+        assert!(status == 400 && refused(&body), "{list}: {body}");
+    }
+    let q = "{ accounts(first: 100) { nodes { clientProfiles { id name isDefault } } } }";
+    let (status, body) = app.post(&token, q, json!({})).await;
+    assert!(status == 400 && refused(&body), "clientProfiles under a page: {body}");
+}
+
 backend_tests!(
+    limits_count_what_runs,
     nested_documents_cannot_end_the_process,
     nesting_property,
     websocket_operations_are_rate_limited,

@@ -67,6 +67,16 @@ pub fn cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
     n.saturating_mul(child).saturating_add(1)
 }
 
+/// What a list that is not paged costs per item when it has no hard bound of its own
+/// (`Account.clientProfiles`, `MobilityNotification.recipients`): a generous estimate of its
+/// usual length, so that nesting it under a page multiplies as a page does.
+pub const UNPAGED_LIST_ESTIMATE: usize = 20;
+
+/// The complexity of a list of at most `items` items, each costing `child`.
+pub fn list_cost(items: usize, child: usize) -> usize {
+    items.saturating_mul(child).saturating_add(1)
+}
+
 /// Whether the client selected `totalCount` on the connection being resolved.
 pub fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()

@@ -97,7 +97,7 @@ pub fn names_operation_of(doc: &ExecutableDocument, operation_name: Option<&str>
 pub struct DocumentLimits {
     /// Longest query text, in characters.
     pub max_query_length: usize,
-    /// Most aliases in one document.
+    /// Most aliased and repeated fields one document runs (see [`super::executed`]).
     pub max_aliases: usize,
     /// Most directives on one field.
     pub max_directives_per_field: usize,
@@ -121,7 +121,6 @@ pub fn with_code(mut err: ServerError, code: &str) -> ServerError {
 
 #[derive(Default)]
 struct Shape {
-    aliases: usize,
     max_directives: usize,
 }
 
@@ -129,7 +128,6 @@ fn walk(set: &SelectionSet, shape: &mut Shape) {
     for item in &set.items {
         match &item.node {
             Selection::Field(f) => {
-                shape.aliases += usize::from(f.node.alias.is_some());
                 shape.max_directives = shape.max_directives.max(f.node.directives.len());
                 walk(&f.node.selection_set.node, shape);
             }
@@ -316,13 +314,19 @@ impl Extension for DocumentLimits {
                 TOO_COMPLEX,
             ));
         }
-        let shape = shape_of(&doc);
-        if shape.aliases > self.max_aliases {
+        if super::executed::copies(&doc).total() > self.max_aliases {
             return Err(with_code(
-                ServerError::new(format!("query has more than {} aliases", self.max_aliases), None),
+                ServerError::new(
+                    format!(
+                        "query runs more than {} aliased or repeated fields (fragments counted at each spread)",
+                        self.max_aliases
+                    ),
+                    None,
+                ),
                 TOO_COMPLEX,
             ));
         }
+        let shape = shape_of(&doc);
         if shape.max_directives > self.max_directives_per_field {
             return Err(with_code(
                 ServerError::new(

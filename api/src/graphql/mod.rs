@@ -4,6 +4,7 @@
 pub mod connection;
 pub mod directory;
 pub mod errors;
+pub mod executed;
 pub mod ids;
 pub mod limits;
 pub mod live;

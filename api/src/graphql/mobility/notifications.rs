@@ -11,7 +11,7 @@ use super::{
 };
 use crate::{
     graphql::{
-        connection::connection,
+        connection::{self, connection},
         context,
         directory::{
             loaders::{UserKey, load_err},
@@ -97,6 +97,7 @@ impl MobilityNotification {
     }
 
     /// Every recipient and where delivery to them stands.
+    #[graphql(complexity = "connection::list_cost(connection::UNPAGED_LIST_ESTIMATE, child_complexity)")]
     async fn recipients(&self, ctx: &Context<'_>) -> Result<Vec<NotificationRecipient>> {
         Ok(loader(ctx)?
             .load_one(DeliveriesOf(self.0.id))

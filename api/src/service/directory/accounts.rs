@@ -89,14 +89,29 @@ pub(super) async fn admin_account(
     account_id: Option<Uuid>,
     field: &[&str],
 ) -> ServiceResult<account::Model> {
+    account_for_change(db, p, account_id, field, "account", |id| p.directory_admin(id)).await
+}
+
+/// The account a change names, checked by `policy`. Every service that changes something of an
+/// account opens it here, so that another tenant's account (T1) and an unknown id get one and
+/// the same answer, word for word: `NOT_FOUND`, "no such {what}", with `what` the object the
+/// caller named (the account, or a client profile of it).
+pub(crate) async fn account_for_change(
+    db: &impl sea_orm::ConnectionTrait,
+    p: &Principal,
+    account_id: Option<Uuid>,
+    field: &[&str],
+    what: &str,
+    policy: impl FnOnce(Uuid) -> crate::policy::Access,
+) -> ServiceResult<account::Model> {
     let Some(account_id) = account_id.filter(|id| p.sees_account(*id)) else {
-        return Err(not_found(field, "account"));
+        return Err(not_found(field, what));
     };
     let account = account::Entity::find_by_id(account_id)
         .one(db)
         .await?
-        .ok_or_else(|| not_found(field, "account"))?;
-    check(p.directory_admin(account.id), field, "account")?;
+        .ok_or_else(|| not_found(field, what))?;
+    check(policy(account.id), field, what)?;
     Ok(account)
 }
 

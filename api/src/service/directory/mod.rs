@@ -1,6 +1,6 @@
 //! The directory (SPEC §2): accounts, locations, access numbers, users and their roles.
 
-mod accounts;
+pub(crate) mod accounts;
 mod reads;
 mod roles;
 mod user_update;

@@ -26,10 +26,7 @@ pub use users::{EnableRow, Enabled, MAX_BATCH, disable_users, enable_users, mobi
 
 use crate::{
     policy::{Access, Principal},
-    service::{
-        ErrorCode, ServiceError, ServiceResult,
-        error::{check, not_found},
-    },
+    service::{ErrorCode, ServiceError, ServiceResult, error::not_found},
 };
 
 /// Whether a phone profile may use Connect for Mobile (M7, M12): Essentials, Premier or Elite.
@@ -66,14 +63,10 @@ pub(crate) async fn open_account(
     field: &[&str],
     policy: impl FnOnce(&Principal, Uuid) -> Access,
 ) -> ServiceResult<(account::Model, mobility_account::Model)> {
-    let Some(account_id) = account_id.filter(|id| p.sees_account(*id)) else {
-        return Err(not_found(field, "account"));
-    };
-    let account = account::Entity::find_by_id(account_id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| not_found(field, "account"))?;
-    check(policy(p, account.id), field, "account")?;
+    let account = crate::service::directory::accounts::account_for_change(txn, p, account_id, field, "account", |id| {
+        policy(p, id)
+    })
+    .await?;
     if account.platform != Platform::MicloudConnect {
         return Err(ServiceError::reject(
             ErrorCode::PlatformNotSupported,

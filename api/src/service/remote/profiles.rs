@@ -14,7 +14,7 @@ use crate::{
     policy::Principal,
     service::{
         ErrorCode, ServiceError, ServiceResult,
-        error::{check, not_found, unique_violation},
+        error::{not_found, unique_violation},
         outbox::{self, Event},
         validate,
     },
@@ -88,14 +88,10 @@ async fn managed_account(
     field: &[&str],
     what: &str,
 ) -> ServiceResult<account::Model> {
-    let Some(id) = account_id.filter(|id| p.sees_account(*id)) else {
-        return Err(not_found(field, what));
-    };
-    let account = account::Entity::find_by_id(id)
-        .one(txn)
-        .await?
-        .ok_or_else(|| not_found(field, what))?;
-    check(p.account_manager(account.id), field, what)?;
+    let account = crate::service::directory::accounts::account_for_change(txn, p, account_id, field, what, |id| {
+        p.account_manager(id)
+    })
+    .await?;
     if account.platform != Platform::MxOne {
         return Err(ServiceError::reject(
             ErrorCode::PlatformNotSupported,

@@ -13,7 +13,6 @@ use crate::{
     policy::Principal,
     service::{
         ErrorCode, ServiceError, ServiceResult, UserError,
-        error::{check, not_found},
         outbox::{self, Event},
     },
 };
@@ -96,17 +95,13 @@ fn platform_account(raw: &str) -> Result<String, UserError> {
 /// MX-ONE (R1).
 pub(crate) async fn open_account(
     db: &impl ConnectionTrait,
-    access: impl Fn(Uuid) -> crate::policy::Access,
+    p: &Principal,
+    access: impl FnOnce(Uuid) -> crate::policy::Access,
     account_id: Option<Uuid>,
 ) -> ServiceResult<account::Model> {
-    let account = match account_id {
-        Some(id) => account::Entity::find_by_id(id).one(db).await?,
-        None => None,
-    };
-    let Some(account) = account else {
-        return Err(not_found(&["accountId"], "account"));
-    };
-    check(access(account.id), &["accountId"], "account's platform sync")?;
+    let account =
+        crate::service::directory::accounts::account_for_change(db, p, account_id, &["accountId"], "account", access)
+            .await?;
     if account.platform != Platform::MxOne {
         return Err(ServiceError::reject(
             ErrorCode::PlatformNotSupported,
@@ -127,7 +122,7 @@ pub async fn set_connection(
     input: ConnectionInput,
 ) -> ServiceResult<platform_connection::Model> {
     let txn = db::begin_write(db).await?;
-    let account = open_account(&txn, |id| p.support_only(id), account_id).await?;
+    let account = open_account(&txn, p, |id| p.support_only(id), account_id).await?;
     let mut errors = Vec::new();
     let url = base_url(&input.base_url).map_err(|e| errors.push(e)).ok();
     let _ = token(&input.token).map_err(|e| errors.push(e));
