@@ -106,6 +106,11 @@ impl Application {
         self.listener.local_addr()
     }
 
+    /// The routes, to serve in-process without the listener (the fuzz target does).
+    pub fn router(&self) -> Router {
+        self.router.clone()
+    }
+
     /// Shared state (database, settings, tokens).
     pub fn state(&self) -> &AppState {
         &self.state

@@ -67,10 +67,11 @@ pub fn cost(first: Option<i32>, last: Option<i32>, child: usize) -> usize {
     n.saturating_mul(child).saturating_add(1)
 }
 
-/// What a list that is not paged costs per item when it has no hard bound of its own
-/// (`Account.clientProfiles`, `MobilityNotification.recipients`): a generous estimate of its
-/// usual length, so that nesting it under a page multiplies as a page does.
-pub const UNPAGED_LIST_ESTIMATE: usize = 20;
+/// How many items a list that is not paged counts for in the complexity
+/// (`User.dynamicStatuses`, `Account.clientProfiles`, `MobilityNotification.recipients`): an
+/// estimate of its usual length (a new user has 6 statuses), so that nesting it under a page
+/// multiplies as a page does, while one user's full status screen stays well inside the limit.
+pub const UNPAGED_LIST_ESTIMATE: usize = 10;
 
 /// The complexity of a list of at most `items` items, each costing `child`.
 pub fn list_cost(items: usize, child: usize) -> usize {

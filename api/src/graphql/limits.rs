@@ -362,3 +362,38 @@ impl Extension for DocumentLimits {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn nesting_counts_brackets_of_every_kind() {
+        assert_eq!(nesting(""), 0);
+        assert_eq!(nesting("{ a(b: [1, {c: 2}]) { d } }"), 4);
+        assert_eq!(nesting(&"[".repeat(7000)), 7000);
+        assert_eq!(nesting("]]]]{"), 1, "stray closers do not lower the count below zero");
+    }
+
+    #[test]
+    fn strings_block_strings_and_comments_do_not_count() {
+        assert_eq!(nesting(r#"{ a(s: "[[[{{{\"(((") }"#), 2);
+        assert_eq!(nesting("{ a(s: \"\"\"[[[ \\\"\"\" {{{ \"\"\") }"), 2);
+        assert_eq!(nesting("{ a # [[[[[[\n }"), 1);
+        assert_eq!(
+            nesting("{ a(s: \"unterminated [[[\n [[ ) }"),
+            4,
+            "a string ends at the line"
+        );
+    }
+
+    #[test]
+    fn precheck_refuses_long_then_deep_text() {
+        assert!(precheck("{ a }", 10).is_ok());
+        let long = precheck("{ aaaaaaaaaaaa }", 10).err().map(|e| e.message);
+        assert!(long.is_some_and(|m| m.contains("longer")));
+        let deep = precheck(&"[".repeat(MAX_NESTING + 1), 15_000).err().map(|e| e.message);
+        assert!(deep.is_some_and(|m| m.contains("nested")));
+        assert!(precheck(&"[".repeat(MAX_NESTING), 15_000).is_ok());
+    }
+}

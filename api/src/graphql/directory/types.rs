@@ -362,7 +362,7 @@ impl User {
     }
 
     /// The user's dynamic statuses (at most 100), oldest first; empty off MX-ONE.
-    #[graphql(complexity = "connection::list_cost(crate::service::remote::MAX_STATUSES, child_complexity)")]
+    #[graphql(complexity = "connection::list_cost(connection::UNPAGED_LIST_ESTIMATE, child_complexity)")]
     async fn dynamic_statuses(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::remote::types::DynamicStatus>> {
         remote::dynamic_statuses(ctx, &self.0).await
     }
