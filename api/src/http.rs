@@ -110,8 +110,9 @@ async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(Principal,
         .and_then(|v| v.to_str().ok())
         .and_then(bearer)
         .ok_or(AuthError::Missing)?;
-    let (principal, claims) = authenticate_token(app, token).await?;
-    Ok((principal, claims.sub))
+    let (principal, _) = authenticate_token(app, token).await?;
+    let key = crate::auth::rate_key(&principal);
+    Ok((principal, key))
 }
 
 /// Authentication and rate limiting shared by POST and GET.

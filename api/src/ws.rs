@@ -124,7 +124,8 @@ async fn admit(state: &ServerState, payload: &serde_json::Value) -> Result<(Admi
     if claims.exp <= now {
         return Err(AuthError::Invalid.to_string());
     }
-    if state.limiter.check_key(&claims.sub).is_err() {
+    let key = crate::auth::rate_key(&principal);
+    if state.limiter.check_key(&key).is_err() {
         return Err("too many requests".into());
     }
     let left = Duration::from_secs(u64::try_from(claims.exp - now).unwrap_or(0));
@@ -132,7 +133,7 @@ async fn admit(state: &ServerState, payload: &serde_json::Value) -> Result<(Admi
         principal,
         expires: tokio::time::Instant::now() + left,
     };
-    Ok((admitted, claims.sub))
+    Ok((admitted, key))
 }
 
 /// The schema, waking this process's readers of the log after a mutation over the socket.
