@@ -13,6 +13,8 @@ mod email_process;
 mod email_support;
 mod fake_platform;
 mod fuzz;
+mod hardening_net;
+mod hardening_tokens;
 mod http;
 mod limits;
 mod mobility_access;
