@@ -129,9 +129,7 @@ impl TokenTiming {
     /// future `iat` would otherwise stretch a token's life past it.
     pub fn admits(&self, claims: &Claims, now: i64) -> bool {
         let horizon = now.saturating_add(self.nbf_leeway);
-        claims.nbf <= horizon
-            && claims.iat <= horizon
-            && claims.exp.saturating_sub(claims.iat) <= self.max_lifetime
+        claims.nbf <= horizon && claims.iat <= horizon && claims.exp.saturating_sub(claims.iat) <= self.max_lifetime
     }
 }
 
@@ -157,7 +155,8 @@ impl Tokens {
     /// Keys from `secret` and the clock rules of `settings` (issuer, audience, leeways, maximum
     /// lifetime).
     pub fn from_settings(secret: &SecretString, settings: &Settings) -> Self {
-        Self::new(secret, &settings.jwt_issuer, &settings.jwt_audience).with_timing(TokenTiming::from_settings(settings))
+        Self::new(secret, &settings.jwt_issuer, &settings.jwt_audience)
+            .with_timing(TokenTiming::from_settings(settings))
     }
 
     /// These keys with the clock rules `timing` instead of the defaults.

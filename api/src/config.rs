@@ -274,8 +274,11 @@ impl Settings {
                 "must be from 1 to `token_max_ttl_seconds`",
             ));
         }
-        if self.token_exp_leeway_seconds > 300 || self.token_nbf_leeway_seconds > 300 {
-            let key = if self.token_exp_leeway_seconds > 300 { "token_exp_leeway_seconds" } else { "token_nbf_leeway_seconds" };
+        let leeways = [
+            ("token_exp_leeway_seconds", self.token_exp_leeway_seconds),
+            ("token_nbf_leeway_seconds", self.token_nbf_leeway_seconds),
+        ];
+        if let Some((key, _)) = leeways.into_iter().find(|(_, secs)| *secs > 300) {
             return Err(SettingsError::new(key, "must be at most 300"));
         }
         if let Some(smtp) = &self.smtp_url {

@@ -39,10 +39,7 @@ async fn partial_header_is_disconnected(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.server.header_read_timeout_seconds = 1).await;
     let mut socket = TcpStream::connect(host(&app)).await.unwrap();
     let sent = Instant::now();
-    socket
-        .write_all(b"GET /graphql HTTP/1.1\r\nHost: x\r\n")
-        .await
-        .unwrap();
+    socket.write_all(b"GET /graphql HTTP/1.1\r\nHost: x\r\n").await.unwrap();
     let (_, closed) = read_until_closed(&mut socket, Duration::from_secs(6))
         .await
         .expect("the server closes a connection whose headers never end");
@@ -115,7 +112,10 @@ async fn connections_past_the_cap_wait_for_a_slot(backend: Backend) {
         async move { client.get(url).send().await.map(|r| r.status().as_u16()) }
     });
     tokio::time::sleep(Duration::from_millis(700)).await;
-    assert!(!waiting.is_finished(), "a third connection is not served while the cap is reached");
+    assert!(
+        !waiting.is_finished(),
+        "a third connection is not served while the cap is reached"
+    );
     drop(first);
     let status = tokio::time::timeout(Duration::from_secs(5), waiting)
         .await
@@ -147,7 +147,10 @@ async fn unsafe_request_ids_are_replaced(backend: Backend) {
     assert_eq!(id_for("abc-123").await, "abc-123");
     for bad in ["abc\tdef", "a b", "{\"x\":1}"] {
         let got = id_for(bad).await;
-        assert!(uuid::Uuid::parse_str(&got).is_ok(), "{bad:?} replaced by a fresh UUID, got {got:?}");
+        assert!(
+            uuid::Uuid::parse_str(&got).is_ok(),
+            "{bad:?} replaced by a fresh UUID, got {got:?}"
+        );
     }
     let long: &'static str = "x".repeat(65).leak();
     assert!(uuid::Uuid::parse_str(&id_for(long).await).is_ok());
