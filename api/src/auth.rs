@@ -88,6 +88,59 @@ pub struct Tokens {
     validation: Validation,
     issuer: String,
     audience: String,
+    timing: TokenTiming,
+}
+
+/// The clock rules of a token beyond its signature: how late after `exp`, how early before
+/// `nbf` (and `iat`), and how long a lifetime (`exp - iat`) is accepted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct TokenTiming {
+    /// Seconds accepted after `exp`.
+    pub exp_leeway: i64,
+    /// Seconds of clock skew accepted on `nbf` and `iat`.
+    pub nbf_leeway: i64,
+    /// Longest `exp - iat`, in seconds.
+    pub max_lifetime: i64,
+}
+
+impl Default for TokenTiming {
+    fn default() -> Self {
+        Self {
+            exp_leeway: 0,
+            nbf_leeway: 5,
+            max_lifetime: 24 * 3600,
+        }
+    }
+}
+
+impl TokenTiming {
+    /// The rules the settings give (`token_*_leeway_seconds`, `token_max_ttl_seconds`).
+    pub fn from_settings(settings: &Settings) -> Self {
+        let secs = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        Self {
+            exp_leeway: secs(settings.token_exp_leeway_seconds),
+            nbf_leeway: secs(settings.token_nbf_leeway_seconds),
+            max_lifetime: secs(settings.token_max_ttl_seconds),
+        }
+    }
+
+    /// Whether claims already checked for signature and `exp` keep to the rules at `now`: not
+    /// before `nbf` or `iat` (give or take the skew), and no longer-lived than the maximum — a
+    /// future `iat` would otherwise stretch a token's life past it.
+    pub fn admits(&self, claims: &Claims, now: i64) -> bool {
+        let horizon = now.saturating_add(self.nbf_leeway);
+        claims.nbf <= horizon && claims.iat <= horizon && claims.exp.saturating_sub(claims.iat) <= self.max_lifetime
+    }
+}
+
+/// The key a caller's requests are counted under by the rate limiter and the per-token
+/// subscription cap: who the principal is, whatever spelling of the id the token used (an
+/// upper-case or braced UUID names the same user).
+pub fn rate_key(principal: &Principal) -> String {
+    match principal {
+        Principal::User(user) => user.user_id.to_string(),
+        Principal::Support { name } => format!("support:{name}"),
+    }
 }
 
 impl std::fmt::Debug for Tokens {
@@ -99,7 +152,21 @@ impl std::fmt::Debug for Tokens {
 }
 
 impl Tokens {
-    /// Keys from `secret`, checking `issuer` and `audience`.
+    /// Keys from `secret` and the clock rules of `settings` (issuer, audience, leeways, maximum
+    /// lifetime).
+    pub fn from_settings(secret: &SecretString, settings: &Settings) -> Self {
+        Self::new(secret, &settings.jwt_issuer, &settings.jwt_audience)
+            .with_timing(TokenTiming::from_settings(settings))
+    }
+
+    /// These keys with the clock rules `timing` instead of the defaults.
+    pub fn with_timing(mut self, timing: TokenTiming) -> Self {
+        self.validation.leeway = u64::try_from(timing.exp_leeway).unwrap_or(0);
+        self.timing = timing;
+        self
+    }
+
+    /// Keys from `secret`, checking `issuer` and `audience`, with the default clock rules.
     pub fn new(secret: &SecretString, issuer: &str, audience: &str) -> Self {
         let bytes = secret.expose_secret().as_bytes();
         let mut validation = Validation::new(Algorithm::HS256);
@@ -107,14 +174,18 @@ impl Tokens {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        validation.validate_nbf = true;
-        validation.leeway = 30;
+        // One leeway covers `exp` and `nbf` in jsonwebtoken: it is the `exp` one, and `nbf`
+        // has its own skew, checked in `verify`.
+        validation.validate_nbf = false;
+        let timing = TokenTiming::default();
+        validation.leeway = u64::try_from(timing.exp_leeway).unwrap_or(0);
         Self {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
             validation,
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
+            timing,
         }
     }
 
@@ -155,11 +226,17 @@ impl Tokens {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
-    /// Checks a token's signature, algorithm, issuer, audience, expiry and not-before.
+    /// Checks a token's signature, algorithm, issuer, audience, expiry, not-before, issue time
+    /// and lifetime.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
-        jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
-            .map_err(|_| AuthError::Invalid)
+            .map_err(|_| AuthError::Invalid)?;
+        if self.timing.admits(&claims, Utc::now().timestamp()) {
+            Ok(claims)
+        } else {
+            Err(AuthError::Invalid)
+        }
     }
 
     /// The principal a verified token stands for, with its roles as stored now.
@@ -216,6 +293,16 @@ pub async fn signing_secret(db: &DatabaseConnection, settings: &Settings) -> Res
         Some(secret) => Ok(secret.clone()),
         None => kept_secret(db, "jwt", 48).await,
     }
+}
+
+/// What `reach serve` warns when the signing secret would be generated into a PostgreSQL
+/// database: fine for a demo, but in production whoever reads the database (a backup, a replica)
+/// can then mint tokens. SQLite is the demo and development store, so it stays quiet.
+pub fn generated_secret_warning(settings: &Settings) -> Option<&'static str> {
+    (settings.jwt_secret.is_none() && settings.is_postgres()).then_some(
+        "REACH_JWT_SECRET is not set: tokens are signed with a secret kept in the database; \
+         set REACH_JWT_SECRET (at least 32 characters) in production",
+    )
 }
 
 /// The secret `name` kept in `server_secret` (base64 of `len` random bytes), generated on first

@@ -122,6 +122,10 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
 }
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
+    if let Some(warning) = auth::generated_secret_warning(&settings) {
+        tracing::warn!("{warning}");
+        eprintln!("warning: {warning}");
+    }
     let app = Application::build(settings, demo).await?;
     let addr = app.local_addr()?;
     if let Some(report) = app.demo() {
@@ -149,8 +153,13 @@ async fn token(settings: Settings, args: TokenArgs) -> anyhow::Result<()> {
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
     let secret = auth::signing_secret(&db, &settings).await?;
-    let tokens = Tokens::new(&secret, &settings.jwt_issuer, &settings.jwt_audience);
+    let tokens = Tokens::from_settings(&secret, &settings);
     let ttl = args.ttl.unwrap_or(settings.token_ttl_seconds);
+    let max = settings.token_max_ttl_seconds;
+    if !(1..=max).contains(&ttl) {
+        // The server would refuse such a token: say so now rather than print a useless one.
+        anyhow::bail!("--ttl must be from 1 to {max} seconds (the token_max_ttl_seconds setting)");
+    }
     let token = match args.user {
         None if !auth::valid_support_name(&args.name) => {
             anyhow::bail!("--name must be 1 to {} characters", auth::MAX_SUPPORT_NAME)

@@ -31,6 +31,12 @@ pub struct Settings {
     pub jwt_audience: String,
     /// Lifetime of tokens minted by `reach token` and `--demo`, in seconds.
     pub token_ttl_seconds: u64,
+    /// Longest lifetime (`exp - iat`) a token may have, in seconds; longer ones are refused.
+    pub token_max_ttl_seconds: u64,
+    /// Seconds a token is still accepted after its `exp`.
+    pub token_exp_leeway_seconds: u64,
+    /// Seconds of clock skew allowed on `nbf` and `iat` (a token from a clock slightly ahead).
+    pub token_nbf_leeway_seconds: u64,
     /// SMTP server URL (`REACH_SMTP_URL`); unset: email is queued and kept, not sent.
     #[serde(serialize_with = "serialize_opt_secret")]
     pub smtp_url: Option<SecretString>,
@@ -55,6 +61,8 @@ pub struct Settings {
     pub plugins: integrations::PluginSettings,
     /// Live subscriptions over websockets (`[subscriptions]`).
     pub subscriptions: Subscriptions,
+    /// Connection limits and timeouts (`[server]`).
+    pub server: crate::net::ServerSettings,
 }
 
 /// What Connect for Mobile fills in when an activation leaves a value out (SPEC M2).
@@ -117,6 +125,9 @@ impl Default for Settings {
             jwt_issuer: "reach".into(),
             jwt_audience: "reach-api".into(),
             token_ttl_seconds: 12 * 3600,
+            token_max_ttl_seconds: 24 * 3600,
+            token_exp_leeway_seconds: 0,
+            token_nbf_leeway_seconds: 5,
             smtp_url: None,
             platform_token_key: None,
             log_format: "pretty".into(),
@@ -127,6 +138,7 @@ impl Default for Settings {
             remote_extension: Default::default(),
             plugins: Default::default(),
             subscriptions: Subscriptions::default(),
+            server: Default::default(),
         }
     }
 }
@@ -261,8 +273,18 @@ impl Settings {
         if self.jwt_audience.trim().is_empty() {
             return Err(SettingsError::new("jwt_audience", "must not be empty"));
         }
-        if self.token_ttl_seconds == 0 {
-            return Err(SettingsError::new("token_ttl_seconds", "must be at least 1"));
+        if self.token_ttl_seconds == 0 || self.token_ttl_seconds > self.token_max_ttl_seconds {
+            return Err(SettingsError::new(
+                "token_ttl_seconds",
+                "must be from 1 to `token_max_ttl_seconds`",
+            ));
+        }
+        let leeways = [
+            ("token_exp_leeway_seconds", self.token_exp_leeway_seconds),
+            ("token_nbf_leeway_seconds", self.token_nbf_leeway_seconds),
+        ];
+        if let Some((key, _)) = leeways.into_iter().find(|(_, secs)| *secs > 300) {
+            return Err(SettingsError::new(key, "must be at most 300"));
         }
         if let Some(smtp) = &self.smtp_url {
             let smtp = smtp.expose_secret();
@@ -339,6 +361,9 @@ impl Settings {
             .validate()
             .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
         self.plugins
+            .validate()
+            .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
+        self.server
             .validate()
             .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
         Ok(())

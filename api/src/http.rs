@@ -110,8 +110,9 @@ async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(Principal,
         .and_then(|v| v.to_str().ok())
         .and_then(bearer)
         .ok_or(AuthError::Missing)?;
-    let (principal, claims) = authenticate_token(app, token).await?;
-    Ok((principal, claims.sub))
+    let (principal, _) = authenticate_token(app, token).await?;
+    let key = crate::auth::rate_key(&principal);
+    Ok((principal, key))
 }
 
 /// Authentication and rate limiting shared by POST and GET.
@@ -164,7 +165,7 @@ pub(crate) async fn within_deadline<F: std::future::Future>(
 /// What a request cut off by the deadline is told.
 pub(crate) const TIMEOUT_MESSAGE: &str = "the request took too long and was cancelled";
 
-/// Whether `subject` (a token's subject) has used up its requests for now.
+/// Whether the caller with rate-limit key `subject` ([`crate::auth::rate_key`]) has used up its requests for now.
 pub(crate) fn rate_limited(limiter: &Limiter, subject: &str) -> bool {
     limiter.check_key(&subject.to_owned()).is_err()
 }

@@ -10,6 +10,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod live;
+pub mod net;
 pub mod policy;
 pub mod service;
 pub mod startup;

@@ -6,6 +6,7 @@ use axum::{
     Json, Router,
     extract::State,
     http::{Request, StatusCode},
+    middleware,
     response::IntoResponse,
     routing::get,
 };
@@ -26,6 +27,7 @@ use crate::{
     graphql::{self, limits::DocumentLimits},
     http::{self, ServerState},
     live::{self, Live},
+    net,
     service::sync::{plugin::PlatformPlugin, seal::TokenKey},
     state::AppState,
     ws,
@@ -52,7 +54,7 @@ impl Application {
             tracing::info!(users = filled, "gave MX-ONE users their Remote Extension records");
         }
         let secret = auth::signing_secret(&db, &settings).await?;
-        let tokens = Tokens::new(&secret, &settings.jwt_issuer, &settings.jwt_audience);
+        let tokens = Tokens::from_settings(&secret, &settings);
         let token_key = TokenKey::load(&db, &settings).await?;
         let settings = Arc::new(settings);
         let state = AppState {
@@ -89,7 +91,7 @@ impl Application {
             default_query: demo.as_ref().map(|d| d.graphiql_query.clone()),
             default_variables: demo.as_ref().map(|d| d.graphiql_variables.clone()),
         };
-        let router = router(server, graphiql);
+        let router = router(server, &settings, graphiql);
         let addr = settings.listen_addr()?;
         let listener = TcpListener::bind(addr).await?;
         Ok(Self {
@@ -160,12 +162,12 @@ impl Application {
         }
         let plugins = self.plugins.start();
         let live = state.live.clone();
-        let served = axum::serve(self.listener, self.router)
-            .with_graceful_shutdown(async move {
-                shutdown.await;
-                live.stop();
-            })
-            .await;
+        let server = state.settings.server.clone();
+        let served = net::accept::serve(self.listener, self.router, &server, async move {
+            shutdown.await;
+            live.stop();
+        })
+        .await;
         stop.cancel();
         let _ = tokio::time::timeout(Duration::from_secs(5), futures::future::join_all(tasks)).await;
         plugins.shutdown(Duration::from_secs(5)).await;
@@ -220,7 +222,7 @@ pub fn executable_schema(state: &AppState) -> graphql::ReachSchema {
     builder.finish()
 }
 
-fn router(server: ServerState, graphiql: graphiql::GraphiqlOptions) -> Router {
+fn router(server: ServerState, settings: &Settings, graphiql: graphiql::GraphiqlOptions) -> Router {
     let probes = Router::new()
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/readyz", get(readyz))
@@ -233,6 +235,10 @@ fn router(server: ServerState, graphiql: graphiql::GraphiqlOptions) -> Router {
         .merge(api)
         .merge(probes)
         .merge(graphiql::router(graphiql))
+        .layer(middleware::from_fn_with_state(
+            settings.server.body_read_timeout(),
+            net::request::body_deadline,
+        ))
         .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
             let id = req
                 .headers()
@@ -243,6 +249,8 @@ fn router(server: ServerState, graphiql: graphiql::GraphiqlOptions) -> Router {
         }))
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
+        // Outermost: a client's id that could not be logged safely is replaced by a fresh one.
+        .layer(middleware::map_request(net::request::strip_unsafe_request_id))
 }
 
 async fn readyz(State(app): State<AppState>) -> impl IntoResponse {

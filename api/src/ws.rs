@@ -134,7 +134,8 @@ async fn admit(state: &ServerState, payload: &serde_json::Value) -> Result<(Admi
     if claims.exp <= now {
         return Err(AuthError::Invalid.to_string());
     }
-    if http::rate_limited(&state.limiter, &claims.sub) {
+    let key = crate::auth::rate_key(&principal);
+    if http::rate_limited(&state.limiter, &key) {
         return Err("too many requests".into());
     }
     let left = Duration::from_secs(u64::try_from(claims.exp - now).unwrap_or(0));
@@ -142,7 +143,7 @@ async fn admit(state: &ServerState, payload: &serde_json::Value) -> Result<(Admi
         principal,
         expires: tokio::time::Instant::now() + left,
     };
-    Ok((admitted, claims.sub))
+    Ok((admitted, key))
 }
 
 /// Runs the socket's operations with the admission HTTP gives a request: each one (query,

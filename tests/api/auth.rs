@@ -12,7 +12,7 @@ use crate::helpers::*;
 
 const VIEWER: &str = "{ viewer { kind name } }";
 
-fn claims(app: &TestApp, overrides: Value) -> Value {
+pub(crate) fn claims(app: &TestApp, overrides: Value) -> Value {
     let now = Utc::now().timestamp();
     let mut c = json!({
         "iss": app.state.settings.jwt_issuer,
@@ -33,7 +33,7 @@ fn claims(app: &TestApp, overrides: Value) -> Value {
     c
 }
 
-fn sign(claims: &Value, secret: &[u8]) -> String {
+pub(crate) fn sign(claims: &Value, secret: &[u8]) -> String {
     jsonwebtoken::encode(
         &Header::new(Algorithm::HS256),
         claims,
@@ -42,7 +42,7 @@ fn sign(claims: &Value, secret: &[u8]) -> String {
     .unwrap()
 }
 
-async fn server_secret(app: &TestApp) -> Vec<u8> {
+pub(crate) async fn server_secret(app: &TestApp) -> Vec<u8> {
     use secrecy::ExposeSecret;
     api::auth::signing_secret(&app.state.db, &app.state.settings)
         .await

@@ -14,6 +14,8 @@ mod email_support;
 mod fake_platform;
 mod fuzz;
 mod hardening;
+mod hardening_net;
+mod hardening_tokens;
 mod http;
 mod limits;
 mod mobility_access;
