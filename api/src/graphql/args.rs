@@ -109,7 +109,12 @@ mod tests {
         // issue 16 item 2
         let parse = |s: &str| SearchText::parse(Some(Value::String(s.to_owned())));
         assert_eq!(parse("anna").ok().map(|s| s.0), Some("anna".to_owned()));
-        for bad in ["a\u{0}".to_owned(), "a".repeat(101), "a".repeat(50_000), "\u{202e}x".to_owned()] {
+        for bad in [
+            "a\u{0}".to_owned(),
+            "a".repeat(101),
+            "a".repeat(50_000),
+            "\u{202e}x".to_owned(),
+        ] {
             assert_eq!(code(parse(&bad)).as_deref(), Some(BAD_REQUEST), "{}", bad.len());
         }
         assert_eq!(SearchText::type_name(), "String");

@@ -5,6 +5,7 @@ pub mod args;
 pub mod connection;
 pub mod directory;
 pub mod errors;
+pub mod guard;
 pub mod ids;
 pub mod limits;
 pub mod live;

@@ -39,7 +39,10 @@ impl Cursor {
         let id = Uuid::parse_str(raw.get(..36)?).ok()?;
         let key = raw.get(36..)?;
         text::no_control(key).ok()?;
-        Some(Self { id, key: key.to_owned() })
+        Some(Self {
+            id,
+            key: key.to_owned(),
+        })
     }
 }
 

@@ -124,9 +124,22 @@ mod tests {
     fn bidi_controls_and_invisible_characters_are_format() {
         // issue 16 item 10
         let bidi = ('\u{202A}'..='\u{202E}').chain('\u{2066}'..='\u{2069}');
-        for c in bidi.chain(['\u{200E}', '\u{200F}', '\u{061C}', '\u{200B}', '\u{FEFF}', '\u{00AD}', '\u{E0041}']) {
+        for c in bidi.chain([
+            '\u{200E}',
+            '\u{200F}',
+            '\u{061C}',
+            '\u{200B}',
+            '\u{FEFF}',
+            '\u{00AD}',
+            '\u{E0041}',
+        ]) {
             assert!(is_format(c), "{:04X}", c as u32);
-            assert_eq!(displayable(&format!("a{c}b")), Err(TextError::Format), "{:04X}", c as u32);
+            assert_eq!(
+                displayable(&format!("a{c}b")),
+                Err(TextError::Format),
+                "{:04X}",
+                c as u32
+            );
         }
         for c in ['a', 'é', 'ß', '中', '👩', '\u{0301}', '\u{FE0F}', ' '] {
             assert!(!is_format(c), "{:04X}", c as u32);
@@ -139,7 +152,13 @@ mod tests {
     fn joiners_only_join_non_ascii_characters() {
         assert_eq!(displayable("👩\u{200D}💻"), Ok(()));
         assert_eq!(displayable("می\u{200C}خواهم"), Ok(()));
-        for bad in ["A\u{200D}da", "\u{200D}👩", "👩\u{200D}", "👩\u{200D} 💻", "👩\u{200D}\u{200D}💻"] {
+        for bad in [
+            "A\u{200D}da",
+            "\u{200D}👩",
+            "👩\u{200D}",
+            "👩\u{200D} 💻",
+            "👩\u{200D}\u{200D}💻",
+        ] {
             assert_eq!(displayable(bad), Err(TextError::Format), "{bad:?}");
         }
     }
