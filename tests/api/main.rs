@@ -13,6 +13,7 @@ mod email_process;
 mod email_support;
 mod fake_platform;
 mod fuzz;
+mod hardening_input;
 mod http;
 mod limits;
 mod mobility_access;
