@@ -33,6 +33,7 @@ mod remote_rules;
 mod remote_statuses;
 mod remote_support;
 mod schema;
+mod schema_walk;
 mod smtp_sink;
 mod subscriptions;
 mod subscriptions_process;

@@ -115,7 +115,9 @@ impl DirectoryQuery {
         #[graphql(desc = "Start after this cursor.")] after: Option<String>,
         #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Case-insensitive substring of the account name.")] search: Option<SearchText>,
+        #[graphql(desc = "Case-insensitive substring of the account name (at most 100 characters).")] search: Option<
+            SearchText,
+        >,
     ) -> Result<AccountConnection> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;

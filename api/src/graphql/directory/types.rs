@@ -149,9 +149,10 @@ impl Account {
         #[graphql(desc = "Start after this cursor.")] after: Option<String>,
         #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Case-insensitive substring of the name, email, phone number or extension.")] search: Option<
-            SearchText,
-        >,
+        #[graphql(
+            desc = "Case-insensitive substring of the name, email, phone number or extension (at most 100 characters)."
+        )]
+        search: Option<SearchText>,
     ) -> Result<UserConnection> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;

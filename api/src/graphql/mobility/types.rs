@@ -135,7 +135,8 @@ pub struct MobilityDefaults {
     pub voicemail_access_number: String,
 }
 
-/// Per-column filters of the enabled users' list; each is a case-insensitive substring.
+/// Per-column filters of the enabled users' list; each is a case-insensitive substring (at most
+/// 100 characters).
 #[derive(InputObject, Clone, Debug, Default)]
 pub struct MobilityUserFilter {
     /// Part of the name.
@@ -199,7 +200,9 @@ impl Mobility {
         #[graphql(desc = "Start after this cursor.")] after: Option<String>,
         #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Case-insensitive substring of the name, phone number, extension or mobility extension.")]
+        #[graphql(
+            desc = "Case-insensitive substring of the name, phone number, extension or mobility extension (at most 100 characters)."
+        )]
         search: Option<SearchText>,
         #[graphql(desc = "Per-column filters, all of which must match.")] filter: Option<MobilityUserFilter>,
     ) -> Result<MobilityUserConnection> {
@@ -245,9 +248,10 @@ impl Mobility {
         #[graphql(desc = "Start after this cursor.")] after: Option<String>,
         #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Case-insensitive substring of the name, phone number or extension.")] search: Option<
-            SearchText,
-        >,
+        #[graphql(
+            desc = "Case-insensitive substring of the name, phone number or extension (at most 100 characters)."
+        )]
+        search: Option<SearchText>,
     ) -> Result<UserConnection> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
