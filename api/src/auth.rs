@@ -17,16 +17,18 @@ use uuid::Uuid;
 use crate::{
     config::Settings,
     policy::{Grant, Principal, UserPrincipal},
-    service::error::unique_violation,
+    service::{error::unique_violation, text},
 };
 
 /// Longest name a Support token may carry.
 pub const MAX_SUPPORT_NAME: usize = 64;
 
-/// Whether `name` may stand on a Support token: 1–64 characters, no control characters.
+/// Whether `name` may stand on a Support token: 1–64 characters, no control or format
+/// characters (the name rule of [`text::displayable`]: it is shown to users as who changed
+/// their data, so it must not reorder itself on screen).
 pub fn valid_support_name(name: &str) -> bool {
     let len = name.chars().count();
-    (1..=MAX_SUPPORT_NAME).contains(&len) && !name.chars().any(char::is_control)
+    (1..=MAX_SUPPORT_NAME).contains(&len) && text::displayable(name).is_ok()
 }
 
 /// The two kinds of token.

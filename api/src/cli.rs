@@ -162,10 +162,17 @@ async fn token(settings: Settings, args: TokenArgs) -> anyhow::Result<()> {
     }
     let token = match args.user {
         None if !auth::valid_support_name(&args.name) => {
-            anyhow::bail!("--name must be 1 to {} characters", auth::MAX_SUPPORT_NAME)
+            anyhow::bail!(
+                "--name must be 1 to {} characters, without control or formatting characters",
+                auth::MAX_SUPPORT_NAME
+            )
         }
         None => tokens.mint_support(&args.name, ttl)?,
         Some(who) => {
+            // A NUL would reach PostgreSQL as an error of its own; say what is wrong instead.
+            if crate::service::text::no_control(&who).is_err() {
+                anyhow::bail!("--user must not contain control characters");
+            }
             let id = if who.contains('@') {
                 let mut found = directory::users_by_email(&db, &who).await?;
                 match found.len() {

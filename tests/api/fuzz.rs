@@ -23,12 +23,14 @@ const CREATE: &str = "mutation($i: UserCreateInput!) {
 
 const KNOWN: [&str; 4] = ["VALIDATION_FAILED", "EXTENSION_CONFLICT", "NOT_FOUND", "FORBIDDEN"];
 
-/// A hostile string: any Unicode (control characters, combining marks), blanks, or a run around
-/// the 200-character bound, sometimes of a letter that grows when lower-cased ("İ" → "i̇"),
-/// which the sort and search keys store.
+/// A hostile string: any Unicode (control characters, combining marks), blanks, a NUL or an
+/// invisible or direction character (issue 16 items 2 and 10), or a run around the
+/// 200-character bound, sometimes of a letter that grows when lower-cased ("İ" → "i̇"), which
+/// the sort and search keys store.
 fn hostile() -> impl Strategy<Value = String> {
     prop_oneof![
         2 => any::<String>(),
+        1 => prop::sample::select(vec!["Ada\u{0}", "\u{0}", "\u{202e}evil", "Ada\u{200b}", "\u{feff}Ada"]).prop_map(String::from),
         1 => "[ \t\n]{0,3}".prop_map(|s| s),
         3 => (prop::sample::select(vec!["a", "İ"]), 190..=210usize).prop_map(|(c, n)| c.repeat(n)),
     ]

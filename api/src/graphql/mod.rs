@@ -1,10 +1,12 @@
 //! The GraphQL schema: one folder per domain, merged into the roots here. [`schema`] builds it
 //! with no data (for the SDL and its drift test); the server adds data, limits and extensions.
 
+pub mod args;
 pub mod connection;
 pub mod directory;
 pub mod errors;
 pub mod executed;
+pub mod guard;
 pub mod ids;
 pub mod limits;
 pub mod live;

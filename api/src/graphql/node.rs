@@ -3,6 +3,7 @@
 
 use async_graphql::{Context, ID, Interface, Object, Result};
 
+use super::args::IdArg;
 use super::{
     context,
     directory::{
@@ -161,7 +162,7 @@ pub struct NodeQuery;
 #[Object]
 impl NodeQuery {
     /// Any object by its global id; null when unknown or not visible to the caller.
-    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global id.")] id: ID) -> Result<Option<Node>> {
+    async fn node(&self, ctx: &Context<'_>, #[graphql(desc = "A global id.")] id: IdArg) -> Result<Option<Node>> {
         resolve(ctx, &id).await
     }
 
@@ -171,7 +172,7 @@ impl NodeQuery {
     async fn nodes(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "Global ids (at most 100).")] ids: Vec<ID>,
+        #[graphql(desc = "Global ids (at most 100).")] ids: Vec<IdArg>,
     ) -> Result<Vec<Option<Node>>> {
         if ids.len() > super::connection::MAX_PAGE as usize {
             return Err(errors::coded("BAD_REQUEST", "at most 100 ids"));

@@ -9,6 +9,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod remote;
 pub mod sync;
+pub mod text;
 pub mod validate;
 
 pub use error::{ErrorCode, ServiceError, ServiceResult, UserError};

@@ -7,6 +7,12 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use super::text;
+
+/// Longest cursor text read, in bytes: a sort key is a lower-cased name of at most 200
+/// characters (or a number, or a timestamp), far below this once encoded.
+const MAX_CURSOR_TEXT: usize = 4096;
+
 /// A position in a list: the sort key and id of a row.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Cursor {
@@ -22,13 +28,20 @@ impl Cursor {
         URL_SAFE_NO_PAD.encode(format!("{}{}", self.id, self.key))
     }
 
-    /// Reads the opaque text form; `None` when it is not one of ours.
+    /// Reads the opaque text form; `None` when it is not one of ours: too long, not UTF-8, or
+    /// a key with a control character (a forged cursor: no sort key holds one, and PostgreSQL
+    /// would refuse a NUL with an error of its own; issue 16 item 2).
     pub fn decode(text: &str) -> Option<Self> {
+        if text.len() > MAX_CURSOR_TEXT {
+            return None;
+        }
         let raw = String::from_utf8(URL_SAFE_NO_PAD.decode(text).ok()?).ok()?;
         let id = Uuid::parse_str(raw.get(..36)?).ok()?;
+        let key = raw.get(36..)?;
+        text::no_control(key).ok()?;
         Some(Self {
             id,
-            key: raw.get(36..)?.to_owned(),
+            key: key.to_owned(),
         })
     }
 }
@@ -205,6 +218,13 @@ mod tests {
         assert_eq!(Cursor::decode(&c.encode()), Some(c));
         assert_eq!(Cursor::decode("not a cursor"), None);
         assert_eq!(Cursor::decode(""), None);
+        // issue 16 item 2: a forged key with a NUL, or text that is not UTF-8, is no cursor.
+        let id = Uuid::new_v4();
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(format!("{id}a\u{0}"))), None);
+        let mut bytes = id.to_string().into_bytes();
+        bytes.push(0xFF);
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(bytes)), None);
+        assert_eq!(Cursor::decode(&"A".repeat(MAX_CURSOR_TEXT + 4)), None);
     }
 
     #[test]

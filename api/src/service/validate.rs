@@ -1,13 +1,14 @@
 //! Input validation shared by the services: each check trims and normalises what it accepts and
 //! answers a [`UserError`] naming the field for what it refuses.
 
-use super::{ErrorCode, UserError};
+use super::{ErrorCode, UserError, text};
 
 fn invalid(field: &[&str], message: impl Into<String>) -> UserError {
     UserError::new(ErrorCode::ValidationFailed, field, message)
 }
 
-/// A name: trimmed, 1–`max` characters, no control characters.
+/// A name: trimmed, 1–`max` characters, no control or format characters
+/// ([`text::displayable`]: no bidi controls, no zero-width spaces; issue 16 item 10).
 pub fn name(field: &[&str], raw: &str, max: usize) -> Result<String, UserError> {
     let value = raw.trim();
     let len = value.chars().count();
@@ -17,9 +18,7 @@ pub fn name(field: &[&str], raw: &str, max: usize) -> Result<String, UserError> 
     if len > max {
         return Err(invalid(field, format!("must be at most {max} characters")));
     }
-    if value.chars().any(char::is_control) {
-        return Err(invalid(field, "must not contain control characters"));
-    }
+    text::displayable(value).map_err(|e| invalid(field, e.to_string()))?;
     Ok(value.to_owned())
 }
 
@@ -162,6 +161,9 @@ mod tests {
         assert!(name(&["name"], "   ", 10).is_err());
         assert!(name(&["name"], "abcdefghijk", 10).is_err());
         assert!(name(&["name"], "a\u{0}b", 10).is_err());
+        // issue 16 item 10: a name cannot reverse itself on screen.
+        assert!(name(&["name"], "\u{202e}evil", 10).is_err());
+        assert!(label(&["label"], "Work\u{200b}").is_err());
     }
 
     #[test]

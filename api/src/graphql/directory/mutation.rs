@@ -8,6 +8,7 @@ use crate::{
     graphql::{
         context,
         errors::{UserError, payload},
+        guard,
         ids::{self, Kind},
     },
     service::directory::{self, NewAccount, UserChanges, UserFields},
@@ -242,14 +243,22 @@ impl DirectoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new account.")] input: AccountCreateInput,
     ) -> Result<AccountCreatePayload> {
+        let guard = guard::check(&input);
         let new = NewAccount {
             name: input.name,
             platform: input.platform.into(),
             destination_codes: input.destination_codes,
             extension_length: input.extension_length,
         };
-        let (account, user_errors) =
-            payload(directory::create_account(context::db(ctx)?, context::principal(ctx)?, new).await)?;
+        let (account, user_errors) = payload(
+            guard
+                .run(directory::create_account(
+                    context::db(ctx)?,
+                    context::principal(ctx)?,
+                    new,
+                ))
+                .await,
+        )?;
         Ok(AccountCreatePayload {
             account: account.map(Account),
             user_errors,
@@ -262,9 +271,17 @@ impl DirectoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new location.")] input: LocationCreateInput,
     ) -> Result<LocationCreatePayload> {
+        let guard = guard::check(&input);
         let account = ids::decode_as(&input.account_id, Kind::Account);
         let (location, user_errors) = payload(
-            directory::create_location(context::db(ctx)?, context::principal(ctx)?, account, &input.name).await,
+            guard
+                .run(directory::create_location(
+                    context::db(ctx)?,
+                    context::principal(ctx)?,
+                    account,
+                    &input.name,
+                ))
+                .await,
         )?;
         Ok(LocationCreatePayload {
             location: location.map(Location),
@@ -278,15 +295,17 @@ impl DirectoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new access number.")] input: AccessNumberCreateInput,
     ) -> Result<AccessNumberCreatePayload> {
+        let guard = guard::check(&input);
         let account = ids::decode_as(&input.account_id, Kind::Account);
-        let result = directory::create_access_number(
-            context::db(ctx)?,
-            context::principal(ctx)?,
-            account,
-            &input.number,
-            &input.label,
-        )
-        .await;
+        let result = guard
+            .run(directory::create_access_number(
+                context::db(ctx)?,
+                context::principal(ctx)?,
+                account,
+                &input.number,
+                &input.label,
+            ))
+            .await;
         let (access_number, user_errors) = payload(result)?;
         Ok(AccessNumberCreatePayload {
             access_number: access_number.map(AccessNumber),
@@ -300,11 +319,12 @@ impl DirectoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The new user.")] input: UserCreateInput,
     ) -> Result<UserCreatePayload> {
+        let guard = guard::check(&input);
         let account = ids::decode_as(&input.account_id, Kind::Account);
         let fields = UserFields::from(input.user);
         let cfg = &ctx.data::<AppState>()?.settings.remote_extension;
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-        let (user, user_errors) = payload(directory::create_user(db, p, cfg, account, fields).await)?;
+        let (user, user_errors) = payload(guard.run(directory::create_user(db, p, cfg, account, fields)).await)?;
         Ok(UserCreatePayload {
             user: user.map(User),
             user_errors,
@@ -317,11 +337,12 @@ impl DirectoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The users to create.")] input: UsersImportInput,
     ) -> Result<UsersImportPayload> {
+        let guard = guard::check(&input);
         let account = ids::decode_as(&input.account_id, Kind::Account);
         let rows = input.users.into_iter().map(UserFields::from).collect();
         let cfg = &ctx.data::<AppState>()?.settings.remote_extension;
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-        let (users, user_errors) = payload(directory::import_users(db, p, cfg, account, rows).await)?;
+        let (users, user_errors) = payload(guard.run(directory::import_users(db, p, cfg, account, rows)).await)?;
         Ok(UsersImportPayload {
             users: users.unwrap_or_default().into_iter().map(User).collect(),
             user_errors,
@@ -334,6 +355,7 @@ impl DirectoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The changes.")] input: UserUpdateInput,
     ) -> Result<UserUpdatePayload> {
+        let guard = guard::check(&input);
         fn patch<T>(v: MaybeUndefined<T>) -> Option<Option<T>> {
             match v {
                 MaybeUndefined::Undefined => None,
@@ -350,8 +372,16 @@ impl DirectoryMutation {
             phone_profile: input.phone_profile.map(Into::into),
         };
         let id = ids::decode_as(&input.id, Kind::User);
-        let (user, user_errors) =
-            payload(directory::update_user(context::db(ctx)?, context::principal(ctx)?, id, changes).await)?;
+        let (user, user_errors) = payload(
+            guard
+                .run(directory::update_user(
+                    context::db(ctx)?,
+                    context::principal(ctx)?,
+                    id,
+                    changes,
+                ))
+                .await,
+        )?;
         Ok(UserUpdatePayload {
             user: user.map(User),
             user_errors,
@@ -364,8 +394,17 @@ impl DirectoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The grant.")] input: RoleAssignInput,
     ) -> Result<RoleAssignPayload> {
+        let guard = guard::check(&input);
         let (user, role, location) = input.target.parts();
-        let result = directory::assign_role(context::db(ctx)?, context::principal(ctx)?, user, role, location).await;
+        let result = guard
+            .run(directory::assign_role(
+                context::db(ctx)?,
+                context::principal(ctx)?,
+                user,
+                role,
+                location,
+            ))
+            .await;
         let (role_assignment, user_errors) = payload(result)?;
         Ok(RoleAssignPayload {
             role_assignment: role_assignment.map(RoleAssignment),
@@ -380,8 +419,17 @@ impl DirectoryMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The role to take away.")] input: RoleRevokeInput,
     ) -> Result<RoleRevokePayload> {
+        let guard = guard::check(&input);
         let (user, role, location) = input.target.parts();
-        let result = directory::revoke_role(context::db(ctx)?, context::principal(ctx)?, user, role, location).await;
+        let result = guard
+            .run(directory::revoke_role(
+                context::db(ctx)?,
+                context::principal(ctx)?,
+                user,
+                role,
+                location,
+            ))
+            .await;
         let (removed, user_errors) = payload(result)?;
         Ok(RoleRevokePayload {
             deleted_id: removed.map(|r| ids::encode(Kind::RoleAssignment, r.id)),

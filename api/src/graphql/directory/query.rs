@@ -1,11 +1,12 @@
 //! Directory queries: `viewer`, `me`, `accounts`, `account`.
 
-use async_graphql::{Context, Enum, ID, Object, Result};
+use async_graphql::{Context, Enum, Object, Result};
 
 use super::loaders::{RequestLoader, UserKey, load_err};
 use super::types::{Account, AccountConnection, RoleAssignment, User};
 use crate::{
     graphql::{
+        args::{IdArg, SearchText},
         connection, context, errors,
         ids::{self, Kind},
     },
@@ -114,11 +115,13 @@ impl DirectoryQuery {
         #[graphql(desc = "Start after this cursor.")] after: Option<String>,
         #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Case-insensitive substring of the account name.")] search: Option<String>,
+        #[graphql(desc = "Case-insensitive substring of the account name (at most 100 characters).")] search: Option<
+            SearchText,
+        >,
     ) -> Result<AccountConnection> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
-        let select = directory::accounts_select(p, search.as_deref());
+        let select = directory::accounts_select(p, search.as_ref().map(SearchText::as_str));
         let (page, total) = connection::fetch(ctx, select, &req).await?;
         Ok(AccountConnection::from_page(page, total, Account))
     }
@@ -127,7 +130,7 @@ impl DirectoryQuery {
     async fn account(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The account's global id.")] id: ID,
+        #[graphql(desc = "The account's global id.")] id: IdArg,
     ) -> Result<Option<Account>> {
         let Some(key) = ids::decode_as(&id, Kind::Account) else {
             return Ok(None);

@@ -9,6 +9,7 @@ use super::loaders::{AccountKey, LocationKey, RequestLoader, RolesOfUser, UserKe
 use crate::{
     graphql::remote::types::user_fields as remote,
     graphql::{
+        args::SearchText,
         connection::{self, connection},
         context, errors,
         ids::{self, Kind},
@@ -148,13 +149,14 @@ impl Account {
         #[graphql(desc = "Start after this cursor.")] after: Option<String>,
         #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Case-insensitive substring of the name, email, phone number or extension.")] search: Option<
-            String,
-        >,
+        #[graphql(
+            desc = "Case-insensitive substring of the name, email, phone number or extension (at most 100 characters)."
+        )]
+        search: Option<SearchText>,
     ) -> Result<UserConnection> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
-        let select = directory::users_select(p, self.0.id, search.as_deref());
+        let select = directory::users_select(p, self.0.id, search.as_ref().map(SearchText::as_str));
         let (page, total) = connection::fetch(ctx, select, &req).await?;
         super::loaders::prefetch_users(ctx, &self.0, page.rows.iter().map(|(_, u)| u), &[]).await?;
         Ok(UserConnection::from_page(page, total, User))

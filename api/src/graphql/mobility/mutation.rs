@@ -11,6 +11,7 @@ use crate::{
         context,
         directory::types::User,
         errors::{UserError, payload},
+        guard,
         ids::{self, Kind},
     },
     service::{
@@ -215,6 +216,7 @@ impl MobilityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The purchase and the first settings.")] input: MobilityActivateInput,
     ) -> Result<MobilityActivatePayload> {
+        let guard = guard::check(&input);
         let defaults = &ctx.data::<AppState>()?.settings.mobility;
         let activation = Activation {
             confirm_purchase: input.confirm_purchase,
@@ -225,7 +227,15 @@ impl MobilityMutation {
         };
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
         MobilityActivatePayload::from_result(
-            service::activate(db, p, defaults, account(&input.account_id), activation).await,
+            guard
+                .run(service::activate(
+                    db,
+                    p,
+                    defaults,
+                    account(&input.account_id),
+                    activation,
+                ))
+                .await,
         )
     }
 
@@ -235,10 +245,19 @@ impl MobilityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The router and group.")] input: MobilityActivationCompleteInput,
     ) -> Result<MobilityActivationCompletePayload> {
+        let guard = guard::check(&input);
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
         let id = account(&input.account_id);
         MobilityActivationCompletePayload::from_result(
-            service::complete_activation(db, p, id, &input.mobility_router, &input.group_name).await,
+            guard
+                .run(service::complete_activation(
+                    db,
+                    p,
+                    id,
+                    &input.mobility_router,
+                    &input.group_name,
+                ))
+                .await,
         )
     }
 
@@ -249,6 +268,7 @@ impl MobilityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The changes.")] input: MobilitySettingsUpdateInput,
     ) -> Result<MobilitySettingsUpdatePayload> {
+        let guard = guard::check(&input);
         let changes = SettingsChanges {
             expected_version: input.expected_version,
             mobility_router: input.mobility_router,
@@ -260,7 +280,9 @@ impl MobilityMutation {
         };
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
         MobilitySettingsUpdatePayload::from_result(
-            service::update_settings(db, p, account(&input.account_id), changes).await,
+            guard
+                .run(service::update_settings(db, p, account(&input.account_id), changes))
+                .await,
         )
     }
 
@@ -271,9 +293,17 @@ impl MobilityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The flag.")] input: MobilityEmailNotificationSetInput,
     ) -> Result<MobilityEmailNotificationSetPayload> {
+        let guard = guard::check(&input);
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
         MobilityEmailNotificationSetPayload::from_result(
-            service::set_email_notification(db, p, account(&input.account_id), input.enabled).await,
+            guard
+                .run(service::set_email_notification(
+                    db,
+                    p,
+                    account(&input.account_id),
+                    input.enabled,
+                ))
+                .await,
         )
     }
 
@@ -283,8 +313,9 @@ impl MobilityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account.")] input: MobilityDeactivateInput,
     ) -> Result<MobilityDeactivatePayload> {
+        let guard = guard::check(&input);
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-        MobilityDeactivatePayload::from_result(service::deactivate(db, p, account(&input.account_id)).await)
+        MobilityDeactivatePayload::from_result(guard.run(service::deactivate(db, p, account(&input.account_id))).await)
     }
 
     /// Enables users for mobility with their extensions, all or none (SPEC M7, M8); with
@@ -294,6 +325,7 @@ impl MobilityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The users and their extensions.")] input: MobilityUsersEnableInput,
     ) -> Result<MobilityUsersEnablePayload> {
+        let guard = guard::check(&input);
         let rows = input
             .users
             .iter()
@@ -303,7 +335,15 @@ impl MobilityMutation {
             })
             .collect();
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-        let result = service::enable_users(db, p, account(&input.account_id), rows, input.dry_run).await;
+        let result = guard
+            .run(service::enable_users(
+                db,
+                p,
+                account(&input.account_id),
+                rows,
+                input.dry_run,
+            ))
+            .await;
         let (enabled, user_errors) = payload(result)?;
         Ok(MobilityUsersEnablePayload {
             mobility_users: enabled.unwrap_or_default().into_iter().map(Into::into).collect(),
@@ -318,8 +358,16 @@ impl MobilityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The user and the new extension.")] input: MobilityUserUpdateInput,
     ) -> Result<MobilityUserUpdatePayload> {
+        let guard = guard::check(&input);
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-        let result = service::update_user_extension(db, p, user(&input.user_id), &input.mobility_extension).await;
+        let result = guard
+            .run(service::update_user_extension(
+                db,
+                p,
+                user(&input.user_id),
+                &input.mobility_extension,
+            ))
+            .await;
         let (enabled, user_errors) = payload(result)?;
         Ok(MobilityUserUpdatePayload {
             mobility_user: enabled.map(Into::into),
@@ -333,9 +381,14 @@ impl MobilityMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The users.")] input: MobilityUsersDisableInput,
     ) -> Result<MobilityUsersDisablePayload> {
+        let guard = guard::check(&input);
         let ids = input.user_ids.iter().map(user).collect();
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-        let (users, user_errors) = payload(service::disable_users(db, p, account(&input.account_id), ids).await)?;
+        let (users, user_errors) = payload(
+            guard
+                .run(service::disable_users(db, p, account(&input.account_id), ids))
+                .await,
+        )?;
         Ok(MobilityUsersDisablePayload {
             users: users.unwrap_or_default().into_iter().map(User).collect(),
             user_errors,

@@ -18,6 +18,7 @@ use crate::{
             types::User,
         },
         errors::{UserError, payload},
+        guard,
         ids::{self, Kind},
     },
     service::mobility::{self as service, RetryTarget},
@@ -203,13 +204,14 @@ impl NotificationMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The recipient or the notification.")] input: NotificationRetryInput,
     ) -> Result<NotificationRetryPayload> {
+        let guard = guard::check(&input);
         let target = match ids::decode(&input.id) {
             Some((Kind::NotificationRecipient, id)) => Some(RetryTarget::Delivery(id)),
             Some((Kind::MobilityNotification, id)) => Some(RetryTarget::Notification(id)),
             _ => None,
         };
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-        let (notification, user_errors) = payload(service::retry_notification(db, p, target).await)?;
+        let (notification, user_errors) = payload(guard.run(service::retry_notification(db, p, target)).await)?;
         Ok(NotificationRetryPayload {
             notification: notification.map(MobilityNotification),
             user_errors,

@@ -9,6 +9,7 @@ use async_graphql::{Context, Enum, ID, MergedObject, Object, Result, Subscriptio
 use super::types::{Mobility, MobilityUser};
 use crate::{
     graphql::{
+        args::IdArg,
         context,
         directory::types::Account,
         errors::coded,
@@ -148,7 +149,7 @@ impl MobilitySubscription {
     async fn mobility_changed(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The account (an `Account` id).")] account_id: ID,
+        #[graphql(desc = "The account (an `Account` id).")] account_id: IdArg,
     ) -> Result<impl Stream<Item = Result<MobilityChangedEvent>> + use<>> {
         let account = live::watched_account(ctx, &account_id).await?;
         let feed = live::subscribe(ctx, Topic::Mobility(account.id))?;

@@ -11,6 +11,7 @@ use super::{
 };
 use crate::{
     graphql::{
+        args::SearchText,
         connection::{self, connection},
         context,
         directory::{
@@ -134,17 +135,18 @@ pub struct MobilityDefaults {
     pub voicemail_access_number: String,
 }
 
-/// Per-column filters of the enabled users' list; each is a case-insensitive substring.
+/// Per-column filters of the enabled users' list; each is a case-insensitive substring (at most
+/// 100 characters).
 #[derive(InputObject, Clone, Debug, Default)]
 pub struct MobilityUserFilter {
     /// Part of the name.
-    pub name: Option<String>,
+    pub name: Option<SearchText>,
     /// Part of the phone number.
-    pub phone_number: Option<String>,
+    pub phone_number: Option<SearchText>,
     /// Part of the extension.
-    pub extension: Option<String>,
+    pub extension: Option<SearchText>,
     /// Part of the mobility extension.
-    pub mobility_extension: Option<String>,
+    pub mobility_extension: Option<SearchText>,
 }
 
 connection!(
@@ -198,20 +200,24 @@ impl Mobility {
         #[graphql(desc = "Start after this cursor.")] after: Option<String>,
         #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Case-insensitive substring of the name, phone number, extension or mobility extension.")]
-        search: Option<String>,
+        #[graphql(
+            desc = "Case-insensitive substring of the name, phone number, extension or mobility extension (at most 100 characters)."
+        )]
+        search: Option<SearchText>,
         #[graphql(desc = "Per-column filters, all of which must match.")] filter: Option<MobilityUserFilter>,
     ) -> Result<MobilityUserConnection> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
         let f = filter.unwrap_or_default();
+        let text = |t: Option<SearchText>| t.map(|t| t.as_str().to_owned());
         let filter = Filter {
-            name: f.name,
-            phone_number: f.phone_number,
-            extension: f.extension,
-            mobility_extension: f.mobility_extension,
+            name: text(f.name),
+            phone_number: text(f.phone_number),
+            extension: text(f.extension),
+            mobility_extension: text(f.mobility_extension),
         };
-        let select = service::mobility_users_select(p, self.account_id, search.as_deref(), &filter);
+        let search = search.as_ref().map(SearchText::as_str);
+        let select = service::mobility_users_select(p, self.account_id, search, &filter);
         let (page, total) = connection::fetch(ctx, select, &req).await?;
         let loader = loader(ctx)?;
         // Everything the items ask for loads here, in one batch each, before they resolve.
@@ -242,11 +248,15 @@ impl Mobility {
         #[graphql(desc = "Start after this cursor.")] after: Option<String>,
         #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
-        #[graphql(desc = "Case-insensitive substring of the name, phone number or extension.")] search: Option<String>,
+        #[graphql(
+            desc = "Case-insensitive substring of the name, phone number or extension (at most 100 characters)."
+        )]
+        search: Option<SearchText>,
     ) -> Result<UserConnection> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
-        let select = service::eligible_users_select(p, self.account_id, search.as_deref());
+        let search = search.as_ref().map(SearchText::as_str);
+        let select = service::eligible_users_select(p, self.account_id, search);
         let (page, total) = connection::fetch(ctx, select, &req).await?;
         let account = loader(ctx)?
             .load_one(AccountKey(self.account_id))

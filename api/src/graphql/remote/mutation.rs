@@ -14,6 +14,7 @@ use crate::{
             types::User,
         },
         errors::{UserError, payload},
+        guard,
         ids::{self, Kind},
     },
     service::remote::{
@@ -312,6 +313,7 @@ impl RemoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The number to add.")] input: UserNumberCreateInput,
     ) -> Result<UserNumberCreatePayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let fields = NumberInput {
             label: input.label,
@@ -321,7 +323,15 @@ impl RemoteMutation {
             origin: input.origin.map(Into::into),
         };
         let user = user_key(input.user_id.as_ref());
-        let result = service::create_number(context::db(ctx)?, p, settings(ctx)?, user, fields).await;
+        let result = guard
+            .run(service::create_number(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                user,
+                fields,
+            ))
+            .await;
         let (number, user_errors) = payload(result)?;
         Ok(UserNumberCreatePayload {
             user_number: number.map(UserNumber),
@@ -335,6 +345,7 @@ impl RemoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The changes.")] input: UserNumberUpdateInput,
     ) -> Result<UserNumberUpdatePayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let changes = NumberChanges {
             label: input.label,
@@ -343,7 +354,15 @@ impl RemoteMutation {
             call_through: input.call_through,
         };
         let id = key(&input.id, Kind::UserNumber);
-        let result = service::update_number(context::db(ctx)?, p, settings(ctx)?, id, changes).await;
+        let result = guard
+            .run(service::update_number(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                id,
+                changes,
+            ))
+            .await;
         let (number, user_errors) = payload(result)?;
         Ok(UserNumberUpdatePayload {
             user_number: number.map(UserNumber),
@@ -357,9 +376,12 @@ impl RemoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The number to delete.")] input: UserNumberDeleteInput,
     ) -> Result<UserNumberDeletePayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let id = key(&input.id, Kind::UserNumber);
-        let result = service::delete_number(context::db(ctx)?, p, settings(ctx)?, id).await;
+        let result = guard
+            .run(service::delete_number(context::db(ctx)?, p, settings(ctx)?, id))
+            .await;
         let (deleted, user_errors) = payload(result)?;
         Ok(UserNumberDeletePayload {
             deleted_id: deleted.map(|id| ids::encode(Kind::UserNumber, id)),
@@ -373,6 +395,7 @@ impl RemoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The status to build.")] input: DynamicStatusCreateInput,
     ) -> Result<DynamicStatusCreatePayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let fields = StatusInput {
             name: input.name,
@@ -388,7 +411,15 @@ impl RemoteMutation {
             origin: input.origin.map(Into::into),
         };
         let user = user_key(input.user_id.as_ref());
-        let result = service::create_status(context::db(ctx)?, p, settings(ctx)?, user, fields).await;
+        let result = guard
+            .run(service::create_status(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                user,
+                fields,
+            ))
+            .await;
         let (status, user_errors) = payload(result)?;
         Ok(DynamicStatusCreatePayload {
             dynamic_status: status.map(DynamicStatus),
@@ -402,6 +433,7 @@ impl RemoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The changes.")] input: DynamicStatusUpdateInput,
     ) -> Result<DynamicStatusUpdatePayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let message = match input.message {
             MaybeUndefined::Undefined => Change::Keep,
@@ -427,7 +459,15 @@ impl RemoteMutation {
             ]),
         };
         let id = key(&input.id, Kind::DynamicStatus);
-        let result = service::update_status(context::db(ctx)?, p, settings(ctx)?, id, changes).await;
+        let result = guard
+            .run(service::update_status(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                id,
+                changes,
+            ))
+            .await;
         let (status, user_errors) = payload(result)?;
         Ok(DynamicStatusUpdatePayload {
             dynamic_status: status.map(DynamicStatus),
@@ -441,9 +481,12 @@ impl RemoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The status to delete.")] input: DynamicStatusDeleteInput,
     ) -> Result<DynamicStatusDeletePayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let id = key(&input.id, Kind::DynamicStatus);
-        let result = service::delete_status(context::db(ctx)?, p, settings(ctx)?, id).await;
+        let result = guard
+            .run(service::delete_status(context::db(ctx)?, p, settings(ctx)?, id))
+            .await;
         let (deleted, user_errors) = payload(result)?;
         Ok(DynamicStatusDeletePayload {
             deleted_id: deleted.map(|id| ids::encode(Kind::DynamicStatus, id)),
@@ -458,9 +501,12 @@ impl RemoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The status to activate.")] input: DynamicStatusActivateInput,
     ) -> Result<DynamicStatusActivatePayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let id = key(&input.id, Kind::DynamicStatus);
-        let result = service::activate_status(context::db(ctx)?, p, settings(ctx)?, id).await;
+        let result = guard
+            .run(service::activate_status(context::db(ctx)?, p, settings(ctx)?, id))
+            .await;
         let (status, user_errors) = payload(result)?;
         Ok(DynamicStatusActivatePayload {
             dynamic_status: status.map(DynamicStatus),
@@ -475,6 +521,7 @@ impl RemoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The profile to add.")] input: ClientProfileCreateInput,
     ) -> Result<ClientProfileCreatePayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let fields = ProfileInput {
             name: Some(input.name),
@@ -482,7 +529,11 @@ impl RemoteMutation {
             call_through_allowed: input.call_through_allowed,
         };
         let account = key(&input.account_id, Kind::Account);
-        let (profile, user_errors) = payload(service::create_profile(context::db(ctx)?, p, account, fields).await)?;
+        let (profile, user_errors) = payload(
+            guard
+                .run(service::create_profile(context::db(ctx)?, p, account, fields))
+                .await,
+        )?;
         Ok(ClientProfileCreatePayload {
             client_profile: profile.map(ClientProfile),
             user_errors,
@@ -495,6 +546,7 @@ impl RemoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The changes.")] input: ClientProfileUpdateInput,
     ) -> Result<ClientProfileUpdatePayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let fields = ProfileInput {
             name: input.name,
@@ -502,7 +554,11 @@ impl RemoteMutation {
             call_through_allowed: input.call_through_allowed,
         };
         let id = key(&input.id, Kind::ClientProfile);
-        let (profile, user_errors) = payload(service::update_profile(context::db(ctx)?, p, id, fields).await)?;
+        let (profile, user_errors) = payload(
+            guard
+                .run(service::update_profile(context::db(ctx)?, p, id, fields))
+                .await,
+        )?;
         Ok(ClientProfileUpdatePayload {
             client_profile: profile.map(ClientProfile),
             user_errors,
@@ -516,10 +572,19 @@ impl RemoteMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The user and profile.")] input: UserClientProfileSetInput,
     ) -> Result<UserClientProfileSetPayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let user = key(&input.user_id, Kind::User);
         let profile = input.client_profile_id.map(|id| key(&id, Kind::ClientProfile));
-        let result = service::assign_profile(context::db(ctx)?, p, settings(ctx)?, user, profile).await;
+        let result = guard
+            .run(service::assign_profile(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                user,
+                profile,
+            ))
+            .await;
         let (profile, user_errors) = payload(result)?;
         let user = match (&profile, user) {
             (Some(_), Some(id)) => ctx

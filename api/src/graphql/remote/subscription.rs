@@ -13,6 +13,7 @@ use uuid::Uuid;
 use super::types::{DynamicStatus, UserNumber};
 use crate::{
     graphql::{
+        args::IdArg,
         context,
         directory::types::User,
         errors::{self, coded},
@@ -197,9 +198,9 @@ impl RemoteSubscription {
     async fn active_status_changed(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<ID>,
+        #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<IdArg>,
     ) -> Result<impl Stream<Item = Result<ActiveStatusChangedEvent>> + use<>> {
-        let user = watched_user(ctx, user_id.as_ref()).await?;
+        let user = watched_user(ctx, user_id.as_deref()).await?;
         let feed = live::subscribe(ctx, Topic::ActiveStatus(user.id))?;
         let p = context::principal(ctx)?.clone();
         Ok(live::events(feed, move |d| match d.kind() {
@@ -214,9 +215,9 @@ impl RemoteSubscription {
     async fn user_numbers_changed(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<ID>,
+        #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<IdArg>,
     ) -> Result<impl Stream<Item = Result<UserNumbersChangedEvent>> + use<>> {
-        let user = watched_user(ctx, user_id.as_ref()).await?;
+        let user = watched_user(ctx, user_id.as_deref()).await?;
         let feed = live::subscribe(ctx, Topic::UserNumbers(user.id))?;
         let p = context::principal(ctx)?.clone();
         Ok(live::events(feed, move |d| {

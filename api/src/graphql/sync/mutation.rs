@@ -8,6 +8,7 @@ use crate::{
         context,
         directory::types::Account,
         errors::{UserError, payload},
+        guard,
         ids::{self, Kind},
     },
     service::sync::{self, connection::ConnectionInput},
@@ -71,6 +72,7 @@ impl SyncMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The connection.")] input: PlatformConnectionSetInput,
     ) -> Result<PlatformConnectionSetPayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let state = ctx.data::<AppState>()?;
         let account_id = ids::decode_as(&input.account_id, Kind::Account);
@@ -79,7 +81,15 @@ impl SyncMutation {
             token: input.token,
             platform_account: input.platform_account,
         };
-        let result = sync::connection::set_connection(&state.db, p, &state.token_key, account_id, fields).await;
+        let result = guard
+            .run(sync::connection::set_connection(
+                &state.db,
+                p,
+                &state.token_key,
+                account_id,
+                fields,
+            ))
+            .await;
         let (conn, user_errors) = payload(result)?;
         let account = match &conn {
             Some(c) => crate::service::directory::accounts_by_id(&state.db, &[c.account_id])
@@ -104,9 +114,10 @@ impl SyncMutation {
         ctx: &Context<'_>,
         #[graphql(desc = "The account.")] input: PlatformSyncRunInput,
     ) -> Result<PlatformSyncRunPayload> {
+        let guard = guard::check(&input);
         let p = context::principal(ctx)?;
         let account_id = ids::decode_as(&input.account_id, Kind::Account);
-        let result = sync::request_run(context::db(ctx)?, p, account_id).await;
+        let result = guard.run(sync::request_run(context::db(ctx)?, p, account_id)).await;
         let (run, user_errors) = payload(result)?;
         Ok(PlatformSyncRunPayload {
             created: run.as_ref().is_some_and(|(_, new)| *new),

@@ -2,11 +2,12 @@
 //! finish, for Support, Decision Makers and account-wide Phone Managers of the account. Each
 //! event shows the run as that change left it.
 
-use async_graphql::{Context, ID, Result, Subscription, futures_util::Stream};
+use async_graphql::{Context, Result, Subscription, futures_util::Stream};
 
 use super::types::PlatformSyncRun;
 use crate::{
     graphql::{
+        args::IdArg,
         context,
         errors::coded,
         live::{self, Step},
@@ -26,7 +27,7 @@ impl SyncSubscription {
     async fn platform_sync_run_updated(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The account (an `Account` id).")] account_id: ID,
+        #[graphql(desc = "The account (an `Account` id).")] account_id: IdArg,
     ) -> Result<impl Stream<Item = Result<PlatformSyncRun>> + use<>> {
         let account = live::watched_account(ctx, &account_id).await?;
         match sync::may_read_runs(context::principal(ctx)?, account.id) {
