@@ -79,7 +79,9 @@ impl SyncMutation {
             token: input.token,
             platform_account: input.platform_account,
         };
-        let result = sync::connection::set_connection(&state.db, p, &state.token_key, account_id, fields).await;
+        let policy = state.settings.plugins.platform.outbound();
+        let result =
+            sync::connection::set_connection(&state.db, p, &state.token_key, &policy, account_id, fields).await;
         let (conn, user_errors) = payload(result)?;
         let account = match &conn {
             Some(c) => crate::service::directory::accounts_by_id(&state.db, &[c.account_id])
