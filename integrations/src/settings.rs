@@ -328,8 +328,10 @@ mod tests {
         assert!(!policy.allow_http);
         assert!(policy.allowed.is_empty());
         assert_eq!(policy.max_reply_bytes, crate::outbound::DEFAULT_MAX_REPLY_BYTES);
-        let mut s = PlatformSettings::default();
-        s.allow_destinations = vec!["127.0.0.0/8".into()];
+        let s = PlatformSettings {
+            allow_destinations: vec!["127.0.0.0/8".into()],
+            ..Default::default()
+        };
         assert_eq!(s.outbound().allowed.len(), 1);
     }
 

@@ -69,7 +69,6 @@ async fn i16_connection_set_refuses_http_and_non_public_addresses(backend: Backe
     let app = spawn_app_with(backend, strict).await;
     let w = RemoteWorld::build(&app).await;
     let platform = FakePlatform::start(TOKEN).await;
-    let refused = vec![("VALIDATION_FAILED".to_owned(), r#"["input","baseUrl"]"#.to_owned())];
     for url in [
         platform.url.as_str(),
         "http://mx.example.com",
@@ -81,7 +80,7 @@ async fn i16_connection_set_refuses_http_and_non_public_addresses(backend: Backe
     ] {
         let errors = set(&app, w.c.account, url).await;
         assert_eq!(errors.len(), 1, "{url}: {errors:?}");
-        assert_eq!(errors[0].0, refused[0].0, "{url}: {errors:?}");
+        assert_eq!(errors[0].0, "VALIDATION_FAILED", "{url}: {errors:?}");
         assert!(errors[0].1.contains("baseUrl"), "{url}: {errors:?}");
     }
     assert_eq!(
@@ -111,7 +110,9 @@ async fn i16_a_name_resolving_to_loopback_is_refused_when_a_run_connects(backend
     assert_eq!(run.state, SyncRunState::Failed, "{run:?}");
     let errors = errors_read(&app, &run).await;
     assert!(
-        errors.iter().any(|e| e.starts_with("reading the platform's numbers failed: DESTINATION_NOT_ALLOWED")),
+        errors
+            .iter()
+            .any(|e| e.starts_with("reading the platform's numbers failed: DESTINATION_NOT_ALLOWED")),
         "{errors:?}"
     );
     assert!(platform.requests().is_empty(), "{:?}", platform.requests());
@@ -134,12 +135,24 @@ async fn i16_run_errors_are_reachs_words_never_the_reply(backend: Backend) {
     let failing = Fault::Body(503, format!("<pre>{MARKER} at db01.internal:5432</pre>"));
     let cases: Vec<(Vec<Fault>, &str)> = vec![
         (
-            vec![Fault::Body(200, format!(r#"{{"items": "{MARKER}", "nextCursor": null}}"#))],
+            vec![Fault::Body(
+                200,
+                format!(r#"{{"items": "{MARKER}", "nextCursor": null}}"#),
+            )],
             "PLATFORM_REPLY_INVALID",
         ),
-        (vec![Fault::Body(200, format!("{MARKER}\n\u{1b}[2J"))], "PLATFORM_REPLY_INVALID"),
-        (vec![failing.clone(), failing], "PLATFORM_FAILED: the platform answered HTTP 503"),
-        (vec![Fault::Body(401, MARKER.into())], "PLATFORM_REFUSED: the platform answered HTTP 401"),
+        (
+            vec![Fault::Body(200, format!("{MARKER}\n\u{1b}[2J"))],
+            "PLATFORM_REPLY_INVALID",
+        ),
+        (
+            vec![failing.clone(), failing],
+            "PLATFORM_FAILED: the platform answered HTTP 503",
+        ),
+        (
+            vec![Fault::Body(401, MARKER.into())],
+            "PLATFORM_REFUSED: the platform answered HTTP 401",
+        ),
         (
             vec![Fault::Redirect(format!("{}/{MARKER}", elsewhere.url))],
             "PLATFORM_FAILED: the platform answered HTTP 302",

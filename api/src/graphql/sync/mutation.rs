@@ -19,7 +19,9 @@ use crate::{
 pub struct PlatformConnectionSetInput {
     /// The MX-ONE account.
     pub account_id: ID,
-    /// The platform's base URL (`http://` or `https://`, no credentials, query or fragment).
+    /// The platform's base URL: `https://` (`http://` only where the server allows it), no
+    /// credentials, query or fragment, and no loopback, private or link-local address unless the
+    /// server lists it.
     pub base_url: String,
     /// The bearer token Reach presents to the platform; stored sealed and never readable back.
     #[graphql(secret)]
