@@ -201,7 +201,8 @@ async fn seed(db: &DatabaseConnection, settings: &Settings, key: &TokenKey, data
         token: TOKEN.into(),
         platform_account: data.account_name(),
     };
-    connection::set_connection(db, &s, key, Some(account.id), input)
+    let policy = settings.plugins.platform.outbound();
+    connection::set_connection(db, &s, key, &policy, Some(account.id), input)
         .await
         .unwrap();
     account.id
@@ -545,6 +546,9 @@ fn settings(database_url: String) -> Settings {
     };
     // The runs are started here, not by the plugin's workers.
     s.plugins.platform.enabled = false;
+    // The stand-in platform listens on http://127.0.0.1.
+    s.plugins.platform.allow_http = true;
+    s.plugins.platform.allow_destinations = vec!["127.0.0.0/8".into()];
     s.plugins.email.enabled = false;
     s
 }

@@ -11,6 +11,7 @@
 pub mod email;
 pub mod host;
 pub mod log;
+pub mod outbound;
 pub mod platform;
 pub mod settings;
 

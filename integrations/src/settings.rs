@@ -5,6 +5,8 @@ use std::path::PathBuf;
 
 use serde::{Deserialize, Serialize};
 
+use crate::outbound::{Allowed, OutboundPolicy};
+
 /// `[plugins]`.
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(default, deny_unknown_fields)]
@@ -120,6 +122,14 @@ pub struct PlatformSettings {
     pub backoff_initial_ms: u64,
     /// Numbers asked for per page.
     pub page_size: u32,
+    /// Whether platforms may be called over plain `http://` (default: `https://` only).
+    pub allow_http: bool,
+    /// Hosts, addresses and networks (`platform.internal`, `10.1.2.3`, `10.0.0.0/8`) that may be
+    /// called although they are not public; by default loopback, link-local, private,
+    /// unique-local and other non-public addresses are refused.
+    pub allow_destinations: Vec<String>,
+    /// Largest answer read from a platform, in bytes; a larger one fails the call.
+    pub max_reply_bytes: u64,
 }
 
 impl Default for PlatformSettings {
@@ -134,6 +144,9 @@ impl Default for PlatformSettings {
             max_attempts: connector.max_attempts,
             backoff_initial_ms: connector.backoff_initial_ms,
             page_size: connector.page_size,
+            allow_http: connector.outbound.allow_http,
+            allow_destinations: Vec::new(),
+            max_reply_bytes: connector.outbound.max_reply_bytes,
         }
     }
 }
@@ -165,7 +178,33 @@ impl PlatformSettings {
             max_attempts: self.max_attempts,
             backoff_initial_ms: self.backoff_initial_ms,
             page_size: self.page_size,
+            outbound: self.outbound(),
         }
+    }
+
+    /// Where platform calls may go. Entries that do not parse are left out (refused), though
+    /// `validate` stops the server on them first.
+    pub fn outbound(&self) -> OutboundPolicy {
+        OutboundPolicy {
+            allow_http: self.allow_http,
+            allowed: self.allow_destinations.iter().filter_map(|a| a.parse().ok()).collect(),
+            max_reply_bytes: self.max_reply_bytes,
+        }
+    }
+
+    /// The outbound settings, checked whether or not the plugin runs here (`reach sync` and
+    /// `platformConnectionSet` use them too).
+    fn validate_outbound(&self) -> Result<(), Invalid> {
+        let bad = |key: &str, reason: String| Err((format!("plugins.platform.{key}"), reason));
+        for entry in &self.allow_destinations {
+            if let Err(why) = entry.parse::<Allowed>() {
+                return bad("allow_destinations", why);
+            }
+        }
+        if self.max_reply_bytes < 1_024 {
+            return bad("max_reply_bytes", "must be at least 1024".into());
+        }
+        Ok(())
     }
 
     fn validate(&self) -> Result<(), Invalid> {
@@ -214,6 +253,7 @@ impl PluginSettings {
         if self.lease_seconds == 0 {
             return bad("lease_seconds", "must be at least 1");
         }
+        self.platform.validate_outbound()?;
         if self.platform.enabled {
             self.platform.validate()?;
         }
@@ -281,6 +321,20 @@ mod tests {
         assert_eq!(e.tls_mode("smtp://mail.example.com"), TlsMode::Tls);
     }
 
+    // issue 16 item 6: the default refuses plain http and every non-public destination.
+    #[test]
+    fn platform_calls_are_https_to_public_addresses_by_default() {
+        let policy = PlatformSettings::default().outbound();
+        assert!(!policy.allow_http);
+        assert!(policy.allowed.is_empty());
+        assert_eq!(policy.max_reply_bytes, crate::outbound::DEFAULT_MAX_REPLY_BYTES);
+        let s = PlatformSettings {
+            allow_destinations: vec!["127.0.0.0/8".into()],
+            ..Default::default()
+        };
+        assert_eq!(s.outbound().allowed.len(), 1);
+    }
+
     #[test]
     fn bad_values_name_their_setting() {
         let mut s = PluginSettings::default();
@@ -293,6 +347,13 @@ mod tests {
         );
         s.email.enabled = false;
         assert!(s.validate().is_ok(), "a plugin switched off is not checked");
+        s.platform.allow_destinations = vec!["10.0.0.0/8".into(), "not a host".into()];
+        assert_eq!(
+            s.validate().err().map(|(k, _)| k).as_deref(),
+            Some("plugins.platform.allow_destinations"),
+            "checked even with the plugin off, as platformConnectionSet uses it"
+        );
+        s.platform.allow_destinations.clear();
         s.poll_interval_ms = 0;
         assert_eq!(
             s.validate().err().map(|(k, _)| k).as_deref(),

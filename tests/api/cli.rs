@@ -19,6 +19,9 @@ pub(crate) fn reach(dir: &std::path::Path) -> Command {
         }
     }
     cmd.env("REACH_LOG_LEVEL", "warn");
+    // As `helpers::fresh_database`: the fake platform listens on http://127.0.0.1.
+    cmd.env("REACH_PLUGINS__PLATFORM__ALLOW_HTTP", "true");
+    cmd.env("REACH_PLUGINS__PLATFORM__ALLOW_DESTINATIONS", r#"["127.0.0.0/8"]"#);
     cmd
 }
 

@@ -1,5 +1,6 @@
 //! A real HTTP server standing in for the communication platform (the README's adapter
-//! contract), with faults to order: error statuses, slow answers, garbage and truncated JSON.
+//! contract), with faults to order: error statuses, slow answers, garbage and truncated JSON,
+//! bodies of the test's choosing, redirects and endless answers.
 //! It records what it was asked.
 
 #![allow(clippy::unwrap_used, clippy::expect_used, dead_code)]
@@ -30,6 +31,12 @@ pub enum Fault {
     Garbage,
     /// The answer's status with its JSON cut in half.
     Truncated,
+    /// This status with this body (text the platform controls).
+    Body(u16, String),
+    /// `302 Found` to this URL.
+    Redirect(String),
+    /// `200` with a body that never ends (chunked, no `Content-Length`), up to 256 MiB.
+    Endless,
 }
 
 #[derive(Default)]
@@ -170,6 +177,20 @@ async fn answer(fault: Option<Fault>, status: StatusCode, body: Value) -> Respon
             (status, Json(body)).into_response()
         }
         Some(Fault::Garbage) => (status, "<html>upstream error</html>").into_response(),
+        Some(Fault::Body(code, text)) => (StatusCode::from_u16(code).unwrap(), text).into_response(),
+        Some(Fault::Redirect(to)) => (StatusCode::FOUND, [("location", to)]).into_response(),
+        Some(Fault::Endless) => {
+            let chunk = axum::body::Bytes::from(vec![b' '; 64 * 1024]);
+            let chunks = futures::StreamExt::take(
+                futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone())),
+                4096,
+            );
+            let mut response = axum::body::Body::from_stream(chunks).into_response();
+            response
+                .headers_mut()
+                .insert("content-type", "application/json".parse().unwrap());
+            response
+        }
         Some(Fault::Truncated) => {
             let text = body.to_string();
             (

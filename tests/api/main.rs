@@ -23,6 +23,7 @@ mod mobility_access;
 mod mobility_rules;
 mod outbox;
 mod platform_connector;
+mod platform_outbound;
 mod platform_sync;
 mod plugins;
 mod queries;

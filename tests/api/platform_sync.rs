@@ -28,11 +28,11 @@ use crate::{
     remote_support::*,
 };
 
-const TOKEN: &str = "platform-token-7f3a";
-const PLATFORM_ACCOUNT: &str = "gamma-nordic";
+pub(crate) const TOKEN: &str = "platform-token-7f3a";
+pub(crate) const PLATFORM_ACCOUNT: &str = "gamma-nordic";
 
 /// Short timeouts and small pages, so faults and paging show within a test.
-fn fast(s: &mut Settings) {
+pub(crate) fn fast(s: &mut Settings) {
     s.plugins.poll_interval_ms = 50;
     s.plugins.email.enabled = false;
     let p = &mut s.plugins.platform;
@@ -45,16 +45,16 @@ fn fast(s: &mut Settings) {
 }
 
 /// `fast`, with this process running no sync itself (the test drives the runs).
-fn driven(s: &mut Settings) {
+pub(crate) fn driven(s: &mut Settings) {
     fast(s);
     s.plugins.platform.enabled = false;
 }
 
-const CONNECT: &str = "mutation($i: PlatformConnectionSetInput!) { platformConnectionSet(input: $i) {
+pub(crate) const CONNECT: &str = "mutation($i: PlatformConnectionSetInput!) { platformConnectionSet(input: $i) {
     account { id } platformConnection { baseUrl platformAccount tokenSet nextRunAt }
     userErrors { code field message } } }";
 
-async fn connect(app: &TestApp, account: Uuid, platform: &FakePlatform) -> Value {
+pub(crate) async fn connect(app: &TestApp, account: Uuid, platform: &FakePlatform) -> Value {
     let body = app
         .gql(
             &app.support(),
@@ -67,7 +67,7 @@ async fn connect(app: &TestApp, account: Uuid, platform: &FakePlatform) -> Value
 }
 
 /// A runner of this test (its own lease owner), with `remote` settings.
-async fn runner(app: &TestApp, remote: RemoteSettings) -> Runner {
+pub(crate) async fn runner(app: &TestApp, remote: RemoteSettings) -> Runner {
     let key = sync::seal::TokenKey::load(&app.state.db, &app.state.settings)
         .await
         .unwrap();
@@ -81,7 +81,7 @@ async fn runner(app: &TestApp, remote: RemoteSettings) -> Runner {
 }
 
 /// Asks for a run and runs it in the test.
-async fn run_here(app: &TestApp, runner: &Runner, account: Uuid) -> platform_sync_run::Model {
+pub(crate) async fn run_here(app: &TestApp, runner: &Runner, account: Uuid) -> platform_sync_run::Model {
     let p = Principal::Support { name: "tester".into() };
     let (run, created) = sync::request_run(&app.state.db, &p, Some(account)).await.unwrap();
     assert!(created, "no other run is under way");

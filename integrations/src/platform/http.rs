@@ -11,6 +11,10 @@
 //! answer included. A transient failure (unreachable, timeout, `5xx`, `429`, `408`) is tried
 //! again, up to `max_attempts` in all, with exponential backoff and jitter; anything else is
 //! returned at once.
+//!
+//! Calls go through the [`crate::outbound`] policy: `https` only unless allowed, no
+//! non-public destination unless listed (checked on the addresses actually connected to), no
+//! redirects, and no more than `max_reply_bytes` of an answer read.
 
 use std::time::Duration;
 
@@ -18,6 +22,8 @@ use reqwest::{Method, Response, StatusCode};
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde_json::json;
+
+use crate::outbound::{self, ReadError};
 
 use super::{ConnectorSettings, Created, NewPlatformNumber, Page, PlatformConnector, PlatformError};
 
@@ -45,8 +51,10 @@ struct CreatedBody {
 }
 
 impl HttpConnector {
-    /// A connector to `base_url` (`http://…` or `https://…`, no trailing path needed) for the
-    /// platform's account `account`, authenticating with `token`.
+    /// A connector to `base_url` (`https://…`, or `http://…` where the outbound policy allows
+    /// it; no trailing path needed) for the platform's account `account`, authenticating with
+    /// `token`. A base URL whose host is an address the policy refuses is refused here, before
+    /// any connection.
     pub fn new(
         base_url: &str,
         token: SecretString,
@@ -54,15 +62,21 @@ impl HttpConnector {
         settings: ConnectorSettings,
     ) -> Result<Self, PlatformError> {
         let base = base_url.trim_end_matches('/').to_owned();
-        if !(base.starts_with("http://") || base.starts_with("https://")) {
-            return Err(PlatformError::Unreachable(
-                "the base URL must start with http:// or https://".into(),
-            ));
+        let url = reqwest::Url::parse(&base).map_err(|e| {
+            tracing::warn!(base = ?base, error = %e, "platform base URL does not parse");
+            PlatformError::NotAllowed
+        })?;
+        if let Err(refused) = settings.outbound.check_url(&url) {
+            tracing::warn!(base = ?base, reason = %refused, "platform call refused: destination not allowed");
+            return Err(PlatformError::NotAllowed);
         }
-        let client = reqwest::Client::builder()
-            .timeout(Duration::from_millis(settings.timeout_ms))
-            .build()
-            .map_err(|e| PlatformError::Unreachable(e.to_string()))?;
+        let client = settings
+            .outbound
+            .client(Duration::from_millis(settings.timeout_ms))
+            .map_err(|e| {
+                tracing::error!(error = %outbound::chain(&e), "platform HTTP client could not be built");
+                PlatformError::Unreachable
+            })?;
         Ok(Self {
             client,
             base,
@@ -72,21 +86,20 @@ impl HttpConnector {
         })
     }
 
+    /// The typed error of a failed request; its detail (which may quote the network layer or
+    /// the remote side) goes to the log only.
     fn classify(&self, e: &reqwest::Error) -> PlatformError {
+        if let Some(refused) = outbound::refusal(e) {
+            tracing::warn!(base = ?self.base, reason = %refused, "platform call refused: destination not allowed");
+            return PlatformError::NotAllowed;
+        }
+        tracing::info!(base = ?self.base, error = ?outbound::chain(e), "platform call failed");
         if e.is_timeout() {
             PlatformError::Timeout(self.settings.timeout_ms)
         } else if e.is_decode() {
-            PlatformError::Malformed(e.to_string())
+            PlatformError::Malformed
         } else {
-            // Connection refused or reset, a body cut off mid-way: the kind, not the URL.
-            PlatformError::Unreachable(
-                if e.is_connect() {
-                    "connection failed"
-                } else {
-                    "connection broken"
-                }
-                .into(),
-            )
+            PlatformError::Unreachable
         }
     }
 
@@ -116,7 +129,10 @@ impl HttpConnector {
             }
             let outcome = match request.send().await {
                 Ok(response) if accept(response.status()) => return Ok(response),
-                Ok(response) => PlatformError::Status(response.status().as_u16()),
+                Ok(response) => {
+                    tracing::info!(base = ?self.base, status = response.status().as_u16(), "platform answered a status the contract does not allow");
+                    PlatformError::Status(response.status().as_u16())
+                }
                 Err(e) => self.classify(&e),
             };
             match waits.next() {
@@ -129,10 +145,21 @@ impl HttpConnector {
         }
     }
 
-    /// Reads an answer's JSON body (within the request's timeout).
+    /// Reads an answer's JSON body (within the request's timeout), up to the policy's cap.
     async fn json<T: DeserializeOwned>(&self, response: Response) -> Result<T, PlatformError> {
-        let bytes = response.bytes().await.map_err(|e| self.classify(&e))?;
-        serde_json::from_slice(&bytes).map_err(|e| PlatformError::Malformed(e.to_string()))
+        let bytes = match outbound::read_capped(response, self.settings.outbound.max_reply_bytes).await {
+            Ok(bytes) => bytes,
+            Err(ReadError::TooLarge(max)) => {
+                tracing::warn!(base = ?self.base, max, "platform answer over the size cap; not read");
+                return Err(PlatformError::TooLarge(max));
+            }
+            Err(ReadError::Network(e)) => return Err(self.classify(&e)),
+        };
+        serde_json::from_slice(&bytes).map_err(|e| {
+            // serde's message can quote the answer: the log has it, the admin gets the code.
+            tracing::info!(base = ?self.base, error = ?e.to_string(), "platform answer is not the contract's JSON");
+            PlatformError::Malformed
+        })
     }
 
     fn collection(&self) -> String {

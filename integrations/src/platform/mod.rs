@@ -53,21 +53,43 @@ pub enum Created {
     AlreadyExists,
 }
 
-/// Why a call to the platform failed.
+/// Why a call to the platform failed. The texts are Reach's own words with a code — run
+/// errors and `platformError` show them to account admins — never the platform's reply or the
+/// network layer's message (those go to the log): an unreachable platform and a slow one read
+/// the same, so the errors cannot map which ports answer.
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
 pub enum PlatformError {
     /// No connection could be made, or it broke.
-    #[error("the platform could not be reached ({0})")]
-    Unreachable(String),
-    /// No complete answer within the timeout.
-    #[error("the platform did not answer within {0} ms")]
+    #[error("PLATFORM_UNREACHABLE: the platform could not be reached or did not answer in time")]
+    Unreachable,
+    /// No complete answer within the timeout (in ms).
+    #[error("PLATFORM_UNREACHABLE: the platform could not be reached or did not answer in time")]
     Timeout(u64),
     /// An HTTP status the contract does not allow here.
-    #[error("the platform answered HTTP {0}")]
+    #[error("{}: the platform answered HTTP {}", status_code(*.0), .0)]
     Status(u16),
     /// An answer that is not the contract's JSON (garbage, a truncated body, missing fields).
-    #[error("the platform's answer could not be read ({0})")]
-    Malformed(String),
+    #[error("PLATFORM_REPLY_INVALID: the platform's answer could not be read")]
+    Malformed,
+    /// An answer larger than the cap (in bytes).
+    #[error("PLATFORM_REPLY_TOO_LARGE: the platform's answer was over {0} bytes")]
+    TooLarge(u64),
+    /// The platform's address is not one Reach may call (plain http, or a non-public address
+    /// not on the allow list).
+    #[error(
+        "DESTINATION_NOT_ALLOWED: Reach may not call the platform's address \
+         (see plugins.platform.allow_http and allow_destinations)"
+    )]
+    NotAllowed,
+}
+
+/// A `4xx` is the platform refusing; anything else it answered is the platform failing.
+fn status_code(status: u16) -> &'static str {
+    if (400..500).contains(&status) {
+        "PLATFORM_REFUSED"
+    } else {
+        "PLATFORM_FAILED"
+    }
 }
 
 impl PlatformError {
@@ -75,16 +97,15 @@ impl PlatformError {
     /// (`5xx`, `429`, `408`); not a refusal (`4xx`) or an answer it will give again.
     pub fn is_transient(&self) -> bool {
         match self {
-            Self::Unreachable(_) | Self::Timeout(_) => true,
+            Self::Unreachable | Self::Timeout(_) => true,
             Self::Status(code) => *code >= 500 || *code == 429 || *code == 408,
-            Self::Malformed(_) => false,
+            Self::Malformed | Self::TooLarge(_) | Self::NotAllowed => false,
         }
     }
 }
 
 /// How a connector calls the platform.
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ConnectorSettings {
     /// Longest one request may take, answer body included, in ms.
     pub timeout_ms: u64,
@@ -94,6 +115,8 @@ pub struct ConnectorSettings {
     pub backoff_initial_ms: u64,
     /// Items asked for per page.
     pub page_size: u32,
+    /// Where calls may go and how much of a reply is read.
+    pub outbound: crate::outbound::OutboundPolicy,
 }
 
 impl Default for ConnectorSettings {
@@ -103,6 +126,7 @@ impl Default for ConnectorSettings {
             max_attempts: 3,
             backoff_initial_ms: 500,
             page_size: 500,
+            outbound: crate::outbound::OutboundPolicy::default(),
         }
     }
 }
@@ -127,11 +151,36 @@ mod tests {
     #[test]
     fn transient_failures_are_the_retryable_ones() {
         assert!(PlatformError::Timeout(10).is_transient());
-        assert!(PlatformError::Unreachable("refused".into()).is_transient());
+        assert!(PlatformError::Unreachable.is_transient());
         assert!(PlatformError::Status(503).is_transient());
         assert!(PlatformError::Status(429).is_transient());
         assert!(!PlatformError::Status(400).is_transient());
         assert!(!PlatformError::Status(401).is_transient());
-        assert!(!PlatformError::Malformed("eof".into()).is_transient());
+        assert!(!PlatformError::Malformed.is_transient());
+        assert!(!PlatformError::TooLarge(1).is_transient());
+        assert!(!PlatformError::NotAllowed.is_transient());
+    }
+
+    // issue 16 item 6: admins read a code and Reach's words; a refused and a slow platform read
+    // the same.
+    #[test]
+    fn errors_read_as_codes_and_reachs_words() {
+        assert_eq!(
+            PlatformError::Unreachable.to_string(),
+            PlatformError::Timeout(500).to_string()
+        );
+        assert!(PlatformError::Status(409).to_string().starts_with("PLATFORM_REFUSED:"));
+        assert!(PlatformError::Status(409).to_string().contains("HTTP 409"));
+        assert!(PlatformError::Status(503).to_string().starts_with("PLATFORM_FAILED:"));
+        assert!(
+            PlatformError::TooLarge(64)
+                .to_string()
+                .starts_with("PLATFORM_REPLY_TOO_LARGE:")
+        );
+        assert!(
+            PlatformError::NotAllowed
+                .to_string()
+                .starts_with("DESTINATION_NOT_ALLOWED:")
+        );
     }
 }

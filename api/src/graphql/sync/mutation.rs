@@ -20,7 +20,9 @@ use crate::{
 pub struct PlatformConnectionSetInput {
     /// The MX-ONE account.
     pub account_id: ID,
-    /// The platform's base URL (`http://` or `https://`, no credentials, query or fragment).
+    /// The platform's base URL: `https://` (`http://` only where the server allows it), no
+    /// credentials, query or fragment, and no loopback, private or link-local address unless the
+    /// server lists it.
     pub base_url: String,
     /// The bearer token Reach presents to the platform; stored sealed and never readable back.
     #[graphql(secret)]
@@ -81,11 +83,13 @@ impl SyncMutation {
             token: input.token,
             platform_account: input.platform_account,
         };
+        let policy = state.settings.plugins.platform.outbound();
         let result = guard
             .run(sync::connection::set_connection(
                 &state.db,
                 p,
                 &state.token_key,
+                &policy,
                 account_id,
                 fields,
             ))

@@ -3,6 +3,7 @@
 
 use chrono::Utc;
 use entity::{Platform, account, platform_connection};
+use integrations::outbound::OutboundPolicy;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
@@ -27,7 +28,7 @@ const MAX_PLATFORM_ACCOUNT: usize = 128;
 /// What `platformConnectionSet` takes.
 #[derive(Clone)]
 pub struct ConnectionInput {
-    /// The platform's base URL (`http` or `https`).
+    /// The platform's base URL (`https`, or `http` where `plugins.platform.allow_http` is set).
     pub base_url: String,
     /// The bearer token.
     pub token: String,
@@ -49,16 +50,18 @@ fn invalid(field: &str, message: impl Into<String>) -> UserError {
     UserError::new(ErrorCode::ValidationFailed, &[field], message)
 }
 
-/// The base URL, checked: `http(s)://host[:port][/path]`, no credentials, query or fragment;
-/// given back without a trailing slash.
-fn base_url(raw: &str) -> Result<String, UserError> {
+/// The base URL, checked: `https://host[:port][/path]` (`http://` where the policy allows it),
+/// no credentials, query or fragment, and no host written as an address the policy refuses
+/// (names are checked when they are resolved, at every call); given back without a trailing
+/// slash.
+fn base_url(raw: &str, policy: &OutboundPolicy) -> Result<String, UserError> {
     let raw = raw.trim();
     if raw.len() > MAX_URL {
         return Err(invalid("baseUrl", format!("at most {MAX_URL} characters")));
     }
     let url = reqwest::Url::parse(raw).map_err(|e| invalid("baseUrl", format!("not a URL ({e})")))?;
     if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid("baseUrl", "must be an http:// or https:// URL with a host"));
+        return Err(invalid("baseUrl", "must be an https:// URL with a host"));
     }
     if !url.username().is_empty() || url.password().is_some() {
         return Err(invalid("baseUrl", "must not carry credentials; give the token instead"));
@@ -66,6 +69,10 @@ fn base_url(raw: &str) -> Result<String, UserError> {
     if url.query().is_some() || url.fragment().is_some() {
         return Err(invalid("baseUrl", "must not have a query or a fragment"));
     }
+    // issue 16 item 6: the words name Reach's settings and the caller's own input only.
+    policy
+        .check_url(&url)
+        .map_err(|refused| invalid("baseUrl", refused.to_string()))?;
     Ok(url.as_str().trim_end_matches('/').to_owned())
 }
 
@@ -112,19 +119,20 @@ pub(crate) async fn open_account(
     Ok(account)
 }
 
-/// Sets the account's platform connection (Support only). A new or changed connection is due
-/// for a run at once.
+/// Sets the account's platform connection (Support only), within the outbound `policy`. A new
+/// or changed connection is due for a run at once. The token is sealed for this base URL.
 pub async fn set_connection(
     db: &impl db::Db,
     p: &Principal,
     key: &TokenKey,
+    policy: &OutboundPolicy,
     account_id: Option<Uuid>,
     input: ConnectionInput,
 ) -> ServiceResult<platform_connection::Model> {
     let txn = db::begin_write(db).await?;
     let account = open_account(&txn, p, |id| p.support_only(id), account_id).await?;
     let mut errors = Vec::new();
-    let url = base_url(&input.base_url).map_err(|e| errors.push(e)).ok();
+    let url = base_url(&input.base_url, policy).map_err(|e| errors.push(e)).ok();
     let _ = token(&input.token).map_err(|e| errors.push(e));
     let name = platform_account(&input.platform_account)
         .map_err(|e| errors.push(e))
@@ -136,9 +144,9 @@ pub async fn set_connection(
     let existing = platform_connection::Entity::find_by_id(account.id).one(&txn).await?;
     let row = platform_connection::ActiveModel {
         account_id: Set(account.id),
+        token_sealed: Set(key.seal(account.id, &url, &input.token)),
         base_url: Set(url),
         platform_account: Set(name),
-        token_sealed: Set(key.seal(account.id, &input.token)),
         next_run_at: Set(Some(now)),
         failures: Set(0),
         created_at: Set(existing.as_ref().map_or(now, |c| c.created_at)),
@@ -180,17 +188,47 @@ mod tests {
 
     #[test]
     fn base_urls_are_http_with_a_host_and_nothing_secret() {
+        let policy = OutboundPolicy::default();
         assert_eq!(
-            base_url(" https://mx.example.com/api/ ").ok().as_deref(),
+            base_url(" https://mx.example.com/api/ ", &policy).ok().as_deref(),
             Some("https://mx.example.com/api")
         );
-        assert!(base_url("http://127.0.0.1:9000").is_ok());
-        assert!(base_url("ftp://mx.example.com").is_err());
-        assert!(base_url("https://user:pw@mx.example.com").is_err());
-        assert!(base_url("https://mx.example.com/?token=x").is_err());
-        assert!(base_url("not a url").is_err());
+        assert!(base_url("ftp://mx.example.com", &policy).is_err());
+        assert!(base_url("https://user:pw@mx.example.com", &policy).is_err());
+        assert!(base_url("https://mx.example.com/?token=x", &policy).is_err());
+        assert!(base_url("not a url", &policy).is_err());
         assert!(token("abc def").is_err());
         assert!(token("").is_err());
         assert!(platform_account("  ").is_err());
+    }
+
+    // issue 16 item 6: plain http and non-public addresses are refused unless a setting allows
+    // them; nothing is resolved or connected to here.
+    #[test]
+    fn base_urls_are_https_to_allowed_destinations() {
+        let strict = OutboundPolicy::default();
+        for url in [
+            "http://mx.example.com",
+            "http://169.254.169.254/latest/meta-data",
+            "https://169.254.169.254/latest/meta-data",
+            "https://10.0.0.1",
+            "https://127.0.0.1:5432",
+            "https://[::1]:22",
+            "https://[fd00::1]",
+            "https://[::ffff:192.168.0.1]",
+        ] {
+            let refused = base_url(url, &strict);
+            assert!(
+                refused.as_ref().is_err_and(|e| e.code == ErrorCode::ValidationFailed),
+                "{url}: {refused:?}"
+            );
+        }
+        let allowing = OutboundPolicy {
+            allow_http: true,
+            allowed: vec!["127.0.0.0/8".parse().unwrap_or_else(|e| panic!("{e}"))],
+            ..Default::default()
+        };
+        assert!(base_url("http://127.0.0.1:9000", &allowing).is_ok());
+        assert!(base_url("http://10.0.0.1", &allowing).is_err());
     }
 }

@@ -35,7 +35,7 @@ pub fn connector(
     key: &TokenKey,
     settings: &integrations::PlatformSettings,
 ) -> Result<HttpConnector, ConnectError> {
-    let token = key.open(conn.account_id, &conn.token_sealed)?;
+    let token = key.open(conn.account_id, &conn.base_url, &conn.token_sealed)?;
     Ok(HttpConnector::new(
         &conn.base_url,
         token,
