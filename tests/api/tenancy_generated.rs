@@ -8,9 +8,10 @@
 //! caller's own; where an operation takes several ids, also all of them at once. The two whole
 //! answers (HTTP status, data and errors, messages included) must be byte-identical, refused,
 //! and change nothing. Two pairs of tenants run it: MiCloud Connect (Connect for Mobile) and
-//! MX-ONE (Remote Extension, platform sync), each tenant holding an object of every kind.
+//! MX-ONE (Remote Extension, platform sync), each tenant holding an object of every kind; the
+//! mutations run once more from a MiCloud account that has not bought the add-on yet.
 
-#![allow(clippy::unwrap_used)]
+#![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::Duration;
 
@@ -327,12 +328,18 @@ async fn t1_every_operation_answers_another_tenants_ids_as_unknown(backend: Back
     // the other platform's tenant (as much another account).
     let theirs_for_mc: Objects = their_mc.iter().chain(&their_mx).cloned().collect();
     let theirs_for_mx: Objects = their_mx.iter().chain(&their_mc).cloned().collect();
+    // A caller whose add-on is not bought yet reaches the checks after the state (the access
+    // number of `mobilityActivate`).
+    let fresh = tenant(&app.state, "Epsilon Cloud", Platform::MicloudConnect, 5000).await;
+    let own_fresh = directory_objects(&fresh);
     let before = snapshot(&app).await;
     for (t, own, theirs) in [(&a_mc, &own_mc, &theirs_for_mc), (&a_mx, &own_mx, &theirs_for_mx)] {
         let callers = [t.dm, t.pm, t.pm_loc1, t.user1];
         mutations(&app, &schema, &callers, own, theirs).await;
         subscriptions(&app, &schema, &callers, own, theirs).await;
     }
+    let callers = [fresh.dm, fresh.pm, fresh.pm_loc1, fresh.user1];
+    mutations(&app, &schema, &callers, &own_fresh, &theirs_for_mc).await;
     assert_eq!(snapshot(&app).await, before, "T1: the refused calls changed nothing");
 }
 
