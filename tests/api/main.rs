@@ -42,4 +42,6 @@ mod smtp_sink;
 mod subscriptions;
 mod subscriptions_process;
 mod tenancy;
+mod tenancy_generated;
+mod tenancy_schema;
 mod ws_client;
