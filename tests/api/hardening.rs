@@ -280,7 +280,45 @@ async fn limits_count_what_runs(backend: Backend) {
     assert!(status == 400 && refused(&body), "clientProfiles under a page: {body}");
 }
 
+/// GraphiQL's introspection query (graphql-js `getIntrospectionQuery` with descriptions,
+/// deprecations and `specifiedByURL`), as the page sends it.
+const GRAPHIQL_INTROSPECTION: &str = "query IntrospectionQuery {
+  __schema {
+    queryType { name } mutationType { name } subscriptionType { name }
+    types { ...FullType }
+    directives { name description locations args(includeDeprecated: true) { ...InputValue } }
+  }
+}
+fragment FullType on __Type {
+  kind name description specifiedByURL
+  fields(includeDeprecated: true) {
+    name description args(includeDeprecated: true) { ...InputValue }
+    type { ...TypeRef } isDeprecated deprecationReason
+  }
+  inputFields(includeDeprecated: true) { ...InputValue }
+  interfaces { ...TypeRef }
+  enumValues(includeDeprecated: true) { name description isDeprecated deprecationReason }
+  possibleTypes { ...TypeRef }
+}
+fragment InputValue on __InputValue {
+  name description type { ...TypeRef } defaultValue isDeprecated deprecationReason
+}
+fragment TypeRef on __Type {
+  kind name
+  ofType { kind name ofType { kind name ofType { kind name ofType { kind name ofType { kind name
+    ofType { kind name ofType { kind name ofType { kind name ofType { kind name } } } } } } } } }
+}";
+
+// Items 1 and 8: the new bounds leave GraphiQL's own introspection query alone.
+async fn graphiql_introspection_passes_the_limits(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let body = app.gql(&app.support(), GRAPHIQL_INTROSPECTION, json!({})).await;
+    assert!(body["errors"].is_null(), "{body}");
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "QueryRoot");
+}
+
 backend_tests!(
+    graphiql_introspection_passes_the_limits,
     limits_count_what_runs,
     nested_documents_cannot_end_the_process,
     nesting_property,

@@ -51,13 +51,13 @@ async fn partial_header_is_disconnected(backend: Backend) {
 async fn stalled_body_gets_408(backend: Backend) {
     let app = spawn_app_with(backend, |s| s.server.body_read_timeout_seconds = 1).await;
     let mut socket = TcpStream::connect(host(&app)).await.unwrap();
-    socket
-        .write_all(
-            b"POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
-              Content-Length: 100\r\n\r\n{\"query\": \"{ vie",
-        )
-        .await
-        .unwrap();
+    // Authenticated: an anonymous body is never read (401 first).
+    let head = format!(
+        "POST /graphql HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n\
+         Authorization: Bearer {}\r\nContent-Length: 100\r\n\r\n{{\"query\": \"{{ vie",
+        app.support()
+    );
+    socket.write_all(head.as_bytes()).await.unwrap();
     let (answer, _) = read_until_closed(&mut socket, Duration::from_secs(6))
         .await
         .expect("the server answers and closes a connection whose body stalls");
