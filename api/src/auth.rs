@@ -228,6 +228,12 @@ impl Tokens {
         jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
     }
 
+    /// When a token with `claims` stops being accepted: its `exp` plus the leeway (seconds since
+    /// the epoch). A websocket is admitted, and later closed, by this same instant.
+    pub fn expires_at(&self, claims: &Claims) -> i64 {
+        claims.exp.saturating_add(self.timing.exp_leeway)
+    }
+
     /// Checks a token's signature, algorithm, issuer, audience, expiry, not-before, issue time
     /// and lifetime.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {

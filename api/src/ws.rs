@@ -130,15 +130,17 @@ async fn admit(state: &ServerState, payload: &serde_json::Value) -> Result<(Admi
         }
         Err(e) => return Err(e.to_string()),
     };
+    // The token's end as HTTP reckons it (with `token_exp_leeway_seconds`).
+    let expires_at = state.app.tokens.expires_at(&claims);
     let now = chrono::Utc::now().timestamp();
-    if claims.exp <= now {
+    if expires_at <= now {
         return Err(AuthError::Invalid.to_string());
     }
     let key = crate::auth::rate_key(&principal);
     if http::rate_limited(&state.limiter, &key) {
         return Err("too many requests".into());
     }
-    let left = Duration::from_secs(u64::try_from(claims.exp - now).unwrap_or(0));
+    let left = Duration::from_secs(u64::try_from(expires_at - now).unwrap_or(0));
     let admitted = Admitted {
         principal,
         expires: tokio::time::Instant::now() + left,

@@ -68,6 +68,11 @@ async fn token_clock_rules_follow_the_settings(backend: Backend) {
     assert_eq!(status_of(&app, &early).await, 401, "no nbf skew allowed");
     let long = token(json!({"exp": now + 3700}));
     assert_eq!(status_of(&app, &long).await, 401, "over a 1 h maximum");
+    // A websocket admits the late token as HTTP does, and closes when its leeway runs out
+    // (about 10 s from the start of this test).
+    let mut ws = crate::ws_client::WsClient::ready(&app.address, crate::ws_client::Proto::TransportWs, &lately).await;
+    let (code, _) = ws.closed(std::time::Duration::from_secs(20)).await;
+    assert_eq!(code, 4403, "closed when the token's leeway ends");
 }
 
 // issue 16 item 7: `sub` spelt in upper case names the same user, and so the same bucket.
