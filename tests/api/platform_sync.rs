@@ -715,6 +715,9 @@ async fn e3_two_processes_asked_at_once_make_one_run(backend: Backend) {
     let (_a, _, on_a) = crate::cli::listening(crate::cli::start(&dir, &[], &env));
     let (_b, _, on_b) = crate::cli::listening(crate::cli::start(&dir, &[], &env));
     connect(&app, w.c.account, &platform).await;
+    // The run's first page answers after 3 s, so the run is still under way when the second
+    // process is asked, however loaded the machine (a run of 5 quick pages could end first).
+    platform.fail_next(&[Fault::Delay(Duration::from_secs(3))]);
     let (support, account) = (app.support(), gid(Kind::Account, w.c.account));
     let ask = |address: String| {
         let (support, account) = (support.clone(), account.clone());
