@@ -8,7 +8,8 @@ use entity::{role_assignment, server_secret, user};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, JoinType, QuerySelect,
+    RelationDef, Set,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -271,26 +272,45 @@ impl Tokens {
     }
 }
 
-/// A user and their current roles.
+/// A user and their current roles, in one statement (every request with a user token reads it).
 pub async fn load_user_principal(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Option<UserPrincipal>, DbErr> {
-    let Some(user) = user::Entity::find_by_id(user_id).one(db).await? else {
+    #[derive(FromQueryResult)]
+    struct Row {
+        id: Uuid,
+        account_id: Uuid,
+        location_id: Option<Uuid>,
+        role: Option<entity::Role>,
+        role_location_id: Option<Uuid>,
+    }
+    let roles: RelationDef = role_assignment::Entity::belongs_to(user::Entity)
+        .from(role_assignment::Column::UserId)
+        .to(user::Column::Id)
+        .into();
+    let rows = user::Entity::find_by_id(user_id)
+        .select_only()
+        .columns([user::Column::Id, user::Column::AccountId, user::Column::LocationId])
+        .join_rev(JoinType::LeftJoin, roles)
+        .column_as(role_assignment::Column::Role, "role")
+        .column_as(role_assignment::Column::LocationId, "role_location_id")
+        .into_model::<Row>()
+        .all(db)
+        .await?;
+    let Some(first) = rows.first() else {
         return Ok(None);
     };
-    let roles = role_assignment::Entity::find()
-        .filter(role_assignment::Column::UserId.eq(user.id))
-        .all(db)
-        .await?
-        .into_iter()
-        .map(|r| Grant {
-            role: r.role,
-            location_id: r.location_id,
-        })
-        .collect();
     Ok(Some(UserPrincipal {
-        user_id: user.id,
-        account_id: user.account_id,
-        location_id: user.location_id,
-        roles,
+        user_id: first.id,
+        account_id: first.account_id,
+        location_id: first.location_id,
+        roles: rows
+            .iter()
+            .filter_map(|r| {
+                r.role.map(|role| Grant {
+                    role,
+                    location_id: r.role_location_id,
+                })
+            })
+            .collect(),
     }))
 }
 

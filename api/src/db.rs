@@ -67,6 +67,28 @@ pub async fn migrate(db: &DatabaseConnection) -> Result<(), DbErr> {
     txn.commit().await
 }
 
+/// On PostgreSQL, warns when `pg_trgm` is missing: the migration could not create it, so
+/// substring searches scan each account's rows instead of using trigram indexes (they still
+/// answer the same).
+pub async fn warn_if_searches_scan(db: &DatabaseConnection) -> Result<(), DbErr> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(());
+    }
+    let found = db
+        .query_one_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            "SELECT 1 AS found FROM pg_extension WHERE extname = 'pg_trgm'",
+        ))
+        .await?;
+    if found.is_none() {
+        tracing::warn!(
+            "the PostgreSQL extension pg_trgm is not installed: substring searches scan each account's users; \
+             a superuser can run CREATE EXTENSION pg_trgm and the index statements of README \"PostgreSQL\""
+        );
+    }
+    Ok(())
+}
+
 /// Whether every migration has been applied (readiness).
 pub async fn migrations_applied(db: &DatabaseConnection) -> Result<bool, DbErr> {
     Ok(Migrator::get_pending_migrations(db).await?.is_empty())

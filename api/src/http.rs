@@ -5,7 +5,10 @@
 
 use std::{collections::HashMap, num::NonZeroU32, sync::Arc};
 
-use async_graphql::{Request, Response as GqlResponse, parser::types::OperationType};
+use async_graphql::{
+    Request, Response as GqlResponse,
+    parser::types::{ExecutableDocument, OperationType},
+};
 use axum::{
     body::Bytes,
     extract::{Query, State},
@@ -30,8 +33,12 @@ pub type Limiter = DefaultKeyedRateLimiter<String>;
 pub struct ServerState {
     /// Shared application state.
     pub app: AppState,
-    /// The executable schema (with the app state as data).
+    /// The executable schema (with the app state as data): mutations, and everything on the
+    /// websocket.
     pub schema: ReachSchema,
+    /// The same schema without extensions, for queries over HTTP
+    /// ([`crate::startup::query_schema`]).
+    pub queries: ReachSchema,
     /// Rate limiter keyed by token subject.
     pub limiter: Arc<Limiter>,
 }
@@ -170,25 +177,88 @@ pub(crate) fn rate_limited(limiter: &Limiter, subject: &str) -> bool {
     limiter.check_key(&subject.to_owned()).is_err()
 }
 
-/// Runs one GraphQL request for `principal` within the request timeout.
-async fn execute(state: &ServerState, principal: Principal, request: Request, media: &'static str) -> Response {
+/// What the document of a request runs: a query, or something that may write.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Runs {
+    /// Queries only: the schema without extensions.
+    Query,
+    /// A mutation (or a subscription, which HTTP refuses): the full schema.
+    Mutation,
+}
+
+/// Checks the text of `request` (length, nesting), parses it once and hands the document to the
+/// execution. `Err` is the response to give: a document that does not parse.
+fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<ExecutableDocument, Response> {
+    let limits = crate::startup::document_limits(&state.app.settings);
+    limits::precheck(&request.query, limits.max_query_length)
+        .and_then(|()| {
+            async_graphql::parser::parse_query(&request.query)
+                .map_err(|e| limits::with_code(async_graphql::ServerError::from(e), limits::BAD_REQUEST))
+        })
+        .map_err(|e| respond(GqlResponse::from_errors(vec![e]), media))
+}
+
+/// Checks the parsed document's limits and sets it on `request`; what it runs.
+fn prepare(
+    state: &ServerState,
+    request: &mut Request,
+    doc: ExecutableDocument,
+    media: &'static str,
+) -> Result<Runs, Response> {
+    let limits = crate::startup::document_limits(&state.app.settings);
+    if let Err(e) = limits.check(&doc, &request.variables) {
+        return Err(respond(GqlResponse::from_errors(vec![e]), media));
+    }
+    let name = request.operation_name.as_deref();
+    let runs = if limits::names_operation_of(&doc, name, OperationType::Query)
+        && !limits::names_operation_of(&doc, name, OperationType::Mutation)
+        && !limits::names_operation_of(&doc, name, OperationType::Subscription)
+    {
+        Runs::Query
+    } else {
+        Runs::Mutation
+    };
+    request.set_parsed_query(doc);
+    Ok(runs)
+}
+
+/// Runs one GraphQL request for `principal` within the request timeout, its document parsed and
+/// checked by [`prepare`].
+async fn execute(
+    state: &ServerState,
+    principal: Principal,
+    request: Request,
+    runs: Runs,
+    media: &'static str,
+) -> Response {
     let request = request
         .data(principal)
         .data(DirectoryLoader::for_request(state.app.db.clone()));
+    let schema = match runs {
+        Runs::Query => &state.queries,
+        Runs::Mutation => &state.schema,
+    };
     let timeout = state.app.settings.request_timeout();
-    let Some(mut response) = within_deadline(timeout, state.schema.execute(request)).await else {
+    let Some(response) = within_deadline(timeout, schema.execute(request)).await else {
         return error_response(StatusCode::OK, media, "TIMEOUT", TIMEOUT_MESSAGE);
     };
+    respond(response, media)
+}
+
+/// The HTTP answer for a GraphQL response: 400 for an error of the request as a whole.
+fn respond(mut response: GqlResponse, media: &'static str) -> Response {
     let status = if is_request_error(&response) {
-        // Errors of the request as a whole (unknown operation, a missing variable) carry no
-        // code of their own: mark them, like parse and validation failures.
+        // Errors of the request as a whole (validation, an unknown operation) carry no code of
+        // their own: mark them, like parse failures.
         response.errors = std::mem::take(&mut response.errors)
             .into_iter()
             .map(|e| {
                 if code_of(&e).is_some() {
                     e
                 } else {
-                    limits::with_code(e, limits::BAD_REQUEST)
+                    // Validation (the query schema has no extension to code it).
+                    let code = limits::validation_code(&e.message);
+                    limits::with_code(e, code)
                 }
             })
             .collect();
@@ -296,12 +366,15 @@ pub async fn graphql_post(State(state): State<ServerState>, request: axum::extra
             );
         }
     };
+    let mut request = request;
+    let runs = match parse(&state, &request, media).and_then(|doc| prepare(&state, &mut request, doc, media)) {
+        Ok(runs) => runs,
+        Err(resp) => return resp,
+    };
+    let response = execute(&state, principal, request, runs, media).await;
     // A mutation may commit a change: wake this process's plugins rather than let them find it
-    // at their next poll. (Every mutation's text holds the word; a query that does too costs
-    // only an early look at the log.)
-    let may_write = request.query.contains("mutation");
-    let response = execute(&state, principal, request, media).await;
-    if may_write {
+    // at their next poll.
+    if runs == Runs::Mutation {
         state.app.wake.notify();
     }
     response
@@ -367,34 +440,28 @@ pub async fn graphql_get(
         Ok(p) => p,
         Err(resp) => return resp,
     };
-    if let Err(e) = limits::precheck(query, state.app.settings.limits.max_query_length) {
-        return error_response(StatusCode::BAD_REQUEST, media, limits::TOO_COMPLEX, &e.message);
-    }
     let operation = params.get("operationName");
-    let parsed = async_graphql::parser::parse_query(query).ok();
-    if let Some(doc) = &parsed {
-        let name = operation.map(String::as_str);
-        if limits::names_operation_of(doc, name, OperationType::Mutation)
-            || limits::names_operation_of(doc, name, OperationType::Subscription)
-        {
-            let mut resp = error_response(
-                StatusCode::METHOD_NOT_ALLOWED,
-                media,
-                "BAD_REQUEST",
-                "mutations must use POST",
-            );
-            resp.headers_mut()
-                .insert(header::ALLOW, HeaderValue::from_static("POST"));
-            return resp;
-        }
-    }
     let mut request = Request::new(query.clone());
-    if let Some(doc) = parsed {
-        // Parsed once: execution takes this document (the limits still check the text).
-        request.set_parsed_query(doc);
-    }
     if let Some(op) = operation {
         request = request.operation_name(op.clone());
+    }
+    let doc = match parse(&state, &request, media) {
+        Ok(doc) => doc,
+        Err(resp) => return resp,
+    };
+    let name = operation.map(String::as_str);
+    if limits::names_operation_of(&doc, name, OperationType::Mutation)
+        || limits::names_operation_of(&doc, name, OperationType::Subscription)
+    {
+        let mut resp = error_response(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            "BAD_REQUEST",
+            "mutations must use POST",
+        );
+        resp.headers_mut()
+            .insert(header::ALLOW, HeaderValue::from_static("POST"));
+        return resp;
     }
     if let Some(vars) = params.get("variables") {
         match serde_json::from_str(vars) {
@@ -409,7 +476,10 @@ pub async fn graphql_get(
             }
         }
     }
-    execute(&state, principal, request, media).await
+    match prepare(&state, &mut request, doc, media) {
+        Ok(runs) => execute(&state, principal, request, runs, media).await,
+        Err(resp) => resp,
+    }
 }
 
 #[cfg(test)]

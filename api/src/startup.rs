@@ -49,6 +49,7 @@ impl Application {
         let statements = Arc::new(std::sync::atomic::AtomicU64::new(0));
         let db = db::connect_counted(&settings, statements.clone()).await?;
         db::migrate(&db).await?;
+        db::warn_if_searches_scan(&db).await?;
         let filled = crate::service::remote::backfill_users(&db, &settings.remote_extension).await?;
         if filled > 0 {
             tracing::info!(users = filled, "gave MX-ONE users their Remote Extension records");
@@ -83,6 +84,7 @@ impl Application {
         });
         let server = ServerState {
             app: state.clone(),
+            queries: query_schema(&state),
             schema,
             limiter,
         };
@@ -202,20 +204,42 @@ fn plugins(state: &AppState) -> Result<PluginHost, crate::config::SettingsError>
     Ok(host)
 }
 
-/// The schema with data, limits and extensions, as the server runs it.
+/// The document limits of the settings.
+pub fn document_limits(settings: &Settings) -> DocumentLimits {
+    let limits = &settings.limits;
+    DocumentLimits {
+        max_query_length: limits.max_query_length,
+        max_aliases: limits.max_aliases,
+        max_directives_per_field: limits.max_directives_per_field,
+        max_depth: limits.max_depth,
+    }
+}
+
+/// The schema with data, limits and extensions, as the server runs mutations and everything
+/// on the websocket.
 pub fn executable_schema(state: &AppState) -> graphql::ReachSchema {
     let limits = &state.settings.limits;
     let mut builder = graphql::builder()
         .data(state.clone())
         .limit_complexity(limits.max_complexity)
-        .extension(DocumentLimits {
-            max_query_length: limits.max_query_length,
-            max_aliases: limits.max_aliases,
-            max_directives_per_field: limits.max_directives_per_field,
-            max_depth: limits.max_depth,
-        })
+        .extension(document_limits(&state.settings))
         .extension(graphql::directory::loaders::FreshPerMutation)
         .extension(graphql::live::FreshPerEvent);
+    if !state.settings.introspection {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The schema HTTP queries run on: the same types and data with no extension. async-graphql
+/// resolves every field through the extension chain as soon as one extension is registered;
+/// queries need none of them (no loader to empty between fields, no websocket session), so
+/// they take its direct path. The HTTP layer checks the document limits itself before
+/// executing ([`crate::http`]).
+pub fn query_schema(state: &AppState) -> graphql::ReachSchema {
+    let mut builder = graphql::builder()
+        .data(state.clone())
+        .limit_complexity(state.settings.limits.max_complexity);
     if !state.settings.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

@@ -9,6 +9,7 @@ mod m20261124_000001_remote_extension;
 mod m20261125_000001_plugins;
 mod m20261126_000001_live;
 mod m20261127_000001_platform_sync;
+pub mod m20261205_000001_search;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261125_000001_plugins::Migration),
             Box::new(m20261126_000001_live::Migration),
             Box::new(m20261127_000001_platform_sync::Migration),
+            Box::new(m20261205_000001_search::Migration),
         ]
     }
 }

@@ -200,3 +200,103 @@ async fn remote_extension_page_statements_do_not_grow_with_page_size(backend: Ba
 }
 
 backend_tests!(remote_extension_page_statements_do_not_grow_with_page_size);
+
+/// SQL statements of one request (authentication included).
+async fn statements_of(
+    app: &TestApp,
+    token: &str,
+    query: &str,
+    variables: serde_json::Value,
+) -> (u64, serde_json::Value) {
+    let before = app.state.statements.load(Ordering::SeqCst);
+    let body = app.gql(token, query, variables).await;
+    let after = app.state.statements.load(Ordering::SeqCst);
+    assert!(body.get("errors").is_none(), "{body}");
+    (after - before, body)
+}
+
+/// Issue 17: each listing compiles into a fixed, small number of statements: the page (with what
+/// its items show), the count only when `totalCount` is asked for, the account once, and for a
+/// user's token one statement for who they are.
+async fn listings_run_a_fixed_small_number_of_statements(backend: Backend) {
+    let app = spawn_app_with(backend, counting).await;
+    let w = World::build(&app).await;
+    let support = Principal::Support { name: "t".into() };
+    let rows = (0..30)
+        .map(|i| UserFields {
+            location_id: Some(Some(w.a.loc1)),
+            name: format!("Listed {i:03}"),
+            email: None,
+            phone_number: Some(format!("+4670{i:07}")),
+            extension: (5000 + i).to_string(),
+            phone_profile: PhoneProfile::Premier,
+        })
+        .collect();
+    let users = directory::import_users(
+        &app.state.db,
+        &support,
+        &app.state.settings.remote_extension,
+        Some(w.a.account),
+        rows,
+    )
+    .await
+    .unwrap();
+    activate_mobility(&app, &w.a).await;
+    let extensions: Vec<String> = (0..20).map(|i| (4000 + i).to_string()).collect();
+    let enabled: Vec<(uuid::Uuid, &str)> = users.iter().zip(&extensions).map(|(u, x)| (u.id, x.as_str())).collect();
+    enable_mobility(&app, &w.a, &enabled).await;
+    let a = gid(Kind::Account, w.a.account);
+    let (s, dm) = (app.support(), app.token(w.a.dm));
+
+    let mobility = "query($a: ID!, $s: String, $f: MobilityUserFilter) { account(id: $a) { mobility {
+        users(first: 50, search: $s, filter: $f) { totalCount nodes { name phoneNumber extension mobilityExtension } } } } }";
+    let bare = "query($a: ID!) { account(id: $a) { mobility {
+        users(first: 50) { nodes { name phoneNumber extension mobilityExtension } } } } }";
+    let cases: Vec<(&str, &str, &str, serde_json::Value, u64)> = vec![
+        // the account, the page with its mobility records, the count
+        ("mobility users", &s, mobility, json!({"a": a}), 3),
+        ("common search", &s, mobility, json!({"a": a, "s": "listed"}), 3),
+        ("rare search", &s, mobility, json!({"a": a, "s": "4019"}), 3),
+        (
+            "filter",
+            &s,
+            mobility,
+            json!({"a": a, "f": {"mobilityExtension": "401"}}),
+            3,
+        ),
+        ("no totalCount", &s, bare, json!({"a": a}), 2),
+        // a user's token adds who they are: one statement
+        ("as a Decision Maker", &dm, mobility, json!({"a": a}), 4),
+        (
+            "eligible users",
+            &s,
+            "query($a: ID!) { account(id: $a) { mobility { eligibleUsers(first: 50) { totalCount nodes { name extension } } } } }",
+            json!({"a": a}),
+            3,
+        ),
+        (
+            "account users",
+            &s,
+            "query($a: ID!) { account(id: $a) { users(first: 50) { totalCount nodes { name extension } } } }",
+            json!({"a": a}),
+            3,
+        ),
+        (
+            "accounts",
+            &s,
+            "{ accounts(first: 50) { totalCount nodes { name } } }",
+            json!({}),
+            2,
+        ),
+    ];
+    for (name, token, query, variables, expected) in cases {
+        let (n, body) = statements_of(&app, token, query, variables).await;
+        assert_eq!(n, expected, "{name}: {body}");
+    }
+    let (_, body) = statements_of(&app, &s, mobility, json!({"a": a, "s": "4019"})).await;
+    let users = &body["data"]["account"]["mobility"]["users"];
+    assert_eq!(users["totalCount"], 1, "{body}");
+    assert_eq!(users["nodes"][0]["mobilityExtension"], "4019", "{body}");
+}
+
+backend_tests!(listings_run_a_fixed_small_number_of_statements);

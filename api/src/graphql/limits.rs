@@ -286,6 +286,69 @@ fn shape_of(doc: &ExecutableDocument) -> Shape {
     shape
 }
 
+impl DocumentLimits {
+    /// The text checked ([`precheck`]), parsed and its document checked: every limit but the
+    /// complexity (which validation computes with the variables). Parse errors are `BAD_REQUEST`.
+    pub fn parse(&self, query: &str, variables: &Variables) -> ServerResult<ExecutableDocument> {
+        precheck(query, self.max_query_length)?;
+        let doc =
+            async_graphql::parser::parse_query(query).map_err(|e| with_code(ServerError::from(e), BAD_REQUEST))?;
+        self.check(&doc, variables)?;
+        Ok(doc)
+    }
+
+    /// The limits on a parsed document: variables given, depth, aliases and directives.
+    pub fn check(&self, doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
+        missing_variables(doc, variables).map_err(|e| with_code(e, BAD_REQUEST))?;
+        let depth = max_depth(doc);
+        if depth.data > self.max_depth {
+            return Err(with_code(
+                ServerError::new(format!("query is nested deeper than {} fields", self.max_depth), None),
+                TOO_COMPLEX,
+            ));
+        }
+        if depth.introspection > MAX_INTROSPECTION_DEPTH || depth.introspection_lists > MAX_INTROSPECTION_LISTS {
+            return Err(with_code(
+                ServerError::new("introspection query is nested too deep", None),
+                TOO_COMPLEX,
+            ));
+        }
+        if super::executed::copies(doc).total() > self.max_aliases {
+            return Err(with_code(
+                ServerError::new(
+                    format!(
+                        "query runs more than {} aliased or repeated fields (fragments counted at each spread)",
+                        self.max_aliases
+                    ),
+                    None,
+                ),
+                TOO_COMPLEX,
+            ));
+        }
+        let shape = shape_of(doc);
+        if shape.max_directives > self.max_directives_per_field {
+            return Err(with_code(
+                ServerError::new(
+                    format!("a field has more than {} directives", self.max_directives_per_field),
+                    None,
+                ),
+                TOO_COMPLEX,
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// The code of a validation error: async-graphql's own limit errors ("Query is too complex.",
+/// "Query is nested too deep.") are `QUERY_TOO_COMPLEX`, every other one `BAD_REQUEST`.
+pub fn validation_code(message: &str) -> &'static str {
+    if message.starts_with("Query is too complex") || message.starts_with("Query is nested too deep") {
+        TOO_COMPLEX
+    } else {
+        BAD_REQUEST
+    }
+}
+
 #[async_graphql::async_trait::async_trait]
 impl Extension for DocumentLimits {
     async fn parse_query(
@@ -300,42 +363,7 @@ impl Extension for DocumentLimits {
             .run(ctx, query, variables)
             .await
             .map_err(|e| with_code(e, BAD_REQUEST))?;
-        missing_variables(&doc, variables).map_err(|e| with_code(e, BAD_REQUEST))?;
-        let depth = max_depth(&doc);
-        if depth.data > self.max_depth {
-            return Err(with_code(
-                ServerError::new(format!("query is nested deeper than {} fields", self.max_depth), None),
-                TOO_COMPLEX,
-            ));
-        }
-        if depth.introspection > MAX_INTROSPECTION_DEPTH || depth.introspection_lists > MAX_INTROSPECTION_LISTS {
-            return Err(with_code(
-                ServerError::new("introspection query is nested too deep", None),
-                TOO_COMPLEX,
-            ));
-        }
-        if super::executed::copies(&doc).total() > self.max_aliases {
-            return Err(with_code(
-                ServerError::new(
-                    format!(
-                        "query runs more than {} aliased or repeated fields (fragments counted at each spread)",
-                        self.max_aliases
-                    ),
-                    None,
-                ),
-                TOO_COMPLEX,
-            ));
-        }
-        let shape = shape_of(&doc);
-        if shape.max_directives > self.max_directives_per_field {
-            return Err(with_code(
-                ServerError::new(
-                    format!("a field has more than {} directives", self.max_directives_per_field),
-                    None,
-                ),
-                TOO_COMPLEX,
-            ));
-        }
+        self.check(&doc, variables)?;
         Ok(doc)
     }
 
@@ -348,14 +376,7 @@ impl Extension for DocumentLimits {
             errors
                 .into_iter()
                 .map(|e| {
-                    // async-graphql's own limit errors: "Query is too complex." / "nested too deep."
-                    let code = if e.message.starts_with("Query is too complex")
-                        || e.message.starts_with("Query is nested too deep")
-                    {
-                        TOO_COMPLEX
-                    } else {
-                        BAD_REQUEST
-                    };
+                    let code = validation_code(&e.message);
                     with_code(e, code)
                 })
                 .collect()

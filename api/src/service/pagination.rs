@@ -88,6 +88,19 @@ where
     E: Keyset,
     E::Model: Send + Sync,
 {
+    let rows = keyset::<E, _>(select, req).all(db).await?;
+    Ok(assemble(rows, req, E::cursor))
+}
+
+/// `select` narrowed to one page in `E`'s order: the rows beyond the request's cursors, sorted
+/// in the direction it reads, one more than it wants (the extra row says whether more follow).
+/// Any select over `E` (joined to other tables, selecting theirs too) pages this way; read its
+/// rows and hand them to [`assemble`].
+pub fn keyset<E, S>(select: S, req: &PageRequest) -> S
+where
+    E: Keyset,
+    S: QueryFilter + QueryOrder + QuerySelect,
+{
     let (sort, id) = (E::sort_column(), E::id_column());
     // Rows strictly after (`later`) or before a cursor, in list order.
     let beyond = |c: &Cursor, later: bool| {
@@ -114,8 +127,7 @@ where
     } else {
         select.order_by_asc(sort).order_by_asc(id)
     };
-    let rows = select.limit(limit + 1).all(db).await?;
-    Ok(assemble(rows, req, E::cursor))
+    select.limit(limit + 1)
 }
 
 /// How many rows a request wants, and whether it reads backwards (`last`, from the end).

@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, Enum, Object, Result};
 
-use super::loaders::{RequestLoader, UserKey, load_err};
+use super::loaders::{AccountKey, RequestLoader, UserKey, load_err};
 use super::types::{Account, AccountConnection, RoleAssignment, User};
 use crate::{
     graphql::{
@@ -135,9 +135,15 @@ impl DirectoryQuery {
         let Some(key) = ids::decode_as(&id, Kind::Account) else {
             return Ok(None);
         };
-        Ok(directory::account(context::db(ctx)?, context::principal(ctx)?, key)
+        let account = directory::account(context::db(ctx)?, context::principal(ctx)?, key)
             .await
-            .map_err(errors::db)?
-            .map(Account))
+            .map_err(errors::db)?;
+        if let Some(account) = &account {
+            // The account's fields (its mobility users, say) find it in the request's loader
+            // instead of reading it again.
+            let loader = ctx.data::<RequestLoader>()?;
+            loader.feed_one(AccountKey(account.id), account.clone()).await;
+        }
+        Ok(account.map(Account))
     }
 }

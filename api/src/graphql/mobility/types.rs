@@ -19,6 +19,7 @@ use crate::{
             query::PrincipalKind,
             types::{AccessNumber, User, UserConnection},
         },
+        errors,
         ids::{self, Kind},
     },
     service::{
@@ -217,24 +218,42 @@ impl Mobility {
             mobility_extension: text(f.mobility_extension),
         };
         let search = search.as_ref().map(SearchText::as_str);
-        let select = service::mobility_users_select(p, self.account_id, search, &filter);
-        let (page, total) = connection::fetch(ctx, select, &req).await?;
+        let db = context::db(ctx)?;
+        let select = service::mobility_users_select(db.get_database_backend(), p, self.account_id, search, &filter);
+        // Two statements at most: the page with each user's mobility record, and the count
+        // when it is asked for.
+        let page = service::mobility_users_page(db, select, &req)
+            .await
+            .map_err(errors::db)?;
+        let total = if connection::wants_total(ctx) {
+            Some(
+                service::count_mobility_users(db, p, self.account_id, search, &filter)
+                    .await
+                    .map_err(errors::db)?,
+            )
+        } else {
+            None
+        };
         let loader = loader(ctx)?;
         // Everything the items ask for loads here, in one batch each, before they resolve.
+        loader
+            .feed_many(page.rows.iter().map(|(_, (u, m))| (MobilityOfUser(u.id), m.clone())))
+            .await;
         if let Some(account) = loader.load_one(AccountKey(self.account_id)).await.map_err(load_err)? {
-            prefetch_users(ctx, &account, page.rows.iter().map(|(_, u)| u), &["user"]).await?;
+            prefetch_users(ctx, &account, page.rows.iter().map(|(_, (u, _))| u), &["user"]).await?;
         }
-        let mut records = loader
-            .load_many(page.rows.iter().map(|(_, u)| MobilityOfUser(u.id)))
-            .await
-            .map_err(load_err)?;
-        let actors = records.values().filter_map(|m| Actor(m.enabled_by.clone()).user_id());
-        loader.load_many(actors.map(UserKey)).await.map_err(load_err)?;
-        let page = connection_page(page, |u| {
-            records
-                .remove(&MobilityOfUser(u.id))
-                .map(|mobility| MobilityUser { user: u, mobility })
-        });
+        let look = ctx.look_ahead();
+        if [look.field("nodes"), look.field("edges").field("node")]
+            .iter()
+            .any(|item| item.field("enabledBy").exists())
+        {
+            let actors = page
+                .rows
+                .iter()
+                .filter_map(|(_, (_, m))| Actor(m.enabled_by.clone()).user_id());
+            loader.load_many(actors.map(UserKey)).await.map_err(load_err)?;
+        }
+        let page = connection_page(page, |(user, mobility)| Some(MobilityUser { user, mobility }));
         Ok(MobilityUserConnection::from_page(page, total, |m| m))
     }
 

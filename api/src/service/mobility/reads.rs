@@ -5,9 +5,9 @@ use std::collections::HashMap;
 
 use entity::{PhoneProfile, mobility_account, mobility_notification, mobility_user, notification_delivery, user};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, JoinType, QueryFilter, QueryOrder,
-    QuerySelect, RelationDef, Select,
-    sea_query::{Expr, LikeExpr},
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, JoinType, PaginatorTrait,
+    QueryFilter, QueryOrder, QuerySelect, RelationDef, Select,
+    sea_query::{Expr, LikeExpr, Query, UnionType},
 };
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use crate::{
     policy::{Access, Principal, UserVisibility},
     service::{
         extensions::CHUNK,
-        pagination::{Cursor, Keyset, like_pattern},
+        pagination::{self, Cursor, Keyset, Page, PageRequest, like_pattern},
     },
 };
 
@@ -66,7 +66,13 @@ fn managed(p: &Principal, account_id: Uuid) -> Condition {
 
 /// M11: the account's enabled users the caller manages, matching `search` (name, phone number,
 /// extension or mobility extension) and every filter, listed by name then id.
+///
+/// On PostgreSQL the search is written as the ids matching it in either table (a union of two
+/// sub-selects), which trigram indexes answer without reading the account's other users; an
+/// `OR` across the two joined tables could use no index. SQLite, with no such index, walks the
+/// account's users in name order and stops at the page's end, so there it stays an `OR`.
 pub fn mobility_users_select(
+    backend: DbBackend,
     p: &Principal,
     account_id: Uuid,
     search: Option<&str>,
@@ -76,13 +82,31 @@ pub fn mobility_users_select(
         .join_rev(JoinType::InnerJoin, mobility_join())
         .filter(managed(p, account_id));
     if let Some(s) = given(search) {
-        select = select.filter(
-            Condition::any()
-                .add(contains(col(user::Column::SortName), s))
-                .add(contains(col(user::Column::PhoneNumber), s))
-                .add(contains(col(user::Column::Extension), s))
-                .add(contains(col(mobility_user::Column::MobilityExtension), s)),
-        );
+        let on_user = Condition::any()
+            .add(contains(col(user::Column::SortName), s))
+            .add(contains(col(user::Column::PhoneNumber), s))
+            .add(contains(col(user::Column::Extension), s));
+        let on_mobility = contains(col(mobility_user::Column::MobilityExtension), s);
+        select = if backend == DbBackend::Postgres {
+            let matching = Query::select()
+                .column(user::Column::Id)
+                .from(user::Entity)
+                .and_where(user::Column::AccountId.eq(account_id))
+                .cond_where(on_user)
+                .union(
+                    UnionType::All,
+                    Query::select()
+                        .column(mobility_user::Column::UserId)
+                        .from(mobility_user::Entity)
+                        .and_where(mobility_user::Column::AccountId.eq(account_id))
+                        .cond_where(on_mobility)
+                        .to_owned(),
+                )
+                .to_owned();
+            select.filter(user::Column::Id.in_subquery(matching))
+        } else {
+            select.filter(on_user.add(on_mobility))
+        };
     }
     for (column, text) in [
         (col(user::Column::SortName), &filter.name),
@@ -98,6 +122,44 @@ pub fn mobility_users_select(
         }
     }
     select
+}
+
+/// One page of [`mobility_users_select`] with each user's mobility record, read in the same
+/// statement (the list joins it already).
+pub async fn mobility_users_page(
+    db: &impl ConnectionTrait,
+    select: Select<user::Entity>,
+    req: &PageRequest,
+) -> Result<Page<(user::Model, mobility_user::Model)>, DbErr> {
+    let select = select.select_two_required(mobility_user::Entity);
+    let rows = pagination::keyset::<user::Entity, _>(select, req).all(db).await?;
+    Ok(pagination::assemble(rows, req, |(u, _)| user::Entity::cursor(u)))
+}
+
+/// How many users [`mobility_users_select`] lists, counted as cheaply as the question allows:
+/// when every enabled user of the account is visible and no user column is searched, from the
+/// enabled users' own rows (an index on `(account_id, …)`), without the join.
+pub async fn count_mobility_users(
+    db: &impl ConnectionTrait,
+    p: &Principal,
+    account_id: Uuid,
+    search: Option<&str>,
+    filter: &MobilityUserFilter,
+) -> Result<u64, DbErr> {
+    let on_users = given(search).is_some()
+        || [&filter.name, &filter.phone_number, &filter.extension]
+            .iter()
+            .any(|t| given(t.as_deref()).is_some())
+        || !matches!(p.user_visibility(account_id), UserVisibility::All);
+    if on_users {
+        let select = mobility_users_select(db.get_database_backend(), p, account_id, search, filter);
+        return select.count(db).await;
+    }
+    let mut select = mobility_user::Entity::find().filter(mobility_user::Column::AccountId.eq(account_id));
+    if let Some(t) = given(filter.mobility_extension.as_deref()) {
+        select = select.filter(contains(col(mobility_user::Column::MobilityExtension), t));
+    }
+    select.count(db).await
 }
 
 /// The wizard's first step: users the caller manages with an eligible profile who are not
