@@ -44,4 +44,5 @@ mod subscriptions_process;
 mod tenancy;
 mod tenancy_generated;
 mod tenancy_schema;
+mod writes;
 mod ws_client;

@@ -5,31 +5,49 @@
 use std::collections::HashMap;
 
 use entity::{ClaimKind, extension_claim};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveEnum, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter};
+use serde_json::json;
 use uuid::Uuid;
 
-/// Rows written per statement (keeps bound parameters far below SQLite's and PostgreSQL's caps).
+use super::bulk;
+
+/// Rows per statement where a list is still bound one value per row (keeps bound parameters far
+/// below SQLite's and PostgreSQL's caps); batch writes go through [`bulk`] instead.
 pub const CHUNK: usize = 500;
 
-/// Which of `extensions` the account has handed out already, and as what.
+/// Which of `extensions` the account has handed out already, and as what (one statement).
 pub async fn taken(
     db: &impl ConnectionTrait,
     account_id: Uuid,
     extensions: &[String],
 ) -> Result<HashMap<String, extension_claim::Model>, DbErr> {
-    let mut found = HashMap::new();
-    for chunk in extensions.chunks(CHUNK) {
-        let rows = extension_claim::Entity::find()
-            .filter(extension_claim::Column::AccountId.eq(account_id))
-            .filter(extension_claim::Column::Extension.is_in(chunk.to_vec()))
-            .all(db)
-            .await?;
-        found.extend(rows.into_iter().map(|c| (c.extension.clone(), c)));
+    if extensions.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(found)
+    let rows = extension_claim::Entity::find()
+        .filter(extension_claim::Column::AccountId.eq(account_id))
+        .filter(bulk::text_in(
+            db.get_database_backend(),
+            extension_claim::Column::Extension,
+            extensions,
+        ))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|c| (c.extension.clone(), c)).collect())
 }
 
-/// Claims `(extension, user)` pairs of one kind; a taken one fails with a unique violation.
+const CLAIMS: bulk::Table = bulk::Table {
+    name: "extension_claim",
+    columns: &[
+        ("account_id", bulk::Kind::Uuid),
+        ("extension", bulk::Kind::Text),
+        ("user_id", bulk::Kind::Uuid),
+        ("kind", bulk::Kind::Text),
+    ],
+};
+
+/// Claims `(extension, user)` pairs of one kind, in one statement; a taken one fails the whole
+/// statement with a unique violation.
 pub async fn claim(
     db: &impl ConnectionTrait,
     account_id: Uuid,
@@ -40,21 +58,19 @@ pub async fn claim(
     // same order, and cannot deadlock on PostgreSQL.
     let mut claims: Vec<(String, Uuid)> = claims.into_iter().collect();
     claims.sort();
-    let rows: Vec<extension_claim::ActiveModel> = claims
+    let kind = kind.to_value();
+    let rows = claims
         .into_iter()
-        .map(|(extension, user_id)| extension_claim::ActiveModel {
-            account_id: Set(account_id),
-            extension: Set(extension),
-            user_id: Set(user_id),
-            kind: Set(kind),
+        .map(|(extension, user_id)| {
+            json!([
+                bulk::uuid(account_id),
+                bulk::text(extension),
+                bulk::uuid(user_id),
+                bulk::text(kind.as_str())
+            ])
         })
         .collect();
-    for chunk in rows.chunks(CHUNK) {
-        extension_claim::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(db)
-            .await?;
-    }
-    Ok(())
+    bulk::insert(db, &CLAIMS, rows).await.map(|_| ())
 }
 
 /// Frees the claims of these users' extensions of `kind`.
@@ -64,14 +80,19 @@ pub async fn release(
     kind: ClaimKind,
     users: &[Uuid],
 ) -> Result<(), DbErr> {
-    for chunk in users.chunks(CHUNK) {
-        extension_claim::Entity::delete_many()
-            .filter(extension_claim::Column::AccountId.eq(account_id))
-            .filter(extension_claim::Column::Kind.eq(kind))
-            .filter(extension_claim::Column::UserId.is_in(chunk.to_vec()))
-            .exec(db)
-            .await?;
+    if users.is_empty() {
+        return Ok(());
     }
+    extension_claim::Entity::delete_many()
+        .filter(extension_claim::Column::AccountId.eq(account_id))
+        .filter(extension_claim::Column::Kind.eq(kind))
+        .filter(bulk::uuid_in(
+            db.get_database_backend(),
+            extension_claim::Column::UserId,
+            users,
+        ))
+        .exec(db)
+        .await?;
     Ok(())
 }
 

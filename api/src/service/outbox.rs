@@ -3,9 +3,11 @@
 
 use chrono::Utc;
 use entity::outbox_event;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, EntityTrait, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use serde_json::json;
 use uuid::Uuid;
 
+use super::bulk;
 use crate::policy::Principal;
 
 /// A domain event about to be recorded.
@@ -42,13 +44,38 @@ pub async fn record(txn: &impl ConnectionTrait, actor: &Principal, event: Event)
     row(actor, event).insert(txn).await.map(|_| ())
 }
 
-/// Records many events inside `txn`, in order, a few statements for any number of them.
+const EVENTS: bulk::Table = bulk::Table {
+    name: "outbox_event",
+    columns: &[
+        ("id", bulk::Kind::Uuid),
+        ("event_type", bulk::Kind::Text),
+        ("account_id", bulk::Kind::Uuid),
+        ("aggregate_type", bulk::Kind::Text),
+        ("aggregate_id", bulk::Kind::Uuid),
+        ("actor", bulk::Kind::Text),
+        ("payload", bulk::Kind::Json),
+        ("occurred_at", bulk::Kind::Time),
+    ],
+};
+
+/// Records many events inside `txn`, in order (their positions follow it), in one statement for
+/// any number of them.
 pub async fn record_many(txn: &impl ConnectionTrait, actor: &Principal, events: Vec<Event>) -> Result<(), DbErr> {
-    let rows: Vec<_> = events.into_iter().map(|e| row(actor, e)).collect();
-    for chunk in rows.chunks(crate::service::extensions::CHUNK) {
-        outbox_event::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(txn)
-            .await?;
-    }
-    Ok(())
+    let actor = actor.actor();
+    let rows = events
+        .into_iter()
+        .map(|e| {
+            json!([
+                bulk::uuid(Uuid::now_v7()),
+                bulk::text(e.event_type),
+                bulk::opt_uuid(e.account_id),
+                bulk::text(e.aggregate_type),
+                bulk::uuid(e.aggregate_id),
+                bulk::text(actor.as_str()),
+                bulk::json(&e.payload),
+                bulk::time(Utc::now()),
+            ])
+        })
+        .collect();
+    bulk::insert(txn, &EVENTS, rows).await.map(|_| ())
 }

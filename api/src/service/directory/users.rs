@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use entity::{ClaimKind, PhoneProfile, Platform, account, location, user};
-use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -13,7 +13,7 @@ use crate::{
     db,
     policy::Principal,
     service::{
-        ErrorCode, ServiceError, ServiceResult, UserError,
+        ErrorCode, ServiceError, ServiceResult, UserError, bulk,
         error::unique_violation,
         extensions,
         outbox::{self, Event},
@@ -151,53 +151,25 @@ fn user_payload(u: &user::Model) -> Value {
     })
 }
 
+/// The one-by-one path (see `import`): one user, their claim and events; a unique violation is
+/// reported on the row's own path.
 async fn insert_user(
     txn: &impl ConnectionTrait,
     p: &Principal,
     cfg: &RemoteSettings,
     account: &account::Model,
-    v: ValidUser,
+    model: user::Model,
     prefix: &[String],
 ) -> ServiceResult<user::Model> {
     let account_id = account.id;
-    let now = Utc::now();
-    let model = user::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        account_id: Set(account_id),
-        location_id: Set(v.location_id),
-        sort_name: Set(v.name.to_lowercase()),
-        search_text: Set(search_text(
-            &v.name,
-            v.email.as_deref(),
-            v.phone_number.as_deref(),
-            &v.extension,
-        )),
-        name: Set(v.name),
-        email: Set(v.email),
-        phone_number: Set(v.phone_number),
-        extension: Set(v.extension),
-        phone_profile: Set(v.phone_profile),
-        created_at: Set(now),
-        updated_at: Set(now),
-    }
-    .insert(txn)
-    .await
-    .map_err(|e| conflict_from_db(e, prefix))?;
+    let model = user::ActiveModel::from(model)
+        .insert(txn)
+        .await
+        .map_err(|e| conflict_from_db(e, prefix))?;
     extensions::claim(txn, account_id, ClaimKind::User, [(model.extension.clone(), model.id)])
         .await
         .map_err(|e| conflict_from_db(e, prefix))?;
-    outbox::record(
-        txn,
-        p,
-        Event {
-            event_type: "user.created",
-            account_id: Some(account_id),
-            aggregate_type: "User",
-            aggregate_id: model.id,
-            payload: user_payload(&model),
-        },
-    )
-    .await?;
+    outbox::record(txn, p, created_event(&model)).await?;
     // R10: a new MX-ONE user starts with the default statuses.
     if account.platform == Platform::MxOne {
         remote::ensure_user(txn, p, cfg, &model).await?;
@@ -300,12 +272,119 @@ async fn import(
         errors.sort_by_key(|e| e.field.get(1).and_then(|i| i.parse::<usize>().ok()));
         return Err(ServiceError::Rejected(errors));
     }
-    let mut created = Vec::with_capacity(valid.len());
-    for (i, v) in valid {
-        created.push(insert_user(&txn, p, cfg, &account, v, &prefix(i)).await?);
+    let now = bulk::now();
+    let created: Vec<(usize, user::Model)> = (valid.into_iter())
+        .map(|(i, v)| (i, new_user(account.id, v, now)))
+        .collect();
+    // The batch in a few statements, in a savepoint: a unique violation there is a writer that
+    // committed the same extension or address since the checks above; the rows then go in one by
+    // one, so the error names the row as it always has.
+    let batch = txn.begin().await?;
+    match write_users(&batch, p, cfg, &account, &created).await {
+        Ok(()) => batch.commit().await?,
+        Err(ServiceError::Db(e)) if unique_violation(&e).is_some() => {
+            batch.rollback().await?;
+            for (i, model) in &created {
+                insert_user(&txn, p, cfg, &account, model.clone(), &prefix(*i)).await?;
+            }
+        }
+        Err(e) => return Err(e),
     }
     crate::service::commit(txn).await?;
-    Ok(created)
+    Ok(created.into_iter().map(|(_, u)| u).collect())
+}
+
+fn new_user(account_id: Uuid, v: ValidUser, now: chrono::DateTime<Utc>) -> user::Model {
+    user::Model {
+        id: Uuid::now_v7(),
+        account_id,
+        location_id: v.location_id,
+        sort_name: v.name.to_lowercase(),
+        search_text: search_text(&v.name, v.email.as_deref(), v.phone_number.as_deref(), &v.extension),
+        name: v.name,
+        email: v.email,
+        phone_number: v.phone_number,
+        extension: v.extension,
+        phone_profile: v.phone_profile,
+        created_at: now,
+        updated_at: now,
+    }
+}
+
+const USERS: bulk::Table = bulk::Table {
+    name: "app_user",
+    columns: &[
+        ("id", bulk::Kind::Uuid),
+        ("account_id", bulk::Kind::Uuid),
+        ("location_id", bulk::Kind::Uuid),
+        ("name", bulk::Kind::Text),
+        ("sort_name", bulk::Kind::Text),
+        ("email", bulk::Kind::Text),
+        ("phone_number", bulk::Kind::Text),
+        ("extension", bulk::Kind::Text),
+        ("phone_profile", bulk::Kind::Text),
+        ("search_text", bulk::Kind::Text),
+        ("created_at", bulk::Kind::Time),
+        ("updated_at", bulk::Kind::Time),
+    ],
+};
+
+/// Writes new users as [`insert_user`] does one by one, in a fixed number of statements: the
+/// users, their extensions' claims, (MX-ONE) their Remote Extension records, then every event in
+/// the order the one-by-one path records them.
+async fn write_users(
+    txn: &impl ConnectionTrait,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    account: &account::Model,
+    users: &[(usize, user::Model)],
+) -> ServiceResult<()> {
+    let rows = (users.iter())
+        .map(|(_, u)| {
+            json!([
+                bulk::uuid(u.id),
+                bulk::uuid(u.account_id),
+                bulk::opt_uuid(u.location_id),
+                bulk::text(u.name.as_str()),
+                bulk::text(u.sort_name.as_str()),
+                bulk::opt_text(u.email.as_deref()),
+                bulk::opt_text(u.phone_number.as_deref()),
+                bulk::text(u.extension.as_str()),
+                bulk::text(u.phone_profile.to_value()),
+                bulk::text(u.search_text.as_str()),
+                bulk::time(u.created_at),
+                bulk::time(u.updated_at),
+            ])
+        })
+        .collect();
+    bulk::insert(txn, &USERS, rows).await?;
+    let claims = users.iter().map(|(_, u)| (u.extension.clone(), u.id));
+    extensions::claim(txn, account.id, ClaimKind::User, claims).await?;
+    let models: Vec<user::Model> = users.iter().map(|(_, u)| u.clone()).collect();
+    // R10: new MX-ONE users start with the default statuses.
+    let mut remote_events = if account.platform == Platform::MxOne {
+        remote::create_users(txn, p, cfg, &models).await?
+    } else {
+        Vec::new()
+    }
+    .into_iter();
+    let mut events = Vec::new();
+    for u in &models {
+        events.push(created_event(u));
+        events.extend(remote_events.next().unwrap_or_default());
+    }
+    outbox::record_many(txn, p, events).await?;
+    Ok(())
+}
+
+fn created_event(u: &user::Model) -> Event {
+    Event {
+        event_type: "user.created",
+        account_id: Some(u.account_id),
+        aggregate_type: "User",
+        aggregate_id: u.id,
+        payload: user_payload(u),
+    }
 }
 
 /// Which of `values` the account's users already hold in `column` (`value_of` reads it back).
@@ -316,14 +395,13 @@ async fn existing(
     values: Vec<String>,
     value_of: impl Fn(user::Model) -> Option<String>,
 ) -> Result<HashSet<String>, sea_orm::DbErr> {
-    let mut found = HashSet::new();
-    for chunk in values.chunks(500) {
-        let rows = user::Entity::find()
-            .filter(user::Column::AccountId.eq(account_id))
-            .filter(column.is_in(chunk.to_vec()))
-            .all(db)
-            .await?;
-        found.extend(rows.into_iter().filter_map(&value_of));
+    if values.is_empty() {
+        return Ok(HashSet::new());
     }
-    Ok(found)
+    let rows = user::Entity::find()
+        .filter(user::Column::AccountId.eq(account_id))
+        .filter(bulk::text_in(db.get_database_backend(), column, &values))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().filter_map(value_of).collect())
 }

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::Utc;
 use entity::{ClaimKind, MobilityState, mobility_user, user};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QueryFilter, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -14,10 +14,10 @@ use crate::{
     db,
     policy::{Access, Principal},
     service::{
-        ErrorCode, ServiceError, ServiceResult, UserError,
-        directory::{scope, users_by_id},
+        ErrorCode, ServiceError, ServiceResult, UserError, bulk,
+        directory::scope,
         error::{not_found, on_unique},
-        extensions::{self, CHUNK},
+        extensions,
         outbox::{self, Event},
         validate,
     },
@@ -97,21 +97,49 @@ fn target<'a>(
     }
 }
 
-/// The mobility records of these users, keyed by user (batch reads for loaders too).
+/// The mobility records of these users, keyed by user (batch reads for loaders too), in one
+/// statement.
 pub async fn mobility_of_users(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, mobility_user::Model>, sea_orm::DbErr> {
-    let mut found = HashMap::new();
-    for chunk in ids.chunks(CHUNK) {
-        let rows = mobility_user::Entity::find()
-            .filter(mobility_user::Column::UserId.is_in(chunk.to_vec()))
-            .all(db)
-            .await?;
-        found.extend(rows.into_iter().map(|m| (m.user_id, m)));
+    if ids.is_empty() {
+        return Ok(HashMap::new());
     }
-    Ok(found)
+    let rows = mobility_user::Entity::find()
+        .filter(bulk::uuid_in(
+            db.get_database_backend(),
+            mobility_user::Column::UserId,
+            ids,
+        ))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|m| (m.user_id, m)).collect())
 }
+
+/// These users, keyed by id, in one statement.
+async fn users_of(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, user::Model>, sea_orm::DbErr> {
+    if ids.is_empty() {
+        return Ok(HashMap::new());
+    }
+    let rows = user::Entity::find()
+        .filter(bulk::uuid_in(db.get_database_backend(), user::Column::Id, ids))
+        .all(db)
+        .await?;
+    Ok(rows.into_iter().map(|u| (u.id, u)).collect())
+}
+
+const MOBILITY_USERS: bulk::Table = bulk::Table {
+    name: "mobility_user",
+    columns: &[
+        ("user_id", bulk::Kind::Uuid),
+        ("account_id", bulk::Kind::Uuid),
+        ("mobility_extension", bulk::Kind::Text),
+        ("enabled_at", bulk::Kind::Time),
+        ("enabled_by", bulk::Kind::Text),
+        ("updated_at", bulk::Kind::Time),
+    ],
+};
 
 /// M7, M8: enables a batch of users with their mobility extensions, or (`dry_run`) checks it and
 /// answers what it would do, writing nothing — the wizard's summary step.
@@ -133,7 +161,7 @@ pub async fn enable_users(
     }
     batch_size("users", rows.len())?;
     let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.user_id).collect();
-    let users = users_by_id(&txn, &ids).await?;
+    let users = users_of(&txn, &ids).await?;
     let already = mobility_of_users(&txn, &ids).await?;
     let extensions: Vec<String> = rows.iter().map(|r| r.mobility_extension.trim().to_owned()).collect();
     let taken = extensions::taken(&txn, account.id, &extensions).await?;
@@ -197,7 +225,7 @@ pub async fn enable_users(
         return Err(ServiceError::Rejected(errors));
     }
 
-    let now = Utc::now();
+    let now = bulk::now();
     let enabled: Vec<Enabled> = valid
         .into_iter()
         .map(|(_, user, ext)| Enabled {
@@ -233,13 +261,23 @@ pub async fn enable_users(
     )
     .await
     .map_err(|e| on_unique(e, conflict))?;
-    let models: Vec<mobility_user::ActiveModel> = enabled.iter().map(|e| e.mobility.clone().into()).collect();
-    for chunk in models.chunks(CHUNK) {
-        mobility_user::Entity::insert_many(chunk.to_vec())
-            .exec_without_returning(&txn)
-            .await
-            .map_err(|e| on_unique(e, conflict))?;
-    }
+    let rows = enabled
+        .iter()
+        .map(|e| {
+            let m = &e.mobility;
+            json!([
+                bulk::uuid(m.user_id),
+                bulk::uuid(m.account_id),
+                bulk::text(m.mobility_extension.as_str()),
+                bulk::time(m.enabled_at),
+                bulk::text(m.enabled_by.as_str()),
+                bulk::time(m.updated_at),
+            ])
+        })
+        .collect();
+    bulk::insert(&txn, &MOBILITY_USERS, rows)
+        .await
+        .map_err(|e| on_unique(e, conflict))?;
     let events = enabled
         .iter()
         .map(|e| {
@@ -337,7 +375,7 @@ pub async fn disable_users(
     let (account, _) = open_account(&txn, p, account_id, &["accountId"], Principal::user_admin).await?;
     batch_size("userIds", user_ids.len())?;
     let ids: Vec<Uuid> = user_ids.iter().flatten().copied().collect();
-    let users = users_by_id(&txn, &ids).await?;
+    let users = users_of(&txn, &ids).await?;
     let enabled = mobility_of_users(&txn, &ids).await?;
     let mut errors = Vec::new();
     let mut chosen = Vec::with_capacity(user_ids.len());
@@ -358,12 +396,14 @@ pub async fn disable_users(
         return Err(ServiceError::Rejected(errors));
     }
     let ids: Vec<Uuid> = chosen.iter().map(|u| u.id).collect();
-    for chunk in ids.chunks(CHUNK) {
-        mobility_user::Entity::delete_many()
-            .filter(mobility_user::Column::UserId.is_in(chunk.to_vec()))
-            .exec(&txn)
-            .await?;
-    }
+    mobility_user::Entity::delete_many()
+        .filter(bulk::uuid_in(
+            txn.get_database_backend(),
+            mobility_user::Column::UserId,
+            &ids,
+        ))
+        .exec(&txn)
+        .await?;
     extensions::release(&txn, account.id, ClaimKind::Mobility, &ids).await?;
     let events = chosen
         .iter()

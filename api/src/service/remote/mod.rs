@@ -16,7 +16,7 @@ pub mod targets;
 
 use chrono::Utc;
 use entity::{Platform, StatusOrigin, account, dynamic_status, remote_user, user};
-use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set, sea_query::OnConflict};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set, sea_query::OnConflict};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -30,7 +30,7 @@ pub use statuses::{Change, StatusChanges, StatusInput, activate_status, create_s
 use crate::{
     policy::{Access, Principal},
     service::{
-        ErrorCode, ServiceError, ServiceResult,
+        ErrorCode, ServiceError, ServiceResult, bulk,
         directory::scope,
         error::not_found,
         outbox::{self, Event},
@@ -210,6 +210,136 @@ pub(crate) async fn ensure_user(
     events.push(active_changed(user, Some(&statuses[0]), None));
     outbox::record_many(txn, p, events).await?;
     Ok(())
+}
+
+const STATUSES: bulk::Table = bulk::Table {
+    name: "dynamic_status",
+    columns: &[
+        ("id", bulk::Kind::Uuid),
+        ("user_id", bulk::Kind::Uuid),
+        ("account_id", bulk::Kind::Uuid),
+        ("name", bulk::Kind::Text),
+        ("name_key", bulk::Kind::Text),
+        ("presence", bulk::Kind::Text),
+        ("message", bulk::Kind::Text),
+        ("origin", bulk::Kind::Text),
+        ("remote_extension_id", bulk::Kind::Uuid),
+        ("call_using_kind", bulk::Kind::Text),
+        ("call_using_number_id", bulk::Kind::Uuid),
+        ("send_calls_to_kind", bulk::Kind::Text),
+        ("send_calls_to_number_id", bulk::Kind::Uuid),
+        ("when_busy_kind", bulk::Kind::Text),
+        ("when_busy_number_id", bulk::Kind::Uuid),
+        ("if_no_answer_kind", bulk::Kind::Text),
+        ("if_no_answer_number_id", bulk::Kind::Uuid),
+        ("version", bulk::Kind::Int),
+        ("created_at", bulk::Kind::Time),
+        ("created_by", bulk::Kind::Text),
+        ("updated_at", bulk::Kind::Time),
+    ],
+};
+
+const REMOTE_USERS: bulk::Table = bulk::Table {
+    name: "remote_user",
+    columns: &[
+        ("user_id", bulk::Kind::Uuid),
+        ("account_id", bulk::Kind::Uuid),
+        ("client_profile_id", bulk::Kind::Uuid),
+        ("active_status_id", bulk::Kind::Uuid),
+        ("updated_at", bulk::Kind::Time),
+    ],
+};
+
+fn status_row(s: &dynamic_status::Model) -> serde_json::Value {
+    json!([
+        bulk::uuid(s.id),
+        bulk::uuid(s.user_id),
+        bulk::uuid(s.account_id),
+        bulk::text(s.name.as_str()),
+        bulk::text(s.name_key.as_str()),
+        bulk::text(s.presence.to_value()),
+        bulk::opt_text(s.message.as_deref()),
+        bulk::text(s.origin.to_value()),
+        bulk::opt_uuid(s.remote_extension_id),
+        bulk::text(s.call_using_kind.to_value()),
+        bulk::opt_uuid(s.call_using_number_id),
+        bulk::text(s.send_calls_to_kind.to_value()),
+        bulk::opt_uuid(s.send_calls_to_number_id),
+        bulk::text(s.when_busy_kind.to_value()),
+        bulk::opt_uuid(s.when_busy_number_id),
+        bulk::text(s.if_no_answer_kind.to_value()),
+        bulk::opt_uuid(s.if_no_answer_number_id),
+        s.version,
+        bulk::time(s.created_at),
+        bulk::text(s.created_by.as_str()),
+        bulk::time(s.updated_at),
+    ])
+}
+
+/// What [`ensure_user`] writes for each of `users`, new MX-ONE users without a record: their
+/// records and default statuses in two statements whatever their number (the statuses first, so
+/// each record is written with its active status). Answers each user's events, in `users`' order
+/// and in the order [`ensure_user`] records them, for the caller to record with its own.
+pub(crate) async fn create_users(
+    txn: &impl ConnectionTrait,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    users: &[user::Model],
+) -> ServiceResult<Vec<Vec<Event>>> {
+    // Validated at start-up; a bad list here would be a bug, so it fails loudly as a fault.
+    let templates = cfg
+        .templates()
+        .map_err(|(key, why)| ServiceError::Db(sea_orm::DbErr::Custom(format!("{key} {why}"))))?;
+    let now = bulk::now();
+    let mut status_rows = Vec::with_capacity(users.len() * templates.len());
+    let mut user_rows = Vec::with_capacity(users.len());
+    let mut events = Vec::with_capacity(users.len());
+    for user in users {
+        let statuses: Vec<dynamic_status::Model> = (templates.iter().cloned())
+            .map(|t| dynamic_status::Model {
+                id: Uuid::now_v7(),
+                user_id: user.id,
+                account_id: user.account_id,
+                name_key: t.name.to_lowercase(),
+                name: t.name,
+                presence: t.presence,
+                message: t.message,
+                origin: StatusOrigin::Admin,
+                remote_extension_id: None,
+                call_using_kind: t.targets[0],
+                call_using_number_id: None,
+                send_calls_to_kind: t.targets[1],
+                send_calls_to_number_id: None,
+                when_busy_kind: t.targets[2],
+                when_busy_number_id: None,
+                if_no_answer_kind: t.targets[3],
+                if_no_answer_number_id: None,
+                version: 1,
+                created_at: now,
+                created_by: p.actor(),
+                updated_at: now,
+            })
+            .collect();
+        let active = statuses.first();
+        user_rows.push(json!([
+            bulk::uuid(user.id),
+            bulk::uuid(user.account_id),
+            serde_json::Value::Null,
+            bulk::opt_uuid(active.map(|s| s.id)),
+            bulk::time(now),
+        ]));
+        let mut mine: Vec<Event> = (statuses.iter())
+            .map(|s| status_event("dynamic_status.created", s, statuses::status_payload(s)))
+            .collect();
+        if let Some(active) = active {
+            mine.push(active_changed(user, Some(active), None));
+        }
+        status_rows.extend(statuses.iter().map(status_row));
+        events.push(mine);
+    }
+    bulk::insert(txn, &STATUSES, status_rows).await?;
+    bulk::insert(txn, &REMOTE_USERS, user_rows).await?;
+    Ok(events)
 }
 
 /// Gives every MX-ONE user without a Remote Extension record theirs, with the default
