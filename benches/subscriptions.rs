@@ -19,7 +19,11 @@
 //!
 //! Memory per idle subscription: the server's RSS (`VmRSS` of `/proc/PID/status`) with the 10,000
 //! sockets open and idle for 2 s, less its RSS after start and a warm-up request, over 10,000 (each
-//! subscription has its own socket). The clients run in this process, one task per socket, and
+//! subscription has its own socket). The bare server's figure is the floor: a socket with the
+//! same buffers and nothing else. After the deliveries the clients drop their sockets; once the
+//! server has closed every one (its open files are back where they started) and 2 s more, its RSS
+//! is read again, to show whether the memory went back. A last table sets PostgreSQL beside
+//! SQLite: the time to open the 10,000 and the delivery times. The clients run in this process, one task per socket, and
 //! answer the server's pings. The bench asserts that every client got exactly one event, its own
 //! user's (group's), and asserts no times. Run (release build; leave the variable out for SQLite
 //! only; `ulimit -n` must allow 10,500 files, the server and the clients being two processes):
@@ -175,8 +179,14 @@ async fn run_reach(url: &str) -> Figures {
     fanout::measure(&mut server, open, fire, stamp).await
 }
 
-/// A line of the table: its name, its figure and the decimals shown.
-type Row = (&'static str, fn(&Figures) -> f64, usize);
+/// A line of the table: its name, its figure, the decimals shown, and whether Reach / bare means
+/// something for it.
+type Row = (&'static str, fn(&Figures) -> f64, usize, bool);
+
+/// Memory per idle subscription, KiB: RSS with the sockets open less RSS before, per socket.
+fn per_socket(f: &Figures) -> f64 {
+    (f.rss_idle - f.rss_before) / SOCKETS as f64
+}
 
 /// One database's table, Reach beside the bare broadcast.
 fn print_table(label: &str, reach: &Figures, bare: &Figures) {
@@ -187,26 +197,60 @@ fn print_table(label: &str, reach: &Figures, bare: &Figures) {
     );
     println!("| | Reach | bare broadcast | Reach / bare |");
     println!("|---|---:|---:|---:|");
-    let per_socket = |f: &Figures| (f.rss_idle - f.rss_before) / SOCKETS as f64;
-    let rows: [Row; 9] = [
-        ("memory per idle subscription (KiB)", per_socket, 1),
-        ("server RSS before the sockets (MiB)", |f| f.rss_before / 1024.0, 1),
-        ("server RSS with 10,000 idle (MiB)", |f| f.rss_idle / 1024.0, 1),
-        ("delivery p50 (ms)", |f| f.quantile(0.50), 1),
-        ("delivery p99 (ms)", |f| f.quantile(0.99), 1),
-        ("delivery max (ms)", |f| f.quantile(1.0), 1),
-        ("first change sent → last one answered (ms)", |f| f.fired, 0),
-        ("first change sent → last delivery (ms)", |f| f.spread, 0),
-        ("time to open 10,000 subscriptions (s)", |f| f.open, 2),
+    let rows: [Row; 11] = [
+        ("memory per idle subscription (KiB)", per_socket, 1, true),
+        (
+            "server RSS before the sockets (MiB)",
+            |f| f.rss_before / 1024.0,
+            1,
+            true,
+        ),
+        ("server RSS with 10,000 idle (MiB)", |f| f.rss_idle / 1024.0, 1, true),
+        ("server RSS after they closed (MiB)", |f| f.rss_closed / 1024.0, 1, true),
+        (
+            "after they closed less before (MiB)",
+            |f| (f.rss_closed - f.rss_before) / 1024.0,
+            1,
+            false,
+        ),
+        ("delivery p50 (ms)", |f| f.quantile(0.50), 1, true),
+        ("delivery p99 (ms)", |f| f.quantile(0.99), 1, true),
+        ("delivery max (ms)", |f| f.quantile(1.0), 1, true),
+        ("first change sent → last one answered (ms)", |f| f.fired, 0, true),
+        ("first change sent → last delivery (ms)", |f| f.spread, 0, true),
+        ("time to open 10,000 subscriptions (s)", |f| f.open, 2, true),
     ];
-    for (name, value, digits) in rows {
+    for (name, value, digits, ratio) in rows {
         let (r, b) = (value(reach), value(bare));
-        println!("| {name} | {r:.digits$} | {b:.digits$} | {:.2}× |", r / b);
+        let ratio = if ratio { format!("{:.2}×", r / b) } else { "—".into() };
+        println!("| {name} | {r:.digits$} | {b:.digits$} | {ratio} |");
     }
     println!(
         "\nDelivery: receive time at the client less the event's `occurredAt` (Reach) or the fire's stamp \
-         (bare); 10,000 deliveries each, every one checked."
+         (bare); 10,000 deliveries each, every one checked. After close: the clients drop their \
+         sockets, the server closes its side of each, then {} s more.",
+        fanout::IDLE.as_secs()
     );
+}
+
+/// PostgreSQL beside SQLite, when both ran.
+fn print_databases(runs: &[(&str, Figures)]) {
+    let [(_, sqlite), (_, pg)] = runs else {
+        return;
+    };
+    println!("\n### PostgreSQL beside SQLite (Reach)\n");
+    println!("| | SQLite | PostgreSQL | PostgreSQL / SQLite |");
+    println!("|---|---:|---:|---:|");
+    let rows: [Row; 4] = [
+        ("time to open 10,000 subscriptions (s)", |f| f.open, 2, true),
+        ("memory per idle subscription (KiB)", per_socket, 1, true),
+        ("delivery p50 (ms)", |f| f.quantile(0.50), 1, true),
+        ("delivery p99 (ms)", |f| f.quantile(0.99), 1, true),
+    ];
+    for (name, value, digits, _) in rows {
+        let (s, p) = (value(sqlite), value(pg));
+        println!("| {name} | {s:.digits$} | {p:.digits$} | {:.2}× |", p / s);
+    }
 }
 
 #[tokio::main]
@@ -222,10 +266,16 @@ async fn main() {
         machine()
     );
     let bare = fanout::run_bare().await;
+    let runs = std::cell::RefCell::new(Vec::new());
     support::on_each_database(|label, url| {
-        let bare = &bare;
-        async move { print_table(label, &run_reach(&url).await, bare) }
+        let (bare, runs) = (&bare, &runs);
+        async move {
+            let reach = run_reach(&url).await;
+            print_table(label, &reach, bare);
+            runs.borrow_mut().push((label, reach));
+        }
     })
     .await;
+    print_databases(&runs.into_inner());
     println!("\nAt the end: {}.", machine());
 }

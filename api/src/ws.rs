@@ -9,6 +9,8 @@
 //! - the socket closes with `4403` when the token expires, and when one of the user's roles is
 //!   revoked (the client connects again and gets its current rights);
 //! - no `connection_init` within `subscriptions.init_timeout_seconds` closes with `4408`;
+//! - a message larger than the caller may send (`limits.max_body_bytes` before `connection_init`
+//!   is accepted, `limits.max_body_bytes_authenticated` after) closes with `1009`, unread;
 //! - keep-alive: a `ping` (legacy: `ka`) every `subscriptions.keepalive_seconds`; on
 //!   `graphql-transport-ws` a client silent for three of those is closed;
 //! - a client that does not read for [`SEND_TIMEOUT`] is cut off, and the server stopping closes
@@ -39,6 +41,7 @@ use axum::{
 };
 use futures::{SinkExt, StreamExt, future, stream};
 use tokio::sync::oneshot;
+use tokio_tungstenite::tungstenite;
 use tracing::Instrument;
 use uuid::Uuid;
 
@@ -52,6 +55,14 @@ use crate::{
 
 /// How long one message may wait for a client that does not read before it is cut off.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// A socket's read buffer, bytes: what an idle socket keeps; `connection_init` with its token
+/// and a `subscribe` fit in one read.
+pub const READ_BUFFER: usize = 1024;
+
+/// The close code for a message larger than the caller may send (RFC 6455, 7.4.1): before
+/// `connection_init` is accepted, `limits.max_body_bytes`; after, `limits.max_body_bytes_authenticated`.
+pub const MESSAGE_TOO_BIG: u16 = 1009;
 
 /// `GET /graphql`: a websocket upgrade, or a query in the URL.
 pub async fn graphql_get(State(state): State<ServerState>, request: HttpRequest) -> Response {
@@ -77,12 +88,19 @@ pub async fn graphql_get(State(state): State<ServerState>, request: HttpRequest)
     // An admitted caller may send what it may POST; before `connection_init` is accepted a
     // message may be no larger than an anonymous body (see `serve`).
     let max_message = state.app.settings.limits.max_body_bytes_authenticated;
+    // One copy of the server's state per socket, shared by its parts (a copy holds the token
+    // keys and settings: each would be memory every idle subscriber keeps).
+    let state = Arc::new(state);
     upgrade
         .protocols(ALL_WEBSOCKET_PROTOCOLS)
         .max_message_size(max_message)
         .max_frame_size(max_message)
-        // Small buffers: an idle subscriber should cost little (they grow when needed).
-        .read_buffer_size(4 * 1024)
+        // Small buffers: an idle subscriber should cost little. A larger frame still arrives
+        // whole (room for it is made from its header), in reads of this size.
+        .read_buffer_size(READ_BUFFER)
+        // Each message is flushed before the next is taken, so the write buffer holds one
+        // message at a time whatever this is (a client that stops reading is cut off after
+        // `SEND_TIMEOUT`).
         .write_buffer_size(8 * 1024)
         .on_upgrade(move |socket| {
             let span = tracing::info_span!("websocket", connection = %Uuid::new_v4(), protocol = protocol.sec_websocket_protocol());
@@ -154,7 +172,7 @@ async fn admit(state: &ServerState, payload: &serde_json::Value) -> Result<(Admi
 /// A mutation wakes this process's readers of the log.
 #[derive(Clone)]
 struct Exec {
-    server: ServerState,
+    server: Arc<ServerState>,
 }
 
 impl Exec {
@@ -241,15 +259,18 @@ impl Handshake {
     }
 }
 
-async fn serve(state: ServerState, protocol: WebSocketProtocols, socket: WebSocket) {
+async fn serve(state: Arc<ServerState>, protocol: WebSocketProtocols, socket: WebSocket) {
     let settings = state.app.settings.subscriptions.clone();
     let live = state.app.live.clone();
     let (mut sink, source) = socket.split();
     let admitted_flag = Arc::new(AtomicBool::new(false));
     let anonymous_limit = state.app.settings.limits.max_body_bytes;
     let before_init = admitted_flag.clone();
+    let too_big = Arc::new(AtomicBool::new(false));
+    let saw_too_big = too_big.clone();
     // Text and binary frames go to the protocol; a close frame, an error, or a message larger
-    // than an anonymous body before the caller is admitted ends the input.
+    // than an anonymous body before the caller is admitted ends the input (a message too large
+    // closes the socket with 1009).
     let incoming = source
         .take_while(move |m| {
             let size = match m {
@@ -257,11 +278,16 @@ async fn serve(state: ServerState, protocol: WebSocketProtocols, socket: WebSock
                 Ok(Message::Binary(b)) => b.len(),
                 _ => 0,
             };
+            let within = size <= anonymous_limit || before_init.load(Ordering::Acquire);
+            if !within || m.as_ref().is_err_and(is_too_big) {
+                saw_too_big.store(true, Ordering::Release);
+            }
             future::ready(
-                matches!(
-                    m,
-                    Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_))
-                ) && (size <= anonymous_limit || before_init.load(Ordering::Acquire)),
+                within
+                    && matches!(
+                        m,
+                        Ok(Message::Text(_) | Message::Binary(_) | Message::Ping(_) | Message::Pong(_))
+                    ),
             )
         })
         .filter_map(|m| {
@@ -324,6 +350,7 @@ async fn serve(state: ServerState, protocol: WebSocketProtocols, socket: WebSock
                     Some(WsMessage::Text(text)) => Message::Text(text.into()),
                     Some(WsMessage::Close(code, reason)) => break closing(protocol, &handshake, code, reason),
                     None => break match &handshake {
+                        _ if too_big.load(Ordering::Acquire) => (MESSAGE_TOO_BIG, "Message too big".into()),
                         Handshake::Refused(reason) => (4403, format!("Forbidden: {reason}")),
                         _ => (1000, String::new()),
                     },
@@ -363,6 +390,13 @@ async fn serve(state: ServerState, protocol: WebSocketProtocols, socket: WebSock
         reason: reason.into(),
     };
     let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+}
+
+/// Whether a read failed on a message or frame larger than the socket accepts.
+fn is_too_big(e: &axum::Error) -> bool {
+    std::error::Error::source(e)
+        .and_then(|e| e.downcast_ref::<tungstenite::Error>())
+        .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
 }
 
 /// The close code to send for a close async-graphql asked for, in `graphql-transport-ws` terms.

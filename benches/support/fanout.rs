@@ -24,12 +24,13 @@ pub const SOCKETS: usize = USERS * PER_USER;
 pub const OPENING: usize = 200;
 /// Between two changes.
 pub const SPACING: Duration = Duration::from_millis(10);
-/// How long the sockets sit idle before the memory is read.
-const IDLE: Duration = Duration::from_secs(2);
+/// How long the sockets sit idle before the memory is read, and how long the server is given
+/// after its sockets have closed before it is read again.
+pub const IDLE: Duration = Duration::from_secs(2);
 /// Open files each process needs: its sockets and some to spare.
 const FILES: u64 = SOCKETS as u64 + 500;
 /// The bare server's and the clients' socket buffers: Reach's.
-const READ_BUFFER: usize = 4 * 1024;
+const READ_BUFFER: usize = api::ws::READ_BUFFER;
 const WRITE_BUFFER: usize = 8 * 1024;
 
 pub type Socket = WebSocketStream<MaybeTlsStream<TcpStream>>;
@@ -39,9 +40,11 @@ type Received = (usize, DateTime<Utc>, String);
 
 /// What one run measured.
 pub struct Figures {
-    /// Server RSS after start and a warm-up request, and with every socket idle, in KiB.
+    /// Server RSS after start and a warm-up request, with every socket idle, and after the
+    /// clients have gone and the server has closed every socket, in KiB.
     pub rss_before: f64,
     pub rss_idle: f64,
+    pub rss_closed: f64,
     /// Delivery latencies, ms, sorted.
     pub latencies: Vec<f64>,
     /// From the first change sent to the last one answered, and to the last delivery, ms.
@@ -97,6 +100,12 @@ impl Server {
         (status.lines().find_map(|l| l.strip_prefix("VmRSS:")))
             .and_then(|v| v.split_whitespace().next()?.parse().ok())
             .expect("VmRSS in /proc/PID/status")
+    }
+
+    /// Its open files (sockets included).
+    fn open_files(&mut self) -> usize {
+        self.check_running();
+        std::fs::read_dir(format!("/proc/{}/fd", self.child.id())).map_or(0, Iterator::count)
     }
 
     pub fn ws_url(&self, path: &str) -> String {
@@ -197,6 +206,7 @@ where
     FF: Future<Output = ()>,
 {
     let rss_before = server.rss_kib();
+    let files_before = server.open_files();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (clients, open) = open_all(open, tx).await;
     tokio::time::sleep(IDLE).await;
@@ -223,9 +233,16 @@ where
         got.push(r);
     }
     server.check_running();
-    // The server goes first, so the clients' sockets end without a word: none of that is measured.
-    let _ = server.child.kill();
+    // The clients go (their sockets close without a word); once the server has closed its side
+    // of every one, and a moment more, its memory is read again.
     clients.iter().for_each(JoinHandle::abort);
+    let closing = tokio::time::Instant::now() + Duration::from_secs(30);
+    while server.open_files() > files_before + 5 && tokio::time::Instant::now() < closing {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    tokio::time::sleep(IDLE).await;
+    let rss_closed = server.rss_kib();
+    let _ = server.child.kill();
 
     let mut count = vec![0usize; SOCKETS];
     let (mut latencies, mut wrong) = (Vec::with_capacity(SOCKETS), Vec::new());
@@ -253,6 +270,7 @@ where
     Figures {
         rss_before,
         rss_idle,
+        rss_closed,
         latencies,
         fired,
         spread: (last - first).as_seconds_f64() * 1000.0,

@@ -227,7 +227,38 @@ async fn websocket_big_message_before_init_closes(backend: Backend) {
     ws.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {}", app.support()), "pad": pad } }))
         .await;
     let next = ws.next(Duration::from_secs(10)).await;
-    assert!(matches!(next, Incoming::Closed(..)), "closed, not admitted: {next:?}");
+    assert!(
+        matches!(next, Incoming::Closed(1009, _)),
+        "closed as too big (1009), not admitted: {next:?}"
+    );
+    alive(&app).await;
+}
+
+// Item 9: once admitted, a message larger than an authenticated body closes the socket with
+// 1009 (Message Too Big) before it is read whole; smaller ones still run.
+async fn websocket_big_message_after_init_closes(backend: Backend) {
+    let limit = 128 * 1024;
+    let app = spawn_app_with(backend, |s| s.limits.max_body_bytes_authenticated = limit).await;
+    for proto in Proto::BOTH {
+        let mut ws = WsClient::ready(&app.address, proto, &app.support()).await;
+        let start = if proto == Proto::TransportWs {
+            "subscribe"
+        } else {
+            "start"
+        };
+        let query = "{ viewer { kind } }";
+        let fits = json!({ "id": "1", "type": start, "payload": { "query": query, "variables": { "pad": "x".repeat(100 * 1024) } } });
+        ws.send(fits).await;
+        let data = ws.event("1").await;
+        assert_eq!(data["viewer"]["kind"], "SUPPORT", "{proto:?}: {data}");
+        let done = ws.next(Duration::from_secs(10)).await;
+        assert_eq!(done, Incoming::Complete("1".into()), "{proto:?}");
+        let pad = "x".repeat(limit + 1);
+        ws.send(json!({ "id": "2", "type": start, "payload": { "query": query, "variables": { "pad": pad } } }))
+            .await;
+        let next = ws.next(Duration::from_secs(10)).await;
+        assert!(matches!(next, Incoming::Closed(1009, _)), "{proto:?}: {next:?}");
+    }
     alive(&app).await;
 }
 
@@ -326,4 +357,5 @@ backend_tests!(
     websocket_mutations_obey_the_deadline,
     a_thousand_row_import_fits,
     websocket_big_message_before_init_closes,
+    websocket_big_message_after_init_closes,
 );

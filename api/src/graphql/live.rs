@@ -50,7 +50,9 @@ pub async fn watched_account(ctx: &Context<'_>, account_id: &ID) -> Result<entit
         return Err(not_found());
     };
     let p = context::principal(ctx)?;
-    directory::account(context::db(ctx)?, p, id)
+    // Boxed: async-graphql keeps a subscription's resolver future for the subscription's life,
+    // so a statement's state inline would be memory each idle subscriber holds.
+    Box::pin(directory::account(context::db(ctx)?, p, id))
         .await
         .map_err(errors::db)?
         .ok_or_else(not_found)

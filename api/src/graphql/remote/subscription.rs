@@ -7,7 +7,6 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, MergedObject, Object, Result, Subscription, futures_util::Stream};
-use entity::user;
 use uuid::Uuid;
 
 use super::types::{DynamicStatus, UserNumber};
@@ -29,25 +28,31 @@ fn no_such_user() -> async_graphql::Error {
     coded("NOT_FOUND", "no user with this id")
 }
 
-/// The user a subscription watches: `user_id`, or the caller; `NOT_FOUND` unless the caller may
-/// read that user.
-async fn watched_user(ctx: &Context<'_>, user_id: Option<&ID>) -> Result<user::Model> {
+/// The id of the user a subscription watches: `user_id`, or the caller; `NOT_FOUND` unless the
+/// caller may read that user. The caller itself needs no statement: its row was read when the
+/// socket was admitted, users are never deleted nor moved to another account, and a user always
+/// sees themself.
+async fn watched_user(ctx: &Context<'_>, user_id: Option<&ID>) -> Result<Uuid> {
     let p = context::principal(ctx)?;
+    let caller = p.user().map(|u| u.user_id);
     let id = match user_id {
         Some(id) => match ids::decode(id) {
             Some((Kind::User, key)) => key,
             _ => return Err(no_such_user()),
         },
-        None => p
-            .user()
-            .map(|u| u.user_id)
-            .ok_or_else(|| coded("BAD_REQUEST", "a Support token must name the user (`userId`)"))?,
+        None => caller.ok_or_else(|| coded("BAD_REQUEST", "a Support token must name the user (`userId`)"))?,
     };
+    if caller == Some(id) {
+        return Ok(id);
+    }
     let db = context::db(ctx)?;
-    let mut found = directory::users_by_id(db, &[id]).await.map_err(errors::db)?;
+    // Boxed: async-graphql keeps a subscription's resolver future for the subscription's life,
+    // so a statement's state inline would be memory each idle subscriber holds.
+    let mut found = Box::pin(directory::users_by_id(db, &[id])).await.map_err(errors::db)?;
     found
         .remove(&id)
         .filter(|u| p.sees_user(directory::scope(u)))
+        .map(|u| u.id)
         .ok_or_else(no_such_user)
 }
 
@@ -201,11 +206,11 @@ impl RemoteSubscription {
         #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<IdArg>,
     ) -> Result<impl Stream<Item = Result<ActiveStatusChangedEvent>> + use<>> {
         let user = watched_user(ctx, user_id.as_deref()).await?;
-        let feed = live::subscribe(ctx, Topic::ActiveStatus(user.id))?;
+        let feed = live::subscribe(ctx, Topic::ActiveStatus(user))?;
         let p = context::principal(ctx)?.clone();
         Ok(live::events(feed, move |d| match d.kind() {
             "active_status.changed" => Step::Emit(ActiveStatusChangedEvent(ActiveStatusChange(d.clone()), Change(d))),
-            "user.updated" => recheck(&p, &d, user.id),
+            "user.updated" => recheck(&p, &d, user),
             _ => Step::Skip,
         }))
     }
@@ -218,11 +223,11 @@ impl RemoteSubscription {
         #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<IdArg>,
     ) -> Result<impl Stream<Item = Result<UserNumbersChangedEvent>> + use<>> {
         let user = watched_user(ctx, user_id.as_deref()).await?;
-        let feed = live::subscribe(ctx, Topic::UserNumbers(user.id))?;
+        let feed = live::subscribe(ctx, Topic::UserNumbers(user))?;
         let p = context::principal(ctx)?.clone();
         Ok(live::events(feed, move |d| {
             if d.kind() == "user.updated" {
-                return recheck(&p, &d, user.id);
+                return recheck(&p, &d, user);
             }
             match UserNumbersChange::of(d.kind()) {
                 Some(change) => Step::Emit(UserNumbersChangedEvent(
