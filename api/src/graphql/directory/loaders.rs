@@ -136,9 +136,11 @@ impl async_graphql::extensions::Extension for FreshPerMutation {
 }
 
 /// Loads, in one batch each, what the selection asks of a page of users (their locations, roles
-/// and the roles' locations) and seeds the request's loader with the users and their account.
-/// The items then resolve from the loader's cache, so a page costs the same number of statements
-/// whatever its size; without this, items resolving a little apart could split a batch in two.
+/// and the roles' locations, their Remote Extension rows) and seeds the request's loader with
+/// them, the users and their account. The items then resolve from the loader's cache, so a page
+/// costs the same number of statements whatever its size; without this, items resolving a
+/// little apart could split a batch in two. The reads run here rather than through the loader,
+/// which would wait its batching delay (a millisecond) before each.
 ///
 /// `under` is the path from a list item to its user: empty for a list of users, `["user"]` for
 /// items that hold one (a `MobilityUser`).
@@ -148,7 +150,6 @@ pub async fn prefetch_users<'a>(
     users: impl Iterator<Item = &'a user::Model> + Clone,
     under: &[&str],
 ) -> async_graphql::Result<()> {
-    let loader = ctx.data::<RequestLoader>()?;
     let look = ctx.look_ahead();
     let items = [look.field("nodes"), look.field("edges").field("node")].map(|mut item| {
         for name in under {
@@ -156,6 +157,26 @@ pub async fn prefetch_users<'a>(
         }
         item
     });
+    prefetch_for(ctx, account, users, &items).await
+}
+
+/// [`prefetch_users`] for the one user the current field resolves to (`me`, `viewer.user`).
+pub async fn prefetch_user(
+    ctx: &async_graphql::Context<'_>,
+    account: &account::Model,
+    user: &user::Model,
+) -> async_graphql::Result<()> {
+    prefetch_for(ctx, account, std::iter::once(user), &[ctx.look_ahead()]).await
+}
+
+async fn prefetch_for<'a>(
+    ctx: &async_graphql::Context<'_>,
+    account: &account::Model,
+    users: impl Iterator<Item = &'a user::Model> + Clone,
+    items: &[async_graphql::Lookahead<'_>],
+) -> async_graphql::Result<()> {
+    let loader = ctx.data::<RequestLoader>()?;
+    let db = &loader.loader().db;
     let wants = |path: &[&str]| {
         items.iter().any(|item| {
             let mut sel = item.field(path[0]);
@@ -169,24 +190,29 @@ pub async fn prefetch_users<'a>(
     loader
         .feed_many(users.clone().map(|u| (UserKey(u.id), u.clone())))
         .await;
-    let mut locations: Vec<LocationKey> = Vec::new();
+    let ids: Vec<Uuid> = users.clone().map(|u| u.id).collect();
+    let mut locations: Vec<Uuid> = Vec::new();
     if wants(&["location"]) {
-        locations.extend(users.clone().filter_map(|u| u.location_id.map(LocationKey)));
+        locations.extend(users.clone().filter_map(|u| u.location_id));
     }
     if wants(&["roles"]) {
-        let roles = loader
-            .load_many(users.clone().map(|u| RolesOfUser(u.id)))
-            .await
-            .map_err(load_err)?;
+        let mut roles = directory::roles_of_users(db, &ids).await.map_err(crate::graphql::errors::db)?;
         if wants(&["roles", "location"]) {
-            locations.extend(roles.values().flatten().filter_map(|r| r.location_id.map(LocationKey)));
+            locations.extend(roles.values().flatten().filter_map(|r| r.location_id));
         }
+        loader
+            .feed_many(ids.iter().map(|id| (RolesOfUser(*id), roles.remove(id).unwrap_or_default())))
+            .await;
     }
     if !locations.is_empty() {
-        loader.load_many(locations).await.map_err(load_err)?;
+        locations.sort();
+        locations.dedup();
+        let found = directory::locations_by_id(db, &locations)
+            .await
+            .map_err(crate::graphql::errors::db)?;
+        loader.feed_many(found.into_iter().map(|(id, l)| (LocationKey(id), l))).await;
     }
     if crate::graphql::remote::loaders::USER_FIELDS.iter().any(|f| wants(&[f])) {
-        let ids: Vec<Uuid> = users.map(|u| u.id).collect();
         crate::graphql::remote::loaders::prefetch(loader, account, &ids)
             .await
             .map_err(load_err)?;

@@ -100,8 +100,9 @@ pub const USER_FIELDS: [&str; 7] = [
 ];
 
 /// Loads, in one batch each, the Remote Extension rows of a page of users of `account` (their
-/// numbers, statuses, records and client profiles), so that the page's items resolve from the
-/// cache (see `prefetch_users`).
+/// numbers, statuses, records and client profiles) and feeds them to the request's loader, so
+/// that the page's items resolve from its cache (see `prefetch_users`). The reads run here, not
+/// through the loader, which would wait its batching delay before each.
 pub async fn prefetch(
     loader: &RequestLoader,
     account: &entity::account::Model,
@@ -110,17 +111,26 @@ pub async fn prefetch(
     if account.platform != entity::Platform::MxOne {
         return Ok(());
     }
-    let (_, _, records) = futures::try_join!(
-        loader.load_many(users.iter().map(|u| NumbersOfUser(*u))),
-        loader.load_many(users.iter().map(|u| StatusesOfUser(*u))),
-        loader.load_many(users.iter().map(|u| RemoteOfUser(*u))),
+    let db = &loader.loader().db;
+    let (mut numbers, mut statuses, records) = futures::try_join!(
+        remote::numbers_of_users(db, users),
+        remote::statuses_of_users(db, users),
+        remote::remote_users(db, users),
     )?;
-    let mut profiles: Vec<ProfileKey> = users
+    let mut profiles: Vec<Uuid> = users
         .iter()
-        .map(|u| ProfileKey(remote::profile_id(records.get(&RemoteOfUser(*u)), account.id)))
+        .map(|u| remote::profile_id(records.get(u), account.id))
         .collect();
-    profiles.sort_by_key(|k| k.0);
+    profiles.sort();
     profiles.dedup();
-    loader.load_many(profiles).await?;
+    let profiles = remote::profiles_by_id(db, &profiles).await?;
+    loader
+        .feed_many(users.iter().map(|u| (NumbersOfUser(*u), numbers.remove(u).unwrap_or_default())))
+        .await;
+    loader
+        .feed_many(users.iter().map(|u| (StatusesOfUser(*u), statuses.remove(u).unwrap_or_default())))
+        .await;
+    loader.feed_many(records.into_iter().map(|(id, r)| (RemoteOfUser(id), r))).await;
+    loader.feed_many(profiles.into_iter().map(|(id, p)| (ProfileKey(id), p))).await;
     Ok(())
 }
