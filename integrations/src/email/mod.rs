@@ -1,5 +1,6 @@
 //! The email plugin (SPEC M6, E2): delivers the notifications a settings change queues, one
-//! message per recipient, through a pooled async SMTP transport.
+//! message per recipient, through a small pool of SMTP connections Reach opens itself with
+//! `TCP_NODELAY` (`smtp`).
 //!
 //! Each worker task claims a few due deliveries (a lease in its own name), checks before each
 //! send that the lease is still its own, sends within `timeout_ms`, and settles each: `SENT`;
@@ -15,6 +16,7 @@
 pub mod queue;
 pub mod render;
 pub mod send;
+pub mod smtp;
 
 use std::{sync::Arc, time::Duration};
 
@@ -153,7 +155,12 @@ impl Worker {
                     unreachable = 0;
                     continue;
                 }
-                Ok(Round::Idle) => poll,
+                Ok(Round::Idle) => {
+                    if let Some((transport, _)) = &self.plugin.transport {
+                        transport.close_idle().await;
+                    }
+                    poll
+                }
                 Ok(Round::Unreachable) => {
                     unreachable = unreachable.saturating_add(1);
                     backoff(s, unreachable)
