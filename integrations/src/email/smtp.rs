@@ -298,6 +298,7 @@ impl AsyncWrite for Secured {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
