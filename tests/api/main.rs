@@ -11,6 +11,7 @@ mod directory;
 mod email_delivery;
 mod email_process;
 mod email_support;
+mod email_wire;
 mod fake_platform;
 mod fuzz;
 mod hardening;

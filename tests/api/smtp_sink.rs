@@ -8,6 +8,7 @@ use std::fmt;
 use std::io;
 use std::mem::take;
 use std::net::{IpAddr, Ipv4Addr};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::Duration;
 
@@ -65,6 +66,7 @@ struct Running {
 struct Shared {
     state: Mutex<State>,
     accepted: watch::Sender<usize>,
+    connections: AtomicUsize,
 }
 
 #[derive(Default)]
@@ -157,6 +159,11 @@ impl SmtpSink {
         self.messages()
     }
 
+    /// Number of TCP connections accepted so far (while listening, across stops and resumes).
+    pub fn connections(&self) -> usize {
+        self.shared.connections.load(Ordering::SeqCst)
+    }
+
     /// Number of RCPT TO commands seen (accepted or refused); counts delivery attempts.
     pub fn rcpt_attempts(&self) -> usize {
         self.shared.lock().rcpt_attempts.values().sum()
@@ -246,6 +253,7 @@ async fn accept_loop(listener: TcpListener, shared: Arc<Shared>, mut stop: onesh
             accepted = listener.accept() => match accepted {
                 // A connection's I/O error only means its client went away: ignored.
                 Ok((stream, peer)) => {
+                    shared.connections.fetch_add(1, Ordering::SeqCst);
                     connections.spawn(converse(stream, peer.ip(), Arc::clone(&shared)));
                 }
                 // E.g. out of file descriptors: back off instead of spinning.

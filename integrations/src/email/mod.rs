@@ -1,8 +1,10 @@
 //! The email plugin (SPEC M6, E2): delivers the notifications a settings change queues, one
-//! message per recipient, through a pooled async SMTP transport.
+//! message per recipient, through a small pool of SMTP connections Reach opens itself with
+//! `TCP_NODELAY` (`smtp`).
 //!
 //! Each worker task claims a few due deliveries (a lease in its own name), checks before each
-//! send that the lease is still its own, sends within `timeout_ms`, and settles each: `SENT`;
+//! send that the lease is still its own (the claim's lease while it clearly lasts, else in the
+//! database, extending it), sends within `timeout_ms`, and settles each: `SENT`;
 //! `RETRYING` with exponential backoff and jitter after a temporary failure (4xx) until
 //! `max_attempts`; `FAILED` with the server's answer after a permanent one (5xx for the
 //! message). A server that cannot be reached, times out or refuses the session (auth, 421) is
@@ -15,6 +17,7 @@
 pub mod queue;
 pub mod render;
 pub mod send;
+pub mod smtp;
 
 use std::{sync::Arc, time::Duration};
 
@@ -153,7 +156,12 @@ impl Worker {
                     unreachable = 0;
                     continue;
                 }
-                Ok(Round::Idle) => poll,
+                Ok(Round::Idle) => {
+                    if let Some((transport, _)) = &self.plugin.transport {
+                        transport.close_idle().await;
+                    }
+                    poll
+                }
                 Ok(Round::Unreachable) => {
                     unreachable = unreachable.saturating_add(1);
                     backoff(s, unreachable)
@@ -177,6 +185,7 @@ impl Worker {
         let db = &self.ctx.db;
         let owner = &self.owner;
         let lease = Duration::from_secs(s.lease_seconds);
+        let budget = Duration::from_millis(s.timeout_ms);
         let rows = queue::claim(db, owner, s.batch_size, lease).await?;
         if rows.is_empty() {
             return Ok(Round::Idle);
@@ -188,8 +197,11 @@ impl Worker {
                 return Ok(Round::Worked);
             }
             // Still ours? (A stalled round may have outlived its lease; then another worker
-            // has the row and this one must not send it too.)
-            if !queue::touch(db, owner, row.id, lease).await? {
+            // has the row and this one must not send it too.) While the claim's own lease
+            // outlasts the send's budget with half a lease to spare for the settle, nobody can
+            // have taken the row (a claim needs an expired lease), so the check is a statement
+            // per mail saved; past that the lease is checked and extended in the database.
+            if !queue::covers(row, budget, lease) && !queue::touch(db, owner, row.id, lease).await? {
                 tracing::warn!(delivery = %row.id, "email: lease lost before sending; left to its new holder");
                 continue;
             }

@@ -126,6 +126,14 @@ pub async fn touch(db: &impl ConnectionTrait, owner: &str, id: Uuid, lease: Dura
     Ok(done.rows_affected == 1)
 }
 
+/// Whether `row`'s lease, as the claim wrote it, lasts beyond a send of `budget` from now plus
+/// half a `lease` (room for the settle). Clocks are compared as every lease compares them.
+pub fn covers(row: &notification_delivery::Model, budget: Duration, lease: Duration) -> bool {
+    let need = chrono::TimeDelta::from_std(budget + lease / 2).unwrap_or(chrono::TimeDelta::MAX);
+    row.lease_until
+        .is_some_and(|until| Utc::now().checked_add_signed(need).is_some_and(|by| by < until))
+}
+
 /// Lets rows go untried (the server went away before their turn).
 pub async fn release(db: &impl ConnectionTrait, owner: &str, ids: Vec<Uuid>) -> Result<(), DbErr> {
     use notification_delivery::{Column, Entity};
@@ -196,4 +204,41 @@ pub async fn context(db: &impl ConnectionTrait, rows: &[notification_delivery::M
         accounts,
         users,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn leased_for(secs: i64) -> notification_delivery::Model {
+        notification_delivery::Model {
+            id: Uuid::now_v7(),
+            notification_id: Uuid::now_v7(),
+            user_id: Uuid::now_v7(),
+            email: None,
+            status: DeliveryStatus::Pending,
+            attempts: 0,
+            last_error: None,
+            next_attempt_at: None,
+            sent_at: None,
+            message_id: None,
+            lease_owner: Some("w".into()),
+            lease_until: Some(Utc::now() + chrono::TimeDelta::seconds(secs)),
+            updated_at: Utc::now(),
+        }
+    }
+
+    #[test]
+    fn a_fresh_claim_covers_a_send_and_an_old_one_does_not() {
+        let (budget, lease) = (Duration::from_secs(10), Duration::from_secs(120));
+        assert!(covers(&leased_for(120), budget, lease), "just claimed");
+        assert!(
+            !covers(&leased_for(65), budget, lease),
+            "less than budget + half a lease left"
+        );
+        assert!(!covers(&leased_for(-1), budget, lease), "expired");
+        let mut none = leased_for(120);
+        none.lease_until = None;
+        assert!(!covers(&none, budget, lease));
+    }
 }

@@ -1,43 +1,25 @@
-//! The SMTP side: a pooled lettre transport with the configured TLS and timeout, the message of
+//! The SMTP side: the transport with the configured TLS and timeout (`smtp`), the message of
 //! one delivery (plain text and HTML, a stable `Message-ID`), and what a failure means.
 
 use std::time::Duration;
 
 use lettre::{
-    AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor,
+    Message,
     message::{Mailbox, MultiPart, header},
-    transport::smtp::{
-        PoolConfig,
-        client::{Tls, TlsParameters},
-    },
 };
 
-use super::render::Rendered;
-use crate::settings::{EmailSettings, TlsMode};
+use super::{
+    render::Rendered,
+    smtp::{self, SendError},
+};
+use crate::settings::EmailSettings;
 
 /// The pooled SMTP client.
-pub type Transport = AsyncSmtpTransport<Tokio1Executor>;
+pub type Transport = smtp::Transport;
 
 /// Builds the transport for `url` (`smtp://[user:password@]host[:port]` or `smtps://…`).
 pub fn transport(url: &str, settings: &EmailSettings) -> Result<Transport, String> {
-    let builder = Transport::from_url(url).map_err(|e| format!("not a usable SMTP URL: {e}"))?;
-    let host = url
-        .split_once("://")
-        .map(|(_, rest)| rest.rsplit_once('@').map_or(rest, |(_, h)| h))
-        .and_then(|rest| rest.split(['/', '?', ':']).next())
-        .filter(|h| !h.is_empty())
-        .ok_or("has no host")?
-        .to_owned();
-    let tls = match settings.tls_mode(url) {
-        TlsMode::None => Tls::None,
-        TlsMode::StartTls => Tls::Required(TlsParameters::new(host.clone()).map_err(|e| e.to_string())?),
-        TlsMode::Tls => Tls::Wrapper(TlsParameters::new(host).map_err(|e| e.to_string())?),
-    };
-    Ok(builder
-        .tls(tls)
-        .timeout(Some(Duration::from_millis(settings.timeout_ms)))
-        .pool_config(PoolConfig::new().max_size(settings.pool_size))
-        .build())
+    Transport::new(url, settings.tls_mode(url), settings)
 }
 
 /// The domain of the sender's address, which ends every `Message-ID`.
@@ -69,11 +51,13 @@ pub enum Failure {
     Unreachable(String),
 }
 
-/// Sends `message`, giving up after `budget` (lettre's own timeout covers only the connection).
+/// Sends `message`, giving up after `budget` (the connect timeout covers only the connection).
 pub async fn send(transport: &Transport, message: Message, budget: Duration) -> Result<(), Failure> {
-    match tokio::time::timeout(budget, transport.send(message)).await {
-        Ok(Ok(_)) => Ok(()),
-        Ok(Err(e)) => Err(classify(&e)),
+    match tokio::time::timeout(budget, transport.send(&message)).await {
+        Ok(Ok(())) => Ok(()),
+        // Worded as lettre words its connection errors, as before Reach opened the socket.
+        Ok(Err(SendError::Connect(e))) => Err(Failure::Unreachable(format!("Connection error: {e}"))),
+        Ok(Err(SendError::Smtp(e))) => Err(classify(&e)),
         Err(_) => Err(Failure::Unreachable(format!(
             "timed out: no answer within {} ms",
             budget.as_millis()
