@@ -94,7 +94,7 @@ fn thousands(n: u64) -> String {
     let s = n.to_string();
     let mut out = String::new();
     for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
             out.push(',');
         }
         out.push(c);
@@ -229,12 +229,13 @@ fn print_tables(
     peer: &[(usize, Figures, Figures)],
 ) {
     println!(
-        "\n### {label}: {} users (seeded through the services in {:.0} s, then ANALYZE; {:.1} s measured per cell after {:.1} s of warm-up; whole run {:.0} s)\n",
+        "\n### {label}: {} users (seeded through the services in {:.0} s, then ANALYZE; {:.1} s measured per cell after {:.1} s of warm-up; whole run {:.0} s; now {})\n",
         thousands(k.users as u64),
         seeded.as_secs_f64(),
         k.measure.as_secs_f64(),
         WARM_UP.as_secs_f64(),
         total.as_secs_f64(),
+        machine(),
     );
     println!(
         "| workload (first: 50) | rows | clients | floor req/s | Reach req/s | Reach / floor | Reach p50 ms | Reach p99 ms | SQL / Reach request |"
