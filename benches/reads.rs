@@ -16,7 +16,8 @@
 //! prints one Markdown table per database: floor and Reach req/s, their ratio, Reach's p50/p99
 //! and the SQL statements per Reach request (the pool's counter; the floor runs 1). Reach runs
 //! without plugins and subscriptions, whose background statements would go through the same
-//! counted pool. No time is asserted: compare the ratios within one run (the machine's load is
+//! counted pool. A request that fails under load (a pool timeout, say) is shown as failed beside
+//! the req/s, which count answers only; the first failure is printed. No time is asserted: compare the ratios within one run (the machine's load is
 //! printed before and after).
 //!
 //! Run (release build; about 3 minutes per database at 10,000 users once built):
@@ -252,14 +253,18 @@ fn print_tables(
         "| workload (first: 50) | rows | clients | floor req/s | Reach req/s | Reach / floor | Reach p50 ms | Reach p99 ms | SQL / Reach request |"
     );
     println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let rate = |f: &Figures| match f.failed {
+        0 => format!("{:.0}", f.throughput),
+        n => format!("{:.0} ({n} failed)", f.throughput),
+    };
     for r in rows {
         println!(
-            "| {} | {} | {} | {:.0} | {:.0} | **{:.2}** | {:.1} | {:.1} | {:.1} |",
+            "| {} | {} | {} | {} | {} | **{:.2}** | {:.1} | {:.1} | {:.1} |",
             r.name,
             thousands(r.rows),
             r.clients,
-            r.floor.throughput,
-            r.reach.throughput,
+            rate(&r.floor),
+            rate(&r.reach),
             r.reach.throughput / r.floor.throughput,
             ms(r.reach.p50),
             ms(r.reach.p99),
@@ -280,9 +285,9 @@ fn print_tables(
         println!("|---|---:|---:|---:|---:|---:|---:|");
         for (clients, theirs, ours) in peer {
             println!(
-                "| PostGraphile 4 `allMobilityUsers` vs Reach | {clients} | {:.0} | {:.0} | **{:.2}** | {:.1} | {:.1} |",
-                theirs.throughput,
-                ours.throughput,
+                "| PostGraphile 4 `allMobilityUsers` vs Reach | {clients} | {} | {} | **{:.2}** | {:.1} | {:.1} |",
+                rate(theirs),
+                rate(ours),
                 ours.throughput / theirs.throughput,
                 ms(theirs.p50),
                 ms(ours.p50),
