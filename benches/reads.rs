@@ -1,0 +1,307 @@
+//! Read figures of QUALITY.md "Performance" (issue 17): every listing the API offers, through
+//! Reach's GraphQL over HTTP, beside the **floor** — a bare axum endpoint in the same process
+//! running one hand-written SQL statement, the cheapest this schema and Reach's own indexes
+//! allow, that returns the same JSON (the page's rows and the total count). The floor takes no
+//! token and checks no visibility (its answer is fixed to what the Reach caller may see); its
+//! answer is checked equal to Reach's, row for row, before the load.
+//!
+//! The data (`benches/reads/seed.rs`) is seeded through the service layer, then `ANALYZE`d
+//! (SQLite: `ANALYZE` and `PRAGMA optimize`): an account of 10,000 users all enabled for
+//! mobility (`READS_USERS=100000` for 100,000), a second account for the wizard's eligible
+//! users, an MX-ONE account for a user's own numbers and statuses, and more accounts for
+//! Support. Each workload is loaded by the bench's own keep-alive HTTP client at 1 and at 32
+//! concurrent clients: a warm-up of 0.5 s, then `READS_SECONDS` (default 2) measured, floor and
+//! Reach one after the other. It runs on a fresh SQLite file (opened as Reach opens it), then on
+//! a fresh PostgreSQL database when `REACH_TEST_POSTGRES_URL` names an admin database, and
+//! prints one Markdown table per database: floor and Reach req/s, their ratio, Reach's p50/p99
+//! and the SQL statements per Reach request (the pool's counter; the floor runs 1). Reach runs
+//! without plugins and subscriptions, whose background statements would go through the same
+//! counted pool. A request that fails under load (a pool timeout, say) is shown as failed beside
+//! the req/s, which count answers only; the first failure is printed. No time is asserted: compare the ratios within one run (the machine's load is
+//! printed before and after).
+//!
+//! Run (release build; about 3 minutes per database at 10,000 users once built):
+//!
+//! ```text
+//! REACH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench reads
+//! ```
+//!
+//! PostGraphile (optional; the issue's peer for the plain mobility page): install it by hand,
+//! once, outside the project, and name its binary in `READS_POSTGRAPHILE`:
+//!
+//! ```text
+//! mkdir -p /tmp/postgraphile && (cd /tmp/postgraphile && npm install postgraphile@4)
+//! READS_POSTGRAPHILE=/tmp/postgraphile/node_modules/.bin/postgraphile \
+//!   REACH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench reads
+//! ```
+//!
+//! The bench then starts it against the PostgreSQL bench database (`postgraphile -c $URL -s
+//! public --host 127.0.0.1 --port <free port> --disable-graphiql --disable-query-log`), sends
+//! `allMobilityUsers(first: 50, condition: {accountId}) { totalCount nodes { mobilityExtension
+//! appUserByUserId { name phoneNumber extension } } }` and prints its req/s beside Reach's plain
+//! page, measured right after it.
+
+#![allow(clippy::unwrap_used, clippy::expect_used, missing_docs)]
+
+#[path = "reads/floor.rs"]
+mod floor;
+#[path = "reads/load.rs"]
+mod load;
+#[path = "reads/postgraphile.rs"]
+mod postgraphile;
+#[path = "reads/seed.rs"]
+mod seed;
+mod support;
+#[path = "reads/workloads.rs"]
+mod workloads;
+
+use std::{
+    sync::atomic::AtomicU64,
+    time::{Duration, Instant},
+};
+
+use api::{config::Settings, startup::Application};
+use load::{Figures, Request};
+use sea_orm::DbBackend;
+use secrecy::SecretString;
+use serde_json::Value;
+use support::machine;
+
+const CLIENTS: [usize; 2] = [1, 32];
+const WARM_UP: Duration = Duration::from_millis(500);
+
+/// Knobs from the environment.
+struct Knobs {
+    users: usize,
+    measure: Duration,
+    postgraphile: Option<String>,
+}
+
+fn knobs() -> Knobs {
+    let var = |name: &str| std::env::var(name).ok().filter(|v| !v.is_empty());
+    Knobs {
+        users: var("READS_USERS").map_or(10_000, |v| v.parse().expect("READS_USERS is a number")),
+        measure: Duration::from_secs_f64(var("READS_SECONDS").map_or(2.0, |v| v.parse().expect("READS_SECONDS"))),
+        postgraphile: var("READS_POSTGRAPHILE"),
+    }
+}
+
+fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1000.0
+}
+
+/// `1234567` as `1,234,567`.
+fn thousands(n: u64) -> String {
+    let s = n.to_string();
+    let mut out = String::new();
+    for (i, c) in s.chars().enumerate() {
+        if i > 0 && (s.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
+}
+
+fn settings(database_url: String) -> Settings {
+    let mut s = Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url: SecretString::from(database_url),
+        log_level: "warn".into(),
+        ..Default::default()
+    };
+    s.limits.rate_limit_per_second = 1_000_000;
+    s.limits.rate_limit_burst = 1_000_000;
+    s.plugins.email.enabled = false;
+    s.plugins.platform.enabled = false;
+    s.subscriptions.enabled = false;
+    s
+}
+
+/// One table row: a workload at some number of clients.
+struct Row {
+    name: String,
+    rows: u64,
+    clients: usize,
+    floor: Figures,
+    reach: Figures,
+}
+
+async fn run(label: &str, url: String, k: &Knobs) {
+    let started = Instant::now();
+    let app = Application::build(settings(url.clone()), false)
+        .await
+        .expect("the server starts");
+    let state = app.state().clone();
+    let backend = state.db.get_database_backend();
+    let world = seed::seed(&state.db, &state.settings, k.users).await;
+    let seeded = started.elapsed();
+    let mint = |u| state.tokens.mint_user(u, 3600).unwrap();
+    let tokens = workloads::Tokens {
+        support: state.tokens.mint_support("bench", 3600).unwrap(),
+        dm: mint(world.dm),
+        location_pm: mint(world.location_pm),
+        eligible_dm: mint(world.eligible_dm),
+        screen_user: mint(world.screen_user),
+    };
+    let reach_url = format!("http://{}/graphql", app.local_addr().unwrap());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let workloads = workloads::all(backend, &world, &tokens);
+    let client = reqwest::Client::new();
+    let reach_request = |w: &workloads::Workload| Request {
+        url: reach_url.clone(),
+        token: Some(w.token.clone()),
+        body: Some(w.body.clone()),
+    };
+    // Reach's answers, and the floor's fastest statement for each, checked to answer the same:
+    // the same rows in the same order, the same count.
+    let (mut chosen, mut statements, mut totals) = (Vec::new(), Vec::new(), Vec::new());
+    for w in &workloads {
+        let reach: Value = serde_json::from_slice(&reach_request(w).send(&client).await).unwrap();
+        let reach = w.reach_answer(&reach);
+        let pick = floor::fastest(&state.db, &w.floor, &reach, &w.name).await;
+        chosen.push(pick);
+        statements.push(w.floor[pick].clone());
+        let total = reach["totalCount"].as_u64();
+        totals.push(total.unwrap_or(reach["nodes"].as_array().map_or(0, |n| n.len() as u64)));
+    }
+    let (stop_floor, floor_stopped) = tokio::sync::oneshot::channel::<()>();
+    let (floor_url, floor_server) = floor::serve(state.db.clone(), statements, floor_stopped).await;
+    let floor_request = |i: usize| Request {
+        url: format!("{floor_url}/{i}"),
+        token: None,
+        body: None,
+    };
+    for (i, w) in workloads.iter().enumerate() {
+        let bare: Value = serde_json::from_slice(&floor_request(i).send(&client).await).unwrap();
+        let reach: Value = serde_json::from_slice(&reach_request(w).send(&client).await).unwrap();
+        assert_eq!(w.reach_answer(&reach), bare, "{}: Reach and the floor differ", w.name);
+    }
+
+    let plans: Vec<String> = (workloads.iter().zip(&chosen))
+        .filter(|(w, _)| w.floor.len() > 1)
+        .map(|(w, &pick)| format!("{}: {}", w.name, ["scan once", "count, then the name index"][pick]))
+        .collect();
+
+    let counter: &AtomicU64 = &state.statements;
+    let mut rows = Vec::new();
+    for (i, w) in workloads.iter().enumerate() {
+        for clients in CLIENTS {
+            let floor = load::run(&client, floor_request(i), clients, WARM_UP, k.measure, counter).await;
+            let reach = load::run(&client, reach_request(w), clients, WARM_UP, k.measure, counter).await;
+            rows.push(Row {
+                name: w.name.clone(),
+                rows: totals[i],
+                clients,
+                floor,
+                reach,
+            });
+        }
+    }
+
+    // PostGraphile's page beside Reach's plain page, measured one after the other.
+    let mut peer = Vec::new();
+    if backend == DbBackend::Postgres
+        && let Some(binary) = &k.postgraphile
+        && let Some(pg) = postgraphile::start(binary, &url, world.account, totals[0]).await
+    {
+        for clients in CLIENTS {
+            let req = postgraphile::request(&pg.url, world.account);
+            let theirs = load::run(&client, req, clients, WARM_UP, k.measure, counter).await;
+            let ours = load::run(
+                &client,
+                reach_request(&workloads[0]),
+                clients,
+                WARM_UP,
+                k.measure,
+                counter,
+            )
+            .await;
+            peer.push((clients, theirs, ours));
+        }
+    }
+
+    let _ = (stop.send(()), stop_floor.send(()));
+    server.await.unwrap().unwrap();
+    floor_server.await.unwrap();
+    state.db.close_by_ref().await.unwrap();
+    print_tables(label, k, seeded, started.elapsed(), &rows, &plans, &peer);
+}
+
+fn print_tables(
+    label: &str,
+    k: &Knobs,
+    seeded: Duration,
+    total: Duration,
+    rows: &[Row],
+    plans: &[String],
+    peer: &[(usize, Figures, Figures)],
+) {
+    println!(
+        "\n### {label}: {} users (seeded through the services in {:.0} s, then ANALYZE; {:.1} s measured per cell after {:.1} s of warm-up; whole run {:.0} s; now {})\n",
+        thousands(k.users as u64),
+        seeded.as_secs_f64(),
+        k.measure.as_secs_f64(),
+        WARM_UP.as_secs_f64(),
+        total.as_secs_f64(),
+        machine(),
+    );
+    println!(
+        "| workload (first: 50) | rows | clients | floor req/s | Reach req/s | Reach / floor | Reach p50 ms | Reach p99 ms | SQL / Reach request |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let rate = |f: &Figures| match f.failed {
+        0 => format!("{:.0}", f.throughput),
+        n => format!("{:.0} ({n} failed)", f.throughput),
+    };
+    for r in rows {
+        println!(
+            "| {} | {} | {} | {} | {} | **{:.2}** | {:.1} | {:.1} | {:.1} |",
+            r.name,
+            thousands(r.rows),
+            r.clients,
+            rate(&r.floor),
+            rate(&r.reach),
+            r.reach.throughput / r.floor.throughput,
+            ms(r.reach.p50),
+            ms(r.reach.p99),
+            r.reach.statements,
+        );
+    }
+    let floor_statements: Vec<f64> = rows.iter().map(|r| r.floor.statements).collect();
+    let most = floor_statements.iter().copied().fold(0.0, f64::max);
+    println!(
+        "\nThe floor ran at most {most:.2} SQL statements per request (1 each, plus any background statement). \
+         Filtered lists, the faster of two floor statements: {}.",
+        plans.join("; ")
+    );
+    if !peer.is_empty() {
+        println!(
+            "\n| `mobility.users` page (50 + totalCount) | clients | PostGraphile req/s | Reach req/s | Reach / PostGraphile | PostGraphile p50 ms | Reach p50 ms |"
+        );
+        println!("|---|---:|---:|---:|---:|---:|---:|");
+        for (clients, theirs, ours) in peer {
+            println!(
+                "| PostGraphile 4 `allMobilityUsers` vs Reach | {clients} | {} | {} | **{:.2}** | {:.1} | {:.1} |",
+                rate(theirs),
+                rate(ours),
+                ours.throughput / theirs.throughput,
+                ms(theirs.p50),
+                ms(ours.p50),
+            );
+        }
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    api::telemetry::init("pretty", "warn");
+    let k = knobs();
+    println!("## Reads benchmark (issue 17)\n");
+    println!("{}; release build; Reach, floor and clients in one process.", machine());
+    support::on_each_database(|label, url| run(label, url, &k)).await;
+    println!("\nAt the end: {}.", machine());
+}

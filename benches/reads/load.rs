@@ -1,0 +1,145 @@
+//! The bench's own HTTP client load: `clients` keep-alive connections each sending one request
+//! after another for a fixed time, after a warm-up of the same shape.
+
+use std::{
+    sync::{
+        Arc,
+        atomic::{AtomicU64, Ordering},
+    },
+    time::{Duration, Instant},
+};
+
+/// One request, sent again and again.
+pub struct Request {
+    /// Where.
+    pub url: String,
+    /// A bearer token (Reach), or none (the floor).
+    pub token: Option<String>,
+    /// A POST body (Reach's GraphQL), or none for a GET (the floor).
+    pub body: Option<Vec<u8>>,
+}
+
+impl Request {
+    /// Sends it once; `Err` with the answer unless it is a 200 without GraphQL errors.
+    pub async fn try_send(&self, client: &reqwest::Client) -> Result<Vec<u8>, String> {
+        let mut req = match &self.body {
+            Some(body) => client
+                .post(&self.url)
+                .header("content-type", "application/json")
+                .header("accept", "application/json")
+                .body(body.clone()),
+            None => client.get(&self.url),
+        };
+        if let Some(token) = &self.token {
+            req = req.bearer_auth(token);
+        }
+        let resp = req.send().await.map_err(|e| e.to_string())?;
+        let status = resp.status();
+        let body = resp.bytes().await.map_err(|e| e.to_string())?;
+        let errors = body.windows(9).any(|w| w == b"\"errors\":");
+        if status != 200 || errors {
+            return Err(format!(
+                "{} answered {status}: {}",
+                self.url,
+                String::from_utf8_lossy(&body)
+            ));
+        }
+        Ok(body.to_vec())
+    }
+
+    /// Sends it once; panics unless the answer is a 200 without GraphQL errors.
+    pub async fn send(&self, client: &reqwest::Client) -> Vec<u8> {
+        self.try_send(client).await.unwrap_or_else(|e| panic!("{e}"))
+    }
+}
+
+/// What one cell measured.
+pub struct Figures {
+    /// Requests per second.
+    pub throughput: f64,
+    /// Median latency.
+    pub p50: Duration,
+    /// 99th percentile latency.
+    pub p99: Duration,
+    /// SQL statements per request, as the pool counts them.
+    pub statements: f64,
+    /// Requests that failed (an error answer, e.g. a pool timeout under load): not counted in
+    /// the throughput, and the first one printed.
+    pub failed: usize,
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> Duration {
+    sorted[((sorted.len() as f64 - 1.0) * p).round() as usize]
+}
+
+/// `clients` tasks sending `req` until `duration` has passed; every successful request's
+/// latency, and the failures.
+async fn phase(
+    client: &reqwest::Client,
+    req: &Arc<Request>,
+    clients: usize,
+    duration: Duration,
+) -> (Vec<Duration>, Vec<String>) {
+    let until = Instant::now() + duration;
+    let tasks: Vec<_> = (0..clients)
+        .map(|_| {
+            let (client, req) = (client.clone(), req.clone());
+            tokio::spawn(async move {
+                let (mut times, mut failures) = (Vec::new(), Vec::new());
+                while Instant::now() < until {
+                    let t = Instant::now();
+                    match req.try_send(&client).await {
+                        Ok(_) => times.push(t.elapsed()),
+                        Err(e) => failures.push(e),
+                    }
+                }
+                (times, failures)
+            })
+        })
+        .collect();
+    let (mut times, mut failures) = (Vec::new(), Vec::new());
+    for t in tasks {
+        let (t, f) = t.await.unwrap();
+        times.extend(t);
+        failures.extend(f);
+    }
+    (times, failures)
+}
+
+/// A warm-up of `warm_up`, then `duration` measured, at `clients` concurrent clients.
+pub async fn run(
+    client: &reqwest::Client,
+    req: Request,
+    clients: usize,
+    warm_up: Duration,
+    duration: Duration,
+    statements: &AtomicU64,
+) -> Figures {
+    let req = Arc::new(req);
+    phase(client, &req, clients, warm_up).await;
+    let counted = statements.load(Ordering::SeqCst);
+    let start = Instant::now();
+    let (mut times, failures) = phase(client, &req, clients, duration).await;
+    // Until the last request in flight at the deadline has answered.
+    let elapsed = start.elapsed();
+    let counted = statements.load(Ordering::SeqCst) - counted;
+    if let Some(first) = failures.first() {
+        let all = failures.len() + times.len();
+        eprintln!("{} of {all} requests failed; the first: {first}", failures.len());
+    }
+    times.sort();
+    let at = |p| {
+        if times.is_empty() {
+            Duration::ZERO
+        } else {
+            percentile(&times, p)
+        }
+    };
+    Figures {
+        throughput: times.len() as f64 / elapsed.as_secs_f64(),
+        p50: at(0.50),
+        p99: at(0.99),
+        statements: counted as f64 / (times.len() + failures.len()).max(1) as f64,
+        failed: failures.len(),
+    }
+}
