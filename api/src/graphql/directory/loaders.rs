@@ -196,12 +196,17 @@ async fn prefetch_for<'a>(
         locations.extend(users.clone().filter_map(|u| u.location_id));
     }
     if wants(&["roles"]) {
-        let mut roles = directory::roles_of_users(db, &ids).await.map_err(crate::graphql::errors::db)?;
+        let mut roles = directory::roles_of_users(db, &ids)
+            .await
+            .map_err(crate::graphql::errors::db)?;
         if wants(&["roles", "location"]) {
             locations.extend(roles.values().flatten().filter_map(|r| r.location_id));
         }
         loader
-            .feed_many(ids.iter().map(|id| (RolesOfUser(*id), roles.remove(id).unwrap_or_default())))
+            .feed_many(
+                ids.iter()
+                    .map(|id| (RolesOfUser(*id), roles.remove(id).unwrap_or_default())),
+            )
             .await;
     }
     if !locations.is_empty() {
@@ -210,7 +215,9 @@ async fn prefetch_for<'a>(
         let found = directory::locations_by_id(db, &locations)
             .await
             .map_err(crate::graphql::errors::db)?;
-        loader.feed_many(found.into_iter().map(|(id, l)| (LocationKey(id), l))).await;
+        loader
+            .feed_many(found.into_iter().map(|(id, l)| (LocationKey(id), l)))
+            .await;
     }
     if crate::graphql::remote::loaders::USER_FIELDS.iter().any(|f| wants(&[f])) {
         crate::graphql::remote::loaders::prefetch(loader, account, &ids)

@@ -125,12 +125,24 @@ pub async fn prefetch(
     profiles.dedup();
     let profiles = remote::profiles_by_id(db, &profiles).await?;
     loader
-        .feed_many(users.iter().map(|u| (NumbersOfUser(*u), numbers.remove(u).unwrap_or_default())))
+        .feed_many(
+            users
+                .iter()
+                .map(|u| (NumbersOfUser(*u), numbers.remove(u).unwrap_or_default())),
+        )
         .await;
     loader
-        .feed_many(users.iter().map(|u| (StatusesOfUser(*u), statuses.remove(u).unwrap_or_default())))
+        .feed_many(
+            users
+                .iter()
+                .map(|u| (StatusesOfUser(*u), statuses.remove(u).unwrap_or_default())),
+        )
         .await;
-    loader.feed_many(records.into_iter().map(|(id, r)| (RemoteOfUser(id), r))).await;
-    loader.feed_many(profiles.into_iter().map(|(id, p)| (ProfileKey(id), p))).await;
+    loader
+        .feed_many(records.into_iter().map(|(id, r)| (RemoteOfUser(id), r)))
+        .await;
+    loader
+        .feed_many(profiles.into_iter().map(|(id, p)| (ProfileKey(id), p)))
+        .await;
     Ok(())
 }
