@@ -188,14 +188,14 @@ enum Runs {
 
 /// Checks the text of `request` (length, nesting), parses it once and hands the document to the
 /// execution. `Err` is the response to give: a document that does not parse.
-fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<ExecutableDocument, Response> {
+fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<ExecutableDocument, Box<Response>> {
     let limits = crate::startup::document_limits(&state.app.settings);
     limits::precheck(&request.query, limits.max_query_length)
         .and_then(|()| {
             async_graphql::parser::parse_query(&request.query)
                 .map_err(|e| limits::with_code(async_graphql::ServerError::from(e), limits::BAD_REQUEST))
         })
-        .map_err(|e| respond(GqlResponse::from_errors(vec![e]), media))
+        .map_err(|e| Box::new(respond(GqlResponse::from_errors(vec![e]), media)))
 }
 
 /// Checks the parsed document's limits and sets it on `request`; what it runs.
@@ -204,10 +204,10 @@ fn prepare(
     request: &mut Request,
     doc: ExecutableDocument,
     media: &'static str,
-) -> Result<Runs, Response> {
+) -> Result<Runs, Box<Response>> {
     let limits = crate::startup::document_limits(&state.app.settings);
     if let Err(e) = limits.check(&doc, &request.variables) {
-        return Err(respond(GqlResponse::from_errors(vec![e]), media));
+        return Err(Box::new(respond(GqlResponse::from_errors(vec![e]), media)));
     }
     let name = request.operation_name.as_deref();
     let runs = if limits::names_operation_of(&doc, name, OperationType::Query)
@@ -369,7 +369,7 @@ pub async fn graphql_post(State(state): State<ServerState>, request: axum::extra
     let mut request = request;
     let runs = match parse(&state, &request, media).and_then(|doc| prepare(&state, &mut request, doc, media)) {
         Ok(runs) => runs,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let response = execute(&state, principal, request, runs, media).await;
     // A mutation may commit a change: wake this process's plugins rather than let them find it
@@ -447,7 +447,7 @@ pub async fn graphql_get(
     }
     let doc = match parse(&state, &request, media) {
         Ok(doc) => doc,
-        Err(resp) => return resp,
+        Err(resp) => return *resp,
     };
     let name = operation.map(String::as_str);
     if limits::names_operation_of(&doc, name, OperationType::Mutation)
@@ -478,7 +478,7 @@ pub async fn graphql_get(
     }
     match prepare(&state, &mut request, doc, media) {
         Ok(runs) => execute(&state, principal, request, runs, media).await,
-        Err(resp) => resp,
+        Err(resp) => *resp,
     }
 }
 

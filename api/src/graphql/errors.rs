@@ -101,11 +101,33 @@ pub fn payload<T>(result: Result<T, ServiceError>) -> async_graphql::Result<(Opt
         Ok(value) => Ok((Some(value), Vec::new())),
         Err(ServiceError::Rejected(errors)) => Ok((None, errors.into_iter().map(Into::into).collect())),
         Err(ServiceError::Timeout) => Err(coded("TIMEOUT", "the request took too long; nothing was changed")),
+        Err(ServiceError::Db(e)) if overloaded(&e) => Err(busy()),
         Err(e @ ServiceError::Db(_)) => Err(internal(&e)),
     }
 }
 
 /// Any database fault in a query resolver.
 pub fn db(err: sea_orm::DbErr) -> async_graphql::Error {
-    internal(&err)
+    if overloaded(&err) { busy() } else { internal(&err) }
+}
+
+/// [`db`] for a fault held by reference (a loader's).
+pub fn db_ref(err: &sea_orm::DbErr) -> async_graphql::Error {
+    if overloaded(err) { busy() } else { internal(err) }
+}
+
+/// Whether the fault is the pool's: no connection came free within its acquire timeout (more
+/// requests at once than the database keeps up with), not a fault of the request or the data.
+pub fn overloaded(err: &sea_orm::DbErr) -> bool {
+    matches!(
+        err,
+        sea_orm::DbErr::ConnectionAcquire(sea_orm::error::ConnAcquireErr::Timeout)
+    )
+}
+
+/// What an overloaded server answers: `TIMEOUT`, as a request past its deadline (nothing was
+/// changed; try again), rather than `INTERNAL`.
+pub fn busy() -> async_graphql::Error {
+    tracing::warn!("no database connection came free in time; the request was answered TIMEOUT");
+    coded("TIMEOUT", "the server is busy; nothing was changed, try again")
 }

@@ -58,9 +58,9 @@ pub fn forget_all(loader: &RequestLoader) {
     crate::graphql::remote::loaders::forget(loader);
 }
 
-/// A loader failure, shown to the client as `INTERNAL`.
+/// A loader failure, shown to the client as `INTERNAL` (`TIMEOUT` when the pool is exhausted).
 pub fn load_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
-    crate::graphql::errors::internal(&*e)
+    crate::graphql::errors::db_ref(&e)
 }
 
 fn keys<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
