@@ -131,3 +131,30 @@ pub fn busy() -> async_graphql::Error {
     tracing::warn!("no database connection came free in time; the request was answered TIMEOUT");
     coded("TIMEOUT", "the server is busy; nothing was changed, try again")
 }
+
+#[cfg(test)]
+mod tests {
+    use sea_orm::{DbErr, error::ConnAcquireErr};
+
+    use super::*;
+
+    fn code(e: &async_graphql::Error) -> Option<String> {
+        match e.extensions.as_ref().and_then(|x| x.get("code")) {
+            Some(async_graphql::Value::String(c)) => Some(c.clone()),
+            _ => None,
+        }
+    }
+
+    #[test]
+    fn an_exhausted_pool_is_timeout_and_other_faults_internal() {
+        let busy = DbErr::ConnectionAcquire(ConnAcquireErr::Timeout);
+        assert!(overloaded(&busy));
+        assert_eq!(code(&db(busy)).as_deref(), Some("TIMEOUT"));
+        let closed = DbErr::ConnectionAcquire(ConnAcquireErr::ConnectionClosed);
+        assert!(!overloaded(&closed));
+        assert_eq!(code(&db(closed)).as_deref(), Some("INTERNAL"));
+        assert_eq!(code(&db(DbErr::Custom("boom".into()))).as_deref(), Some("INTERNAL"));
+        let mutation = payload::<()>(Err(ServiceError::Db(DbErr::ConnectionAcquire(ConnAcquireErr::Timeout))));
+        assert_eq!(mutation.err().and_then(|e| code(&e)).as_deref(), Some("TIMEOUT"));
+    }
+}
