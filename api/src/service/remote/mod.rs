@@ -166,32 +166,7 @@ pub(crate) async fn ensure_user(
     if templates.is_empty() {
         return Ok(());
     }
-    let statuses: Vec<dynamic_status::Model> = templates
-        .into_iter()
-        .map(|t| dynamic_status::Model {
-            id: Uuid::now_v7(),
-            user_id: user.id,
-            account_id: user.account_id,
-            name_key: t.name.to_lowercase(),
-            name: t.name,
-            presence: t.presence,
-            message: t.message,
-            origin: StatusOrigin::Admin,
-            remote_extension_id: None,
-            call_using_kind: t.targets[0],
-            call_using_number_id: None,
-            send_calls_to_kind: t.targets[1],
-            send_calls_to_number_id: None,
-            when_busy_kind: t.targets[2],
-            when_busy_number_id: None,
-            if_no_answer_kind: t.targets[3],
-            if_no_answer_number_id: None,
-            version: 1,
-            created_at: now,
-            created_by: p.actor(),
-            updated_at: now,
-        })
-        .collect();
+    let statuses: Vec<dynamic_status::Model> = templates.into_iter().map(|t| default_status(t, user, p, now)).collect();
     let active = statuses[0].id;
     dynamic_status::Entity::insert_many(statuses.iter().cloned().map(dynamic_status::ActiveModel::from))
         .exec_without_returning(txn)
@@ -276,6 +251,39 @@ fn status_row(s: &dynamic_status::Model) -> serde_json::Value {
     ])
 }
 
+/// A new user's default status made from a template (SPEC R10): an administrator's, with no
+/// numbers yet.
+fn default_status(
+    t: settings::StatusTemplate,
+    user: &user::Model,
+    p: &Principal,
+    now: chrono::DateTime<chrono::Utc>,
+) -> dynamic_status::Model {
+    dynamic_status::Model {
+        id: Uuid::now_v7(),
+        user_id: user.id,
+        account_id: user.account_id,
+        name_key: t.name.to_lowercase(),
+        name: t.name,
+        presence: t.presence,
+        message: t.message,
+        origin: StatusOrigin::Admin,
+        remote_extension_id: None,
+        call_using_kind: t.targets[0],
+        call_using_number_id: None,
+        send_calls_to_kind: t.targets[1],
+        send_calls_to_number_id: None,
+        when_busy_kind: t.targets[2],
+        when_busy_number_id: None,
+        if_no_answer_kind: t.targets[3],
+        if_no_answer_number_id: None,
+        version: 1,
+        created_at: now,
+        created_by: p.actor(),
+        updated_at: now,
+    }
+}
+
 /// What [`ensure_user`] writes for each of `users`, new MX-ONE users without a record: their
 /// records and default statuses in two statements whatever their number (the statuses first, so
 /// each record is written with its active status). Answers each user's events, in `users`' order
@@ -296,29 +304,7 @@ pub(crate) async fn create_users(
     let mut events = Vec::with_capacity(users.len());
     for user in users {
         let statuses: Vec<dynamic_status::Model> = (templates.iter().cloned())
-            .map(|t| dynamic_status::Model {
-                id: Uuid::now_v7(),
-                user_id: user.id,
-                account_id: user.account_id,
-                name_key: t.name.to_lowercase(),
-                name: t.name,
-                presence: t.presence,
-                message: t.message,
-                origin: StatusOrigin::Admin,
-                remote_extension_id: None,
-                call_using_kind: t.targets[0],
-                call_using_number_id: None,
-                send_calls_to_kind: t.targets[1],
-                send_calls_to_number_id: None,
-                when_busy_kind: t.targets[2],
-                when_busy_number_id: None,
-                if_no_answer_kind: t.targets[3],
-                if_no_answer_number_id: None,
-                version: 1,
-                created_at: now,
-                created_by: p.actor(),
-                updated_at: now,
-            })
+            .map(|t| default_status(t, user, p, now))
             .collect();
         let active = statuses.first();
         user_rows.push(json!([
