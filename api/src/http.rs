@@ -39,6 +39,8 @@ pub struct ServerState {
     /// The same schema without extensions, for queries over HTTP
     /// ([`crate::startup::query_schema`]).
     pub queries: ReachSchema,
+    /// The document limits of the settings, which HTTP checks itself before `queries` runs.
+    pub limits: limits::DocumentLimits,
     /// Rate limiter keyed by token subject.
     pub limiter: Arc<Limiter>,
 }
@@ -189,12 +191,9 @@ enum Runs {
 /// Checks the text of `request` (length, nesting), parses it once and hands the document to the
 /// execution. `Err` is the response to give: a document that does not parse.
 fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<ExecutableDocument, Box<Response>> {
-    let limits = crate::startup::document_limits(&state.app.settings);
-    limits::precheck(&request.query, limits.max_query_length)
-        .and_then(|()| {
-            async_graphql::parser::parse_query(&request.query)
-                .map_err(|e| limits::with_code(async_graphql::ServerError::from(e), limits::BAD_REQUEST))
-        })
+    state
+        .limits
+        .parse(&request.query)
         .map_err(|e| Box::new(respond(GqlResponse::from_errors(vec![e]), media)))
 }
 
@@ -205,8 +204,7 @@ fn prepare(
     doc: ExecutableDocument,
     media: &'static str,
 ) -> Result<Runs, Box<Response>> {
-    let limits = crate::startup::document_limits(&state.app.settings);
-    if let Err(e) = limits.check(&doc, &request.variables) {
+    if let Err(e) = state.limits.check(&doc, &request.variables) {
         return Err(Box::new(respond(GqlResponse::from_errors(vec![e]), media)));
     }
     let name = request.operation_name.as_deref();

@@ -85,6 +85,7 @@ impl Application {
         let server = ServerState {
             app: state.clone(),
             queries: query_schema(&state),
+            limits: document_limits(&state.settings),
             schema,
             limiter,
         };

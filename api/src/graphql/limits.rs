@@ -287,14 +287,12 @@ fn shape_of(doc: &ExecutableDocument) -> Shape {
 }
 
 impl DocumentLimits {
-    /// The text checked ([`precheck`]), parsed and its document checked: every limit but the
-    /// complexity (which validation computes with the variables). Parse errors are `BAD_REQUEST`.
-    pub fn parse(&self, query: &str, variables: &Variables) -> ServerResult<ExecutableDocument> {
+    /// The text checked ([`precheck`]) and parsed; parse errors are `BAD_REQUEST`. The document
+    /// still has to pass [`Self::check`] (done apart, so that HTTP can refuse a mutation over GET
+    /// first).
+    pub fn parse(&self, query: &str) -> ServerResult<ExecutableDocument> {
         precheck(query, self.max_query_length)?;
-        let doc =
-            async_graphql::parser::parse_query(query).map_err(|e| with_code(ServerError::from(e), BAD_REQUEST))?;
-        self.check(&doc, variables)?;
-        Ok(doc)
+        async_graphql::parser::parse_query(query).map_err(|e| with_code(ServerError::from(e), BAD_REQUEST))
     }
 
     /// The limits on a parsed document: variables given, depth, aliases and directives.
