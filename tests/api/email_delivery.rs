@@ -349,7 +349,63 @@ async fn e2_without_an_smtp_url_mail_stays_pending(backend: Backend) {
     assert!(sink.messages().is_empty());
 }
 
+/// A batch's sends are recorded in one statement, and only by the worker still holding them: a
+/// row whose lease another worker holds is left as that worker has it.
+async fn e2_a_batch_of_sends_is_recorded_only_by_its_holder(backend: Backend) {
+    use integrations::email::queue;
+    let sink = SmtpSink::start().await;
+    let app = spawn_mail_app(backend, &sink, |s| s.smtp_url = None).await;
+    let mut m = MailWorld::build(&app).await;
+    m.change(&app, "5550000008").await;
+    let db = &app.state.db;
+    let claimed = queue::claim(db, "w1", 10, Duration::from_secs(60)).await.unwrap();
+    assert_eq!(claimed.len(), 2, "the two deliveries with an address");
+    let sent: Vec<(uuid::Uuid, String)> = (claimed.iter().enumerate())
+        .map(|(i, r)| (r.id, format!("m{i}@mail.test")))
+        .collect();
+    assert!(
+        queue::settle_sent(db, "w2", &sent).await.unwrap().is_empty(),
+        "not w2's to record"
+    );
+    assert!(
+        queue::claim(db, "w2", 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty(),
+        "still leased"
+    );
+    let mut done = queue::settle_sent(db, "w1", &sent).await.unwrap();
+    done.sort();
+    let mut ids: Vec<uuid::Uuid> = claimed.iter().map(|r| r.id).collect();
+    ids.sort();
+    assert_eq!(done, ids);
+    let rows = deliveries(&app, m.w.a.account).await;
+    assert_eq!(
+        by_status(&rows),
+        [("SENT".to_owned(), 2), ("SKIPPED".to_owned(), 1)].into()
+    );
+    for (i, r) in claimed.iter().enumerate() {
+        let row = rows.iter().find(|x| x["email"] == r.email.as_deref().unwrap()).unwrap();
+        assert_eq!(
+            row["messageId"],
+            format!("m{i}@mail.test"),
+            "each row keeps its own Message-ID"
+        );
+        assert_eq!(row["attempts"], 1);
+        assert!(row["sentAt"].is_string());
+    }
+    assert!(
+        queue::claim(db, "w2", 10, Duration::from_secs(60))
+            .await
+            .unwrap()
+            .is_empty(),
+        "sent rows are not due"
+    );
+    assert!(queue::settle_sent(db, "w1", &[]).await.unwrap().is_empty());
+}
+
 backend_tests!(
+    e2_a_batch_of_sends_is_recorded_only_by_its_holder,
     e2_a_settings_change_mails_every_enabled_user_once,
     e2_smtp_down_loses_nothing_and_sends_nothing_twice,
     e2_temporary_failures_are_retried_and_permanent_ones_fail,

@@ -4,7 +4,9 @@
 //!
 //! Each worker task claims a few due deliveries (a lease in its own name), checks before each
 //! send that the lease is still its own (the claim's lease while it clearly lasts, else in the
-//! database, extending it), sends within `timeout_ms`, and settles each: `SENT`;
+//! database, extending it), sends within `timeout_ms`, and settles each: `SENT` (the batch's
+//! sends in one statement when the batch ends, so a process killed mid-batch re-sends at most
+//! its batch, every message under its unchanged `Message-ID`);
 //! `RETRYING` with exponential backoff and jitter after a temporary failure (4xx) until
 //! `max_attempts`; `FAILED` with the server's answer after a permanent one (5xx for the
 //! message). A server that cannot be reached, times out or refuses the session (auth, 421) is
@@ -191,8 +193,12 @@ impl Worker {
             return Ok(Round::Idle);
         }
         let context = queue::context(db, &rows).await?;
+        // The batch's sends, recorded together when it ends (or stops early): a crash before
+        // that re-sends them, each under its own unchanged Message-ID.
+        let mut sent: Vec<(uuid::Uuid, String)> = Vec::with_capacity(rows.len());
         for (i, row) in rows.iter().enumerate() {
             if self.ctx.stop.is_cancelled() {
+                self.settle_sent(&sent).await?;
                 queue::release(db, owner, rows[i..].iter().map(|r| r.id).collect()).await?;
                 return Ok(Round::Worked);
             }
@@ -211,13 +217,38 @@ impl Worker {
                 .unwrap_or_else(|| format!("{}@{}", row.id.simple(), self.plugin.domain));
             let (outcome, unreachable) = self.deliver(row, &context, &message_id).await;
             log(row, &outcome);
-            self.settle(row, &message_id, outcome).await?;
+            match outcome {
+                Outcome::Sent => sent.push((row.id, message_id)),
+                other => self.settle(row, &message_id, other).await?,
+            }
             if unreachable {
+                self.settle_sent(&sent).await?;
                 queue::release(db, owner, rows[i + 1..].iter().map(|r| r.id).collect()).await?;
                 return Ok(Round::Unreachable);
             }
         }
+        self.settle_sent(&sent).await?;
         Ok(Round::Worked)
+    }
+
+    /// Records a batch's sends, trying a few times as [`Self::settle`] does.
+    async fn settle_sent(&self, sent: &[(uuid::Uuid, String)]) -> Result<(), DbErr> {
+        let mut tries = 0;
+        loop {
+            match queue::settle_sent(&self.ctx.db, &self.owner, sent).await {
+                Ok(done) => {
+                    for (id, _) in sent.iter().filter(|(id, _)| !done.contains(id)) {
+                        tracing::warn!(delivery = %id, "email: lease lost before the outcome was recorded");
+                    }
+                    return Ok(());
+                }
+                Err(e) if tries >= 4 => return Err(e),
+                Err(_) => {
+                    tries += 1;
+                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+                }
+            }
+        }
     }
 
     /// Records an outcome, trying a few times: after a send, a lost settle means a second copy.

@@ -113,6 +113,39 @@ pub async fn settle(
     Ok(done.rows_affected == 1)
 }
 
+/// Records the sends of a batch at once: each row of `sent` (its id and the `Message-ID` it went
+/// out with) becomes `SENT`, one more attempt, if `owner` still holds it. One statement for the
+/// batch, where a settle per mail waited for a commit per mail. Returns the ids it settled.
+pub async fn settle_sent(db: &impl ConnectionTrait, owner: &str, sent: &[(Uuid, String)]) -> Result<Vec<Uuid>, DbErr> {
+    use notification_delivery::{Column, Entity};
+    let Some(((first, first_mid), rest)) = sent.split_first() else {
+        return Ok(Vec::new());
+    };
+    let now = Utc::now();
+    let message_id = rest.iter().fold(
+        Expr::case(Column::Id.eq(*first), Expr::value(first_mid.clone())),
+        |case, (id, mid)| case.case(Column::Id.eq(*id), Expr::value(mid.clone())),
+    );
+    let done = Entity::update_many()
+        .col_expr(Column::Status, Expr::value(DeliveryStatus::Sent))
+        .col_expr(Column::Attempts, Expr::col(Column::Attempts).add(1))
+        .col_expr(Column::LastError, Expr::value(Option::<String>::None))
+        .col_expr(Column::NextAttemptAt, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::SentAt, Expr::value(now))
+        .col_expr(
+            Column::MessageId,
+            message_id.finally(Expr::col(Column::MessageId)).into(),
+        )
+        .col_expr(Column::LeaseOwner, Expr::value(Option::<String>::None))
+        .col_expr(Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .col_expr(Column::UpdatedAt, Expr::value(now))
+        .filter(Column::Id.is_in(sent.iter().map(|(id, _)| *id)))
+        .filter(Column::LeaseOwner.eq(owner))
+        .exec_with_returning(db)
+        .await?;
+    Ok(done.into_iter().map(|r| r.id).collect())
+}
+
 /// Extends `owner`'s lease on `row` just before it is sent; false when the lease was lost (it
 /// expired and another worker took the row), in which case the row must not be sent.
 pub async fn touch(db: &impl ConnectionTrait, owner: &str, id: Uuid, lease: Duration) -> Result<bool, DbErr> {
