@@ -20,6 +20,8 @@
 //! the req/s, which count answers only; the first failure is printed. No time is asserted: compare the ratios within one run (the machine's load is
 //! printed before and after).
 //!
+//! `READS_ONLY=accounts,eligible` runs only the workloads whose names contain one of the parts.
+//!
 //! Run (release build; about 3 minutes per database at 10,000 users once built):
 //!
 //! ```text
@@ -75,6 +77,9 @@ struct Knobs {
     users: usize,
     measure: Duration,
     postgraphile: Option<String>,
+    /// `READS_ONLY`: comma-separated parts of workload names; only the workloads whose name
+    /// contains one run (for a quick look or a profile of one listing).
+    only: Vec<String>,
 }
 
 fn knobs() -> Knobs {
@@ -83,6 +88,7 @@ fn knobs() -> Knobs {
         users: var("READS_USERS").map_or(10_000, |v| v.parse().expect("READS_USERS is a number")),
         measure: Duration::from_secs_f64(var("READS_SECONDS").map_or(2.0, |v| v.parse().expect("READS_SECONDS"))),
         postgraphile: var("READS_POSTGRAPHILE"),
+        only: var("READS_ONLY").map_or_else(Vec::new, |v| v.split(',').map(str::to_owned).collect()),
     }
 }
 
@@ -149,7 +155,10 @@ async fn run(label: &str, url: String, k: &Knobs) {
     let server = tokio::spawn(app.run_until(async {
         let _ = stopped.await;
     }));
-    let workloads = workloads::all(backend, &world, &tokens);
+    let workloads: Vec<workloads::Workload> = workloads::all(backend, &world, &tokens)
+        .into_iter()
+        .filter(|w| k.only.is_empty() || k.only.iter().any(|o| w.name.contains(o.as_str())))
+        .collect();
     let client = reqwest::Client::new();
     let reach_request = |w: &workloads::Workload| Request {
         url: reach_url.clone(),
@@ -206,6 +215,7 @@ async fn run(label: &str, url: String, k: &Knobs) {
     let mut peer = Vec::new();
     if backend == DbBackend::Postgres
         && let Some(binary) = &k.postgraphile
+        && workloads.first().is_some_and(|w| w.name == "`mobility.users`")
         && let Some(pg) = postgraphile::start(binary, &url, world.account, totals[0]).await
     {
         for clients in CLIENTS {

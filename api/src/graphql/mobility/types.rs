@@ -221,18 +221,20 @@ impl Mobility {
         let db = context::db(ctx)?;
         let select = service::mobility_users_select(db.get_database_backend(), p, self.account_id, search, &filter);
         // Two statements at most: the page with each user's mobility record, and the count
-        // when it is asked for.
-        let page = service::mobility_users_page(db, select, &req)
+        // when it is asked for — taken with the page where that is cheaper.
+        let wants_total = connection::wants_total(ctx);
+        let with_page = wants_total && service::count_with_page(db.get_database_backend(), search);
+        let (page, counted) = service::mobility_users_page(db, select, &req, with_page)
             .await
             .map_err(errors::db)?;
-        let total = if connection::wants_total(ctx) {
-            Some(
+        let total = match counted {
+            Some(n) => Some(n),
+            None if wants_total => Some(
                 service::count_mobility_users(db, p, self.account_id, search, &filter)
                     .await
                     .map_err(errors::db)?,
-            )
-        } else {
-            None
+            ),
+            None => None,
         };
         let loader = loader(ctx)?;
         // Everything the items ask for loads here, in one batch each, before they resolve.
