@@ -20,7 +20,8 @@
 //! the req/s, which count answers only; the first failure is printed. No time is asserted: compare the ratios within one run (the machine's load is
 //! printed before and after).
 //!
-//! `READS_ONLY=accounts,eligible` runs only the workloads whose names contain one of the parts.
+//! `READS_ONLY=accounts,eligible` runs only the workloads whose names contain one of the parts
+//! (`=name` for the name exactly: ``READS_ONLY='=`mobility.users`'`` is the plain page alone).
 //!
 //! Run (release build; about 3 minutes per database at 10,000 users once built):
 //!
@@ -157,7 +158,13 @@ async fn run(label: &str, url: String, k: &Knobs) {
     }));
     let workloads: Vec<workloads::Workload> = workloads::all(backend, &world, &tokens)
         .into_iter()
-        .filter(|w| k.only.is_empty() || k.only.iter().any(|o| w.name.contains(o.as_str())))
+        .filter(|w| {
+            let picked = |o: &String| {
+                o.strip_prefix('=')
+                    .map_or_else(|| w.name.contains(o.as_str()), |n| w.name == n)
+            };
+            k.only.is_empty() || k.only.iter().any(picked)
+        })
         .collect();
     let client = reqwest::Client::new();
     let reach_request = |w: &workloads::Workload| Request {
