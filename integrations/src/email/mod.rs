@@ -233,22 +233,11 @@ impl Worker {
 
     /// Records a batch's sends, trying a few times as [`Self::settle`] does.
     async fn settle_sent(&self, sent: &[(uuid::Uuid, String)]) -> Result<(), DbErr> {
-        let mut tries = 0;
-        loop {
-            match queue::settle_sent(&self.ctx.db, &self.owner, sent).await {
-                Ok(done) => {
-                    for (id, _) in sent.iter().filter(|(id, _)| !done.contains(id)) {
-                        tracing::warn!(delivery = %id, "email: lease lost before the outcome was recorded");
-                    }
-                    return Ok(());
-                }
-                Err(e) if tries >= 4 => return Err(e),
-                Err(_) => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
-                }
-            }
+        let done = retrying(|| queue::settle_sent(&self.ctx.db, &self.owner, sent)).await?;
+        for (id, _) in sent.iter().filter(|(id, _)| !done.contains(id)) {
+            tracing::warn!(delivery = %id, "email: lease lost before the outcome was recorded");
         }
+        Ok(())
     }
 
     /// Records an outcome, trying a few times: after a send, a lost settle means a second copy.
@@ -258,21 +247,11 @@ impl Worker {
         message_id: &str,
         outcome: Outcome,
     ) -> Result<(), DbErr> {
-        let mut tries = 0;
-        loop {
-            match queue::settle(&self.ctx.db, &self.owner, row, message_id, outcome.clone()).await {
-                Ok(true) => return Ok(()),
-                Ok(false) => {
-                    tracing::warn!(delivery = %row.id, "email: lease lost before the outcome was recorded");
-                    return Ok(());
-                }
-                Err(e) if tries >= 4 => return Err(e),
-                Err(_) => {
-                    tries += 1;
-                    tokio::time::sleep(Duration::from_millis(200 * tries)).await;
-                }
-            }
+        let kept = retrying(|| queue::settle(&self.ctx.db, &self.owner, row, message_id, outcome.clone())).await?;
+        if !kept {
+            tracing::warn!(delivery = %row.id, "email: lease lost before the outcome was recorded");
         }
+        Ok(())
     }
 
     /// Renders and sends one delivery: its outcome, and whether the server was unreachable.
@@ -336,6 +315,23 @@ impl Worker {
         Outcome::Retry {
             error,
             at: Utc::now() + wait,
+        }
+    }
+}
+
+/// Runs a settle, trying up to five times with a growing pause: the mail went out, so giving up
+/// on recording it means sending it again later.
+async fn retrying<T, F: std::future::Future<Output = Result<T, DbErr>>>(
+    mut settle: impl FnMut() -> F,
+) -> Result<T, DbErr> {
+    let mut tries = 0;
+    loop {
+        match settle().await {
+            Err(_) if tries < 4 => {
+                tries += 1;
+                tokio::time::sleep(Duration::from_millis(200 * tries)).await;
+            }
+            done => return done,
         }
     }
 }

@@ -169,22 +169,31 @@ pub async fn mobility_users_page(
     if total {
         select = select.expr(Expr::cust("COUNT(*) OVER ()"));
     }
-    let rows = pagination::keyset::<user::Entity, _>(select, req)
-        .into_model::<PageRow>()
-        .all(db)
-        .await?;
-    // The page reads one row more than it shows, so no row at all means no match.
-    let count = match rows.first() {
-        Some(first) => first.2,
-        None => total.then_some(0),
+    let select = pagination::keyset::<user::Entity, _>(select, req);
+    let (rows, count) = if total {
+        let rows = select.into_model::<Counted>().all(db).await?;
+        // The page reads one row more than it shows, so no row at all means no match.
+        let count = rows.first().map_or(0, |r| u64::try_from(r.1).unwrap_or(0));
+        (rows.into_iter().map(|r| r.0).collect(), Some(count))
+    } else {
+        (select.into_model::<PageRow>().all(db).await?, None)
     };
-    let rows = rows.into_iter().map(|r| (r.0, r.1)).collect();
+    let rows: Vec<_> = rows.into_iter().map(|r: PageRow| (r.0, r.1)).collect();
     Ok((pagination::assemble(rows, req, |(u, _)| user::Entity::cursor(u)), count))
 }
 
 /// A row of [`mobility_users_page`], by position: the user's columns but the search text, then
-/// the mobility record's, then the count over the window when the page asked for it.
-struct PageRow(user::Model, mobility_user::Model, Option<u64>);
+/// the mobility record's.
+struct PageRow(user::Model, mobility_user::Model);
+
+/// A [`PageRow`] followed by the count over the window.
+struct Counted(PageRow, i64);
+
+impl FromQueryResult for Counted {
+    fn from_query_result(r: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self(PageRow::from_query_result(r, pre)?, r.try_get_by_index(17)?))
+    }
+}
 
 impl FromQueryResult for PageRow {
     fn from_query_result(r: &QueryResult, _: &str) -> Result<Self, DbErr> {
@@ -211,11 +220,7 @@ impl FromQueryResult for PageRow {
             enabled_by: r.try_get_by_index(15)?,
             updated_at: r.try_get_by_index(16)?,
         };
-        let total = match r.try_get_by_index::<Option<i64>>(17) {
-            Ok(n) => n.and_then(|n| u64::try_from(n).ok()),
-            Err(_) => None,
-        };
-        Ok(Self(user, mobility, total))
+        Ok(Self(user, mobility))
     }
 }
 
