@@ -223,7 +223,7 @@ impl Mobility {
         // Two statements at most: the page with each user's mobility record, and the count
         // when it is asked for — taken with the page where that is cheaper.
         let wants_total = connection::wants_total(ctx);
-        let with_page = wants_total && service::count_with_page(db.get_database_backend(), search);
+        let with_page = wants_total && service::count_with_page(search);
         let (page, counted) = service::mobility_users_page(db, select, &req, with_page)
             .await
             .map_err(errors::db)?;
