@@ -235,7 +235,7 @@ async fn listings_run_a_fixed_small_number_of_statements(backend: Backend) {
         users(first: 50, search: $s, filter: $f) { totalCount nodes { name phoneNumber extension mobilityExtension } } } } }";
     let bare = "query($a: ID!) { account(id: $a) { mobility {
         users(first: 50) { nodes { name phoneNumber extension mobilityExtension } } } } }";
-    let cases: Vec<(&str, &str, &str, serde_json::Value, u64)> = vec![
+    let mut cases: Vec<(&str, &str, &str, serde_json::Value, u64)> = vec![
         // the account, the page with its mobility records, the count
         ("mobility users", &s, mobility, json!({"a": a}), 3),
         // a search counts its matches in the page's statement (from the list's start)
@@ -280,9 +280,30 @@ async fn listings_run_a_fixed_small_number_of_statements(backend: Backend) {
             2,
         ),
     ];
+    // A user's own screen on MX-ONE: who they are, their user, its account, then only what the
+    // selection reads.
+    let own = app.token(w.b.user1);
+    let screens: Vec<(&str, &str, u64)> = vec![
+        (
+            "own numbers",
+            "{ me { numbers(first: 50) { totalCount nodes { label number } } } }",
+            4,
+        ),
+        // the statuses, the user's record, then its client profile
+        (
+            "own statuses",
+            "{ me { dynamicStatuses { name presence message } } }",
+            6,
+        ),
+        ("both", "{ me { numbers { totalCount } activeStatus { name } } }", 7),
+    ];
+    for (name, query, expected) in screens {
+        cases.push((name, &own, query, json!({}), expected));
+    }
     for (name, token, query, variables, expected) in cases {
         let (n, body) = statements_of(&app, token, query, variables).await;
         assert_eq!(n, expected, "{name}: {body}");
+        assert!(body.get("errors").is_none(), "{name}: {body}");
     }
     let (_, body) = statements_of(&app, &s, mobility, json!({"a": a, "s": "4019"})).await;
     let users = &body["data"]["account"]["mobility"]["users"];

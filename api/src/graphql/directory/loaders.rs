@@ -219,8 +219,9 @@ async fn prefetch_for<'a>(
             .feed_many(found.into_iter().map(|(id, l)| (LocationKey(id), l)))
             .await;
     }
-    if crate::graphql::remote::loaders::USER_FIELDS.iter().any(|f| wants(&[f])) {
-        crate::graphql::remote::loaders::prefetch(loader, account, &ids)
+    let remote = crate::graphql::remote::loaders::Wanted::of(|f| wants(&[f]));
+    if remote.numbers || remote.statuses {
+        crate::graphql::remote::loaders::prefetch(loader, account, &ids, remote)
             .await
             .map_err(load_err)?;
     }

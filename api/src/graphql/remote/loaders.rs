@@ -99,24 +99,68 @@ pub const USER_FIELDS: [&str; 7] = [
     "clientProfile",
 ];
 
-/// Loads, in one batch each, the Remote Extension rows of a page of users of `account` (their
-/// numbers, statuses, records and client profiles) and feeds them to the request's loader, so
-/// that the page's items resolve from its cache (see `prefetch_users`). The reads run here, not
-/// through the loader, which would wait its batching delay before each.
+/// Of [`USER_FIELDS`], those that read a user's numbers.
+pub const NUMBER_FIELDS: [&str; 3] = ["numbers", "activeRemoteExtension", "canAddRemoteExtension"];
+
+/// Of [`USER_FIELDS`], those that read a user's statuses, record and client profile.
+pub const STATUS_FIELDS: [&str; 6] = [
+    "dynamicStatuses",
+    "activeStatus",
+    "activeRemoteExtension",
+    "canAddRemoteExtension",
+    "canAddStatus",
+    "clientProfile",
+];
+
+/// Which of a user's Remote Extension rows a selection reads.
+#[derive(Clone, Copy, Debug)]
+pub struct Wanted {
+    /// The numbers ([`NUMBER_FIELDS`]).
+    pub numbers: bool,
+    /// The statuses, the record and the client profile ([`STATUS_FIELDS`]).
+    pub statuses: bool,
+}
+
+impl Wanted {
+    /// What a selection asking for the `User` fields `asks` reads.
+    pub fn of(asks: impl Fn(&str) -> bool) -> Self {
+        Self {
+            numbers: NUMBER_FIELDS.iter().any(|f| asks(f)),
+            statuses: STATUS_FIELDS.iter().any(|f| asks(f)),
+        }
+    }
+}
+
+/// Loads, in one batch each, the Remote Extension rows of a page of users of `account` that
+/// `wanted` names (their numbers; their statuses, records and client profiles) and feeds them to
+/// the request's loader, so that the page's items resolve from its cache (see
+/// `prefetch_users`). The reads run here, not through the loader, which would wait its batching
+/// delay before each; what is not prefetched still loads on demand.
 pub async fn prefetch(
     loader: &RequestLoader,
     account: &entity::account::Model,
     users: &[Uuid],
+    wanted: Wanted,
 ) -> Result<(), std::sync::Arc<sea_orm::DbErr>> {
     if account.platform != entity::Platform::MxOne {
         return Ok(());
     }
     let db = &loader.loader().db;
-    let (mut numbers, mut statuses, records) = futures::try_join!(
-        remote::numbers_of_users(db, users),
-        remote::statuses_of_users(db, users),
-        remote::remote_users(db, users),
-    )?;
+    if wanted.numbers {
+        let mut numbers = remote::numbers_of_users(db, users).await?;
+        loader
+            .feed_many(
+                users
+                    .iter()
+                    .map(|u| (NumbersOfUser(*u), numbers.remove(u).unwrap_or_default())),
+            )
+            .await;
+    }
+    if !wanted.statuses {
+        return Ok(());
+    }
+    let (mut statuses, records) =
+        futures::try_join!(remote::statuses_of_users(db, users), remote::remote_users(db, users),)?;
     let mut profiles: Vec<Uuid> = users
         .iter()
         .map(|u| remote::profile_id(records.get(u), account.id))
@@ -124,13 +168,6 @@ pub async fn prefetch(
     profiles.sort();
     profiles.dedup();
     let profiles = remote::profiles_by_id(db, &profiles).await?;
-    loader
-        .feed_many(
-            users
-                .iter()
-                .map(|u| (NumbersOfUser(*u), numbers.remove(u).unwrap_or_default())),
-        )
-        .await;
     loader
         .feed_many(
             users
