@@ -20,8 +20,13 @@
 //! the req/s, which count answers only; the first failure is printed. No time is asserted: compare the ratios within one run (the machine's load is
 //! printed before and after).
 //!
+//! Then a mixed workload with no floor: each client a Remote Co user of its own, activating one of
+//! its statuses (`dynamicStatusActivate`), reading its screen, activating another, reading again;
+//! its table gives req/s at 1 and 32 clients and their ratio (SQLite: 32 must not get less).
+//!
 //! `READS_ONLY=accounts,eligible` runs only the workloads whose names contain one of the parts
-//! (`=name` for the name exactly: ``READS_ONLY='=`mobility.users`'`` is the plain page alone).
+//! (`=name` for the name exactly: ``READS_ONLY='=`mobility.users`'`` is the plain page alone;
+//! `mixed` for the mixed workload, which runs only when named or when nothing is picked).
 //!
 //! Run (release build; about 3 minutes per database at 10,000 users once built):
 //!
@@ -241,11 +246,91 @@ async fn run(label: &str, url: String, k: &Knobs) {
         }
     }
 
+    // Reads and writes together (QUALITY.md: `dynamicStatusActivate` at 32 concurrent clients;
+    // on SQLite 32 clients must not get less than 1): each client is a Remote Co user of its own
+    // switching between two of its statuses and reading its screen after each switch.
+    let mut mixed = Vec::new();
+    if k.only.is_empty() || k.only.iter().any(|o| o == "mixed") {
+        let plan = mixed_plan(&state.db, &world.remote_users).await;
+        let cycles = || {
+            (plan.iter())
+                .map(|(user, bodies)| {
+                    let token = mint(*user);
+                    (bodies.iter())
+                        .map(|b| Request {
+                            url: reach_url.clone(),
+                            token: Some(token.clone()),
+                            body: Some(b.clone()),
+                        })
+                        .collect()
+                })
+                .collect()
+        };
+        for clients in CLIENTS {
+            mixed.push((
+                clients,
+                load::run_cycles(&client, cycles(), clients, WARM_UP, k.measure, counter).await,
+            ));
+        }
+    }
+
     let _ = (stop.send(()), stop_floor.send(()));
     server.await.unwrap().unwrap();
     floor_server.await.unwrap();
     state.db.close_by_ref().await.unwrap();
     print_tables(label, k, seeded, started.elapsed(), &rows, &plans, &peer);
+    print_mixed(&mixed);
+}
+
+/// For each user, the bodies its client sends in turn: activate one status, read the screen,
+/// activate another, read again.
+async fn mixed_plan(db: &sea_orm::DatabaseConnection, users: &[uuid::Uuid]) -> Vec<(uuid::Uuid, Vec<Vec<u8>>)> {
+    use api::graphql::ids::{Kind, encode};
+    use entity::dynamic_status::{Column, Entity};
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+    let statuses = Entity::find()
+        .filter(Column::UserId.is_in(users.iter().copied()))
+        .order_by_asc(Column::Id)
+        .all(db)
+        .await
+        .unwrap();
+    let read = serde_json::json!({ "query": "{ me { activeStatus { name } dynamicStatuses { name presence } } }" });
+    let activate = |id| {
+        serde_json::json!({
+            "query": "mutation($i: DynamicStatusActivateInput!) { dynamicStatusActivate(input: $i) { userErrors { code } } }",
+            "variables": { "i": { "id": encode(Kind::DynamicStatus, id).0 } },
+        })
+    };
+    (users.iter())
+        .map(|u| {
+            let mine: Vec<uuid::Uuid> = statuses.iter().filter(|s| s.user_id == *u).map(|s| s.id).take(2).collect();
+            assert_eq!(mine.len(), 2, "two statuses of a Remote Co user");
+            let bodies = [activate(mine[0]), read.clone(), activate(mine[1]), read.clone()];
+            (*u, bodies.iter().map(|b| serde_json::to_vec(b).unwrap()).collect())
+        })
+        .collect()
+}
+
+/// The mixed workload's table: throughput at 1 and 32 clients and their ratio.
+fn print_mixed(mixed: &[(usize, Figures)]) {
+    let Some((_, one)) = mixed.first() else {
+        return;
+    };
+    println!(
+        "\n| mixed: `dynamicStatusActivate` and the own screen's read, in turn, a user per client | clients | Reach req/s | ÷ 1 client | p50 ms | p99 ms | SQL / request |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+    for (clients, f) in mixed {
+        let failed = if f.failed > 0 { format!(" ({} failed)", f.failed) } else { String::new() };
+        println!(
+            "| half writes, half reads | {clients} | {:.0}{failed} | **{:.2}** | {:.1} | {:.1} | {:.1} |",
+            f.throughput,
+            f.throughput / one.throughput,
+            ms(f.p50),
+            ms(f.p99),
+            f.statements,
+        );
+    }
 }
 
 fn print_tables(
@@ -266,6 +351,9 @@ fn print_tables(
         total.as_secs_f64(),
         machine(),
     );
+    if rows.is_empty() {
+        return;
+    }
     println!(
         "| workload (first: 50) | rows | clients | floor req/s | Reach req/s | Reach / floor | Reach p50 ms | Reach p99 ms | SQL / Reach request |"
     );

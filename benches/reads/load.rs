@@ -76,17 +76,21 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 /// latency, and the failures.
 async fn phase(
     client: &reqwest::Client,
-    req: &Arc<Request>,
+    cycles: &Arc<Vec<Vec<Request>>>,
     clients: usize,
     duration: Duration,
 ) -> (Vec<Duration>, Vec<String>) {
     let until = Instant::now() + duration;
     let tasks: Vec<_> = (0..clients)
-        .map(|_| {
-            let (client, req) = (client.clone(), req.clone());
+        .map(|i| {
+            let (client, cycles) = (client.clone(), cycles.clone());
             tokio::spawn(async move {
                 let (mut times, mut failures) = (Vec::new(), Vec::new());
-                while Instant::now() < until {
+                let cycle = &cycles[i % cycles.len()];
+                for req in cycle.iter().cycle() {
+                    if Instant::now() >= until {
+                        break;
+                    }
                     let t = Instant::now();
                     match req.try_send(&client).await {
                         Ok(_) => times.push(t.elapsed()),
@@ -115,7 +119,20 @@ pub async fn run(
     duration: Duration,
     statements: &AtomicU64,
 ) -> Figures {
-    let req = Arc::new(req);
+    run_cycles(client, vec![vec![req]], clients, warm_up, duration, statements).await
+}
+
+/// As [`run`], client `i` sending the requests of `cycles[i % cycles.len()]` in turn, again and
+/// again (each client its own user, say).
+pub async fn run_cycles(
+    client: &reqwest::Client,
+    cycles: Vec<Vec<Request>>,
+    clients: usize,
+    warm_up: Duration,
+    duration: Duration,
+    statements: &AtomicU64,
+) -> Figures {
+    let req = Arc::new(cycles);
     phase(client, &req, clients, warm_up).await;
     let counted = statements.load(Ordering::SeqCst);
     let start = Instant::now();

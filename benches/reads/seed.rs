@@ -145,6 +145,9 @@ pub struct World {
     pub eligible_dm: Uuid,
     /// The Remote Co user whose own screen is read.
     pub screen_user: Uuid,
+    /// Other Remote Co users (up to 32), each with the default statuses: the mixed workload's
+    /// clients, one user each.
+    pub remote_users: Vec<Uuid>,
 }
 
 /// A well-mixed 64-bit hash of `i` (splitmix64), so names do not follow creation order.
@@ -365,6 +368,7 @@ pub async fn seed(db: &DatabaseConnection, settings: &Settings, users: usize) ->
     let remote = account(db, &s, "Remote Co", Platform::MxOne).await;
     let ids = import(db, settings, remote, users / 10, 2, None, &[]).await;
     let screen_user = remote_extension(db, settings, &ids).await;
+    let remote_users: Vec<Uuid> = ids.iter().copied().filter(|u| *u != screen_user).take(32).collect();
 
     const WORDS: [&str; 12] = [
         "Northwind",
@@ -394,6 +398,7 @@ pub async fn seed(db: &DatabaseConnection, settings: &Settings, users: usize) ->
         eligible_account: eligible,
         eligible_dm,
         screen_user,
+        remote_users,
     }
 }
 
