@@ -303,7 +303,12 @@ async fn mixed_plan(db: &sea_orm::DatabaseConnection, users: &[uuid::Uuid]) -> V
     };
     (users.iter())
         .map(|u| {
-            let mine: Vec<uuid::Uuid> = statuses.iter().filter(|s| s.user_id == *u).map(|s| s.id).take(2).collect();
+            let mine: Vec<uuid::Uuid> = statuses
+                .iter()
+                .filter(|s| s.user_id == *u)
+                .map(|s| s.id)
+                .take(2)
+                .collect();
             assert_eq!(mine.len(), 2, "two statuses of a Remote Co user");
             let bodies = [activate(mine[0]), read.clone(), activate(mine[1]), read.clone()];
             (*u, bodies.iter().map(|b| serde_json::to_vec(b).unwrap()).collect())
@@ -321,7 +326,11 @@ fn print_mixed(mixed: &[(usize, Figures)]) {
     );
     println!("|---|---:|---:|---:|---:|---:|---:|");
     for (clients, f) in mixed {
-        let failed = if f.failed > 0 { format!(" ({} failed)", f.failed) } else { String::new() };
+        let failed = if f.failed > 0 {
+            format!(" ({} failed)", f.failed)
+        } else {
+            String::new()
+        };
         println!(
             "| half writes, half reads | {clients} | {:.0}{failed} | **{:.2}** | {:.1} | {:.1} | {:.1} |",
             f.throughput,

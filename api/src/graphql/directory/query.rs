@@ -92,6 +92,19 @@ async fn me(ctx: &Context<'_>, user_id: uuid::Uuid) -> Result<Option<User>> {
 /// own screen runs a fixed few statements and never waits on the loader's batching delay.
 async fn me_with_selection(ctx: &Context<'_>, user_id: uuid::Uuid) -> Result<Option<User>> {
     let db = context::db(ctx)?;
+    let look = ctx.look_ahead();
+    let needs_account = ["location", "roles"]
+        .iter()
+        .chain(crate::graphql::remote::loaders::USER_FIELDS.iter())
+        .any(|f| look.field(f).exists());
+    if needs_account {
+        // The user and their account in one statement.
+        let Some((user, account)) = directory::user_with_account(db, user_id).await.map_err(errors::db)? else {
+            return Ok(None);
+        };
+        super::loaders::prefetch_user(ctx, &account, &user).await?;
+        return Ok(Some(User(user)));
+    }
     let Some(user) = directory::users_by_id(db, &[user_id])
         .await
         .map_err(errors::db)?
@@ -99,26 +112,8 @@ async fn me_with_selection(ctx: &Context<'_>, user_id: uuid::Uuid) -> Result<Opt
     else {
         return Ok(None);
     };
-    let look = ctx.look_ahead();
-    let needs_account = ["location", "roles"]
-        .iter()
-        .chain(crate::graphql::remote::loaders::USER_FIELDS.iter())
-        .any(|f| look.field(f).exists());
-    let account = if needs_account {
-        directory::accounts_by_id(db, &[user.account_id])
-            .await
-            .map_err(errors::db)?
-            .remove(&user.account_id)
-    } else {
-        None
-    };
-    match account {
-        Some(account) => super::loaders::prefetch_user(ctx, &account, &user).await?,
-        None => {
-            let loader = ctx.data::<RequestLoader>()?;
-            loader.feed_one(UserKey(user.id), user.clone()).await;
-        }
-    }
+    let loader = ctx.data::<RequestLoader>()?;
+    loader.feed_one(UserKey(user.id), user.clone()).await;
     Ok(Some(User(user)))
 }
 

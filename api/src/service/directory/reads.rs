@@ -4,7 +4,8 @@ use std::collections::HashMap;
 
 use entity::{access_number, account, location, role_assignment, user};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
+    Select,
     sea_query::{Expr, LikeExpr},
 };
 use uuid::Uuid;
@@ -131,6 +132,23 @@ pub async fn locations_by_id(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<
 /// Users by id, in one query.
 pub async fn users_by_id(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, user::Model>, DbErr> {
     by_id::<user::Entity>(db, user::Column::Id, ids, |r| r.id).await
+}
+
+/// A user with their account, in one statement (a user's own screen reads both).
+pub async fn user_with_account(
+    db: &impl ConnectionTrait,
+    id: Uuid,
+) -> Result<Option<(user::Model, account::Model)>, DbErr> {
+    let on_account: sea_orm::RelationDef = user::Entity::belongs_to(account::Entity)
+        .from(user::Column::AccountId)
+        .to(account::Column::Id)
+        .into();
+    let found = user::Entity::find_by_id(id)
+        .join(sea_orm::JoinType::InnerJoin, on_account)
+        .select_also(account::Entity)
+        .one(db)
+        .await?;
+    Ok(found.and_then(|(u, a)| a.map(|a| (u, a))))
 }
 
 /// Access numbers by id, in one query.
