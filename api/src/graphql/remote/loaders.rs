@@ -146,8 +146,21 @@ pub async fn prefetch(
         return Ok(());
     }
     let db = &loader.loader().db;
-    if wanted.numbers {
-        let mut numbers = remote::numbers_of_users(db, users).await?;
+    // What is wanted, read side by side as before the choice.
+    let numbers = async {
+        if !wanted.numbers {
+            return Ok(None);
+        }
+        remote::numbers_of_users(db, users).await.map(Some)
+    };
+    let rest = async {
+        if !wanted.statuses {
+            return Ok(None);
+        }
+        futures::try_join!(remote::statuses_of_users(db, users), remote::remote_users(db, users)).map(Some)
+    };
+    let (numbers, rest) = futures::try_join!(numbers, rest)?;
+    if let Some(mut numbers) = numbers {
         loader
             .feed_many(
                 users
@@ -156,11 +169,9 @@ pub async fn prefetch(
             )
             .await;
     }
-    if !wanted.statuses {
+    let Some((mut statuses, records)) = rest else {
         return Ok(());
-    }
-    let (mut statuses, records) =
-        futures::try_join!(remote::statuses_of_users(db, users), remote::remote_users(db, users),)?;
+    };
     let mut profiles: Vec<Uuid> = users
         .iter()
         .map(|u| remote::profile_id(records.get(u), account.id))
