@@ -2,7 +2,7 @@
 //! `pageInfo`, `totalCount` (counted only when asked for).
 
 use async_graphql::{Context, SimpleObject};
-use sea_orm::{PaginatorTrait, Select};
+use sea_orm::Select;
 
 use super::{context, errors, errors::coded};
 use crate::service::pagination::{self, Cursor, Keyset, Page, PageRequest};
@@ -83,7 +83,8 @@ pub fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
 }
 
-/// Reads a connection's page of `select` and, when the client asked for it, its total count.
+/// Reads a connection's page of `select` and, when the client asked for it, its total count
+/// (in the page's statement: [`pagination::page_and_total`]).
 pub async fn fetch<E>(
     ctx: &Context<'_>,
     select: Select<E>,
@@ -94,13 +95,9 @@ where
     E::Model: Send + Sync,
 {
     let db = context::db(ctx)?;
-    let total = if wants_total(ctx) {
-        Some(select.clone().count(db).await.map_err(errors::db)?)
-    } else {
-        None
-    };
-    let page = pagination::page(db, select, req).await.map_err(errors::db)?;
-    Ok((page, total))
+    pagination::page_and_total(db, select, req, wants_total(ctx))
+        .await
+        .map_err(errors::db)
 }
 
 /// Declares `$conn` and `$edge` for nodes of type `$node`.
@@ -134,8 +131,8 @@ macro_rules! connection {
             }
 
             /// The items of this page.
-            async fn nodes(&self) -> Vec<$node> {
-                self.edges.iter().map(|e| e.node.clone()).collect()
+            async fn nodes(&self) -> Vec<&$node> {
+                self.edges.iter().map(|e| &e.node).collect()
             }
 
             /// Where this page sits in the list.

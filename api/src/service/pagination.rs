@@ -3,7 +3,9 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
+    sea_query::{Expr, Query, SelectStatement},
 };
 use uuid::Uuid;
 
@@ -90,6 +92,70 @@ where
 {
     let rows = keyset::<E, _>(select, req).all(db).await?;
     Ok(assemble(rows, req, E::cursor))
+}
+
+/// Reads one page of `select` in its table's order and, with `total`, how many rows the whole
+/// list has, in one statement: the count rides on the page's rows as a scalar sub-select
+/// ([`count_of`], computed once). An empty page past a cursor carries no count; the list is
+/// then counted on its own.
+pub async fn page_and_total<E>(
+    db: &impl ConnectionTrait,
+    select: Select<E>,
+    req: &PageRequest,
+    total: bool,
+) -> Result<(Page<E::Model>, Option<u64>), DbErr>
+where
+    E: Keyset,
+    E::Model: Send + Sync,
+{
+    if !total {
+        return Ok((page(db, select, req).await?, None));
+    }
+    let count = count_of(select.clone().into_query());
+    let rows = keyset::<E, _>(select.clone(), req)
+        .expr_as(count, TOTAL)
+        .into_model::<Totalled<E::Model>>()
+        .all(db)
+        .await?;
+    let counted = carried_total(rows.first().map(|r| r.1), req);
+    let page = assemble(rows.into_iter().map(|r| r.0).collect(), req, E::cursor);
+    let total = match counted {
+        Some(n) => n,
+        None => select.count(db).await?,
+    };
+    Ok((page, Some(total)))
+}
+
+/// The column alias of the count a page's rows carry.
+pub const TOTAL: &str = "reach_total";
+
+/// `COUNT(*)` of the rows of `query`, as a value a page's statement selects beside its columns
+/// (a sub-select that depends on no row, so the database computes it once).
+pub fn count_of(query: SelectStatement) -> Expr {
+    let count = Query::select()
+        .expr(Expr::cust("COUNT(*)"))
+        .from_subquery(query, "counted")
+        .to_owned();
+    Expr::SubQuery(None, Box::new(count.into()))
+}
+
+/// The whole list's count from the count the first row of a page carries (`None` when the page
+/// read no row): no row with no cursor means an empty list; past a cursor, it says nothing.
+pub fn carried_total(first_row: Option<i64>, req: &PageRequest) -> Option<u64> {
+    match first_row {
+        Some(n) => Some(u64::try_from(n).unwrap_or(0)),
+        None if req.after.is_none() && req.before.is_none() => Some(0),
+        None => None,
+    }
+}
+
+/// A row of a page with the count ([`TOTAL`]) it carries.
+struct Totalled<M>(M, i64);
+
+impl<M: FromQueryResult> FromQueryResult for Totalled<M> {
+    fn from_query_result(r: &QueryResult, pre: &str) -> Result<Self, DbErr> {
+        Ok(Self(M::from_query_result(r, pre)?, r.try_get("", TOTAL)?))
+    }
 }
 
 /// `select` narrowed to one page in `E`'s order: the rows beyond the request's cursors, sorted

@@ -220,22 +220,13 @@ impl Mobility {
         let search = search.as_ref().map(SearchText::as_str);
         let db = context::db(ctx)?;
         let select = service::mobility_users_select(db.get_database_backend(), p, self.account_id, search, &filter);
-        // Two statements at most: the page with each user's mobility record, and the count
-        // when it is asked for — taken with the page where that is cheaper.
-        let wants_total = connection::wants_total(ctx);
-        let with_page = wants_total && service::count_with_page(search);
-        let (page, counted) = service::mobility_users_page(db, select, &req, with_page)
+        // One statement: the page with each user's mobility record, and the count when it is
+        // asked for.
+        let count = connection::wants_total(ctx)
+            .then(|| service::mobility_users_count(db.get_database_backend(), p, self.account_id, search, &filter));
+        let (page, total) = service::mobility_users_page(db, select, &req, count)
             .await
             .map_err(errors::db)?;
-        let total = match counted {
-            Some(n) => Some(n),
-            None if wants_total => Some(
-                service::count_mobility_users(db, p, self.account_id, search, &filter)
-                    .await
-                    .map_err(errors::db)?,
-            ),
-            None => None,
-        };
         let loader = loader(ctx)?;
         // Everything the items ask for loads here, in one batch each, before they resolve.
         loader

@@ -6,8 +6,8 @@ use std::collections::HashMap;
 use entity::{PhoneProfile, mobility_account, mobility_notification, mobility_user, notification_delivery, user};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, FromQueryResult, JoinType,
-    PaginatorTrait, QueryFilter, QueryOrder, QueryResult, QuerySelect, RelationDef, Select,
-    sea_query::{Expr, LikeExpr, Query, UnionType},
+    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationDef, Select,
+    sea_query::{Expr, LikeExpr, Query, SelectStatement, UnionType},
 };
 use uuid::Uuid;
 
@@ -140,20 +140,22 @@ pub fn mobility_users_select(
 /// leaves out the user's search text (never shown): decoding the page's rows was the largest
 /// part of this read's work in the server.
 ///
-/// With `total` (the caller asks for the count and reads from the list's start, so the page's
-/// statement sees every matching row), the count comes with the page: `COUNT(*) OVER ()` is
-/// taken over the matching rows before the page's `LIMIT`, so a search finds its matches once
-/// instead of once for the page and again for a count. The count is `None` when it could not
-/// be read from the page (a cursor).
+/// With `count` (the caller asks for the list's total), the count comes in the page's
+/// statement as well, so the list is one statement:
+/// - a searched list's first page counts with `COUNT(*) OVER ()` over the matching rows before
+///   the page's `LIMIT`, so a search finds its matches once instead of once for the page and
+///   again for a count;
+/// - otherwise the count is a sub-select the database computes once beside the page
+///   ([`pagination::count_of`]); only an empty page past a cursor, which carries no count,
+///   is counted by a statement of its own.
 pub async fn mobility_users_page(
     db: &impl ConnectionTrait,
     select: Select<user::Entity>,
     req: &PageRequest,
-    total: bool,
+    count: Option<MobilityCount>,
 ) -> Result<(Page<(user::Model, mobility_user::Model)>, Option<u64>), DbErr> {
     use mobility_user::Column as M;
     use user::Column as U;
-    let total = total && req.after.is_none() && req.before.is_none();
     let mut select = select
         .select_only()
         .columns([
@@ -177,27 +179,39 @@ pub async fn mobility_users_page(
             M::EnabledBy,
             M::UpdatedAt,
         ]);
-    if total {
-        select = select.expr(Expr::cust("COUNT(*) OVER ()"));
-    }
-    let select = pagination::keyset::<user::Entity, _>(select, req);
-    let (rows, count) = if total {
-        let rows = select.into_model::<Counted>().all(db).await?;
-        // The page reads one row more than it shows, so no row at all means no match.
-        let count = rows.first().map_or(0, |r| u64::try_from(r.1).unwrap_or(0));
-        (rows.into_iter().map(|r| r.0).collect(), Some(count))
-    } else {
-        (select.into_model::<PageRow>().all(db).await?, None)
+    let first_page = req.after.is_none() && req.before.is_none();
+    let Some(count) = count else {
+        let rows = pagination::keyset::<user::Entity, _>(select, req)
+            .into_model::<PageRow>()
+            .all(db)
+            .await?;
+        let rows = rows.into_iter().map(|r| (r.0, r.1)).collect();
+        return Ok((pagination::assemble(rows, req, |(u, _)| user::Entity::cursor(u)), None));
     };
-    let rows: Vec<_> = rows.into_iter().map(|r: PageRow| (r.0, r.1)).collect();
-    Ok((pagination::assemble(rows, req, |(u, _)| user::Entity::cursor(u)), count))
+    select = if count.window && first_page {
+        select.expr(Expr::cust("COUNT(*) OVER ()"))
+    } else {
+        select.expr(pagination::count_of(count.rows.clone()))
+    };
+    let rows = pagination::keyset::<user::Entity, _>(select, req)
+        .into_model::<Counted>()
+        .all(db)
+        .await?;
+    let carried = pagination::carried_total(rows.first().map(|r| r.1), req);
+    let rows: Vec<_> = rows.into_iter().map(|r| (r.0.0, r.0.1)).collect();
+    let page = pagination::assemble(rows, req, |(u, _)| user::Entity::cursor(u));
+    let total = match carried {
+        Some(n) => n,
+        None => count_rows(db, count.rows).await?,
+    };
+    Ok((page, Some(total)))
 }
 
 /// A row of [`mobility_users_page`], by position: the user's columns but the search text, then
 /// the mobility record's.
 struct PageRow(user::Model, mobility_user::Model);
 
-/// A [`PageRow`] followed by the count over the window.
+/// A [`PageRow`] followed by the list's count.
 struct Counted(PageRow, i64);
 
 impl FromQueryResult for Counted {
@@ -235,40 +249,64 @@ impl FromQueryResult for PageRow {
     }
 }
 
-/// Whether a count of [`mobility_users_select`] is best taken with the page
-/// ([`mobility_users_page`]'s `total`): when the list is searched. A search matches substrings
-/// of four columns in two tables; a count of its own would find the matches a second time (on
-/// SQLite, where no index serves it, by walking the account again). The filters and a location's
-/// list stay two statements: there the page stops early in name order, and a separate count was
-/// cheaper than gathering every match for the window (reads bench).
-pub fn count_with_page(search: Option<&str>) -> bool {
-    given(search).is_some()
+/// How [`mobility_users_page`] counts the whole list ([`mobility_users_count`]).
+#[derive(Clone, Debug)]
+pub struct MobilityCount {
+    /// The rows to count: one per listed user.
+    rows: SelectStatement,
+    /// Count over the page's own matching rows (`COUNT(*) OVER ()`) on the first page: for a
+    /// searched list. A search matches substrings of four columns in two tables; a count of its
+    /// own would find the matches a second time (on SQLite, where no index serves it, by
+    /// walking the account again). The filters and a location's list count by a sub-select:
+    /// there the page stops early in name order, and gathering every match for the window
+    /// measured slower (reads bench).
+    window: bool,
 }
 
-/// How many users [`mobility_users_select`] lists, counted as cheaply as the question allows:
-/// when every enabled user of the account is visible and no user column is searched, from the
+/// How to count what [`mobility_users_select`] lists, as cheaply as the question allows: when
+/// every enabled user of the account is visible and no user column is searched, from the
 /// enabled users' own rows (an index on `(account_id, …)`), without the join.
-pub async fn count_mobility_users(
-    db: &impl ConnectionTrait,
+pub fn mobility_users_count(
+    backend: DbBackend,
     p: &Principal,
     account_id: Uuid,
     search: Option<&str>,
     filter: &MobilityUserFilter,
-) -> Result<u64, DbErr> {
+) -> MobilityCount {
     let on_users = given(search).is_some()
         || [&filter.name, &filter.phone_number, &filter.extension]
             .iter()
             .any(|t| given(t.as_deref()).is_some())
         || !matches!(p.user_visibility(account_id), UserVisibility::All);
-    if on_users {
-        let select = mobility_users_select(db.get_database_backend(), p, account_id, search, filter);
-        return select.count(db).await;
+    let rows = if on_users {
+        mobility_users_select(backend, p, account_id, search, filter)
+            .select_only()
+            .column(user::Column::Id)
+            .into_query()
+    } else {
+        let mut select = mobility_user::Entity::find()
+            .select_only()
+            .column(mobility_user::Column::UserId)
+            .filter(mobility_user::Column::AccountId.eq(account_id));
+        if let Some(t) = given(filter.mobility_extension.as_deref()) {
+            select = select.filter(contains(col(mobility_user::Column::MobilityExtension), t));
+        }
+        select.into_query()
+    };
+    MobilityCount {
+        rows,
+        window: given(search).is_some(),
     }
-    let mut select = mobility_user::Entity::find().filter(mobility_user::Column::AccountId.eq(account_id));
-    if let Some(t) = given(filter.mobility_extension.as_deref()) {
-        select = select.filter(contains(col(mobility_user::Column::MobilityExtension), t));
-    }
-    select.count(db).await
+}
+
+/// How many rows `rows` has, in a statement of its own.
+async fn count_rows(db: &impl ConnectionTrait, rows: SelectStatement) -> Result<u64, DbErr> {
+    let statement = db
+        .get_database_backend()
+        .build(Query::select().expr_as(pagination::count_of(rows), "n"));
+    let row = db.query_one_raw(statement).await?;
+    let n: i64 = row.map_or(Ok(0), |r| r.try_get("", "n"))?;
+    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// The wizard's first step: users the caller manages with an eligible profile who are not
