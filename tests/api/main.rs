@@ -5,6 +5,7 @@
 mod helpers;
 
 mod auth;
+mod built_pages;
 mod cli;
 mod concurrency;
 mod directory;

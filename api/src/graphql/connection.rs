@@ -2,10 +2,10 @@
 //! `pageInfo`, `totalCount` (counted only when asked for).
 
 use async_graphql::{Context, SimpleObject};
-use sea_orm::Select;
+use sea_orm::{QuerySelect, QueryTrait, Select};
 
-use super::{context, errors, errors::coded};
-use crate::service::pagination::{self, Cursor, Keyset, Page, PageRequest};
+use super::{built, context, errors, errors::coded};
+use crate::service::pagination::{self, Cursor, Keyset, Page, PageRequest, Total};
 
 /// Largest page a client may ask for.
 pub const MAX_PAGE: i32 = 100;
@@ -98,6 +98,32 @@ where
     pagination::page_and_total(db, select, req, wants_total(ctx))
         .await
         .map_err(errors::db)
+}
+
+/// The page of `select` built whole by the database ([`built`]) when the connection's
+/// selection asks only for what `columns` show, counted over `select`'s rows; `None` when it
+/// asks for more (then [`fetch`] it and resolve it as usual).
+pub async fn built<E>(
+    ctx: &Context<'_>,
+    columns: &[built::Column],
+    names: &built::TypeNames,
+    select: &Select<E>,
+    req: &PageRequest,
+) -> async_graphql::Result<Option<async_graphql::Value>>
+where
+    E: Keyset,
+{
+    let Some(plan) = built::plan(ctx, columns) else {
+        return Ok(None);
+    };
+    let rows = || Total {
+        rows: select.clone().select_only().column(E::id_column()).into_query(),
+        window: false,
+    };
+    let value = built::fetch(context::db(ctx)?, &plan, columns, names, select.clone(), req, rows)
+        .await
+        .map_err(errors::db)?;
+    Ok(Some(value))
 }
 
 /// Declares `$conn` and `$edge` for nodes of type `$node`.

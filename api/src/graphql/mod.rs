@@ -2,6 +2,7 @@
 //! with no data (for the SDL and its drift test); the server adds data, limits and extensions.
 
 pub mod args;
+pub mod built;
 pub mod connection;
 pub mod directory;
 pub mod errors;

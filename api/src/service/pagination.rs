@@ -126,6 +126,27 @@ where
     Ok((page, Some(total)))
 }
 
+/// How a page counts its whole list.
+#[derive(Clone, Debug)]
+pub struct Total {
+    /// The rows to count: one per listed item.
+    pub rows: SelectStatement,
+    /// On the list's first page, count the page's own matching rows (`COUNT(*) OVER ()` before
+    /// its `LIMIT`) instead of `rows`: for a list whose every match is found anyway (a search
+    /// with no index to serve it).
+    pub window: bool,
+}
+
+/// How many rows `rows` has, in a statement of its own.
+pub async fn count(db: &impl ConnectionTrait, rows: SelectStatement) -> Result<u64, DbErr> {
+    let statement = db
+        .get_database_backend()
+        .build(Query::select().expr_as(count_of(rows), "n"));
+    let row = db.query_one_raw(statement).await?;
+    let n: i64 = row.map_or(Ok(0), |r| r.try_get("", "n"))?;
+    Ok(u64::try_from(n).unwrap_or(0))
+}
+
 /// The column alias of the count a page's rows carry.
 pub const TOTAL: &str = "reach_total";
 
@@ -212,18 +233,21 @@ pub fn assemble<M>(mut rows: Vec<M>, req: &PageRequest, cursor: impl Fn(&M) -> C
         rows.reverse();
     }
     let rows = rows.into_iter().map(|m| (cursor(&m), m)).collect();
-    if backward {
-        Page {
-            rows,
-            has_next_page: req.before.is_some(),
-            has_previous_page: more,
-        }
+    let (has_next_page, has_previous_page) = flags(more, req);
+    Page {
+        rows,
+        has_next_page,
+        has_previous_page,
+    }
+}
+
+/// `(hasNextPage, hasPreviousPage)` of a page that read `more` rows than it shows: past the
+/// page's end in the direction it reads, and before it when it starts at a cursor.
+pub fn flags(more: bool, req: &PageRequest) -> (bool, bool) {
+    if window(req).1 {
+        (req.before.is_some(), more)
     } else {
-        Page {
-            rows,
-            has_next_page: more,
-            has_previous_page: req.after.is_some(),
-        }
+        (more, req.after.is_some())
     }
 }
 

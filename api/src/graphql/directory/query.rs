@@ -7,6 +7,7 @@ use super::types::{Account, AccountConnection, RoleAssignment, User};
 use crate::{
     graphql::{
         args::{IdArg, SearchText},
+        built::Paged,
         connection, context, errors,
         ids::{self, Kind},
     },
@@ -148,12 +149,15 @@ impl DirectoryQuery {
         #[graphql(desc = "Case-insensitive substring of the account name (at most 100 characters).")] search: Option<
             SearchText,
         >,
-    ) -> Result<AccountConnection> {
+    ) -> Result<Paged<AccountConnection>> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
         let select = directory::accounts_select(p, search.as_ref().map(SearchText::as_str));
+        if let Some(built) = connection::built(ctx, &Account::columns(), &Account::NAMES, &select, &req).await? {
+            return Ok(Paged::Built(built));
+        }
         let (page, total) = connection::fetch(ctx, select, &req).await?;
-        Ok(AccountConnection::from_page(page, total, Account))
+        Ok(Paged::Resolved(AccountConnection::from_page(page, total, Account)))
     }
 
     /// One account by id; null when unknown or not visible to the caller.

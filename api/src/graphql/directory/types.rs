@@ -10,6 +10,7 @@ use crate::{
     graphql::remote::types::user_fields as remote,
     graphql::{
         args::SearchText,
+        built::{self, Paged},
         connection::{self, connection},
         context, errors,
         ids::{self, Kind},
@@ -72,6 +73,48 @@ pub struct AccessNumber(pub access_number::Model);
 /// A person on an account.
 #[derive(Clone, Debug)]
 pub struct User(pub user::Model);
+
+impl Account {
+    /// The fields a page the database builds can show ([`built`]), each as its resolver shows it.
+    pub(crate) fn columns() -> [built::Column; 4] {
+        use account::Column as A;
+        use built::Column;
+        [
+            Column::id(Kind::Account, A::Id),
+            Column::plain("name", A::Name),
+            Column::plain("platform", A::Platform),
+            Column::plain("extensionLength", A::ExtensionLength),
+        ]
+    }
+
+    /// Its connection's and its own GraphQL names.
+    pub(crate) const NAMES: built::TypeNames = built::TypeNames {
+        connection: "AccountConnection",
+        node: "Account",
+    };
+}
+
+impl User {
+    /// The fields a page the database builds can show ([`built`]), each as its resolver shows it.
+    pub(crate) fn columns() -> [built::Column; 6] {
+        use built::Column;
+        use user::Column as U;
+        [
+            Column::id(Kind::User, U::Id),
+            Column::plain("name", U::Name),
+            Column::plain("email", U::Email),
+            Column::plain("phoneNumber", U::PhoneNumber),
+            Column::plain("extension", U::Extension),
+            Column::plain("phoneProfile", U::PhoneProfile),
+        ]
+    }
+
+    /// Its connection's and its own GraphQL names.
+    pub(crate) const NAMES: built::TypeNames = built::TypeNames {
+        connection: "UserConnection",
+        node: "User",
+    };
+}
 
 /// A role held by a user.
 #[derive(Clone, Debug)]
@@ -153,13 +196,16 @@ impl Account {
             desc = "Case-insensitive substring of the name, email, phone number or extension (at most 100 characters)."
         )]
         search: Option<SearchText>,
-    ) -> Result<UserConnection> {
+    ) -> Result<Paged<UserConnection>> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
         let select = directory::users_select(p, self.0.id, search.as_ref().map(SearchText::as_str));
+        if let Some(built) = connection::built(ctx, &User::columns(), &User::NAMES, &select, &req).await? {
+            return Ok(Paged::Built(built));
+        }
         let (page, total) = connection::fetch(ctx, select, &req).await?;
         super::loaders::prefetch_users(ctx, &self.0, page.rows.iter().map(|(_, u)| u), &[]).await?;
-        Ok(UserConnection::from_page(page, total, User))
+        Ok(Paged::Resolved(UserConnection::from_page(page, total, User)))
     }
 
     /// The account's Connect for Mobile add-on: state, settings, enabled users.

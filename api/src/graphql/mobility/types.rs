@@ -12,6 +12,7 @@ use super::{
 use crate::{
     graphql::{
         args::SearchText,
+        built::{self, Paged},
         connection::{self, connection},
         context,
         directory::{
@@ -206,7 +207,7 @@ impl Mobility {
         )]
         search: Option<SearchText>,
         #[graphql(desc = "Per-column filters, all of which must match.")] filter: Option<MobilityUserFilter>,
-    ) -> Result<MobilityUserConnection> {
+    ) -> Result<Paged<MobilityUserConnection>> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
         let f = filter.unwrap_or_default();
@@ -222,8 +223,19 @@ impl Mobility {
         let select = service::mobility_users_select(db.get_database_backend(), p, self.account_id, search, &filter);
         // One statement: the page with each user's mobility record, and the count when it is
         // asked for.
-        let count = connection::wants_total(ctx)
-            .then(|| service::mobility_users_count(db.get_database_backend(), p, self.account_id, search, &filter));
+        let count = || service::mobility_users_count(db.get_database_backend(), p, self.account_id, search, &filter);
+        let columns = MobilityUser::columns();
+        if let Some(plan) = built::plan(ctx, &columns) {
+            let names = built::TypeNames {
+                connection: "MobilityUserConnection",
+                node: "MobilityUser",
+            };
+            let value = built::fetch(db, &plan, &columns, &names, select, &req, count)
+                .await
+                .map_err(errors::db)?;
+            return Ok(Paged::Built(value));
+        }
+        let count = connection::wants_total(ctx).then(count);
         let (page, total) = service::mobility_users_page(db, select, &req, count)
             .await
             .map_err(errors::db)?;
@@ -247,7 +259,7 @@ impl Mobility {
             loader.load_many(actors.map(UserKey)).await.map_err(load_err)?;
         }
         let page = connection_page(page, |(user, mobility)| Some(MobilityUser { user, mobility }));
-        Ok(MobilityUserConnection::from_page(page, total, |m| m))
+        Ok(Paged::Resolved(MobilityUserConnection::from_page(page, total, |m| m)))
     }
 
     /// The wizard's first step: users the caller manages who have an Essentials, Premier or
@@ -264,11 +276,14 @@ impl Mobility {
             desc = "Case-insensitive substring of the name, phone number or extension (at most 100 characters)."
         )]
         search: Option<SearchText>,
-    ) -> Result<UserConnection> {
+    ) -> Result<Paged<UserConnection>> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
         let search = search.as_ref().map(SearchText::as_str);
         let select = service::eligible_users_select(p, self.account_id, search);
+        if let Some(built) = connection::built(ctx, &User::columns(), &User::NAMES, &select, &req).await? {
+            return Ok(Paged::Built(built));
+        }
         let (page, total) = connection::fetch(ctx, select, &req).await?;
         let account = loader(ctx)?
             .load_one(AccountKey(self.account_id))
@@ -277,7 +292,7 @@ impl Mobility {
         if let Some(account) = account {
             prefetch_users(ctx, &account, page.rows.iter().map(|(_, u)| u), &[]).await?;
         }
-        Ok(UserConnection::from_page(page, total, User))
+        Ok(Paged::Resolved(UserConnection::from_page(page, total, User)))
     }
 
     /// Settings-change notifications and their delivery per recipient, newest first; null for
@@ -401,6 +416,23 @@ impl From<service::Enabled> for MobilityUser {
             user: e.user,
             mobility: e.mobility,
         }
+    }
+}
+
+impl MobilityUser {
+    /// The fields a page the database builds can show ([`built`]), each as its resolver below
+    /// shows it.
+    fn columns() -> [built::Column; 5] {
+        use built::Column;
+        use mobility_user::Column as M;
+        use user::Column as U;
+        [
+            Column::id(Kind::MobilityUser, U::Id),
+            Column::plain("name", U::Name),
+            Column::plain("phoneNumber", U::PhoneNumber),
+            Column::plain("extension", U::Extension),
+            Column::plain("mobilityExtension", M::MobilityExtension),
+        ]
     }
 }
 

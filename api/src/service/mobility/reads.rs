@@ -7,7 +7,7 @@ use entity::{PhoneProfile, mobility_account, mobility_notification, mobility_use
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, FromQueryResult, JoinType,
     QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationDef, Select,
-    sea_query::{Expr, LikeExpr, Query, SelectStatement, UnionType},
+    sea_query::{Expr, LikeExpr, Query, UnionType},
 };
 use uuid::Uuid;
 
@@ -15,7 +15,7 @@ use crate::{
     policy::{Access, Principal, UserVisibility},
     service::{
         extensions::CHUNK,
-        pagination::{self, Cursor, Keyset, Page, PageRequest, like_pattern},
+        pagination::{self, Cursor, Keyset, Page, PageRequest, Total, like_pattern},
     },
 };
 
@@ -152,7 +152,7 @@ pub async fn mobility_users_page(
     db: &impl ConnectionTrait,
     select: Select<user::Entity>,
     req: &PageRequest,
-    count: Option<MobilityCount>,
+    count: Option<Total>,
 ) -> Result<(Page<(user::Model, mobility_user::Model)>, Option<u64>), DbErr> {
     use mobility_user::Column as M;
     use user::Column as U;
@@ -202,7 +202,7 @@ pub async fn mobility_users_page(
     let page = pagination::assemble(rows, req, |(u, _)| user::Entity::cursor(u));
     let total = match carried {
         Some(n) => n,
-        None => count_rows(db, count.rows).await?,
+        None => pagination::count(db, count.rows).await?,
     };
     Ok((page, Some(total)))
 }
@@ -249,30 +249,23 @@ impl FromQueryResult for PageRow {
     }
 }
 
-/// How [`mobility_users_page`] counts the whole list ([`mobility_users_count`]).
-#[derive(Clone, Debug)]
-pub struct MobilityCount {
-    /// The rows to count: one per listed user.
-    rows: SelectStatement,
-    /// Count over the page's own matching rows (`COUNT(*) OVER ()`) on the first page: for a
-    /// searched list. A search matches substrings of four columns in two tables; a count of its
-    /// own would find the matches a second time (on SQLite, where no index serves it, by
-    /// walking the account again). The filters and a location's list count by a sub-select:
-    /// there the page stops early in name order, and gathering every match for the window
-    /// measured slower (reads bench).
-    window: bool,
-}
-
 /// How to count what [`mobility_users_select`] lists, as cheaply as the question allows: when
 /// every enabled user of the account is visible and no user column is searched, from the
 /// enabled users' own rows (an index on `(account_id, …)`), without the join.
+///
+/// A searched list counts over the page's own matching rows on its first page
+/// ([`Total::window`]): a search matches substrings of four columns in two tables, and a count
+/// of its own would find the matches a second time (on SQLite, where no index serves it, by
+/// walking the account again). The filters and a location's list count by a sub-select: there
+/// the page stops early in name order, and gathering every match for the window measured
+/// slower (reads bench).
 pub fn mobility_users_count(
     backend: DbBackend,
     p: &Principal,
     account_id: Uuid,
     search: Option<&str>,
     filter: &MobilityUserFilter,
-) -> MobilityCount {
+) -> Total {
     let on_users = given(search).is_some()
         || [&filter.name, &filter.phone_number, &filter.extension]
             .iter()
@@ -293,20 +286,10 @@ pub fn mobility_users_count(
         }
         select.into_query()
     };
-    MobilityCount {
+    Total {
         rows,
         window: given(search).is_some(),
     }
-}
-
-/// How many rows `rows` has, in a statement of its own.
-async fn count_rows(db: &impl ConnectionTrait, rows: SelectStatement) -> Result<u64, DbErr> {
-    let statement = db
-        .get_database_backend()
-        .build(Query::select().expr_as(pagination::count_of(rows), "n"));
-    let row = db.query_one_raw(statement).await?;
-    let n: i64 = row.map_or(Ok(0), |r| r.try_get("", "n"))?;
-    Ok(u64::try_from(n).unwrap_or(0))
 }
 
 /// The wizard's first step: users the caller manages with an eligible profile who are not

@@ -1,0 +1,356 @@
+//! Pages the database builds (issue 17). When a client asks a listing only for what its
+//! columns hold — `totalCount`, `pageInfo { hasNextPage hasPreviousPage }` and `nodes` whose
+//! fields are columns shown as they are stored — the page is one statement that returns the
+//! nodes as one JSON array, and the connection's value is handed to the response whole instead
+//! of being resolved field by field. That is the statement a hand-written endpoint would run:
+//! on SQLite one value crosses from the database's thread instead of a row at a time, and no
+//! row becomes a model and then a field at a time.
+//!
+//! Anything else in the selection (edges and cursors, a nested object, a fragment, a field
+//! selected twice under one key) resolves as usual: [`plan`] says `None`. The rows are the same
+//! select either way (the caller's visibility, search and filters, then the keyset page of
+//! [`pagination::keyset`]), so a built page and a resolved one answer alike; the listings'
+//! tests compare the two.
+
+use std::borrow::Cow;
+
+use async_graphql::{
+    Context, ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value,
+    parser::types::{Field, Selection},
+    registry::Registry,
+};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, DbErr, QuerySelect, QueryTrait, Select,
+    sea_query::{Expr, Func, Query},
+};
+
+use super::ids::{Kind, encode};
+use crate::service::pagination::{self, Keyset, PageRequest, Total};
+
+/// A connection, built whole by the database or resolved field by field. Its GraphQL type is
+/// `T`'s: the schema does not change.
+pub enum Paged<T> {
+    /// The connection's value, ready for the response.
+    Built(Value),
+    /// The connection, to resolve as usual.
+    Resolved(T),
+}
+
+impl<T: OutputType> OutputType for Paged<T> {
+    fn type_name() -> Cow<'static, str> {
+        T::type_name()
+    }
+
+    fn create_type_info(registry: &mut Registry) -> String {
+        T::create_type_info(registry)
+    }
+
+    async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
+        match self {
+            Paged::Built(value) => Ok(value.clone()),
+            Paged::Resolved(connection) => connection.resolve(ctx, field).await,
+        }
+    }
+}
+
+/// A node field a built page can show: a column whose stored value is the field's value
+/// (text, or text enums stored under their GraphQL names), or an id column shown as the
+/// node's global id.
+pub struct Column {
+    /// The field's GraphQL name.
+    pub field: &'static str,
+    /// The column (qualified by its table).
+    pub column: Expr,
+    /// Shown as a global id of this kind (the column holds the row's UUID).
+    pub id: Option<Kind>,
+}
+
+impl Column {
+    /// A column shown as stored.
+    pub fn plain(field: &'static str, column: impl ColumnTrait) -> Self {
+        Self {
+            field,
+            column: Expr::col(column.as_column_ref()),
+            id: None,
+        }
+    }
+
+    /// An id column shown as a global id of `kind`.
+    pub fn id(kind: Kind, column: impl ColumnTrait) -> Self {
+        Self {
+            field: "id",
+            column: Expr::col(column.as_column_ref()),
+            id: Some(kind),
+        }
+    }
+}
+
+/// What a built connection shows, in the client's order.
+#[derive(Debug)]
+pub struct Plan {
+    /// The connection's fields: response key and what it is.
+    items: Vec<(Name, Item)>,
+    /// The nodes' fields: response key and what it is.
+    node: Vec<(Name, NodeItem)>,
+}
+
+#[derive(Debug)]
+enum Item {
+    TotalCount,
+    Nodes,
+    TypeName,
+    PageInfo(Vec<(Name, Flag)>),
+}
+
+#[derive(Debug, Clone, Copy)]
+enum Flag {
+    HasNext,
+    HasPrevious,
+    TypeName,
+}
+
+#[derive(Debug, Clone, Copy)]
+enum NodeItem {
+    /// The column of this index in the listing's columns.
+    Column(usize),
+    TypeName,
+}
+
+/// The fields of `selection` as (response key, field), when every item is a plain field whose
+/// only directives are `@skip`/`@include` (already applied by the time a resolver runs) and no
+/// response key repeats; `None` otherwise.
+fn plain_fields(selection: &[Positioned<Selection>]) -> Option<Vec<(&Name, &Field)>> {
+    let mut out: Vec<(&Name, &Field)> = Vec::with_capacity(selection.len());
+    for item in selection {
+        let Selection::Field(field) = &item.node else {
+            return None;
+        };
+        let field = &field.node;
+        let applied = field
+            .directives
+            .iter()
+            .all(|d| matches!(d.node.name.node.as_str(), "skip" | "include"));
+        let key = &field.response_key().node;
+        if !applied || out.iter().any(|(k, _)| *k == key) {
+            return None;
+        }
+        out.push((key, field));
+    }
+    Some(out)
+}
+
+/// Whether `field` is a leaf with no arguments.
+fn leaf(field: &Field) -> bool {
+    field.arguments.is_empty() && field.selection_set.node.items.is_empty()
+}
+
+/// How to build the connection `ctx` resolves, whose nodes may show `columns`; `None` when its
+/// selection asks for more than a built page shows.
+pub fn plan(ctx: &Context<'_>, columns: &[Column]) -> Option<Plan> {
+    let mut plan = Plan {
+        items: Vec::new(),
+        node: Vec::new(),
+    };
+    let mut nodes = false;
+    for (key, field) in plain_fields(&ctx.item.node.selection_set.node.items)? {
+        let item = match field.name.node.as_str() {
+            "totalCount" if leaf(field) => Item::TotalCount,
+            "__typename" if leaf(field) => Item::TypeName,
+            "nodes" if !nodes && field.arguments.is_empty() => {
+                nodes = true;
+                for (key, f) in plain_fields(&field.selection_set.node.items)? {
+                    if !leaf(f) {
+                        return None;
+                    }
+                    let item = match f.name.node.as_str() {
+                        "__typename" => NodeItem::TypeName,
+                        name => NodeItem::Column(columns.iter().position(|c| c.field == name)?),
+                    };
+                    plan.node.push((key.clone(), item));
+                }
+                Item::Nodes
+            }
+            "pageInfo" if field.arguments.is_empty() => {
+                let mut flags = Vec::new();
+                for (key, f) in plain_fields(&field.selection_set.node.items)? {
+                    let flag = match f.name.node.as_str() {
+                        "hasNextPage" if leaf(f) => Flag::HasNext,
+                        "hasPreviousPage" if leaf(f) => Flag::HasPrevious,
+                        "__typename" if leaf(f) => Flag::TypeName,
+                        _ => return None,
+                    };
+                    flags.push((key.clone(), flag));
+                }
+                Item::PageInfo(flags)
+            }
+            _ => return None,
+        };
+        plan.items.push((key.clone(), item));
+    }
+    Some(plan)
+}
+
+/// The GraphQL type names a built connection shows for `__typename`.
+pub struct TypeNames {
+    /// The connection's.
+    pub connection: &'static str,
+    /// A node's.
+    pub node: &'static str,
+}
+
+impl Plan {
+    /// Whether the plan shows `totalCount`.
+    fn counts(&self) -> bool {
+        self.items.iter().any(|(_, i)| matches!(i, Item::TotalCount))
+    }
+
+    /// Whether the plan shows anything of the page itself (its nodes or where it sits).
+    fn pages(&self) -> bool {
+        self.items
+            .iter()
+            .any(|(_, i)| matches!(i, Item::Nodes | Item::PageInfo(_)))
+    }
+}
+
+/// Runs `plan` over `select` (one page of it as `req` asks, in `E`'s order) in one statement,
+/// counting what `total` says when the plan shows `totalCount`; the connection's value.
+pub async fn fetch<E: Keyset>(
+    db: &impl ConnectionTrait,
+    plan: &Plan,
+    columns: &[Column],
+    names: &TypeNames,
+    select: Select<E>,
+    req: &PageRequest,
+    total: impl FnOnce() -> Total,
+) -> Result<Value, DbErr> {
+    let backend = db.get_database_backend();
+    let total = plan.counts().then(total);
+    let first_page = req.after.is_none() && req.before.is_none();
+    let window = total.as_ref().is_some_and(|t| t.window && first_page);
+    let mut page = select.select_only();
+    let mut object = Vec::new();
+    for (i, (key, item)) in plan.node.iter().enumerate() {
+        let value = match item {
+            NodeItem::TypeName => format!("'{}'", names.node),
+            NodeItem::Column(c) => {
+                let column = &columns[*c];
+                let expr = match (column.id, backend) {
+                    (Some(_), DbBackend::Postgres) => Func::cast_as(column.column.clone(), "text").into(),
+                    // SQLite keeps UUIDs as 16-byte blobs, which JSON cannot hold.
+                    (Some(_), _) => Func::cust("hex").arg(column.column.clone()).into(),
+                    (None, _) => column.column.clone(),
+                };
+                page = page.expr_as(expr, format!("c{i}"));
+                format!("p.c{i}")
+            }
+        };
+        // Response keys are GraphQL names (letters, digits, `_`): safe between quotes.
+        object.push(format!("'{key}', {value}"));
+    }
+    page = page
+        .expr_as(Expr::col(E::sort_column().as_column_ref()), "k")
+        .expr_as(Expr::col(E::id_column().as_column_ref()), "i");
+    if window {
+        page = page.expr_as(Expr::cust("COUNT(*) OVER ()"), "n");
+    }
+    let page = pagination::keyset::<E, _>(page, req);
+    let order = if E::DESCENDING {
+        "p.k DESC, p.i DESC"
+    } else {
+        "p.k, p.i"
+    };
+    let object = object.join(", ");
+    let array = match backend {
+        DbBackend::Postgres => {
+            format!("CAST(COALESCE(json_agg(json_build_object({object}) ORDER BY {order}), '[]') AS text)")
+        }
+        _ => format!("json_group_array(json_object({object}) ORDER BY {order})"),
+    };
+    // One row, even for an empty page: the nodes aggregated over the page, and the count
+    // (the window's, or a sub-select the database computes once).
+    let mut statement = Query::select();
+    let pages = plan.pages() || total.is_none() || window;
+    if pages {
+        statement
+            .expr_as(Expr::cust(array), "nodes")
+            .from_subquery(page.into_query(), "p");
+    }
+    if let Some(total) = total {
+        let count = if window {
+            Expr::cust("COALESCE(MAX(p.n), 0)")
+        } else {
+            pagination::count_of(total.rows)
+        };
+        statement.expr_as(count, "total");
+    }
+    let row = db
+        .query_one_raw(backend.build(&statement))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the page's row".into()))?;
+    let total: i64 = if plan.counts() { row.try_get("", "total")? } else { 0 };
+    let mut nodes = if pages {
+        let text: String = row.try_get("", "nodes")?;
+        let Ok(Value::List(nodes)) = serde_json::from_str::<Value>(&text) else {
+            return Err(DbErr::Type("the page's nodes are not a JSON array".into()));
+        };
+        nodes
+    } else {
+        Vec::new()
+    };
+    let (limit, backward) = pagination::window(req);
+    let more = nodes.len() as u64 > limit;
+    if more {
+        // The extra row read to learn whether more follow: the last in list order, or the
+        // first when reading backwards.
+        if backward {
+            nodes.remove(0);
+        } else {
+            nodes.pop();
+        }
+    }
+    for node in &mut nodes {
+        show_ids(node, plan, columns)?;
+    }
+    let (has_next, has_previous) = pagination::flags(more, req);
+    let mut value = async_graphql::indexmap::IndexMap::with_capacity(plan.items.len());
+    let mut nodes = Some(nodes);
+    for (key, item) in &plan.items {
+        let v = match item {
+            Item::TotalCount => Value::from(total),
+            Item::TypeName => Value::String(names.connection.to_owned()),
+            Item::Nodes => Value::List(nodes.take().unwrap_or_default()),
+            Item::PageInfo(flags) => Value::Object(
+                flags
+                    .iter()
+                    .map(|(k, f)| {
+                        let v = match f {
+                            Flag::HasNext => Value::Boolean(has_next),
+                            Flag::HasPrevious => Value::Boolean(has_previous),
+                            Flag::TypeName => Value::String("PageInfo".into()),
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            ),
+        };
+        value.insert(key.clone(), v);
+    }
+    Ok(Value::Object(value))
+}
+
+/// Turns the stored UUIDs of a built node's id fields into global ids.
+fn show_ids(node: &mut Value, plan: &Plan, columns: &[Column]) -> Result<(), DbErr> {
+    let Value::Object(fields) = node else {
+        return Err(DbErr::Type("a page's node is not a JSON object".into()));
+    };
+    for (key, item) in &plan.node {
+        let NodeItem::Column(c) = item else { continue };
+        let Some(kind) = columns[*c].id else { continue };
+        let Some(Value::String(stored)) = fields.get_mut(key) else {
+            return Err(DbErr::Type(format!("a page's node has no id under {key}")));
+        };
+        let id = uuid::Uuid::parse_str(stored).map_err(|e| DbErr::Type(e.to_string()))?;
+        *stored = encode(kind, id).0;
+    }
+    Ok(())
+}
