@@ -4,12 +4,12 @@
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::Utc;
-use entity::{role_assignment, server_secret, user};
+use entity::{account, role_assignment, server_secret, user};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, JoinType, QuerySelect,
-    RelationDef, Set,
+    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
+    JoinType, QueryResult, QuerySelect, RelationDef, Set,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -248,8 +248,14 @@ impl Tokens {
         }
     }
 
-    /// The principal a verified token stands for, with its roles as stored now.
-    pub async fn principal(&self, db: &impl ConnectionTrait, claims: &Claims) -> Result<Principal, AuthError> {
+    /// The principal a verified token stands for, with its roles as stored now; for a user, also
+    /// their account as stored now (read in the same statement, so that a request about the
+    /// caller's own account need not read it again).
+    pub async fn principal(
+        &self,
+        db: &impl ConnectionTrait,
+        claims: &Claims,
+    ) -> Result<(Principal, Option<account::Model>), AuthError> {
         match claims.kind {
             TokenKind::Support => {
                 let name = claims
@@ -257,7 +263,7 @@ impl Tokens {
                     .clone()
                     .or_else(|| claims.sub.strip_prefix("support:").map(str::to_owned));
                 match name {
-                    Some(name) if valid_support_name(&name) => Ok(Principal::Support { name }),
+                    Some(name) if valid_support_name(&name) => Ok((Principal::Support { name }, None)),
                     _ => Err(AuthError::Invalid),
                 }
             }
@@ -265,40 +271,44 @@ impl Tokens {
                 let id = Uuid::parse_str(&claims.sub).map_err(|_| AuthError::Invalid)?;
                 load_user_principal(db, id)
                     .await?
-                    .map(Principal::User)
+                    .map(|(user, account)| (Principal::User(user), Some(account)))
                     .ok_or(AuthError::UnknownUser)
             }
         }
     }
 }
 
-/// A user and their current roles, in one statement (every request with a user token reads it).
-pub async fn load_user_principal(db: &impl ConnectionTrait, user_id: Uuid) -> Result<Option<UserPrincipal>, DbErr> {
-    #[derive(FromQueryResult)]
-    struct Row {
-        id: Uuid,
-        account_id: Uuid,
-        location_id: Option<Uuid>,
-        role: Option<entity::Role>,
-        role_location_id: Option<Uuid>,
-    }
+/// A user, their current roles and their account, in one statement (every request with a user
+/// token reads it).
+pub async fn load_user_principal(
+    db: &impl ConnectionTrait,
+    user_id: Uuid,
+) -> Result<Option<(UserPrincipal, account::Model)>, DbErr> {
+    /// The prefix of the account's columns in the row.
+    const ACCOUNT: &str = "account_";
     let roles: RelationDef = role_assignment::Entity::belongs_to(user::Entity)
         .from(role_assignment::Column::UserId)
         .to(user::Column::Id)
         .into();
-    let rows = user::Entity::find_by_id(user_id)
+    let of_account: RelationDef = user::Entity::belongs_to(account::Entity)
+        .from(user::Column::AccountId)
+        .to(account::Column::Id)
+        .into();
+    let mut select = user::Entity::find_by_id(user_id)
         .select_only()
         .columns([user::Column::Id, user::Column::AccountId, user::Column::LocationId])
+        .join(JoinType::InnerJoin, of_account)
         .join_rev(JoinType::LeftJoin, roles)
         .column_as(role_assignment::Column::Role, "role")
-        .column_as(role_assignment::Column::LocationId, "role_location_id")
-        .into_model::<Row>()
-        .all(db)
-        .await?;
+        .column_as(role_assignment::Column::LocationId, "role_location_id");
+    for column in account::Column::iter() {
+        select = select.column_as(column, format!("{ACCOUNT}{}", column.as_str()));
+    }
+    let rows = select.into_model::<PrincipalRow>().all(db).await?;
     let Some(first) = rows.first() else {
         return Ok(None);
     };
-    Ok(Some(UserPrincipal {
+    let user = UserPrincipal {
         user_id: first.id,
         account_id: first.account_id,
         location_id: first.location_id,
@@ -311,7 +321,34 @@ pub async fn load_user_principal(db: &impl ConnectionTrait, user_id: Uuid) -> Re
                 })
             })
             .collect(),
-    }))
+    };
+    let Some(first) = rows.into_iter().next() else {
+        return Ok(None);
+    };
+    Ok(Some((user, first.account)))
+}
+
+/// A row of [`load_user_principal`]: the user, one role (if any), and the account.
+struct PrincipalRow {
+    id: Uuid,
+    account_id: Uuid,
+    location_id: Option<Uuid>,
+    role: Option<entity::Role>,
+    role_location_id: Option<Uuid>,
+    account: account::Model,
+}
+
+impl FromQueryResult for PrincipalRow {
+    fn from_query_result(r: &QueryResult, _: &str) -> Result<Self, DbErr> {
+        Ok(Self {
+            id: r.try_get("", "id")?,
+            account_id: r.try_get("", "account_id")?,
+            location_id: r.try_get("", "location_id")?,
+            role: r.try_get("", "role")?,
+            role_location_id: r.try_get("", "role_location_id")?,
+            account: account::Model::from_query_result(r, "account_")?,
+        })
+    }
 }
 
 /// The signing secret: `REACH_JWT_SECRET` where set, else the one generated on first use and kept

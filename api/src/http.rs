@@ -103,29 +103,37 @@ pub(crate) fn bearer(value: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Checks `token` and loads who it is now (roles as of this moment).
+/// Checks `token` and loads who it is now (roles as of this moment), with a user's account.
 pub(crate) async fn authenticate_token(
     app: &AppState,
     token: &str,
-) -> Result<(Principal, crate::auth::Claims), AuthError> {
+) -> Result<(Principal, Option<OwnAccount>, crate::auth::Claims), AuthError> {
     let claims = app.tokens.verify(token)?;
-    let principal = app.tokens.principal(&app.db, &claims).await?;
-    Ok((principal, claims))
+    let (principal, account) = app.tokens.principal(&app.db, &claims).await?;
+    Ok((principal, account.map(OwnAccount), claims))
 }
 
-async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(Principal, String), AuthError> {
+/// The caller's own account as read with who they are: a request's data, so that reading that
+/// account ([`crate::graphql::directory::query`]'s `account`) needs no statement of its own.
+#[derive(Clone, Debug)]
+pub struct OwnAccount(pub entity::account::Model);
+
+/// Who the request is from: the principal, a user's own account, and the rate-limit key.
+type Caller = (Principal, Option<OwnAccount>);
+
+async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(Caller, String), AuthError> {
     let token = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok())
         .and_then(bearer)
         .ok_or(AuthError::Missing)?;
-    let (principal, _) = authenticate_token(app, token).await?;
+    let (principal, account, _) = authenticate_token(app, token).await?;
     let key = crate::auth::rate_key(&principal);
-    Ok((principal, key))
+    Ok(((principal, account), key))
 }
 
 /// Authentication and rate limiting shared by POST and GET.
-async fn admit(state: &ServerState, headers: &HeaderMap, media: &'static str) -> Result<Principal, Response> {
+async fn admit(state: &ServerState, headers: &HeaderMap, media: &'static str) -> Result<Caller, Response> {
     let (principal, subject) = match authenticate(&state.app, headers).await {
         Ok(found) => found,
         Err(AuthError::Db(e)) => {
@@ -224,14 +232,17 @@ fn prepare(
 /// checked by [`prepare`].
 async fn execute(
     state: &ServerState,
-    principal: Principal,
+    (principal, account): Caller,
     request: Request,
     runs: Runs,
     media: &'static str,
 ) -> Response {
-    let request = request
+    let mut request = request
         .data(principal)
         .data(DirectoryLoader::for_request(state.app.db.clone()));
+    if let Some(account) = account {
+        request = request.data(account);
+    }
     let schema = match runs {
         Runs::Query => &state.queries,
         Runs::Mutation => &state.schema,

@@ -140,7 +140,7 @@ async fn admit(state: &ServerState, payload: &serde_json::Value) -> Result<(Admi
         .and_then(|v| v.as_str())
         .and_then(http::bearer)
         .ok_or_else(|| AuthError::Missing.to_string())?;
-    let (principal, claims) = match http::authenticate_token(&state.app, token).await {
+    let (principal, _, claims) = match http::authenticate_token(&state.app, token).await {
         Ok(found) => found,
         Err(AuthError::Db(e)) => {
             tracing::error!(error = %e, "database error while authenticating a websocket");

@@ -11,6 +11,7 @@ use crate::{
         connection, context, errors,
         ids::{self, Kind},
     },
+    http::OwnAccount,
     policy::Principal,
     service::directory,
 };
@@ -169,9 +170,14 @@ impl DirectoryQuery {
         let Some(key) = ids::decode_as(&id, Kind::Account) else {
             return Ok(None);
         };
-        let account = directory::account(context::db(ctx)?, context::principal(ctx)?, key)
-            .await
-            .map_err(errors::db)?;
+        let p = context::principal(ctx)?;
+        let account = match ctx.data_opt::<OwnAccount>() {
+            // The caller's own account, read with who they are at the start of this request.
+            Some(OwnAccount(own)) if own.id == key && p.sees_account(key) => Some(own.clone()),
+            _ => directory::account(context::db(ctx)?, p, key)
+                .await
+                .map_err(errors::db)?,
+        };
         if let Some(account) = &account {
             // The account's fields (its mobility users, say) find it in the request's loader
             // instead of reading it again.
