@@ -249,13 +249,13 @@ impl Tokens {
     }
 
     /// The principal a verified token stands for, with its roles as stored now; for a user, also
-    /// their account as stored now (read in the same statement, so that a request about the
-    /// caller's own account need not read it again).
+    /// their user and account records as stored now (read in the same statement, so that a
+    /// request about the caller's own user or account need not read them again).
     pub async fn principal(
         &self,
         db: &impl ConnectionTrait,
         claims: &Claims,
-    ) -> Result<(Principal, Option<account::Model>), AuthError> {
+    ) -> Result<(Principal, Option<(user::Model, account::Model)>), AuthError> {
         match claims.kind {
             TokenKind::Support => {
                 let name = claims
@@ -271,21 +271,19 @@ impl Tokens {
                 let id = Uuid::parse_str(&claims.sub).map_err(|_| AuthError::Invalid)?;
                 load_user_principal(db, id)
                     .await?
-                    .map(|(user, account)| (Principal::User(user), Some(account)))
+                    .map(|(principal, records)| (Principal::User(principal), Some(records)))
                     .ok_or(AuthError::UnknownUser)
             }
         }
     }
 }
 
-/// A user, their current roles and their account, in one statement (every request with a user
-/// token reads it).
+/// A user, their current roles, and their user and account records, in one statement (every
+/// request with a user token reads it).
 pub async fn load_user_principal(
     db: &impl ConnectionTrait,
     user_id: Uuid,
-) -> Result<Option<(UserPrincipal, account::Model)>, DbErr> {
-    /// The prefix of the account's columns in the row.
-    const ACCOUNT: &str = "account_";
+) -> Result<Option<(UserPrincipal, (user::Model, account::Model))>, DbErr> {
     let roles: RelationDef = role_assignment::Entity::belongs_to(user::Entity)
         .from(role_assignment::Column::UserId)
         .to(user::Column::Id)
@@ -301,6 +299,9 @@ pub async fn load_user_principal(
         .join_rev(JoinType::LeftJoin, roles)
         .column_as(role_assignment::Column::Role, "role")
         .column_as(role_assignment::Column::LocationId, "role_location_id");
+    for column in user::Column::iter() {
+        select = select.column_as(column, format!("{USER}{}", column.as_str()));
+    }
     for column in account::Column::iter() {
         select = select.column_as(column, format!("{ACCOUNT}{}", column.as_str()));
     }
@@ -325,16 +326,22 @@ pub async fn load_user_principal(
     let Some(first) = rows.into_iter().next() else {
         return Ok(None);
     };
-    Ok(Some((user, first.account)))
+    Ok(Some((user, (first.user, first.account))))
 }
 
-/// A row of [`load_user_principal`]: the user, one role (if any), and the account.
+/// The prefixes of the user's and the account's columns in a [`PrincipalRow`].
+const USER: &str = "user_";
+const ACCOUNT: &str = "account_";
+
+/// A row of [`load_user_principal`]: the user, one role (if any), the user's and the account's
+/// records.
 struct PrincipalRow {
     id: Uuid,
     account_id: Uuid,
     location_id: Option<Uuid>,
     role: Option<entity::Role>,
     role_location_id: Option<Uuid>,
+    user: user::Model,
     account: account::Model,
 }
 
@@ -346,7 +353,8 @@ impl FromQueryResult for PrincipalRow {
             location_id: r.try_get("", "location_id")?,
             role: r.try_get("", "role")?,
             role_location_id: r.try_get("", "role_location_id")?,
-            account: account::Model::from_query_result(r, "account_")?,
+            user: user::Model::from_query_result(r, USER)?,
+            account: account::Model::from_query_result(r, ACCOUNT)?,
         })
     }
 }

@@ -103,23 +103,28 @@ pub(crate) fn bearer(value: &str) -> Option<&str> {
         .filter(|t| !t.is_empty())
 }
 
-/// Checks `token` and loads who it is now (roles as of this moment), with a user's account.
+/// Checks `token` and loads who it is now (roles as of this moment), with a user's records.
 pub(crate) async fn authenticate_token(
     app: &AppState,
     token: &str,
-) -> Result<(Principal, Option<OwnAccount>, crate::auth::Claims), AuthError> {
+) -> Result<(Principal, Option<Own>, crate::auth::Claims), AuthError> {
     let claims = app.tokens.verify(token)?;
-    let (principal, account) = app.tokens.principal(&app.db, &claims).await?;
-    Ok((principal, account.map(OwnAccount), claims))
+    let (principal, records) = app.tokens.principal(&app.db, &claims).await?;
+    Ok((principal, records.map(|(user, account)| Own { user, account }), claims))
 }
 
-/// The caller's own account as read with who they are: a request's data, so that reading that
-/// account ([`crate::graphql::directory::query`]'s `account`) needs no statement of its own.
+/// A user caller's own records, read with who they are: a request's data, so that reading them
+/// (`me`, or `account` with their account's id) needs no statement of its own.
 #[derive(Clone, Debug)]
-pub struct OwnAccount(pub entity::account::Model);
+pub struct Own {
+    /// The caller's user.
+    pub user: entity::user::Model,
+    /// The caller's account.
+    pub account: entity::account::Model,
+}
 
-/// Who the request is from: the principal, a user's own account, and the rate-limit key.
-type Caller = (Principal, Option<OwnAccount>);
+/// Who the request is from: the principal and a user's own records.
+type Caller = (Principal, Option<Own>);
 
 async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(Caller, String), AuthError> {
     let token = headers
@@ -232,7 +237,7 @@ fn prepare(
 /// checked by [`prepare`].
 async fn execute(
     state: &ServerState,
-    (principal, account): Caller,
+    (principal, own): Caller,
     request: Request,
     runs: Runs,
     media: &'static str,
@@ -240,8 +245,8 @@ async fn execute(
     let mut request = request
         .data(principal)
         .data(DirectoryLoader::for_request(state.app.db.clone()));
-    if let Some(account) = account {
-        request = request.data(account);
+    if let Some(own) = own {
+        request = request.data(own);
     }
     let schema = match runs {
         Runs::Query => &state.queries,

@@ -283,22 +283,22 @@ async fn listings_run_a_fixed_small_number_of_statements(backend: Backend) {
             1,
         ),
     ];
-    // A user's own screen on MX-ONE: who they are, their user with its account, then only what
-    // the selection reads.
+    // A user's own screen on MX-ONE: who they are (with their user and account records), then
+    // only what the selection reads.
     let own = app.token(w.b.user1);
     let screens: Vec<(&str, &str, u64)> = vec![
         (
             "own numbers",
             "{ me { numbers(first: 50) { totalCount nodes { label number } } } }",
-            3,
+            2,
         ),
         // the statuses, the user's record, then its client profile
         (
             "own statuses",
             "{ me { dynamicStatuses { name presence message } } }",
-            5,
+            4,
         ),
-        ("both", "{ me { numbers { totalCount } activeStatus { name } } }", 6),
+        ("both", "{ me { numbers { totalCount } activeStatus { name } } }", 5),
     ];
     for (name, query, expected) in screens {
         cases.push((name, &own, query, json!({}), expected));

@@ -11,7 +11,7 @@ use crate::{
         connection, context, errors,
         ids::{self, Kind},
     },
-    http::OwnAccount,
+    http::Own,
     policy::Principal,
     service::directory,
 };
@@ -99,19 +99,27 @@ async fn me_with_selection(ctx: &Context<'_>, user_id: uuid::Uuid) -> Result<Opt
         .iter()
         .chain(crate::graphql::remote::loaders::USER_FIELDS.iter())
         .any(|f| look.field(f).exists());
+    let own = ctx.data_opt::<Own>().filter(|own| own.user.id == user_id);
     if needs_account {
-        // The user and their account in one statement.
-        let Some((user, account)) = directory::user_with_account(db, user_id).await.map_err(errors::db)? else {
+        // The user and their account: as read with who the caller is, or in one statement.
+        let found = match own {
+            Some(own) => Some((own.user.clone(), own.account.clone())),
+            None => directory::user_with_account(db, user_id).await.map_err(errors::db)?,
+        };
+        let Some((user, account)) = found else {
             return Ok(None);
         };
         super::loaders::prefetch_user(ctx, &account, &user).await?;
         return Ok(Some(User(user)));
     }
-    let Some(user) = directory::users_by_id(db, &[user_id])
-        .await
-        .map_err(errors::db)?
-        .remove(&user_id)
-    else {
+    let user = match own {
+        Some(own) => Some(own.user.clone()),
+        None => directory::users_by_id(db, &[user_id])
+            .await
+            .map_err(errors::db)?
+            .remove(&user_id),
+    };
+    let Some(user) = user else {
         return Ok(None);
     };
     let loader = ctx.data::<RequestLoader>()?;
@@ -171,9 +179,9 @@ impl DirectoryQuery {
             return Ok(None);
         };
         let p = context::principal(ctx)?;
-        let account = match ctx.data_opt::<OwnAccount>() {
+        let account = match ctx.data_opt::<Own>() {
             // The caller's own account, read with who they are at the start of this request.
-            Some(OwnAccount(own)) if own.id == key && p.sees_account(key) => Some(own.clone()),
+            Some(own) if own.account.id == key && p.sees_account(key) => Some(own.account.clone()),
             _ => directory::account(context::db(ctx)?, p, key)
                 .await
                 .map_err(errors::db)?,
