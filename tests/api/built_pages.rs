@@ -17,13 +17,6 @@ use serde_json::{Value, json};
 use crate::backend_tests;
 use crate::helpers::*;
 
-/// No plugins or subscriptions: their background statements would run through the counted pool.
-fn quiet(s: &mut api::config::Settings) {
-    s.plugins.email.enabled = false;
-    s.plugins.platform.enabled = false;
-    s.subscriptions.enabled = false;
-}
-
 /// A listing: its query with a selection on its connection, and where the connection is in the
 /// answer (a JSON pointer).
 #[derive(Clone, Copy)]
@@ -135,19 +128,7 @@ async fn seed(app: &TestApp, w: &World) {
             },
         })
         .collect();
-    let users = directory::import_users(
-        &app.state.db,
-        &support,
-        &app.state.settings.remote_extension,
-        Some(w.a.account),
-        rows,
-    )
-    .await
-    .unwrap();
-    activate_mobility(app, &w.a).await;
-    let extensions: Vec<String> = (0..30).map(|i| (4000 + i).to_string()).collect();
-    let enabled: Vec<_> = users.iter().zip(&extensions).map(|(u, x)| (u.id, x.as_str())).collect();
-    enable_mobility(app, &w.a, &enabled).await;
+    import_and_enable(app, &w.a, rows, 30).await;
 }
 
 /// The answer of `selection` with `variables`, built and resolved; asserts they are the same

@@ -456,6 +456,39 @@ pub async fn activate_mobility(app: &TestApp, t: &Tenant) -> i64 {
         .version
 }
 
+/// No plugins or subscriptions: their background statements would run through the pool whose
+/// statements a test counts.
+pub fn quiet(s: &mut Settings) {
+    s.plugins.email.enabled = false;
+    s.plugins.platform.enabled = false;
+    s.subscriptions.enabled = false;
+}
+
+/// Imports `rows` into tenant `t` as Support, activates its mobility add-on and enables the first
+/// `enabled` of them (mobility extensions 4000, 4001, …); the imported users.
+pub async fn import_and_enable(
+    app: &TestApp,
+    t: &Tenant,
+    rows: Vec<api::service::directory::UserFields>,
+    enabled: usize,
+) -> Vec<entity::user::Model> {
+    let support = Principal::Support { name: "fixture".into() };
+    let users = api::service::directory::import_users(
+        &app.state.db,
+        &support,
+        &app.state.settings.remote_extension,
+        Some(t.account),
+        rows,
+    )
+    .await
+    .unwrap();
+    activate_mobility(app, t).await;
+    let extensions: Vec<String> = (0..enabled).map(|i| (4000 + i).to_string()).collect();
+    let pairs: Vec<(Uuid, &str)> = users.iter().zip(&extensions).map(|(u, x)| (u.id, x.as_str())).collect();
+    enable_mobility(app, t, &pairs).await;
+    users
+}
+
 /// Enables `users` (id, mobility extension) of tenant `t` through the services, as Support.
 pub async fn enable_mobility(app: &TestApp, t: &Tenant, users: &[(Uuid, &str)]) {
     use api::service::mobility::{self, EnableRow};

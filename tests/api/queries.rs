@@ -24,9 +24,7 @@ use crate::helpers::*;
 /// subscriptions (their background statements would run through the same counted pool).
 fn counting(s: &mut api::config::Settings) {
     s.limits.max_complexity = 100_000;
-    s.plugins.email.enabled = false;
-    s.plugins.platform.enabled = false;
-    s.subscriptions.enabled = false;
+    quiet(s);
 }
 
 async fn statements_for_page(
@@ -94,7 +92,6 @@ const MOBILITY_PAGE: &str = "query($a: ID!, $n: Int) { account(id: $a) { mobilit
 /// `users` users "Mobile 000"… of account A (extensions from 5000, over its two locations), the
 /// first `enabled` of them enabled for mobility (mobility extensions from 4000).
 async fn mobile_users(app: &TestApp, w: &World, users: usize, enabled: usize) {
-    let support = Principal::Support { name: "t".into() };
     let rows = (0..users)
         .map(|i| UserFields {
             location_id: Some(Some(if i % 2 == 0 { w.a.loc1 } else { w.a.loc2 })),
@@ -105,19 +102,7 @@ async fn mobile_users(app: &TestApp, w: &World, users: usize, enabled: usize) {
             phone_profile: PhoneProfile::Premier,
         })
         .collect();
-    let users = directory::import_users(
-        &app.state.db,
-        &support,
-        &app.state.settings.remote_extension,
-        Some(w.a.account),
-        rows,
-    )
-    .await
-    .unwrap();
-    activate_mobility(app, &w.a).await;
-    let extensions: Vec<String> = (0..enabled).map(|i| (4000 + i).to_string()).collect();
-    let enabled: Vec<(uuid::Uuid, &str)> = users.iter().zip(&extensions).map(|(u, x)| (u.id, x.as_str())).collect();
-    enable_mobility(app, &w.a, &enabled).await;
+    import_and_enable(app, &w.a, rows, enabled).await;
 }
 
 async fn mobility_page_statements_do_not_grow_with_page_size(backend: Backend) {

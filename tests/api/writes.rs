@@ -19,9 +19,7 @@ use crate::helpers::*;
 /// No plugins or subscriptions (their background statements would run through the counted
 /// pool), and time for a 1,000-row write on a loaded machine.
 fn counting(s: &mut api::config::Settings) {
-    s.plugins.email.enabled = false;
-    s.plugins.platform.enabled = false;
-    s.subscriptions.enabled = false;
+    quiet(s);
     s.limits.request_timeout_ms = 120_000;
 }
 
