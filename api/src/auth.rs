@@ -329,9 +329,10 @@ pub async fn load_user_principal(
     Ok(Some((user, (first.user, first.account))))
 }
 
-/// The prefixes of the user's and the account's columns in a [`PrincipalRow`].
-const USER: &str = "user_";
-const ACCOUNT: &str = "account_";
+/// The prefixes of the user's and the account's records' columns in a [`PrincipalRow`] (not
+/// `account_`: `account_id` is the user's own column).
+const USER: &str = "caller_user_";
+const ACCOUNT: &str = "caller_account_";
 
 /// A row of [`load_user_principal`]: the user, one role (if any), the user's and the account's
 /// records.

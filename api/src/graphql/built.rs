@@ -75,7 +75,7 @@ impl Column {
         }
     }
 
-    /// An id column shown as a global id of `kind`.
+    /// An id column shown as a global id of `kind`: a key that is never null.
     pub fn id(kind: Kind, column: impl ColumnTrait) -> Self {
         Self {
             field: "id",
