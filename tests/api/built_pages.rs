@@ -74,11 +74,6 @@ const ACCOUNTS: Listing = Listing {
     at: "/data/accounts",
 };
 
-/// The mobility list with `selection` on its connection.
-fn mobility_query(selection: &str) -> String {
-    (MOBILITY.query)(selection)
-}
-
 /// The same selection, made to resolve field by field: edges are never built.
 const RESOLVED: &str = " resolvedBy_: edges { cursor }";
 
