@@ -226,11 +226,7 @@ impl Mobility {
         let count = || service::mobility_users_count(db.get_database_backend(), p, self.account_id, search, &filter);
         let columns = MobilityUser::columns();
         if let Some(plan) = built::plan(ctx, &columns) {
-            let names = built::TypeNames {
-                connection: "MobilityUserConnection",
-                node: "MobilityUser",
-            };
-            let value = built::fetch(db, &plan, &columns, &names, select, &req, count)
+            let value = built::fetch(db, &plan, &columns, &MobilityUser::NAMES, select, &req, count)
                 .await
                 .map_err(errors::db)?;
             return Ok(Paged::Built(value));
@@ -434,6 +430,12 @@ impl MobilityUser {
             Column::plain("mobilityExtension", M::MobilityExtension),
         ]
     }
+
+    /// Its connection's and its own GraphQL names.
+    const NAMES: built::TypeNames = built::TypeNames {
+        connection: "MobilityUserConnection",
+        node: "MobilityUser",
+    };
 }
 
 /// A user on Connect for Mobile: who, and their mobility extension.
