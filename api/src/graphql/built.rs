@@ -225,8 +225,7 @@ pub async fn fetch<E: Keyset>(
 ) -> Result<Value, DbErr> {
     let backend = db.get_database_backend();
     let total = plan.counts().then(total);
-    let first_page = req.after.is_none() && req.before.is_none();
-    let window = total.as_ref().is_some_and(|t| t.window && first_page);
+    let window = total.as_ref().is_some_and(|t| t.windowed(req));
     let mut page = select.select_only();
     let mut object = Vec::new();
     for (i, (key, item)) in plan.node.iter().enumerate() {
@@ -250,8 +249,8 @@ pub async fn fetch<E: Keyset>(
     page = page
         .expr_as(Expr::col(E::sort_column().as_column_ref()), "k")
         .expr_as(Expr::col(E::id_column().as_column_ref()), "i");
-    if window {
-        page = page.expr_as(Expr::cust("COUNT(*) OVER ()"), "n");
+    if let Some(total) = total.as_ref().filter(|_| window) {
+        page = page.expr_as(total.column(req), "n");
     }
     let page = pagination::keyset::<E, _>(page, req);
     let order = if E::DESCENDING {

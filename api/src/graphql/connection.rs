@@ -2,7 +2,7 @@
 //! `pageInfo`, `totalCount` (counted only when asked for).
 
 use async_graphql::{Context, SimpleObject};
-use sea_orm::{QuerySelect, QueryTrait, Select};
+use sea_orm::Select;
 
 use super::{built, context, errors, errors::coded};
 use crate::service::pagination::{self, Cursor, Keyset, Page, PageRequest, Total};
@@ -116,13 +116,11 @@ where
     let Some(plan) = built::plan(ctx, columns) else {
         return Ok(None);
     };
-    let rows = || Total {
-        rows: select.clone().select_only().column(E::id_column()).into_query(),
-        window: false,
-    };
-    let value = built::fetch(context::db(ctx)?, &plan, columns, names, select.clone(), req, rows)
-        .await
-        .map_err(errors::db)?;
+    let value = built::fetch(context::db(ctx)?, &plan, columns, names, select.clone(), req, || {
+        Total::of(select)
+    })
+    .await
+    .map_err(errors::db)?;
     Ok(Some(value))
 }
 

@@ -3,8 +3,8 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, PaginatorTrait, QueryFilter,
-    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
+    QuerySelect, QueryTrait, Select,
     sea_query::{Expr, Query, SelectStatement},
 };
 use uuid::Uuid;
@@ -95,9 +95,7 @@ where
 }
 
 /// Reads one page of `select` in its table's order and, with `total`, how many rows the whole
-/// list has, in one statement: the count rides on the page's rows as a scalar sub-select
-/// ([`count_of`], computed once). An empty page past a cursor carries no count; the list is
-/// then counted on its own.
+/// list has, in one statement: the count rides on the page's rows ([`Total::column`]).
 pub async fn page_and_total<E>(
     db: &impl ConnectionTrait,
     select: Select<E>,
@@ -111,22 +109,20 @@ where
     if !total {
         return Ok((page(db, select, req).await?, None));
     }
-    let count = count_of(select.clone().into_query());
-    let rows = keyset::<E, _>(select.clone(), req)
-        .expr_as(count, TOTAL)
+    let total = Total::of(&select);
+    let rows = keyset::<E, _>(select, req)
+        .expr_as(total.column(req), TOTAL)
         .into_model::<Totalled<E::Model>>()
         .all(db)
         .await?;
-    let counted = carried_total(rows.first().map(|r| r.1), req);
-    let page = assemble(rows.into_iter().map(|r| r.0).collect(), req, E::cursor);
-    let total = match counted {
-        Some(n) => n,
-        None => select.count(db).await?,
-    };
-    Ok((page, Some(total)))
+    let total = total.settle(db, rows.first().map(|r| r.1), req).await?;
+    Ok((
+        assemble(rows.into_iter().map(|r| r.0).collect(), req, E::cursor),
+        Some(total),
+    ))
 }
 
-/// How a page counts its whole list.
+/// How a page counts its whole list, in the page's own statement.
 #[derive(Clone, Debug)]
 pub struct Total {
     /// The rows to count: one per listed item.
@@ -137,37 +133,65 @@ pub struct Total {
     pub window: bool,
 }
 
-/// How many rows `rows` has, in a statement of its own.
-pub async fn count(db: &impl ConnectionTrait, rows: SelectStatement) -> Result<u64, DbErr> {
-    let statement = db
-        .get_database_backend()
-        .build(Query::select().expr_as(count_of(rows), "n"));
-    let row = db.query_one_raw(statement).await?;
-    let n: i64 = row.map_or(Ok(0), |r| r.try_get("", "n"))?;
-    Ok(u64::try_from(n).unwrap_or(0))
+impl Total {
+    /// Counts the rows of `select` (by id), by a sub-select.
+    pub fn of<E: Keyset>(select: &Select<E>) -> Self {
+        Self {
+            rows: select.clone().select_only().column(E::id_column()).into_query(),
+            window: false,
+        }
+    }
+
+    /// Whether a page of `req` counts with the window: asked for, on the list's first page.
+    pub fn windowed(&self, req: &PageRequest) -> bool {
+        self.window && req.after.is_none() && req.before.is_none()
+    }
+
+    /// The count as a column beside a page's own: the window ([`Total::windowed`]), or `COUNT(*)`
+    /// of [`Total::rows`] as a sub-select that depends on no row, so the database computes it
+    /// once.
+    pub fn column(&self, req: &PageRequest) -> Expr {
+        if self.windowed(req) {
+            Expr::cust("COUNT(*) OVER ()")
+        } else {
+            count_of(self.rows.clone())
+        }
+    }
+
+    /// The list's count, from the count the first row of a page of `req` carried (`None`: the
+    /// page read no row). No row with no cursor means an empty list; past a cursor an empty page
+    /// says nothing, and the rows are counted in a statement of their own.
+    pub async fn settle(
+        self,
+        db: &impl ConnectionTrait,
+        first_row: Option<i64>,
+        req: &PageRequest,
+    ) -> Result<u64, DbErr> {
+        let n = match first_row {
+            Some(n) => n,
+            None if req.after.is_none() && req.before.is_none() => 0,
+            None => {
+                let statement = db
+                    .get_database_backend()
+                    .build(Query::select().expr_as(count_of(self.rows), "n"));
+                let row = db.query_one_raw(statement).await?;
+                row.map_or(Ok(0), |r| r.try_get("", "n"))?
+            }
+        };
+        Ok(u64::try_from(n).unwrap_or(0))
+    }
 }
 
 /// The column alias of the count a page's rows carry.
 pub const TOTAL: &str = "reach_total";
 
-/// `COUNT(*)` of the rows of `query`, as a value a page's statement selects beside its columns
-/// (a sub-select that depends on no row, so the database computes it once).
+/// `COUNT(*)` of the rows of `query`, as a value a statement selects beside its columns.
 pub fn count_of(query: SelectStatement) -> Expr {
     let count = Query::select()
         .expr(Expr::cust("COUNT(*)"))
         .from_subquery(query, "counted")
         .to_owned();
     Expr::SubQuery(None, Box::new(count.into()))
-}
-
-/// The whole list's count from the count the first row of a page carries (`None` when the page
-/// read no row): no row with no cursor means an empty list; past a cursor, it says nothing.
-pub fn carried_total(first_row: Option<i64>, req: &PageRequest) -> Option<u64> {
-    match first_row {
-        Some(n) => Some(u64::try_from(n).unwrap_or(0)),
-        None if req.after.is_none() && req.before.is_none() => Some(0),
-        None => None,
-    }
 }
 
 /// A row of a page with the count ([`TOTAL`]) it carries.

@@ -146,8 +146,8 @@ pub fn mobility_users_select(
 ///   the page's `LIMIT`, so a search finds its matches once instead of once for the page and
 ///   again for a count;
 /// - otherwise the count is a sub-select the database computes once beside the page
-///   ([`pagination::count_of`]); only an empty page past a cursor, which carries no count,
-///   is counted by a statement of its own.
+///   ([`Total::column`]); only an empty page past a cursor, which carries no count, is counted
+///   by a statement of its own.
 pub async fn mobility_users_page(
     db: &impl ConnectionTrait,
     select: Select<user::Entity>,
@@ -156,7 +156,7 @@ pub async fn mobility_users_page(
 ) -> Result<(Page<(user::Model, mobility_user::Model)>, Option<u64>), DbErr> {
     use mobility_user::Column as M;
     use user::Column as U;
-    let mut select = select
+    let select = select
         .select_only()
         .columns([
             U::Id,
@@ -179,7 +179,6 @@ pub async fn mobility_users_page(
             M::EnabledBy,
             M::UpdatedAt,
         ]);
-    let first_page = req.after.is_none() && req.before.is_none();
     let Some(count) = count else {
         let rows = pagination::keyset::<user::Entity, _>(select, req)
             .into_model::<PageRow>()
@@ -188,23 +187,16 @@ pub async fn mobility_users_page(
         let rows = rows.into_iter().map(|r| (r.0, r.1)).collect();
         return Ok((pagination::assemble(rows, req, |(u, _)| user::Entity::cursor(u)), None));
     };
-    select = if count.window && first_page {
-        select.expr(Expr::cust("COUNT(*) OVER ()"))
-    } else {
-        select.expr(pagination::count_of(count.rows.clone()))
-    };
-    let rows = pagination::keyset::<user::Entity, _>(select, req)
+    let rows = pagination::keyset::<user::Entity, _>(select.expr(count.column(req)), req)
         .into_model::<Counted>()
         .all(db)
         .await?;
-    let carried = pagination::carried_total(rows.first().map(|r| r.1), req);
+    let total = count.settle(db, rows.first().map(|r| r.1), req).await?;
     let rows: Vec<_> = rows.into_iter().map(|r| (r.0.0, r.0.1)).collect();
-    let page = pagination::assemble(rows, req, |(u, _)| user::Entity::cursor(u));
-    let total = match carried {
-        Some(n) => n,
-        None => pagination::count(db, count.rows).await?,
-    };
-    Ok((page, Some(total)))
+    Ok((
+        pagination::assemble(rows, req, |(u, _)| user::Entity::cursor(u)),
+        Some(total),
+    ))
 }
 
 /// A row of [`mobility_users_page`], by position: the user's columns but the search text, then
