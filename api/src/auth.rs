@@ -294,7 +294,6 @@ pub async fn load_user_principal(
         .into();
     let mut select = user::Entity::find_by_id(user_id)
         .select_only()
-        .columns([user::Column::Id, user::Column::AccountId, user::Column::LocationId])
         .join(JoinType::InnerJoin, of_account)
         .join_rev(JoinType::LeftJoin, roles)
         .column_as(role_assignment::Column::Role, "role")
@@ -306,40 +305,34 @@ pub async fn load_user_principal(
         select = select.column_as(column, format!("{ACCOUNT}{}", column.as_str()));
     }
     let rows = select.into_model::<PrincipalRow>().all(db).await?;
-    let Some(first) = rows.first() else {
-        return Ok(None);
-    };
-    let user = UserPrincipal {
-        user_id: first.id,
-        account_id: first.account_id,
-        location_id: first.location_id,
-        roles: rows
-            .iter()
-            .filter_map(|r| {
-                r.role.map(|role| Grant {
-                    role,
-                    location_id: r.role_location_id,
-                })
+    let roles = rows
+        .iter()
+        .filter_map(|r| {
+            r.role.map(|role| Grant {
+                role,
+                location_id: r.role_location_id,
             })
-            .collect(),
-    };
+        })
+        .collect();
     let Some(first) = rows.into_iter().next() else {
         return Ok(None);
     };
-    Ok(Some((user, (first.user, first.account))))
+    let principal = UserPrincipal {
+        user_id: first.user.id,
+        account_id: first.user.account_id,
+        location_id: first.user.location_id,
+        roles,
+    };
+    Ok(Some((principal, (first.user, first.account))))
 }
 
-/// The prefixes of the user's and the account's records' columns in a [`PrincipalRow`] (not
-/// `account_`: `account_id` is the user's own column).
+/// The prefixes of the user's and the account's records' columns in a [`PrincipalRow`] (apart
+/// from the role's columns, and from each other: both tables have an `id`).
 const USER: &str = "caller_user_";
 const ACCOUNT: &str = "caller_account_";
 
-/// A row of [`load_user_principal`]: the user, one role (if any), the user's and the account's
-/// records.
+/// A row of [`load_user_principal`]: one role (if any), the user's and the account's records.
 struct PrincipalRow {
-    id: Uuid,
-    account_id: Uuid,
-    location_id: Option<Uuid>,
     role: Option<entity::Role>,
     role_location_id: Option<Uuid>,
     user: user::Model,
@@ -349,9 +342,6 @@ struct PrincipalRow {
 impl FromQueryResult for PrincipalRow {
     fn from_query_result(r: &QueryResult, _: &str) -> Result<Self, DbErr> {
         Ok(Self {
-            id: r.try_get("", "id")?,
-            account_id: r.try_get("", "account_id")?,
-            location_id: r.try_get("", "location_id")?,
             role: r.try_get("", "role")?,
             role_location_id: r.try_get("", "role_location_id")?,
             user: user::Model::from_query_result(r, USER)?,
