@@ -1,6 +1,8 @@
 //! Authentication: HS256 bearer tokens (issuer, audience, expiry and not-before checked) and the
-//! principal behind them, whose roles are read from the database on every request so that a
-//! revoked role takes effect at once.
+//! principal behind them, whose roles are read from the database, and kept between requests only
+//! until the next change (see [`cache`]), so that a revoked role takes effect at once.
+
+pub mod cache;
 
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::Utc;
@@ -254,6 +256,7 @@ impl Tokens {
     pub async fn principal(
         &self,
         db: &impl ConnectionTrait,
+        kept: &cache::PrincipalCache,
         claims: &Claims,
     ) -> Result<(Principal, Option<(user::Model, account::Model)>), AuthError> {
         match claims.kind {
@@ -269,7 +272,7 @@ impl Tokens {
             }
             TokenKind::User => {
                 let id = Uuid::parse_str(&claims.sub).map_err(|_| AuthError::Invalid)?;
-                load_user_principal(db, id)
+                kept.get_or_load(id, || load_user_principal(db, id))
                     .await?
                     .map(|(principal, records)| (Principal::User(principal), Some(records)))
                     .ok_or(AuthError::UnknownUser)

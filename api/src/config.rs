@@ -37,6 +37,10 @@ pub struct Settings {
     pub token_exp_leeway_seconds: u64,
     /// Seconds of clock skew allowed on `nbf` and `iat` (a token from a clock slightly ahead).
     pub token_nbf_leeway_seconds: u64,
+    /// Longest time, in milliseconds, a user token's roles and records are kept between requests
+    /// (any change committed through this process, or announced by another, retires them at
+    /// once; this bounds what nothing announces). `0` reads them for every request.
+    pub principal_cache_ms: u64,
     /// SMTP server URL (`REACH_SMTP_URL`); unset: email is queued and kept, not sent.
     #[serde(serialize_with = "serialize_opt_secret")]
     pub smtp_url: Option<SecretString>,
@@ -128,6 +132,7 @@ impl Default for Settings {
             token_max_ttl_seconds: 24 * 3600,
             token_exp_leeway_seconds: 0,
             token_nbf_leeway_seconds: 5,
+            principal_cache_ms: 1000,
             smtp_url: None,
             platform_token_key: None,
             log_format: "pretty".into(),
@@ -285,6 +290,9 @@ impl Settings {
         ];
         if let Some((key, _)) = leeways.into_iter().find(|(_, secs)| *secs > 300) {
             return Err(SettingsError::new(key, "must be at most 300"));
+        }
+        if self.principal_cache_ms > 60_000 {
+            return Err(SettingsError::new("principal_cache_ms", "must be at most 60000"));
         }
         if let Some(smtp) = &self.smtp_url {
             let smtp = smtp.expose_secret();

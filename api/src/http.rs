@@ -109,7 +109,7 @@ pub(crate) async fn authenticate_token(
     token: &str,
 ) -> Result<(Principal, Option<Own>, crate::auth::Claims), AuthError> {
     let claims = app.tokens.verify(token)?;
-    let (principal, records) = app.tokens.principal(&app.db, &claims).await?;
+    let (principal, records) = app.tokens.principal(&app.db, &app.principals, &claims).await?;
     Ok((principal, records.map(|(user, account)| Own { user, account }), claims))
 }
 
@@ -386,10 +386,10 @@ pub async fn graphql_post(State(state): State<ServerState>, request: axum::extra
         Err(resp) => return *resp,
     };
     let response = execute(&state, principal, request, runs, media).await;
-    // A mutation may commit a change: wake this process's plugins rather than let them find it
-    // at their next poll.
+    // A mutation may commit a change: retire kept principals, and wake this process's plugins
+    // rather than let them find it at their next poll.
     if runs == Runs::Mutation {
-        state.app.wake.notify();
+        state.app.committed();
     }
     response
 }

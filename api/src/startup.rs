@@ -62,6 +62,7 @@ impl Application {
             db,
             settings: settings.clone(),
             tokens,
+            principals: auth::cache::PrincipalCache::new(Duration::from_millis(settings.principal_cache_ms)),
             statements,
             wake: Wake::default(),
             live: Live::new(settings.subscriptions.clone()),
@@ -147,6 +148,7 @@ impl Application {
                 state.live.clone(),
                 state.db.clone(),
                 state.wake.clone(),
+                state.principals.clone(),
                 from,
                 catch_up,
                 stop.clone(),
@@ -158,6 +160,7 @@ impl Application {
                 tasks.push(tokio::spawn(live::listen::run(
                     state.db.clone(),
                     state.wake.clone(),
+                    state.principals.clone(),
                     first,
                     stop.clone(),
                 )));

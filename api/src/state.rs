@@ -15,6 +15,8 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Token signing and checking.
     pub tokens: Tokens,
+    /// User principals kept between requests until the next change.
+    pub principals: crate::auth::cache::PrincipalCache,
     /// SQL statements run since start.
     pub statements: Arc<AtomicU64>,
     /// Raised after a request that may have committed a change, for the plugins and the
@@ -24,4 +26,14 @@ pub struct AppState {
     pub live: crate::live::Live,
     /// Seals and opens the platform tokens.
     pub token_key: crate::service::sync::seal::TokenKey,
+}
+
+impl AppState {
+    /// After a request that may have committed a change: kept principals are retired (the
+    /// next request reads its caller's roles as they are now) and this process's readers of
+    /// the log look at once.
+    pub fn committed(&self) {
+        self.principals.invalidate();
+        self.wake.notify();
+    }
 }

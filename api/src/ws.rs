@@ -208,7 +208,7 @@ impl Executor for Exec {
                 .parsed_query()
                 .is_ok_and(|doc| limits::names_operation_of(doc, name.as_deref(), OperationType::Subscription));
         let may_write = request.query.contains("mutation");
-        let wake = app.wake.clone();
+        let committed = may_write.then(|| app.clone());
         let mut responses = Executor::execute_stream(&self.server.schema, request, session_data);
         if subscription {
             return responses;
@@ -219,8 +219,8 @@ impl Executor for Exec {
                 .await
                 .map(|r| r.unwrap_or_default())
                 .unwrap_or_else(|| Self::refusal("TIMEOUT", http::TIMEOUT_MESSAGE));
-            if may_write {
-                wake.notify();
+            if let Some(app) = committed {
+                app.committed();
             }
             response
         })

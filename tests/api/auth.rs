@@ -1,4 +1,5 @@
-//! Authentication (401 for every bad token) and role revocation taking effect at once.
+//! Authentication (401 for every bad token), role revocation taking effect at once, and who a
+//! token stands for kept between requests only until a change.
 
 #![allow(clippy::unwrap_used)]
 
@@ -186,4 +187,90 @@ async fn revoked_role_takes_effect_on_next_request(backend: Backend) {
     assert_eq!(body["data"]["viewer"]["roles"], json!([]));
 }
 
-backend_tests!(bad_tokens_are_401, revoked_role_takes_effect_on_next_request);
+/// Statements one request runs.
+async fn statements_of(app: &TestApp, token: &str, query: &str) -> (u64, Value) {
+    let before = app.state.statements.load(std::sync::atomic::Ordering::SeqCst);
+    let body = app.gql(token, query, json!({})).await;
+    let after = app.state.statements.load(std::sync::atomic::Ordering::SeqCst);
+    assert!(body.get("errors").is_none(), "{body}");
+    (after - before, body)
+}
+
+/// Issue 17: a user token's roles and records are read at its first request and kept for the
+/// next ones; a change committed through the API retires them before its answer, so the next
+/// request reads them as they are now.
+async fn caller_is_read_once_until_a_change(backend: Backend) {
+    // No plugins or subscriptions: their statements would be counted too.
+    let app = spawn_app_with(backend, quiet).await;
+    let w = World::build(&app).await;
+    let (dm, pm) = (app.token(w.a.dm), app.token(w.a.pm));
+    let me = "{ me { name } }";
+    let (n, first) = statements_of(&app, &dm, me).await;
+    assert_eq!(n, 1, "who they are, with their user record: {first}");
+    let (n, again) = statements_of(&app, &dm, me).await;
+    assert_eq!(n, 0, "kept: {again}");
+    assert_eq!(again, first);
+    let (n, _) = statements_of(&app, &pm, me).await;
+    assert_eq!(n, 1, "each user is read for themself");
+
+    let rename = "mutation($u: ID!) { userUpdate(input: {id: $u, name: \"Renamed Maker\"}) { user { name } userErrors { code } } }";
+    let body = app
+        .gql(
+            &app.support(),
+            rename,
+            json!({"u": gid(api::graphql::ids::Kind::User, w.a.dm)}),
+        )
+        .await;
+    assert_eq!(codes(&body, "userUpdate"), Vec::<String>::new());
+    let (n, body) = statements_of(&app, &dm, me).await;
+    assert_eq!(n, 1, "read again after the change: {body}");
+    assert_eq!(body["data"]["me"]["name"], "Renamed Maker");
+    let (n, _) = statements_of(&app, &pm, me).await;
+    assert_eq!(n, 1, "every kept caller is retired by a change");
+    let (n, _) = statements_of(&app, &dm, me).await;
+    assert_eq!(n, 0, "kept again");
+}
+
+/// A role revoked by another process (here: the service layer on the same database, which
+/// records its event as every writer does, but tells this server nothing) stops working once
+/// this server sees the event — its `NOTIFY` on PostgreSQL, the log's catch-up read on SQLite
+/// — although callers may be kept a full minute here.
+async fn a_change_from_another_process_retires_kept_callers(backend: Backend) {
+    let app = spawn_app_with(backend, |s| s.principal_cache_ms = 60_000).await;
+    let w = World::build(&app).await;
+    let dm = app.token(w.a.dm);
+    // What the account's user list shows depends on the caller's roles, as kept.
+    let users = "query($a: ID!) { account(id: $a) { users(first: 50) { totalCount } } }";
+    let a = json!({"a": gid(api::graphql::ids::Kind::Account, w.a.account)});
+    let as_user = app.gql(&app.token(w.a.user1), users, a.clone()).await;
+    let as_dm = app.gql(&dm, users, a.clone()).await;
+    assert_ne!(as_dm, as_user, "a Decision Maker sees more than a plain user");
+
+    let support = api::policy::Principal::Support {
+        name: "elsewhere".into(),
+    };
+    api::service::directory::revoke_role(&app.state.db, &support, Some(w.a.dm), entity::Role::DecisionMaker, None)
+        .await
+        .unwrap();
+
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let body = app.gql(&dm, users, a.clone()).await;
+        if body == as_user {
+            break;
+        }
+        assert_eq!(body, as_dm);
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the revoked role is still honoured 10 s later: {body}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+}
+
+backend_tests!(
+    bad_tokens_are_401,
+    revoked_role_takes_effect_on_next_request,
+    caller_is_read_once_until_a_change,
+    a_change_from_another_process_retires_kept_callers
+);

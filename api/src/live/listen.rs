@@ -12,6 +12,8 @@ use sea_orm::{
 };
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::cache::PrincipalCache;
+
 /// The channel the `outbox_event` trigger notifies.
 pub const CHANNEL: &str = "reach_outbox";
 /// `application_name` of the listening connection, followed by `:` and the process id (to
@@ -30,8 +32,15 @@ pub async fn connect(db: &DatabaseConnection) -> Result<PgListener, sqlx::Error>
 }
 
 /// Listens until `stop` on `first` (or a connection of its own), raising `wake` at each
-/// notification and after each reconnection.
-pub async fn run(db: DatabaseConnection, wake: Wake, mut first: Option<PgListener>, stop: CancellationToken) {
+/// notification and after each reconnection. Each also retires the kept principals at once,
+/// before the readers of the log look: another process may have changed a role.
+pub async fn run(
+    db: DatabaseConnection,
+    wake: Wake,
+    principals: PrincipalCache,
+    mut first: Option<PgListener>,
+    stop: CancellationToken,
+) {
     let mut backoff = Duration::from_millis(100);
     loop {
         let connected = match first.take() {
@@ -42,6 +51,7 @@ pub async fn run(db: DatabaseConnection, wake: Wake, mut first: Option<PgListene
             Ok(listener) => {
                 backoff = Duration::from_millis(100);
                 // Whatever committed while no one listened is found now.
+                principals.invalidate();
                 wake.notify();
                 listener
             }
@@ -59,7 +69,10 @@ pub async fn run(db: DatabaseConnection, wake: Wake, mut first: Option<PgListene
             tokio::select! {
                 () = stop.cancelled() => return,
                 received = listener.try_recv() => match received {
-                    Ok(Some(_)) => wake.notify(),
+                    Ok(Some(_)) => {
+                        principals.invalidate();
+                        wake.notify();
+                    }
                     Ok(None) => {
                         tracing::warn!("the LISTEN connection was lost; connecting again");
                         break;

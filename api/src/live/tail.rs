@@ -10,6 +10,8 @@ use integrations::{
 use sea_orm::{DatabaseConnection, DbErr};
 use tokio_util::sync::CancellationToken;
 
+use crate::auth::cache::PrincipalCache;
+
 use super::{
     Delivery, Live, Topic,
     load::{MOBILITY_USER_EVENTS, Needs, topics},
@@ -31,11 +33,13 @@ pub async fn start(live: &Live, db: &DatabaseConnection) -> Result<Cursor, DbErr
 }
 
 /// Follows the log from `cursor` until `stop`: after each wake-up (a local commit, a `NOTIFY`)
-/// and every `catch_up` in any case, delivers every event committed since.
+/// and every `catch_up` in any case, delivers every event committed since. Each new event also
+/// retires the kept principals (it may come from another process that changed a role).
 pub async fn run(
     live: Live,
     db: DatabaseConnection,
     wake: Wake,
+    principals: PrincipalCache,
     mut cursor: Cursor,
     catch_up: Duration,
     stop: CancellationToken,
@@ -48,7 +52,7 @@ pub async fn run(
         woken.borrow_and_update();
         let mut pending = false;
         loop {
-            match step(&live, &db, cursor).await {
+            match step(&live, &db, &principals, cursor).await {
                 Ok(Some(next)) => {
                     cursor = next;
                     live.advanced(cursor);
@@ -74,11 +78,17 @@ pub async fn run(
 }
 
 /// Delivers the next batch after `cursor`; the new cursor, or `None` when there was nothing new.
-async fn step(live: &Live, db: &DatabaseConnection, cursor: Cursor) -> Result<Option<Cursor>, DbErr> {
+async fn step(
+    live: &Live,
+    db: &DatabaseConnection,
+    principals: &PrincipalCache,
+    cursor: Cursor,
+) -> Result<Option<Cursor>, DbErr> {
     let batch = log::read_after(db, cursor, BATCH).await?;
     let Some(last) = batch.last() else {
         return Ok(None);
     };
+    principals.invalidate();
     let next = Cursor::of(last);
     publish(live, db, batch).await?;
     Ok(Some(next))
