@@ -377,3 +377,23 @@ async fn listings_run_a_fixed_small_number_of_statements(backend: Backend) {
 }
 
 backend_tests!(listings_run_a_fixed_small_number_of_statements);
+
+/// The bundled SQLite is built as `.cargo/config.toml` says (issue 17): a page cache per
+/// connection, so concurrent readers do not queue on one mutex, and no global memory statistics.
+#[tokio::test]
+async fn sqlite_is_built_for_concurrent_readers() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let app = spawn_app_with(Backend::Sqlite, quiet).await;
+    let rows = app
+        .state
+        .db
+        .query_all_raw(Statement::from_string(
+            sea_orm::DbBackend::Sqlite,
+            "PRAGMA compile_options",
+        ))
+        .await
+        .unwrap();
+    let options: Vec<String> = rows.iter().map(|r| r.try_get_by_index(0).unwrap()).collect();
+    assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
+    assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
+}
