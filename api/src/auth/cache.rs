@@ -110,13 +110,13 @@ impl<T: Clone> Kept<T> {
 
     fn keep(&self, user_id: Uuid, epoch: u64, value: Arc<T>) {
         let now = Instant::now();
-        let mut entries = self.0.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.get(&user_id).is_some_and(|e| e.epoch > epoch) {
-            // A request that began later kept a newer reading.
+        let current = self.0.epoch.load(Ordering::Acquire);
+        if current != epoch {
+            // A change came while it was read: the reading may be older than the change.
             return;
         }
+        let mut entries = self.0.entries.lock().unwrap_or_else(|e| e.into_inner());
         if entries.len() >= MAX_ENTRIES && !entries.contains_key(&user_id) {
-            let current = self.0.epoch.load(Ordering::Acquire);
             entries.retain(|_, e| e.epoch == current && now < e.until);
             if entries.len() >= MAX_ENTRIES {
                 entries.clear();
