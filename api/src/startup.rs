@@ -40,6 +40,8 @@ pub struct Application {
     state: AppState,
     demo: Option<demo::DemoReport>,
     plugins: PluginHost,
+    /// The rate limiter's state, whose idle callers `run_until` forgets every minute.
+    limiter: Arc<http::Limiter>,
 }
 
 impl Application {
@@ -76,19 +78,12 @@ impl Application {
         };
         let schema = executable_schema(&state);
         let limiter = http::limiter(settings.limits.rate_limit_per_second, settings.limits.rate_limit_burst);
-        let cleanup = limiter.clone();
-        tokio::spawn(async move {
-            loop {
-                tokio::time::sleep(Duration::from_secs(60)).await;
-                cleanup.retain_recent();
-            }
-        });
         let server = ServerState {
             app: state.clone(),
             queries: query_schema(&state),
             limits: document_limits(&state.settings),
             schema,
-            limiter,
+            limiter: limiter.clone(),
         };
         let graphiql = graphiql::GraphiqlOptions {
             endpoint: "/graphql".into(),
@@ -104,6 +99,7 @@ impl Application {
             state,
             demo,
             plugins,
+            limiter,
         })
     }
 
@@ -140,6 +136,7 @@ impl Application {
         let stop = CancellationToken::new();
         let catch_up = Duration::from_millis(state.settings.subscriptions.catch_up_ms);
         let mut tasks = Vec::new();
+        tasks.push(tokio::spawn(forget_idle_callers(self.limiter.clone(), stop.clone())));
         if state.settings.subscriptions.enabled {
             let from = live::tail::start(&state.live, &state.db)
                 .await
@@ -318,4 +315,15 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down");
+}
+
+/// Every minute until `stop`, drops the rate limiter's record of callers who have not sent a
+/// request for a while (each would otherwise keep a little memory for good).
+async fn forget_idle_callers(limiter: Arc<http::Limiter>, stop: CancellationToken) {
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(Duration::from_secs(60)) => limiter.retain_recent(),
+        }
+    }
 }
