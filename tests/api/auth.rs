@@ -189,11 +189,9 @@ async fn revoked_role_takes_effect_on_next_request(backend: Backend) {
 
 /// Statements one request runs.
 async fn statements_of(app: &TestApp, token: &str, query: &str) -> (u64, Value) {
-    let before = app.state.statements.load(std::sync::atomic::Ordering::SeqCst);
-    let body = app.gql(token, query, json!({})).await;
-    let after = app.state.statements.load(std::sync::atomic::Ordering::SeqCst);
+    let (n, body) = app.counted(token, query, json!({})).await;
     assert!(body.get("errors").is_none(), "{body}");
-    (after - before, body)
+    (n, body)
 }
 
 /// Issue 17: a user token's roles and records are read at its first request and kept for the

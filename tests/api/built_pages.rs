@@ -4,8 +4,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::Ordering;
-
 use api::{
     graphql::ids::Kind,
     policy::Principal,
@@ -301,9 +299,9 @@ async fn built_pages_answer_as_resolved_ones(backend: Backend) {
             ("totalCount nodes { name }".to_owned(), before_page + 1),
             (format!("totalCount nodes {{ name }}{RESOLVED}"), before_page + 2),
         ] {
-            let before = app.state.statements.load(Ordering::SeqCst);
-            let body = app.gql(&support, &(listing.query)(&selection), past_end.clone()).await;
-            let n = app.state.statements.load(Ordering::SeqCst) - before;
+            let (n, body) = app
+                .counted(&support, &(listing.query)(&selection), past_end.clone())
+                .await;
             let connection = body.pointer(listing.at).unwrap_or_else(|| panic!("{body}"));
             assert_eq!(connection["totalCount"], total, "{selection}: {body}");
             assert_eq!(connection["nodes"], json!([]), "{selection}: {body}");

@@ -230,6 +230,15 @@ impl TestApp {
         body
     }
 
+    /// [`Self::gql`], with the SQL statements the server ran meanwhile (the pool's counter: run
+    /// with plugins and subscriptions off, see [`quiet`], to count the request's alone).
+    pub async fn counted(&self, token: &str, query: &str, variables: Value) -> (u64, Value) {
+        let before = self.state.statements.load(std::sync::atomic::Ordering::SeqCst);
+        let body = self.gql(token, query, variables).await;
+        let after = self.state.statements.load(std::sync::atomic::Ordering::SeqCst);
+        (after - before, body)
+    }
+
     /// Waits until this server's subscriptions have been handed every event committed so far,
     /// so that a subscription opened next sees only later changes.
     pub async fn quiesce(&self) {

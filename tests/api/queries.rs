@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::Ordering;
-
 use api::{
     graphql::ids::Kind,
     policy::Principal,
@@ -36,12 +34,10 @@ async fn statements_for_page(
     path: &[&str],
 ) -> u64 {
     warm(app, token).await;
-    let before = app.state.statements.load(Ordering::SeqCst);
-    let body = app.gql(token, query, json!({"a": account, "n": first})).await;
-    let after = app.state.statements.load(Ordering::SeqCst);
+    let (n, body) = app.counted(token, query, json!({"a": account, "n": first})).await;
     let nodes = path.iter().fold(&body["data"], |v, key| &v[*key]);
     assert_eq!(nodes.as_array().unwrap().len(), first, "{body}");
-    after - before
+    n
 }
 
 const USERS_PAGE: &str = "query($a: ID!, $n: Int) { account(id: $a) { users(first: $n) { totalCount nodes {
@@ -208,11 +204,9 @@ async fn statements_of(
     variables: serde_json::Value,
 ) -> (u64, serde_json::Value) {
     warm(app, token).await;
-    let before = app.state.statements.load(Ordering::SeqCst);
-    let body = app.gql(token, query, variables).await;
-    let after = app.state.statements.load(Ordering::SeqCst);
+    let (n, body) = app.counted(token, query, variables).await;
     assert!(body.get("errors").is_none(), "{body}");
-    (after - before, body)
+    (n, body)
 }
 
 /// Issue 17: each listing compiles into a fixed, small number of statements: the page (with what

@@ -3,8 +3,6 @@
 
 #![allow(clippy::unwrap_used)]
 
-use std::sync::atomic::Ordering;
-
 use api::{
     graphql::ids::Kind,
     policy::Principal,
@@ -30,11 +28,9 @@ const ENABLE: &str = "mutation($i: MobilityUsersEnableInput!) { mobilityUsersEna
 
 /// The statements `query` ran, and its answer's `field.list` length.
 async fn statements_for(app: &TestApp, token: &str, query: &str, variables: Value, path: [&str; 2]) -> (u64, usize) {
-    let before = app.state.statements.load(Ordering::SeqCst);
-    let body = app.gql(token, query, variables).await;
-    let after = app.state.statements.load(Ordering::SeqCst);
+    let (n, body) = app.counted(token, query, variables).await;
     assert_eq!(body["data"][path[0]]["userErrors"], json!([]), "{body}");
-    (after - before, body["data"][path[0]][path[1]].as_array().unwrap().len())
+    (n, body["data"][path[0]][path[1]].as_array().unwrap().len())
 }
 
 fn import_rows(from: usize, n: usize) -> Vec<Value> {
