@@ -280,10 +280,16 @@ async fn listings_run_a_fixed_small_number_of_statements(backend: Backend) {
             "{ me { numbers(first: 50) { totalCount nodes { label number } } } }",
             1,
         ),
-        // the statuses, the user's record, then its client profile
+        // the list of statuses alone
         (
             "own statuses",
             "{ me { dynamicStatuses { name presence message } } }",
+            1,
+        ),
+        // which one is active: the statuses, the user's record, then its client profile
+        (
+            "own statuses, which active",
+            "{ me { dynamicStatuses { name isActive } } }",
             3,
         ),
         ("both", "{ me { numbers { totalCount } activeStatus { name } } }", 4),

@@ -219,7 +219,7 @@ async fn prefetch_for<'a>(
             .feed_many(found.into_iter().map(|(id, l)| (LocationKey(id), l)))
             .await;
     }
-    let remote = crate::graphql::remote::loaders::Wanted::of(|f| wants(&[f]));
+    let remote = crate::graphql::remote::loaders::Wanted::of(wants);
     if remote.numbers || remote.statuses {
         crate::graphql::remote::loaders::prefetch(loader, account, &ids, remote)
             .await

@@ -102,7 +102,7 @@ pub const USER_FIELDS: [&str; 7] = [
 /// Of [`USER_FIELDS`], those that read a user's numbers.
 pub const NUMBER_FIELDS: [&str; 3] = ["numbers", "activeRemoteExtension", "canAddRemoteExtension"];
 
-/// Of [`USER_FIELDS`], those that read a user's statuses, record and client profile.
+/// Of [`USER_FIELDS`], those that read a user's statuses.
 pub const STATUS_FIELDS: [&str; 6] = [
     "dynamicStatuses",
     "activeStatus",
@@ -112,21 +112,38 @@ pub const STATUS_FIELDS: [&str; 6] = [
     "clientProfile",
 ];
 
+/// The paths (from a `User`) whose fields read a user's Remote Extension record and client
+/// profile as well as their statuses (what `user_remote` in `types.rs` reads): all of
+/// [`STATUS_FIELDS`] but the list of statuses itself, and the fields of a status that say
+/// whether it is active or editable.
+const RECORD_PATHS: [&[&str]; 7] = [
+    &["activeStatus"],
+    &["activeRemoteExtension"],
+    &["canAddRemoteExtension"],
+    &["canAddStatus"],
+    &["clientProfile"],
+    &["dynamicStatuses", "isActive"],
+    &["dynamicStatuses", "editable"],
+];
+
 /// Which of a user's Remote Extension rows a selection reads.
 #[derive(Clone, Copy, Debug)]
 pub struct Wanted {
     /// The numbers ([`NUMBER_FIELDS`]).
     pub numbers: bool,
-    /// The statuses, the record and the client profile ([`STATUS_FIELDS`]).
+    /// The statuses ([`STATUS_FIELDS`]).
     pub statuses: bool,
+    /// The Remote Extension record and the client profile ([`RECORD_PATHS`]).
+    pub records: bool,
 }
 
 impl Wanted {
-    /// What a selection asking for the `User` fields `asks` reads.
-    pub fn of(asks: impl Fn(&str) -> bool) -> Self {
+    /// What a selection asking for the `User` field paths `asks` reads.
+    pub fn of(asks: impl Fn(&[&str]) -> bool) -> Self {
         Self {
-            numbers: NUMBER_FIELDS.iter().any(|f| asks(f)),
-            statuses: STATUS_FIELDS.iter().any(|f| asks(f)),
+            numbers: NUMBER_FIELDS.iter().any(|f| asks(&[f])),
+            statuses: STATUS_FIELDS.iter().any(|f| asks(&[f])),
+            records: RECORD_PATHS.iter().any(|p| asks(p)),
         }
     }
 }
@@ -153,13 +170,19 @@ pub async fn prefetch(
         }
         remote::numbers_of_users(db, users).await.map(Some)
     };
-    let rest = async {
+    let statuses = async {
         if !wanted.statuses {
             return Ok(None);
         }
-        futures::try_join!(remote::statuses_of_users(db, users), remote::remote_users(db, users)).map(Some)
+        remote::statuses_of_users(db, users).await.map(Some)
     };
-    let (numbers, rest) = futures::try_join!(numbers, rest)?;
+    let records = async {
+        if !wanted.records {
+            return Ok(None);
+        }
+        remote::remote_users(db, users).await.map(Some)
+    };
+    let (numbers, statuses, records) = futures::try_join!(numbers, statuses, records)?;
     if let Some(mut numbers) = numbers {
         loader
             .feed_many(
@@ -169,7 +192,16 @@ pub async fn prefetch(
             )
             .await;
     }
-    let Some((mut statuses, records)) = rest else {
+    if let Some(mut statuses) = statuses {
+        loader
+            .feed_many(
+                users
+                    .iter()
+                    .map(|u| (StatusesOfUser(*u), statuses.remove(u).unwrap_or_default())),
+            )
+            .await;
+    }
+    let Some(records) = records else {
         return Ok(());
     };
     let mut profiles: Vec<Uuid> = users
@@ -179,13 +211,6 @@ pub async fn prefetch(
     profiles.sort();
     profiles.dedup();
     let profiles = remote::profiles_by_id(db, &profiles).await?;
-    loader
-        .feed_many(
-            users
-                .iter()
-                .map(|u| (StatusesOfUser(*u), statuses.remove(u).unwrap_or_default())),
-        )
-        .await;
     loader
         .feed_many(records.into_iter().map(|(id, r)| (RemoteOfUser(id), r)))
         .await;

@@ -220,14 +220,15 @@ pub(crate) mod user_fields {
         Ok(UserNumberConnection::from_page(page, Some(total), UserNumber))
     }
 
-    /// `User.dynamicStatuses`.
+    /// `User.dynamicStatuses`: the list alone (its items read the rest of [`UserRemote`] when
+    /// they ask whether they are active or editable).
     pub async fn dynamic_statuses(ctx: &Context<'_>, user: &user::Model) -> Result<Vec<DynamicStatus>> {
-        Ok(user_remote(ctx, user.id)
-            .await?
-            .statuses
-            .into_iter()
-            .map(DynamicStatus)
-            .collect())
+        let statuses = loader(ctx)?
+            .load_one(StatusesOfUser(user.id))
+            .await
+            .map_err(load_err)?
+            .unwrap_or_default();
+        Ok(statuses.into_iter().map(DynamicStatus).collect())
     }
 
     /// `User.activeStatus`.
