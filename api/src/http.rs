@@ -5,10 +5,7 @@
 
 use std::{collections::HashMap, num::NonZeroU32, sync::Arc};
 
-use async_graphql::{
-    Request, Response as GqlResponse,
-    parser::types::{ExecutableDocument, OperationType},
-};
+use async_graphql::{Request, Response as GqlResponse, parser::types::OperationType};
 use axum::{
     body::Bytes,
     extract::{Query, State},
@@ -20,7 +17,12 @@ use serde_json::json;
 
 use crate::{
     auth::AuthError,
-    graphql::{ReachSchema, directory::loaders::DirectoryLoader, limits},
+    graphql::{
+        ReachSchema,
+        directory::loaders::DirectoryLoader,
+        documents::{Documents, Parsed},
+        limits,
+    },
     policy::Principal,
     state::AppState,
 };
@@ -41,6 +43,8 @@ pub struct ServerState {
     pub queries: ReachSchema,
     /// The document limits of the settings, which HTTP checks itself before `queries` runs.
     pub limits: limits::DocumentLimits,
+    /// Documents that passed those limits, kept parsed by their text.
+    pub documents: Arc<Documents>,
     /// Rate limiter keyed by token subject.
     pub limiter: Arc<Limiter>,
 }
@@ -201,12 +205,13 @@ enum Runs {
     Mutation,
 }
 
-/// Checks the text of `request` (length, nesting), parses it once and hands the document to the
-/// execution. `Err` is the response to give: a document that does not parse.
-fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<ExecutableDocument, Box<Response>> {
+/// Checks the text of `request` (length, nesting), parses it once (or copies the document kept
+/// for the same text) and hands the document to the execution. `Err` is the response to give: a
+/// document that does not parse.
+fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<Parsed, Box<Response>> {
     state
-        .limits
-        .parse(&request.query)
+        .documents
+        .parse(&state.limits, &request.query)
         .map_err(|e| Box::new(respond(GqlResponse::from_errors(vec![e]), media)))
 }
 
@@ -214,12 +219,16 @@ fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<
 fn prepare(
     state: &ServerState,
     request: &mut Request,
-    doc: ExecutableDocument,
+    parsed: Parsed,
     media: &'static str,
 ) -> Result<Runs, Box<Response>> {
-    if let Err(e) = state.limits.check(&doc, &request.variables) {
+    let checked = state
+        .documents
+        .check(&state.limits, &request.query, &parsed, &request.variables);
+    if let Err(e) = checked {
         return Err(Box::new(respond(GqlResponse::from_errors(vec![e]), media)));
     }
+    let doc = parsed.doc;
     let name = request.operation_name.as_deref();
     let runs = if limits::names_operation_of(&doc, name, OperationType::Query)
         && !limits::names_operation_of(&doc, name, OperationType::Mutation)
@@ -459,13 +468,13 @@ pub async fn graphql_get(
     if let Some(op) = operation {
         request = request.operation_name(op.clone());
     }
-    let doc = match parse(&state, &request, media) {
-        Ok(doc) => doc,
+    let parsed = match parse(&state, &request, media) {
+        Ok(parsed) => parsed,
         Err(resp) => return *resp,
     };
     let name = operation.map(String::as_str);
-    if limits::names_operation_of(&doc, name, OperationType::Mutation)
-        || limits::names_operation_of(&doc, name, OperationType::Subscription)
+    if limits::names_operation_of(&parsed.doc, name, OperationType::Mutation)
+        || limits::names_operation_of(&parsed.doc, name, OperationType::Subscription)
     {
         let mut resp = error_response(
             StatusCode::METHOD_NOT_ALLOWED,
@@ -490,7 +499,7 @@ pub async fn graphql_get(
             }
         }
     }
-    match prepare(&state, &mut request, doc, media) {
+    match prepare(&state, &mut request, parsed, media) {
         Ok(runs) => execute(&state, principal, request, runs, media).await,
         Err(resp) => *resp,
     }

@@ -82,6 +82,7 @@ impl Application {
             app: state.clone(),
             queries: query_schema(&state),
             limits: document_limits(&state.settings),
+            documents: Default::default(),
             schema,
             limiter: limiter.clone(),
         };

@@ -295,9 +295,14 @@ impl DocumentLimits {
         async_graphql::parser::parse_query(query).map_err(|e| with_code(ServerError::from(e), BAD_REQUEST))
     }
 
+    /// The limit of [`Self::check`] that depends on the variables: every required one given.
+    pub fn check_variables(&self, doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
+        missing_variables(doc, variables).map_err(|e| with_code(e, BAD_REQUEST))
+    }
+
     /// The limits on a parsed document: variables given, depth, aliases and directives.
     pub fn check(&self, doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
-        missing_variables(doc, variables).map_err(|e| with_code(e, BAD_REQUEST))?;
+        self.check_variables(doc, variables)?;
         let depth = max_depth(doc);
         if depth.data > self.max_depth {
             return Err(with_code(

@@ -5,6 +5,7 @@ pub mod args;
 pub mod built;
 pub mod connection;
 pub mod directory;
+pub mod documents;
 pub mod errors;
 pub mod executed;
 pub mod guard;

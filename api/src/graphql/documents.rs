@@ -1,0 +1,165 @@
+//! Parsed documents kept by their text (issue 17). A client sends the same few query texts
+//! over and over, with other variables; parsing one costs more than many a small listing's
+//! statement. A text that parsed and passed every limit of [`DocumentLimits`] is kept, parsed,
+//! and the next request with the same text starts from a copy: only the limit that depends on
+//! the variables (a required variable not given) is checked again. What fails is never kept, so
+//! every error is found and worded as before. Validation against the schema still runs for every
+//! request (its rules read the variables' values).
+//!
+//! Bounded: at most [`MAX_ENTRIES`] texts of at most [`MAX_TEXT`] bytes each are kept; when it
+//! is full, it is emptied and fills again with what is in use (a stream of ever-new texts only
+//! costs what parsing did before).
+
+use std::{collections::HashMap, sync::Mutex};
+
+use async_graphql::{ServerResult, Variables, parser::types::ExecutableDocument};
+
+use super::limits::DocumentLimits;
+
+/// Most texts kept at once.
+pub const MAX_ENTRIES: usize = 512;
+/// Longest text kept, in bytes (GraphiQL's introspection query is about 2 KiB).
+pub const MAX_TEXT: usize = 8 * 1024;
+
+/// Parsed documents by their text; one per server, shared by its requests.
+#[derive(Default)]
+pub struct Documents {
+    kept: Mutex<HashMap<String, ExecutableDocument>>,
+}
+
+/// A document parsed from a request's text, or copied from one that passed every limit.
+pub struct Parsed {
+    /// The document.
+    pub doc: ExecutableDocument,
+    /// Whether it came from the kept documents (its text's limits already passed).
+    kept: bool,
+}
+
+impl Documents {
+    /// The document of `query`: a copy of the kept one, or the text checked and parsed
+    /// ([`DocumentLimits::parse`]). It still has to pass [`Self::check`].
+    pub fn parse(&self, limits: &DocumentLimits, query: &str) -> ServerResult<Parsed> {
+        if let Some(doc) = self.lock().get(query) {
+            return Ok(Parsed {
+                doc: doc.clone(),
+                kept: true,
+            });
+        }
+        Ok(Parsed {
+            doc: limits.parse(query)?,
+            kept: false,
+        })
+    }
+
+    /// The limits of [`DocumentLimits::check`] on `parsed` with these variables, in the same
+    /// order and with the same errors. A document that passes is kept under `query`.
+    pub fn check(
+        &self,
+        limits: &DocumentLimits,
+        query: &str,
+        parsed: &Parsed,
+        variables: &Variables,
+    ) -> ServerResult<()> {
+        if parsed.kept {
+            // Everything but the variables passed when it was kept.
+            return limits.check_variables(&parsed.doc, variables);
+        }
+        limits.check(&parsed.doc, variables)?;
+        if query.len() <= MAX_TEXT {
+            let mut kept = self.lock();
+            if kept.len() >= MAX_ENTRIES {
+                kept.clear();
+            }
+            kept.insert(query.to_owned(), parsed.doc.clone());
+        }
+        Ok(())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecutableDocument>> {
+        // The map is only ever read or replaced whole, so a panic elsewhere cannot leave it
+        // half written.
+        self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// How many texts are kept.
+    pub fn len(&self) -> usize {
+        self.lock().len()
+    }
+
+    /// Whether none is kept.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn limits() -> DocumentLimits {
+        DocumentLimits {
+            max_query_length: 10_000,
+            max_aliases: 30,
+            max_directives_per_field: 5,
+            max_depth: 4,
+        }
+    }
+
+    fn vars(json: serde_json::Value) -> Variables {
+        Variables::from_json(json)
+    }
+
+    #[test]
+    fn a_text_that_passed_is_kept_and_its_copy_checks_the_variables_again() {
+        let (docs, limits) = (Documents::default(), limits());
+        let query = "query($a: ID!) { account(id: $a) { name } }";
+        let first = docs.parse(&limits, query).unwrap();
+        assert!(!first.kept);
+        docs.check(&limits, query, &first, &vars(serde_json::json!({"a": "x"})))
+            .unwrap();
+        assert_eq!(docs.len(), 1);
+
+        let again = docs.parse(&limits, query).unwrap();
+        assert!(again.kept);
+        assert_eq!(format!("{:?}", again.doc), format!("{:?}", first.doc));
+        let missing = docs
+            .check(&limits, query, &again, &vars(serde_json::json!({})))
+            .unwrap_err();
+        let fresh = limits
+            .check(&limits.parse(query).unwrap(), &vars(serde_json::json!({})))
+            .unwrap_err();
+        assert_eq!(missing.message, fresh.message);
+        assert_eq!(missing.extensions, fresh.extensions);
+    }
+
+    #[test]
+    fn what_fails_is_not_kept() {
+        let (docs, limits) = (Documents::default(), limits());
+        assert!(docs.parse(&limits, "{ account(id: ").is_err());
+        let deep = "{ a { b { c { d { e } } } } }";
+        let parsed = docs.parse(&limits, deep).unwrap();
+        assert!(docs.check(&limits, deep, &parsed, &Variables::default()).is_err());
+        let needs = "query($a: ID!) { account(id: $a) { name } }";
+        let parsed = docs.parse(&limits, needs).unwrap();
+        assert!(docs.check(&limits, needs, &parsed, &Variables::default()).is_err());
+        assert!(docs.is_empty());
+        assert!(!docs.parse(&limits, deep).unwrap().kept);
+    }
+
+    #[test]
+    fn it_is_bounded() {
+        let (docs, limits) = (Documents::default(), limits());
+        for i in 0..(MAX_ENTRIES + 10) {
+            let query = format!("{{ a{i}: __typename }}");
+            let parsed = docs.parse(&limits, &query).unwrap();
+            docs.check(&limits, &query, &parsed, &Variables::default()).unwrap();
+            assert!(docs.len() <= MAX_ENTRIES);
+        }
+        let long = format!("{{ __typename {} }}", " ".repeat(MAX_TEXT));
+        let parsed = docs.parse(&limits, &long).unwrap();
+        let before = docs.len();
+        docs.check(&limits, &long, &parsed, &Variables::default()).unwrap();
+        assert_eq!(docs.len(), before, "a long text is not kept");
+    }
+}
