@@ -283,7 +283,7 @@ pub async fn fetch<E: Keyset>(
         statement.expr_as(count, "total");
     }
     let row = db
-        .query_one_raw(backend.build(&statement))
+        .query_one_raw(pagination::statement(db, statement, req))
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the page's row".into()))?;
     let total: i64 = if plan.counts() { row.try_get("", "total")? } else { 0 };

@@ -3,8 +3,8 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, QueryResult,
-    QuerySelect, QueryTrait, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
+    QueryResult, QuerySelect, QueryTrait, Select, Statement, Value, Values,
     sea_query::{Expr, Query, SelectStatement},
 };
 use uuid::Uuid;
@@ -90,8 +90,53 @@ where
     E: Keyset,
     E::Model: Send + Sync,
 {
-    let rows = keyset::<E, _>(select, req).all(db).await?;
+    let statement = statement(db, keyset::<E, _>(select, req).into_query(), req);
+    let rows = E::find().from_raw_sql(statement).all(db).await?;
     Ok(assemble(rows, req, E::cursor))
+}
+
+/// `query` (a page of [`keyset`], or a statement around one) as `db` runs it: on SQLite the
+/// page's `LIMIT` is written into the text ([`inline_limit`]).
+pub fn statement(db: &impl ConnectionTrait, query: SelectStatement, req: &PageRequest) -> Statement {
+    let backend = db.get_database_backend();
+    let statement = backend.build(&query);
+    match backend {
+        DbBackend::Sqlite => inline_limit(statement, window(req).0 + 1),
+        _ => statement,
+    }
+}
+
+/// `statement` with its one `LIMIT ?` bound to `limit` written as `LIMIT <limit>`. SQLite plans
+/// a page with the value of a bound `LIMIT` and so prepares its cached statement again at every
+/// execution when the value is bound (`sqlite3Reprepare`: about as much CPU as running a small
+/// page); a literal keeps the prepared plan. Unchanged unless the text has exactly one `LIMIT ?`
+/// and the value it binds, counted by the `?` before it, is `limit` (the text's other literals
+/// are names and keys that hold no `?`).
+pub fn inline_limit(statement: Statement, limit: u64) -> Statement {
+    const BOUND: &str = " LIMIT ?";
+    let mut found = statement.sql.match_indices(BOUND);
+    let (Some((at, _)), None) = (found.next(), found.next()) else {
+        return statement;
+    };
+    let index = statement.sql[..at].matches('?').count();
+    let Some(Values(values)) = &statement.values else {
+        return statement;
+    };
+    if !matches!(values.get(index), Some(Value::BigUnsigned(Some(n))) if *n == limit) {
+        return statement;
+    }
+    let mut values = values.clone();
+    values.remove(index);
+    let sql = format!(
+        "{} LIMIT {limit}{}",
+        &statement.sql[..at],
+        &statement.sql[at + BOUND.len()..]
+    );
+    Statement {
+        sql,
+        values: Some(Values(values)),
+        db_backend: statement.db_backend,
+    }
 }
 
 /// Reads one page of `select` in its table's order and, with `total`, how many rows the whole
@@ -110,9 +155,10 @@ where
         return Ok((page(db, select, req).await?, None));
     }
     let total = Total::of(&select);
-    let rows = keyset::<E, _>(select, req)
+    let query = keyset::<E, _>(select, req)
         .expr_as(total.column(req), TOTAL)
-        .into_model::<Totalled<E::Model>>()
+        .into_query();
+    let rows = Totalled::<E::Model>::find_by_statement(statement(db, query, req))
         .all(db)
         .await?;
     let total = total.settle(db, rows.first().map(|r| r.1), req).await?;
@@ -332,8 +378,57 @@ pub fn page_in_memory<T>(rows: Vec<T>, id: impl Fn(&T) -> Uuid, req: &PageReques
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
+
+    fn sqlite(sql: &str, values: Vec<Value>) -> Statement {
+        Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+    }
+
+    #[test]
+    fn a_bound_limit_is_written_into_the_text() {
+        let s = inline_limit(
+            sqlite(
+                "SELECT a FROM t WHERE b = ? AND c LIKE ? ORDER BY a LIMIT ?",
+                vec![1i32.into(), "x".into(), 51u64.into()],
+            ),
+            51,
+        );
+        assert_eq!(s.sql, "SELECT a FROM t WHERE b = ? AND c LIKE ? ORDER BY a LIMIT 51");
+        assert_eq!(s.values, Some(Values(vec![1i32.into(), "x".into()])));
+        // In a sub-select, with values after it.
+        let s = inline_limit(
+            sqlite(
+                "SELECT x FROM (SELECT a FROM t WHERE b = ? LIMIT ?) AS p WHERE ? = 1",
+                vec![1i32.into(), 21u64.into(), 2i32.into()],
+            ),
+            21,
+        );
+        assert_eq!(
+            s.sql,
+            "SELECT x FROM (SELECT a FROM t WHERE b = ? LIMIT 21) AS p WHERE ? = 1"
+        );
+        assert_eq!(s.values, Some(Values(vec![1i32.into(), 2i32.into()])));
+    }
+
+    #[test]
+    fn anything_unexpected_is_left_bound() {
+        let cases = [
+            // no limit, two limits, another value where the limit's should be
+            sqlite("SELECT a FROM t WHERE b = ?", vec![1i32.into()]),
+            sqlite(
+                "SELECT * FROM (SELECT a FROM t LIMIT ?) AS p, (SELECT b FROM u LIMIT ?) AS q",
+                vec![51u64.into(), 51u64.into()],
+            ),
+            sqlite("SELECT a FROM t WHERE b = '?' LIMIT ?", vec![51u64.into()]),
+            sqlite("SELECT a FROM t LIMIT ?", vec![50u64.into()]),
+        ];
+        for case in cases {
+            let s = inline_limit(case.clone(), 51);
+            assert_eq!((s.sql, s.values), (case.sql, case.values));
+        }
+    }
 
     #[test]
     fn cursor_round_trips_and_rejects_garbage() {
