@@ -4,6 +4,8 @@
 
 pub mod cache;
 
+use std::sync::Arc;
+
 use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::Utc;
 use entity::{account, role_assignment, server_secret, user};
@@ -94,6 +96,7 @@ pub struct Tokens {
     issuer: String,
     audience: String,
     timing: TokenTiming,
+    verified: cache::Verified,
 }
 
 /// The clock rules of a token beyond its signature: how late after `exp`, how early before
@@ -191,6 +194,7 @@ impl Tokens {
             issuer: issuer.to_owned(),
             audience: audience.to_owned(),
             timing,
+            verified: cache::Verified::default(),
         }
     }
 
@@ -239,11 +243,23 @@ impl Tokens {
 
     /// Checks a token's signature, algorithm, issuer, audience, expiry, not-before, issue time
     /// and lifetime.
+    /// A token whose signature passed once is not checked again: its claims are kept, and the
+    /// clock rules (`exp` with its leeway among them) are applied to them at every use.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
+        let now = Utc::now().timestamp();
+        if let Some(claims) = self.verified.get(token) {
+            let live = now <= self.expires_at(&claims);
+            return if live && self.timing.admits(&claims, now) {
+                Ok(claims.as_ref().clone())
+            } else {
+                Err(AuthError::Invalid)
+            };
+        }
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|_| AuthError::Invalid)?;
-        if self.timing.admits(&claims, Utc::now().timestamp()) {
+        if self.timing.admits(&claims, now) {
+            self.verified.keep(token, Arc::new(claims.clone()));
             Ok(claims)
         } else {
             Err(AuthError::Invalid)

@@ -73,6 +73,10 @@ async fn token_clock_rules_follow_the_settings(backend: Backend) {
     let mut ws = crate::ws_client::WsClient::ready(&app.address, crate::ws_client::Proto::TransportWs, &lately).await;
     let (code, _) = ws.closed(std::time::Duration::from_secs(20)).await;
     assert_eq!(code, 4403, "closed when the token's leeway ends");
+    // HTTP kept what its signature says since it passed above (issue 17), and still refuses it
+    // once its leeway has run out (the leeway's last second included, as jsonwebtoken counts).
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_eq!(status_of(&app, &lately).await, 401, "refused once its leeway ends");
 }
 
 // issue 16 item 7: `sub` spelt in upper case names the same user, and so the same bucket.
