@@ -22,6 +22,7 @@ use crate::{
         directory::loaders::DirectoryLoader,
         documents::{Documents, Parsed},
         limits,
+        verbatim::Verbatim,
     },
     policy::Principal,
     state::AppState,
@@ -251,9 +252,11 @@ async fn execute(
     runs: Runs,
     media: &'static str,
 ) -> Response {
+    let verbatim = Verbatim::default();
     let mut request = request
         .data(principal)
-        .data(DirectoryLoader::for_request(state.app.db.clone()));
+        .data(DirectoryLoader::for_request(state.app.db.clone()))
+        .data(verbatim.clone());
     if let Some(own) = own {
         request = request.data(own);
     }
@@ -265,11 +268,16 @@ async fn execute(
     let Some(response) = within_deadline(timeout, schema.execute(request)).await else {
         return error_response(StatusCode::OK, media, "TIMEOUT", TIMEOUT_MESSAGE);
     };
-    respond(response, media)
+    respond_with(response, media, &verbatim)
 }
 
 /// The HTTP answer for a GraphQL response: 400 for an error of the request as a whole.
-fn respond(mut response: GqlResponse, media: &'static str) -> Response {
+fn respond(response: GqlResponse, media: &'static str) -> Response {
+    respond_with(response, media, &Verbatim::default())
+}
+
+/// [`respond`], with the JSON that `verbatim` holds in place of its markers.
+fn respond_with(mut response: GqlResponse, media: &'static str, verbatim: &Verbatim) -> Response {
     let status = if is_request_error(&response) {
         // Errors of the request as a whole (validation, an unknown operation) carry no code of
         // their own: mark them, like parse failures.
@@ -290,7 +298,12 @@ fn respond(mut response: GqlResponse, media: &'static str) -> Response {
         StatusCode::OK
     };
     match serde_json::to_vec(&response) {
-        Ok(body) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static(media))], body).into_response(),
+        Ok(body) => (
+            status,
+            [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
+            verbatim.splice(body),
+        )
+            .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise a response");
             error_response(StatusCode::INTERNAL_SERVER_ERROR, media, "INTERNAL", "internal error")

@@ -24,7 +24,10 @@ use sea_orm::{
     sea_query::{Expr, Func, Query},
 };
 
-use super::ids::{Kind, encode};
+use super::{
+    ids::{Kind, encode},
+    verbatim::Verbatim,
+};
 use crate::service::pagination::{self, Keyset, PageRequest, Total};
 
 /// A connection, built whole by the database or resolved field by field. Its GraphQL type is
@@ -86,12 +89,13 @@ impl Column {
 }
 
 /// What a built connection shows, in the client's order.
-#[derive(Debug)]
 pub struct Plan {
     /// The connection's fields: response key and what it is.
     items: Vec<(Name, Item)>,
     /// The nodes' fields: response key and what it is.
     node: Vec<(Name, NodeItem)>,
+    /// Where the response keeps JSON as the database wrote it (HTTP only).
+    verbatim: Option<Verbatim>,
 }
 
 #[derive(Debug)]
@@ -150,6 +154,7 @@ pub fn plan(ctx: &Context<'_>, columns: &[Column]) -> Option<Plan> {
     let mut plan = Plan {
         items: Vec::new(),
         node: Vec::new(),
+        verbatim: ctx.data_opt::<Verbatim>().cloned(),
     };
     let mut nodes = false;
     for (key, field) in plain_fields(&ctx.item.node.selection_set.node.items)? {
@@ -287,29 +292,11 @@ pub async fn fetch<E: Keyset>(
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the page's row".into()))?;
     let total: i64 = if plan.counts() { row.try_get("", "total")? } else { 0 };
-    let mut nodes = if pages {
-        let text: String = row.try_get("", "nodes")?;
-        let Ok(Value::List(nodes)) = serde_json::from_str::<Value>(&text) else {
-            return Err(DbErr::Type("the page's nodes are not a JSON array".into()));
-        };
-        nodes
+    let (nodes, more) = if pages {
+        nodes_of(row.try_get("", "nodes")?, plan, columns, req)?
     } else {
-        Vec::new()
+        (Value::List(Vec::new()), false)
     };
-    let (limit, backward) = pagination::window(req);
-    let more = nodes.len() as u64 > limit;
-    if more {
-        // The extra row read to learn whether more follow: the last in list order, or the
-        // first when reading backwards.
-        if backward {
-            nodes.remove(0);
-        } else {
-            nodes.pop();
-        }
-    }
-    for node in &mut nodes {
-        show_ids(node, plan, columns)?;
-    }
     let (has_next, has_previous) = pagination::flags(more, req);
     let mut value = async_graphql::indexmap::IndexMap::with_capacity(plan.items.len());
     let mut nodes = Some(nodes);
@@ -317,7 +304,7 @@ pub async fn fetch<E: Keyset>(
         let v = match item {
             Item::TotalCount => Value::from(total),
             Item::TypeName => Value::String(names.connection.to_owned()),
-            Item::Nodes => Value::List(nodes.take().unwrap_or_default()),
+            Item::Nodes => nodes.take().unwrap_or_else(|| Value::List(Vec::new())),
             Item::PageInfo(flags) => Value::Object(
                 flags
                     .iter()
@@ -335,6 +322,56 @@ pub async fn fetch<E: Keyset>(
         value.insert(key.clone(), v);
     }
     Ok(Value::Object(value))
+}
+
+/// The page's nodes from the JSON array the database wrote (with the extra row read to learn
+/// whether more follow: the last in list order, or the first when reading backwards), and
+/// whether more follow. Held verbatim for the response when the plan has a place for it and no
+/// node shows an id (a stored UUID becomes a global id here); read into values otherwise.
+fn nodes_of(text: String, plan: &Plan, columns: &[Column], req: &PageRequest) -> Result<(Value, bool), DbErr> {
+    let (limit, backward) = pagination::window(req);
+    let not_array = || DbErr::Type("the page's nodes are not a JSON array".into());
+    let ids = plan
+        .node
+        .iter()
+        .any(|(_, item)| matches!(item, NodeItem::Column(c) if columns[*c].id.is_some()));
+    if let (Some(verbatim), false) = (&plan.verbatim, ids) {
+        let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(&text).map_err(|_| not_array())?;
+        let more = items.len() as u64 > limit;
+        if !more {
+            return Ok((verbatim.hold(text), false));
+        }
+        let kept = if backward {
+            &items[1..]
+        } else {
+            &items[..items.len() - 1]
+        };
+        let mut array = String::with_capacity(text.len());
+        array.push('[');
+        for (i, item) in kept.iter().enumerate() {
+            if i > 0 {
+                array.push(',');
+            }
+            array.push_str(item.get());
+        }
+        array.push(']');
+        return Ok((verbatim.hold(array), true));
+    }
+    let Ok(Value::List(mut nodes)) = serde_json::from_str::<Value>(&text) else {
+        return Err(not_array());
+    };
+    let more = nodes.len() as u64 > limit;
+    if more {
+        if backward {
+            nodes.remove(0);
+        } else {
+            nodes.pop();
+        }
+    }
+    for node in &mut nodes {
+        show_ids(node, plan, columns)?;
+    }
+    Ok((Value::List(nodes), more))
 }
 
 /// Turns the stored UUIDs of a built node's id fields into global ids.

@@ -16,6 +16,7 @@ pub mod mobility;
 pub mod node;
 pub mod remote;
 pub mod sync;
+pub mod verbatim;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
