@@ -36,13 +36,13 @@ pub type Limiter = DefaultKeyedRateLimiter<String>;
 pub struct ServerState {
     /// Shared application state.
     pub app: AppState,
-    /// The executable schema (with the app state as data): mutations, and everything on the
-    /// websocket.
+    /// The executable schema (with the app state as data) with its extensions: everything on
+    /// the websocket.
     pub schema: ReachSchema,
-    /// The same schema without extensions, for queries over HTTP
-    /// ([`crate::startup::query_schema`]).
-    pub queries: ReachSchema,
-    /// The document limits of the settings, which HTTP checks itself before `queries` runs.
+    /// The same schema without extensions, for queries and mutations over HTTP
+    /// ([`crate::startup::plain_schema`]).
+    pub plain: ReachSchema,
+    /// The document limits of the settings, which HTTP checks itself before `plain` runs.
     pub limits: limits::DocumentLimits,
     /// Documents that passed those limits, kept parsed by their text.
     pub documents: Arc<Documents>,
@@ -200,9 +200,9 @@ pub(crate) fn rate_limited(limiter: &Limiter, subject: &str) -> bool {
 /// What the document of a request runs: a query, or something that may write.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Runs {
-    /// Queries only: the schema without extensions.
+    /// Queries only.
     Query,
-    /// A mutation (or a subscription, which HTTP refuses): the full schema.
+    /// A mutation (or a subscription, which the schema refuses over HTTP).
     Mutation,
 }
 
@@ -245,13 +245,7 @@ fn prepare(
 
 /// Runs one GraphQL request for `principal` within the request timeout, its document parsed and
 /// checked by [`prepare`].
-async fn execute(
-    state: &ServerState,
-    (principal, own): Caller,
-    request: Request,
-    runs: Runs,
-    media: &'static str,
-) -> Response {
+async fn execute(state: &ServerState, (principal, own): Caller, request: Request, media: &'static str) -> Response {
     let verbatim = Verbatim::default();
     let mut request = request
         .data(principal)
@@ -260,12 +254,8 @@ async fn execute(
     if let Some(own) = own {
         request = request.data(own);
     }
-    let schema = match runs {
-        Runs::Query => &state.queries,
-        Runs::Mutation => &state.schema,
-    };
     let timeout = state.app.settings.request_timeout();
-    let Some(response) = within_deadline(timeout, schema.execute(request)).await else {
+    let Some(response) = within_deadline(timeout, state.plain.execute(request)).await else {
         return error_response(StatusCode::OK, media, "TIMEOUT", TIMEOUT_MESSAGE);
     };
     respond_with(response, media, &verbatim)
@@ -287,7 +277,7 @@ fn respond_with(mut response: GqlResponse, media: &'static str, verbatim: &Verba
                 if code_of(&e).is_some() {
                     e
                 } else {
-                    // Validation (the query schema has no extension to code it).
+                    // Validation (the plain schema has no extension to code it).
                     let code = limits::validation_code(&e.message);
                     limits::with_code(e, code)
                 }
@@ -407,7 +397,7 @@ pub async fn graphql_post(State(state): State<ServerState>, request: axum::extra
         Ok(runs) => runs,
         Err(resp) => return *resp,
     };
-    let response = execute(&state, principal, request, runs, media).await;
+    let response = execute(&state, principal, request, media).await;
     // A mutation may commit a change: retire kept principals, and wake this process's plugins
     // rather than let them find it at their next poll.
     if runs == Runs::Mutation {
@@ -513,7 +503,7 @@ pub async fn graphql_get(
         }
     }
     match prepare(&state, &mut request, parsed, media) {
-        Ok(runs) => execute(&state, principal, request, runs, media).await,
+        Ok(_) => execute(&state, principal, request, media).await,
         Err(resp) => *resp,
     }
 }

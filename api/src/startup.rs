@@ -80,7 +80,7 @@ impl Application {
         let limiter = http::limiter(settings.limits.rate_limit_per_second, settings.limits.rate_limit_burst);
         let server = ServerState {
             app: state.clone(),
-            queries: query_schema(&state),
+            plain: plain_schema(&state),
             limits: document_limits(&state.settings),
             documents: Default::default(),
             schema,
@@ -217,15 +217,13 @@ pub fn document_limits(settings: &Settings) -> DocumentLimits {
     }
 }
 
-/// The schema with data, limits and extensions, as the server runs mutations and everything
-/// on the websocket.
+/// The schema with data, limits and extensions, as the server runs everything on the websocket.
 pub fn executable_schema(state: &AppState) -> graphql::ReachSchema {
     let limits = &state.settings.limits;
     let mut builder = graphql::builder()
         .data(state.clone())
         .limit_complexity(limits.max_complexity)
         .extension(document_limits(&state.settings))
-        .extension(graphql::directory::loaders::FreshPerMutation)
         .extension(graphql::live::FreshPerEvent);
     if !state.settings.introspection {
         builder = builder.disable_introspection().disable_suggestions();
@@ -233,12 +231,12 @@ pub fn executable_schema(state: &AppState) -> graphql::ReachSchema {
     builder.finish()
 }
 
-/// The schema HTTP queries run on: the same types and data with no extension. async-graphql
-/// resolves every field through the extension chain as soon as one extension is registered;
-/// queries need none of them (no loader to empty between fields, no websocket session), so
-/// they take its direct path. The HTTP layer checks the document limits itself before
-/// executing ([`crate::http`]).
-pub fn query_schema(state: &AppState) -> graphql::ReachSchema {
+/// The schema HTTP queries and mutations run on: the same types and data with no extension.
+/// async-graphql resolves every field through the extension chain as soon as one extension is
+/// registered; HTTP needs none of them (the mutation root empties the loader between mutation
+/// fields itself, and there is no websocket session), so every field takes its direct path. The
+/// HTTP layer checks the document limits itself before executing ([`crate::http`]).
+pub fn plain_schema(state: &AppState) -> graphql::ReachSchema {
     let mut builder = graphql::builder()
         .data(state.clone())
         .limit_complexity(state.settings.limits.max_complexity);

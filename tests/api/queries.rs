@@ -397,3 +397,43 @@ async fn sqlite_is_built_for_concurrent_readers() {
     assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
     assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
 }
+
+/// Mutation fields run one after another on an empty loader cache (`MutationRoot`): the second
+/// of two activations in one document reads the user's record again, so it shows itself active
+/// rather than what the first loaded.
+async fn each_mutation_field_reads_afresh(backend: Backend) {
+    let app = spawn_app_with(backend, counting).await;
+    let w = World::build(&app).await;
+    let user = w.b.user1;
+    let cfg = &app.state.settings.remote_extension;
+    let principal = Principal::Support { name: "t".into() };
+    let mut ids = Vec::new();
+    for name in ["Desk", "Road"] {
+        let input = remote::StatusInput {
+            name: name.into(),
+            presence: entity::Presence::Available,
+            message: None,
+            remote_extension_id: None,
+            targets: [None; 4],
+            origin: None,
+        };
+        let s = remote::create_status(&app.state.db, &principal, cfg, Some(Some(user)), input)
+            .await
+            .unwrap();
+        ids.push(gid(Kind::DynamicStatus, s.id));
+    }
+    let both = "mutation($a: ID!, $b: ID!) {
+        first: dynamicStatusActivate(input: {id: $a}) { dynamicStatus { id isActive user { activeStatus { id } } } }
+        second: dynamicStatusActivate(input: {id: $b}) { dynamicStatus { id isActive user { activeStatus { id } } } }
+    }";
+    let body = app.gql(&app.token(user), both, json!({"a": ids[0], "b": ids[1]})).await;
+    assert!(body.get("errors").is_none(), "{body}");
+    for (field, id) in [("first", &ids[0]), ("second", &ids[1])] {
+        let status = &body["data"][field]["dynamicStatus"];
+        assert_eq!(status["id"], json!(id), "{body}");
+        assert_eq!(status["isActive"], true, "{field}: {body}");
+        assert_eq!(status["user"]["activeStatus"]["id"], json!(id), "{field}: {body}");
+    }
+}
+
+backend_tests!(each_mutation_field_reads_afresh);

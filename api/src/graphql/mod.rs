@@ -26,13 +26,53 @@ pub struct QueryRoot(node::NodeQuery, directory::query::DirectoryQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-pub struct MutationRoot(
+#[graphql(name = "MutationRoot")]
+pub struct MutationFields(
     directory::mutation::DirectoryMutation,
     mobility::mutation::MobilityMutation,
     mobility::notifications::NotificationMutation,
     remote::mutation::RemoteMutation,
     sync::mutation::SyncMutation,
 );
+
+/// The mutation root: [`MutationFields`], each field run on an empty loader cache. Mutation
+/// fields run one after another and each may change what an earlier one loaded. Done here, at
+/// the root, rather than by an extension: async-graphql runs every field of a response (a bulk
+/// mutation's thousand users included) through the extension chain as soon as there is one.
+#[derive(Default)]
+pub struct MutationRoot(MutationFields);
+
+impl async_graphql::ContainerType for MutationRoot {
+    async fn resolve_field(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
+        if let Some(loader) = ctx.data_opt::<directory::loaders::RequestLoader>() {
+            directory::loaders::forget_all(loader);
+        }
+        self.0.resolve_field(ctx).await
+    }
+}
+
+impl async_graphql::OutputType for MutationRoot {
+    fn type_name() -> std::borrow::Cow<'static, str> {
+        MutationFields::type_name()
+    }
+
+    fn create_type_info(registry: &mut async_graphql::registry::Registry) -> String {
+        MutationFields::create_type_info(registry)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &async_graphql::ContextSelectionSet<'_>,
+        _field: &async_graphql::Positioned<async_graphql::parser::types::Field>,
+    ) -> async_graphql::ServerResult<async_graphql::Value> {
+        async_graphql::resolver_utils::resolve_container_serial(ctx, self).await
+    }
+}
+
+impl async_graphql::ObjectType for MutationRoot {}
 
 /// Every subscription (SPEC E4), served over websockets on `/graphql`.
 #[derive(MergedSubscription, Default)]

@@ -46,7 +46,7 @@ pub struct AccessNumberKey(pub Uuid);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RoleAssignmentKey(pub Uuid);
 
-/// Empties the request's cache (before a mutation field runs).
+/// Empties the request's cache (before a mutation field runs: [`crate::graphql::MutationRoot`]).
 pub fn forget_all(loader: &RequestLoader) {
     loader.clear::<AccountKey>();
     loader.clear::<LocationKey>();
@@ -105,33 +105,6 @@ impl Loader<RolesOfUser> for DirectoryLoader {
         Ok(k.iter()
             .map(|key| (*key, found.remove(&key.0).unwrap_or_default()))
             .collect())
-    }
-}
-
-/// Empties the request's loader cache before each mutation field (mutation fields run one after
-/// another, and each may change what an earlier one loaded).
-pub struct FreshPerMutation;
-
-impl async_graphql::extensions::ExtensionFactory for FreshPerMutation {
-    fn create(&self) -> std::sync::Arc<dyn async_graphql::extensions::Extension> {
-        std::sync::Arc::new(FreshPerMutation)
-    }
-}
-
-#[async_graphql::async_trait::async_trait]
-impl async_graphql::extensions::Extension for FreshPerMutation {
-    async fn resolve(
-        &self,
-        ctx: &async_graphql::extensions::ExtensionContext<'_>,
-        info: async_graphql::extensions::ResolveInfo<'_>,
-        next: async_graphql::extensions::NextResolve<'_>,
-    ) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
-        if info.parent_type == "MutationRoot"
-            && let Some(loader) = ctx.data_opt::<RequestLoader>()
-        {
-            forget_all(loader);
-        }
-        next.run(ctx, info).await
     }
 }
 
