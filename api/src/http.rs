@@ -362,35 +362,9 @@ pub async fn graphql_post(State(state): State<ServerState>, request: axum::extra
             );
         }
     };
-    let value: serde_json::Value = match serde_json::from_slice(&body) {
-        Ok(v) => v,
-        Err(_) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                media,
-                "BAD_REQUEST",
-                "the body is not valid JSON",
-            );
-        }
-    };
-    if value.is_array() {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            media,
-            "BAD_REQUEST",
-            "batched requests are not supported",
-        );
-    }
-    let request: Request = match serde_json::from_value(value) {
-        Ok(r) => r,
-        Err(_) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                media,
-                "BAD_REQUEST",
-                "the body must be an object with a `query` string",
-            );
-        }
+    let request = match read_request(&body) {
+        Ok(request) => request,
+        Err(message) => return error_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", message),
     };
     let mut request = request;
     let runs = match parse(&state, &request, media).and_then(|doc| prepare(&state, &mut request, doc, media)) {
@@ -404,6 +378,24 @@ pub async fn graphql_post(State(state): State<ServerState>, request: axum::extra
         state.app.committed();
     }
     response
+}
+
+/// The GraphQL request a POST body holds, or why it holds none. An object is read straight
+/// into the request (one pass); anything else, and an object that does not read so, is read as
+/// JSON first to say what is wrong: not JSON, a batch (an array), or not a request. (A struct
+/// also reads from a JSON array, hence the array is looked for first.)
+fn read_request(body: &[u8]) -> Result<Request, &'static str> {
+    let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
+    if object && let Ok(request) = serde_json::from_slice::<Request>(body) {
+        return Ok(request);
+    }
+    let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
+        return Err("the body is not valid JSON");
+    };
+    if value.is_array() {
+        return Err("batched requests are not supported");
+    }
+    serde_json::from_value(value).map_err(|_| "the body must be an object with a `query` string")
 }
 
 fn not_acceptable() -> Response {
@@ -518,6 +510,32 @@ mod tests {
             h.insert(header::ACCEPT, v);
         }
         h
+    }
+
+    #[test]
+    fn a_body_reads_as_one_request_or_says_why_not() {
+        let ok = read_request(br#" {"query": "{ a }", "variables": {"x": [1, {"y": null}]}, "operationName": null}"#)
+            .map(|r| (r.query, r.variables.into_value().into_json().ok()));
+        assert_eq!(
+            ok,
+            Ok(("{ a }".to_owned(), Some(serde_json::json!({"x": [1, {"y": null}]}))))
+        );
+        // Duplicate keys read as JSON does (the last wins).
+        let twice = read_request(br#"{"query": "{ a }", "query": "{ b }"}"#).map(|r| r.query);
+        assert_eq!(twice, Ok("{ b }".to_owned()));
+        let why = |body: &[u8]| read_request(body).err();
+        assert_eq!(why(b"{\"query\": "), Some("the body is not valid JSON"));
+        assert_eq!(why(b""), Some("the body is not valid JSON"));
+        assert_eq!(
+            why(br#"[{"query": "{ a }"}]"#),
+            Some("batched requests are not supported")
+        );
+        assert_eq!(why(br#"["{ a }"]"#), Some("batched requests are not supported"));
+        assert_eq!(
+            why(br#"{"query": 5}"#),
+            Some("the body must be an object with a `query` string")
+        );
+        assert_eq!(why(b"42"), Some("the body must be an object with a `query` string"));
     }
 
     #[test]
