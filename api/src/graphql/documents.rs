@@ -10,7 +10,10 @@
 //! is full, it is emptied and fills again with what is in use (a stream of ever-new texts only
 //! costs what parsing did before).
 
-use std::{collections::HashMap, sync::Mutex};
+use std::{
+    collections::HashMap,
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::{ServerResult, Variables, parser::types::ExecutableDocument};
 
@@ -24,7 +27,7 @@ pub const MAX_TEXT: usize = 8 * 1024;
 /// Parsed documents by their text; one per server, shared by its requests.
 #[derive(Default)]
 pub struct Documents {
-    kept: Mutex<HashMap<String, ExecutableDocument>>,
+    kept: Mutex<HashMap<String, Arc<ExecutableDocument>>>,
 }
 
 /// A document parsed from a request's text, or copied from one that passed every limit.
@@ -39,9 +42,11 @@ impl Documents {
     /// The document of `query`: a copy of the kept one, or the text checked and parsed
     /// ([`DocumentLimits::parse`]). It still has to pass [`Self::check`].
     pub fn parse(&self, limits: &DocumentLimits, query: &str) -> ServerResult<Parsed> {
-        if let Some(doc) = self.lock().get(query) {
+        // The copy is made outside the lock.
+        let kept = self.lock().get(query).cloned();
+        if let Some(doc) = kept {
             return Ok(Parsed {
-                doc: doc.clone(),
+                doc: doc.as_ref().clone(),
                 kept: true,
             });
         }
@@ -70,12 +75,12 @@ impl Documents {
             if kept.len() >= MAX_ENTRIES {
                 kept.clear();
             }
-            kept.insert(query.to_owned(), parsed.doc.clone());
+            kept.insert(query.to_owned(), Arc::new(parsed.doc.clone()));
         }
         Ok(())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, ExecutableDocument>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ExecutableDocument>>> {
         // The map is only ever read or replaced whole, so a panic elsewhere cannot leave it
         // half written.
         self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
