@@ -9,6 +9,7 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 pub mod auth;
+pub mod by_text;
 pub mod cli;
 pub mod config;
 pub mod db;

@@ -140,28 +140,24 @@ const MAX_TOKENS: usize = 10_000;
 /// A token's signed claims never change, so checking its signature again would find the same;
 /// what depends on the time (expiry, not-before) is checked again at each use by the caller.
 /// Only tokens that passed are kept.
-#[derive(Clone, Default)]
-pub struct Verified(Arc<Mutex<HashMap<String, Arc<crate::auth::Claims>>>>);
+#[derive(Clone, Debug)]
+pub struct Verified(crate::by_text::ByText<crate::auth::Claims>);
 
-impl std::fmt::Debug for Verified {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Verified").finish_non_exhaustive()
+impl Default for Verified {
+    fn default() -> Self {
+        Self(crate::by_text::ByText::new(MAX_TOKENS))
     }
 }
 
 impl Verified {
     /// The claims of `token` if its signature passed before.
     pub fn get(&self, token: &str) -> Option<Arc<crate::auth::Claims>> {
-        self.0.lock().unwrap_or_else(|e| e.into_inner()).get(token).cloned()
+        self.0.get(token)
     }
 
     /// Keeps the claims whose signature `token` carries.
     pub fn keep(&self, token: &str, claims: Arc<crate::auth::Claims>) {
-        let mut kept = self.0.lock().unwrap_or_else(|e| e.into_inner());
-        if kept.len() >= MAX_TOKENS {
-            kept.clear();
-        }
-        kept.insert(token.to_owned(), claims);
+        self.0.keep(token, claims);
     }
 }
 

@@ -10,14 +10,12 @@
 //! is full, it is emptied and fills again with what is in use (a stream of ever-new texts only
 //! costs what parsing did before).
 
-use std::{
-    collections::HashMap,
-    sync::{Arc, Mutex},
-};
+use std::sync::Arc;
 
 use async_graphql::{ServerResult, Variables, parser::types::ExecutableDocument};
 
 use super::limits::DocumentLimits;
+use crate::by_text::ByText;
 
 /// Most texts kept at once.
 pub const MAX_ENTRIES: usize = 512;
@@ -25,9 +23,16 @@ pub const MAX_ENTRIES: usize = 512;
 pub const MAX_TEXT: usize = 8 * 1024;
 
 /// Parsed documents by their text; one per server, shared by its requests.
-#[derive(Default)]
 pub struct Documents {
-    kept: Mutex<HashMap<String, Arc<ExecutableDocument>>>,
+    kept: ByText<ExecutableDocument>,
+}
+
+impl Default for Documents {
+    fn default() -> Self {
+        Self {
+            kept: ByText::new(MAX_ENTRIES),
+        }
+    }
 }
 
 /// A document parsed from a request's text, or copied from one that passed every limit.
@@ -42,9 +47,7 @@ impl Documents {
     /// The document of `query`: a copy of the kept one, or the text checked and parsed
     /// ([`DocumentLimits::parse`]). It still has to pass [`Self::check`].
     pub fn parse(&self, limits: &DocumentLimits, query: &str) -> ServerResult<Parsed> {
-        // The copy is made outside the lock.
-        let kept = self.lock().get(query).cloned();
-        if let Some(doc) = kept {
+        if let Some(doc) = self.kept.get(query) {
             return Ok(Parsed {
                 doc: doc.as_ref().clone(),
                 kept: true,
@@ -71,24 +74,14 @@ impl Documents {
         }
         limits.check(&parsed.doc, variables)?;
         if query.len() <= MAX_TEXT {
-            let mut kept = self.lock();
-            if kept.len() >= MAX_ENTRIES {
-                kept.clear();
-            }
-            kept.insert(query.to_owned(), Arc::new(parsed.doc.clone()));
+            self.kept.keep(query, Arc::new(parsed.doc.clone()));
         }
         Ok(())
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<ExecutableDocument>>> {
-        // The map is only ever read or replaced whole, so a panic elsewhere cannot leave it
-        // half written.
-        self.kept.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
-    }
-
     /// How many texts are kept.
     pub fn len(&self) -> usize {
-        self.lock().len()
+        self.kept.len()
     }
 
     /// Whether none is kept.
