@@ -243,6 +243,7 @@ impl Tokens {
 
     /// Checks a token's signature, algorithm, issuer, audience, expiry, not-before, issue time
     /// and lifetime.
+    ///
     /// A token whose signature passed once is not checked again: its claims are kept, and the
     /// clock rules (`exp` with its leeway among them) are applied to them at every use.
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {

@@ -112,19 +112,9 @@ pub const STATUS_FIELDS: [&str; 6] = [
     "clientProfile",
 ];
 
-/// The paths (from a `User`) whose fields read a user's Remote Extension record and client
-/// profile as well as their statuses (what `user_remote` in `types.rs` reads): all of
-/// [`STATUS_FIELDS`] but the list of statuses itself, and the fields of a status that say
-/// whether it is active or editable.
-const RECORD_PATHS: [&[&str]; 7] = [
-    &["activeStatus"],
-    &["activeRemoteExtension"],
-    &["canAddRemoteExtension"],
-    &["canAddStatus"],
-    &["clientProfile"],
-    &["dynamicStatuses", "isActive"],
-    &["dynamicStatuses", "editable"],
-];
+/// The fields of a status (under `dynamicStatuses`) that read the user's Remote Extension record
+/// and client profile: whether it is active or editable.
+const STATUS_RECORD_FIELDS: [&str; 2] = ["isActive", "editable"];
 
 /// Which of a user's Remote Extension rows a selection reads.
 #[derive(Clone, Copy, Debug)]
@@ -133,7 +123,9 @@ pub struct Wanted {
     pub numbers: bool,
     /// The statuses ([`STATUS_FIELDS`]).
     pub statuses: bool,
-    /// The Remote Extension record and the client profile ([`RECORD_PATHS`]).
+    /// The Remote Extension record and the client profile (what `user_remote` in `types.rs`
+    /// reads with the statuses): every field of [`STATUS_FIELDS`] but the list of statuses
+    /// itself, and the list's [`STATUS_RECORD_FIELDS`].
     pub records: bool,
 }
 
@@ -143,7 +135,11 @@ impl Wanted {
         Self {
             numbers: NUMBER_FIELDS.iter().any(|f| asks(&[f])),
             statuses: STATUS_FIELDS.iter().any(|f| asks(&[f])),
-            records: RECORD_PATHS.iter().any(|p| asks(p)),
+            records: STATUS_FIELDS
+                .iter()
+                .filter(|f| **f != "dynamicStatuses")
+                .any(|f| asks(&[f]))
+                || STATUS_RECORD_FIELDS.iter().any(|f| asks(&["dynamicStatuses", f])),
         }
     }
 }
