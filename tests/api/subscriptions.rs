@@ -589,6 +589,40 @@ async fn e4_an_event_behind_an_open_transaction_goes_out_when_it_ends(backend: B
     assert_eq!(e["activeStatus"]["id"], busy.as_str());
 }
 
+// Issue 17: a subscription of one root field is parked between its events (the socket keeps its
+// feed, not async-graphql's execution) and each event is rendered by running the operation
+// again. A directive on the root field makes async-graphql run it whole, as before. Both give the
+// same messages for the same changes (the slow-consumer test shows a parked one's ending).
+async fn e4_a_parked_subscription_sends_what_one_run_whole_sends(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    app.quiesce().await;
+    let token = app.token(w.c.user1);
+    let whole = NUMBERS.replacen(
+        "userNumbersChanged(userId: $u)",
+        "userNumbersChanged(userId: $u) @include(if: true)",
+        1,
+    );
+    assert_ne!(whole, NUMBERS);
+    let mut parked = WsClient::ready(&app.address, Proto::TransportWs, &token).await;
+    let mut run_whole = WsClient::ready(&app.address, Proto::TransportWs, &token).await;
+    parked.subscribe("n", NUMBERS, json!({})).await;
+    run_whole.subscribe("n", &whole, json!({})).await;
+    app.watching(Topic::UserNumbers(w.c.user1), 2).await;
+    let desk = id_of(
+        &rcall(&app, &token, "userNumberCreate", number("+4680002", false, "Desk")).await,
+        "userNumber",
+    );
+    rcall(&app, &token, "userNumberUpdate", json!({"id": desk, "label": "Front"})).await;
+    rcall(&app, &token, "userNumberDelete", json!({"id": desk})).await;
+    for _ in 0..3 {
+        let (a, b) = (parked.next(SILENCE * 4).await, run_whole.next(SILENCE * 4).await);
+        assert!(matches!(a, Incoming::Next { .. }), "{a:?}");
+        assert_eq!(a, b);
+    }
+    assert_eq!(parked.next(SILENCE).await, Incoming::Silence);
+}
+
 backend_tests!(
     e4_a_user_sees_their_own_status_change_on_both_protocols,
     t1_subscriptions_refuse_other_users_and_accounts_like_unknown_ids,
@@ -602,4 +636,5 @@ backend_tests!(
     e4_subscription_limits_per_connection_and_per_token,
     e4_a_subscriber_too_far_behind_is_closed_with_a_reason,
     e4_an_event_behind_an_open_transaction_goes_out_when_it_ends,
+    e4_a_parked_subscription_sends_what_one_run_whole_sends,
 );

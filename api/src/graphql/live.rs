@@ -1,14 +1,22 @@
 //! What every subscription shares: opening a feed under the limits, turning it into the
-//! stream async-graphql sends, the fields every event carries, and a fresh loader per event.
+//! stream async-graphql sends (or parking it, see [`Park`]), the fields every event carries,
+//! and a fresh loader per event.
 
-use std::sync::Arc;
+use std::{
+    any::Any,
+    marker::PhantomData,
+    sync::{Arc, Mutex},
+};
 
 use async_graphql::{
     Context, Data, ID, Object, Result,
     extensions::{Extension, ExtensionContext, ExtensionFactory, NextExecute},
-    futures_util::Stream,
 };
 use chrono::{DateTime, Utc};
+use futures::{
+    StreamExt, future,
+    stream::{self, BoxStream},
+};
 
 use super::{
     context,
@@ -68,32 +76,121 @@ pub enum Step<T> {
     End(async_graphql::Error),
 }
 
-/// The events of `feed` as `on_event` shapes them. A subscriber that fell too far behind gets a
-/// `SLOW_CONSUMER` error and its subscription completes; it may subscribe again and re-read.
-pub fn events<T: Send + 'static>(
+/// A subscription's feed and what makes each delivery its event.
+pub struct Watch<T, F> {
     feed: Feed,
-    on_event: impl FnMut(Arc<Delivery>) -> Step<T> + Send + 'static,
-) -> impl Stream<Item = Result<T>> + Send + 'static {
-    async_graphql::futures_util::stream::unfold(Some((feed, on_event)), |state| async move {
-        let (mut feed, mut on_event) = state?;
-        loop {
-            match feed.next().await {
-                Next::Event(delivery) => match on_event(delivery) {
-                    Step::Emit(item) => return Some((Ok(item), Some((feed, on_event)))),
-                    Step::Skip => continue,
-                    Step::End(error) => return Some((Err(error), None)),
-                },
-                Next::Overflowed => {
-                    let error = coded(
-                        "SLOW_CONSUMER",
-                        "this subscription fell too far behind and was closed; subscribe again and re-read",
-                    );
-                    return Some((Err(error), None));
-                }
-                Next::Closed => return None,
-            }
+    on_event: F,
+    ended: bool,
+    item: PhantomData<fn() -> T>,
+}
+
+impl<T, F: FnMut(Arc<Delivery>) -> Step<T>> Watch<T, F> {
+    fn new(feed: Feed, on_event: F) -> Self {
+        Self {
+            feed,
+            on_event,
+            ended: false,
+            item: PhantomData,
         }
+    }
+
+    /// The next event; an error ends the subscription, and `None` follows it (or the server
+    /// stopping). A subscriber that fell too far behind gets a `SLOW_CONSUMER` error; it may
+    /// subscribe again and re-read.
+    pub async fn next(&mut self) -> Option<Result<T>> {
+        if self.ended {
+            return None;
+        }
+        loop {
+            let error = match self.feed.next().await {
+                Next::Event(delivery) => match (self.on_event)(delivery) {
+                    Step::Emit(item) => return Some(Ok(item)),
+                    Step::Skip => continue,
+                    Step::End(error) => error,
+                },
+                Next::Overflowed => coded(
+                    "SLOW_CONSUMER",
+                    "this subscription fell too far behind and was closed; subscribe again and re-read",
+                ),
+                Next::Closed => {
+                    self.ended = true;
+                    return None;
+                }
+            };
+            self.ended = true;
+            return Some(Err(error));
+        }
+    }
+}
+
+/// One event of any subscription field, as a parked subscription holds it until it is rendered.
+pub type AnyEvent = Box<dyn Any + Send>;
+
+/// A subscription parked between its events: its feed, and what makes a delivery its event.
+pub type Parked = Watch<AnyEvent, Box<dyn FnMut(Arc<Delivery>) -> Step<AnyEvent> + Send>>;
+
+/// Put in a subscription's request data by the websocket: the resolver leaves its feed here
+/// instead of returning a stream, so the socket keeps the feed alone between events (not
+/// async-graphql's execution of the whole operation) and renders each event with [`Replay`].
+#[derive(Clone, Default)]
+pub struct Park(Arc<Mutex<Option<Parked>>>);
+
+impl Park {
+    /// The parked feed, once the resolver has left it.
+    pub fn take(&self) -> Option<Parked> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
+    }
+}
+
+/// Put in the request data of a parked subscription's event: the resolver checks nothing and
+/// opens nothing, and yields this event (or error) for async-graphql to render with the
+/// operation's selection, exactly as the running subscription would have.
+pub struct Replay(Mutex<Option<Result<AnyEvent>>>);
+
+impl Replay {
+    /// A replay of `outcome`.
+    pub fn new(outcome: Result<AnyEvent>) -> Self {
+        Self(Mutex::new(Some(outcome)))
+    }
+}
+
+/// The event a replay renders, for a subscription resolver to return before any check:
+/// `None` when this execution is not a replay.
+pub fn replayed<T: Send + 'static>(ctx: &Context<'_>) -> Option<BoxStream<'static, Result<T>>> {
+    let replay = ctx.data_opt::<Replay>()?;
+    let Some(outcome) = replay.0.lock().unwrap_or_else(|e| e.into_inner()).take() else {
+        return Some(stream::empty().boxed());
+    };
+    let event = outcome.and_then(|event| match event.downcast::<T>() {
+        Ok(event) => Ok(*event),
+        Err(_) => {
+            tracing::error!("a replayed event is not the subscription's type");
+            Err(coded("INTERNAL", "internal error"))
+        }
+    });
+    Some(stream::once(future::ready(event)).boxed())
+}
+
+/// The events of `feed` as `on_event` shapes them (see [`Watch::next`]). Where the websocket
+/// parks subscriptions ([`Park`]), the feed is left there and the stream is empty.
+pub fn events<T: Send + 'static>(
+    ctx: &Context<'_>,
+    feed: Feed,
+    mut on_event: impl FnMut(Arc<Delivery>) -> Step<T> + Send + 'static,
+) -> BoxStream<'static, Result<T>> {
+    if let Some(park) = ctx.data_opt::<Park>() {
+        let on_event: Box<dyn FnMut(Arc<Delivery>) -> Step<AnyEvent> + Send> = Box::new(move |d| match on_event(d) {
+            Step::Emit(event) => Step::Emit(Box::new(event)),
+            Step::Skip => Step::Skip,
+            Step::End(error) => Step::End(error),
+        });
+        *park.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Watch::new(feed, on_event));
+        return stream::empty().boxed();
+    }
+    stream::unfold(Watch::new(feed, on_event), |mut watch| async move {
+        watch.next().await.map(|event| (event, watch))
     })
+    .boxed()
 }
 
 /// The fields every event carries.

@@ -4,7 +4,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, MergedObject, Object, Result, Subscription, futures_util::Stream};
+use async_graphql::{Context, Enum, ID, MergedObject, Object, Result, Subscription, futures_util::stream::BoxStream};
 
 use super::types::{Mobility, MobilityUser};
 use crate::{
@@ -150,10 +150,13 @@ impl MobilitySubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The account (an `Account` id).")] account_id: IdArg,
-    ) -> Result<impl Stream<Item = Result<MobilityChangedEvent>> + use<>> {
+    ) -> Result<BoxStream<'static, Result<MobilityChangedEvent>>> {
+        if let Some(event) = live::replayed(ctx) {
+            return Ok(event);
+        }
         let account = live::watched_account(ctx, &account_id).await?;
         let feed = live::subscribe(ctx, Topic::Mobility(account.id))?;
-        Ok(live::events(feed, |d| match MobilityChange::of(d.kind()) {
+        Ok(live::events(ctx, feed, |d| match MobilityChange::of(d.kind()) {
             Some(change) => Step::Emit(MobilityChangedEvent(
                 AddonChange {
                     change,

@@ -6,7 +6,7 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Enum, ID, MergedObject, Object, Result, Subscription, futures_util::Stream};
+use async_graphql::{Context, Enum, ID, MergedObject, Object, Result, Subscription, futures_util::stream::BoxStream};
 use uuid::Uuid;
 
 use super::types::{DynamicStatus, UserNumber};
@@ -204,11 +204,14 @@ impl RemoteSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<IdArg>,
-    ) -> Result<impl Stream<Item = Result<ActiveStatusChangedEvent>> + use<>> {
+    ) -> Result<BoxStream<'static, Result<ActiveStatusChangedEvent>>> {
+        if let Some(event) = live::replayed(ctx) {
+            return Ok(event);
+        }
         let user = watched_user(ctx, user_id.as_deref()).await?;
         let feed = live::subscribe(ctx, Topic::ActiveStatus(user))?;
         let p = context::principal(ctx)?.clone();
-        Ok(live::events(feed, move |d| match d.kind() {
+        Ok(live::events(ctx, feed, move |d| match d.kind() {
             "active_status.changed" => Step::Emit(ActiveStatusChangedEvent(ActiveStatusChange(d.clone()), Change(d))),
             "user.updated" => recheck(&p, &d, user),
             _ => Step::Skip,
@@ -221,11 +224,14 @@ impl RemoteSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<IdArg>,
-    ) -> Result<impl Stream<Item = Result<UserNumbersChangedEvent>> + use<>> {
+    ) -> Result<BoxStream<'static, Result<UserNumbersChangedEvent>>> {
+        if let Some(event) = live::replayed(ctx) {
+            return Ok(event);
+        }
         let user = watched_user(ctx, user_id.as_deref()).await?;
         let feed = live::subscribe(ctx, Topic::UserNumbers(user))?;
         let p = context::principal(ctx)?.clone();
-        Ok(live::events(feed, move |d| {
+        Ok(live::events(ctx, feed, move |d| {
             if d.kind() == "user.updated" {
                 return recheck(&p, &d, user);
             }

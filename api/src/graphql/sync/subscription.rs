@@ -2,7 +2,7 @@
 //! finish, for Support, Decision Makers and account-wide Phone Managers of the account. Each
 //! event shows the run as that change left it.
 
-use async_graphql::{Context, Result, Subscription, futures_util::Stream};
+use async_graphql::{Context, Result, Subscription, futures_util::stream::BoxStream};
 
 use super::types::PlatformSyncRun;
 use crate::{
@@ -28,7 +28,10 @@ impl SyncSubscription {
         &self,
         ctx: &Context<'_>,
         #[graphql(desc = "The account (an `Account` id).")] account_id: IdArg,
-    ) -> Result<impl Stream<Item = Result<PlatformSyncRun>> + use<>> {
+    ) -> Result<BoxStream<'static, Result<PlatformSyncRun>>> {
+        if let Some(event) = live::replayed(ctx) {
+            return Ok(event);
+        }
         let account = live::watched_account(ctx, &account_id).await?;
         match sync::may_read_runs(context::principal(ctx)?, account.id) {
             Access::Allowed => {}
@@ -36,7 +39,7 @@ impl SyncSubscription {
             Access::Forbidden => return Err(coded("FORBIDDEN", "only account administrators see sync runs")),
         }
         let feed = live::subscribe(ctx, Topic::SyncRuns(account.id))?;
-        Ok(live::events(feed, |d| {
+        Ok(live::events(ctx, feed, |d| {
             let recorded = d
                 .objects
                 .runs

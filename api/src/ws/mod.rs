@@ -45,6 +45,8 @@ use tokio_tungstenite::tungstenite;
 use tracing::Instrument;
 use uuid::Uuid;
 
+mod parked;
+
 use crate::{
     auth::AuthError,
     graphql::{limits, live::LiveSession},
@@ -203,10 +205,17 @@ impl Executor for Exec {
         }
         // The text is checked before it is parsed here, as the schema's own parse does.
         let name = request.operation_name.clone();
-        let subscription = limits::precheck(&request.query, app.settings.limits.max_query_length).is_ok()
-            && request
-                .parsed_query()
-                .is_ok_and(|doc| limits::names_operation_of(doc, name.as_deref(), OperationType::Subscription));
+        let prechecked = limits::precheck(&request.query, app.settings.limits.max_query_length).is_ok();
+        let (subscription, parks) = match request.parsed_query() {
+            Ok(doc) if prechecked => (
+                limits::names_operation_of(doc, name.as_deref(), OperationType::Subscription),
+                parked::parks(doc, name.as_deref()),
+            ),
+            _ => (false, false),
+        };
+        if let (true, Some(session)) = (subscription && parks, &session_data) {
+            return parked::subscribe(self.server.clone(), request, session.clone());
+        }
         let may_write = request.query.contains("mutation");
         let committed = may_write.then(|| app.clone());
         let mut responses = Executor::execute_stream(&self.server.schema, request, session_data);

@@ -1,0 +1,168 @@
+//! Subscriptions that keep only their feed between events (issue 17: memory per idle
+//! subscription).
+//!
+//! Run as async-graphql runs it, a subscription holds its whole execution for as long as it is
+//! open — the parsed operation, the query environment, the stream of its root field and their
+//! futures, about 8 KiB — though it spends nearly all that time waiting for an event. Here it is
+//! started as before (the document's limits, validation, the resolver's checks of the caller's
+//! rights, the feed opened under the limits), but the resolver leaves its feed in a [`Park`]
+//! and the execution ends. The socket then holds the operation's text and variables and the
+//! feed. Each event the feed gives is rendered by running the operation once more with the
+//! event in a [`Replay`]: the resolver checks nothing and opens nothing, and async-graphql
+//! shapes the event (or the error that ends the subscription) exactly as the running
+//! subscription would have, with a loader of its own.
+//!
+//! Only an operation with one root field, without directives, is parked (every client's
+//! subscription is one); anything else runs as async-graphql runs it.
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Data, Request, Response, Result, Variables,
+    futures_util::stream::BoxStream,
+    parser::types::{DocumentOperations, ExecutableDocument, Selection},
+};
+use futures::{StreamExt, stream};
+
+use crate::{
+    graphql::{
+        directory::loaders::DirectoryLoader,
+        live::{AnyEvent, Park, Parked, Replay},
+    },
+    http::ServerState,
+};
+
+/// Whether the operation to run is a subscription of one plain root field (see the module).
+pub fn parks(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
+    let operation = match (&doc.operations, operation_name) {
+        (DocumentOperations::Single(op), None) => op,
+        (DocumentOperations::Multiple(ops), Some(name)) => match ops.get(name) {
+            Some(op) => op,
+            None => return false,
+        },
+        (DocumentOperations::Multiple(ops), None) if ops.len() == 1 => match ops.values().next() {
+            Some(op) => op,
+            None => return false,
+        },
+        _ => return false,
+    };
+    match operation.node.selection_set.node.items.as_slice() {
+        [one] => matches!(&one.node, Selection::Field(f)
+            if f.node.directives.is_empty() && f.node.name.node.as_str() != "__typename"),
+        _ => false,
+    }
+}
+
+/// What a parked subscription keeps to render its events.
+struct Operation {
+    query: String,
+    variables: Variables,
+    operation_name: Option<String>,
+}
+
+enum Stage {
+    /// The operation runs once to leave its feed; any response it gives (an error) is passed on.
+    Starting(BoxStream<'static, Response>, Park),
+    Parked(Parked),
+}
+
+struct Subscription {
+    server: Arc<ServerState>,
+    session: Arc<Data>,
+    operation: Operation,
+    stage: Stage,
+}
+
+/// The responses of the subscription `request` (which [`parks`]), run on `server`'s schema
+/// with the socket's `session` data.
+pub fn subscribe(server: Arc<ServerState>, mut request: Request, session: Arc<Data>) -> BoxStream<'static, Response> {
+    let park = Park::default();
+    let operation = Operation {
+        query: request.query.clone(),
+        variables: request.variables.clone(),
+        operation_name: request.operation_name.clone(),
+    };
+    request.data.insert(park.clone());
+    let start = server.schema.execute_stream_with_session_data(request, session.clone());
+    let subscription = Subscription {
+        server,
+        session,
+        operation,
+        stage: Stage::Starting(start, park),
+    };
+    stream::unfold(subscription, |mut s| async move {
+        loop {
+            match &mut s.stage {
+                Stage::Starting(start, park) => {
+                    if let Some(response) = start.next().await {
+                        return Some((response, s));
+                    }
+                    s.stage = Stage::Parked(park.take()?);
+                }
+                Stage::Parked(feed) => {
+                    let outcome = feed.next().await?;
+                    let response = render(&s.server, &s.session, &s.operation, outcome).await;
+                    return Some((response, s));
+                }
+            }
+        }
+    })
+    .boxed()
+}
+
+/// The response for one event (or the error that ends the subscription).
+async fn render(server: &ServerState, session: &Arc<Data>, op: &Operation, outcome: Result<AnyEvent>) -> Response {
+    let mut request = Request::new(op.query.clone()).variables(op.variables.clone());
+    request.operation_name = op.operation_name.clone();
+    // The text passed every limit when the subscription started; the kept copy spares a parse.
+    let documents = &server.documents;
+    if let Ok(parsed) = documents.parse(&server.limits, &op.query)
+        && documents
+            .check(&server.limits, &op.query, &parsed, &op.variables)
+            .is_ok()
+    {
+        request.set_parsed_query(parsed.doc);
+    }
+    let request = request
+        .data(Replay::new(outcome))
+        .data(DirectoryLoader::for_request(server.app.db.clone()));
+    let mut responses = server.plain.execute_stream_with_session_data(request, session.clone());
+    responses.next().await.unwrap_or_default()
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use async_graphql::parser::parse_query;
+
+    use super::parks;
+
+    fn parks_text(text: &str, name: Option<&str>) -> bool {
+        parks(&parse_query(text).unwrap(), name)
+    }
+
+    #[test]
+    fn only_one_plain_root_field_is_parked() {
+        assert!(parks_text("subscription { a { b } }", None));
+        assert!(parks_text("subscription S { x: a(i: 1) { b } }", None));
+        assert!(parks_text(
+            "subscription S { a { b } } subscription T { a { b } c }",
+            Some("S")
+        ));
+        // Two fields, a directive, a fragment or `__typename` at the root: run whole.
+        assert!(!parks_text("subscription { a { b } c { d } }", None));
+        assert!(!parks_text("subscription { a @include(if: true) { b } }", None));
+        assert!(!parks_text("subscription { ... on Subscription { a { b } } }", None));
+        assert!(!parks_text("subscription { __typename }", None));
+        // Which operation runs is not clear, or names none there is: async-graphql says why.
+        assert!(!parks_text(
+            "subscription S { a { b } } subscription T { a { b } }",
+            None
+        ));
+        assert!(!parks_text("subscription S { a { b } }", Some("T")));
+        assert!(!parks_text(
+            "subscription S { a { b } } subscription T { a { b } c }",
+            Some("T")
+        ));
+    }
+}
