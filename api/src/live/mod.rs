@@ -17,16 +17,18 @@ pub mod load;
 pub mod tail;
 
 use std::{
-    collections::HashMap,
+    collections::{HashMap, VecDeque},
+    future::poll_fn,
+    task::{Poll, Waker},
     sync::{
         Arc, Mutex,
-        atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering},
+        atomic::{AtomicU64, AtomicUsize, Ordering},
     },
 };
 
 use entity::outbox_event;
 use integrations::log::Cursor;
-use tokio::sync::{mpsc, watch};
+use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
@@ -122,10 +124,67 @@ impl Connection {
     }
 }
 
+/// A subscriber's place in its topic's list: its queue.
 struct Slot {
     id: u64,
-    tx: mpsc::Sender<Arc<Delivery>>,
-    overflowed: Arc<AtomicBool>,
+    queue: Arc<Queue>,
+}
+
+/// A subscriber's queue: the deliveries handed to it and not yet taken, at most
+/// `subscriptions.buffer`. It holds only what waits (nothing for an idle subscriber): a
+/// subscription's memory when idle is what matters with thousands open (issue 17).
+#[derive(Default)]
+struct Queue(Mutex<Queued>);
+
+#[derive(Default)]
+struct Queued {
+    deliveries: VecDeque<Arc<Delivery>>,
+    /// Why no more will come, once known: after what waits, the feed reports it.
+    end: Option<End>,
+    /// The feed waiting for a delivery.
+    waker: Option<Waker>,
+}
+
+#[derive(Clone, Copy)]
+enum End {
+    Overflowed,
+    Closed,
+}
+
+impl Queue {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Queued> {
+        self.0.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    /// Hands over `delivery`; `false` (and the queue ends as overflowed) when `buffer` wait.
+    fn offer(&self, delivery: &Arc<Delivery>, buffer: usize) -> bool {
+        let mut queued = self.lock();
+        let taken = queued.deliveries.len() < buffer;
+        if taken {
+            queued.deliveries.push_back(delivery.clone());
+        } else {
+            queued.end = Some(End::Overflowed);
+        }
+        let waker = queued.waker.take();
+        drop(queued);
+        if let Some(w) = waker {
+            w.wake();
+        }
+        taken
+    }
+}
+
+impl Drop for Slot {
+    /// Out of its topic's list (the server stopping, or overflowed): the feed ends after what waits.
+    fn drop(&mut self) {
+        let mut queued = self.queue.lock();
+        queued.end.get_or_insert(End::Closed);
+        let waker = queued.waker.take();
+        drop(queued);
+        if let Some(w) = waker {
+            w.wake();
+        }
+    }
 }
 
 struct Inner {
@@ -163,19 +222,29 @@ pub enum Next {
 
 /// A subscriber's queue; leaving it (dropping it) unsubscribes.
 pub struct Feed {
-    rx: mpsc::Receiver<Arc<Delivery>>,
-    overflowed: Arc<AtomicBool>,
+    queue: Arc<Queue>,
     _registration: Registration,
 }
 
 impl Feed {
     /// The next change for this subscriber.
     pub async fn next(&mut self) -> Next {
-        match self.rx.recv().await {
-            Some(d) => Next::Event(d),
-            None if self.overflowed.load(Ordering::Acquire) => Next::Overflowed,
-            None => Next::Closed,
-        }
+        poll_fn(|cx| {
+            let mut queued = self.queue.lock();
+            if let Some(d) = queued.deliveries.pop_front() {
+                return Poll::Ready(Next::Event(d));
+            }
+            match queued.end {
+                Some(End::Overflowed) => Poll::Ready(Next::Overflowed),
+                Some(End::Closed) => Poll::Ready(Next::Closed),
+                None => {
+                    // Registered under the lock a delivery is offered under: none is missed.
+                    queued.waker = Some(cx.waker().clone());
+                    Poll::Pending
+                }
+            }
+        })
+        .await
     }
 }
 
@@ -267,8 +336,7 @@ impl Live {
             }
             *n += 1;
         }
-        let (tx, rx) = mpsc::channel(settings.buffer);
-        let overflowed = Arc::new(AtomicBool::new(false));
+        let queue = Arc::new(Queue::default());
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
         self.inner
             .topics
@@ -278,12 +346,10 @@ impl Live {
             .or_default()
             .push(Slot {
                 id,
-                tx,
-                overflowed: overflowed.clone(),
+                queue: queue.clone(),
             });
         Ok(Feed {
-            rx,
-            overflowed,
+            queue,
             _registration: Registration {
                 inner: self.inner.clone(),
                 topic,
@@ -333,14 +399,13 @@ impl Live {
                 let Some(slots) = topics.get_mut(topic) else {
                     continue;
                 };
-                slots.retain(|slot| match slot.tx.try_send(delivery.clone()) {
-                    Ok(()) => true,
-                    Err(mpsc::error::TrySendError::Full(_)) => {
-                        slot.overflowed.store(true, Ordering::Release);
+                let buffer = self.inner.settings.buffer;
+                slots.retain(|slot| {
+                    let taken = slot.queue.offer(delivery, buffer);
+                    if !taken {
                         tracing::warn!(?topic, "a subscriber fell too far behind and was dropped");
-                        false
                     }
-                    Err(mpsc::error::TrySendError::Closed(_)) => false,
+                    taken
                 });
                 if slots.is_empty() {
                     topics.remove(topic);
