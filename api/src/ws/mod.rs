@@ -14,7 +14,8 @@
 //! - keep-alive: a `ping` (legacy: `ka`) every `subscriptions.keepalive_seconds`; on
 //!   `graphql-transport-ws` a client silent for three of those is closed;
 //! - a client that does not read for [`SEND_TIMEOUT`] is cut off, and the server stopping closes
-//!   every socket with `1001 Going Away`.
+//!   every socket with `1001 Going Away`;
+//! - a subscription keeps only its feed between events ([`parked`]).
 
 use std::{
     str::FromStr,
