@@ -22,7 +22,8 @@
 //! subscription has its own socket). The bare server's figure is the floor: a socket with the
 //! same buffers and nothing else. After the deliveries the clients drop their sockets; once the
 //! server has closed every one (its open files are back where they started) and 2 s more, its RSS
-//! is read again, to show whether the memory went back. A last table sets PostgreSQL beside
+//! is read again, to show whether the memory went back; then a second wave of 10,000 sockets
+//! opens, idles and goes the same way, to show whether the first wave's memory is used again. A last table sets PostgreSQL beside
 //! SQLite: the time to open the 10,000 and the delivery times. The clients run in this process, one task per socket, and
 //! answer the server's pings. The bench asserts that every client got exactly one event, its own
 //! user's (group's), and asserts no times. Run (release build; leave the variable out for SQLite
@@ -197,7 +198,7 @@ fn print_table(label: &str, reach: &Figures, bare: &Figures) {
     );
     println!("| | Reach | bare broadcast | Reach / bare |");
     println!("|---|---:|---:|---:|");
-    let rows: [Row; 11] = [
+    let rows: [Row; 13] = [
         ("memory per idle subscription (KiB)", per_socket, 1, true),
         (
             "server RSS before the sockets (MiB)",
@@ -212,6 +213,18 @@ fn print_table(label: &str, reach: &Figures, bare: &Figures) {
             |f| (f.rss_closed - f.rss_before) / 1024.0,
             1,
             false,
+        ),
+        (
+            "server RSS with a second 10,000 idle (MiB)",
+            |f| f.rss_idle_again / 1024.0,
+            1,
+            true,
+        ),
+        (
+            "server RSS after the second wave closed (MiB)",
+            |f| f.rss_closed_again / 1024.0,
+            1,
+            true,
         ),
         ("delivery p50 (ms)", |f| f.quantile(0.50), 1, true),
         ("delivery p99 (ms)", |f| f.quantile(0.99), 1, true),
@@ -228,7 +241,8 @@ fn print_table(label: &str, reach: &Figures, bare: &Figures) {
     println!(
         "\nDelivery: receive time at the client less the event's `occurredAt` (Reach) or the fire's stamp \
          (bare); 10,000 deliveries each, every one checked. After close: the clients drop their \
-         sockets, the server closes its side of each, then {} s more.",
+         sockets, the server closes its side of each, then {} s more. Second wave: as many sockets \
+         opened again once the first had closed (no change is made while they are open).",
         fanout::IDLE.as_secs()
     );
 }

@@ -45,6 +45,9 @@ pub struct Figures {
     pub rss_before: f64,
     pub rss_idle: f64,
     pub rss_closed: f64,
+    /// The same for a second wave of as many sockets, opened after the first had closed.
+    pub rss_idle_again: f64,
+    pub rss_closed_again: f64,
     /// Delivery latencies, ms, sorted.
     pub latencies: Vec<f64>,
     /// From the first change sent to the last one answered, and to the last delivery, ms.
@@ -84,6 +87,16 @@ impl Server {
         // Go on reading, so the server never waits on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
         Server { child, address }
+    }
+
+    /// Waits until the server has closed its side of every socket beyond `files_before` open
+    /// files (30 s at most), and `IDLE` more.
+    async fn wait_closed(&mut self, files_before: usize) {
+        let closing = tokio::time::Instant::now() + Duration::from_secs(30);
+        while self.open_files() > files_before + 5 && tokio::time::Instant::now() < closing {
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        tokio::time::sleep(IDLE).await;
     }
 
     /// Fails when the server has exited.
@@ -208,7 +221,7 @@ where
     let rss_before = server.rss_kib();
     let files_before = server.open_files();
     let (tx, mut rx) = mpsc::unbounded_channel();
-    let (clients, open) = open_all(open, tx).await;
+    let (clients, opened) = open_all(&open, tx).await;
     tokio::time::sleep(IDLE).await;
     let rss_idle = server.rss_kib();
 
@@ -236,13 +249,23 @@ where
     // The clients go (their sockets close without a word); once the server has closed its side
     // of every one, and a moment more, its memory is read again.
     clients.iter().for_each(JoinHandle::abort);
-    let closing = tokio::time::Instant::now() + Duration::from_secs(30);
-    while server.open_files() > files_before + 5 && tokio::time::Instant::now() < closing {
-        tokio::time::sleep(Duration::from_millis(100)).await;
-    }
-    tokio::time::sleep(IDLE).await;
+    server.wait_closed(files_before).await;
     let rss_closed = server.rss_kib();
+    // A second wave of as many sockets, idle, then gone: whether the first wave's memory is
+    // used again or the server grows with each wave.
+    let (again_tx, mut again_rx) = mpsc::unbounded_channel();
+    let (again, _) = open_all(&open, again_tx).await;
+    tokio::time::sleep(IDLE).await;
+    let rss_idle_again = server.rss_kib();
+    again.iter().for_each(JoinHandle::abort);
+    server.wait_closed(files_before).await;
+    let rss_closed_again = server.rss_kib();
+    server.check_running();
     let _ = server.child.kill();
+    // The second wave received nothing (no change was made while it was open).
+    while let Ok((client, _, text)) = again_rx.try_recv() {
+        assert!(!text.starts_with('{'), "second wave, client {client}: {text}");
+    }
 
     let mut count = vec![0usize; SOCKETS];
     let (mut latencies, mut wrong) = (Vec::with_capacity(SOCKETS), Vec::new());
@@ -271,10 +294,12 @@ where
         rss_before,
         rss_idle,
         rss_closed,
+        rss_idle_again,
+        rss_closed_again,
         latencies,
         fired,
         spread: (last - first).as_seconds_f64() * 1000.0,
-        open,
+        open: opened,
     }
 }
 

@@ -19,11 +19,11 @@ pub mod tail;
 use std::{
     collections::{HashMap, VecDeque},
     future::poll_fn,
-    task::{Poll, Waker},
     sync::{
         Arc, Mutex,
         atomic::{AtomicU64, AtomicUsize, Ordering},
     },
+    task::{Poll, Waker},
 };
 
 use entity::outbox_event;
