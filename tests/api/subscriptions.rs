@@ -592,35 +592,63 @@ async fn e4_an_event_behind_an_open_transaction_goes_out_when_it_ends(backend: B
 // Issue 17: a subscription of one root field is parked between its events (the socket keeps its
 // feed, not async-graphql's execution) and each event is rendered by running the operation
 // again. A directive on the root field makes async-graphql run it whole, as before. Both give the
-// same messages for the same changes (the slow-consumer test shows a parked one's ending).
+// same messages for the same changes (the slow-consumer test shows a parked one's ending), with
+// an alias, a fragment and a named operation among others, on both protocols.
 async fn e4_a_parked_subscription_sends_what_one_run_whole_sends(backend: Backend) {
     let app = spawn_app(backend).await;
     let w = RemoteWorld::build(&app).await;
     app.quiesce().await;
     let token = app.token(w.c.user1);
-    let whole = NUMBERS.replacen(
+    let parked_text = "query Q { viewer { kind } }
+        subscription S($u: ID) { n: userNumbersChanged(userId: $u) { ...F user { __typename id } } }
+        fragment F on UserNumbersChangedEvent { change deletedId userNumber { id label number } }";
+    let whole_text = parked_text.replacen(
         "userNumbersChanged(userId: $u)",
         "userNumbersChanged(userId: $u) @include(if: true)",
         1,
     );
-    assert_ne!(whole, NUMBERS);
-    let mut parked = WsClient::ready(&app.address, Proto::TransportWs, &token).await;
-    let mut run_whole = WsClient::ready(&app.address, Proto::TransportWs, &token).await;
-    parked.subscribe("n", NUMBERS, json!({})).await;
-    run_whole.subscribe("n", &whole, json!({})).await;
-    app.watching(Topic::UserNumbers(w.c.user1), 2).await;
+    let start = |text: String| json!({"query": text, "variables": {}, "operationName": "S"});
+    let mut sockets = Vec::new();
+    for proto in [Proto::TransportWs, Proto::Legacy] {
+        for text in [parked_text.to_owned(), whole_text.clone()] {
+            let mut ws = WsClient::ready(&app.address, proto, &token).await;
+            let kind = if proto == Proto::Legacy { "start" } else { "subscribe" };
+            ws.send(json!({"id": "n", "type": kind, "payload": start(text)})).await;
+            sockets.push(ws);
+        }
+    }
+    app.watching(Topic::UserNumbers(w.c.user1), 4).await;
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
+    while app.state.live.parked() != 2 {
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{} parked",
+            app.state.live.parked()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let desk = id_of(
         &rcall(&app, &token, "userNumberCreate", number("+4680002", false, "Desk")).await,
         "userNumber",
     );
     rcall(&app, &token, "userNumberUpdate", json!({"id": desk, "label": "Front"})).await;
     rcall(&app, &token, "userNumberDelete", json!({"id": desk})).await;
-    for _ in 0..3 {
-        let (a, b) = (parked.next(SILENCE * 4).await, run_whole.next(SILENCE * 4).await);
-        assert!(matches!(a, Incoming::Next { .. }), "{a:?}");
-        assert_eq!(a, b);
+    for pair in sockets.chunks_mut(2) {
+        let [parked, whole] = pair else { unreachable!() };
+        for _ in 0..3 {
+            let (a, b) = (parked.next(SILENCE * 4).await, whole.next(SILENCE * 4).await);
+            assert!(
+                matches!(&a, Incoming::Next { payload, .. } if payload["data"]["n"]["user"]["__typename"] == "User"),
+                "{a:?}"
+            );
+            assert_eq!(a, b);
+        }
+        assert_eq!(parked.next(SILENCE).await, Incoming::Silence);
+        // Stopped by the client: no longer parked, no longer counted against the limits.
+        parked.stop("n").await;
     }
-    assert_eq!(parked.next(SILENCE).await, Incoming::Silence);
+    app.watching(Topic::UserNumbers(w.c.user1), 2).await;
+    assert_eq!(app.state.live.parked(), 0);
 }
 
 backend_tests!(

@@ -79,6 +79,20 @@ impl Documents {
         Ok(())
     }
 
+    /// The document of `query` to hold on to: the kept one, else `doc` (kept from now on when
+    /// the text is not too long). Only for a document that passed every limit already (a
+    /// websocket subscription that started), so that subscriptions of the same text share one.
+    pub fn share(&self, query: &str, doc: ExecutableDocument) -> Arc<ExecutableDocument> {
+        if let Some(kept) = self.kept.get(query) {
+            return kept;
+        }
+        let doc = Arc::new(doc);
+        if query.len() <= MAX_TEXT {
+            self.kept.keep(query, doc.clone());
+        }
+        doc
+    }
+
     /// How many texts are kept.
     pub fn len(&self) -> usize {
         self.kept.len()

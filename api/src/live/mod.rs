@@ -130,6 +130,9 @@ struct Slot {
     queue: Arc<Queue>,
 }
 
+/// The room a subscriber's queue keeps once emptied (a `VecDeque`'s first allocation).
+const IDLE_CAPACITY: usize = 4;
+
 /// A subscriber's queue: the deliveries handed to it and not yet taken, at most
 /// `subscriptions.buffer`. It holds only what waits (nothing for an idle subscriber): a
 /// subscription's memory when idle is what matters with thousands open (issue 17).
@@ -192,6 +195,8 @@ struct Inner {
     topics: Mutex<HashMap<Topic, Vec<Slot>>>,
     per_token: Mutex<HashMap<String, usize>>,
     next_id: AtomicU64,
+    /// Websocket subscriptions parked between events now (`ws::parked`).
+    parked: AtomicUsize,
     stop: CancellationToken,
     /// The last event handed out (or passed over).
     read: watch::Sender<Cursor>,
@@ -206,6 +211,15 @@ pub struct Live {
 impl std::fmt::Debug for Live {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Live").finish_non_exhaustive()
+    }
+}
+
+/// One parked subscription in [`Live::parked`] while it lives.
+pub struct ParkedCount(Arc<Inner>);
+
+impl Drop for ParkedCount {
+    fn drop(&mut self) {
+        self.0.parked.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
@@ -232,6 +246,10 @@ impl Feed {
         poll_fn(|cx| {
             let mut queued = self.queue.lock();
             if let Some(d) = queued.deliveries.pop_front() {
+                // After a burst, an idle subscriber goes back to holding (almost) nothing.
+                if queued.deliveries.is_empty() && queued.deliveries.capacity() > IDLE_CAPACITY {
+                    queued.deliveries.shrink_to(IDLE_CAPACITY);
+                }
                 return Poll::Ready(Next::Event(d));
             }
             match queued.end {
@@ -239,7 +257,9 @@ impl Feed {
                 Some(End::Closed) => Poll::Ready(Next::Closed),
                 None => {
                     // Registered under the lock a delivery is offered under: none is missed.
-                    queued.waker = Some(cx.waker().clone());
+                    if !queued.waker.as_ref().is_some_and(|w| w.will_wake(cx.waker())) {
+                        queued.waker = Some(cx.waker().clone());
+                    }
                     Poll::Pending
                 }
             }
@@ -287,10 +307,22 @@ impl Live {
                 topics: Mutex::new(HashMap::new()),
                 per_token: Mutex::new(HashMap::new()),
                 next_id: AtomicU64::new(1),
+                parked: AtomicUsize::new(0),
                 stop: CancellationToken::new(),
                 read: watch::channel(Cursor::default()).0,
             }),
         }
+    }
+
+    /// How many websocket subscriptions are parked between events now.
+    pub fn parked(&self) -> usize {
+        self.inner.parked.load(Ordering::Relaxed)
+    }
+
+    /// Counts one more parked subscription, until the count is dropped.
+    pub fn count_parked(&self) -> ParkedCount {
+        self.inner.parked.fetch_add(1, Ordering::Relaxed);
+        ParkedCount(self.inner.clone())
     }
 
     /// The settings it runs with.
@@ -483,6 +515,48 @@ mod tests {
         assert!(matches!(slow.next().await, Next::Event(_)));
         assert!(matches!(slow.next().await, Next::Event(_)));
         assert!(matches!(slow.next().await, Next::Overflowed));
+    }
+
+    #[tokio::test]
+    async fn a_waiting_feed_is_woken_by_a_delivery_and_by_the_stop() {
+        let live = live(8, 10, 10);
+        let topic = Topic::ActiveStatus(Uuid::now_v7());
+        let mut feed = live.subscribe(topic, None).expect("subscribe");
+        let waiting = tokio::spawn(async move {
+            let first = feed.next().await;
+            let second = feed.next().await;
+            (first, second, feed)
+        });
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        live.dispatch(&[(vec![topic], delivery(1))]);
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+        live.stop();
+        let (first, second, _) = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("woken")
+            .expect("joined");
+        assert!(matches!(&first, Next::Event(d) if d.event.position == 1), "{first:?}");
+        assert!(matches!(second, Next::Closed), "{second:?}");
+    }
+
+    #[tokio::test]
+    async fn what_waits_is_taken_before_the_end_and_a_burst_leaves_no_room_behind() {
+        let live = live(64, 10, 10);
+        let topic = Topic::UserNumbers(Uuid::now_v7());
+        let mut feed = live.subscribe(topic, None).expect("subscribe");
+        for n in 1..=40 {
+            live.dispatch(&[(vec![topic], delivery(n))]);
+        }
+        assert!(feed.queue.lock().deliveries.capacity() >= 40);
+        live.stop();
+        for want in 1..=40 {
+            match feed.next().await {
+                Next::Event(d) => assert_eq!(d.event.position, want),
+                other => panic!("expected event {want}, got {other:?}"),
+            }
+        }
+        assert!(feed.queue.lock().deliveries.capacity() <= IDLE_CAPACITY);
+        assert!(matches!(feed.next().await, Next::Closed));
     }
 
     #[test]

@@ -18,7 +18,7 @@
 use std::sync::Arc;
 
 use async_graphql::{
-    Data, Request, Response, Result, Variables,
+    Data, Request, Response, Result, ServerError, Variables,
     futures_util::stream::BoxStream,
     parser::types::{DocumentOperations, ExecutableDocument, Selection},
 };
@@ -27,9 +27,11 @@ use futures::{StreamExt, stream};
 use crate::{
     graphql::{
         directory::loaders::DirectoryLoader,
+        limits,
         live::{AnyEvent, Park, Parked, Replay},
     },
     http::ServerState,
+    live::ParkedCount,
 };
 
 /// Whether the operation to run is a subscription of one plain root field (see the module).
@@ -55,56 +57,83 @@ pub fn parks(doc: &ExecutableDocument, operation_name: Option<&str>) -> bool {
 
 /// What a parked subscription keeps to render its events.
 struct Operation {
-    query: String,
+    /// Shared by the subscriptions of the same text ([`crate::graphql::documents::Documents::share`]).
+    doc: Arc<ExecutableDocument>,
     variables: Variables,
     operation_name: Option<String>,
 }
 
 enum Stage {
     /// The operation runs once to leave its feed; any response it gives (an error) is passed on.
-    Starting(BoxStream<'static, Response>, Park),
-    Parked(Parked),
+    Starting {
+        start: BoxStream<'static, Response>,
+        park: Park,
+        query: String,
+        doc: Option<ExecutableDocument>,
+    },
+    Parked(Parked, Operation),
 }
 
 struct Subscription {
     server: Arc<ServerState>,
     session: Arc<Data>,
-    operation: Operation,
     stage: Stage,
+    /// Counted in [`crate::live::Live::parked`] once parked.
+    counted: Option<ParkedCount>,
 }
 
 /// The responses of the subscription `request` (which [`parks`]), run on `server`'s schema
 /// with the socket's `session` data.
 pub fn subscribe(server: Arc<ServerState>, mut request: Request, session: Arc<Data>) -> BoxStream<'static, Response> {
-    let park = Park::default();
-    let operation = Operation {
-        query: request.query.clone(),
-        variables: request.variables.clone(),
-        operation_name: request.operation_name.clone(),
+    // `ws` parsed it to see that it parks; a copy is kept until the start has passed the limits.
+    let Ok(doc) = request.parsed_query().cloned() else {
+        return server.schema.execute_stream_with_session_data(request, session);
     };
+    let park = Park::default();
+    let query = request.query.clone();
     request.data.insert(park.clone());
+    let operation = (request.variables.clone(), request.operation_name.clone());
     let start = server.schema.execute_stream_with_session_data(request, session.clone());
     let subscription = Subscription {
         server,
         session,
-        operation,
-        stage: Stage::Starting(start, park),
+        stage: Stage::Starting {
+            start,
+            park,
+            query,
+            doc: Some(doc),
+        },
+        counted: None,
     };
-    stream::unfold(subscription, |mut s| async move {
+    stream::unfold((subscription, Some(operation)), |(mut s, mut operation)| async move {
         loop {
             match &mut s.stage {
-                Stage::Starting(start, park) => {
+                Stage::Starting {
+                    start,
+                    park,
+                    query,
+                    doc,
+                } => {
                     if let Some(response) = start.next().await {
-                        return Some((response, s));
+                        return Some((response, (s, operation)));
                     }
-                    s.stage = Stage::Parked(park.take()?);
+                    let feed = park.take()?;
+                    let (variables, operation_name) = operation.take()?;
+                    let doc = s.server.documents.share(query, doc.take()?);
+                    let op = Operation {
+                        doc,
+                        variables,
+                        operation_name,
+                    };
+                    s.stage = Stage::Parked(feed, op);
+                    s.counted = Some(s.server.app.live.count_parked());
                 }
-                Stage::Parked(feed) => {
+                Stage::Parked(feed, op) => {
                     let outcome = feed.next().await?;
                     // Boxed: inline, the rendering's state (a whole request) would be part of
                     // every idle subscription's (232 bytes boxed, about 1 KiB inline).
-                    let response = Box::pin(render(&s.server, &s.session, &s.operation, outcome)).await;
-                    return Some((response, s));
+                    let response = Box::pin(render(&s.server, &s.session, op, outcome)).await;
+                    return Some((response, (s, operation)));
                 }
             }
         }
@@ -114,22 +143,20 @@ pub fn subscribe(server: Arc<ServerState>, mut request: Request, session: Arc<Da
 
 /// The response for one event (or the error that ends the subscription).
 async fn render(server: &ServerState, session: &Arc<Data>, op: &Operation, outcome: Result<AnyEvent>) -> Response {
-    let mut request = Request::new(op.query.clone()).variables(op.variables.clone());
+    // The document passed every limit when the subscription started; its text is not read
+    // again (the plain schema has no extension).
+    let mut request = Request::new(String::new()).variables(op.variables.clone());
     request.operation_name = op.operation_name.clone();
-    // The text passed every limit when the subscription started; the kept copy spares a parse.
-    let documents = &server.documents;
-    if let Ok(parsed) = documents.parse(&server.limits, &op.query)
-        && documents
-            .check(&server.limits, &op.query, &parsed, &op.variables)
-            .is_ok()
-    {
-        request.set_parsed_query(parsed.doc);
-    }
+    request.set_parsed_query(op.doc.as_ref().clone());
     let request = request
         .data(Replay::new(outcome))
         .data(DirectoryLoader::for_request(server.app.db.clone()));
     let mut responses = server.plain.execute_stream_with_session_data(request, session.clone());
-    responses.next().await.unwrap_or_default()
+    responses.next().await.unwrap_or_else(|| {
+        tracing::error!("a parked subscription's event rendered nothing");
+        let error = ServerError::new("internal error", None);
+        Response::from_errors(vec![limits::with_code(error, "INTERNAL")])
+    })
 }
 
 #[cfg(test)]
