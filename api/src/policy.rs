@@ -6,7 +6,7 @@ use entity::Role;
 use uuid::Uuid;
 
 /// Who is calling, with their roles as loaded from the database for this request.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Principal {
     /// Support staff of the service provider.
     Support {
@@ -18,7 +18,7 @@ pub enum Principal {
 }
 
 /// A user and the roles they hold now.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct UserPrincipal {
     /// The user's key.
     pub user_id: Uuid,

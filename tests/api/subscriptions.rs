@@ -651,6 +651,38 @@ async fn e4_a_parked_subscription_sends_what_one_run_whole_sends(backend: Backen
     assert_eq!(app.state.live.parked(), 0);
 }
 
+// Issue 17: a delivery's subscribers render it once per document, variables and principal.
+// Two callers with the same text and variables but different rights each get their own view:
+// a default status is editable for Support, not for the user.
+async fn e4_subscribers_share_a_rendering_only_with_the_same_rights(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    app.quiesce().await;
+    let token = app.token(w.c.user1);
+    let available = status_named(&app, w.c.user1, "Available").await;
+    let (road, _) = status_with_number(&app, &token, w.c.user1, "0701110005", "On the road").await;
+    rcall(&app, &token, "dynamicStatusActivate", json!({ "id": road })).await;
+    app.quiesce().await;
+    let text = "subscription($u: ID) { activeStatusChanged(userId: $u) { activeStatus { id editable } } }";
+    let vars = json!({ "u": gid(Kind::User, w.c.user1) });
+    let mut sockets = Vec::new();
+    for t in [token.clone(), app.support(), token.clone(), app.support()] {
+        let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &t).await;
+        ws.subscribe("a", text, vars.clone()).await;
+        sockets.push(ws);
+    }
+    app.watching(Topic::ActiveStatus(w.c.user1), 4).await;
+    let r = rcall(&app, &token, "dynamicStatusActivate", json!({ "id": available })).await;
+    assert!(rcodes(&r).is_empty(), "{r}");
+    let mut seen = Vec::new();
+    for ws in &mut sockets {
+        let e = ws.event("a").await["activeStatusChanged"]["activeStatus"].clone();
+        assert_eq!(e["id"], available.as_str());
+        seen.push(e["editable"].clone());
+    }
+    assert_eq!(seen, [json!(false), json!(true), json!(false), json!(true)]);
+}
+
 backend_tests!(
     e4_a_user_sees_their_own_status_change_on_both_protocols,
     t1_subscriptions_refuse_other_users_and_accounts_like_unknown_ids,
@@ -665,4 +697,5 @@ backend_tests!(
     e4_a_subscriber_too_far_behind_is_closed_with_a_reason,
     e4_an_event_behind_an_open_transaction_goes_out_when_it_ends,
     e4_a_parked_subscription_sends_what_one_run_whole_sends,
+    e4_subscribers_share_a_rendering_only_with_the_same_rights,
 );

@@ -126,8 +126,15 @@ impl<T, F: FnMut(Arc<Delivery>) -> Step<T>> Watch<T, F> {
 /// One event of any subscription field, as a parked subscription holds it until it is rendered.
 pub type AnyEvent = Box<dyn Any + Send>;
 
+/// A parked subscription's event, with the delivery it came from (whose subscribers may share
+/// what they render of it).
+pub type ParkedEvent = (Arc<Delivery>, AnyEvent);
+
+/// What makes a delivery a parked subscription's event.
+pub type ParkedStep = Box<dyn FnMut(Arc<Delivery>) -> Step<ParkedEvent> + Send>;
+
 /// A subscription parked between its events: its feed, and what makes a delivery its event.
-pub type Parked = Watch<AnyEvent, Box<dyn FnMut(Arc<Delivery>) -> Step<AnyEvent> + Send>>;
+pub type Parked = Watch<ParkedEvent, ParkedStep>;
 
 /// Put in a subscription's request data by the websocket: the resolver leaves its feed here
 /// instead of returning a stream, so the socket keeps the feed alone between events (not
@@ -179,8 +186,8 @@ pub fn events<T: Send + 'static>(
     mut on_event: impl FnMut(Arc<Delivery>) -> Step<T> + Send + 'static,
 ) -> BoxStream<'static, Result<T>> {
     if let Some(park) = ctx.data_opt::<Park>() {
-        let on_event: Box<dyn FnMut(Arc<Delivery>) -> Step<AnyEvent> + Send> = Box::new(move |d| match on_event(d) {
-            Step::Emit(event) => Step::Emit(Box::new(event)),
+        let on_event: ParkedStep = Box::new(move |d| match on_event(d.clone()) {
+            Step::Emit(event) => Step::Emit((d, Box::new(event))),
             Step::Skip => Step::Skip,
             Step::End(error) => Step::End(error),
         });

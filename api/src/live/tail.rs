@@ -140,6 +140,7 @@ async fn publish(live: &Live, db: &DatabaseConnection, batch: Vec<outbox_event::
                 event,
                 subjects,
                 objects: objects.clone(),
+                shared: Default::default(),
             };
             (targets, Arc::new(delivery))
         })

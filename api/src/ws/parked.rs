@@ -12,26 +12,32 @@
 //! shapes the event (or the error that ends the subscription) exactly as the running
 //! subscription would have, with a loader of its own.
 //!
+//! A delivery's subscribers that would render it alike — the same document (subscriptions of one
+//! text share it), operation, variables and principal — render it once: the first keeps what it
+//! rendered on the delivery for the others.
+//!
 //! Only an operation with one root field, without directives, is parked (every client's
 //! subscription is one); anything else runs as async-graphql runs it.
 
-use std::sync::Arc;
+use std::{any::TypeId, sync::Arc};
 
 use async_graphql::{
-    Data, Request, Response, Result, ServerError, Variables,
+    Data, Request, Response, Result, ServerError, Value, Variables,
     futures_util::stream::BoxStream,
     parser::types::{DocumentOperations, ExecutableDocument, Selection},
 };
 use futures::{StreamExt, stream};
+use tokio::sync::OnceCell;
 
 use crate::{
     graphql::{
         directory::loaders::DirectoryLoader,
         limits,
-        live::{AnyEvent, Park, Parked, Replay},
+        live::{AnyEvent, Park, Parked, ParkedEvent, Replay},
     },
     http::ServerState,
     live::ParkedCount,
+    policy::Principal,
 };
 
 /// Whether the operation to run is a subscription of one plain root field (see the module).
@@ -132,13 +138,67 @@ pub fn subscribe(server: Arc<ServerState>, mut request: Request, session: Arc<Da
                     let outcome = feed.next().await?;
                     // Boxed: inline, the rendering's state (a whole request) would be part of
                     // every idle subscription's (232 bytes boxed, about 1 KiB inline).
-                    let response = Box::pin(render(&s.server, &s.session, op, outcome)).await;
+                    let response = Box::pin(shared_render(&s.server, &s.session, op, outcome)).await;
                     return Some((response, (s, operation)));
                 }
             }
         }
     })
     .boxed()
+}
+
+/// An event as rendered for one document, operation, variables and principal: the same for
+/// every subscriber of the delivery with the same four (the rendering reads nothing else).
+struct Rendered {
+    doc: Arc<ExecutableDocument>,
+    operation_name: Option<String>,
+    variables: Variables,
+    principal: Option<Principal>,
+    /// Set by the first subscriber to render it; the others wait for it.
+    response: OnceCell<(Value, Vec<ServerError>)>,
+}
+
+/// The response for one event, rendered once for the delivery's subscribers that would render
+/// it alike (100 sockets of one user watching their status: one rendering, not 100).
+async fn shared_render(
+    server: &ServerState,
+    session: &Arc<Data>,
+    op: &Operation,
+    outcome: Result<ParkedEvent>,
+) -> Response {
+    let (delivery, event) = match outcome {
+        Ok(delivered) => delivered,
+        Err(ending) => return render(server, session, op, Err(ending)).await,
+    };
+    let principal = session
+        .get(&TypeId::of::<Principal>())
+        .and_then(|p| p.downcast_ref::<Principal>());
+    let same = |r: &Rendered| {
+        Arc::ptr_eq(&r.doc, &op.doc)
+            && r.operation_name == op.operation_name
+            && r.variables == op.variables
+            && r.principal.as_ref() == principal
+    };
+    let make = || Rendered {
+        doc: op.doc.clone(),
+        operation_name: op.operation_name.clone(),
+        variables: op.variables.clone(),
+        principal: principal.cloned(),
+        response: OnceCell::new(),
+    };
+    let Some(shared) = delivery.shared.get_or_keep(same, make) else {
+        return render(server, session, op, Ok(event)).await;
+    };
+    let (data, errors) = shared
+        .response
+        .get_or_init(|| async {
+            let response = render(server, session, op, Ok(event)).await;
+            (response.data, response.errors)
+        })
+        .await;
+    let mut response = Response::new(data.clone());
+    response.errors = errors.clone();
+    response
 }
 
 /// The response for one event (or the error that ends the subscription).
