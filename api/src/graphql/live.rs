@@ -143,6 +143,11 @@ pub type Parked = Watch<ParkedEvent, ParkedStep>;
 pub struct Park(Arc<Mutex<Option<Parked>>>);
 
 impl Park {
+    /// Leaves `feed` here.
+    fn leave(&self, feed: Parked) {
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(feed);
+    }
+
     /// The parked feed, once the resolver has left it.
     pub fn take(&self) -> Option<Parked> {
         self.0.lock().unwrap_or_else(|e| e.into_inner()).take()
@@ -191,7 +196,7 @@ pub fn events<T: Send + 'static>(
             Step::Skip => Step::Skip,
             Step::End(error) => Step::End(error),
         });
-        *park.0.lock().unwrap_or_else(|e| e.into_inner()) = Some(Watch::new(feed, on_event));
+        park.leave(Watch::new(feed, on_event));
         return stream::empty().boxed();
     }
     stream::unfold(Watch::new(feed, on_event), |mut watch| async move {

@@ -198,34 +198,38 @@ impl Queue {
         self.0.lock().unwrap_or_else(|e| e.into_inner())
     }
 
-    /// Hands over `delivery`; `false` (and the queue ends as overflowed) when `buffer` wait.
-    fn offer(&self, delivery: &Arc<Delivery>, buffer: usize) -> bool {
+    /// Changes the queue with `change` and wakes the feed waiting on it (after the lock).
+    fn update<R>(&self, change: impl FnOnce(&mut Queued) -> R) -> R {
         let mut queued = self.lock();
-        let taken = queued.deliveries.len() < buffer;
-        if taken {
-            queued.deliveries.push_back(delivery.clone());
-        } else {
-            queued.end = Some(End::Overflowed);
-        }
+        let result = change(&mut queued);
         let waker = queued.waker.take();
         drop(queued);
         if let Some(w) = waker {
             w.wake();
         }
-        taken
+        result
+    }
+
+    /// Hands over `delivery`; `false` (and the queue ends as overflowed) when `buffer` wait.
+    fn offer(&self, delivery: &Arc<Delivery>, buffer: usize) -> bool {
+        self.update(|queued| {
+            let taken = queued.deliveries.len() < buffer;
+            if taken {
+                queued.deliveries.push_back(delivery.clone());
+            } else {
+                queued.end = Some(End::Overflowed);
+            }
+            taken
+        })
     }
 }
 
 impl Drop for Slot {
     /// Out of its topic's list (the server stopping, or overflowed): the feed ends after what waits.
     fn drop(&mut self) {
-        let mut queued = self.queue.lock();
-        queued.end.get_or_insert(End::Closed);
-        let waker = queued.waker.take();
-        drop(queued);
-        if let Some(w) = waker {
-            w.wake();
-        }
+        self.queue.update(|queued| {
+            queued.end.get_or_insert(End::Closed);
+        });
     }
 }
 

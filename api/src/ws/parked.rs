@@ -75,7 +75,8 @@ enum Stage {
         start: BoxStream<'static, Response>,
         park: Park,
         query: String,
-        doc: Option<ExecutableDocument>,
+        /// The operation as the request gave it, until the start has passed the limits.
+        given: Option<(ExecutableDocument, Variables, Option<String>)>,
     },
     Parked(Parked, Operation),
 }
@@ -98,7 +99,7 @@ pub fn subscribe(server: Arc<ServerState>, mut request: Request, session: Arc<Da
     let park = Park::default();
     let query = request.query.clone();
     request.data.insert(park.clone());
-    let operation = (request.variables.clone(), request.operation_name.clone());
+    let given = Some((doc, request.variables.clone(), request.operation_name.clone()));
     let start = server.schema.execute_stream_with_session_data(request, session.clone());
     let subscription = Subscription {
         server,
@@ -107,25 +108,25 @@ pub fn subscribe(server: Arc<ServerState>, mut request: Request, session: Arc<Da
             start,
             park,
             query,
-            doc: Some(doc),
+            given,
         },
         counted: None,
     };
-    stream::unfold((subscription, Some(operation)), |(mut s, mut operation)| async move {
+    stream::unfold(subscription, |mut s| async move {
         loop {
             match &mut s.stage {
                 Stage::Starting {
                     start,
                     park,
                     query,
-                    doc,
+                    given,
                 } => {
                     if let Some(response) = start.next().await {
-                        return Some((response, (s, operation)));
+                        return Some((response, s));
                     }
                     let feed = park.take()?;
-                    let (variables, operation_name) = operation.take()?;
-                    let doc = s.server.documents.share(query, doc.take()?);
+                    let (doc, variables, operation_name) = given.take()?;
+                    let doc = s.server.documents.share(query, doc);
                     let op = Operation {
                         doc,
                         variables,
@@ -139,7 +140,7 @@ pub fn subscribe(server: Arc<ServerState>, mut request: Request, session: Arc<Da
                     // Boxed: inline, the rendering's state (a whole request) would be part of
                     // every idle subscription's (232 bytes boxed, about 1 KiB inline).
                     let response = Box::pin(shared_render(&s.server, &s.session, op, outcome)).await;
-                    return Some((response, (s, operation)));
+                    return Some((response, s));
                 }
             }
         }
