@@ -45,6 +45,9 @@ pub async fn connect_counted(settings: &Settings, statements: Arc<AtomicU64>) ->
                 .busy_timeout(Duration::from_secs(15))
                 .foreign_keys(true)
         });
+    } else if settings.database_random_page_cost > 0.0 {
+        let cost = settings.database_random_page_cost.to_string();
+        opts.map_sqlx_postgres_opts(move |o| o.options([("random_page_cost", cost.as_str())]));
     }
     let mut db = Database::connect(opts).await?;
     db.set_metric_callback(move |_| {

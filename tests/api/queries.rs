@@ -398,6 +398,66 @@ async fn sqlite_is_built_for_concurrent_readers() {
     assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
 }
 
+/// PostgreSQL sessions plan with `database_random_page_cost` (1.1 unless set), and `0` leaves
+/// the server's own value: with the server's 4, a rare per-column filter of the enabled users'
+/// list walked the whole account in name order (reads bench, issue 17). The filtered columns
+/// keep finer statistics (migration `m20261206_000001_filter_statistics`).
+#[tokio::test]
+async fn postgres_sessions_plan_with_the_configured_page_cost() {
+    use sea_orm::{ConnectionTrait, Statement};
+    let Some(backend) = postgres() else { return };
+    /// The session's `random_page_cost` and where it came from.
+    async fn cost(app: &TestApp) -> (String, String) {
+        let row = app
+            .state
+            .db
+            .query_one_raw(Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                "SELECT setting, source FROM pg_settings WHERE name = 'random_page_cost'",
+            ))
+            .await
+            .unwrap()
+            .unwrap();
+        (row.try_get("", "setting").unwrap(), row.try_get("", "source").unwrap())
+    }
+    let app = spawn_app_with(backend.clone(), quiet).await;
+    assert_eq!(cost(&app).await, ("1.1".into(), "client".into()));
+    // The migration's finer statistics for the filtered columns.
+    let targets = app
+        .state
+        .db
+        .query_all_raw(Statement::from_string(
+            sea_orm::DbBackend::Postgres,
+            "SELECT c.relname || '.' || a.attname AS col FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+             WHERE a.attstattarget = 1000 ORDER BY 1",
+        ))
+        .await
+        .unwrap();
+    let targets: Vec<String> = targets.iter().map(|r| r.try_get("", "col").unwrap()).collect();
+    assert_eq!(
+        targets,
+        [
+            "app_user.extension",
+            "app_user.phone_number",
+            "app_user.sort_name",
+            "mobility_user.mobility_extension"
+        ]
+    );
+    let app = spawn_app_with(backend.clone(), |s| {
+        quiet(s);
+        s.database_random_page_cost = 2.5;
+    })
+    .await;
+    assert_eq!(cost(&app).await, ("2.5".into(), "client".into()));
+    let app = spawn_app_with(backend, |s| {
+        quiet(s);
+        s.database_random_page_cost = 0.0;
+    })
+    .await;
+    let (_, source) = cost(&app).await;
+    assert_ne!(source, "client", "0 leaves the server's value");
+}
+
 /// Mutation fields run one after another on an empty loader cache (`MutationRoot`): the second
 /// of two activations in one document reads the user's record again, so it shows itself active
 /// rather than what the first loaded.
