@@ -45,7 +45,7 @@ fn given(text: Option<&str>) -> Option<&str> {
 }
 
 /// `app_user` joined to `mobility_user` (the user's record, if any).
-fn mobility_join() -> RelationDef {
+pub(super) fn mobility_join() -> RelationDef {
     mobility_user::Entity::belongs_to(user::Entity)
         .from(mobility_user::Column::UserId)
         .to(user::Column::Id)
