@@ -27,6 +27,8 @@
 //! `READS_ONLY=accounts,eligible` runs only the workloads whose names contain one of the parts
 //! (`=name` for the name exactly: ``READS_ONLY='=`mobility.users`'`` is the plain page alone;
 //! `mixed` for the mixed workload, which runs only when named or when nothing is picked).
+//! `READS_PAGE_COST=0` runs Reach with the PostgreSQL server's own `random_page_cost` (setting
+//! `database_random_page_cost`; default 1.1), to compare the two in one machine's conditions.
 //!
 //! Run (release build; about 3 minutes per database at 10,000 users once built):
 //!
@@ -86,6 +88,9 @@ struct Knobs {
     /// `READS_ONLY`: comma-separated parts of workload names; only the workloads whose name
     /// contains one run (for a quick look or a profile of one listing).
     only: Vec<String>,
+    /// `READS_PAGE_COST`: Reach's `database_random_page_cost` (default: Reach's default), to
+    /// compare page costs within one machine's conditions.
+    page_cost: Option<f64>,
 }
 
 fn knobs() -> Knobs {
@@ -95,6 +100,7 @@ fn knobs() -> Knobs {
         measure: Duration::from_secs_f64(var("READS_SECONDS").map_or(2.0, |v| v.parse().expect("READS_SECONDS"))),
         postgraphile: var("READS_POSTGRAPHILE"),
         only: var("READS_ONLY").map_or_else(Vec::new, |v| v.split(',').map(str::to_owned).collect()),
+        page_cost: var("READS_PAGE_COST").map(|v| v.parse().expect("READS_PAGE_COST is a number")),
     }
 }
 
@@ -141,9 +147,11 @@ struct Row {
 
 async fn run(label: &str, url: String, k: &Knobs) {
     let started = Instant::now();
-    let app = Application::build(settings(url.clone()), false)
-        .await
-        .expect("the server starts");
+    let mut settings = settings(url.clone());
+    if let Some(cost) = k.page_cost {
+        settings.database_random_page_cost = cost;
+    }
+    let app = Application::build(settings, false).await.expect("the server starts");
     let state = app.state().clone();
     let backend = state.db.get_database_backend();
     let world = seed::seed(&state.db, &state.settings, k.users).await;

@@ -457,5 +457,12 @@ mod tests {
             let err = s.validate().err().map(|e| e.to_string()).unwrap_or_default();
             assert!(err.contains("REACH_DATABASE_RANDOM_PAGE_COST"), "{cost}: {err}");
         }
+        for cost in [0.0, 0.1, 1.1, 100.0] {
+            let s = Settings {
+                database_random_page_cost: cost,
+                ..Default::default()
+            };
+            assert!(s.validate().is_ok(), "{cost}");
+        }
     }
 }

@@ -19,7 +19,8 @@ use secrecy::ExposeSecret;
 use crate::config::Settings;
 
 /// Connects with settings that keep SQLite safe under concurrent writers (WAL, a busy timeout,
-/// foreign keys on) and PostgreSQL failing fast when it is unreachable.
+/// foreign keys on) and PostgreSQL failing fast when it is unreachable, each PostgreSQL session
+/// planning with `database_random_page_cost`.
 pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     connect_counted(settings, Arc::new(AtomicU64::new(0))).await
 }
@@ -46,8 +47,22 @@ pub async fn connect_counted(settings: &Settings, statements: Arc<AtomicU64>) ->
                 .foreign_keys(true)
         });
     } else if settings.database_random_page_cost > 0.0 {
+        // Set on each new connection by a statement rather than as a startup option, which
+        // poolers such as PgBouncer refuse.
         let cost = settings.database_random_page_cost.to_string();
-        opts.map_sqlx_postgres_opts(move |o| o.options([("random_page_cost", cost.as_str())]));
+        opts.map_sqlx_postgres_pool_opts(move |pool| {
+            let cost = cost.clone();
+            pool.after_connect(move |conn, _| {
+                let cost = cost.clone();
+                Box::pin(async move {
+                    sea_orm::sqlx::query("SELECT set_config('random_page_cost', $1, false)")
+                        .bind(cost)
+                        .execute(conn)
+                        .await
+                        .map(|_| ())
+                })
+            })
+        });
     }
     let mut db = Database::connect(opts).await?;
     db.set_metric_callback(move |_| {

@@ -123,7 +123,7 @@ pub async fn fastest(
             assert_eq!(
                 &json(db, stmt).await,
                 expected,
-                "{name}: floor statement {i} and Reach differ"
+                "{name}: floor statement {i} (pool {p}) and Reach differ"
             );
             if candidates.len() * pools.len() == 1 {
                 return (0, 0);

@@ -10,7 +10,7 @@ mod m20261125_000001_plugins;
 mod m20261126_000001_live;
 mod m20261127_000001_platform_sync;
 pub mod m20261205_000001_search;
-pub mod m20261206_000001_filter_statistics;
+mod m20261206_000001_filter_statistics;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;

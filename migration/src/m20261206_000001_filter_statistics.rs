@@ -4,7 +4,9 @@
 //! pattern among 100,000 users was guessed at anything from 12 to 2,400 matches from one
 //! `ANALYZE` to the next, and with a high guess the page walked the whole account in name order
 //! instead of looking its few matches up by trigram index. A target of 1,000 samples 300,000 rows,
-//! so an account of that size is read whole and its guesses hold. SQLite: nothing to do.
+//! so a table of that size is read whole and its guesses hold. The tables are analysed at once
+//! (a database upgraded in place would otherwise keep its old guesses until autovacuum's next
+//! `ANALYZE`). SQLite: nothing to do.
 
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
@@ -31,6 +33,7 @@ async fn set_target(manager: &SchemaManager<'_>, target: i32) -> Result<(), DbEr
         db.execute_unprepared(&format!("ALTER TABLE {table} {}", alters.join(", ")))
             .await?;
     }
+    db.execute_unprepared("ANALYZE app_user, mobility_user").await?;
     Ok(())
 }
 

@@ -403,7 +403,7 @@ async fn sqlite_is_built_for_concurrent_readers() {
 /// list walked the whole account in name order (reads bench, issue 17). The filtered columns
 /// keep finer statistics (migration `m20261206_000001_filter_statistics`).
 #[tokio::test]
-async fn postgres_sessions_plan_with_the_configured_page_cost() {
+async fn postgres_sessions_use_the_configured_page_cost() {
     use sea_orm::{ConnectionTrait, Statement};
     let Some(backend) = postgres() else { return };
     /// The session's `random_page_cost` and where it came from.
@@ -421,7 +421,7 @@ async fn postgres_sessions_plan_with_the_configured_page_cost() {
         (row.try_get("", "setting").unwrap(), row.try_get("", "source").unwrap())
     }
     let app = spawn_app_with(backend.clone(), quiet).await;
-    assert_eq!(cost(&app).await, ("1.1".into(), "client".into()));
+    assert_eq!(cost(&app).await, ("1.1".into(), "session".into()));
     // The migration's finer statistics for the filtered columns.
     let targets = app
         .state
@@ -448,14 +448,14 @@ async fn postgres_sessions_plan_with_the_configured_page_cost() {
         s.database_random_page_cost = 2.5;
     })
     .await;
-    assert_eq!(cost(&app).await, ("2.5".into(), "client".into()));
+    assert_eq!(cost(&app).await, ("2.5".into(), "session".into()));
     let app = spawn_app_with(backend, |s| {
         quiet(s);
         s.database_random_page_cost = 0.0;
     })
     .await;
     let (_, source) = cost(&app).await;
-    assert_ne!(source, "client", "0 leaves the server's value");
+    assert_ne!(source, "session", "0 leaves the server's value");
 }
 
 /// Mutation fields run one after another on an empty loader cache (`MutationRoot`): the second

@@ -163,7 +163,7 @@ struct UserEnabled(user::Model, bool);
 
 impl FromQueryResult for UserEnabled {
     fn from_query_result(r: &QueryResult, pre: &str) -> Result<Self, sea_orm::DbErr> {
-        Ok(Self(user::Model::from_query_result(r, pre)?, r.try_get("", ENABLED)?))
+        Ok(Self(user::Model::from_query_result(r, pre)?, r.try_get(pre, ENABLED)?))
     }
 }
 
