@@ -513,3 +513,13 @@ pub async fn enable_mobility(app: &TestApp, t: &Tenant, users: &[(Uuid, &str)]) 
         .await
         .unwrap();
 }
+
+/// The rows `sql` reads, run as written on the app's own database connection.
+pub async fn raw_rows(app: &TestApp, sql: &str) -> Vec<sea_orm::QueryResult> {
+    let backend = app.state.db.get_database_backend();
+    app.state
+        .db
+        .query_all_raw(sea_orm::Statement::from_string(backend, sql))
+        .await
+        .unwrap()
+}

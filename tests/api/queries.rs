@@ -382,17 +382,8 @@ backend_tests!(listings_run_a_fixed_small_number_of_statements);
 /// connection, so concurrent readers do not queue on one mutex, and no global memory statistics.
 #[tokio::test]
 async fn sqlite_is_built_for_concurrent_readers() {
-    use sea_orm::{ConnectionTrait, Statement};
     let app = spawn_app_with(Backend::Sqlite, quiet).await;
-    let rows = app
-        .state
-        .db
-        .query_all_raw(Statement::from_string(
-            sea_orm::DbBackend::Sqlite,
-            "PRAGMA compile_options",
-        ))
-        .await
-        .unwrap();
+    let rows = raw_rows(&app, "PRAGMA compile_options").await;
     let options: Vec<String> = rows.iter().map(|r| r.try_get_by_index(0).unwrap()).collect();
     assert!(options.iter().any(|o| o == "DEFAULT_MEMSTATUS=0"), "{options:?}");
     assert!(!options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"), "{options:?}");
@@ -404,35 +395,28 @@ async fn sqlite_is_built_for_concurrent_readers() {
 /// keep finer statistics (migration `m20261206_000001_filter_statistics`).
 #[tokio::test]
 async fn postgres_sessions_use_the_configured_page_cost() {
-    use sea_orm::{ConnectionTrait, Statement};
     let Some(backend) = postgres() else { return };
     /// The session's `random_page_cost` and where it came from.
     async fn cost(app: &TestApp) -> (String, String) {
-        let row = app
-            .state
-            .db
-            .query_one_raw(Statement::from_string(
-                sea_orm::DbBackend::Postgres,
-                "SELECT setting, source FROM pg_settings WHERE name = 'random_page_cost'",
-            ))
-            .await
-            .unwrap()
-            .unwrap();
-        (row.try_get("", "setting").unwrap(), row.try_get("", "source").unwrap())
+        let rows = raw_rows(
+            app,
+            "SELECT setting, source FROM pg_settings WHERE name = 'random_page_cost'",
+        )
+        .await;
+        (
+            rows[0].try_get("", "setting").unwrap(),
+            rows[0].try_get("", "source").unwrap(),
+        )
     }
     let app = spawn_app_with(backend.clone(), quiet).await;
     assert_eq!(cost(&app).await, ("1.1".into(), "session".into()));
     // The migration's finer statistics for the filtered columns.
-    let targets = app
-        .state
-        .db
-        .query_all_raw(Statement::from_string(
-            sea_orm::DbBackend::Postgres,
-            "SELECT c.relname || '.' || a.attname AS col FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
-             WHERE a.attstattarget = 1000 ORDER BY 1",
-        ))
-        .await
-        .unwrap();
+    let targets = raw_rows(
+        &app,
+        "SELECT c.relname || '.' || a.attname AS col FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+         WHERE a.attstattarget = 1000 ORDER BY 1",
+    )
+    .await;
     let targets: Vec<String> = targets.iter().map(|r| r.try_get("", "col").unwrap()).collect();
     assert_eq!(
         targets,
