@@ -840,6 +840,49 @@ async fn m11_the_list_searches_filters_and_pages(backend: Backend) {
     )
     .await;
     assert_eq!(names, vec!["anna Ames"]);
+    // A filtered list's first page from either end, built and resolved: its matches are
+    // gathered and counted first, then sorted into the page (issue 17).
+    let ends = "query($a: ID!, $f: MobilityUserFilter) { account(id: $a) { mobility {
+        head: users(first: 2, filter: $f) { totalCount nodes { name } pageInfo { hasNextPage hasPreviousPage } }
+        tail: users(last: 2, filter: $f) { totalCount nodes { name } pageInfo { hasNextPage hasPreviousPage } }
+        resolved: users(last: 2, filter: $f) { totalCount edges { node { name } } } } } }";
+    for (filter, all) in [
+        (
+            json!({ "mobilityExtension": "4" }),
+            vec!["anna Ames", "Bob Brown", "Uma One", "Zoe Zed"],
+        ),
+        (json!({ "name": "o" }), vec!["Bob Brown", "Uma One", "Zoe Zed"]),
+    ] {
+        let vars = json!({ "a": gid(Kind::Account, w.a.account), "f": filter });
+        let body = app.gql(&dm, ends, vars).await;
+        let m = &body["data"]["account"]["mobility"];
+        let names = |v: &Value| -> Vec<String> {
+            v.as_array()
+                .unwrap_or_else(|| panic!("{body}"))
+                .iter()
+                .map(|n| {
+                    n["name"]
+                        .as_str()
+                        .unwrap_or_else(|| n["node"]["name"].as_str().unwrap())
+                        .to_owned()
+                })
+                .collect()
+        };
+        assert_eq!(names(&m["head"]["nodes"]), all[..2], "{filter}: {body}");
+        assert_eq!(names(&m["tail"]["nodes"]), all[all.len() - 2..], "{filter}: {body}");
+        assert_eq!(names(&m["resolved"]["edges"]), all[all.len() - 2..], "{filter}: {body}");
+        for page in ["head", "tail", "resolved"] {
+            assert_eq!(m[page]["totalCount"], all.len(), "{filter} {page}: {body}");
+        }
+        assert_eq!(
+            m["head"]["pageInfo"],
+            json!({ "hasNextPage": true, "hasPreviousPage": false })
+        );
+        assert_eq!(
+            m["tail"]["pageInfo"],
+            json!({ "hasNextPage": false, "hasPreviousPage": true })
+        );
+    }
 
     // Cursor pagination stays correct while rows are added.
     let (page1, users) = list(&app, &dm, w.a.account, json!({ "n": 2 })).await;

@@ -254,10 +254,10 @@ pub async fn fetch<E: Keyset>(
     page = page
         .expr_as(Expr::col(E::sort_column().as_column_ref()), "k")
         .expr_as(Expr::col(E::id_column().as_column_ref()), "i");
-    if let Some(total) = total.as_ref().filter(|_| window) {
-        page = page.expr_as(total.column(req), "n");
-    }
-    let page = pagination::keyset::<E, _>(page, req);
+    let page = match total.as_ref().filter(|_| window) {
+        Some(total) => total.page(page, req, "n", ["k", "i"]),
+        None => pagination::keyset::<E, _>(page, req).into_query(),
+    };
     let order = if E::DESCENDING {
         "p.k DESC, p.i DESC"
     } else {
@@ -275,9 +275,7 @@ pub async fn fetch<E: Keyset>(
     let mut statement = Query::select();
     let pages = plan.pages() || total.is_none() || window;
     if pages {
-        statement
-            .expr_as(Expr::cust(array), "nodes")
-            .from_subquery(page.into_query(), "p");
+        statement.expr_as(Expr::cust(array), "nodes").from_subquery(page, "p");
     }
     if let Some(total) = total {
         let count = if window {

@@ -5,7 +5,7 @@ use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
     QueryResult, QuerySelect, QueryTrait, Select, Statement, Value, Values,
-    sea_query::{Expr, Query, SelectStatement},
+    sea_query::{Alias, Asterisk, Expr, Order, Query, SelectStatement},
 };
 use uuid::Uuid;
 
@@ -173,10 +173,23 @@ where
 pub struct Total {
     /// The rows to count: one per listed item.
     pub rows: SelectStatement,
-    /// On the list's first page, count the page's own matching rows (`COUNT(*) OVER ()` before
-    /// its `LIMIT`) instead of `rows`: for a list whose every match is found anyway (a search
-    /// with no index to serve it).
-    pub window: bool,
+    /// How the list's first page counts.
+    pub first_page: Counting,
+}
+
+/// How a list's first page counts its rows (a page past a cursor counts [`Total::rows`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Counting {
+    /// `COUNT(*)` of [`Total::rows`], a sub-select beside the page: for a list whose page stops
+    /// early in its order while an index counts the rows cheaply.
+    Apart,
+    /// `COUNT(*) OVER ()` over the page's own matching rows before its `LIMIT`: for a list whose
+    /// every match is found anyway in the list's order (a search with no index to serve it).
+    Window,
+    /// The matches gathered first, in no order, counted, then sorted and cut to the page
+    /// ([`Total::page`]): for a list an index finds the few matches of, which the page's order
+    /// would have the database walk the whole list to find.
+    Gathered,
 }
 
 impl Total {
@@ -184,13 +197,13 @@ impl Total {
     pub fn of<E: Keyset>(select: &Select<E>) -> Self {
         Self {
             rows: select.clone().select_only().column(E::id_column()).into_query(),
-            window: false,
+            first_page: Counting::Apart,
         }
     }
 
-    /// Whether a page of `req` counts with the window: asked for, on the list's first page.
+    /// Whether a page of `req` counts with a window: asked for, on the list's first page.
     pub fn windowed(&self, req: &PageRequest) -> bool {
-        self.window && req.after.is_none() && req.before.is_none()
+        self.first_page != Counting::Apart && req.after.is_none() && req.before.is_none()
     }
 
     /// The count as a column beside a page's own: the window ([`Total::windowed`]), or `COUNT(*)`
@@ -202,6 +215,41 @@ impl Total {
         } else {
             count_of(self.rows.clone())
         }
+    }
+
+    /// One page of `select` as [`keyset`] reads it, each row carrying the count as its column
+    /// `count`. `order` names `E`'s sort and id columns among `select`'s own.
+    ///
+    /// [`Counting::Gathered`], on the first page: the matches are gathered first, in no order,
+    /// and counted by a window; the page is then sorted and cut from them outside. The window
+    /// keeps the database from merging the two levels, so each plans on its own: the inner one
+    /// finds the matches the cheapest way (a trigram index on PostgreSQL, the smaller table first
+    /// on SQLite) instead of walking the sort index through the whole list, which it would do to
+    /// spare the sort when the page's `ORDER BY … LIMIT` sits beside the window (measured: 53 ms
+    /// against 3 ms for a rare filter on 100,000 users on PostgreSQL).
+    pub fn page<E: Keyset>(
+        &self,
+        select: Select<E>,
+        req: &PageRequest,
+        count: &str,
+        order: [&str; 2],
+    ) -> SelectStatement {
+        if !self.windowed(req) || self.first_page != Counting::Gathered {
+            return keyset::<E, _>(select.expr_as(self.column(req), count), req).into_query();
+        }
+        let gathered = select.expr_as(Expr::cust("COUNT(*) OVER ()"), count).into_query();
+        let (limit, backward) = window(req);
+        let direction = if backward != E::DESCENDING {
+            Order::Desc
+        } else {
+            Order::Asc
+        };
+        let mut page = Query::select();
+        page.column(Asterisk).from_subquery(gathered, Alias::new("h"));
+        for column in order {
+            page.order_by((Alias::new("h"), Alias::new(column)), direction.clone());
+        }
+        page.limit(limit + 1).to_owned()
     }
 
     /// The list's count, from the count the first row of a page of `req` carried (`None`: the

@@ -15,7 +15,7 @@ use crate::{
     policy::{Access, Principal, UserVisibility},
     service::{
         extensions::CHUNK,
-        pagination::{self, Cursor, Keyset, Page, PageRequest, Total, like_pattern},
+        pagination::{self, Counting, Cursor, Keyset, Page, PageRequest, Total, like_pattern},
     },
 };
 
@@ -142,9 +142,9 @@ pub fn mobility_users_select(
 ///
 /// With `count` (the caller asks for the list's total), the count comes in the page's
 /// statement as well, so the list is one statement:
-/// - a searched list's first page counts with `COUNT(*) OVER ()` over the matching rows before
-///   the page's `LIMIT`, so a search finds its matches once instead of once for the page and
-///   again for a count;
+/// - a searched or filtered list's first page counts the matches it finds for the page, by a
+///   window ([`mobility_users_count`] says which way), so they are found once instead of once
+///   for the page and again for a count;
 /// - otherwise the count is a sub-select the database computes once beside the page
 ///   ([`Total::column`]); only an empty page past a cursor, which carries no count, is counted
 ///   by a statement of its own.
@@ -187,8 +187,8 @@ pub async fn mobility_users_page(
         let rows = rows.into_iter().map(|r| (r.0, r.1)).collect();
         return Ok((pagination::assemble(rows, req, |(u, _)| user::Entity::cursor(u)), None));
     };
-    let rows = pagination::keyset::<user::Entity, _>(select.expr(count.column(req)), req)
-        .into_model::<Counted>()
+    let page = count.page(select, req, pagination::TOTAL, ["sort_name", "id"]);
+    let rows = Counted::find_by_statement(pagination::statement(db, page, req))
         .all(db)
         .await?;
     let total = count.settle(db, rows.first().map(|r| r.1), req).await?;
@@ -245,12 +245,17 @@ impl FromQueryResult for PageRow {
 /// every enabled user of the account is visible and no user column is searched, from the
 /// enabled users' own rows (an index on `(account_id, …)`), without the join.
 ///
-/// A searched list counts over the page's own matching rows on its first page
-/// ([`Total::window`]): a search matches substrings of four columns in two tables, and a count
-/// of its own would find the matches a second time (on SQLite, where no index serves it, by
-/// walking the account again). The filters and a location's list count by a sub-select: there
-/// the page stops early in name order, and gathering every match for the window measured
-/// slower (reads bench).
+/// The first page of a searched or filtered list counts the matches it finds for the page
+/// instead of finding them a second time for a count, as the reads bench measured best:
+/// - PostgreSQL, a search or any filter: [`Counting::Gathered`]. Trigram indexes find the
+///   matches; sorting them is cheaper than walking the account in name order to find them.
+/// - SQLite, a search: [`Counting::Window`]. No index serves it, so the page walks the account
+///   in name order and counts every match on the way.
+/// - SQLite, the mobility-extension filter: [`Counting::Gathered`]. The account's mobility
+///   records are read and only the matching users looked up, where the walk in name order
+///   would look up every user's record.
+/// - SQLite, the other filters, and a location's list: [`Counting::Apart`], a sub-select. The
+///   page stops early in name order and an index on the user's columns counts.
 pub fn mobility_users_count(
     backend: DbBackend,
     p: &Principal,
@@ -258,11 +263,12 @@ pub fn mobility_users_count(
     search: Option<&str>,
     filter: &MobilityUserFilter,
 ) -> Total {
-    let on_users = given(search).is_some()
-        || [&filter.name, &filter.phone_number, &filter.extension]
-            .iter()
-            .any(|t| given(t.as_deref()).is_some())
-        || !matches!(p.user_visibility(account_id), UserVisibility::All);
+    let searched = given(search).is_some();
+    let by_user_column = [&filter.name, &filter.phone_number, &filter.extension]
+        .iter()
+        .any(|t| given(t.as_deref()).is_some());
+    let by_mobility_extension = given(filter.mobility_extension.as_deref()).is_some();
+    let on_users = searched || by_user_column || !matches!(p.user_visibility(account_id), UserVisibility::All);
     let rows = if on_users {
         mobility_users_select(backend, p, account_id, search, filter)
             .select_only()
@@ -278,10 +284,13 @@ pub fn mobility_users_count(
         }
         select.into_query()
     };
-    Total {
-        rows,
-        window: given(search).is_some(),
-    }
+    let first_page = match backend {
+        DbBackend::Postgres if searched || by_user_column || by_mobility_extension => Counting::Gathered,
+        _ if searched => Counting::Window,
+        _ if by_mobility_extension => Counting::Gathered,
+        _ => Counting::Apart,
+    };
+    Total { rows, first_page }
 }
 
 /// The wizard's first step: users the caller manages with an eligible profile who are not
