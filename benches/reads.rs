@@ -6,10 +6,10 @@
 //! answer is checked equal to Reach's, row for row, before the load.
 //!
 //! The data (`benches/reads/seed.rs`) is seeded through the service layer, then `ANALYZE`d
-//! (SQLite: `ANALYZE` and `PRAGMA optimize`): an account of 10,000 users all enabled for
-//! mobility (`READS_USERS=100000` for 100,000), a second account for the wizard's eligible
-//! users, an MX-ONE account for a user's own numbers and statuses, and more accounts for
-//! Support. Each workload is loaded by the bench's own keep-alive HTTP client at 1 and at 32
+//! (SQLite: `ANALYZE` and `PRAGMA optimize`; PostgreSQL: `VACUUM ANALYZE`, as autovacuum would
+//! leave it): an account of 10,000 users all enabled for mobility (`READS_USERS=100000` for
+//! 100,000), a second account for the wizard's eligible users, an MX-ONE account for a user's own
+//! numbers and statuses, and more accounts for Support. Each workload is loaded by the bench's own keep-alive HTTP client at 1 and at 32
 //! concurrent clients: a warm-up of 0.5 s, then `READS_SECONDS` (default 2) measured, floor and
 //! Reach one after the other. It runs on a fresh SQLite file (opened as Reach opens it), then on
 //! a fresh PostgreSQL database when `REACH_TEST_POSTGRES_URL` names an admin database, and
@@ -380,7 +380,7 @@ fn print_tables(
     peer: &[(usize, Figures, Figures)],
 ) {
     println!(
-        "\n### {label}: {} users (seeded through the services in {:.0} s, then ANALYZE; {:.1} s measured per cell after {:.1} s of warm-up; whole run {:.0} s; now {})\n",
+        "\n### {label}: {} users (seeded through the services in {:.0} s, then (VACUUM) ANALYZE; {:.1} s measured per cell after {:.1} s of warm-up; whole run {:.0} s; now {})\n",
         thousands(k.users as u64),
         seeded.as_secs_f64(),
         k.measure.as_secs_f64(),

@@ -1,5 +1,5 @@
 //! The reads bench's data, seeded through the service layer as Reach's own requests would write
-//! it, then `ANALYZE`d.
+//! it, then `ANALYZE`d (PostgreSQL: `VACUUM ANALYZE`).
 //!
 //! - "Bench Corp" (MiCloud Connect): `users` users in ten locations, every one enabled for
 //!   mobility; a Decision Maker and a Phone Manager of one location among them. Names come from
@@ -402,10 +402,15 @@ pub async fn seed(db: &DatabaseConnection, settings: &Settings, users: usize) ->
     }
 }
 
-/// Statistics, as a maintained database has them after a bulk load.
+/// Statistics and visibility, as a maintained database has them after a bulk load: on
+/// PostgreSQL `VACUUM ANALYZE`, so the visibility map is set as autovacuum would set it on a
+/// live database (without it an index-only count visits every row's heap page); on SQLite
+/// `ANALYZE` and `PRAGMA optimize`.
 async fn analyze(db: &DatabaseConnection) {
-    db.execute_unprepared("ANALYZE").await.unwrap();
-    if db.get_database_backend() == DbBackend::Sqlite {
+    if db.get_database_backend() == DbBackend::Postgres {
+        db.execute_unprepared("VACUUM ANALYZE").await.unwrap();
+    } else {
+        db.execute_unprepared("ANALYZE").await.unwrap();
         db.execute_unprepared("PRAGMA optimize").await.unwrap();
     }
 }
