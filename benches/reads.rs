@@ -9,8 +9,8 @@
 //! (SQLite: `ANALYZE` and `PRAGMA optimize`; PostgreSQL: `VACUUM ANALYZE`, as autovacuum would
 //! leave it): an account of 10,000 users all enabled for mobility (`READS_USERS=100000` for
 //! 100,000), a second account for the wizard's eligible users, an MX-ONE account for a user's own
-//! numbers and statuses, and more accounts for Support. Each workload is loaded by the bench's own keep-alive HTTP client at 1 and at 32
-//! concurrent clients: a warm-up of 0.5 s, then `READS_SECONDS` (default 2) measured, floor and
+//! numbers and statuses, and more accounts for Support. Each workload is loaded by the bench's
+//! own keep-alive HTTP client at 1 and at 32 concurrent clients: a warm-up of 0.5 s, then `READS_SECONDS` (default 2) measured, floor and
 //! Reach one after the other. It runs on a fresh SQLite file (opened as Reach opens it), then on
 //! a fresh PostgreSQL database when `REACH_TEST_POSTGRES_URL` names an admin database, and
 //! prints one Markdown table per database: floor and Reach req/s, their ratio, Reach's p50/p99

@@ -842,18 +842,18 @@ async fn m11_the_list_searches_filters_and_pages(backend: Backend) {
     assert_eq!(names, vec!["anna Ames"]);
     // A filtered list's first page from either end, built and resolved: its matches are
     // gathered and counted first, then sorted into the page (issue 17).
-    let ends = "query($a: ID!, $f: MobilityUserFilter) { account(id: $a) { mobility {
-        head: users(first: 2, filter: $f) { totalCount nodes { name } pageInfo { hasNextPage hasPreviousPage } }
-        tail: users(last: 2, filter: $f) { totalCount nodes { name } pageInfo { hasNextPage hasPreviousPage } }
-        resolved: users(last: 2, filter: $f) { totalCount edges { node { name } } } } } }";
-    for (filter, all) in [
-        (
-            json!({ "mobilityExtension": "4" }),
-            vec!["anna Ames", "Bob Brown", "Uma One", "Zoe Zed"],
-        ),
-        (json!({ "name": "o" }), vec!["Bob Brown", "Uma One", "Zoe Zed"]),
+    let ends = "query($a: ID!, $s: String, $f: MobilityUserFilter) { account(id: $a) { mobility {
+        head: users(first: 2, search: $s, filter: $f) { totalCount nodes { name } pageInfo { hasNextPage hasPreviousPage } }
+        tail: users(last: 2, search: $s, filter: $f) { totalCount nodes { name } pageInfo { hasNextPage hasPreviousPage } }
+        resolved: users(last: 2, search: $s, filter: $f) { totalCount edges { node { name } } } } } }";
+    let all = vec!["anna Ames", "Bob Brown", "Uma One", "Zoe Zed"];
+    let with_o = vec!["Bob Brown", "Uma One", "Zoe Zed"];
+    for (search, filter, all) in [
+        (None, json!({ "mobilityExtension": "4" }), all),
+        (None, json!({ "name": "o" }), with_o.clone()),
+        (Some("O"), json!({ "mobilityExtension": "4" }), with_o),
     ] {
-        let vars = json!({ "a": gid(Kind::Account, w.a.account), "f": filter });
+        let vars = json!({ "a": gid(Kind::Account, w.a.account), "s": search, "f": filter });
         let body = app.gql(&dm, ends, vars).await;
         let m = &body["data"]["account"]["mobility"];
         let names = |v: &Value| -> Vec<String> {

@@ -3,8 +3,8 @@
 
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryFilter, QueryOrder,
-    QueryResult, QuerySelect, QueryTrait, Select, Statement, Value, Values,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, IdenStatic, QueryFilter,
+    QueryOrder, QueryResult, QuerySelect, QueryTrait, Select, Statement, Value, Values,
     sea_query::{Alias, Asterisk, Expr, Order, Query, SelectStatement},
 };
 use uuid::Uuid;
@@ -155,9 +155,7 @@ where
         return Ok((page(db, select, req).await?, None));
     }
     let total = Total::of(&select);
-    let query = keyset::<E, _>(select, req)
-        .expr_as(total.column(req), TOTAL)
-        .into_query();
+    let query = total.page(select, req, TOTAL, [E::sort_column().as_str(), E::id_column().as_str()]);
     let rows = Totalled::<E::Model>::find_by_statement(statement(db, query, req))
         .all(db)
         .await?;
@@ -209,9 +207,9 @@ impl Total {
     /// The count as a column beside a page's own: the window ([`Total::windowed`]), or `COUNT(*)`
     /// of [`Total::rows`] as a sub-select that depends on no row, so the database computes it
     /// once.
-    pub fn column(&self, req: &PageRequest) -> Expr {
+    fn column(&self, req: &PageRequest) -> Expr {
         if self.windowed(req) {
-            Expr::cust("COUNT(*) OVER ()")
+            Expr::cust(WINDOW_COUNT)
         } else {
             count_of(self.rows.clone())
         }
@@ -237,19 +235,13 @@ impl Total {
         if !self.windowed(req) || self.first_page != Counting::Gathered {
             return keyset::<E, _>(select.expr_as(self.column(req), count), req).into_query();
         }
-        let gathered = select.expr_as(Expr::cust("COUNT(*) OVER ()"), count).into_query();
-        let (limit, backward) = window(req);
-        let direction = if backward != E::DESCENDING {
-            Order::Desc
-        } else {
-            Order::Asc
-        };
+        let gathered = select.expr_as(Expr::cust(WINDOW_COUNT), count).into_query();
         let mut page = Query::select();
         page.column(Asterisk).from_subquery(gathered, Alias::new("h"));
         for column in order {
-            page.order_by((Alias::new("h"), Alias::new(column)), direction.clone());
+            page.order_by((Alias::new("h"), Alias::new(column)), reading_order::<E>(req));
         }
-        page.limit(limit + 1).to_owned()
+        page.limit(window(req).0 + 1).to_owned()
     }
 
     /// The list's count, from the count the first row of a page of `req` carried (`None`: the
@@ -275,6 +267,9 @@ impl Total {
         Ok(u64::try_from(n).unwrap_or(0))
     }
 }
+
+/// The count of a page's matching rows before its `LIMIT`.
+const WINDOW_COUNT: &str = "COUNT(*) OVER ()";
 
 /// The column alias of the count a page's rows carry.
 pub const TOTAL: &str = "reach_total";
@@ -326,13 +321,21 @@ where
     if let Some(before) = &req.before {
         select = select.filter(beyond(before, false));
     }
-    let (limit, backward) = window(req);
-    select = if backward != E::DESCENDING {
-        select.order_by_desc(sort).order_by_desc(id)
+    let order = reading_order::<E>(req);
+    select
+        .order_by(sort, order.clone())
+        .order_by(id, order)
+        .limit(window(req).0 + 1)
+}
+
+/// The order a page of `req` reads `E`'s rows in: the list's own, or its reverse when reading
+/// backwards from the end (`last`).
+fn reading_order<E: Keyset>(req: &PageRequest) -> Order {
+    if window(req).1 != E::DESCENDING {
+        Order::Desc
     } else {
-        select.order_by_asc(sort).order_by_asc(id)
-    };
-    select.limit(limit + 1)
+        Order::Asc
+    }
 }
 
 /// How many rows a request wants, and whether it reads backwards (`last`, from the end).

@@ -5,8 +5,8 @@ use std::collections::HashMap;
 
 use entity::{PhoneProfile, mobility_account, mobility_notification, mobility_user, notification_delivery, user};
 use sea_orm::{
-    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, FromQueryResult, JoinType,
-    QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationDef, Select,
+    ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, FromQueryResult, IdenStatic,
+    JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationDef, Select,
     sea_query::{Expr, LikeExpr, Query, UnionType},
 };
 use uuid::Uuid;
@@ -70,7 +70,8 @@ fn managed(p: &Principal, account_id: Uuid) -> Condition {
 /// On PostgreSQL the search is written as the ids matching it in either table (a union of two
 /// sub-selects), which trigram indexes answer without reading the account's other users; an
 /// `OR` across the two joined tables could use no index. SQLite, with no such index, walks the
-/// account's users in name order and stops at the page's end, so there it stays an `OR`.
+/// account's users in name order (to the page's end, or to the list's when `totalCount` is
+/// asked), so there it stays an `OR`.
 pub fn mobility_users_select(
     backend: DbBackend,
     p: &Principal,
@@ -142,9 +143,9 @@ pub fn mobility_users_select(
 ///
 /// With `count` (the caller asks for the list's total), the count comes in the page's
 /// statement as well, so the list is one statement:
-/// - a searched or filtered list's first page counts the matches it finds for the page, by a
-///   window ([`mobility_users_count`] says which way), so they are found once instead of once
-///   for the page and again for a count;
+/// - a searched list's first page, and a filtered one's where [`mobility_users_count`] chooses
+///   so, counts the matches it finds for the page by a window, so they are found once instead
+///   of once for the page and again for a count;
 /// - otherwise the count is a sub-select the database computes once beside the page
 ///   ([`Total::column`]); only an empty page past a cursor, which carries no count, is counted
 ///   by a statement of its own.
@@ -187,7 +188,8 @@ pub async fn mobility_users_page(
         let rows = rows.into_iter().map(|r| (r.0, r.1)).collect();
         return Ok((pagination::assemble(rows, req, |(u, _)| user::Entity::cursor(u)), None));
     };
-    let page = count.page(select, req, pagination::TOTAL, ["sort_name", "id"]);
+    let order = [U::SortName.as_str(), U::Id.as_str()];
+    let page = count.page(select, req, pagination::TOTAL, order);
     let rows = Counted::find_by_statement(pagination::statement(db, page, req))
         .all(db)
         .await?;
@@ -245,17 +247,18 @@ impl FromQueryResult for PageRow {
 /// every enabled user of the account is visible and no user column is searched, from the
 /// enabled users' own rows (an index on `(account_id, …)`), without the join.
 ///
-/// The first page of a searched or filtered list counts the matches it finds for the page
-/// instead of finding them a second time for a count, as the reads bench measured best:
+/// How the first page counts (a page past a cursor always counts by a sub-select), as the reads
+/// bench measured best:
 /// - PostgreSQL, a search or any filter: [`Counting::Gathered`]. Trigram indexes find the
-///   matches; sorting them is cheaper than walking the account in name order to find them.
-/// - SQLite, a search: [`Counting::Window`]. No index serves it, so the page walks the account
-///   in name order and counts every match on the way.
-/// - SQLite, the mobility-extension filter: [`Counting::Gathered`]. The account's mobility
-///   records are read and only the matching users looked up, where the walk in name order
-///   would look up every user's record.
-/// - SQLite, the other filters, and a location's list: [`Counting::Apart`], a sub-select. The
-///   page stops early in name order and an index on the user's columns counts.
+///   matches; sorting them is cheaper than walking the account in name order to find them, and
+///   they are found once for the page and the count.
+/// - SQLite, a search (with or without filters): [`Counting::Window`]. No index serves it, so
+///   the page walks the account in name order and counts every match on the way.
+/// - SQLite, the mobility-extension filter without a search: [`Counting::Gathered`]. The
+///   account's mobility records are read and only the matching users looked up, where the walk
+///   in name order would look up every user's record.
+/// - Otherwise (no search or filter, or SQLite's filters on the user's own columns), whoever
+///   the caller sees: [`Counting::Apart`], a sub-select; the page stops early in name order.
 pub fn mobility_users_count(
     backend: DbBackend,
     p: &Principal,
