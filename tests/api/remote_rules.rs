@@ -354,3 +354,60 @@ async fn r6_who_may_delete_which_number(backend: Backend) {
 }
 
 backend_tests!(r6_who_may_delete_which_number);
+
+/// A user's own numbers as the database builds them (`me { numbers { totalCount nodes { … } } }`,
+/// issue 17) answer as the numbers read whole and paged in memory do (asked with `edges`), from
+/// either end, around cursors and past both ends.
+async fn own_numbers_built_answer_as_paged_in_memory(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let user = app.token(w.c.user1);
+    for i in 0..7 {
+        let label = format!("Line {i}");
+        rcall(
+            &app,
+            &user,
+            "userNumberCreate",
+            number(&format!("+4680000{i}"), false, &label),
+        )
+        .await;
+    }
+    let query = |fields: &str| {
+        format!(
+            "query($first: Int, $last: Int, $after: String, $before: String) {{ me {{
+                numbers(first: $first, last: $last, after: $after, before: $before) {{ {fields} }} }} }}"
+        )
+    };
+    let resolved =
+        query("totalCount edges { cursor node { id label number } } pageInfo { hasNextPage hasPreviousPage }");
+    let built = query("totalCount nodes { id label number } pageInfo { hasNextPage hasPreviousPage }");
+    let all = app.gql(&user, &resolved, json!({ "first": 50 })).await;
+    let edges = all["data"]["me"]["numbers"]["edges"].as_array().unwrap().clone();
+    assert!(edges.len() >= 7, "{all}");
+    let c: Vec<Value> = edges.iter().map(|e| e["cursor"].clone()).collect();
+    let n = c.len();
+    for vars in [
+        json!({}),
+        json!({ "first": 3 }),
+        json!({ "first": 0 }),
+        json!({ "last": 2 }),
+        json!({ "first": 2, "after": c[1] }),
+        json!({ "first": 5, "after": c[n - 1] }),
+        json!({ "last": 2, "before": c[4] }),
+        json!({ "last": 3, "before": c[0] }),
+    ] {
+        let r = app.gql(&user, &resolved, vars.clone()).await;
+        let b = app.gql(&user, &built, vars.clone()).await;
+        let (r, b) = (&r["data"]["me"]["numbers"], &b["data"]["me"]["numbers"]);
+        let nodes: Vec<Value> = r["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"].clone())
+            .collect();
+        assert_eq!(b["nodes"], json!(nodes), "{vars}: {b} against {r}");
+        assert_eq!(b["totalCount"], r["totalCount"], "{vars}");
+        assert_eq!(b["pageInfo"], r["pageInfo"], "{vars}");
+    }
+}
+backend_tests!(own_numbers_built_answer_as_paged_in_memory);

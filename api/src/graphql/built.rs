@@ -151,13 +151,23 @@ fn leaf(field: &Field) -> bool {
 /// How to build the connection `ctx` resolves, whose nodes may show `columns`; `None` when its
 /// selection asks for more than a built page shows.
 pub fn plan(ctx: &Context<'_>, columns: &[Column]) -> Option<Plan> {
+    plan_of(&ctx.item.node, columns, ctx.data_opt::<Verbatim>().cloned())
+}
+
+/// Whether a connection selected as `field` (looked at from its parent's selection) would be
+/// built, its nodes showing `columns`.
+pub fn builds(field: &Field, columns: &[Column]) -> bool {
+    plan_of(field, columns, None).is_some()
+}
+
+fn plan_of(connection: &Field, columns: &[Column], verbatim: Option<Verbatim>) -> Option<Plan> {
     let mut plan = Plan {
         items: Vec::new(),
         node: Vec::new(),
-        verbatim: ctx.data_opt::<Verbatim>().cloned(),
+        verbatim,
     };
     let mut nodes = false;
-    for (key, field) in plain_fields(&ctx.item.node.selection_set.node.items)? {
+    for (key, field) in plain_fields(&connection.selection_set.node.items)? {
         let item = match field.name.node.as_str() {
             "totalCount" if leaf(field) => Item::TotalCount,
             "__typename" if leaf(field) => Item::TypeName,

@@ -302,6 +302,9 @@ where
     S: QueryFilter + QueryOrder + QuerySelect,
 {
     let (sort, id) = (E::sort_column(), E::id_column());
+    // A list in id order alone (its sort column is its id) pages by id: its cursors' keys are
+    // empty, as [`page_in_memory`]'s are.
+    let by_id = sort.as_str() == id.as_str();
     // Rows strictly after (`later`) or before a cursor, in list order.
     let beyond = |c: &Cursor, later: bool| {
         let (key, key_id) = (c.key.clone(), c.id);
@@ -310,6 +313,9 @@ where
         } else {
             (sort.lt(key.clone()), id.lt(key_id))
         };
+        if by_id {
+            return Condition::all().add(past_id);
+        }
         Condition::any()
             .add(past_key)
             .add(Condition::all().add(sort.eq(key)).add(past_id))

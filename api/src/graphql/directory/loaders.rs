@@ -130,7 +130,7 @@ pub async fn prefetch_users<'a>(
         }
         item
     });
-    prefetch_for(ctx, account, users, &items).await
+    prefetch_for(ctx, account, users, &items, false).await
 }
 
 /// [`prefetch_users`] for the one user the current field resolves to (`me`, `viewer.user`).
@@ -139,7 +139,26 @@ pub async fn prefetch_user(
     account: &account::Model,
     user: &user::Model,
 ) -> async_graphql::Result<()> {
-    prefetch_for(ctx, account, std::iter::once(user), &[ctx.look_ahead()]).await
+    let built = numbers_built(ctx);
+    prefetch_for(ctx, account, std::iter::once(user), &[ctx.look_ahead()], built).await
+}
+
+/// Whether the `numbers` of the user `ctx` resolves alone are built by that field
+/// (`User.numbers`) rather than read here: every `numbers` its selection names directly is one
+/// a built page shows, and no fragment could name more.
+fn numbers_built(ctx: &async_graphql::Context<'_>) -> bool {
+    use async_graphql::parser::types::Selection;
+    let columns = crate::graphql::remote::types::UserNumber::columns();
+    ctx.item
+        .node
+        .selection_set
+        .node
+        .items
+        .iter()
+        .all(|item| match &item.node {
+            Selection::Field(f) => f.node.name.node != "numbers" || crate::graphql::built::builds(&f.node, &columns),
+            _ => false,
+        })
 }
 
 async fn prefetch_for<'a>(
@@ -147,6 +166,7 @@ async fn prefetch_for<'a>(
     account: &account::Model,
     users: impl Iterator<Item = &'a user::Model> + Clone,
     items: &[async_graphql::Lookahead<'_>],
+    numbers_built: bool,
 ) -> async_graphql::Result<()> {
     let loader = ctx.data::<RequestLoader>()?;
     let db = &loader.loader().db;
@@ -192,7 +212,12 @@ async fn prefetch_for<'a>(
             .feed_many(found.into_iter().map(|(id, l)| (LocationKey(id), l)))
             .await;
     }
-    let remote = crate::graphql::remote::loaders::Wanted::of(wants);
+    let mut remote = crate::graphql::remote::loaders::Wanted::of(wants);
+    if numbers_built {
+        remote.numbers = crate::graphql::remote::loaders::NUMBER_FIELDS
+            .iter()
+            .any(|f| *f != "numbers" && wants(&[f]));
+    }
     if remote.numbers || remote.statuses {
         crate::graphql::remote::loaders::prefetch(loader, account, &ids, remote)
             .await

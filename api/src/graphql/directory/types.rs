@@ -405,7 +405,7 @@ impl User {
         #[graphql(desc = "Start after this cursor.")] after: Option<String>,
         #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
-    ) -> Result<crate::graphql::remote::types::UserNumberConnection> {
+    ) -> Result<crate::graphql::built::Paged<crate::graphql::remote::types::UserNumberConnection>> {
         remote::numbers(ctx, &self.0, first, after, last, before).await
     }
 

@@ -2,7 +2,7 @@
 //! about the rest of its user (locks, call through, the active status) comes from the user's
 //! rows loaded once per request and batched over a page of users.
 
-use async_graphql::{Context, Enum, ID, Object, Result};
+use async_graphql::{Context, Enum, ID, Object, QueryPathSegment, Result};
 use chrono::{DateTime, Utc};
 use entity::{Platform, client_profile, dynamic_status, user, user_number};
 use uuid::Uuid;
@@ -10,6 +10,7 @@ use uuid::Uuid;
 use super::loaders::{NumbersOfUser, ProfileKey, RemoteOfUser, StatusesOfUser};
 use crate::{
     graphql::{
+        built::{self, Paged},
         connection::{self, connection},
         context,
         directory::{
@@ -203,8 +204,10 @@ connection!(
 pub(crate) mod user_fields {
     use super::*;
 
-    /// `User.numbers`: the whole list is small (at most 100) and loaded in one batch for a page
-    /// of users, then paged in memory.
+    /// `User.numbers`. For a page of users the whole list is small (at most 100) and loaded in
+    /// one batch for the page, then paged in memory. For a user resolved alone (`me`, say) whose
+    /// numbers were not loaded already, a selection of what the numbers' columns hold is built
+    /// by the database in one statement ([`built`](crate::graphql::built)).
     pub async fn numbers(
         ctx: &Context<'_>,
         user: &user::Model,
@@ -212,12 +215,34 @@ pub(crate) mod user_fields {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-    ) -> Result<UserNumberConnection> {
+    ) -> Result<Paged<UserNumberConnection>> {
         let req = connection::page_request(first, after, last, before)?;
+        if alone(ctx)
+            && !loader(ctx)?
+                .get_cached_values::<NumbersOfUser>()
+                .contains_key(&NumbersOfUser(user.id))
+        {
+            let select = remote::numbers_select(user.id);
+            let built = connection::built(ctx, &UserNumber::columns(), &UserNumber::NAMES, &select, &req).await?;
+            if let Some(built) = built {
+                return Ok(Paged::Built(built));
+            }
+        }
         let rows = numbers_of(ctx, user.id).await?;
         let total = rows.len() as u64;
         let page = pagination::page_in_memory(rows, |n| n.id, &req);
-        Ok(UserNumberConnection::from_page(page, Some(total), UserNumber))
+        Ok(Paged::Resolved(UserNumberConnection::from_page(
+            page,
+            Some(total),
+            UserNumber,
+        )))
+    }
+
+    /// Whether the field `ctx` resolves belongs to an object resolved alone, not to an item of a
+    /// list (whose numbers are loaded for the whole list at once).
+    fn alone(ctx: &Context<'_>) -> bool {
+        ctx.path_node
+            .is_none_or(|node| node.parents().all(|p| !matches!(p.segment, QueryPathSegment::Index(_))))
     }
 
     /// `User.dynamicStatuses`: the list alone (its items read the rest of [`UserRemote`] when
@@ -279,6 +304,25 @@ pub(crate) mod user_fields {
 /// One of a user's phone numbers ("My Numbers"); a remote extension when flagged.
 #[derive(Clone, Debug)]
 pub struct UserNumber(pub user_number::Model);
+
+impl UserNumber {
+    /// The fields a built page of numbers shows (`built::Column`).
+    pub(crate) fn columns() -> [built::Column; 3] {
+        use built::Column;
+        use user_number::Column as N;
+        [
+            Column::id(Kind::UserNumber, N::Id),
+            Column::plain("label", N::Label),
+            Column::plain("number", N::Number),
+        ]
+    }
+
+    /// Its connection's and its own GraphQL names.
+    pub(crate) const NAMES: built::TypeNames = built::TypeNames {
+        connection: "UserNumberConnection",
+        node: "UserNumber",
+    };
+}
 
 /// One of a user's phone numbers ("My Numbers"); a remote extension when flagged.
 #[Object]

@@ -5,10 +5,13 @@
 use std::collections::HashMap;
 
 use entity::{NumberOrigin, client_profile, dynamic_status, remote_user, user_number};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select};
 use uuid::Uuid;
 
-use crate::service::extensions::CHUNK;
+use crate::service::{
+    extensions::CHUNK,
+    pagination::{Cursor, Keyset},
+};
 
 /// Why a number's `number` and `isRemoteExtension` cannot change (R5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -122,6 +125,29 @@ pub async fn numbers_of_users(
         }
     }
     Ok(found)
+}
+
+/// A user's numbers, listed oldest first ([`Keyset`]: by id, UUIDv7).
+pub fn numbers_select(user_id: Uuid) -> Select<user_number::Entity> {
+    user_number::Entity::find().filter(user_number::Column::UserId.eq(user_id))
+}
+
+/// A user's numbers by id alone: their ids are UUIDv7, so this is oldest first.
+impl Keyset for user_number::Entity {
+    fn sort_column() -> Self::Column {
+        user_number::Column::Id
+    }
+
+    fn id_column() -> Self::Column {
+        user_number::Column::Id
+    }
+
+    fn cursor(row: &Self::Model) -> Cursor {
+        Cursor {
+            key: String::new(),
+            id: row.id,
+        }
+    }
 }
 
 /// The statuses of these users, oldest first (ids are UUIDv7), keyed by user.
