@@ -618,15 +618,7 @@ async fn e4_a_parked_subscription_sends_what_one_run_whole_sends(backend: Backen
         }
     }
     app.watching(Topic::UserNumbers(w.c.user1), 4).await;
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while app.state.live.parked() != 2 {
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "{} parked",
-            app.state.live.parked()
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    parked_become(&app, 2).await;
     let desk = id_of(
         &rcall(&app, &token, "userNumberCreate", number("+4680002", false, "Desk")).await,
         "userNumber",
@@ -649,11 +641,17 @@ async fn e4_a_parked_subscription_sends_what_one_run_whole_sends(backend: Backen
     }
     app.watching(Topic::UserNumbers(w.c.user1), 2).await;
     // The stops are handled by the sockets' tasks: wait for them, as for the starts above.
+    parked_become(&app, 0).await;
+}
+
+/// Waits (up to 10 s) until `n` subscriptions are parked: the sockets' tasks park and unpark
+/// them after the messages that start and stop them.
+async fn parked_become(app: &TestApp, n: usize) {
     let deadline = tokio::time::Instant::now() + Duration::from_secs(10);
-    while app.state.live.parked() != 0 {
+    while app.state.live.parked() != n {
         assert!(
             tokio::time::Instant::now() < deadline,
-            "{} still parked after both stopped",
+            "{} parked, not {n}",
             app.state.live.parked()
         );
         tokio::time::sleep(Duration::from_millis(20)).await;
