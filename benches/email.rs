@@ -15,7 +15,7 @@
 //!   connector leaves Nagle on and writes a message's closing `.` apart from its body, so each
 //!   message waits out the receiver's delayed ACK (40 ms on Linux). That was Reach before.
 //!
-//! The SMTP server is the tests' in-process sink (`tests/api/smtp_sink.rs`), a fresh one per run.
+//! The SMTP server is the tests' in-process sink (`tests/api/harness/smtp_sink.rs`), a fresh one per run.
 //! Five rounds, interleaved; median and min of each. Run:
 //! `REACH_TEST_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench email`
 //! (release build; leave the variable out for SQLite only). It prints one Markdown table per
@@ -29,7 +29,7 @@ mod support;
 use support::machine;
 
 // The sink allows its own unused items.
-#[path = "../tests/api/smtp_sink.rs"]
+#[path = "../tests/api/harness/smtp_sink.rs"]
 mod smtp_sink;
 
 use std::collections::HashSet;

@@ -6,14 +6,12 @@ pub mod cache;
 
 use std::sync::Arc;
 
-use base64::{Engine, engine::general_purpose::STANDARD};
 use chrono::Utc;
-use entity::{account, role_assignment, server_secret, user};
+use entity::{account, role_assignment, user};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use rand::RngCore;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable,
-    JoinType, QueryResult, QuerySelect, RelationDef, Set,
+    ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, JoinType,
+    QueryResult, QuerySelect, RelationDef,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
@@ -22,7 +20,7 @@ use uuid::Uuid;
 use crate::{
     config::Settings,
     policy::{Grant, Principal, UserPrincipal},
-    service::{error::unique_violation, text},
+    service::text,
 };
 
 /// Longest name a Support token may carry.
@@ -375,7 +373,7 @@ impl FromQueryResult for PrincipalRow {
 pub async fn signing_secret(db: &DatabaseConnection, settings: &Settings) -> Result<SecretString, DbErr> {
     match &settings.jwt_secret {
         Some(secret) => Ok(secret.clone()),
-        None => kept_secret(db, "jwt", 48).await,
+        None => crate::db::kept_secret(db, "jwt", 48).await,
     }
 }
 
@@ -387,31 +385,4 @@ pub fn generated_secret_warning(settings: &Settings) -> Option<&'static str> {
         "REACH_JWT_SECRET is not set: tokens are signed with a secret kept in the database; \
          set REACH_JWT_SECRET (at least 32 characters) in production",
     )
-}
-
-/// The secret `name` kept in `server_secret` (base64 of `len` random bytes), generated on first
-/// use; when several processes generate it at once, the first one stored wins for all.
-pub async fn kept_secret(db: &DatabaseConnection, name: &str, len: usize) -> Result<SecretString, DbErr> {
-    if let Some(row) = server_secret::Entity::find_by_id(name).one(db).await? {
-        return Ok(SecretString::from(row.value));
-    }
-    let mut bytes = vec![0u8; len];
-    rand::rng().fill_bytes(&mut bytes);
-    let inserted = server_secret::ActiveModel {
-        name: Set(name.to_owned()),
-        value: Set(STANDARD.encode(bytes)),
-        created_at: Set(Utc::now()),
-    }
-    .insert(db)
-    .await;
-    match inserted {
-        Ok(row) => Ok(SecretString::from(row.value)),
-        // Another process generated it first: use theirs.
-        Err(e) if unique_violation(&e).is_some() => server_secret::Entity::find_by_id(name)
-            .one(db)
-            .await?
-            .map(|row| SecretString::from(row.value))
-            .ok_or(e),
-        Err(e) => Err(e),
-    }
 }

@@ -4,7 +4,7 @@ use std::{
     future::Future,
     sync::{
         Arc,
-        atomic::{AtomicU64, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
     },
     time::{Duration, Instant},
 };
@@ -135,16 +135,69 @@ pub async fn ping(db: &DatabaseConnection) -> Result<(), DbErr> {
     db.execute_unprepared("SELECT 1").await.map(|_| ())
 }
 
-tokio::task_local! {
-    static DEADLINE: Instant;
+/// What the request being served knows of its writes: its deadline, and whether one of them
+/// committed.
+struct RequestScope {
+    deadline: Instant,
+    committed: Arc<AtomicBool>,
 }
 
-/// Runs `work` with a deadline that [`past_deadline`] reports on (the request timeout).
-pub async fn with_deadline<F: Future>(deadline: Instant, work: F) -> F::Output {
-    DEADLINE.scope(deadline, work).await
+tokio::task_local! {
+    static SCOPE: RequestScope;
+}
+
+/// Runs `work` with a deadline that [`past_deadline`] reports on (the request timeout);
+/// `committed` is raised when one of its writes commits ([`note_commit`]).
+pub async fn within_scope<F: Future>(deadline: Instant, committed: Arc<AtomicBool>, work: F) -> F::Output {
+    SCOPE.scope(RequestScope { deadline, committed }, work).await
 }
 
 /// Whether the current request has run out of time.
 pub fn past_deadline() -> bool {
-    DEADLINE.try_with(|d| Instant::now() >= *d).unwrap_or(false)
+    SCOPE.try_with(|s| Instant::now() >= s.deadline).unwrap_or(false)
+}
+
+/// Says that the current request committed a write (nothing outside a request).
+pub fn note_commit() {
+    let _ = SCOPE.try_with(|s| s.committed.store(true, Ordering::Relaxed));
+}
+
+/// The constraint a unique violation hit, if that is what the error is.
+pub fn unique_violation(err: &DbErr) -> Option<String> {
+    match err.sql_err() {
+        Some(sea_orm::SqlErr::UniqueConstraintViolation(msg)) => Some(msg),
+        _ => None,
+    }
+}
+
+/// The secret `name` kept in `server_secret` (base64 of `len` random bytes), generated on first
+/// use; when several processes generate it at once, the first one stored wins for all.
+pub async fn kept_secret(db: &DatabaseConnection, name: &str, len: usize) -> Result<secrecy::SecretString, DbErr> {
+    use base64::{Engine, engine::general_purpose::STANDARD};
+    use entity::server_secret;
+    use rand::RngCore;
+    use sea_orm::{ActiveModelTrait, EntityTrait, Set};
+    use secrecy::SecretString;
+    if let Some(row) = server_secret::Entity::find_by_id(name).one(db).await? {
+        return Ok(SecretString::from(row.value));
+    }
+    let mut bytes = vec![0u8; len];
+    rand::rng().fill_bytes(&mut bytes);
+    let inserted = server_secret::ActiveModel {
+        name: Set(name.to_owned()),
+        value: Set(STANDARD.encode(bytes)),
+        created_at: Set(chrono::Utc::now()),
+    }
+    .insert(db)
+    .await;
+    match inserted {
+        Ok(row) => Ok(SecretString::from(row.value)),
+        // Another process generated it first: use theirs.
+        Err(e) if unique_violation(&e).is_some() => server_secret::Entity::find_by_id(name)
+            .one(db)
+            .await?
+            .map(|row| SecretString::from(row.value))
+            .ok_or(e),
+        Err(e) => Err(e),
+    }
 }

@@ -5,6 +5,7 @@
 use entity::{PhoneProfile, Platform, Role, account};
 use sea_orm::{ConnectionTrait, EntityTrait, PaginatorTrait};
 
+use crate::service::GivenId;
 use crate::{
     db::{self, Db},
     graphql::ids::{self, Kind},
@@ -284,7 +285,7 @@ async fn create(db: &impl Db, cfg: &remote::RemoteSettings) -> anyhow::Result<()
             .users
             .iter()
             .map(|s| UserFields {
-                location_id: s.location.map(|i| locations.get(i).copied()),
+                location_id: s.location.map(|i| locations.get(i).copied().into()),
                 name: s.name.into(),
                 email: Some(s.email.into()),
                 phone_number: s.phone.map(Into::into),
@@ -303,13 +304,13 @@ async fn create(db: &impl Db, cfg: &remote::RemoteSettings) -> anyhow::Result<()
                 call_through: false,
                 origin: Some(entity::NumberOrigin::Admin),
             };
-            remote::create_number(db, &support, cfg, Some(Some(users[*index].id)), fields)
+            remote::create_number(db, &support, cfg, Some(GivenId::Key(users[*index].id)), fields)
                 .await
                 .map_err(seed_err)?;
         }
         for (seed, user) in plan.users.iter().zip(&users) {
             if let Some((role, location)) = seed.role {
-                let location = location.map(|i| locations.get(i).copied());
+                let location = location.map(|i| locations.get(i).copied().into());
                 directory::assign_role(db, &support, Some(user.id), role, location)
                     .await
                     .map_err(seed_err)?;

@@ -3,7 +3,15 @@
 //! batches and malformed bodies refused (400), non-JSON (415), mutations over GET (405),
 //! parse/validation failures 400, and a request timeout that rolls the transaction back.
 
-use std::{collections::HashMap, num::NonZeroU32, sync::Arc};
+use std::{
+    borrow::Cow,
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
 
 use async_graphql::{Request, Response as GqlResponse, parser::types::OperationType};
 use axum::{
@@ -17,9 +25,10 @@ use serde_json::json;
 
 use crate::{
     auth::AuthError,
+    codes::Code,
     graphql::{
         ReachSchema,
-        directory::loaders::DirectoryLoader,
+        common::loader::DbLoader,
         documents::{Documents, Parsed},
         limits,
         verbatim::Verbatim,
@@ -88,15 +97,77 @@ fn negotiate(headers: &HeaderMap) -> Option<&'static str> {
     best.map(|(m, _)| m)
 }
 
-/// A response with GraphQL-shaped errors only.
-fn error_response(status: StatusCode, media: &'static str, code: &str, message: &str) -> Response {
-    let body = json!({ "errors": [{ "message": message, "extensions": { "code": code } }] });
-    (
-        status,
-        [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
-        body.to_string(),
-    )
-        .into_response()
+/// A request answered before (or instead of) its GraphQL execution. It turns itself into the
+/// response, so the handlers below refuse with `?`.
+pub enum HttpError {
+    /// Refused with one coded error, in GraphQL's shape, and maybe a header saying what to do.
+    Refused {
+        /// The HTTP status.
+        status: StatusCode,
+        /// The negotiated media type.
+        media: &'static str,
+        /// The error's code.
+        code: Code,
+        /// What the client is told.
+        message: Cow<'static, str>,
+        /// A header the status calls for (`WWW-Authenticate`, `Retry-After`, `Allow`).
+        header: Option<(header::HeaderName, &'static str)>,
+    },
+    /// The GraphQL response that answers it (a document that does not parse, or breaks a limit).
+    Answered(Box<Response>),
+}
+
+impl HttpError {
+    /// Refused with `status` and one error of `code`.
+    fn new(status: StatusCode, media: &'static str, code: Code, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::Refused {
+            status,
+            media,
+            code,
+            message: message.into(),
+            header: None,
+        }
+    }
+
+    /// A `BAD_REQUEST` refusal with HTTP 400.
+    fn bad_request(media: &'static str, message: impl Into<Cow<'static, str>>) -> Self {
+        Self::new(StatusCode::BAD_REQUEST, media, Code::BadRequest, message)
+    }
+
+    /// With the header `name: value`.
+    fn with_header(mut self, name: header::HeaderName, value: &'static str) -> Self {
+        if let Self::Refused { header, .. } = &mut self {
+            *header = Some((name, value));
+        }
+        self
+    }
+}
+
+impl IntoResponse for HttpError {
+    fn into_response(self) -> Response {
+        match self {
+            Self::Refused {
+                status,
+                media,
+                code,
+                message,
+                header,
+            } => {
+                let body = json!({ "errors": [{ "message": message, "extensions": { "code": code.as_str() } }] });
+                let mut resp = (
+                    status,
+                    [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
+                    body.to_string(),
+                )
+                    .into_response();
+                if let Some((name, value)) = header {
+                    resp.headers_mut().insert(name, HeaderValue::from_static(value));
+                }
+                resp
+            }
+            Self::Answered(resp) => *resp,
+        }
+    }
 }
 
 /// The token of an `Authorization` value (`Bearer …`), if any.
@@ -143,35 +214,28 @@ async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(Caller, St
 }
 
 /// Authentication and rate limiting shared by POST and GET.
-async fn admit(state: &ServerState, headers: &HeaderMap, media: &'static str) -> Result<Caller, Response> {
-    let (principal, subject) = match authenticate(&state.app, headers).await {
-        Ok(found) => found,
-        Err(AuthError::Db(e)) => {
+async fn admit(state: &ServerState, headers: &HeaderMap, media: &'static str) -> Result<Caller, HttpError> {
+    let (principal, subject) = authenticate(&state.app, headers).await.map_err(|e| match e {
+        AuthError::Db(e) => {
             tracing::error!(error = %e, "database error while authenticating");
-            return Err(error_response(
+            HttpError::new(
                 StatusCode::SERVICE_UNAVAILABLE,
                 media,
-                "INTERNAL",
+                Code::Internal,
                 "service unavailable",
-            ));
+            )
         }
-        Err(e) => {
-            let mut resp = error_response(StatusCode::UNAUTHORIZED, media, "UNAUTHENTICATED", &e.to_string());
-            resp.headers_mut()
-                .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
-            return Err(resp);
-        }
-    };
+        e => HttpError::new(StatusCode::UNAUTHORIZED, media, Code::Unauthenticated, e.to_string())
+            .with_header(header::WWW_AUTHENTICATE, "Bearer"),
+    })?;
     if rate_limited(&state.limiter, &subject) {
-        let mut resp = error_response(
+        let refused = HttpError::new(
             StatusCode::TOO_MANY_REQUESTS,
             media,
-            "RATE_LIMITED",
+            Code::RateLimited,
             "too many requests",
         );
-        resp.headers_mut()
-            .insert(header::RETRY_AFTER, HeaderValue::from_static("1"));
-        return Err(resp);
+        return Err(refused.with_header(header::RETRY_AFTER, "1"));
     }
     Ok(principal)
 }
@@ -180,13 +244,20 @@ async fn admit(state: &ServerState, headers: &HeaderMap, media: &'static str) ->
 /// commit (and roll back past it); the hard limit a little later only cuts off work that hangs,
 /// dropping its open transaction (a rollback). `None` when the hard limit cut it off. HTTP and
 /// the websocket both run their operations through this.
-pub(crate) async fn within_deadline<F: std::future::Future>(
-    timeout: std::time::Duration,
-    work: F,
-) -> Option<F::Output> {
+///
+/// When a write of `work` committed (`service::commit` says so), kept principals are retired
+/// and this process's plugins and readers of the log are woken, rather than left to find the
+/// change at their next poll.
+pub(crate) async fn within_deadline<F: std::future::Future>(app: &AppState, work: F) -> Option<F::Output> {
+    let timeout = app.settings.request_timeout();
     let deadline = std::time::Instant::now() + timeout;
-    let work = crate::db::with_deadline(deadline, work);
-    tokio::time::timeout(timeout + HARD_LIMIT_GRACE, work).await.ok()
+    let committed = Arc::new(AtomicBool::new(false));
+    let work = crate::db::within_scope(deadline, committed.clone(), work);
+    let done = tokio::time::timeout(timeout + HARD_LIMIT_GRACE, work).await.ok();
+    if committed.load(Ordering::Relaxed) {
+        app.committed();
+    }
+    done
 }
 
 /// What a request cut off by the deadline is told.
@@ -197,50 +268,28 @@ pub(crate) fn rate_limited(limiter: &Limiter, subject: &str) -> bool {
     limiter.check_key(&subject.to_owned()).is_err()
 }
 
-/// What the document of a request runs: a query, or something that may write.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Runs {
-    /// Queries only.
-    Query,
-    /// A mutation (or a subscription, which the schema refuses over HTTP).
-    Mutation,
-}
-
 /// Checks the text of `request` (length, nesting), parses it once (or copies the document kept
 /// for the same text) and hands the document to the execution. `Err` is the response to give: a
 /// document that does not parse.
-fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<Parsed, Box<Response>> {
+fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<Parsed, HttpError> {
     state
         .documents
         .parse(&state.limits, &request.query)
-        .map_err(|e| Box::new(respond(GqlResponse::from_errors(vec![e]), media)))
+        .map_err(|e| answered(e, media))
 }
 
-/// Checks the parsed document's limits and sets it on `request`; what it runs.
-fn prepare(
-    state: &ServerState,
-    request: &mut Request,
-    parsed: Parsed,
-    media: &'static str,
-) -> Result<Runs, Box<Response>> {
-    let checked = state
-        .documents
-        .check(&state.limits, &request.query, &parsed, &request.variables);
-    if let Err(e) = checked {
-        return Err(Box::new(respond(GqlResponse::from_errors(vec![e]), media)));
-    }
-    let doc = parsed.doc;
-    let name = request.operation_name.as_deref();
-    let runs = if limits::names_operation_of(&doc, name, OperationType::Query)
-        && !limits::names_operation_of(&doc, name, OperationType::Mutation)
-        && !limits::names_operation_of(&doc, name, OperationType::Subscription)
-    {
-        Runs::Query
-    } else {
-        Runs::Mutation
-    };
-    request.set_parsed_query(doc);
-    Ok(runs)
+/// The GraphQL response of a request refused with `error`.
+fn answered(error: async_graphql::ServerError, media: &'static str) -> HttpError {
+    HttpError::Answered(Box::new(respond(GqlResponse::from_errors(vec![error]), media)))
+}
+
+/// Checks the parsed document's limits and sets it on `request`.
+fn prepare(state: &ServerState, request: &mut Request, parsed: Parsed, media: &'static str) -> Result<(), HttpError> {
+    (state.documents)
+        .check(&state.limits, &request.query, &parsed, &request.variables)
+        .map_err(|e| answered(e, media))?;
+    request.set_parsed_query(parsed.doc);
+    Ok(())
 }
 
 /// Runs one GraphQL request for `principal` within the request timeout, its document parsed and
@@ -249,14 +298,13 @@ async fn execute(state: &ServerState, (principal, own): Caller, request: Request
     let verbatim = Verbatim::default();
     let mut request = request
         .data(principal)
-        .data(DirectoryLoader::for_request(state.app.db.clone()))
+        .data(DbLoader::for_request(state.app.db.clone()))
         .data(verbatim.clone());
     if let Some(own) = own {
         request = request.data(own);
     }
-    let timeout = state.app.settings.request_timeout();
-    let Some(response) = within_deadline(timeout, state.plain.execute(request)).await else {
-        return error_response(StatusCode::OK, media, "TIMEOUT", TIMEOUT_MESSAGE);
+    let Some(response) = within_deadline(&state.app, state.plain.execute(request)).await else {
+        return HttpError::new(StatusCode::OK, media, Code::Timeout, TIMEOUT_MESSAGE).into_response();
     };
     respond_with(response, media, &verbatim)
 }
@@ -278,7 +326,7 @@ fn respond_with(mut response: GqlResponse, media: &'static str, verbatim: &Verba
                     e
                 } else {
                     // Validation (the plain schema has no extension to code it).
-                    let code = limits::validation_code(&e.message);
+                    let code = limits::validation_code(&e);
                     limits::with_code(e, code)
                 }
             })
@@ -296,7 +344,13 @@ fn respond_with(mut response: GqlResponse, media: &'static str, verbatim: &Verba
             .into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise a response");
-            error_response(StatusCode::INTERNAL_SERVER_ERROR, media, "INTERNAL", "internal error")
+            HttpError::new(
+                StatusCode::INTERNAL_SERVER_ERROR,
+                media,
+                Code::Internal,
+                "internal error",
+            )
+            .into_response()
         }
     }
 }
@@ -314,7 +368,7 @@ fn is_request_error(response: &GqlResponse) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| {
-            matches!(code_of(e), Some(limits::BAD_REQUEST | limits::TOO_COMPLEX))
+            code_of(e).is_some_and(|c| c == Code::BadRequest.as_str() || c == Code::QueryTooComplex.as_str())
                 || (code_of(e).is_none() && e.path.is_empty())
         })
 }
@@ -322,62 +376,41 @@ fn is_request_error(response: &GqlResponse) -> bool {
 /// `POST /graphql`. The caller is authenticated before the body is read; the body may then be
 /// as large as `limits.max_body_bytes_authenticated` (a 1,000-row bulk mutation fits), and a
 /// body declared larger is refused before it is read.
-pub async fn graphql_post(State(state): State<ServerState>, request: axum::extract::Request) -> Response {
+pub async fn graphql_post(
+    State(state): State<ServerState>,
+    request: axum::extract::Request,
+) -> Result<Response, HttpError> {
     let (parts, body) = request.into_parts();
     let headers = &parts.headers;
-    let Some(media) = negotiate(headers) else {
-        return not_acceptable();
-    };
+    let media = negotiate(headers).ok_or_else(not_acceptable)?;
     let json_body = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
         .and_then(|v| v.parse::<mime::Mime>().ok())
         .is_some_and(|m| m.type_() == mime::APPLICATION && m.subtype() == mime::JSON);
     if !json_body {
-        return error_response(
+        let message = "Content-Type must be application/json";
+        return Err(HttpError::new(
             StatusCode::UNSUPPORTED_MEDIA_TYPE,
             media,
-            "BAD_REQUEST",
-            "Content-Type must be application/json",
-        );
+            Code::BadRequest,
+            message,
+        ));
     }
-    let limits = &state.app.settings.limits;
+    let limit = state.app.settings.limits.max_body_bytes_authenticated;
     // Before authenticating (a database read), refuse what no caller may send.
-    if declared_length(headers).is_some_and(|n| n > limits.max_body_bytes_authenticated) {
-        return too_large(media, limits.max_body_bytes_authenticated);
+    if declared_length(headers).is_some_and(|n| n > limit) {
+        return Err(too_large(media, limit));
     }
-    let principal = match admit(&state, headers, media).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
-    let body = match read_body(body, limits.max_body_bytes_authenticated).await {
-        Ok(body) => body,
-        Err(BodyError::TooLarge) => return too_large(media, limits.max_body_bytes_authenticated),
-        Err(BodyError::Unreadable) => {
-            return error_response(
-                StatusCode::BAD_REQUEST,
-                media,
-                "BAD_REQUEST",
-                "the body could not be read",
-            );
-        }
-    };
-    let request = match read_request(&body) {
-        Ok(request) => request,
-        Err(message) => return error_response(StatusCode::BAD_REQUEST, media, "BAD_REQUEST", message),
-    };
-    let mut request = request;
-    let runs = match parse(&state, &request, media).and_then(|doc| prepare(&state, &mut request, doc, media)) {
-        Ok(runs) => runs,
-        Err(resp) => return *resp,
-    };
-    let response = execute(&state, principal, request, media).await;
-    // A mutation may commit a change: retire kept principals, and wake this process's plugins
-    // rather than let them find it at their next poll.
-    if runs == Runs::Mutation {
-        state.app.committed();
-    }
-    response
+    let principal = admit(&state, headers, media).await?;
+    let body = read_body(body, limit).await.map_err(|e| match e {
+        BodyError::TooLarge => too_large(media, limit),
+        BodyError::Unreadable => HttpError::bad_request(media, "the body could not be read"),
+    })?;
+    let mut request = read_request(&body).map_err(|message| HttpError::bad_request(media, message))?;
+    let parsed = parse(&state, &request, media)?;
+    prepare(&state, &mut request, parsed, media)?;
+    Ok(execute(&state, principal, request, media).await)
 }
 
 /// The GraphQL request a POST body holds, or why it holds none. An object is read straight
@@ -398,18 +431,14 @@ fn read_request(body: &[u8]) -> Result<Request, &'static str> {
     serde_json::from_value(value).map_err(|_| "the body must be an object with a `query` string")
 }
 
-fn not_acceptable() -> Response {
-    error_response(
-        StatusCode::NOT_ACCEPTABLE,
-        JSON,
-        "BAD_REQUEST",
-        "accept application/graphql-response+json or application/json",
-    )
+fn not_acceptable() -> HttpError {
+    let message = "accept application/graphql-response+json or application/json";
+    HttpError::new(StatusCode::NOT_ACCEPTABLE, JSON, Code::BadRequest, message)
 }
 
-fn too_large(media: &'static str, limit: usize) -> Response {
+fn too_large(media: &'static str, limit: usize) -> HttpError {
     let message = format!("the request body is larger than {limit} bytes");
-    error_response(StatusCode::PAYLOAD_TOO_LARGE, media, "BAD_REQUEST", &message)
+    HttpError::new(StatusCode::PAYLOAD_TOO_LARGE, media, Code::BadRequest, message)
 }
 
 /// The `Content-Length` a request declares, if any.
@@ -442,62 +471,35 @@ pub async fn graphql_get(
     State(state): State<ServerState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
-) -> Response {
-    let Some(media) = negotiate(&headers) else {
-        return not_acceptable();
-    };
-    let Some(query) = params.get("query") else {
-        return error_response(
-            StatusCode::BAD_REQUEST,
-            media,
-            "BAD_REQUEST",
-            "missing `query` parameter",
-        );
-    };
-    let principal = match admit(&state, &headers, media).await {
-        Ok(p) => p,
-        Err(resp) => return resp,
-    };
+) -> Result<Response, HttpError> {
+    let media = negotiate(&headers).ok_or_else(not_acceptable)?;
+    let query = (params.get("query")).ok_or_else(|| HttpError::bad_request(media, "missing `query` parameter"))?;
+    let principal = admit(&state, &headers, media).await?;
     let operation = params.get("operationName");
     let mut request = Request::new(query.clone());
     if let Some(op) = operation {
         request = request.operation_name(op.clone());
     }
-    let parsed = match parse(&state, &request, media) {
-        Ok(parsed) => parsed,
-        Err(resp) => return *resp,
-    };
+    let parsed = parse(&state, &request, media)?;
     let name = operation.map(String::as_str);
     if limits::names_operation_of(&parsed.doc, name, OperationType::Mutation)
         || limits::names_operation_of(&parsed.doc, name, OperationType::Subscription)
     {
-        let mut resp = error_response(
+        let refused = HttpError::new(
             StatusCode::METHOD_NOT_ALLOWED,
             media,
-            "BAD_REQUEST",
+            Code::BadRequest,
             "mutations must use POST",
         );
-        resp.headers_mut()
-            .insert(header::ALLOW, HeaderValue::from_static("POST"));
-        return resp;
+        return Err(refused.with_header(header::ALLOW, "POST"));
     }
     if let Some(vars) = params.get("variables") {
-        match serde_json::from_str(vars) {
-            Ok(v) => request = request.variables(async_graphql::Variables::from_json(v)),
-            Err(_) => {
-                return error_response(
-                    StatusCode::BAD_REQUEST,
-                    media,
-                    "BAD_REQUEST",
-                    "`variables` is not valid JSON",
-                );
-            }
-        }
+        let v =
+            serde_json::from_str(vars).map_err(|_| HttpError::bad_request(media, "`variables` is not valid JSON"))?;
+        request = request.variables(async_graphql::Variables::from_json(v));
     }
-    match prepare(&state, &mut request, parsed, media) {
-        Ok(_) => execute(&state, principal, request, media).await,
-        Err(resp) => *resp,
-    }
+    prepare(&state, &mut request, parsed, media)?;
+    Ok(execute(&state, principal, request, media).await)
 }
 
 #[cfg(test)]

@@ -19,8 +19,8 @@ pub struct AppState {
     pub principals: crate::auth::cache::PrincipalCache,
     /// SQL statements run since start.
     pub statements: Arc<AtomicU64>,
-    /// Raised after a request that may have committed a change, for the plugins and the
-    /// subscriptions' reader of the log.
+    /// Raised after a request that committed a change, for the plugins and the subscriptions'
+    /// reader of the log.
     pub wake: integrations::Wake,
     /// This process's subscribers.
     pub live: crate::live::Live,
@@ -29,7 +29,7 @@ pub struct AppState {
 }
 
 impl AppState {
-    /// After a request that may have committed a change: kept principals are retired (the
+    /// After a request that committed a change: kept principals are retired (the
     /// next request reads its caller's roles as they are now) and this process's readers of
     /// the log look at once.
     pub fn committed(&self) {

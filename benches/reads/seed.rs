@@ -230,7 +230,8 @@ async fn import(
             .map(|i| {
                 let (name, email, phone, extension) = person(i, salt, rare);
                 UserFields {
-                    location_id: (!locations.is_empty()).then(|| Some(locations[i % locations.len()])),
+                    location_id: (!locations.is_empty())
+                        .then(|| api::service::GivenId::Key(locations[i % locations.len()])),
                     name,
                     email: Some(email),
                     phone_number: Some(phone),
@@ -300,7 +301,9 @@ async fn remote_extension(db: &DatabaseConnection, settings: &Settings, users: &
         } else {
             number(format!("Phone {k:02}"), format!("+4670{k:07}"), false)
         };
-        create_number(db, &s, cfg, Some(Some(screen)), n).await.unwrap();
+        create_number(db, &s, cfg, Some(api::service::GivenId::Key(screen)), n)
+            .await
+            .unwrap();
     }
     let presences = [
         Presence::Available,
@@ -317,7 +320,9 @@ async fn remote_extension(db: &DatabaseConnection, settings: &Settings, users: &
             targets: [None, None, None, None],
             origin: None,
         };
-        create_status(db, &s, cfg, Some(Some(screen)), status).await.unwrap();
+        create_status(db, &s, cfg, Some(api::service::GivenId::Key(screen)), status)
+            .await
+            .unwrap();
     }
     for (u, &user) in users.iter().enumerate().skip(1).take(100) {
         for k in 0..3 {
@@ -326,7 +331,9 @@ async fn remote_extension(db: &DatabaseConnection, settings: &Settings, users: &
             } else {
                 number(format!("Line {k}"), format!("+4671{u:05}{k}"), false)
             };
-            create_number(db, &s, cfg, Some(Some(user)), n).await.unwrap();
+            create_number(db, &s, cfg, Some(api::service::GivenId::Key(user)), n)
+                .await
+                .unwrap();
         }
     }
     screen
@@ -347,9 +354,15 @@ pub async fn seed(db: &DatabaseConnection, settings: &Settings, users: usize) ->
     directory::assign_role(db, &s, Some(dm), Role::DecisionMaker, None)
         .await
         .unwrap();
-    directory::assign_role(db, &s, Some(location_pm), Role::PhoneManager, Some(Some(locations[0])))
-        .await
-        .unwrap();
+    directory::assign_role(
+        db,
+        &s,
+        Some(location_pm),
+        Role::PhoneManager,
+        Some(api::service::GivenId::Key(locations[0])),
+    )
+    .await
+    .unwrap();
     let all: Vec<(usize, Uuid)> = ids.iter().copied().enumerate().collect();
     enable(db, settings, bench, &all).await;
 

@@ -3,6 +3,9 @@
 
 use sea_orm::entity::prelude::*;
 
+/// The most statuses one user may have (R10).
+pub const MAX_PER_USER: usize = 100;
+
 use super::{Presence, StatusOrigin, TargetKind};
 
 /// One dynamic status.

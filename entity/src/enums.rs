@@ -173,6 +173,25 @@ pub enum TargetKind {
     Number,
 }
 
+/// A dynamic status's routing fields, in their order (R8): which phone calls, where calls go,
+/// where they go when busy, where unanswered calls go.
+pub const ROUTING_FIELDS: [&str; 4] = ["callUsing", "sendCallsTo", "whenBusy", "ifNoAnswer"];
+
+impl TargetKind {
+    /// Whether this kind fits routing field `field` (an index into [`ROUTING_FIELDS`]).
+    pub fn fits(self, field: usize) -> bool {
+        use TargetKind::*;
+        match field {
+            0 => matches!(self, DeskPhone | Softphone | PbxDefault | Number),
+            1 => matches!(
+                self,
+                DeskPhone | Softphone | AllDevices | Voicemail | PbxDefault | Number
+            ),
+            _ => matches!(self, Voicemail | PbxDefault | NoDiversion | Number),
+        }
+    }
+}
+
 /// Where a platform sync run stands (SPEC E3).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
 #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]

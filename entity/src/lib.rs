@@ -8,6 +8,7 @@ pub mod account;
 pub mod client_profile;
 pub mod dynamic_status;
 pub mod enums;
+pub mod event;
 pub mod extension_claim;
 pub mod location;
 pub mod mobility_account;

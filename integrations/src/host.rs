@@ -13,7 +13,7 @@ use std::{
 };
 
 use chrono::Utc;
-use entity::{outbox_event, plugin_cursor};
+use entity::{event::Logged, plugin_cursor};
 use futures::FutureExt;
 use sea_orm::{
     ColumnTrait, Condition, DatabaseConnection, DbErr, EntityTrait, QueryFilter, Set,
@@ -46,7 +46,7 @@ pub trait Plugin: Send + Sync + 'static {
 
     /// Handles one committed event. Events arrive at least once, in log order; an error leaves
     /// the plugin's place in the log where it is, so the same event comes again later.
-    async fn handle(&self, event: &outbox_event::Model) -> Result<(), PluginError>;
+    async fn handle(&self, event: &Logged) -> Result<(), PluginError>;
 
     /// The plugin's background jobs, started once per process.
     fn jobs(self: Arc<Self>, _ctx: JobContext) -> Vec<Job> {
@@ -237,12 +237,12 @@ impl Feed {
         let Some(cursor) = self.claim().await? else {
             return Ok(Round::Idle);
         };
-        let events = log::read_after(&self.ctx.db, cursor, BATCH).await?;
-        let full = events.len() as u64 == BATCH;
+        let batch = log::read_after(&self.ctx.db, cursor, BATCH).await?;
+        let full = batch.rows as u64 == BATCH;
         let mut done = None;
         let mut failed = None;
         let mut renewed = std::time::Instant::now();
-        for event in &events {
+        for event in &batch.events {
             if self.ctx.stop.is_cancelled() {
                 break;
             }
@@ -258,7 +258,7 @@ impl Feed {
             }
             let handled = std::panic::AssertUnwindSafe(self.plugin.handle(event)).catch_unwind();
             match handled.await {
-                Ok(Ok(())) => done = Some(Cursor::of(event)),
+                Ok(Ok(())) => done = Some(Cursor::of_event(event)),
                 Ok(Err(e)) => {
                     failed = Some(e);
                     break;
@@ -268,6 +268,10 @@ impl Feed {
                     break;
                 }
             }
+        }
+        // Every event handled: past the rows skipped after the last of them too.
+        if failed.is_none() && !self.ctx.stop.is_cancelled() {
+            done = batch.last.or(done);
         }
         if let Some(at) = done {
             self.advance(at).await?;

@@ -7,7 +7,7 @@
 //! lands ahead of the cursor. SQLite commits one writer at a time and `txid` is 0, so this is
 //! plain position order there.
 
-use entity::outbox_event;
+use entity::{event::Logged, outbox_event};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect,
     Select, sea_query::Expr,
@@ -23,13 +23,33 @@ pub struct Cursor {
 }
 
 impl Cursor {
+    /// The place of `row`.
+    pub fn of(row: &outbox_event::Model) -> Self {
+        Self {
+            txid: row.txid,
+            position: row.position,
+        }
+    }
+
     /// The place of `event`.
-    pub fn of(event: &outbox_event::Model) -> Self {
+    pub fn of_event(event: &Logged) -> Self {
         Self {
             txid: event.txid,
             position: event.position,
         }
     }
+}
+
+/// A batch read from the log.
+#[derive(Debug, Default)]
+pub struct Batch {
+    /// The events read, in log order: every row this version can decode.
+    pub events: Vec<Logged>,
+    /// How many rows were read, decoded or not.
+    pub rows: usize,
+    /// The place of the last row read, decoded or not: a reader that handled every event moves
+    /// its cursor there, past the rows it skipped.
+    pub last: Option<Cursor>,
 }
 
 /// Events after `after` in `(txid, position)` order.
@@ -54,19 +74,30 @@ fn finished(db: &impl ConnectionTrait, query: Select<outbox_event::Entity>) -> S
     }
 }
 
-/// Up to `limit` committed events after `after`, in log order.
-pub async fn read_after(
-    db: &impl ConnectionTrait,
-    after: Cursor,
-    limit: u64,
-) -> Result<Vec<outbox_event::Model>, DbErr> {
+/// Up to `limit` committed rows after `after`, in log order, decoded. A row this version cannot
+/// decode (a newer version's event type, or a payload without its type's shape) is skipped with
+/// a warning: readers never stop on it.
+pub async fn read_after(db: &impl ConnectionTrait, after: Cursor, limit: u64) -> Result<Batch, DbErr> {
     use outbox_event::Column;
-    finished(db, outbox_event::Entity::find().filter(beyond(after)))
+    let rows = finished(db, outbox_event::Entity::find().filter(beyond(after)))
         .order_by_asc(Column::Txid)
         .order_by_asc(Column::Position)
         .limit(limit)
         .all(db)
-        .await
+        .await?;
+    let mut batch = Batch {
+        events: Vec::with_capacity(rows.len()),
+        rows: rows.len(),
+        last: rows.last().map(Cursor::of),
+    };
+    for row in rows {
+        let id = row.id;
+        match Logged::try_from(row) {
+            Ok(event) => batch.events.push(event),
+            Err(e) => tracing::warn!(event = %id, error = %e, "skipping an event this version cannot read"),
+        }
+    }
+    Ok(batch)
 }
 
 /// The place of the last committed event: a reader starting there sees only what commits after

@@ -7,11 +7,11 @@ use std::borrow::Cow;
 
 use async_graphql::{ID, InputType, InputValueError, InputValueResult, Value, registry::Registry};
 
-use super::limits::BAD_REQUEST;
+use crate::codes::Code;
 use crate::service::text::{self, TextError};
 
 fn refused<T: InputType>(e: TextError) -> InputValueError<T> {
-    InputValueError::custom(e).with_extension("code", BAD_REQUEST)
+    InputValueError::custom(e).with_extension("code", Code::BadRequest.as_str())
 }
 
 /// A free-text search or filter argument: at most
@@ -115,7 +115,12 @@ mod tests {
             "a".repeat(50_000),
             "\u{202e}x".to_owned(),
         ] {
-            assert_eq!(code(parse(&bad)).as_deref(), Some(BAD_REQUEST), "{}", bad.len());
+            assert_eq!(
+                code(parse(&bad)).as_deref(),
+                Some(Code::BadRequest.as_str()),
+                "{}",
+                bad.len()
+            );
         }
         assert_eq!(SearchText::type_name(), "String");
     }
@@ -124,7 +129,7 @@ mod tests {
     fn ids_with_control_characters_are_bad_requests() {
         let parse = |s: &str| IdArg::parse(Some(Value::String(s.to_owned())));
         assert!(parse("QWNjb3VudDp4").is_ok());
-        assert_eq!(code(parse("a\u{0}")).as_deref(), Some(BAD_REQUEST));
+        assert_eq!(code(parse("a\u{0}")).as_deref(), Some(Code::BadRequest.as_str()));
         assert_eq!(IdArg::type_name(), "ID");
     }
 }

@@ -5,6 +5,7 @@ use async_graphql::{Context, SimpleObject};
 use sea_orm::Select;
 
 use super::{built, context, errors, errors::coded};
+use crate::codes::Code;
 use crate::service::pagination::{self, Cursor, Keyset, Page, PageRequest, Total};
 
 /// Largest page a client may ask for.
@@ -35,7 +36,7 @@ pub fn page_request(
     let size = |name: &str, n: Option<i32>| -> async_graphql::Result<Option<u64>> {
         match n {
             Some(n) if !(0..=MAX_PAGE).contains(&n) => Err(coded(
-                "BAD_REQUEST",
+                Code::BadRequest,
                 format!("`{name}` must be between 0 and {MAX_PAGE}"),
             )),
             Some(n) => Ok(Some(n as u64)),
@@ -43,11 +44,11 @@ pub fn page_request(
         }
     };
     let cursor = |name: &str, c: Option<String>| -> async_graphql::Result<Option<Cursor>> {
-        c.map(|c| Cursor::decode(&c).ok_or_else(|| coded("BAD_REQUEST", format!("`{name}` is not a valid cursor"))))
+        c.map(|c| Cursor::decode(&c).ok_or_else(|| coded(Code::BadRequest, format!("`{name}` is not a valid cursor"))))
             .transpose()
     };
     if first.is_some() && last.is_some() {
-        return Err(coded("BAD_REQUEST", "give `first` or `last`, not both"));
+        return Err(coded(Code::BadRequest, "give `first` or `last`, not both"));
     }
     let mut req = PageRequest {
         first: size("first", first)?,

@@ -3,6 +3,7 @@
 
 use async_graphql::{Enum, ErrorExtensions, SimpleObject};
 
+use crate::codes::Code;
 use crate::service::{ErrorCode, ServiceError, UserError as ServiceUserError};
 
 /// Business error codes (SPEC §6).
@@ -78,8 +79,8 @@ impl From<ServiceUserError> for UserError {
 }
 
 /// A top-level error carrying `extensions.code`.
-pub fn coded(code: &'static str, message: impl Into<String>) -> async_graphql::Error {
-    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code))
+pub fn coded(code: Code, message: impl Into<String>) -> async_graphql::Error {
+    async_graphql::Error::new(message).extend_with(|_, ext| ext.set("code", code.as_str()))
 }
 
 /// An internal fault: logged once with its cause, shown to the client as `INTERNAL` only.
@@ -91,7 +92,7 @@ pub fn internal(err: &(dyn std::error::Error + 'static)) -> async_graphql::Error
         source = s.source();
     }
     tracing::error!(cause = %chain.join(": "), "internal error");
-    coded("INTERNAL", "internal error")
+    coded(Code::Internal, "internal error")
 }
 
 /// Splits a service result into the payload's object and its `userErrors`; faults become a
@@ -100,7 +101,7 @@ pub fn payload<T>(result: Result<T, ServiceError>) -> async_graphql::Result<(Opt
     match result {
         Ok(value) => Ok((Some(value), Vec::new())),
         Err(ServiceError::Rejected(errors)) => Ok((None, errors.into_iter().map(Into::into).collect())),
-        Err(ServiceError::Timeout) => Err(coded("TIMEOUT", "the request took too long; nothing was changed")),
+        Err(ServiceError::Timeout) => Err(coded(Code::Timeout, "the request took too long; nothing was changed")),
         Err(ServiceError::Db(e)) if overloaded(&e) => Err(busy()),
         Err(e @ ServiceError::Db(_)) => Err(internal(&e)),
     }
@@ -129,7 +130,7 @@ pub fn overloaded(err: &sea_orm::DbErr) -> bool {
 /// changed; try again), rather than `INTERNAL`.
 pub fn busy() -> async_graphql::Error {
     tracing::warn!("no database connection came free in time; the request was answered TIMEOUT");
-    coded("TIMEOUT", "the server is busy; nothing was changed, try again")
+    coded(Code::Timeout, "the server is busy; nothing was changed, try again")
 }
 
 #[cfg(test)]

@@ -4,6 +4,8 @@ use async_graphql::ID;
 use base64::{Engine, engine::general_purpose::URL_SAFE_NO_PAD};
 use uuid::Uuid;
 
+use crate::service::{Change, GivenId};
+
 /// The kinds of object a global id can name.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
@@ -86,6 +88,21 @@ pub fn decode(id: &str) -> Option<(Kind, Uuid)> {
 /// Reads a global id that must be of `kind`; anything else is `None` (treated as unknown).
 pub fn decode_as(id: &str, kind: Kind) -> Option<Uuid> {
     decode(id).filter(|(k, _)| *k == kind).map(|(_, id)| id)
+}
+
+/// A client's id of `kind`, as the services take it: an id of another kind, or no id at all,
+/// is [`GivenId::Unreadable`] (answered like an unknown object).
+pub fn given(id: &str, kind: Kind) -> GivenId {
+    decode_as(id, kind).into()
+}
+
+/// An input field that may be left out (keep), `null` (clear) or given (set).
+pub fn patch<T>(v: async_graphql::MaybeUndefined<T>) -> Change<T> {
+    match v {
+        async_graphql::MaybeUndefined::Undefined => Change::Keep,
+        async_graphql::MaybeUndefined::Null => Change::Clear,
+        async_graphql::MaybeUndefined::Value(v) => Change::Set(v),
+    }
 }
 
 #[cfg(test)]

@@ -12,10 +12,12 @@ use async_graphql::{
 };
 use std::collections::HashMap;
 
-/// Code of a request refused for its size or shape.
-pub const TOO_COMPLEX: &str = "QUERY_TOO_COMPLEX";
-/// Code of a request that is not valid GraphQL for this schema.
-pub const BAD_REQUEST: &str = "BAD_REQUEST";
+use crate::codes::Code;
+
+/// What async-graphql says, and only says, of a document over the schema's complexity limit
+/// (`Schema::limit_complexity`); it gives the error no code of its own. A unit test below
+/// keeps this in step with the library.
+const COMPLEXITY_LIMIT_MESSAGE: &str = "Query is too complex.";
 
 /// Deepest nesting of `{`, `[` and `(` a document may have before it is parsed. The parser
 /// recurses once per level, so text nested deeper could overflow the stack (and end the
@@ -29,13 +31,13 @@ pub fn precheck(query: &str, max_query_length: usize) -> Result<(), ServerError>
     if query.chars().count() > max_query_length {
         return Err(with_code(
             ServerError::new(format!("query is longer than {max_query_length} characters"), None),
-            TOO_COMPLEX,
+            Code::QueryTooComplex,
         ));
     }
     if nesting(query) > MAX_NESTING {
         return Err(with_code(
             ServerError::new(format!("query is nested deeper than {MAX_NESTING} brackets"), None),
-            TOO_COMPLEX,
+            Code::QueryTooComplex,
         ));
     }
     Ok(())
@@ -112,9 +114,9 @@ impl ExtensionFactory for DocumentLimits {
 }
 
 /// Adds `extensions.code` to an error.
-pub fn with_code(mut err: ServerError, code: &str) -> ServerError {
+pub fn with_code(mut err: ServerError, code: Code) -> ServerError {
     let mut ext = err.extensions.take().unwrap_or_default();
-    ext.set("code", code);
+    ext.set("code", code.as_str());
     err.extensions = Some(ext);
     err
 }
@@ -292,12 +294,12 @@ impl DocumentLimits {
     /// first).
     pub fn parse(&self, query: &str) -> ServerResult<ExecutableDocument> {
         precheck(query, self.max_query_length)?;
-        async_graphql::parser::parse_query(query).map_err(|e| with_code(ServerError::from(e), BAD_REQUEST))
+        async_graphql::parser::parse_query(query).map_err(|e| with_code(ServerError::from(e), Code::BadRequest))
     }
 
     /// The limit of [`Self::check`] that depends on the variables: every required one given.
     pub fn check_variables(&self, doc: &ExecutableDocument, variables: &Variables) -> ServerResult<()> {
-        missing_variables(doc, variables).map_err(|e| with_code(e, BAD_REQUEST))
+        missing_variables(doc, variables).map_err(|e| with_code(e, Code::BadRequest))
     }
 
     /// The limits on a parsed document: variables given, depth, aliases and directives.
@@ -307,13 +309,13 @@ impl DocumentLimits {
         if depth.data > self.max_depth {
             return Err(with_code(
                 ServerError::new(format!("query is nested deeper than {} fields", self.max_depth), None),
-                TOO_COMPLEX,
+                Code::QueryTooComplex,
             ));
         }
         if depth.introspection > MAX_INTROSPECTION_DEPTH || depth.introspection_lists > MAX_INTROSPECTION_LISTS {
             return Err(with_code(
                 ServerError::new("introspection query is nested too deep", None),
-                TOO_COMPLEX,
+                Code::QueryTooComplex,
             ));
         }
         if super::executed::copies(doc).total() > self.max_aliases {
@@ -325,7 +327,7 @@ impl DocumentLimits {
                     ),
                     None,
                 ),
-                TOO_COMPLEX,
+                Code::QueryTooComplex,
             ));
         }
         let shape = shape_of(doc);
@@ -335,20 +337,20 @@ impl DocumentLimits {
                     format!("a field has more than {} directives", self.max_directives_per_field),
                     None,
                 ),
-                TOO_COMPLEX,
+                Code::QueryTooComplex,
             ));
         }
         Ok(())
     }
 }
 
-/// The code of a validation error: async-graphql's own limit errors ("Query is too complex.",
-/// "Query is nested too deep.") are `QUERY_TOO_COMPLEX`, every other one `BAD_REQUEST`.
-pub fn validation_code(message: &str) -> &'static str {
-    if message.starts_with("Query is too complex") || message.starts_with("Query is nested too deep") {
-        TOO_COMPLEX
+/// The code of a validation error: async-graphql's complexity limit is `QUERY_TOO_COMPLEX`,
+/// every other one `BAD_REQUEST`. (The depth limit is Reach's own, [`DocumentLimits::check`].)
+pub fn validation_code(error: &ServerError) -> Code {
+    if error.message == COMPLEXITY_LIMIT_MESSAGE {
+        Code::QueryTooComplex
     } else {
-        BAD_REQUEST
+        Code::BadRequest
     }
 }
 
@@ -365,7 +367,7 @@ impl Extension for DocumentLimits {
         let doc = next
             .run(ctx, query, variables)
             .await
-            .map_err(|e| with_code(e, BAD_REQUEST))?;
+            .map_err(|e| with_code(e, Code::BadRequest))?;
         self.check(&doc, variables)?;
         Ok(doc)
     }
@@ -379,7 +381,7 @@ impl Extension for DocumentLimits {
             errors
                 .into_iter()
                 .map(|e| {
-                    let code = validation_code(&e.message);
+                    let code = validation_code(&e);
                     with_code(e, code)
                 })
                 .collect()
@@ -390,6 +392,32 @@ impl Extension for DocumentLimits {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    struct Q;
+
+    #[async_graphql::Object]
+    impl Q {
+        async fn a(&self) -> i32 {
+            1
+        }
+    }
+
+    /// async-graphql's complexity limit answers with [`COMPLEXITY_LIMIT_MESSAGE`], so the
+    /// limit keeps its code if a new version words it otherwise (this test then fails).
+    #[tokio::test]
+    async fn the_complexity_limit_is_told_by_its_message() {
+        let schema = async_graphql::Schema::build(Q, async_graphql::EmptyMutation, async_graphql::EmptySubscription)
+            .limit_complexity(1)
+            .finish();
+        let errors = schema.execute("{ a b: a }").await.errors;
+        let codes: Vec<Code> = errors.iter().map(validation_code).collect();
+        assert_eq!(codes, [Code::QueryTooComplex], "{errors:?}");
+        let invalid = schema.execute("{ nope }").await.errors;
+        assert_eq!(
+            invalid.iter().map(validation_code).collect::<Vec<_>>(),
+            [Code::BadRequest]
+        );
+    }
 
     #[test]
     fn nesting_counts_brackets_of_every_kind() {

@@ -19,12 +19,13 @@ use futures::{
 };
 
 use super::{
+    common::actor::Actor,
+    common::loader::DbLoader,
     context,
-    directory::loaders::DirectoryLoader,
     errors::{self, coded},
     ids::{self, Kind},
-    mobility::types::Actor,
 };
+use crate::codes::Code;
 use crate::{
     live::{Connection, Delivery, Feed, LimitError, Next, Topic},
     service::directory,
@@ -43,17 +44,17 @@ pub fn subscribe(ctx: &Context<'_>, topic: Topic) -> Result<Feed> {
     let live = &ctx.data::<AppState>()?.live;
     let session = ctx
         .data_opt::<LiveSession>()
-        .ok_or_else(|| coded("BAD_REQUEST", "subscriptions run over a websocket on /graphql"))?;
+        .ok_or_else(|| coded(Code::BadRequest, "subscriptions run over a websocket on /graphql"))?;
     live.subscribe(topic, Some(&session.connection)).map_err(|e| match e {
-        LimitError::Stopping | LimitError::Off => coded("UNAVAILABLE", e.to_string()),
-        _ => coded("TOO_MANY_SUBSCRIPTIONS", e.to_string()),
+        LimitError::Stopping | LimitError::Off => coded(Code::Unavailable, e.to_string()),
+        _ => coded(Code::TooManySubscriptions, e.to_string()),
     })
 }
 
 /// The account a subscription watches: `NOT_FOUND` when the id is not an account the caller
 /// may see (another account's id is refused exactly like an unknown one, T1).
 pub async fn watched_account(ctx: &Context<'_>, account_id: &ID) -> Result<entity::account::Model> {
-    let not_found = || coded("NOT_FOUND", "no account with this id");
+    let not_found = || coded(Code::NotFound, "no account with this id");
     let Some((Kind::Account, id)) = ids::decode(account_id) else {
         return Err(not_found());
     };
@@ -109,7 +110,7 @@ impl<T, F: FnMut(Arc<Delivery>) -> Step<T>> Watch<T, F> {
                     Step::End(error) => error,
                 },
                 Next::Overflowed => coded(
-                    "SLOW_CONSUMER",
+                    Code::SlowConsumer,
                     "this subscription fell too far behind and was closed; subscribe again and re-read",
                 ),
                 Next::Closed => {
@@ -177,7 +178,7 @@ pub fn replayed<T: Send + 'static>(ctx: &Context<'_>) -> Option<BoxStream<'stati
         Ok(event) => Ok(*event),
         Err(_) => {
             tracing::error!("a replayed event is not the subscription's type");
-            Err(coded("INTERNAL", "internal error"))
+            Err(coded(Code::Internal, "internal error"))
         }
     });
     Some(stream::once(future::ready(event)).boxed())
@@ -248,7 +249,7 @@ impl Extension for FreshPerEvent {
         match (ctx.data_opt::<LiveSession>(), ctx.data_opt::<AppState>()) {
             (Some(_), Some(app)) => {
                 let mut data = Data::default();
-                data.insert(DirectoryLoader::for_request(app.db.clone()));
+                data.insert(DbLoader::for_request(app.db.clone()));
                 next.run_with_data(ctx, operation_name, data).await
             }
             _ => next.run(ctx, operation_name).await,

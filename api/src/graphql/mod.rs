@@ -3,6 +3,7 @@
 
 pub mod args;
 pub mod built;
+pub mod common;
 pub mod connection;
 pub mod directory;
 pub mod documents;
@@ -48,7 +49,7 @@ impl async_graphql::ContainerType for MutationRoot {
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::ServerResult<Option<async_graphql::Value>> {
         if let Some(loader) = ctx.data_opt::<directory::loaders::RequestLoader>() {
-            directory::loaders::forget_all(loader);
+            common::loader::forget_all(loader);
         }
         self.0.resolve_field(ctx).await
     }

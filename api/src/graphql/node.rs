@@ -23,6 +23,7 @@ use super::{
     },
     sync::types::PlatformSyncRun,
 };
+use crate::codes::Code;
 use crate::service::{directory, mobility, sync};
 
 /// An object with a global id.
@@ -55,11 +56,35 @@ pub enum Node {
     PlatformSyncRun(PlatformSyncRun),
 }
 
-/// Whether the caller may read user `id` (T1; a plain user: only themself).
-async fn sees_user(ctx: &Context<'_>, loader: &RequestLoader, id: uuid::Uuid) -> Result<bool> {
-    let p = context::principal(ctx)?;
-    let user = loader.load_one(UserKey(id)).await.map_err(load_err)?;
-    Ok(user.is_some_and(|u| p.sees_user(directory::scope(&u))))
+/// Whose an object is under the tenant rule (T1): the caller sees the object only when it may
+/// see its owner. Every kind of node names one ([`resolve`]), and the rule is applied in one
+/// place ([`Owner::seen`]), so a new kind cannot skip it.
+#[derive(Clone, Copy)]
+enum Owner {
+    /// An account's object: the caller sees the account.
+    Account(uuid::Uuid),
+    /// A user's object (or the user): the caller sees the user (a plain user: only themself).
+    User(uuid::Uuid),
+    /// An account's settings-change notifications.
+    Notifications(uuid::Uuid),
+    /// An account's platform sync runs.
+    SyncRuns(uuid::Uuid),
+}
+
+impl Owner {
+    /// Whether the caller may see what this owner holds.
+    async fn seen(self, ctx: &Context<'_>, loader: &RequestLoader) -> Result<bool> {
+        let p = context::principal(ctx)?;
+        Ok(match self {
+            Self::Account(account) => p.sees_account(account),
+            Self::User(id) => {
+                let user = loader.load_one(UserKey(id)).await.map_err(load_err)?;
+                user.is_some_and(|u| p.sees_user(directory::scope(&u)))
+            }
+            Self::Notifications(account) => mobility::may_read_notifications(p, account),
+            Self::SyncRuns(account) => sync::may_read_runs(p, account) == crate::policy::Access::Allowed,
+        })
+    }
 }
 
 /// Resolves one global id, or `None` when it is unknown or not visible to the caller.
@@ -67,92 +92,57 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
     let Some((kind, key)) = ids::decode(id) else {
         return Ok(None);
     };
-    let p = context::principal(ctx)?;
     let loader = ctx.data::<RequestLoader>()?;
-    Ok(match kind {
-        Kind::Account => {
-            if !p.sees_account(key) {
-                return Ok(None);
-            }
-            loader
-                .load_one(AccountKey(key))
-                .await
-                .map_err(load_err)?
-                .map(|m| Node::Account(Account(m)))
+    let found = match kind {
+        Kind::Account => (loader.load_one(AccountKey(key)).await.map_err(load_err)?)
+            .map(|m| (Owner::Account(m.id), Node::Account(Account(m)))),
+        Kind::Location => (loader.load_one(LocationKey(key)).await.map_err(load_err)?)
+            .map(|m| (Owner::Account(m.account_id), Node::Location(Location(m)))),
+        Kind::AccessNumber => (loader.load_one(AccessNumberKey(key)).await.map_err(load_err)?)
+            .map(|m| (Owner::Account(m.account_id), Node::AccessNumber(AccessNumber(m)))),
+        Kind::User => {
+            (loader.load_one(UserKey(key)).await.map_err(load_err)?).map(|m| (Owner::User(m.id), Node::User(User(m))))
         }
-        Kind::Location => loader
-            .load_one(LocationKey(key))
-            .await
-            .map_err(load_err)?
-            .filter(|l| p.sees_account(l.account_id))
-            .map(|m| Node::Location(Location(m))),
-        Kind::AccessNumber => loader
-            .load_one(AccessNumberKey(key))
-            .await
-            .map_err(load_err)?
-            .filter(|a| p.sees_account(a.account_id))
-            .map(|m| Node::AccessNumber(AccessNumber(m))),
-        Kind::User => loader
-            .load_one(UserKey(key))
-            .await
-            .map_err(load_err)?
-            .filter(|u| p.sees_user(directory::scope(u)))
-            .map(|m| Node::User(User(m))),
-        Kind::RoleAssignment => {
-            let Some(role) = loader.load_one(RoleAssignmentKey(key)).await.map_err(load_err)? else {
-                return Ok(None);
-            };
-            let holder = loader.load_one(UserKey(role.user_id)).await.map_err(load_err)?;
-            holder
-                .filter(|u| p.sees_user(directory::scope(u)))
-                .map(|_| Node::RoleAssignment(RoleAssignment(role)))
-        }
-        Kind::MobilityUser => {
-            let user = loader.load_one(UserKey(key)).await.map_err(load_err)?;
-            match user.filter(|u| p.sees_user(directory::scope(u))) {
-                Some(user) => mobility_of(ctx, &user).await?.map(Node::MobilityUser),
-                None => None,
-            }
-        }
-        Kind::MobilityNotification => loader
-            .load_one(NotificationKey(key))
-            .await
-            .map_err(load_err)?
-            .filter(|n| mobility::may_read_notifications(p, n.account_id))
-            .map(|n| Node::MobilityNotification(MobilityNotification(n))),
-        Kind::NotificationRecipient => {
-            let db = context::db(ctx)?;
-            let Some(row) = mobility::delivery(db, key).await? else {
-                return Ok(None);
-            };
-            loader
+        Kind::RoleAssignment => (loader.load_one(RoleAssignmentKey(key)).await.map_err(load_err)?)
+            .map(|m| (Owner::User(m.user_id), Node::RoleAssignment(RoleAssignment(m)))),
+        Kind::MobilityUser => match loader.load_one(UserKey(key)).await.map_err(load_err)? {
+            Some(user) => (mobility_of(ctx, &user).await?).map(|m| (Owner::User(user.id), Node::MobilityUser(m))),
+            None => None,
+        },
+        Kind::MobilityNotification => (loader.load_one(NotificationKey(key)).await.map_err(load_err)?).map(|n| {
+            (
+                Owner::Notifications(n.account_id),
+                Node::MobilityNotification(MobilityNotification(n)),
+            )
+        }),
+        Kind::NotificationRecipient => match mobility::delivery(context::db(ctx)?, key).await? {
+            Some(row) => (loader
                 .load_one(NotificationKey(row.notification_id))
                 .await
-                .map_err(load_err)?
-                .filter(|n| mobility::may_read_notifications(p, n.account_id))
-                .map(|_| Node::NotificationRecipient(NotificationRecipient(row)))
-        }
-        Kind::UserNumber => match loader.load_one(NumberKey(key)).await.map_err(load_err)? {
-            Some(n) if sees_user(ctx, loader, n.user_id).await? => Some(Node::UserNumber(UserNumber(n))),
-            _ => None,
+                .map_err(load_err)?)
+            .map(|n| {
+                (
+                    Owner::Notifications(n.account_id),
+                    Node::NotificationRecipient(NotificationRecipient(row)),
+                )
+            }),
+            None => None,
         },
-        Kind::DynamicStatus => match loader.load_one(StatusKey(key)).await.map_err(load_err)? {
-            Some(s) if sees_user(ctx, loader, s.user_id).await? => Some(Node::DynamicStatus(DynamicStatus(s))),
-            _ => None,
-        },
-        Kind::ClientProfile => loader
-            .load_one(ProfileKey(key))
-            .await
-            .map_err(load_err)?
-            .filter(|c| p.sees_account(c.account_id))
-            .map(|c| Node::ClientProfile(ClientProfile(c))),
-        Kind::PlatformSyncRun => sync::runs_by_id(context::db(ctx)?, &[key])
-            .await
+        Kind::UserNumber => (loader.load_one(NumberKey(key)).await.map_err(load_err)?)
+            .map(|n| (Owner::User(n.user_id), Node::UserNumber(UserNumber(n)))),
+        Kind::DynamicStatus => (loader.load_one(StatusKey(key)).await.map_err(load_err)?)
+            .map(|s| (Owner::User(s.user_id), Node::DynamicStatus(DynamicStatus(s)))),
+        Kind::ClientProfile => (loader.load_one(ProfileKey(key)).await.map_err(load_err)?)
+            .map(|c| (Owner::Account(c.account_id), Node::ClientProfile(ClientProfile(c)))),
+        Kind::PlatformSyncRun => (sync::runs_by_id(context::db(ctx)?, &[key]).await)
             .map_err(errors::db)?
             .remove(&key)
-            .filter(|r| sync::may_read_runs(p, r.account_id) == crate::policy::Access::Allowed)
-            .map(|r| Node::PlatformSyncRun(PlatformSyncRun(r))),
-    })
+            .map(|r| (Owner::SyncRuns(r.account_id), Node::PlatformSyncRun(PlatformSyncRun(r)))),
+    };
+    match found {
+        Some((owner, node)) if owner.seen(ctx, loader).await? => Ok(Some(node)),
+        _ => Ok(None),
+    }
 }
 
 /// `node` and `nodes`.
@@ -175,7 +165,7 @@ impl NodeQuery {
         #[graphql(desc = "Global ids (at most 100).")] ids: Vec<IdArg>,
     ) -> Result<Vec<Option<Node>>> {
         if ids.len() > super::connection::MAX_PAGE as usize {
-            return Err(errors::coded("BAD_REQUEST", "at most 100 ids"));
+            return Err(errors::coded(Code::BadRequest, "at most 100 ids"));
         }
         let lookups = ids.iter().map(|id| resolve(ctx, id));
         futures::future::try_join_all(lookups).await

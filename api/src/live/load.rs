@@ -4,12 +4,14 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{
-    account, dynamic_status, mobility_account, mobility_user, outbox_event, platform_sync_run, user, user_number,
+    account, dynamic_status,
+    event::{Event, Logged},
+    mobility_account, mobility_user, platform_sync_run, user, user_number,
 };
 use sea_orm::{ConnectionTrait, DbErr};
 use uuid::Uuid;
 
-use super::{Topic, payload_uuid};
+use super::Topic;
 use crate::service::{directory, mobility, remote, sync};
 
 /// The objects of a batch of events, by id.
@@ -31,45 +33,83 @@ pub struct Objects {
     pub runs: HashMap<Uuid, platform_sync_run::Model>,
 }
 
-/// Mobility events that concern the whole add-on (the others concern one user each).
-const MOBILITY_ACCOUNT_EVENTS: [&str; 5] = [
-    "mobility.activation_requested",
-    "mobility.activation_completed",
-    "mobility.settings_updated",
-    "mobility.email_notification_changed",
-    "mobility.deactivated",
-];
+/// What the subscriptions make of an event. [`shown`] is the one exhaustive match over the
+/// event types on the live side: a new type is a compile error there until it says what
+/// subscribers see of it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Shown {
+    /// A user's active status changed (`activeStatusChanged`, `userNumbersChanged`).
+    ActiveStatus,
+    /// A user's directory entry changed: their subscribers re-check that they still see them.
+    UserUpdated,
+    /// One of a user's numbers changed.
+    Number,
+    /// One of a user's statuses changed.
+    Status,
+    /// An account's add-on changed (`mobilityChanged`).
+    Addon,
+    /// Users' mobility records changed (`mobilityChanged`); one change's events of a kind reach
+    /// subscribers together.
+    MobilityUsers,
+    /// A platform sync run moved on (`platformSyncRunChanged`).
+    SyncRun,
+    /// A role was taken away: the holder's subscriptions re-check what they may see.
+    RoleRevoked,
+    /// No subscription shows it.
+    Nothing,
+}
 
-/// Mobility events about users; one change's events of a kind reach subscribers together.
-pub const MOBILITY_USER_EVENTS: [&str; 3] = [
-    "mobility.user_enabled",
-    "mobility.user_updated",
-    "mobility.user_disabled",
-];
+/// What subscribers see of `event`.
+fn shown(event: &Event) -> Shown {
+    match event {
+        Event::ActiveStatusChanged(_) => Shown::ActiveStatus,
+        Event::UserUpdated(_) => Shown::UserUpdated,
+        Event::UserNumberCreated(_) | Event::UserNumberUpdated(_) | Event::UserNumberDeleted(_) => Shown::Number,
+        Event::DynamicStatusCreated(_) | Event::DynamicStatusUpdated(_) | Event::DynamicStatusDeleted(_) => {
+            Shown::Status
+        }
+        Event::MobilityActivationRequested(_)
+        | Event::MobilityActivationCompleted(_)
+        | Event::MobilitySettingsUpdated(_)
+        | Event::MobilityEmailNotificationChanged(_)
+        | Event::MobilityDeactivated(_) => Shown::Addon,
+        Event::MobilityUserEnabled(_) | Event::MobilityUserUpdated(_) | Event::MobilityUserDisabled(_) => {
+            Shown::MobilityUsers
+        }
+        Event::PlatformSyncRunCreated(_) | Event::PlatformSyncRunUpdated(_) => Shown::SyncRun,
+        Event::RoleRevoked(_) => Shown::RoleRevoked,
+        Event::AccountCreated(_)
+        | Event::LocationCreated(_)
+        | Event::AccessNumberCreated(_)
+        | Event::RoleAssigned(_)
+        | Event::UserCreated(_)
+        | Event::UserClientProfileChanged(_)
+        | Event::ClientProfileCreated(_)
+        | Event::ClientProfileUpdated(_)
+        | Event::PlatformConnectionSet(_)
+        | Event::MobilityNotificationQueued(_)
+        | Event::NotificationRetryRequested(_) => Shown::Nothing,
+    }
+}
+
+/// Whether `event` is a per-user mobility event: one change's events of a kind reach
+/// subscribers together.
+pub fn per_user(event: &Event) -> bool {
+    shown(event) == Shown::MobilityUsers
+}
 
 /// The topics `event` concerns (none for events no subscription shows).
-pub fn topics(event: &outbox_event::Model) -> Vec<Topic> {
-    let kind = event.event_type.as_str();
-    let user = || payload_uuid(event, "userId").unwrap_or(event.aggregate_id);
-    match kind {
-        "active_status.changed" => vec![
+pub fn topics(event: &Logged) -> Vec<Topic> {
+    match shown(&event.event) {
+        Shown::ActiveStatus | Shown::UserUpdated => vec![
             Topic::ActiveStatus(event.aggregate_id),
             Topic::UserNumbers(event.aggregate_id),
         ],
-        // A user moved to another location may leave a subscriber's sight: subscribers re-check.
-        "user.updated" => vec![
-            Topic::ActiveStatus(event.aggregate_id),
-            Topic::UserNumbers(event.aggregate_id),
-        ],
-        _ if kind.starts_with("user_number.") || kind.starts_with("dynamic_status.") => {
-            vec![Topic::UserNumbers(user())]
-        }
-        _ if MOBILITY_ACCOUNT_EVENTS.contains(&kind) || MOBILITY_USER_EVENTS.contains(&kind) => {
-            event.account_id.map(Topic::Mobility).into_iter().collect()
-        }
-        _ if kind.starts_with("platform_sync_run.") => event.account_id.map(Topic::SyncRuns).into_iter().collect(),
-        "role.revoked" => vec![Topic::Roles(user())],
-        _ => Vec::new(),
+        Shown::Number | Shown::Status => vec![Topic::UserNumbers(event.user_id())],
+        Shown::Addon | Shown::MobilityUsers => event.account_id.map(Topic::Mobility).into_iter().collect(),
+        Shown::SyncRun => event.account_id.map(Topic::SyncRuns).into_iter().collect(),
+        Shown::RoleRevoked => vec![Topic::Roles(event.user_id())],
+        Shown::Nothing => Vec::new(),
     }
 }
 
@@ -87,40 +127,41 @@ pub struct Needs {
 
 impl Needs {
     /// Adds what `event` (with the users `subjects` of its change) will show.
-    pub fn add(&mut self, event: &outbox_event::Model, subjects: &[Uuid]) {
-        let kind = event.event_type.as_str();
-        let user = payload_uuid(event, "userId").unwrap_or(event.aggregate_id);
-        match kind {
-            "active_status.changed" => {
+    pub fn add(&mut self, event: &Logged, subjects: &[Uuid]) {
+        match shown(&event.event) {
+            Shown::ActiveStatus => {
                 self.users.insert(event.aggregate_id);
-                self.statuses.extend(payload_uuid(event, "activeStatusId"));
-                self.numbers.extend(payload_uuid(event, "activeRemoteExtensionId"));
+                if let Event::ActiveStatusChanged(changed) = &event.event {
+                    self.statuses.extend(changed.active_status_id);
+                    self.numbers.extend(changed.active_remote_extension_id);
+                }
             }
-            "user.updated" => {
+            Shown::UserUpdated => {
                 self.users.insert(event.aggregate_id);
             }
-            _ if kind.starts_with("user_number.") => {
-                self.users.insert(user);
+            Shown::Number => {
+                self.users.insert(event.user_id());
                 self.numbers.insert(event.aggregate_id);
             }
-            _ if kind.starts_with("dynamic_status.") => {
-                self.users.insert(user);
+            Shown::Status => {
+                self.users.insert(event.user_id());
                 self.statuses.insert(event.aggregate_id);
             }
-            _ if kind.starts_with("mobility.") => {
+            Shown::Addon | Shown::MobilityUsers => {
                 if let Some(account) = event.account_id {
                     self.accounts.insert(account);
                     self.addons.insert(account);
                 }
-                if MOBILITY_USER_EVENTS.contains(&kind) {
+                if per_user(&event.event) {
                     self.users.extend(subjects);
                     self.mobility_users.extend(subjects);
                 }
             }
-            _ if kind.starts_with("platform_sync_run.") => {
+            Shown::SyncRun => {
                 self.runs.insert(event.aggregate_id);
             }
-            _ => {}
+            // The subscription re-checks with what it has: nothing to load.
+            Shown::RoleRevoked | Shown::Nothing => {}
         }
     }
 

@@ -27,7 +27,7 @@ use std::{
     task::{Poll, Waker},
 };
 
-use entity::outbox_event;
+use entity::event::{Event, Logged};
 use integrations::log::Cursor;
 use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
@@ -57,7 +57,7 @@ pub enum Topic {
 #[derive(Debug)]
 pub struct Delivery {
     /// The first (usually the only) event of the change.
-    pub event: outbox_event::Model,
+    pub event: Logged,
     /// The objects the change concerns (the users of a batch).
     pub subjects: Vec<Uuid>,
     /// What the events' subscribers will be shown.
@@ -103,24 +103,15 @@ impl Shared {
 }
 
 impl Delivery {
-    /// The event's type, e.g. `active_status.changed`.
-    pub fn kind(&self) -> &str {
-        &self.event.event_type
+    /// What happened.
+    pub fn kind(&self) -> &Event {
+        &self.event.event
     }
 
     /// A user id named in the event's payload (`userId`), else the event's object.
     pub fn user_id(&self) -> Uuid {
-        payload_uuid(&self.event, "userId").unwrap_or(self.event.aggregate_id)
+        self.event.user_id()
     }
-}
-
-/// A UUID field of an event's payload.
-pub fn payload_uuid(event: &outbox_event::Model, key: &str) -> Option<Uuid> {
-    event
-        .payload
-        .get(key)
-        .and_then(|v| v.as_str())
-        .and_then(|s| Uuid::parse_str(s).ok())
 }
 
 /// Why a subscription could not be opened.
@@ -498,17 +489,19 @@ mod tests {
 
     fn delivery(n: i64) -> Arc<Delivery> {
         Arc::new(Delivery {
-            event: outbox_event::Model {
+            event: Logged {
                 position: n,
                 id: Uuid::now_v7(),
-                event_type: "active_status.changed".into(),
                 account_id: None,
-                aggregate_type: "User".into(),
                 aggregate_id: Uuid::nil(),
                 actor: "support:test".into(),
-                payload: serde_json::json!({}),
                 occurred_at: chrono::Utc::now(),
                 txid: 0,
+                event: Event::ActiveStatusChanged(entity::event::ActiveStatusChanged {
+                    active_status_id: None,
+                    active_remote_extension_id: None,
+                    previous_status_id: None,
+                }),
             },
             subjects: Vec::new(),
             objects: Arc::default(),

@@ -2,7 +2,7 @@
 
 use std::{sync::Arc, time::Duration};
 
-use entity::outbox_event;
+use entity::event::Logged;
 use integrations::{
     Wake,
     log::{self, Cursor},
@@ -14,7 +14,7 @@ use crate::auth::cache::PrincipalCache;
 
 use super::{
     Delivery, Live, Topic,
-    load::{MOBILITY_USER_EVENTS, Needs, topics},
+    load::{Needs, per_user, topics},
 };
 
 /// Events read per statement.
@@ -85,24 +85,23 @@ async fn step(
     cursor: Cursor,
 ) -> Result<Option<Cursor>, DbErr> {
     let batch = log::read_after(db, cursor, BATCH).await?;
-    let Some(last) = batch.last() else {
+    let Some(next) = batch.last else {
         return Ok(None);
     };
     principals.invalidate();
-    let next = Cursor::of(last);
-    publish(live, db, batch).await?;
+    publish(live, db, batch.events).await?;
     Ok(Some(next))
 }
 
 /// One change as subscribers see it: consecutive per-user mobility events of one kind, account,
 /// actor and transaction become one delivery naming all their users.
-fn group(batch: Vec<outbox_event::Model>) -> Vec<(outbox_event::Model, Vec<uuid::Uuid>)> {
-    let mut changes: Vec<(outbox_event::Model, Vec<uuid::Uuid>)> = Vec::new();
+fn group(batch: Vec<Logged>) -> Vec<(Logged, Vec<uuid::Uuid>)> {
+    let mut changes: Vec<(Logged, Vec<uuid::Uuid>)> = Vec::new();
     for event in batch {
-        let per_user = MOBILITY_USER_EVENTS.contains(&event.event_type.as_str());
+        let per_user = per_user(&event.event);
         if per_user
             && let Some((first, users)) = changes.last_mut()
-            && first.event_type == event.event_type
+            && first.event.kind() == event.event.kind()
             && first.account_id == event.account_id
             && first.actor == event.actor
             && first.txid == event.txid
@@ -117,8 +116,8 @@ fn group(batch: Vec<outbox_event::Model>) -> Vec<(outbox_event::Model, Vec<uuid:
 }
 
 /// Loads what the watched events show and hands them out, in log order.
-async fn publish(live: &Live, db: &DatabaseConnection, batch: Vec<outbox_event::Model>) -> Result<(), DbErr> {
-    let mut watched: Vec<(Vec<Topic>, outbox_event::Model, Vec<uuid::Uuid>)> = Vec::new();
+async fn publish(live: &Live, db: &DatabaseConnection, batch: Vec<Logged>) -> Result<(), DbErr> {
+    let mut watched: Vec<(Vec<Topic>, Logged, Vec<uuid::Uuid>)> = Vec::new();
     for (event, subjects) in group(batch) {
         let targets: Vec<Topic> = topics(&event).into_iter().filter(|t| live.watched(t)).collect();
         if !targets.is_empty() {

@@ -13,6 +13,7 @@ use std::{
     time::Duration,
 };
 
+use crate::codes::Code;
 use axum::{
     body::{Body, Bytes, HttpBody},
     extract::{Request, State},
@@ -68,7 +69,7 @@ pub async fn body_deadline(State(limit): State<Duration>, req: Request, next: Ne
     }
     let body = json!({ "errors": [{
         "message": "the request body was not received in time",
-        "extensions": { "code": "TIMEOUT" },
+        "extensions": { "code": Code::Timeout.as_str() },
     }] });
     (
         StatusCode::REQUEST_TIMEOUT,

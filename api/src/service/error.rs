@@ -1,6 +1,6 @@
 //! Service errors: business failures (`userErrors` with a code, SPEC §6) and faults.
 
-use sea_orm::{DbErr, SqlErr};
+use sea_orm::DbErr;
 
 use crate::policy::Access;
 
@@ -123,10 +123,4 @@ pub fn on_unique(err: DbErr, conflict: impl FnOnce() -> ServiceError) -> Service
     }
 }
 
-/// The constraint a unique violation hit, if that is what the error is.
-pub fn unique_violation(err: &DbErr) -> Option<String> {
-    match err.sql_err() {
-        Some(SqlErr::UniqueConstraintViolation(msg)) => Some(msg),
-        _ => None,
-    }
-}
+pub use crate::db::unique_violation;

@@ -4,16 +4,18 @@
 pub(crate) mod bulk;
 pub mod directory;
 pub mod error;
-pub mod extensions;
+pub mod extension_claims;
 pub mod mobility;
 pub mod outbox;
 pub mod pagination;
+pub mod patch;
 pub mod remote;
 pub mod sync;
 pub mod text;
 pub mod validate;
 
 pub use error::{ErrorCode, ServiceError, ServiceResult, UserError};
+pub use patch::{Change, GivenId};
 
 /// Commits a write transaction, unless the request ran out of time: then it is rolled back and
 /// the caller gets [`ServiceError::Timeout`]. Checking before the commit (rather than cancelling
@@ -24,5 +26,6 @@ pub async fn commit(txn: sea_orm::DatabaseTransaction) -> ServiceResult<()> {
         return Err(ServiceError::Timeout);
     }
     txn.commit().await?;
+    crate::db::note_commit();
     Ok(())
 }

@@ -2,6 +2,7 @@
 //! transaction, so an event exists exactly when its change was committed.
 
 use chrono::Utc;
+pub use entity::event::{self as ev, Entry, Event};
 use entity::outbox_event;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 use serde_json::json;
@@ -10,38 +11,23 @@ use uuid::Uuid;
 use super::bulk;
 use crate::policy::Principal;
 
-/// A domain event about to be recorded.
-#[derive(Clone, Debug)]
-pub struct Event {
-    /// Dotted type, e.g. `user.created`.
-    pub event_type: &'static str,
-    /// The account it concerns.
-    pub account_id: Option<Uuid>,
-    /// Kind of object, e.g. `User`.
-    pub aggregate_type: &'static str,
-    /// The object's key.
-    pub aggregate_id: Uuid,
-    /// What happened, as JSON.
-    pub payload: serde_json::Value,
-}
-
-fn row(actor: &Principal, event: Event) -> outbox_event::ActiveModel {
+fn row(actor: &Principal, entry: Entry) -> outbox_event::ActiveModel {
     outbox_event::ActiveModel {
         id: Set(Uuid::now_v7()),
-        event_type: Set(event.event_type.to_owned()),
-        account_id: Set(event.account_id),
-        aggregate_type: Set(event.aggregate_type.to_owned()),
-        aggregate_id: Set(event.aggregate_id),
+        event_type: Set(entry.event.kind().to_owned()),
+        account_id: Set(entry.account_id),
+        aggregate_type: Set(entry.event.aggregate_type().to_owned()),
+        aggregate_id: Set(entry.aggregate_id),
         actor: Set(actor.actor()),
-        payload: Set(event.payload),
+        payload: Set(entry.event.payload()),
         occurred_at: Set(Utc::now()),
         ..Default::default()
     }
 }
 
-/// Records `event` inside the caller's transaction `txn`.
-pub async fn record(txn: &impl ConnectionTrait, actor: &Principal, event: Event) -> Result<(), DbErr> {
-    row(actor, event).insert(txn).await.map(|_| ())
+/// Records `entry` inside the caller's transaction `txn`.
+pub async fn record(txn: &impl ConnectionTrait, actor: &Principal, entry: Entry) -> Result<(), DbErr> {
+    row(actor, entry).insert(txn).await.map(|_| ())
 }
 
 const EVENTS: bulk::Table = bulk::Table {
@@ -60,19 +46,19 @@ const EVENTS: bulk::Table = bulk::Table {
 
 /// Records many events inside `txn`, in order (their positions follow it), in one statement for
 /// any number of them.
-pub async fn record_many(txn: &impl ConnectionTrait, actor: &Principal, events: Vec<Event>) -> Result<(), DbErr> {
+pub async fn record_many(txn: &impl ConnectionTrait, actor: &Principal, events: Vec<Entry>) -> Result<(), DbErr> {
     let actor = actor.actor();
     let rows = events
         .into_iter()
         .map(|e| {
             json!([
                 bulk::uuid(Uuid::now_v7()),
-                bulk::text(e.event_type),
+                bulk::text(e.event.kind()),
                 bulk::opt_uuid(e.account_id),
-                bulk::text(e.aggregate_type),
+                bulk::text(e.event.aggregate_type()),
                 bulk::uuid(e.aggregate_id),
                 bulk::text(actor.as_str()),
-                bulk::json(&e.payload),
+                bulk::json(&e.event.payload()),
                 bulk::time(Utc::now()),
             ])
         })

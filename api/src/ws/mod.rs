@@ -48,6 +48,7 @@ use uuid::Uuid;
 
 mod parked;
 
+use crate::codes::Code;
 use crate::{
     auth::AuthError,
     graphql::{limits, live::LiveSession},
@@ -73,7 +74,7 @@ pub async fn graphql_get(State(state): State<ServerState>, request: HttpRequest)
     if !is_upgrade(&parts.headers) {
         let headers = parts.headers.clone();
         return match Query::from_request_parts(&mut parts, &state).await {
-            Ok(query) => http::graphql_get(State(state), headers, query).await,
+            Ok(query) => http::graphql_get(State(state), headers, query).await.into_response(),
             Err(rejection) => rejection.into_response(),
         };
     }
@@ -182,7 +183,7 @@ struct Exec {
 
 impl Exec {
     /// A response carrying one coded error, as HTTP words it.
-    fn refusal(code: &str, message: &str) -> GqlResponse {
+    fn refusal(code: Code, message: &str) -> GqlResponse {
         GqlResponse::from_errors(vec![limits::with_code(ServerError::new(message, None), code)])
     }
 }
@@ -201,10 +202,14 @@ impl Executor for Exec {
             .map(|s| s.connection.subject.clone());
         // async-graphql runs no operation before `connection_ack`, so there is always a subject.
         let Some(subject) = subject else {
-            return stream::once(future::ready(Self::refusal("UNAUTHENTICATED", "missing bearer token"))).boxed();
+            return stream::once(future::ready(Self::refusal(
+                Code::Unauthenticated,
+                "missing bearer token",
+            )))
+            .boxed();
         };
         if http::rate_limited(&self.server.limiter, &subject) {
-            return stream::once(future::ready(Self::refusal("RATE_LIMITED", "too many requests"))).boxed();
+            return stream::once(future::ready(Self::refusal(Code::RateLimited, "too many requests"))).boxed();
         }
         // The text is checked before it is parsed here, as the schema's own parse does.
         let name = request.operation_name.clone();
@@ -222,22 +227,16 @@ impl Executor for Exec {
         if let (true, Some(session)) = (subscription && parks, &session_data) {
             return parked::subscribe(self.server.clone(), request, session.clone());
         }
-        let may_write = request.query.contains("mutation");
-        let committed = may_write.then(|| app.clone());
+        let app = app.clone();
         let mut responses = Executor::execute_stream(&self.server.schema, request, session_data);
         if subscription {
             return responses;
         }
-        let timeout = app.settings.request_timeout();
         stream::once(async move {
-            let response = http::within_deadline(timeout, responses.next())
+            http::within_deadline(&app, responses.next())
                 .await
                 .map(|r| r.unwrap_or_default())
-                .unwrap_or_else(|| Self::refusal("TIMEOUT", http::TIMEOUT_MESSAGE));
-            if let Some(app) = committed {
-                app.committed();
-            }
-            response
+                .unwrap_or_else(|| Self::refusal(Code::Timeout, http::TIMEOUT_MESSAGE))
         })
         .boxed()
     }

@@ -29,9 +29,10 @@ use async_graphql::{
 use futures::{StreamExt, stream};
 use tokio::sync::OnceCell;
 
+use crate::codes::Code;
 use crate::{
     graphql::{
-        directory::loaders::DirectoryLoader,
+        common::loader::DbLoader,
         limits,
         live::{AnyEvent, Park, Parked, ParkedEvent, Replay},
     },
@@ -211,12 +212,12 @@ async fn render(server: &ServerState, session: &Arc<Data>, op: &Operation, outco
     request.set_parsed_query(op.doc.as_ref().clone());
     let request = request
         .data(Replay::new(outcome))
-        .data(DirectoryLoader::for_request(server.app.db.clone()));
+        .data(DbLoader::for_request(server.app.db.clone()));
     let mut responses = server.plain.execute_stream_with_session_data(request, session.clone());
     responses.next().await.unwrap_or_else(|| {
         tracing::error!("a parked subscription's event rendered nothing");
         let error = ServerError::new("internal error", None);
-        Response::from_errors(vec![limits::with_code(error, "INTERNAL")])
+        Response::from_errors(vec![limits::with_code(error, Code::Internal)])
     })
 }
 

@@ -24,7 +24,10 @@ pub mod smtp;
 use std::{sync::Arc, time::Duration};
 
 use chrono::Utc;
-use entity::{notification_delivery, outbox_event};
+use entity::{
+    event::{Event, Logged},
+    notification_delivery,
+};
 use lettre::message::Mailbox;
 use sea_orm::DbErr;
 use tokio::sync::watch;
@@ -107,10 +110,11 @@ impl Plugin for EmailPlugin {
         }
     }
 
-    async fn handle(&self, event: &outbox_event::Model) -> Result<(), PluginError> {
+    async fn handle(&self, event: &Logged) -> Result<(), PluginError> {
+        // Mail is queued by these two; every other event sends nothing.
         if matches!(
-            event.event_type.as_str(),
-            "mobility.notification_queued" | "notification.retry_requested"
+            event.event,
+            Event::MobilityNotificationQueued(_) | Event::NotificationRetryRequested(_)
         ) {
             self.kick.send_modify(|n| *n = n.wrapping_add(1));
         }

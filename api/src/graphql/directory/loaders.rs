@@ -1,31 +1,15 @@
-//! DataLoaders: nested fields (a user's account, location and roles) load in one query per page,
-//! not one per row. The cache lives for one request, and is emptied before each mutation field so
-//! that a payload never shows what an earlier field of the same request changed.
+//! Directory loaders on the request's [`DbLoader`]: accounts, locations, users, their roles,
+//! access numbers and role assignments by key.
 
 use std::collections::HashMap;
 
-use async_graphql::dataloader::{DataLoader, HashMapCache, Loader};
+use async_graphql::dataloader::Loader;
 use entity::{access_number, account, location, role_assignment, user};
-use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
+use crate::graphql::common::loader::{DbLoader, keys, rekey};
+pub use crate::graphql::common::loader::{RequestLoader, load_err};
 use crate::service::directory;
-
-/// Loads directory rows by key, batching the keys of one request.
-pub struct DirectoryLoader {
-    /// The database.
-    pub db: DatabaseConnection,
-}
-
-/// The per-request loader: caches what it loaded for the rest of the request.
-pub type RequestLoader = DataLoader<DirectoryLoader, HashMapCache>;
-
-impl DirectoryLoader {
-    /// A fresh loader for one request.
-    pub fn for_request(db: DatabaseConnection) -> RequestLoader {
-        DataLoader::with_cache(DirectoryLoader { db }, tokio::spawn, HashMapCache::default())
-    }
-}
 
 /// Key: an account id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -46,35 +30,20 @@ pub struct AccessNumberKey(pub Uuid);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct RoleAssignmentKey(pub Uuid);
 
-/// Empties the request's cache (before a mutation field runs: [`crate::graphql::MutationRoot`]).
-pub fn forget_all(loader: &RequestLoader) {
+/// Empties the directory's part of the request's cache ([`crate::graphql::common::loader::forget_all`]).
+pub fn forget(loader: &RequestLoader) {
     loader.clear::<AccountKey>();
     loader.clear::<LocationKey>();
     loader.clear::<UserKey>();
     loader.clear::<RolesOfUser>();
     loader.clear::<AccessNumberKey>();
     loader.clear::<RoleAssignmentKey>();
-    crate::graphql::mobility::loaders::forget(loader);
-    crate::graphql::remote::loaders::forget(loader);
-}
-
-/// A loader failure, shown to the client as `INTERNAL` (`TIMEOUT` when the pool is exhausted).
-pub fn load_err(e: std::sync::Arc<sea_orm::DbErr>) -> async_graphql::Error {
-    crate::graphql::errors::db_ref(&e)
-}
-
-fn keys<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
-    keys.iter().map(|k| f(*k)).collect()
-}
-
-fn rekey<K: Eq + std::hash::Hash, V>(map: HashMap<Uuid, V>, f: impl Fn(Uuid) -> K) -> HashMap<K, V> {
-    map.into_iter().map(|(k, v)| (f(k), v)).collect()
 }
 
 /// A loader of rows by their id, through one of the service's batch reads.
 macro_rules! by_id {
     ($key:ident, $model:ty, $fetch:path) => {
-        impl Loader<$key> for DirectoryLoader {
+        impl Loader<$key> for DbLoader {
             type Value = $model;
             type Error = std::sync::Arc<sea_orm::DbErr>;
 
@@ -95,7 +64,7 @@ by_id!(
     directory::role_assignments_by_id
 );
 
-impl Loader<RolesOfUser> for DirectoryLoader {
+impl Loader<RolesOfUser> for DbLoader {
     type Value = Vec<role_assignment::Model>;
     type Error = std::sync::Arc<sea_orm::DbErr>;
 

@@ -1,6 +1,6 @@
 //! Directory queries: `viewer`, `me`, `accounts`, `account`.
 
-use async_graphql::{Context, Enum, Object, Result};
+use async_graphql::{Context, Object, Result};
 
 use super::loaders::{AccountKey, RequestLoader, UserKey, load_err};
 use super::types::{Account, AccountConnection, RoleAssignment, User};
@@ -8,6 +8,7 @@ use crate::{
     graphql::{
         args::{IdArg, SearchText},
         built::Paged,
+        common::actor::PrincipalKind,
         connection, context, errors,
         ids::{self, Kind},
     },
@@ -15,15 +16,6 @@ use crate::{
     policy::Principal,
     service::directory,
 };
-
-/// What kind of principal a token stands for.
-#[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum PrincipalKind {
-    /// Support staff of the service provider.
-    Support,
-    /// A user of an account.
-    User,
-}
 
 /// Who the caller is.
 pub struct Viewer;

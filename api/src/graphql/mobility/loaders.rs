@@ -1,4 +1,4 @@
-//! Mobility loaders on the request's [`DirectoryLoader`]: an account's add-on, a user's mobility
+//! Mobility loaders on the request's [`DbLoader`]: an account's add-on, a user's mobility
 //! record, a notification and its deliveries — each batched over a page.
 
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use entity::{mobility_account, mobility_notification, mobility_user, notificatio
 use uuid::Uuid;
 
 use crate::{
-    graphql::directory::loaders::{DirectoryLoader, RequestLoader},
+    graphql::common::loader::{DbLoader, RequestLoader},
     service::mobility,
 };
 
@@ -39,7 +39,7 @@ fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
     keys.iter().map(|k| f(*k)).collect()
 }
 
-impl Loader<AddonOfAccount> for DirectoryLoader {
+impl Loader<AddonOfAccount> for DbLoader {
     type Value = mobility_account::Model;
     type Error = std::sync::Arc<sea_orm::DbErr>;
 
@@ -49,7 +49,7 @@ impl Loader<AddonOfAccount> for DirectoryLoader {
     }
 }
 
-impl Loader<MobilityOfUser> for DirectoryLoader {
+impl Loader<MobilityOfUser> for DbLoader {
     type Value = mobility_user::Model;
     type Error = std::sync::Arc<sea_orm::DbErr>;
 
@@ -59,7 +59,7 @@ impl Loader<MobilityOfUser> for DirectoryLoader {
     }
 }
 
-impl Loader<NotificationKey> for DirectoryLoader {
+impl Loader<NotificationKey> for DbLoader {
     type Value = mobility_notification::Model;
     type Error = std::sync::Arc<sea_orm::DbErr>;
 
@@ -69,7 +69,7 @@ impl Loader<NotificationKey> for DirectoryLoader {
     }
 }
 
-impl Loader<DeliveriesOf> for DirectoryLoader {
+impl Loader<DeliveriesOf> for DbLoader {
     type Value = Vec<notification_delivery::Model>;
     type Error = std::sync::Arc<sea_orm::DbErr>;
 

@@ -274,7 +274,7 @@ impl MobilityMutation {
             mobility_router: input.mobility_router,
             group_name: input.group_name,
             voicemail_access_number: input.voicemail_access_number,
-            access_number_id: input.access_number_id.map(|id| ids::decode_as(&id, Kind::AccessNumber)),
+            access_number_id: input.access_number_id.map(|id| ids::given(&id, Kind::AccessNumber)),
             reverse_dial_number: input.reverse_dial_number,
             handover_number: input.handover_number,
         };

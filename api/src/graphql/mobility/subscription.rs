@@ -5,8 +5,10 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, MergedObject, Object, Result, Subscription, futures_util::stream::BoxStream};
+use entity::event::Event;
 
 use super::types::{Mobility, MobilityUser};
+use crate::codes::Code;
 use crate::{
     graphql::{
         args::IdArg,
@@ -42,16 +44,18 @@ pub enum MobilityChange {
 }
 
 impl MobilityChange {
-    fn of(event_type: &str) -> Option<Self> {
-        Some(match event_type {
-            "mobility.activation_requested" => Self::ActivationRequested,
-            "mobility.activation_completed" => Self::ActivationCompleted,
-            "mobility.settings_updated" => Self::SettingsUpdated,
-            "mobility.email_notification_changed" => Self::EmailNotificationChanged,
-            "mobility.deactivated" => Self::Deactivated,
-            "mobility.user_enabled" => Self::UsersEnabled,
-            "mobility.user_updated" => Self::UserUpdated,
-            "mobility.user_disabled" => Self::UsersDisabled,
+    /// The change `event` shows; `None` for an event this subscription does not show (which
+    /// events reach its topic at all is decided in one place, `live::load::topics`).
+    fn of(event: &Event) -> Option<Self> {
+        Some(match event {
+            Event::MobilityActivationRequested(_) => Self::ActivationRequested,
+            Event::MobilityActivationCompleted(_) => Self::ActivationCompleted,
+            Event::MobilitySettingsUpdated(_) => Self::SettingsUpdated,
+            Event::MobilityEmailNotificationChanged(_) => Self::EmailNotificationChanged,
+            Event::MobilityDeactivated(_) => Self::Deactivated,
+            Event::MobilityUserEnabled(_) => Self::UsersEnabled,
+            Event::MobilityUserUpdated(_) => Self::UserUpdated,
+            Event::MobilityUserDisabled(_) => Self::UsersDisabled,
             _ => return None,
         })
     }
@@ -85,7 +89,7 @@ impl AddonChange {
             .get(&self.account_id())
             .cloned()
             .map(Account)
-            .ok_or_else(|| coded("NOT_FOUND", "no account with this id"))
+            .ok_or_else(|| coded(Code::NotFound, "no account with this id"))
     }
 
     /// The add-on: its state and settings now.

@@ -1,4 +1,4 @@
-//! Remote Extension loaders on the request's [`DirectoryLoader`]: a user's numbers, statuses and
+//! Remote Extension loaders on the request's [`DbLoader`]: a user's numbers, statuses and
 //! record, and numbers, statuses and profiles by id — each batched over a page of users.
 
 use std::collections::HashMap;
@@ -8,7 +8,7 @@ use entity::{client_profile, dynamic_status, remote_user, user_number};
 use uuid::Uuid;
 
 use crate::{
-    graphql::directory::loaders::{DirectoryLoader, RequestLoader},
+    graphql::common::loader::{DbLoader, RequestLoader},
     service::remote,
 };
 
@@ -51,7 +51,7 @@ fn ids<K: Copy>(keys: &[K], f: impl Fn(K) -> Uuid) -> Vec<Uuid> {
 /// the read did not return.
 macro_rules! loader {
     ($key:ident, $value:ty, $fetch:path) => {
-        impl Loader<$key> for DirectoryLoader {
+        impl Loader<$key> for DbLoader {
             type Value = $value;
             type Error = std::sync::Arc<sea_orm::DbErr>;
 
@@ -62,7 +62,7 @@ macro_rules! loader {
         }
     };
     ($key:ident, $value:ty, $fetch:path, list) => {
-        impl Loader<$key> for DirectoryLoader {
+        impl Loader<$key> for DbLoader {
             type Value = $value;
             type Error = std::sync::Arc<sea_orm::DbErr>;
 

@@ -7,9 +7,11 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Enum, ID, MergedObject, Object, Result, Subscription, futures_util::stream::BoxStream};
+use entity::event::{self as ev, Event};
 use uuid::Uuid;
 
 use super::types::{DynamicStatus, UserNumber};
+use crate::codes::Code;
 use crate::{
     graphql::{
         args::IdArg,
@@ -19,13 +21,13 @@ use crate::{
         ids::{self, Kind},
         live::{self, Change, Step},
     },
-    live::{Delivery, Topic, payload_uuid},
+    live::{Delivery, Topic},
     policy::Principal,
     service::directory,
 };
 
 fn no_such_user() -> async_graphql::Error {
-    coded("NOT_FOUND", "no user with this id")
+    coded(Code::NotFound, "no user with this id")
 }
 
 /// The id of the user a subscription watches: `user_id`, or the caller; `NOT_FOUND` unless the
@@ -40,7 +42,7 @@ async fn watched_user(ctx: &Context<'_>, user_id: Option<&ID>) -> Result<Uuid> {
             Some((Kind::User, key)) => key,
             _ => return Err(no_such_user()),
         },
-        None => caller.ok_or_else(|| coded("BAD_REQUEST", "a Support token must name the user (`userId`)"))?,
+        None => caller.ok_or_else(|| coded(Code::BadRequest, "a Support token must name the user (`userId`)"))?,
     };
     if caller == Some(id) {
         return Ok(id);
@@ -65,6 +67,14 @@ fn recheck<T>(p: &Principal, d: &Delivery, user_id: Uuid) -> Step<T> {
     }
 }
 
+/// What `d` says of the active status, when it is an `active_status.changed`.
+fn active(d: &Delivery) -> Option<&ev::ActiveStatusChanged> {
+    match d.kind() {
+        Event::ActiveStatusChanged(changed) => Some(changed),
+        _ => None,
+    }
+}
+
 fn user_of(d: &Delivery, id: Uuid) -> Result<User> {
     d.objects.users.get(&id).cloned().map(User).ok_or_else(no_such_user)
 }
@@ -82,19 +92,20 @@ impl ActiveStatusChange {
 
     /// The status that became active (null when the user has none).
     async fn active_status(&self) -> Option<DynamicStatus> {
-        let id = payload_uuid(&self.0.event, "activeStatusId")?;
+        let id = active(&self.0)?.active_status_id?;
         self.0.objects.statuses.get(&id).cloned().map(DynamicStatus)
     }
 
     /// The remote extension calls now go to (the active status's; null when none).
     async fn active_remote_extension(&self) -> Option<UserNumber> {
-        let id = payload_uuid(&self.0.event, "activeRemoteExtensionId")?;
+        let id = active(&self.0)?.active_remote_extension_id?;
         self.0.objects.numbers.get(&id).cloned().map(UserNumber)
     }
 
     /// The status that was active before, when another one was.
     async fn previous_status_id(&self) -> Option<ID> {
-        payload_uuid(&self.0.event, "previousStatusId").map(|id| ids::encode(Kind::DynamicStatus, id))
+        let id = active(&self.0)?.previous_status_id?;
+        Some(ids::encode(Kind::DynamicStatus, id))
     }
 }
 
@@ -122,15 +133,17 @@ pub enum UserNumbersChange {
 }
 
 impl UserNumbersChange {
-    fn of(event_type: &str) -> Option<Self> {
-        Some(match event_type {
-            "user_number.created" => Self::NumberCreated,
-            "user_number.updated" => Self::NumberUpdated,
-            "user_number.deleted" => Self::NumberDeleted,
-            "dynamic_status.created" => Self::StatusCreated,
-            "dynamic_status.updated" => Self::StatusUpdated,
-            "dynamic_status.deleted" => Self::StatusDeleted,
-            "active_status.changed" => Self::ActiveStatusChanged,
+    /// The change `event` shows; `None` for an event this subscription does not show (which
+    /// events reach its topic at all is decided in one place, `live::load::topics`).
+    fn of(event: &Event) -> Option<Self> {
+        Some(match event {
+            Event::UserNumberCreated(_) => Self::NumberCreated,
+            Event::UserNumberUpdated(_) => Self::NumberUpdated,
+            Event::UserNumberDeleted(_) => Self::NumberDeleted,
+            Event::DynamicStatusCreated(_) => Self::StatusCreated,
+            Event::DynamicStatusUpdated(_) => Self::StatusUpdated,
+            Event::DynamicStatusDeleted(_) => Self::StatusDeleted,
+            Event::ActiveStatusChanged(_) => Self::ActiveStatusChanged,
             _ => return None,
         })
     }
@@ -160,7 +173,7 @@ impl NumbersChange {
         let e = &self.delivery.event;
         let id = match self.change {
             UserNumbersChange::NumberCreated | UserNumbersChange::NumberUpdated => e.aggregate_id,
-            UserNumbersChange::ActiveStatusChanged => payload_uuid(e, "activeRemoteExtensionId")?,
+            UserNumbersChange::ActiveStatusChanged => active(&self.delivery)?.active_remote_extension_id?,
             _ => return None,
         };
         self.delivery.objects.numbers.get(&id).cloned().map(UserNumber)
@@ -171,7 +184,7 @@ impl NumbersChange {
         let e = &self.delivery.event;
         let id = match self.change {
             UserNumbersChange::StatusCreated | UserNumbersChange::StatusUpdated => e.aggregate_id,
-            UserNumbersChange::ActiveStatusChanged => payload_uuid(e, "activeStatusId")?,
+            UserNumbersChange::ActiveStatusChanged => active(&self.delivery)?.active_status_id?,
             _ => return None,
         };
         self.delivery.objects.statuses.get(&id).cloned().map(DynamicStatus)
@@ -212,8 +225,10 @@ impl RemoteSubscription {
         let feed = live::subscribe(ctx, Topic::ActiveStatus(user))?;
         let p = context::principal(ctx)?.clone();
         Ok(live::events(ctx, feed, move |d| match d.kind() {
-            "active_status.changed" => Step::Emit(ActiveStatusChangedEvent(ActiveStatusChange(d.clone()), Change(d))),
-            "user.updated" => recheck(&p, &d, user),
+            Event::ActiveStatusChanged(_) => {
+                Step::Emit(ActiveStatusChangedEvent(ActiveStatusChange(d.clone()), Change(d)))
+            }
+            Event::UserUpdated(_) => recheck(&p, &d, user),
             _ => Step::Skip,
         }))
     }
@@ -232,7 +247,7 @@ impl RemoteSubscription {
         let feed = live::subscribe(ctx, Topic::UserNumbers(user))?;
         let p = context::principal(ctx)?.clone();
         Ok(live::events(ctx, feed, move |d| {
-            if d.kind() == "user.updated" {
+            if let Event::UserUpdated(_) = d.kind() {
                 return recheck(&p, &d, user);
             }
             match UserNumbersChange::of(d.kind()) {

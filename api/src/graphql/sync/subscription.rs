@@ -3,8 +3,10 @@
 //! event shows the run as that change left it.
 
 use async_graphql::{Context, Result, Subscription, futures_util::stream::BoxStream};
+use entity::event::Event;
 
 use super::types::PlatformSyncRun;
+use crate::codes::Code;
 use crate::{
     graphql::{
         args::IdArg,
@@ -35,16 +37,17 @@ impl SyncSubscription {
         let account = live::watched_account(ctx, &account_id).await?;
         match sync::may_read_runs(context::principal(ctx)?, account.id) {
             Access::Allowed => {}
-            Access::NotFound => return Err(coded("NOT_FOUND", "no account with this id")),
-            Access::Forbidden => return Err(coded("FORBIDDEN", "only account administrators see sync runs")),
+            Access::NotFound => return Err(coded(Code::NotFound, "no account with this id")),
+            Access::Forbidden => return Err(coded(Code::Forbidden, "only account administrators see sync runs")),
         }
         let feed = live::subscribe(ctx, Topic::SyncRuns(account.id))?;
         Ok(live::events(ctx, feed, |d| {
-            let recorded = d
-                .objects
-                .runs
-                .get(&d.event.aggregate_id)
-                .and_then(|current| sync::as_recorded(current, &d.event.payload));
+            let state = match d.kind() {
+                Event::PlatformSyncRunCreated(run) | Event::PlatformSyncRunUpdated(run) => run,
+                _ => return Step::Skip,
+            };
+            let recorded =
+                (d.objects.runs.get(&d.event.aggregate_id)).and_then(|current| sync::as_recorded(current, state));
             match recorded {
                 Some(run) => Step::Emit(PlatformSyncRun(run)),
                 None => Step::Skip,

@@ -7,6 +7,7 @@ use entity::{platform_connection, platform_sync_run};
 
 use crate::{
     graphql::{
+        common::actor::Actor,
         connection::{self, connection},
         context,
         directory::{
@@ -15,7 +16,6 @@ use crate::{
         },
         errors,
         ids::{self, Kind},
-        mobility::types::Actor,
     },
     policy::Access,
     service::sync,

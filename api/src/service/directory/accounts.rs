@@ -3,7 +3,6 @@
 use chrono::Utc;
 use entity::{Platform, access_number, account, location};
 use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
@@ -12,7 +11,7 @@ use crate::{
     service::{
         ErrorCode, ServiceError, ServiceResult,
         error::{check, not_found, on_unique},
-        outbox::{self, Event},
+        outbox::{self, Event, ev},
         validate,
     },
 };
@@ -64,18 +63,13 @@ pub async fn create_account(
     outbox::record(
         &txn,
         p,
-        Event {
-            event_type: "account.created",
-            account_id: Some(model.id),
-            aggregate_type: "Account",
-            aggregate_id: model.id,
-            payload: json!({
-                "name": model.name,
-                "platform": input.platform.to_value(),
-                "destinationCodes": model.destination_codes(),
-                "extensionLength": model.extension_length,
-            }),
-        },
+        Event::AccountCreated(ev::AccountCreated {
+            name: model.name.clone(),
+            platform: input.platform.to_value(),
+            destination_codes: model.destination_codes(),
+            extension_length: model.extension_length,
+        })
+        .about(model.id, model.id),
     )
     .await?;
     crate::service::commit(txn).await?;
@@ -154,13 +148,10 @@ pub async fn create_location(
     outbox::record(
         &txn,
         p,
-        Event {
-            event_type: "location.created",
-            account_id: Some(account.id),
-            aggregate_type: "Location",
-            aggregate_id: model.id,
-            payload: json!({ "name": model.name }),
-        },
+        Event::LocationCreated(ev::Named {
+            name: model.name.clone(),
+        })
+        .about(account.id, model.id),
     )
     .await?;
     crate::service::commit(txn).await?;
@@ -199,13 +190,11 @@ pub async fn create_access_number(
     outbox::record(
         &txn,
         p,
-        Event {
-            event_type: "access_number.created",
-            account_id: Some(account.id),
-            aggregate_type: "AccessNumber",
-            aggregate_id: model.id,
-            payload: json!({ "number": model.number, "label": model.label }),
-        },
+        Event::AccessNumberCreated(ev::AccessNumberCreated {
+            number: model.number.clone(),
+            label: model.label.clone(),
+        })
+        .about(account.id, model.id),
     )
     .await?;
     crate::service::commit(txn).await?;

@@ -3,17 +3,17 @@
 use chrono::Utc;
 use entity::{Role, location, role_assignment, user};
 use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, ModelTrait, QueryFilter, Set};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::accounts::admin_account;
+use crate::service::GivenId;
 use crate::{
     db,
     policy::Principal,
     service::{
         ErrorCode, ServiceError, ServiceResult,
         error::{not_found, unique_violation},
-        outbox::{self, Event},
+        outbox::{self, Event, ev},
     },
 };
 
@@ -23,7 +23,7 @@ async fn target(
     p: &Principal,
     user_id: Option<Uuid>,
     role: Role,
-    location_id: Option<Option<Uuid>>,
+    location_id: Option<GivenId>,
 ) -> ServiceResult<(user::Model, Option<Uuid>)> {
     let user = match user_id {
         Some(id) => user::Entity::find_by_id(id).one(db).await?,
@@ -36,8 +36,8 @@ async fn target(
         None => None,
         Some(id) => {
             let found = match id {
-                Some(id) => location::Entity::find_by_id(id).one(db).await?,
-                None => None,
+                GivenId::Key(id) => location::Entity::find_by_id(id).one(db).await?,
+                GivenId::Unreadable => None,
             };
             match found {
                 Some(l) if l.account_id == user.account_id => Some(l.id),
@@ -61,7 +61,7 @@ pub async fn assign_role(
     p: &Principal,
     user_id: Option<Uuid>,
     role: Role,
-    location_id: Option<Option<Uuid>>,
+    location_id: Option<GivenId>,
 ) -> ServiceResult<role_assignment::Model> {
     let (user, location) = target(db, p, user_id, role, location_id).await?;
     let scope = role_assignment::scope_of(location);
@@ -98,13 +98,12 @@ pub async fn assign_role(
     outbox::record(
         &txn,
         p,
-        Event {
-            event_type: "role.assigned",
-            account_id: Some(user.account_id),
-            aggregate_type: "RoleAssignment",
-            aggregate_id: model.id,
-            payload: json!({ "userId": user.id, "role": role.to_value(), "locationId": location }),
-        },
+        Event::RoleAssigned(ev::RoleChange {
+            user_id: user.id,
+            role: role.to_value(),
+            location_id: location,
+        })
+        .about(user.account_id, model.id),
     )
     .await?;
     crate::service::commit(txn).await?;
@@ -118,7 +117,7 @@ pub async fn revoke_role(
     p: &Principal,
     user_id: Option<Uuid>,
     role: Role,
-    location_id: Option<Option<Uuid>>,
+    location_id: Option<GivenId>,
 ) -> ServiceResult<role_assignment::Model> {
     let (user, location) = target(db, p, user_id, role, location_id).await?;
     if role == Role::DecisionMaker && p.user().is_some_and(|me| me.user_id == user.id) {
@@ -140,13 +139,12 @@ pub async fn revoke_role(
     outbox::record(
         &txn,
         p,
-        Event {
-            event_type: "role.revoked",
-            account_id: Some(user.account_id),
-            aggregate_type: "RoleAssignment",
-            aggregate_id: existing.id,
-            payload: json!({ "userId": user.id, "role": role.to_value(), "locationId": location }),
-        },
+        Event::RoleRevoked(ev::RoleChange {
+            user_id: user.id,
+            role: role.to_value(),
+            location_id: location,
+        })
+        .about(user.account_id, existing.id),
     )
     .await?;
     crate::service::commit(txn).await?;

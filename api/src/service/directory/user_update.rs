@@ -4,35 +4,36 @@
 use chrono::Utc;
 use entity::{ClaimKind, PhoneProfile, user};
 use sea_orm::{ActiveEnum, ActiveModelTrait, EntityTrait, QuerySelect, Set};
-use serde_json::{Map, Value, json};
+use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
     accounts::admin_account,
     users::{UserFields, account_locations, conflict_from_db, search_text, validate_row},
 };
+use crate::service::{Change, GivenId};
 use crate::{
     db,
     policy::Principal,
     service::{
         ErrorCode, ServiceError, ServiceResult,
         error::not_found,
-        extensions,
-        outbox::{self, Event},
+        extension_claims,
+        outbox::{self, Event, ev},
     },
 };
 
-/// What `userUpdate` changes: `None` keeps a field; `Some(None)` clears a nullable one.
+/// What `userUpdate` changes: `None` and [`Change::Keep`] keep a field.
 #[derive(Clone, Debug, Default)]
 pub struct UserChanges {
-    /// New location; `Some(Some(None))` is an id that could not be read.
-    pub location_id: Option<Option<Option<Uuid>>>,
+    /// New location.
+    pub location_id: Change<GivenId>,
     /// New name.
     pub name: Option<String>,
     /// New email address.
-    pub email: Option<Option<String>>,
+    pub email: Change<String>,
     /// New phone number.
-    pub phone_number: Option<Option<String>>,
+    pub phone_number: Change<String>,
     /// New extension.
     pub extension: Option<String>,
     /// New phone profile.
@@ -61,22 +62,19 @@ pub async fn update_user(
     let account = admin_account(&txn, p, Some(current.account_id), &field).await?;
     let locations = account_locations(&txn, account.id).await?;
     let fields = UserFields {
-        location_id: match changes.location_id {
-            Some(requested) => requested,
-            None => current.location_id.map(Some),
-        },
+        location_id: (changes.location_id).applied_to(current.location_id.map(GivenId::Key)),
         name: changes.name.unwrap_or_else(|| current.name.clone()),
-        email: changes.email.unwrap_or_else(|| current.email.clone()),
-        phone_number: changes.phone_number.unwrap_or_else(|| current.phone_number.clone()),
+        email: changes.email.applied_to(current.email.clone()),
+        phone_number: changes.phone_number.applied_to(current.phone_number.clone()),
         extension: changes.extension.unwrap_or_else(|| current.extension.clone()),
         phone_profile: changes.phone_profile.unwrap_or(current.phone_profile),
     };
     let v = validate_row(&fields, &account, &locations).map_err(ServiceError::Rejected)?;
 
-    let mut diff = Map::new();
+    let mut diff = ev::Changes::new();
     let mut note = |name: &str, old: Value, new: Value| {
         if old != new {
-            diff.insert(name.to_owned(), json!({ "old": old, "new": new }));
+            diff.insert(name.to_owned(), ev::FieldChange { old, new });
         }
     };
     note("name", json!(current.name), json!(v.name));
@@ -94,18 +92,18 @@ pub async fn update_user(
     }
 
     if v.extension != current.extension {
-        if let Some(claim) = extensions::taken(&txn, current.account_id, std::slice::from_ref(&v.extension))
+        if let Some(claim) = extension_claims::taken(&txn, current.account_id, std::slice::from_ref(&v.extension))
             .await?
             .remove(&v.extension)
         {
             return Err(ServiceError::reject(
                 ErrorCode::ExtensionConflict,
                 &["extension"],
-                extensions::conflict_message(claim.kind),
+                extension_claims::conflict_message(claim.kind),
             ));
         }
-        extensions::release(&txn, current.account_id, ClaimKind::User, &[current.id]).await?;
-        extensions::claim(
+        extension_claims::release(&txn, current.account_id, ClaimKind::User, &[current.id]).await?;
+        extension_claims::claim(
             &txn,
             current.account_id,
             ClaimKind::User,
@@ -133,13 +131,7 @@ pub async fn update_user(
     outbox::record(
         &txn,
         p,
-        Event {
-            event_type: "user.updated",
-            account_id: Some(model.account_id),
-            aggregate_type: "User",
-            aggregate_id: model.id,
-            payload: json!({ "changes": diff }),
-        },
+        Event::UserUpdated(ev::Changed { changes: diff }).about(model.account_id, model.id),
     )
     .await?;
     crate::service::commit(txn).await?;

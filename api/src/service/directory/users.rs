@@ -5,18 +5,19 @@ use std::collections::{HashMap, HashSet};
 use chrono::Utc;
 use entity::{ClaimKind, PhoneProfile, Platform, account, location, user};
 use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, TransactionTrait};
-use serde_json::{Value, json};
+use serde_json::json;
 use uuid::Uuid;
 
 use super::accounts::admin_account;
+use crate::service::GivenId;
 use crate::{
     db,
     policy::Principal,
     service::{
         ErrorCode, ServiceError, ServiceResult, UserError, bulk,
         error::unique_violation,
-        extensions,
-        outbox::{self, Event},
+        extension_claims,
+        outbox::{self, Entry, Event, ev},
         remote::{self, RemoteSettings},
         validate,
     },
@@ -29,7 +30,7 @@ pub const MAX_IMPORT_ROWS: usize = 1000;
 #[derive(Clone, Debug)]
 pub struct UserFields {
     /// Location (`None`: no location); `Some(None)` is an id that could not be read.
-    pub location_id: Option<Option<Uuid>>,
+    pub location_id: Option<GivenId>,
     /// Name.
     pub name: String,
     /// Email address.
@@ -99,7 +100,7 @@ pub(super) fn validate_row(
         account.extension_length,
     ));
     let location_id = match fields.location_id {
-        Some(Some(id)) if locations.contains(&id) => Some(id),
+        Some(GivenId::Key(id)) if locations.contains(&id) => Some(id),
         Some(_) => {
             errors.push(UserError::new(ErrorCode::NotFound, &["locationId"], "no such location"));
             None
@@ -140,17 +141,6 @@ pub(super) fn conflict_from_db(err: sea_orm::DbErr, prefix: &[String]) -> Servic
     }
 }
 
-fn user_payload(u: &user::Model) -> Value {
-    json!({
-        "name": u.name,
-        "email": u.email,
-        "phoneNumber": u.phone_number,
-        "extension": u.extension,
-        "phoneProfile": u.phone_profile.to_value(),
-        "locationId": u.location_id,
-    })
-}
-
 /// The one-by-one path (see `import`): one user, their claim and events; a unique violation is
 /// reported on the row's own path.
 async fn insert_user(
@@ -166,7 +156,7 @@ async fn insert_user(
         .insert(txn)
         .await
         .map_err(|e| conflict_from_db(e, prefix))?;
-    extensions::claim(txn, account_id, ClaimKind::User, [(model.extension.clone(), model.id)])
+    extension_claims::claim(txn, account_id, ClaimKind::User, [(model.extension.clone(), model.id)])
         .await
         .map_err(|e| conflict_from_db(e, prefix))?;
     outbox::record(txn, p, created_event(&model)).await?;
@@ -235,7 +225,7 @@ async fn import(
     let txn = db::begin_write(db).await?;
     // Conflicts with the stored directory and within the batch, reported per row.
     let extensions: Vec<String> = valid.iter().map(|(_, v)| v.extension.clone()).collect();
-    let taken_ext = extensions::taken(&txn, account.id, &extensions).await?;
+    let taken_ext = extension_claims::taken(&txn, account.id, &extensions).await?;
     let emails: Vec<String> = valid.iter().filter_map(|(_, v)| v.email.clone()).collect();
     let taken_email = existing(&txn, account.id, user::Column::Email, emails, |u| u.email).await?;
     let mut seen_ext: HashMap<&str, usize> = HashMap::new();
@@ -250,7 +240,7 @@ async fn import(
                 UserError::new(
                     ErrorCode::ExtensionConflict,
                     &["extension"],
-                    extensions::conflict_message(kind),
+                    extension_claims::conflict_message(kind),
                 )
                 .under(&prefix(*i)),
             );
@@ -359,7 +349,7 @@ async fn write_users(
         .collect();
     bulk::insert(txn, &USERS, rows).await?;
     let claims = users.iter().map(|(_, u)| (u.extension.clone(), u.id));
-    extensions::claim(txn, account.id, ClaimKind::User, claims).await?;
+    extension_claims::claim(txn, account.id, ClaimKind::User, claims).await?;
     let models: Vec<user::Model> = users.iter().map(|(_, u)| u.clone()).collect();
     // R10: new MX-ONE users start with the default statuses.
     let mut remote_events = if account.platform == Platform::MxOne {
@@ -377,14 +367,16 @@ async fn write_users(
     Ok(())
 }
 
-fn created_event(u: &user::Model) -> Event {
-    Event {
-        event_type: "user.created",
-        account_id: Some(u.account_id),
-        aggregate_type: "User",
-        aggregate_id: u.id,
-        payload: user_payload(u),
-    }
+fn created_event(u: &user::Model) -> Entry {
+    Event::UserCreated(ev::UserCreated {
+        name: u.name.clone(),
+        email: u.email.clone(),
+        phone_number: u.phone_number.clone(),
+        extension: u.extension.clone(),
+        phone_profile: u.phone_profile.to_value(),
+        location_id: u.location_id,
+    })
+    .about(u.account_id, u.id)
 }
 
 /// Which of `values` the account's users already hold in `column` (`value_of` reads it back).

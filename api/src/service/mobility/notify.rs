@@ -5,12 +5,14 @@
 use chrono::{SecondsFormat, Utc};
 use entity::{DeliveryStatus, mobility_notification, mobility_user, notification_delivery, user};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QuerySelect, Set};
-use serde_json::{Value, json};
 use uuid::Uuid;
 
 use crate::{
     policy::Principal,
-    service::{extensions::CHUNK, outbox::Event},
+    service::{
+        extension_claims::CHUNK,
+        outbox::{Entry, Event, ev},
+    },
 };
 
 /// The sort key of a notification created at `at`: fixed-width UTC text, so text order is time
@@ -26,8 +28,8 @@ pub(super) async fn queue(
     txn: &impl ConnectionTrait,
     p: &Principal,
     account_id: Uuid,
-    changes: &[Value],
-) -> Result<Event, DbErr> {
+    changes: &[ev::SettingChange],
+) -> Result<Entry, DbErr> {
     let enabled: Vec<Uuid> = mobility_user::Entity::find()
         .select_only()
         .column(mobility_user::Column::UserId)
@@ -54,7 +56,7 @@ pub(super) async fn queue(
         id: Set(Uuid::now_v7()),
         account_id: Set(account_id),
         sort_key: Set(sort_key(now)),
-        changes: Set(Value::Array(changes.to_vec())),
+        changes: Set(serde_json::to_value(changes).map_err(|e| DbErr::Json(e.to_string()))?),
         created_at: Set(now),
         created_by: Set(p.actor()),
     }
@@ -85,14 +87,9 @@ pub(super) async fn queue(
             .await?;
     }
     let pending = recipients.iter().filter(|(_, e)| e.is_some()).count();
-    Ok(Event {
-        event_type: "mobility.notification_queued",
-        account_id: Some(account_id),
-        aggregate_type: "MobilityNotification",
-        aggregate_id: notification.id,
-        payload: json!({
-            "recipients": pending,
-            "skipped": recipients.len() - pending,
-        }),
+    Ok(Event::MobilityNotificationQueued(ev::NotificationQueued {
+        recipients: pending,
+        skipped: recipients.len() - pending,
     })
+    .about(account_id, notification.id))
 }

@@ -14,7 +14,7 @@ use uuid::Uuid;
 use crate::{
     policy::{Access, Principal, UserVisibility},
     service::{
-        extensions::CHUNK,
+        extension_claims::CHUNK,
         pagination::{self, Counting, Cursor, Keyset, Page, PageRequest, Total, like_pattern},
     },
 };

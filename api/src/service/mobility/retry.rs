@@ -5,7 +5,6 @@
 use chrono::Utc;
 use entity::{DeliveryStatus, mobility_notification, notification_delivery};
 use sea_orm::{ColumnTrait, Condition, EntityTrait, QueryFilter, sea_query::Expr};
-use serde_json::json;
 use uuid::Uuid;
 
 use crate::{
@@ -14,7 +13,7 @@ use crate::{
     service::{
         ErrorCode, ServiceError, ServiceResult,
         error::{check, not_found},
-        outbox::{self, Event},
+        outbox::{self, Event, ev},
     },
 };
 
@@ -100,13 +99,10 @@ pub async fn retry_notification(
     outbox::record(
         &txn,
         p,
-        Event {
-            event_type: "notification.retry_requested",
-            account_id: Some(notification.account_id),
-            aggregate_type: "MobilityNotification",
-            aggregate_id: notification.id,
-            payload: json!({ "deliveries": ids.iter().map(Uuid::to_string).collect::<Vec<_>>() }),
-        },
+        Event::NotificationRetryRequested(ev::RetryRequested {
+            deliveries: ids.clone(),
+        })
+        .about(notification.account_id, notification.id),
     )
     .await?;
     crate::service::commit(txn).await?;

@@ -10,7 +10,6 @@
 mod numbers;
 mod profiles;
 mod reads;
-pub mod settings;
 mod statuses;
 pub mod targets;
 
@@ -20,27 +19,28 @@ use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, EntityTrait, QueryS
 use serde_json::json;
 use uuid::Uuid;
 
+pub use crate::config::remote::{RemoteSettings, StatusTemplate};
 pub use numbers::{NumberChanges, NumberInput, create_number, delete_number, provision_platform_number, update_number};
-pub(crate) use numbers::{deleted_payload, number_event, number_payload};
+pub(crate) use numbers::{number_changed, number_created, number_deleted, number_updated};
 pub use profiles::{ProfileInput, assign_profile, create_default_profile, create_profile, update_profile};
 pub use reads::*;
-pub use settings::RemoteSettings;
-pub use statuses::{Change, StatusChanges, StatusInput, activate_status, create_status, delete_status, update_status};
+pub use statuses::{StatusChanges, StatusInput, activate_status, create_status, delete_status, update_status};
 
+use crate::service::GivenId;
 use crate::{
     policy::{Access, Principal},
     service::{
         ErrorCode, ServiceError, ServiceResult, bulk,
         directory::scope,
         error::not_found,
-        outbox::{self, Event},
+        outbox::{self, Entry, Event, ev},
     },
 };
 
 /// Most numbers one user may have.
 pub const MAX_NUMBERS: usize = 100;
 /// Most statuses one user may have.
-pub const MAX_STATUSES: usize = 100;
+pub const MAX_STATUSES: usize = entity::dynamic_status::MAX_PER_USER;
 
 /// Who may act on a user's numbers and statuses.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -51,11 +51,11 @@ pub(crate) enum Actor {
     Admin,
 }
 
-/// The user a create names: `None` is the caller (Support must name one), `Some(None)` an id
-/// that could not be read (answered as unknown by [`open_user`]).
-pub(crate) fn named_or_caller(p: &Principal, user_id: Option<Option<Uuid>>) -> ServiceResult<Option<Uuid>> {
+/// The user a create names: `None` is the caller (Support must name one); an id that does not
+/// decode is answered as unknown by [`open_user`].
+pub(crate) fn named_or_caller(p: &Principal, user_id: Option<GivenId>) -> ServiceResult<Option<Uuid>> {
     match user_id {
-        Some(id) => Ok(id),
+        Some(id) => Ok(id.key()),
         None => p.user().map(|u| Some(u.user_id)).ok_or_else(|| {
             ServiceError::reject(ErrorCode::ValidationFailed, &["userId"], "Support must name the user")
         }),
@@ -178,10 +178,7 @@ pub(crate) async fn ensure_user(
     }
     .update(txn)
     .await?;
-    let mut events: Vec<Event> = statuses
-        .iter()
-        .map(|s| status_event("dynamic_status.created", s, statuses::status_payload(s)))
-        .collect();
+    let mut events: Vec<Entry> = statuses.iter().map(statuses::status_created).collect();
     events.push(active_changed(user, Some(&statuses[0]), None));
     outbox::record_many(txn, p, events).await?;
     Ok(())
@@ -254,7 +251,7 @@ fn status_row(s: &dynamic_status::Model) -> serde_json::Value {
 /// A new user's default status made from a template (SPEC R10): an administrator's, with no
 /// numbers yet.
 fn default_status(
-    t: settings::StatusTemplate,
+    t: StatusTemplate,
     user: &user::Model,
     p: &Principal,
     now: chrono::DateTime<chrono::Utc>,
@@ -293,7 +290,7 @@ pub(crate) async fn create_users(
     p: &Principal,
     cfg: &RemoteSettings,
     users: &[user::Model],
-) -> ServiceResult<Vec<Vec<Event>>> {
+) -> ServiceResult<Vec<Vec<Entry>>> {
     // Validated at start-up; a bad list here would be a bug, so it fails loudly as a fault.
     let templates = cfg
         .templates()
@@ -314,9 +311,7 @@ pub(crate) async fn create_users(
             bulk::opt_uuid(active.map(|s| s.id)),
             bulk::time(now),
         ]));
-        let mut mine: Vec<Event> = (statuses.iter())
-            .map(|s| status_event("dynamic_status.created", s, statuses::status_payload(s)))
-            .collect();
+        let mut mine: Vec<Entry> = statuses.iter().map(statuses::status_created).collect();
         if let Some(active) = active {
             mine.push(active_changed(user, Some(active), None));
         }
@@ -364,34 +359,18 @@ pub async fn backfill_users(db: &impl crate::db::Db, cfg: &RemoteSettings) -> Se
     Ok(missing.len())
 }
 
-/// An event about a status.
-pub(crate) fn status_event(event_type: &'static str, s: &dynamic_status::Model, payload: serde_json::Value) -> Event {
-    Event {
-        event_type,
-        account_id: Some(s.account_id),
-        aggregate_type: "DynamicStatus",
-        aggregate_id: s.id,
-        payload,
-    }
-}
-
 /// The `active_status.changed` event: the new active status and active remote extension.
 pub(crate) fn active_changed(
     user: &user::Model,
     active: Option<&dynamic_status::Model>,
     previous: Option<Uuid>,
-) -> Event {
-    Event {
-        event_type: "active_status.changed",
-        account_id: Some(user.account_id),
-        aggregate_type: "User",
-        aggregate_id: user.id,
-        payload: json!({
-            "activeStatusId": active.map(|s| s.id),
-            "activeRemoteExtensionId": active.and_then(|s| s.remote_extension_id),
-            "previousStatusId": previous,
-        }),
-    }
+) -> Entry {
+    Event::ActiveStatusChanged(ev::ActiveStatusChanged {
+        active_status_id: active.map(|s| s.id),
+        active_remote_extension_id: active.and_then(|s| s.remote_extension_id),
+        previous_status_id: previous,
+    })
+    .about(user.account_id, user.id)
 }
 
 /// Sets the user's active status (under the lock taken by [`open_user`]).

@@ -5,17 +5,17 @@
 use chrono::Utc;
 use entity::{Platform, account, client_profile, remote_user};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::{Actor, RemoteSettings, open_user};
+use crate::service::GivenId;
 use crate::{
     db,
     policy::Principal,
     service::{
         ErrorCode, ServiceError, ServiceResult,
         error::{not_found, unique_violation},
-        outbox::{self, Event},
+        outbox::{self, Entry, Event, ev},
         validate,
     },
 };
@@ -31,18 +31,19 @@ pub struct ProfileInput {
     pub call_through_allowed: Option<bool>,
 }
 
-fn event(event_type: &'static str, m: &client_profile::Model) -> Event {
-    Event {
-        event_type,
-        account_id: Some(m.account_id),
-        aggregate_type: "ClientProfile",
-        aggregate_id: m.id,
-        payload: json!({
-            "name": m.name,
-            "allowUsersAddStatus": m.allow_users_add_status,
-            "callThroughAllowed": m.call_through_allowed,
-        }),
-    }
+/// `client_profile.created` (`created`) or `.updated` of `m`.
+fn event(created: bool, m: &client_profile::Model) -> Entry {
+    let profile = ev::ClientProfile {
+        name: m.name.clone(),
+        allow_users_add_status: m.allow_users_add_status,
+        call_through_allowed: m.call_through_allowed,
+    };
+    let event = if created {
+        Event::ClientProfileCreated(profile)
+    } else {
+        Event::ClientProfileUpdated(profile)
+    };
+    event.about(m.account_id, m.id)
 }
 
 fn conflict(err: sea_orm::DbErr) -> ServiceError {
@@ -127,7 +128,7 @@ pub async fn create_profile(
     .insert(&txn)
     .await
     .map_err(conflict)?;
-    outbox::record(&txn, p, event("client_profile.created", &model)).await?;
+    outbox::record(&txn, p, event(true, &model)).await?;
     crate::service::commit(txn).await?;
     Ok(model)
 }
@@ -162,7 +163,7 @@ pub async fn update_profile(
     am.call_through_allowed = Set(call_through);
     am.updated_at = Set(Utc::now());
     let model = am.update(&txn).await.map_err(conflict)?;
-    outbox::record(&txn, p, event("client_profile.updated", &model)).await?;
+    outbox::record(&txn, p, event(false, &model)).await?;
     crate::service::commit(txn).await?;
     Ok(model)
 }
@@ -174,12 +175,12 @@ pub async fn assign_profile(
     p: &Principal,
     cfg: &RemoteSettings,
     user_id: Option<Uuid>,
-    profile_id: Option<Option<Uuid>>,
+    profile_id: Option<GivenId>,
 ) -> ServiceResult<client_profile::Model> {
     let txn = db::begin_write(db).await?;
     let o = open_user(&txn, p, cfg, user_id, &["userId"], Actor::Admin, "user").await?;
     let wanted = match profile_id {
-        Some(id) => id,
+        Some(id) => id.key(),
         None => Some(o.account.id),
     };
     let profile = match wanted {
@@ -200,13 +201,11 @@ pub async fn assign_profile(
     }
     .update(&txn)
     .await?;
-    let e = Event {
-        event_type: "user.client_profile_changed",
-        account_id: Some(o.account.id),
-        aggregate_type: "User",
-        aggregate_id: o.user.id,
-        payload: json!({"clientProfileId": profile.id, "previous": o.remote.client_profile_id}),
-    };
+    let e = Event::UserClientProfileChanged(ev::ClientProfileChanged {
+        client_profile_id: profile.id,
+        previous: o.remote.client_profile_id,
+    })
+    .about(o.account.id, o.user.id);
     outbox::record(&txn, p, e).await?;
     crate::service::commit(txn).await?;
     Ok(profile)

@@ -9,7 +9,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, Que
 use uuid::Uuid;
 
 use crate::service::{
-    extensions::CHUNK,
+    extension_claims::CHUNK,
     pagination::{Cursor, Keyset},
 };
 

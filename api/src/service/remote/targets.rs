@@ -12,32 +12,24 @@ use std::collections::HashMap;
 use entity::{TargetKind, user_number};
 use uuid::Uuid;
 
+use crate::service::GivenId;
 use crate::service::{ErrorCode, UserError};
 
 /// The routing fields, by their API names, in the order used throughout (`[callUsing, …]`).
-pub const FIELDS: [&str; 4] = ["callUsing", "sendCallsTo", "whenBusy", "ifNoAnswer"];
+pub const FIELDS: [&str; 4] = entity::enums::ROUTING_FIELDS;
 
 /// Whether `kind` fits routing field `field` (an index into [`FIELDS`]).
 pub fn fits(field: usize, kind: TargetKind) -> bool {
-    use TargetKind::*;
-    match field {
-        0 => matches!(kind, DeskPhone | Softphone | PbxDefault | Number),
-        1 => matches!(
-            kind,
-            DeskPhone | Softphone | AllDevices | Voicemail | PbxDefault | Number
-        ),
-        _ => matches!(kind, Voicemail | PbxDefault | NoDiversion | Number),
-    }
+    kind.fits(field)
 }
 
-/// A routing target as given: a kind and, for `NUMBER`, a number id (`Some(None)`: an id that
-/// could not be read).
+/// A routing target as given: a kind and, for `NUMBER`, a number id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TargetInput {
     /// The kind.
     pub kind: TargetKind,
     /// The number, for `NUMBER`.
-    pub number_id: Option<Option<Uuid>>,
+    pub number_id: Option<GivenId>,
 }
 
 /// A checked target: the kind and, for `NUMBER`, the number's key.
@@ -69,7 +61,7 @@ pub fn check(
     }
     let number = input
         .number_id
-        .flatten()
+        .and_then(GivenId::key)
         .and_then(|id| numbers.get(&id))
         .ok_or_else(|| {
             UserError::new(

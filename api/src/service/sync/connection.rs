@@ -5,7 +5,6 @@ use chrono::Utc;
 use entity::{Platform, account, platform_connection};
 use integrations::outbound::OutboundPolicy;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::seal::TokenKey;
@@ -14,7 +13,7 @@ use crate::{
     policy::Principal,
     service::{
         ErrorCode, ServiceError, ServiceResult, UserError,
-        outbox::{self, Event},
+        outbox::{self, Event, ev},
     },
 };
 
@@ -160,14 +159,12 @@ pub async fn set_connection(
     outbox::record(
         &txn,
         p,
-        Event {
-            event_type: "platform_connection.set",
-            account_id: Some(account.id),
-            aggregate_type: "Account",
-            aggregate_id: account.id,
-            // Never the token.
-            payload: json!({"baseUrl": model.base_url, "platformAccount": model.platform_account}),
-        },
+        // Never the token.
+        Event::PlatformConnectionSet(ev::PlatformConnection {
+            base_url: model.base_url.clone(),
+            platform_account: model.platform_account.clone(),
+        })
+        .about(account.id, account.id),
     )
     .await?;
     crate::service::commit(txn).await?;

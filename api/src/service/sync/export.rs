@@ -10,10 +10,10 @@
 use entity::{NumberOrigin, platform_connection, user, user_number};
 use integrations::platform::{Created, NewPlatformNumber, PlatformConnector, PlatformError, http::HttpConnector};
 use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, sea_query::Expr};
-use serde_json::json;
 use uuid::Uuid;
 
 use super::seal::TokenKey;
+use crate::service::outbox::ev;
 
 /// Why a connector could not be made for an account.
 #[derive(Debug, thiserror::Error)]
@@ -121,8 +121,7 @@ async fn store(db: &impl crate::db::Db, number: &user_number::Model, id: &str) -
         txn.rollback().await?;
         return Ok(false);
     }
-    let changes = json!({"onPlatform": {"old": false, "new": true}});
-    record_change(&txn, number, changes).await?;
+    record_change(&txn, number, "onPlatform", ev::FieldChange::new(false, true)).await?;
     txn.commit().await?;
     Ok(true)
 }
@@ -144,8 +143,8 @@ async fn refuse(db: &impl crate::db::Db, number: &user_number::Model, why: &str)
         .exec(&txn)
         .await?;
     if written.rows_affected == 1 {
-        let changes = json!({"platformError": {"old": number.platform_error, "new": why}});
-        record_change(&txn, number, changes).await?;
+        let change = ev::FieldChange::new(&number.platform_error, why);
+        record_change(&txn, number, "platformError", change).await?;
     }
     txn.commit().await
 }
@@ -153,18 +152,11 @@ async fn refuse(db: &impl crate::db::Db, number: &user_number::Model, why: &str)
 async fn record_change(
     txn: &impl ConnectionTrait,
     number: &user_number::Model,
-    changes: serde_json::Value,
+    field: &str,
+    change: ev::FieldChange,
 ) -> Result<(), DbErr> {
-    crate::service::outbox::record(
-        txn,
-        &super::sync_principal(),
-        crate::service::remote::number_event(
-            "user_number.updated",
-            number,
-            json!({"userId": number.user_id, "changes": changes}),
-        ),
-    )
-    .await
+    let entry = crate::service::remote::number_changed(number, field, change);
+    crate::service::outbox::record(txn, &super::sync_principal(), entry).await
 }
 
 /// Deletes a number on the platform (the user deleted it in Reach, or changed it).

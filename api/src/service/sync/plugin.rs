@@ -3,9 +3,13 @@
 
 use std::{sync::Arc, time::Duration};
 
-use entity::{outbox_event, platform_connection, user_number};
+use entity::{
+    NumberOrigin,
+    event::{Event, Logged},
+    platform_connection, user_number,
+};
 use integrations::{JobContext, PlatformSettings, Plugin, PluginError, host::Job, platform::http::HttpConnector};
-use sea_orm::{DatabaseConnection, EntityTrait};
+use sea_orm::{ActiveEnum, DatabaseConnection, EntityTrait};
 
 use super::{
     connection::connection_of,
@@ -53,7 +57,7 @@ impl PlatformPlugin {
 
     /// A user's remote extension created or changed: what the platform must forget goes first,
     /// then the number is sent.
-    async fn number_changed(&self, event: &outbox_event::Model) -> Result<(), PluginError> {
+    async fn number_changed(&self, event: &Logged) -> Result<(), PluginError> {
         let Some(account_id) = event.account_id else {
             return Ok(());
         };
@@ -78,7 +82,7 @@ impl PlatformPlugin {
     }
 
     /// A user's remote extension deleted: the platform forgets it.
-    async fn number_deleted(&self, event: &outbox_event::Model) -> Result<(), PluginError> {
+    async fn number_deleted(&self, event: &Logged) -> Result<(), PluginError> {
         let Some(account_id) = event.account_id else {
             return Ok(());
         };
@@ -125,26 +129,21 @@ impl Plugin for PlatformPlugin {
         )
     }
 
-    async fn handle(&self, event: &outbox_event::Model) -> Result<(), PluginError> {
-        let payload = &event.payload;
-        match event.event_type.as_str() {
+    async fn handle(&self, event: &Logged) -> Result<(), PluginError> {
+        match &event.event {
             // Only users' own remote extensions go out; the sync's imports come back as events
             // too and are passed over without a read.
-            "user_number.created"
-                if payload.get("origin").and_then(|o| o.as_str()) == Some("USER")
-                    && payload.get("isRemoteExtension").and_then(|r| r.as_bool()) == Some(true) =>
-            {
+            Event::UserNumberCreated(n) if n.origin == NumberOrigin::User.to_value() && n.is_remote_extension => {
                 self.number_changed(event).await
             }
             // A new number, or a number that became (or stopped being) a remote extension.
-            "user_number.updated"
-                if payload
-                    .get("changes")
-                    .is_some_and(|c| c.get("number").is_some() || c.get("isRemoteExtension").is_some()) =>
+            Event::UserNumberUpdated(u)
+                if u.changes.contains_key("number") || u.changes.contains_key("isRemoteExtension") =>
             {
                 self.number_changed(event).await
             }
-            "user_number.deleted" => self.number_deleted(event).await,
+            Event::UserNumberDeleted(_) => self.number_deleted(event).await,
+            // Nothing else concerns the platform.
             _ => Ok(()),
         }
     }

@@ -56,9 +56,7 @@ fn aad(account_id: Uuid, base_url: &str) -> Vec<u8> {
 impl TokenKey {
     /// A key from the base64 of 32 bytes.
     pub fn from_base64(text: &str) -> Result<Self, String> {
-        let bytes = STANDARD
-            .decode(text.trim())
-            .map_err(|_| "must be base64 (32 random bytes, e.g. `openssl rand -base64 32`)".to_owned())?;
+        let bytes = crate::config::token_key_bytes(text)?;
         ChaCha20Poly1305::new_from_slice(&bytes)
             .map(Self)
             .map_err(|_| format!("must be 32 bytes once decoded, not {}", bytes.len()))
@@ -69,7 +67,7 @@ impl TokenKey {
     pub async fn load(db: &DatabaseConnection, settings: &Settings) -> Result<Self, DbErr> {
         let text = match &settings.platform_token_key {
             Some(key) => key.clone(),
-            None => crate::auth::kept_secret(db, "platform_token_key", 32).await?,
+            None => crate::db::kept_secret(db, "platform_token_key", 32).await?,
         };
         Self::from_base64(text.expose_secret()).map_err(|why| DbErr::Custom(format!("platform_token_key {why}")))
     }

@@ -1,0 +1,352 @@
+//! Remote Extension mutations (SPEC §4): numbers, dynamic statuses, the active status and client
+//! profiles. Each takes one `input` and answers a payload with the changed object and
+//! `userErrors`.
+
+mod inputs;
+mod payloads;
+
+use async_graphql::{Context, ID, Object, Result};
+use uuid::Uuid;
+
+pub use inputs::{
+    CallTargetInput, ClientProfileCreateInput, ClientProfileUpdateInput, DynamicStatusActivateInput,
+    DynamicStatusCreateInput, DynamicStatusDeleteInput, DynamicStatusUpdateInput, UserClientProfileSetInput,
+    UserNumberCreateInput, UserNumberDeleteInput, UserNumberUpdateInput,
+};
+pub use payloads::{
+    ClientProfileCreatePayload, ClientProfileUpdatePayload, DynamicStatusActivatePayload, DynamicStatusCreatePayload,
+    DynamicStatusDeletePayload, DynamicStatusUpdatePayload, UserClientProfileSetPayload, UserNumberCreatePayload,
+    UserNumberDeletePayload, UserNumberUpdatePayload,
+};
+
+use super::types::{ClientProfile, DynamicStatus, UserNumber};
+use crate::service::GivenId;
+use crate::{
+    graphql::{
+        context,
+        directory::{
+            loaders::{RequestLoader, UserKey, load_err},
+            types::User,
+        },
+        errors::payload,
+        guard,
+        ids::{self, Kind},
+    },
+    service::remote::{
+        self as service, NumberChanges, NumberInput, ProfileInput, RemoteSettings, StatusChanges, StatusInput,
+        targets::TargetInput,
+    },
+    state::AppState,
+};
+
+fn settings<'a>(ctx: &Context<'a>) -> Result<&'a RemoteSettings> {
+    Ok(&ctx.data::<AppState>()?.settings.remote_extension)
+}
+
+/// A global id of `kind`; `None` when it is not one (answered as an unknown object).
+fn key(id: &ID, kind: Kind) -> Option<Uuid> {
+    ids::decode_as(id, kind)
+}
+
+/// An optional user id: left out means the caller (`None`).
+fn user_key(id: Option<&ID>) -> Option<GivenId> {
+    id.map(|id| ids::given(id, Kind::User))
+}
+
+fn targets(fields: [Option<CallTargetInput>; 4]) -> [Option<TargetInput>; 4] {
+    fields.map(|t| t.map(Into::into))
+}
+
+/// Remote Extension mutations.
+#[derive(Default)]
+pub struct RemoteMutation;
+
+#[Object]
+impl RemoteMutation {
+    /// Adds a number to a user's list (R2–R4, R11, R12).
+    async fn user_number_create(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The number to add.")] input: UserNumberCreateInput,
+    ) -> Result<UserNumberCreatePayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let fields = NumberInput {
+            label: input.label,
+            number: input.number,
+            is_remote_extension: input.is_remote_extension,
+            call_through: input.call_through,
+            origin: input.origin.map(Into::into),
+        };
+        let user = user_key(input.user_id.as_ref());
+        let result = guard
+            .run(service::create_number(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                user,
+                fields,
+            ))
+            .await;
+        let (number, user_errors) = payload(result)?;
+        Ok(UserNumberCreatePayload {
+            user_number: number.map(UserNumber),
+            user_errors,
+        })
+    }
+
+    /// Changes a number (R3–R5, R11); `number` and `isRemoteExtension` not while it is locked.
+    async fn user_number_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The changes.")] input: UserNumberUpdateInput,
+    ) -> Result<UserNumberUpdatePayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let changes = NumberChanges {
+            label: input.label,
+            number: input.number,
+            is_remote_extension: input.is_remote_extension,
+            call_through: input.call_through,
+        };
+        let id = key(&input.id, Kind::UserNumber);
+        let result = guard
+            .run(service::update_number(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                id,
+                changes,
+            ))
+            .await;
+        let (number, user_errors) = payload(result)?;
+        Ok(UserNumberUpdatePayload {
+            user_number: number.map(UserNumber),
+            user_errors,
+        })
+    }
+
+    /// Deletes a number (R6).
+    async fn user_number_delete(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The number to delete.")] input: UserNumberDeleteInput,
+    ) -> Result<UserNumberDeletePayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let id = key(&input.id, Kind::UserNumber);
+        let result = guard
+            .run(service::delete_number(context::db(ctx)?, p, settings(ctx)?, id))
+            .await;
+        let (deleted, user_errors) = payload(result)?;
+        Ok(UserNumberDeletePayload {
+            deleted_id: deleted.map(|id| ids::encode(Kind::UserNumber, id)),
+            user_errors,
+        })
+    }
+
+    /// Builds a status (R7, R8, R10, R12); a user's first status becomes active.
+    async fn dynamic_status_create(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The status to build.")] input: DynamicStatusCreateInput,
+    ) -> Result<DynamicStatusCreatePayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let fields = StatusInput {
+            name: input.name,
+            presence: input.presence.into(),
+            message: input.message,
+            remote_extension_id: input.remote_extension_id.map(|id| ids::given(&id, Kind::UserNumber)),
+            targets: targets([
+                input.call_using,
+                input.send_calls_to,
+                input.when_busy,
+                input.if_no_answer,
+            ]),
+            origin: input.origin.map(Into::into),
+        };
+        let user = user_key(input.user_id.as_ref());
+        let result = guard
+            .run(service::create_status(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                user,
+                fields,
+            ))
+            .await;
+        let (status, user_errors) = payload(result)?;
+        Ok(DynamicStatusCreatePayload {
+            dynamic_status: status.map(DynamicStatus),
+            user_errors,
+        })
+    }
+
+    /// Changes a status (R7, R8, R10).
+    async fn dynamic_status_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The changes.")] input: DynamicStatusUpdateInput,
+    ) -> Result<DynamicStatusUpdatePayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let message = ids::patch(input.message);
+        let remote_extension_id = ids::patch(input.remote_extension_id).map(|id| ids::given(&id, Kind::UserNumber));
+        let changes = StatusChanges {
+            expected_version: input.expected_version,
+            name: input.name,
+            presence: input.presence.map(Into::into),
+            message,
+            remote_extension_id,
+            targets: targets([
+                input.call_using,
+                input.send_calls_to,
+                input.when_busy,
+                input.if_no_answer,
+            ]),
+        };
+        let id = key(&input.id, Kind::DynamicStatus);
+        let result = guard
+            .run(service::update_status(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                id,
+                changes,
+            ))
+            .await;
+        let (status, user_errors) = payload(result)?;
+        Ok(DynamicStatusUpdatePayload {
+            dynamic_status: status.map(DynamicStatus),
+            user_errors,
+        })
+    }
+
+    /// Deletes a status (R10): not the active one, and a user not an administrator's.
+    async fn dynamic_status_delete(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The status to delete.")] input: DynamicStatusDeleteInput,
+    ) -> Result<DynamicStatusDeletePayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let id = key(&input.id, Kind::DynamicStatus);
+        let result = guard
+            .run(service::delete_status(context::db(ctx)?, p, settings(ctx)?, id))
+            .await;
+        let (deleted, user_errors) = payload(result)?;
+        Ok(DynamicStatusDeletePayload {
+            deleted_id: deleted.map(|id| ids::encode(Kind::DynamicStatus, id)),
+            user_errors,
+        })
+    }
+
+    /// Makes a status the user's active one, atomically (R9). Activating the active status
+    /// changes nothing.
+    async fn dynamic_status_activate(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The status to activate.")] input: DynamicStatusActivateInput,
+    ) -> Result<DynamicStatusActivatePayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let id = key(&input.id, Kind::DynamicStatus);
+        let result = guard
+            .run(service::activate_status(context::db(ctx)?, p, settings(ctx)?, id))
+            .await;
+        let (status, user_errors) = payload(result)?;
+        Ok(DynamicStatusActivatePayload {
+            dynamic_status: status.map(DynamicStatus),
+            user_errors,
+        })
+    }
+
+    /// Adds a client profile to an MX-ONE account (Support, a Decision Maker, an account-wide
+    /// Phone Manager).
+    async fn client_profile_create(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The profile to add.")] input: ClientProfileCreateInput,
+    ) -> Result<ClientProfileCreatePayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let fields = ProfileInput {
+            name: Some(input.name),
+            allow_users_add_status: input.allow_users_add_status,
+            call_through_allowed: input.call_through_allowed,
+        };
+        let account = key(&input.account_id, Kind::Account);
+        let (profile, user_errors) = payload(
+            guard
+                .run(service::create_profile(context::db(ctx)?, p, account, fields))
+                .await,
+        )?;
+        Ok(ClientProfileCreatePayload {
+            client_profile: profile.map(ClientProfile),
+            user_errors,
+        })
+    }
+
+    /// Changes a client profile (the default one too); its users see the change at once.
+    async fn client_profile_update(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The changes.")] input: ClientProfileUpdateInput,
+    ) -> Result<ClientProfileUpdatePayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let fields = ProfileInput {
+            name: input.name,
+            allow_users_add_status: input.allow_users_add_status,
+            call_through_allowed: input.call_through_allowed,
+        };
+        let id = key(&input.id, Kind::ClientProfile);
+        let (profile, user_errors) = payload(
+            guard
+                .run(service::update_profile(context::db(ctx)?, p, id, fields))
+                .await,
+        )?;
+        Ok(ClientProfileUpdatePayload {
+            client_profile: profile.map(ClientProfile),
+            user_errors,
+        })
+    }
+
+    /// Gives a user one of the account's client profiles, or the default (an administrator
+    /// covering the user).
+    async fn user_client_profile_set(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user and profile.")] input: UserClientProfileSetInput,
+    ) -> Result<UserClientProfileSetPayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let user = key(&input.user_id, Kind::User);
+        let profile = input.client_profile_id.map(|id| ids::given(&id, Kind::ClientProfile));
+        let result = guard
+            .run(service::assign_profile(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                user,
+                profile,
+            ))
+            .await;
+        let (profile, user_errors) = payload(result)?;
+        let user = match (&profile, user) {
+            (Some(_), Some(id)) => ctx
+                .data::<RequestLoader>()?
+                .load_one(UserKey(id))
+                .await
+                .map_err(load_err)?
+                .map(User),
+            _ => None,
+        };
+        Ok(UserClientProfileSetPayload {
+            user,
+            client_profile: profile.map(ClientProfile),
+            user_errors,
+        })
+    }
+}

@@ -1,0 +1,72 @@
+//! `ClientProfile`: what the apps let a user do, and an account's list of profiles.
+
+use async_graphql::{Context, ID, Object, Result};
+use chrono::{DateTime, Utc};
+use entity::{Platform, client_profile};
+
+use crate::{
+    graphql::{
+        context,
+        ids::{self, Kind},
+    },
+    service::remote,
+};
+
+/// What the apps let a user do. Every MX-ONE account has a default profile (both allowed);
+/// users without another get it.
+#[derive(Clone, Debug)]
+pub struct ClientProfile(pub client_profile::Model);
+
+/// What the apps let a user do. Every MX-ONE account has a default profile (both allowed);
+/// users without another get it.
+#[Object]
+impl ClientProfile {
+    /// Global id.
+    pub async fn id(&self) -> ID {
+        ids::encode(Kind::ClientProfile, self.0.id)
+    }
+
+    /// Name (1–64 characters, unique in the account ignoring case).
+    async fn name(&self) -> &str {
+        &self.0.name
+    }
+
+    /// Whether this is the account's default profile.
+    async fn is_default(&self) -> bool {
+        self.0.is_default
+    }
+
+    /// Users may add statuses of their own (R10).
+    async fn allow_users_add_status(&self) -> bool {
+        self.0.allow_users_add_status
+    }
+
+    /// Users may switch call through on (R11).
+    async fn call_through_allowed(&self) -> bool {
+        self.0.call_through_allowed
+    }
+
+    /// When it was created.
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+
+    /// When it last changed.
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// `Account.clientProfiles`: the default first, then by name; empty off MX-ONE.
+pub(crate) async fn profiles_of_account(
+    ctx: &Context<'_>,
+    account: &entity::account::Model,
+) -> Result<Vec<ClientProfile>> {
+    if account.platform != Platform::MxOne {
+        return Ok(Vec::new());
+    }
+    let rows = remote::profiles_of_account(context::db(ctx)?, account.id)
+        .await
+        .map_err(crate::graphql::errors::db)?;
+    Ok(rows.into_iter().map(ClientProfile).collect())
+}

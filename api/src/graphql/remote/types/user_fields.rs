@@ -1,0 +1,111 @@
+use async_graphql::{Context, QueryPathSegment, Result};
+use entity::user;
+
+use super::{
+    ClientProfile, DynamicStatus, UserNumber, UserNumberConnection, loader, numbers_of, on_mx_one, user_remote,
+};
+use crate::{
+    graphql::{
+        built::Paged,
+        connection, context,
+        directory::loaders::load_err,
+        remote::loaders::{NumbersOfUser, StatusesOfUser},
+    },
+    service::{pagination, remote},
+};
+
+/// `User.numbers`. For a page of users the whole list is small (at most 100) and loaded in
+/// one batch for the page, then paged in memory. For a user resolved alone (`me`, say) whose
+/// numbers were not loaded already, a selection of what the numbers' columns hold is built
+/// by the database in one statement ([`built`](crate::graphql::built)).
+pub async fn numbers(
+    ctx: &Context<'_>,
+    user: &user::Model,
+    first: Option<i32>,
+    after: Option<String>,
+    last: Option<i32>,
+    before: Option<String>,
+) -> Result<Paged<UserNumberConnection>> {
+    let req = connection::page_request(first, after, last, before)?;
+    if alone(ctx)
+        && !loader(ctx)?
+            .get_cached_values::<NumbersOfUser>()
+            .contains_key(&NumbersOfUser(user.id))
+    {
+        let select = remote::numbers_select(user.id);
+        let built = connection::built(ctx, &UserNumber::columns(), &UserNumber::NAMES, &select, &req).await?;
+        if let Some(built) = built {
+            return Ok(Paged::Built(built));
+        }
+    }
+    let rows = numbers_of(ctx, user.id).await?;
+    let total = rows.len() as u64;
+    let page = pagination::page_in_memory(rows, |n| n.id, &req);
+    Ok(Paged::Resolved(UserNumberConnection::from_page(
+        page,
+        Some(total),
+        UserNumber,
+    )))
+}
+
+/// Whether the field `ctx` resolves belongs to an object resolved alone, not to an item of a
+/// list (whose numbers are loaded for the whole list at once).
+fn alone(ctx: &Context<'_>) -> bool {
+    ctx.path_node
+        .is_none_or(|node| node.parents().all(|p| !matches!(p.segment, QueryPathSegment::Index(_))))
+}
+
+/// `User.dynamicStatuses`: the list alone (its items read the rest of [`UserRemote`](super::UserRemote) when
+/// they ask whether they are active or editable).
+pub async fn dynamic_statuses(ctx: &Context<'_>, user: &user::Model) -> Result<Vec<DynamicStatus>> {
+    let statuses = loader(ctx)?
+        .load_one(StatusesOfUser(user.id))
+        .await
+        .map_err(load_err)?
+        .unwrap_or_default();
+    Ok(statuses.into_iter().map(DynamicStatus).collect())
+}
+
+/// `User.activeStatus`.
+pub async fn active_status(ctx: &Context<'_>, user: &user::Model) -> Result<Option<DynamicStatus>> {
+    let r = user_remote(ctx, user.id).await?;
+    let active = r.active;
+    Ok(r.statuses.into_iter().find(|s| Some(s.id) == active).map(DynamicStatus))
+}
+
+/// `User.activeRemoteExtension`.
+pub async fn active_remote_extension(ctx: &Context<'_>, user: &user::Model) -> Result<Option<UserNumber>> {
+    let Some(id) = user_remote(ctx, user.id).await?.active_remote_extension() else {
+        return Ok(None);
+    };
+    Ok(numbers_of(ctx, user.id)
+        .await?
+        .into_iter()
+        .find(|n| n.id == id)
+        .map(UserNumber))
+}
+
+/// `User.canAddRemoteExtension`: for the user themself, R2 (what their own
+/// `userNumberCreate` would answer); for an administrator covering another user, always.
+pub async fn can_add_remote_extension(ctx: &Context<'_>, user: &user::Model) -> Result<bool> {
+    if !on_mx_one(ctx, user).await? {
+        return Ok(false);
+    }
+    let is_self = context::principal(ctx)?.user().is_some_and(|u| u.user_id == user.id);
+    if !is_self {
+        return Ok(user_remote(ctx, user.id).await?.caller_is_admin);
+    }
+    Ok(remote::can_add_remote_extension(&numbers_of(ctx, user.id).await?))
+}
+
+/// `User.canAddStatus` (R10): the client profile allows it, or the caller administers the
+/// user.
+pub async fn can_add_status(ctx: &Context<'_>, user: &user::Model) -> Result<bool> {
+    let r = user_remote(ctx, user.id).await?;
+    Ok(r.profile.is_some_and(|p| p.allow_users_add_status || r.caller_is_admin))
+}
+
+/// `User.clientProfile`.
+pub async fn client_profile(ctx: &Context<'_>, user: &user::Model) -> Result<Option<ClientProfile>> {
+    Ok(user_remote(ctx, user.id).await?.profile.map(ClientProfile))
+}

@@ -1,0 +1,97 @@
+//! Unit tests of keyset pagination: cursors, the inlined SQLite `LIMIT`, `LIKE` escaping and
+//! in-memory pages.
+
+use super::*;
+
+fn sqlite(sql: &str, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Sqlite, sql, values)
+}
+
+#[test]
+fn a_bound_limit_is_written_into_the_text() {
+    let s = inline_limit(
+        sqlite(
+            "SELECT a FROM t WHERE b = ? AND c LIKE ? ORDER BY a LIMIT ?",
+            vec![1i32.into(), "x".into(), 51u64.into()],
+        ),
+        51,
+    );
+    assert_eq!(s.sql, "SELECT a FROM t WHERE b = ? AND c LIKE ? ORDER BY a LIMIT 51");
+    assert_eq!(s.values, Some(Values(vec![1i32.into(), "x".into()])));
+    // In a sub-select, with values after it.
+    let s = inline_limit(
+        sqlite(
+            "SELECT x FROM (SELECT a FROM t WHERE b = ? LIMIT ?) AS p WHERE ? = 1",
+            vec![1i32.into(), 21u64.into(), 2i32.into()],
+        ),
+        21,
+    );
+    assert_eq!(
+        s.sql,
+        "SELECT x FROM (SELECT a FROM t WHERE b = ? LIMIT 21) AS p WHERE ? = 1"
+    );
+    assert_eq!(s.values, Some(Values(vec![1i32.into(), 2i32.into()])));
+}
+
+#[test]
+fn anything_unexpected_is_left_bound() {
+    let cases = [
+        // no limit, two limits, another value where the limit's should be
+        sqlite("SELECT a FROM t WHERE b = ?", vec![1i32.into()]),
+        sqlite(
+            "SELECT * FROM (SELECT a FROM t LIMIT ?) AS p, (SELECT b FROM u LIMIT ?) AS q",
+            vec![51u64.into(), 51u64.into()],
+        ),
+        sqlite("SELECT a FROM t WHERE b = '?' LIMIT ?", vec![51u64.into()]),
+        sqlite("SELECT a FROM t LIMIT ?", vec![50u64.into()]),
+    ];
+    for case in cases {
+        let s = inline_limit(case.clone(), 51);
+        assert_eq!((s.sql, s.values), (case.sql, case.values));
+    }
+}
+
+#[test]
+fn cursor_round_trips_and_rejects_garbage() {
+    let c = Cursor {
+        key: "anna ß:1".into(),
+        id: Uuid::new_v4(),
+    };
+    assert_eq!(Cursor::decode(&c.encode()), Some(c));
+    assert_eq!(Cursor::decode("not a cursor"), None);
+    assert_eq!(Cursor::decode(""), None);
+    // issue 16 item 2: a forged key with a NUL, or text that is not UTF-8, is no cursor.
+    let id = Uuid::new_v4();
+    assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(format!("{id}a\u{0}"))), None);
+    let mut bytes = id.to_string().into_bytes();
+    bytes.push(0xFF);
+    assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(bytes)), None);
+    assert_eq!(Cursor::decode(&"A".repeat(MAX_CURSOR_TEXT + 4)), None);
+}
+
+#[test]
+fn like_pattern_escapes_wildcards() {
+    assert_eq!(like_pattern("A_b%"), "%a\\_b\\%%");
+}
+
+#[test]
+fn in_memory_pages_walk_forward_and_back() {
+    let ids: Vec<Uuid> = (0..5).map(|_| Uuid::now_v7()).collect();
+    let req = |first, after: Option<Uuid>, last, before: Option<Uuid>| PageRequest {
+        first,
+        last,
+        after: after.map(|id| Cursor { key: String::new(), id }),
+        before: before.map(|id| Cursor { key: String::new(), id }),
+    };
+    let ids_of = |p: &Page<Uuid>| p.rows.iter().map(|(_, r)| *r).collect::<Vec<_>>();
+    let p = page_in_memory(ids.clone(), |r| *r, &req(Some(2), None, None, None));
+    assert_eq!(ids_of(&p), ids[..2]);
+    assert!(p.has_next_page && !p.has_previous_page);
+    let p = page_in_memory(ids.clone(), |r| *r, &req(Some(2), Some(ids[3]), None, None));
+    assert_eq!(ids_of(&p), ids[4..]);
+    assert!(!p.has_next_page && p.has_previous_page);
+    let p = page_in_memory(ids.clone(), |r| *r, &req(None, None, Some(2), Some(ids[3])));
+    assert_eq!(ids_of(&p), ids[1..3]);
+    assert!(p.has_next_page && p.has_previous_page);
+    assert_eq!(Cursor::decode(&p.rows[0].0.encode()).map(|c| c.id), Some(ids[1]));
+}

@@ -1,0 +1,224 @@
+//! Changing and deleting a number (R3–R6, R11).
+
+use chrono::Utc;
+use entity::{NumberOrigin, user_number};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use uuid::Uuid;
+
+use super::{
+    NumberChanges, call_through_allowed, check_number, conflict, held_elsewhere, label_taken, number_deleted,
+    number_updated, reject, user_rows,
+};
+use crate::service::remote::{Actor, Opened, RemoteSettings, open_user, reads};
+use crate::{
+    db,
+    policy::{Access, Principal},
+    service::{
+        ErrorCode, ServiceResult,
+        directory::scope,
+        error::not_found,
+        outbox::{self, ev},
+        validate,
+    },
+};
+
+/// Opens the user a number belongs to, and reads the number again under the user's lock.
+async fn open_number(
+    txn: &impl ConnectionTrait,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    id: Option<Uuid>,
+) -> ServiceResult<(Opened, user_number::Model)> {
+    let owner = match id {
+        Some(id) => user_number::Entity::find_by_id(id).one(txn).await?.map(|n| n.user_id),
+        None => None,
+    };
+    let o = open_user(txn, p, cfg, owner, &["id"], Actor::SelfOrAdmin, "number").await?;
+    let number = match id {
+        Some(id) => user_number::Entity::find_by_id(id).one(txn).await?,
+        None => None,
+    }
+    .filter(|n| n.user_id == o.user.id)
+    .ok_or_else(|| not_found(&["id"], "number"))?;
+    Ok((o, number))
+}
+
+/// Changes a number (R3–R5, R11): the label always; `number` and `isRemoteExtension` only while
+/// the number is not locked. The same values again change nothing and record nothing.
+pub async fn update_number(
+    db: &impl db::Db,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    id: Option<Uuid>,
+    changes: NumberChanges,
+) -> ServiceResult<user_number::Model> {
+    let txn = db::begin_write(db).await?;
+    let (o, current) = open_number(&txn, p, cfg, id).await?;
+    let (numbers, statuses) = user_rows(&txn, o.user.id).await?;
+    let active_re = reads::active_remote_extension(&statuses, o.remote.active_status_id);
+
+    let label = changes
+        .label
+        .as_deref()
+        .map(|l| validate::label(&["label"], l))
+        .transpose()?
+        .unwrap_or_else(|| current.label.clone());
+    let is_re = changes.is_remote_extension.unwrap_or(current.is_remote_extension);
+    let raw_number = changes.number.clone().unwrap_or_else(|| current.number.clone());
+    let identity_changes = raw_number != current.number || is_re != current.is_remote_extension;
+    if identity_changes {
+        let reasons = reads::lock_reasons(&current, &statuses, active_re);
+        if !reasons.is_empty() {
+            let field = if raw_number != current.number {
+                "number"
+            } else {
+                "isRemoteExtension"
+            };
+            return Err(reject(
+                ErrorCode::NumberLocked,
+                field,
+                format!("the number is locked ({reasons:?}); only its label and call through can change"),
+            ));
+        }
+    }
+    let number = if identity_changes {
+        check_number(&o, &raw_number, is_re)?
+    } else {
+        raw_number
+    };
+    if number != current.number && numbers.iter().any(|n| n.id != current.id && n.number == number) {
+        return Err(reject(
+            ErrorCode::DuplicateNumber,
+            "number",
+            "the user has this number already",
+        ));
+    }
+    if label_taken(&numbers, &label, Some(current.id)) {
+        return Err(reject(
+            ErrorCode::ValidationFailed,
+            "label",
+            "another of the user's numbers has this label",
+        ));
+    }
+    if is_re && !current.is_remote_extension && current.origin == NumberOrigin::User {
+        let others: Vec<_> = numbers.iter().filter(|n| n.id != current.id).cloned().collect();
+        if !reads::can_add_remote_extension(&others) {
+            return Err(reject(
+                ErrorCode::NoAdminRemoteExtension,
+                "isRemoteExtension",
+                "you can add a remote extension once an administrator has provisioned one for you",
+            ));
+        }
+    }
+    // Turning call through on is checked (R11); a number that stops being a remote extension
+    // drops it, since it could never take effect.
+    let call_through = match changes.call_through {
+        Some(true) if !current.call_through || !is_re => {
+            call_through_allowed(&txn, &o, is_re).await?;
+            true
+        }
+        Some(on) => on,
+        None => current.call_through && is_re,
+    };
+    if is_re && (number != current.number || !current.is_remote_extension) {
+        held_elsewhere(&txn, o.user.id, &number).await?;
+    }
+
+    let mut changed = ev::Changes::new();
+    let mut am: user_number::ActiveModel = current.clone().into();
+    if label != current.label {
+        changed.insert("label".into(), ev::FieldChange::new(&current.label, &label));
+        am.label_key = Set(label.to_lowercase());
+        am.label = Set(label);
+    }
+    if number != current.number {
+        changed.insert("number".into(), ev::FieldChange::new(&current.number, &number));
+        am.number = Set(number.clone());
+    }
+    if is_re != current.is_remote_extension {
+        changed.insert(
+            "isRemoteExtension".into(),
+            ev::FieldChange::new(current.is_remote_extension, is_re),
+        );
+        am.is_remote_extension = Set(is_re);
+    }
+    am.remote_number = Set(is_re.then(|| number.clone()));
+    // The platform forgets the number it may hold; the new one is sent afresh (SPEC E3).
+    if number != current.number || is_re != current.is_remote_extension {
+        crate::service::sync::withdraw::record(&txn, &current, &o.user.extension).await?;
+        am.platform_id = Set(None);
+        am.platform_number = Set(None);
+        am.platform_linked_at = Set(None);
+        am.platform_error = Set(None);
+    }
+    if call_through != current.call_through {
+        changed.insert(
+            "callThrough".into(),
+            ev::FieldChange::new(current.call_through, call_through),
+        );
+        am.call_through = Set(call_through);
+    }
+    if changed.is_empty() {
+        return Ok(current);
+    }
+    am.updated_at = Set(Utc::now());
+    let model = am.update(&txn).await.map_err(conflict)?;
+    outbox::record(&txn, p, number_updated(&model, changed)).await?;
+    crate::service::commit(txn).await?;
+    Ok(model)
+}
+
+/// Deletes a number (R6): a user deletes numbers they added; an admin covering the user also
+/// admin-provisioned ones; platform numbers leave only through the sync; a number a status uses
+/// (the active remote extension among them) stays.
+pub async fn delete_number(
+    db: &impl db::Db,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    id: Option<Uuid>,
+) -> ServiceResult<Uuid> {
+    let txn = db::begin_write(db).await?;
+    let (o, current) = open_number(&txn, p, cfg, id).await?;
+    let (_, statuses) = user_rows(&txn, o.user.id).await?;
+    let active_re = reads::active_remote_extension(&statuses, o.remote.active_status_id);
+    let admin = p.admin_on_user(scope(&o.user)) == Access::Allowed;
+    match current.origin {
+        NumberOrigin::Platform => {
+            return Err(reject(
+                ErrorCode::Forbidden,
+                "id",
+                "numbers from the platform are removed only by the platform sync",
+            ));
+        }
+        NumberOrigin::Admin if !admin => {
+            return Err(reject(
+                ErrorCode::Forbidden,
+                "id",
+                "an administrator provisioned this number; only an administrator can delete it",
+            ));
+        }
+        _ => {}
+    }
+    let reasons = reads::lock_reasons(&current, &statuses, active_re);
+    if !reads::deletable(&current, &reasons, admin) {
+        return Err(reject(
+            ErrorCode::NumberInUse,
+            "id",
+            "a status uses this number; change the status first",
+        ));
+    }
+    user_number::Entity::delete_by_id(current.id)
+        .exec(&txn)
+        .await
+        .map_err(|e| match e.sql_err() {
+            Some(sea_orm::SqlErr::ForeignKeyConstraintViolation(_)) => {
+                reject(ErrorCode::NumberInUse, "id", "a status uses this number")
+            }
+            _ => e.into(),
+        })?;
+    outbox::record(&txn, p, number_deleted(&current)).await?;
+    // The platform forgets it too (SPEC E3).
+    crate::service::sync::withdraw::record(&txn, &current, &o.user.extension).await?;
+    crate::service::commit(txn).await?;
+    Ok(current.id)
+}

@@ -1,0 +1,181 @@
+//! Adding a number: for oneself, as an admin covering the user (R12), or from the platform sync
+//! (origin `PLATFORM`).
+
+use chrono::Utc;
+use entity::{NumberOrigin, user_number};
+use sea_orm::{ActiveModelTrait, ConnectionTrait, Set};
+use uuid::Uuid;
+
+use super::{
+    NumberInput, call_through_allowed, check_number, conflict, held_elsewhere, label_taken, number_created, reject,
+    user_rows,
+};
+use crate::service::GivenId;
+use crate::service::remote::{Actor, MAX_NUMBERS, Opened, RemoteSettings, named_or_caller, open_user, reads};
+use crate::{
+    db,
+    policy::{Access, Principal},
+    service::{ErrorCode, ServiceError, ServiceResult, UserError, directory::scope, outbox, validate},
+};
+
+/// Adds a number for a user: for themself (`USER`), or as an admin covering the user (`ADMIN`,
+/// R12). `user_id` `None` is the caller; `Some(None)` is an id that could not be read.
+pub async fn create_number(
+    db: &impl db::Db,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    user_id: Option<GivenId>,
+    input: NumberInput,
+) -> ServiceResult<user_number::Model> {
+    let user_id = named_or_caller(p, user_id)?;
+    let txn = db::begin_write(db).await?;
+    let o = open_user(&txn, p, cfg, user_id, &["userId"], Actor::SelfOrAdmin, "user").await?;
+    let admin = p.admin_on_user(scope(&o.user)) == Access::Allowed;
+    let origin = input.origin.unwrap_or(if o.is_self {
+        NumberOrigin::User
+    } else {
+        NumberOrigin::Admin
+    });
+    match origin {
+        NumberOrigin::Platform => {
+            return Err(reject(
+                ErrorCode::ValidationFailed,
+                "origin",
+                "platform numbers arrive only through the platform sync",
+            ));
+        }
+        NumberOrigin::Admin if !admin => {
+            return Err(reject(
+                ErrorCode::Forbidden,
+                "origin",
+                "only an administrator covering the user provisions numbers",
+            ));
+        }
+        NumberOrigin::User if !o.is_self => {
+            return Err(reject(
+                ErrorCode::ValidationFailed,
+                "origin",
+                "a number added for another user is admin-provisioned (origin ADMIN)",
+            ));
+        }
+        _ => {}
+    }
+    let model = add(&txn, p, cfg, &o, input, origin).await?;
+    crate::service::commit(txn).await?;
+    Ok(model)
+}
+
+/// Provisions a remote extension from the communication platform (origin `PLATFORM`, R5): the
+/// platform sync calls this; `p` is the sync's principal (Support-level).
+pub async fn provision_platform_number(
+    db: &impl db::Db,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    user_id: Uuid,
+    number: &str,
+    label: Option<String>,
+) -> ServiceResult<user_number::Model> {
+    if !p.is_support() {
+        return Err(reject(
+            ErrorCode::Forbidden,
+            "userId",
+            "only the platform sync provisions these",
+        ));
+    }
+    let txn = db::begin_write(db).await?;
+    let o = open_user(&txn, p, cfg, Some(user_id), &["userId"], Actor::Admin, "user").await?;
+    let input = NumberInput {
+        label,
+        number: number.to_owned(),
+        is_remote_extension: true,
+        call_through: false,
+        origin: Some(NumberOrigin::Platform),
+    };
+    let model = add(&txn, p, cfg, &o, input, NumberOrigin::Platform).await?;
+    crate::service::commit(txn).await?;
+    Ok(model)
+}
+
+async fn add(
+    txn: &impl ConnectionTrait,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    o: &Opened,
+    input: NumberInput,
+    origin: NumberOrigin,
+) -> ServiceResult<user_number::Model> {
+    let mut errors = Vec::new();
+    let number = check_number(o, &input.number, input.is_remote_extension).map_err(|e| errors.push(e));
+    let label = match (&input.label, origin) {
+        (Some(label), _) => validate::label(&["label"], label).map_err(|e| errors.push(e)).ok(),
+        // R5: provisioned numbers arrive labelled with the prefix and the number.
+        (None, NumberOrigin::Admin | NumberOrigin::Platform) => {
+            Some(format!("{}{}", cfg.admin_label_prefix, input.number))
+        }
+        (None, NumberOrigin::User) => {
+            errors.push(UserError::new(ErrorCode::ValidationFailed, &["label"], "is required"));
+            None
+        }
+    };
+    let (Ok(number), Some(label), true) = (number, label, errors.is_empty()) else {
+        return Err(ServiceError::Rejected(errors));
+    };
+    let (numbers, _) = user_rows(txn, o.user.id).await?;
+    if numbers.len() >= MAX_NUMBERS {
+        return Err(reject(
+            ErrorCode::ValidationFailed,
+            "number",
+            format!("a user has at most {MAX_NUMBERS} numbers"),
+        ));
+    }
+    if numbers.iter().any(|n| n.number == number) {
+        return Err(reject(
+            ErrorCode::DuplicateNumber,
+            "number",
+            "the user has this number already",
+        ));
+    }
+    if label_taken(&numbers, &label, None) {
+        return Err(reject(
+            ErrorCode::ValidationFailed,
+            "label",
+            "another of the user's numbers has this label",
+        ));
+    }
+    // R2: users add remote extensions only next to one an admin or the platform provisioned.
+    if input.is_remote_extension && origin == NumberOrigin::User && !reads::can_add_remote_extension(&numbers) {
+        return Err(reject(
+            ErrorCode::NoAdminRemoteExtension,
+            "isRemoteExtension",
+            "you can add a remote extension once an administrator has provisioned one for you",
+        ));
+    }
+    if input.call_through {
+        call_through_allowed(txn, o, input.is_remote_extension).await?;
+    }
+    if input.is_remote_extension {
+        held_elsewhere(txn, o.user.id, &number).await?;
+    }
+    let now = Utc::now();
+    let model = user_number::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(o.user.id),
+        account_id: Set(o.account.id),
+        label_key: Set(label.to_lowercase()),
+        label: Set(label),
+        remote_number: Set(input.is_remote_extension.then(|| number.clone())),
+        number: Set(number),
+        is_remote_extension: Set(input.is_remote_extension),
+        origin: Set(origin),
+        call_through: Set(input.call_through),
+        created_at: Set(now),
+        created_by: Set(p.actor()),
+        updated_at: Set(now),
+        ..Default::default()
+    }
+    .insert(txn)
+    .await
+    .map_err(conflict)?;
+    outbox::record(txn, p, number_created(&model)).await?;
+    Ok(model)
+}

@@ -1,0 +1,221 @@
+//! Changing, deleting and activating a status (R7–R10).
+
+use chrono::Utc;
+use entity::{StatusOrigin, TargetKind, dynamic_status};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
+use uuid::Uuid;
+
+use super::{
+    StatusChanges, conflict, message, name_taken, reject, remote_extension, set_targets, target, targets_of, user_rows,
+};
+use crate::service::Change;
+use crate::service::remote::{Actor, Opened, RemoteSettings, active_changed, open_user, set_active, targets};
+use crate::{
+    db,
+    policy::{Access, Principal},
+    service::{
+        ErrorCode, ServiceResult,
+        directory::scope,
+        error::not_found,
+        outbox::{self, Event, ev},
+        validate,
+    },
+};
+
+/// Opens the user a status belongs to, and reads the status again under the user's lock.
+async fn open_status(
+    txn: &impl ConnectionTrait,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    id: Option<Uuid>,
+) -> ServiceResult<(Opened, dynamic_status::Model)> {
+    let owner = match id {
+        Some(id) => dynamic_status::Entity::find_by_id(id)
+            .one(txn)
+            .await?
+            .map(|s| s.user_id),
+        None => None,
+    };
+    let o = open_user(txn, p, cfg, owner, &["id"], Actor::SelfOrAdmin, "status").await?;
+    let status = match id {
+        Some(id) => dynamic_status::Entity::find_by_id(id).one(txn).await?,
+        None => None,
+    }
+    .filter(|s| s.user_id == o.user.id)
+    .ok_or_else(|| not_found(&["id"], "status"))?;
+    Ok((o, status))
+}
+
+/// R10: users cannot change or delete admin statuses; admins covering the user can.
+fn writable(p: &Principal, o: &Opened, status: &dynamic_status::Model) -> ServiceResult<()> {
+    if status.origin == StatusOrigin::Admin && p.admin_on_user(scope(&o.user)) != Access::Allowed {
+        return Err(reject(
+            ErrorCode::StatusReadonly,
+            "id",
+            "an administrator set up this status; it can be activated but not changed",
+        ));
+    }
+    Ok(())
+}
+
+/// Changes a status (R7, R8, R10). Setting a remote extension without `callUsing` or
+/// `sendCallsTo` points those at it; the same values again change nothing and record nothing.
+pub async fn update_status(
+    db: &impl db::Db,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    id: Option<Uuid>,
+    changes: StatusChanges,
+) -> ServiceResult<dynamic_status::Model> {
+    let txn = db::begin_write(db).await?;
+    let (o, current) = open_status(&txn, p, cfg, id).await?;
+    writable(p, &o, &current)?;
+    if let Some(expected) = changes.expected_version
+        && expected != current.version
+    {
+        return Err(reject(
+            ErrorCode::StaleVersion,
+            "expectedVersion",
+            format!("the status is at version {}; read it again", current.version),
+        ));
+    }
+    let (numbers, statuses) = user_rows(&txn, o.user.id).await?;
+    let name = match &changes.name {
+        Some(raw) => validate::name(&["name"], raw, 64)?,
+        None => current.name.clone(),
+    };
+    if name_taken(&statuses, &name, Some(current.id)) {
+        return Err(reject(
+            ErrorCode::ValidationFailed,
+            "name",
+            "the user has a status of this name",
+        ));
+    }
+    let message = match &changes.message {
+        Change::Keep => current.message.clone(),
+        Change::Clear => None,
+        Change::Set(raw) => message(raw)?,
+    };
+    let (re, re_set) = match changes.remote_extension_id {
+        Change::Keep => (current.remote_extension_id, None),
+        Change::Clear => (None, None),
+        Change::Set(id) => {
+            let re = remote_extension(&numbers, id.key())?;
+            (Some(re), Some(re))
+        }
+    };
+    let mut routing = targets_of(&current);
+    for (i, slot) in routing.iter_mut().enumerate() {
+        match (changes.targets[i], re_set) {
+            (Some(t), _) => *slot = targets::check(i, t, &numbers)?,
+            (None, Some(re)) if i < 2 => *slot = (TargetKind::Number, Some(re)),
+            (None, _) => {}
+        }
+    }
+
+    let mut changed = ev::Changes::new();
+    if name != current.name {
+        changed.insert("name".into(), ev::FieldChange::new(&current.name, &name));
+    }
+    let presence = changes.presence.unwrap_or(current.presence);
+    if presence != current.presence {
+        changed.insert(
+            "presence".into(),
+            ev::FieldChange::new(current.presence.to_value(), presence.to_value()),
+        );
+    }
+    if message != current.message {
+        changed.insert("message".into(), ev::FieldChange::new(&current.message, &message));
+    }
+    if re != current.remote_extension_id {
+        changed.insert(
+            "remoteExtensionId".into(),
+            ev::FieldChange::new(current.remote_extension_id, re),
+        );
+    }
+    for ((field, old), new) in targets::FIELDS.iter().zip(targets_of(&current)).zip(routing) {
+        if old != new {
+            changed.insert((*field).into(), ev::FieldChange::new(target(old), target(new)));
+        }
+    }
+    if changed.is_empty() {
+        return Ok(current);
+    }
+    let mut am: dynamic_status::ActiveModel = current.clone().into();
+    am.name_key = Set(name.to_lowercase());
+    am.name = Set(name);
+    am.presence = Set(presence);
+    am.message = Set(message);
+    am.remote_extension_id = Set(re);
+    set_targets(&mut am, routing);
+    am.version = Set(current.version + 1);
+    am.updated_at = Set(Utc::now());
+    let model = am.update(&txn).await.map_err(conflict)?;
+    let mut events = vec![
+        Event::DynamicStatusUpdated(ev::StatusChanged {
+            user_id: model.user_id,
+            version: model.version,
+            changes: changed,
+        })
+        .about(model.account_id, model.id),
+    ];
+    // The active remote extension follows the active status (R9): say so when it moved.
+    if o.remote.active_status_id == Some(model.id) && re != current.remote_extension_id {
+        events.push(active_changed(&o.user, Some(&model), Some(model.id)));
+    }
+    outbox::record_many(&txn, p, events).await?;
+    crate::service::commit(txn).await?;
+    Ok(model)
+}
+
+/// Deletes a status (R10): never the active one, and a user never an admin status.
+pub async fn delete_status(
+    db: &impl db::Db,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    id: Option<Uuid>,
+) -> ServiceResult<Uuid> {
+    let txn = db::begin_write(db).await?;
+    let (o, current) = open_status(&txn, p, cfg, id).await?;
+    writable(p, &o, &current)?;
+    if o.remote.active_status_id == Some(current.id) {
+        return Err(reject(
+            ErrorCode::ActiveStatusDelete,
+            "id",
+            "this is the active status; activate another one first",
+        ));
+    }
+    dynamic_status::Entity::delete_by_id(current.id).exec(&txn).await?;
+    let event = Event::DynamicStatusDeleted(ev::StatusDeleted {
+        user_id: current.user_id,
+        name: current.name.clone(),
+    })
+    .about(current.account_id, current.id);
+    outbox::record(&txn, p, event).await?;
+    crate::service::commit(txn).await?;
+    Ok(current.id)
+}
+
+/// Makes a status the user's active one (R9): one atomic update of the user's locked record.
+/// Activating the active status again changes nothing and records nothing.
+pub async fn activate_status(
+    db: &impl db::Db,
+    p: &Principal,
+    cfg: &RemoteSettings,
+    id: Option<Uuid>,
+) -> ServiceResult<dynamic_status::Model> {
+    let txn = db::begin_write(db).await?;
+    let (o, status) = open_status(&txn, p, cfg, id).await?;
+    if o.remote.active_status_id == Some(status.id) {
+        return Ok(status);
+    }
+    set_active(&txn, o.user.id, Some(status.id)).await?;
+    outbox::record(
+        &txn,
+        p,
+        active_changed(&o.user, Some(&status), o.remote.active_status_id),
+    )
+    .await?;
+    crate::service::commit(txn).await?;
+    Ok(status)
+}

@@ -1,0 +1,3 @@
+//! The directory: accounts, locations, access numbers, users and roles.
+
+pub mod mutations;

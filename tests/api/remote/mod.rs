@@ -1,0 +1,10 @@
+//! Remote Extension: numbers, routing, statuses and profiles rule by rule, who may do what, races
+//! and random sequences.
+
+mod access;
+mod concurrency;
+mod profiles;
+mod props;
+mod routing;
+mod rules;
+mod statuses;
