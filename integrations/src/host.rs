@@ -44,8 +44,10 @@ pub trait Plugin: Send + Sync + 'static {
     /// One line for the start-up listing (what it talks to; never a secret).
     fn summary(&self) -> String;
 
-    /// Handles one committed event. Events arrive at least once, in log order; an error leaves
-    /// the plugin's place in the log where it is, so the same event comes again later.
+    /// Handles one committed event. Every event this version can read arrives at least once, in
+    /// log order (a row it cannot read is passed over with a log line: `log::read_after`); an
+    /// error leaves the plugin's place in the log where it is, so the same event comes again
+    /// later.
     async fn handle(&self, event: &Logged) -> Result<(), PluginError>;
 
     /// The plugin's background jobs, started once per process.

@@ -14,10 +14,10 @@ use std::collections::HashMap;
 
 use crate::codes::Code;
 
-/// What async-graphql says, and only says, of a document over the schema's complexity limit
-/// (`Schema::limit_complexity`); it gives the error no code of its own. A unit test below
-/// keeps this in step with the library.
-const COMPLEXITY_LIMIT_MESSAGE: &str = "Query is too complex.";
+/// What async-graphql says, and only says, of a document over the schema's own limits
+/// (`Schema::limit_complexity`, and `limit_depth` should it ever be set); it gives the errors no
+/// code of their own. A unit test below keeps these in step with the library.
+const LIMIT_MESSAGES: [&str; 2] = ["Query is too complex.", "Query is nested too deep."];
 
 /// Deepest nesting of `{`, `[` and `(` a document may have before it is parsed. The parser
 /// recurses once per level, so text nested deeper could overflow the stack (and end the
@@ -347,7 +347,7 @@ impl DocumentLimits {
 /// The code of a validation error: async-graphql's complexity limit is `QUERY_TOO_COMPLEX`,
 /// every other one `BAD_REQUEST`. (The depth limit is Reach's own, [`DocumentLimits::check`].)
 pub fn validation_code(error: &ServerError) -> Code {
-    if error.message == COMPLEXITY_LIMIT_MESSAGE {
+    if LIMIT_MESSAGES.contains(&error.message.as_str()) {
         Code::QueryTooComplex
     } else {
         Code::BadRequest
@@ -402,8 +402,8 @@ mod tests {
         }
     }
 
-    /// async-graphql's complexity limit answers with [`COMPLEXITY_LIMIT_MESSAGE`], so the
-    /// limit keeps its code if a new version words it otherwise (this test then fails).
+    /// async-graphql's limits answer with [`LIMIT_MESSAGES`], so they keep their code: if a new
+    /// version words them otherwise, this test fails.
     #[tokio::test]
     async fn the_complexity_limit_is_told_by_its_message() {
         let schema = async_graphql::Schema::build(Q, async_graphql::EmptyMutation, async_graphql::EmptySubscription)
@@ -412,6 +412,15 @@ mod tests {
         let errors = schema.execute("{ a b: a }").await.errors;
         let codes: Vec<Code> = errors.iter().map(validation_code).collect();
         assert_eq!(codes, [Code::QueryTooComplex], "{errors:?}");
+        let shallow = async_graphql::Schema::build(Q, async_graphql::EmptyMutation, async_graphql::EmptySubscription)
+            .limit_depth(0)
+            .finish();
+        let deep = shallow.execute("{ a }").await.errors;
+        assert_eq!(
+            deep.iter().map(validation_code).collect::<Vec<_>>(),
+            [Code::QueryTooComplex],
+            "{deep:?}"
+        );
         let invalid = schema.execute("{ nope }").await.errors;
         assert_eq!(
             invalid.iter().map(validation_code).collect::<Vec<_>>(),

@@ -29,7 +29,7 @@ pub const MAX_IMPORT_ROWS: usize = 1000;
 /// A user's directory fields, as given (before validation).
 #[derive(Clone, Debug)]
 pub struct UserFields {
-    /// Location (`None`: no location); `Some(None)` is an id that could not be read.
+    /// Location (`None`: no location).
     pub location_id: Option<GivenId>,
     /// Name.
     pub name: String,

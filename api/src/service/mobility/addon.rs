@@ -50,7 +50,7 @@ pub struct SettingsChanges {
     pub group_name: Option<String>,
     /// New voicemail access number.
     pub voicemail_access_number: Option<String>,
-    /// New access number; `Some(None)` is an id that could not be read.
+    /// New access number (`None` keeps it).
     pub access_number_id: Option<GivenId>,
     /// New reverse-dial number.
     pub reverse_dial_number: Option<String>,

@@ -19,7 +19,7 @@ use crate::{
 };
 
 /// Adds a number for a user: for themself (`USER`), or as an admin covering the user (`ADMIN`,
-/// R12). `user_id` `None` is the caller; `Some(None)` is an id that could not be read.
+/// R12). `user_id` `None` is the caller.
 pub async fn create_number(
     db: &impl db::Db,
     p: &Principal,
