@@ -18,11 +18,6 @@ use crate::service::{ErrorCode, UserError};
 /// The routing fields, by their API names, in the order used throughout (`[callUsing, …]`).
 pub const FIELDS: [&str; 4] = entity::enums::ROUTING_FIELDS;
 
-/// Whether `kind` fits routing field `field` (an index into [`FIELDS`]).
-pub fn fits(field: usize, kind: TargetKind) -> bool {
-    kind.fits(field)
-}
-
 /// A routing target as given: a kind and, for `NUMBER`, a number id.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct TargetInput {
@@ -42,7 +37,7 @@ pub fn check(
     numbers: &HashMap<Uuid, user_number::Model>,
 ) -> Result<Target, UserError> {
     let path = [FIELDS[field]];
-    if !fits(field, input.kind) {
+    if !input.kind.fits(field) {
         return Err(UserError::new(
             ErrorCode::ValidationFailed,
             &[FIELDS[field], "kind"],
