@@ -3,25 +3,21 @@
 //! until the next change (see [`cache`]), so that a revoked role takes effect at once.
 
 pub mod cache;
+mod principal;
+
+pub use principal::load_user_principal;
 
 use std::sync::Arc;
 
 use chrono::Utc;
-use entity::{account, role_assignment, user};
+use entity::{account, user};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
-use sea_orm::{
-    ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, JoinType,
-    QueryResult, QuerySelect, RelationDef,
-};
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbErr};
 use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{
-    config::Settings,
-    policy::{Grant, Principal, UserPrincipal},
-    service::text,
-};
+use crate::{config::Settings, policy::Principal, service::text, state::AppState};
 
 /// Longest name a Support token may carry.
 pub const MAX_SUPPORT_NAME: usize = 64;
@@ -296,76 +292,24 @@ impl Tokens {
     }
 }
 
-/// A user, their current roles, and their user and account records, in one statement (every
-/// request with a user token reads it).
-pub async fn load_user_principal(
-    db: &impl ConnectionTrait,
-    user_id: Uuid,
-) -> Result<Option<(UserPrincipal, (user::Model, account::Model))>, DbErr> {
-    let roles: RelationDef = role_assignment::Entity::belongs_to(user::Entity)
-        .from(role_assignment::Column::UserId)
-        .to(user::Column::Id)
-        .into();
-    let of_account: RelationDef = user::Entity::belongs_to(account::Entity)
-        .from(user::Column::AccountId)
-        .to(account::Column::Id)
-        .into();
-    let mut select = user::Entity::find_by_id(user_id)
-        .select_only()
-        .join(JoinType::InnerJoin, of_account)
-        .join_rev(JoinType::LeftJoin, roles)
-        .column_as(role_assignment::Column::Role, "role")
-        .column_as(role_assignment::Column::LocationId, "role_location_id");
-    for column in user::Column::iter() {
-        select = select.column_as(column, format!("{USER}{}", column.as_str()));
-    }
-    for column in account::Column::iter() {
-        select = select.column_as(column, format!("{ACCOUNT}{}", column.as_str()));
-    }
-    let rows = select.into_model::<PrincipalRow>().all(db).await?;
-    let roles = rows
-        .iter()
-        .filter_map(|r| {
-            r.role.map(|role| Grant {
-                role,
-                location_id: r.role_location_id,
-            })
-        })
-        .collect();
-    let Some(first) = rows.into_iter().next() else {
-        return Ok(None);
-    };
-    let principal = UserPrincipal {
-        user_id: first.user.id,
-        account_id: first.user.account_id,
-        location_id: first.user.location_id,
-        roles,
-    };
-    Ok(Some((principal, (first.user, first.account))))
+/// Checks `token` and loads who it is now (roles as of this moment), with a user's records.
+pub(crate) async fn authenticate_token(
+    app: &AppState,
+    token: &str,
+) -> Result<(Principal, Option<Own>, Claims), AuthError> {
+    let claims = app.tokens.verify(token)?;
+    let (principal, records) = app.tokens.principal(&app.db, &app.principals, &claims).await?;
+    Ok((principal, records.map(|(user, account)| Own { user, account }), claims))
 }
 
-/// The prefixes of the user's and the account's records' columns in a [`PrincipalRow`] (apart
-/// from the role's columns, and from each other: both tables have an `id`).
-const USER: &str = "caller_user_";
-const ACCOUNT: &str = "caller_account_";
-
-/// A row of [`load_user_principal`]: one role (if any), the user's and the account's records.
-struct PrincipalRow {
-    role: Option<entity::Role>,
-    role_location_id: Option<Uuid>,
-    user: user::Model,
-    account: account::Model,
-}
-
-impl FromQueryResult for PrincipalRow {
-    fn from_query_result(r: &QueryResult, _: &str) -> Result<Self, DbErr> {
-        Ok(Self {
-            role: r.try_get("", "role")?,
-            role_location_id: r.try_get("", "role_location_id")?,
-            user: user::Model::from_query_result(r, USER)?,
-            account: account::Model::from_query_result(r, ACCOUNT)?,
-        })
-    }
+/// A user caller's own records, read with who they are: a request's data, so that reading them
+/// (`me`, or `account` with their account's id) needs no statement of its own.
+#[derive(Clone, Debug)]
+pub struct Own {
+    /// The caller's user.
+    pub user: entity::user::Model,
+    /// The caller's account.
+    pub account: entity::account::Model,
 }
 
 /// The signing secret: `REACH_JWT_SECRET` where set, else the one generated on first use and kept

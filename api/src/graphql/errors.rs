@@ -95,6 +95,41 @@ pub fn internal(err: &(dyn std::error::Error + 'static)) -> async_graphql::Error
     coded(Code::Internal, "internal error")
 }
 
+/// Declares a mutation's payload, the one way every payload in the schema is declared: the
+/// fields it answers with, then `userErrors`. Their description is "Why nothing changed."
+/// unless `errors:` gives another (a bulk mutation's, say, which names the bad rows).
+///
+/// ```ignore
+/// payload_type! {
+///     /// Result of `userUpdate`.
+///     UserUpdatePayload {
+///         /// The user as it is now.
+///         user: Option<User>,
+///     }
+/// }
+/// ```
+macro_rules! payload_type {
+    ($(#[$meta:meta])* $name:ident { $($fields:tt)* }) => {
+        $crate::graphql::errors::payload_type! {
+            $(#[$meta])* $name { $($fields)* } errors: "Why nothing changed."
+        }
+    };
+    (
+        $(#[$meta:meta])* $name:ident {
+            $($(#[$field_meta:meta])* $field:ident: $ty:ty),* $(,)?
+        } errors: $errors:literal
+    ) => {
+        $(#[$meta])*
+        #[derive(async_graphql::SimpleObject)]
+        pub struct $name {
+            $($(#[$field_meta])* pub $field: $ty,)*
+            #[doc = $errors]
+            pub user_errors: Vec<$crate::graphql::errors::UserError>,
+        }
+    };
+}
+pub(crate) use payload_type;
+
 /// Splits a service result into the payload's object and its `userErrors`; faults become a
 /// top-level `INTERNAL` error.
 pub fn payload<T>(result: Result<T, ServiceError>) -> async_graphql::Result<(Option<T>, Vec<UserError>)> {

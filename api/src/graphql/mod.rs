@@ -15,6 +15,7 @@ pub mod limits;
 pub mod live;
 pub mod mobility;
 pub mod node;
+pub mod objects;
 pub mod remote;
 pub mod sync;
 pub mod verbatim;

@@ -8,7 +8,7 @@ use super::{
     context,
     directory::{
         loaders::{AccessNumberKey, AccountKey, LocationKey, RequestLoader, RoleAssignmentKey, UserKey, load_err},
-        types::{AccessNumber, Account, Location, RoleAssignment, User},
+        types::{AccessNumber, Location, RoleAssignment},
     },
     errors,
     ids::{self, Kind},
@@ -17,6 +17,7 @@ use super::{
         notifications::{MobilityNotification, NotificationRecipient},
         types::{MobilityUser, mobility_of},
     },
+    objects::{Account, User},
     remote::{
         loaders::{NumberKey, ProfileKey, StatusKey},
         types::{ClientProfile, DynamicStatus, UserNumber},
@@ -93,20 +94,27 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
         return Ok(None);
     };
     let loader = ctx.data::<RequestLoader>()?;
+    // An account's id names its owner: another tenant's is refused before anything is read.
+    if kind == Kind::Account && !Owner::Account(key).seen(ctx, loader).await? {
+        return Ok(None);
+    }
     let found = match kind {
         Kind::Account => (loader.load_one(AccountKey(key)).await.map_err(load_err)?)
-            .map(|m| (Owner::Account(m.id), Node::Account(Account(m)))),
+            .map(|m| (Owner::Account(m.id), Node::Account(Account::new(m)))),
         Kind::Location => (loader.load_one(LocationKey(key)).await.map_err(load_err)?)
             .map(|m| (Owner::Account(m.account_id), Node::Location(Location(m)))),
         Kind::AccessNumber => (loader.load_one(AccessNumberKey(key)).await.map_err(load_err)?)
             .map(|m| (Owner::Account(m.account_id), Node::AccessNumber(AccessNumber(m)))),
-        Kind::User => {
-            (loader.load_one(UserKey(key)).await.map_err(load_err)?).map(|m| (Owner::User(m.id), Node::User(User(m))))
-        }
+        Kind::User => (loader.load_one(UserKey(key)).await.map_err(load_err)?)
+            .map(|m| (Owner::User(m.id), Node::User(User::new(m)))),
         Kind::RoleAssignment => (loader.load_one(RoleAssignmentKey(key)).await.map_err(load_err)?)
             .map(|m| (Owner::User(m.user_id), Node::RoleAssignment(RoleAssignment(m)))),
         Kind::MobilityUser => match loader.load_one(UserKey(key)).await.map_err(load_err)? {
-            Some(user) => (mobility_of(ctx, &user).await?).map(|m| (Owner::User(user.id), Node::MobilityUser(m))),
+            // The user's record is read only for a user the caller sees.
+            Some(user) if Owner::User(user.id).seen(ctx, loader).await? => {
+                (mobility_of(ctx, &user).await?).map(|m| (Owner::User(user.id), Node::MobilityUser(m)))
+            }
+            Some(_) => None,
             None => None,
         },
         Kind::MobilityNotification => (loader.load_one(NotificationKey(key)).await.map_err(load_err)?).map(|n| {

@@ -27,10 +27,8 @@ use std::{
 };
 
 use async_graphql::{
-    Data, Executor, Request, Response as GqlResponse, ServerError,
-    futures_util::stream::BoxStream,
+    Data,
     http::{ALL_WEBSOCKET_PROTOCOLS, WebSocket as GqlWebSocket, WebSocketProtocols, WsMessage},
-    parser::types::OperationType,
 };
 use axum::{
     extract::{
@@ -40,22 +38,23 @@ use axum::{
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures::{SinkExt, StreamExt, future, stream};
+use futures::{SinkExt, StreamExt, future};
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite;
 use tracing::Instrument;
 use uuid::Uuid;
 
+mod exec;
+mod handshake;
 mod parked;
 
-use crate::codes::Code;
 use crate::{
-    auth::AuthError,
-    graphql::{limits, live::LiveSession},
+    graphql::live::LiveSession,
     http::{self, ServerState},
     live::{Connection, Feed, Next, Topic},
-    policy::Principal,
 };
+use exec::Exec;
+use handshake::{Handshake, admit};
 
 /// How long one message may wait for a client that does not read before it is cut off.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -129,148 +128,6 @@ fn protocol_of(headers: &HeaderMap) -> Option<WebSocketProtocols> {
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(','))
         .find_map(|p| WebSocketProtocols::from_str(p.trim()).ok())
-}
-
-/// A caller admitted by `connection_init`.
-struct Admitted {
-    principal: Principal,
-    /// When the token expires.
-    expires: tokio::time::Instant,
-}
-
-/// Checks the `connection_init` payload's token: the principal, or why not.
-async fn admit(state: &ServerState, payload: &serde_json::Value) -> Result<(Admitted, String), String> {
-    let token = ["authorization", "Authorization"]
-        .iter()
-        .find_map(|k| payload.get(*k))
-        .and_then(|v| v.as_str())
-        .and_then(http::bearer)
-        .ok_or_else(|| AuthError::Missing.to_string())?;
-    let (principal, _, claims) = match http::authenticate_token(&state.app, token).await {
-        Ok(found) => found,
-        Err(AuthError::Db(e)) => {
-            tracing::error!(error = %e, "database error while authenticating a websocket");
-            return Err("service unavailable".into());
-        }
-        Err(e) => return Err(e.to_string()),
-    };
-    // The token's end as HTTP reckons it (with `token_exp_leeway_seconds`).
-    let expires_at = state.app.tokens.expires_at(&claims);
-    let now = chrono::Utc::now().timestamp();
-    if expires_at <= now {
-        return Err(AuthError::Invalid.to_string());
-    }
-    let key = crate::auth::rate_key(&principal);
-    if http::rate_limited(&state.limiter, &key) {
-        return Err("too many requests".into());
-    }
-    let left = Duration::from_secs(u64::try_from(expires_at - now).unwrap_or(0));
-    let admitted = Admitted {
-        principal,
-        expires: tokio::time::Instant::now() + left,
-    };
-    Ok((admitted, key))
-}
-
-/// Runs the socket's operations with the admission HTTP gives a request: each one (query,
-/// mutation or subscription) counts against the token subject's rate limit, and a query or
-/// mutation runs under the request deadline (rolled back past it), with the same error codes.
-/// A mutation wakes this process's readers of the log.
-#[derive(Clone)]
-struct Exec {
-    server: Arc<ServerState>,
-}
-
-impl Exec {
-    /// A response carrying one coded error, as HTTP words it.
-    fn refusal(code: Code, message: &str) -> GqlResponse {
-        GqlResponse::from_errors(vec![limits::with_code(ServerError::new(message, None), code)])
-    }
-}
-
-impl Executor for Exec {
-    async fn execute(&self, request: Request) -> GqlResponse {
-        self.server.schema.execute(request).await
-    }
-
-    fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, GqlResponse> {
-        let app = &self.server.app;
-        let subject = session_data
-            .as_ref()
-            .and_then(|d| d.get(&std::any::TypeId::of::<LiveSession>()))
-            .and_then(|s| s.downcast_ref::<LiveSession>())
-            .map(|s| s.connection.subject.clone());
-        // async-graphql runs no operation before `connection_ack`, so there is always a subject.
-        let Some(subject) = subject else {
-            return stream::once(future::ready(Self::refusal(
-                Code::Unauthenticated,
-                "missing bearer token",
-            )))
-            .boxed();
-        };
-        if http::rate_limited(&self.server.limiter, &subject) {
-            return stream::once(future::ready(Self::refusal(Code::RateLimited, "too many requests"))).boxed();
-        }
-        // The text is checked before it is parsed here, as the schema's own parse does.
-        let name = request.operation_name.clone();
-        // Never parsed before the precheck passed: a text nested too deep can overflow the
-        // parser's stack (the schema's own parse, in its extension, refuses it with a code).
-        let prechecked = limits::precheck(&request.query, app.settings.limits.max_query_length).is_ok();
-        let (subscription, parks) = if prechecked && let Ok(doc) = request.parsed_query() {
-            (
-                limits::names_operation_of(doc, name.as_deref(), OperationType::Subscription),
-                parked::parks(doc, name.as_deref()),
-            )
-        } else {
-            (false, false)
-        };
-        if let (true, Some(session)) = (subscription && parks, &session_data) {
-            return parked::subscribe(self.server.clone(), request, session.clone());
-        }
-        let app = app.clone();
-        let mut responses = Executor::execute_stream(&self.server.schema, request, session_data);
-        if subscription {
-            return responses;
-        }
-        stream::once(async move {
-            http::within_deadline(&app, responses.next())
-                .await
-                .map(|r| r.unwrap_or_default())
-                .unwrap_or_else(|| Self::refusal(Code::Timeout, http::TIMEOUT_MESSAGE))
-        })
-        .boxed()
-    }
-}
-
-/// Where the handshake stands.
-enum Handshake {
-    Waiting(oneshot::Receiver<Result<Admitted, String>>),
-    Admitted,
-    Refused(String),
-}
-
-impl Handshake {
-    /// Takes the result of `connection_init` once it is known.
-    fn poll(&mut self) -> Option<Admitted> {
-        let Handshake::Waiting(rx) = self else {
-            return None;
-        };
-        match rx.try_recv() {
-            Ok(Ok(admitted)) => {
-                *self = Handshake::Admitted;
-                Some(admitted)
-            }
-            Ok(Err(reason)) => {
-                *self = Handshake::Refused(reason);
-                None
-            }
-            Err(oneshot::error::TryRecvError::Empty) => None,
-            Err(oneshot::error::TryRecvError::Closed) => {
-                *self = Handshake::Refused("the handshake failed".into());
-                None
-            }
-        }
-    }
 }
 
 async fn serve(state: Arc<ServerState>, protocol: WebSocketProtocols, socket: WebSocket) {

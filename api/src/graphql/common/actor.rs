@@ -7,10 +7,8 @@ use uuid::Uuid;
 use crate::{
     graphql::{
         context,
-        directory::{
-            loaders::{UserKey, load_err},
-            types::User,
-        },
+        directory::loaders::{UserKey, load_err},
+        objects::User,
     },
     service::directory,
 };
@@ -56,7 +54,7 @@ impl Actor {
         Ok(self
             .user(ctx)
             .await?
-            .map_or_else(|| "an administrator".to_owned(), |u| u.0.name))
+            .map_or_else(|| "an administrator".to_owned(), |u| u.model().name.clone()))
     }
 
     /// The user, where it is one the caller may see.
@@ -71,6 +69,6 @@ impl Actor {
             .await
             .map_err(load_err)?
             .filter(|u| p.sees_user(directory::scope(u)))
-            .map(User))
+            .map(User::new))
     }
 }

@@ -1,5 +1,6 @@
-//! What every domain of the schema shares: the per-request loader and who did something. (The
-//! other domains still build on the directory's `User` and `Account`.)
+//! What every domain of the schema shares: the per-request loader and who did something. The
+//! objects several domains add fields to, `User` and `Account`, are assembled in
+//! [`objects`](crate::graphql::objects).
 
 pub mod actor;
 pub mod loader;

@@ -3,16 +3,17 @@
 use async_graphql::{Context, Object, Result};
 
 use super::loaders::{AccountKey, RequestLoader, UserKey, load_err};
-use super::types::{Account, AccountConnection, RoleAssignment, User};
+use super::types::RoleAssignment;
 use crate::{
+    auth::Own,
     graphql::{
         args::{IdArg, SearchText},
         built::Paged,
         common::actor::PrincipalKind,
         connection, context, errors,
         ids::{self, Kind},
+        objects::{Account, AccountConnection, User, user_with_selection},
     },
-    http::Own,
     policy::Principal,
     service::directory,
 };
@@ -35,7 +36,10 @@ impl Viewer {
     async fn name(&self, ctx: &Context<'_>) -> Result<String> {
         match context::principal(ctx)? {
             Principal::Support { name } => Ok(name.clone()),
-            Principal::User(u) => Ok(me(ctx, u.user_id).await?.map(|u| u.0.name).unwrap_or_default()),
+            Principal::User(u) => Ok(me(ctx, u.user_id)
+                .await?
+                .map(|u| u.model().name.clone())
+                .unwrap_or_default()),
         }
     }
 
@@ -43,7 +47,7 @@ impl Viewer {
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         match context::principal(ctx)? {
             Principal::Support { .. } => Ok(None),
-            Principal::User(u) => me_with_selection(ctx, u.user_id).await,
+            Principal::User(u) => user_with_selection(ctx, u.user_id).await,
         }
     }
 
@@ -55,7 +59,7 @@ impl Viewer {
                 directory::account(context::db(ctx)?, context::principal(ctx)?, u.account_id)
                     .await
                     .map_err(errors::db)?
-                    .map(Account),
+                    .map(Account::new),
             ),
         }
     }
@@ -78,45 +82,11 @@ impl Viewer {
 
 async fn me(ctx: &Context<'_>, user_id: uuid::Uuid) -> Result<Option<User>> {
     let loader = ctx.data::<RequestLoader>()?;
-    Ok(loader.load_one(UserKey(user_id)).await.map_err(load_err)?.map(User))
-}
-
-/// The caller's user for a field that returns it (`me`, `viewer.user`): read here, with what its
-/// selection asks of it (location, roles, numbers, statuses) in one batch each, so that a user's
-/// own screen runs a fixed few statements and never waits on the loader's batching delay.
-async fn me_with_selection(ctx: &Context<'_>, user_id: uuid::Uuid) -> Result<Option<User>> {
-    let db = context::db(ctx)?;
-    let look = ctx.look_ahead();
-    let needs_account = ["location", "roles"]
-        .iter()
-        .chain(crate::graphql::remote::loaders::USER_FIELDS.iter())
-        .any(|f| look.field(f).exists());
-    let own = ctx.data_opt::<Own>().filter(|own| own.user.id == user_id);
-    if needs_account {
-        // The user and their account: as read with who the caller is, or in one statement.
-        let found = match own {
-            Some(own) => Some((own.user.clone(), own.account.clone())),
-            None => directory::user_with_account(db, user_id).await.map_err(errors::db)?,
-        };
-        let Some((user, account)) = found else {
-            return Ok(None);
-        };
-        super::loaders::prefetch_user(ctx, &account, &user).await?;
-        return Ok(Some(User(user)));
-    }
-    let user = match own {
-        Some(own) => Some(own.user.clone()),
-        None => directory::users_by_id(db, &[user_id])
-            .await
-            .map_err(errors::db)?
-            .remove(&user_id),
-    };
-    let Some(user) = user else {
-        return Ok(None);
-    };
-    let loader = ctx.data::<RequestLoader>()?;
-    loader.feed_one(UserKey(user.id), user.clone()).await;
-    Ok(Some(User(user)))
+    Ok(loader
+        .load_one(UserKey(user_id))
+        .await
+        .map_err(load_err)?
+        .map(User::new))
 }
 
 /// Directory queries.
@@ -134,7 +104,7 @@ impl DirectoryQuery {
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         match context::principal(ctx)? {
             Principal::Support { .. } => Ok(None),
-            Principal::User(u) => me_with_selection(ctx, u.user_id).await,
+            Principal::User(u) => user_with_selection(ctx, u.user_id).await,
         }
     }
 
@@ -158,7 +128,7 @@ impl DirectoryQuery {
             return Ok(Paged::Built(built));
         }
         let (page, total) = connection::fetch(ctx, select, &req).await?;
-        Ok(Paged::Resolved(AccountConnection::from_page(page, total, Account)))
+        Ok(Paged::Resolved(AccountConnection::from_page(page, total, Account::new)))
     }
 
     /// One account by id; null when unknown or not visible to the caller.
@@ -184,6 +154,6 @@ impl DirectoryQuery {
             let loader = ctx.data::<RequestLoader>()?;
             loader.feed_one(AccountKey(account.id), account.clone()).await;
         }
-        Ok(account.map(Account))
+        Ok(account.map(Account::new))
     }
 }

@@ -1,7 +1,7 @@
 //! Connect for Mobile mutations (SPEC §3): each takes one `input` and answers a payload with the
 //! changed object and `userErrors`.
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use entity::mobility_account;
 
@@ -9,10 +9,10 @@ use super::types::{Mobility, MobilityUser};
 use crate::{
     graphql::{
         context,
-        directory::types::User,
-        errors::{UserError, payload},
+        errors::{UserError, payload, payload_type},
         guard,
         ids::{self, Kind},
+        objects::User,
     },
     service::{
         ServiceResult,
@@ -88,44 +88,45 @@ pub struct MobilityDeactivateInput {
     pub account_id: ID,
 }
 
-/// Declares the payload of an account-level mobility mutation: the add-on as it is now.
-macro_rules! mobility_payload {
-    ($name:ident, $doc:literal) => {
-        #[doc = $doc]
-        #[derive(SimpleObject)]
-        pub struct $name {
-            /// The add-on as it is now.
-            pub mobility: Option<Mobility>,
-            /// Why nothing changed.
-            pub user_errors: Vec<UserError>,
-        }
-
-        impl $name {
-            fn from_result(result: ServiceResult<mobility_account::Model>) -> Result<Self> {
-                let (addon, user_errors) = payload(result)?;
-                Ok(Self {
-                    mobility: addon.map(|a| Mobility {
-                        account_id: a.account_id,
-                        addon: Some(a),
-                    }),
-                    user_errors,
-                })
-            }
-        }
-    };
+payload_type! {
+    /// Result of `mobilityActivate`.
+    MobilityActivatePayload {
+        /// The add-on as it is now.
+        mobility: Option<Mobility>,
+    }
 }
 
-mobility_payload!(MobilityActivatePayload, "Result of `mobilityActivate`.");
-mobility_payload!(
-    MobilityActivationCompletePayload,
-    "Result of `mobilityActivationComplete`."
-);
-mobility_payload!(MobilitySettingsUpdatePayload, "Result of `mobilitySettingsUpdate`.");
-mobility_payload!(
-    MobilityEmailNotificationSetPayload,
-    "Result of `mobilityEmailNotificationSet`."
-);
-mobility_payload!(MobilityDeactivatePayload, "Result of `mobilityDeactivate`.");
+payload_type! {
+    /// Result of `mobilityActivationComplete`.
+    MobilityActivationCompletePayload {
+        /// The add-on as it is now.
+        mobility: Option<Mobility>,
+    }
+}
+
+payload_type! {
+    /// Result of `mobilitySettingsUpdate`.
+    MobilitySettingsUpdatePayload {
+        /// The add-on as it is now.
+        mobility: Option<Mobility>,
+    }
+}
+
+payload_type! {
+    /// Result of `mobilityEmailNotificationSet`.
+    MobilityEmailNotificationSetPayload {
+        /// The add-on as it is now.
+        mobility: Option<Mobility>,
+    }
+}
+
+payload_type! {
+    /// Result of `mobilityDeactivate`.
+    MobilityDeactivatePayload {
+        /// The add-on as it is now.
+        mobility: Option<Mobility>,
+    }
+}
 
 /// One user to enable and their mobility extension.
 #[derive(InputObject)]
@@ -148,15 +149,15 @@ pub struct MobilityUsersEnableInput {
     pub dry_run: bool,
 }
 
-/// Result of `mobilityUsersEnable`.
-#[derive(SimpleObject)]
-pub struct MobilityUsersEnablePayload {
-    /// The users enabled (for a dry run: who would be), in input order; empty on any error.
-    pub mobility_users: Vec<MobilityUser>,
-    /// Whether this was a dry run (nothing written).
-    pub dry_run: bool,
-    /// Every bad row, with its index in `field` (`["users", "3", "mobilityExtension"]`).
-    pub user_errors: Vec<UserError>,
+payload_type! {
+    /// Result of `mobilityUsersEnable`.
+    MobilityUsersEnablePayload {
+        /// The users enabled (for a dry run: who would be), in input order; empty on any error.
+        mobility_users: Vec<MobilityUser>,
+        /// Whether this was a dry run (nothing written).
+        dry_run: bool,
+    }
+    errors: "Every bad row, with its index in `field` (`[\"users\", \"3\", \"mobilityExtension\"]`)."
 }
 
 /// Input of `mobilityUserUpdate`.
@@ -168,13 +169,12 @@ pub struct MobilityUserUpdateInput {
     pub mobility_extension: String,
 }
 
-/// Result of `mobilityUserUpdate`.
-#[derive(SimpleObject)]
-pub struct MobilityUserUpdatePayload {
-    /// The user's mobility record as it is now.
-    pub mobility_user: Option<MobilityUser>,
-    /// Why nothing changed.
-    pub user_errors: Vec<UserError>,
+payload_type! {
+    /// Result of `mobilityUserUpdate`.
+    MobilityUserUpdatePayload {
+        /// The user's mobility record as it is now.
+        mobility_user: Option<MobilityUser>,
+    }
 }
 
 /// Input of `mobilityUsersDisable`.
@@ -186,13 +186,23 @@ pub struct MobilityUsersDisableInput {
     pub user_ids: Vec<ID>,
 }
 
-/// Result of `mobilityUsersDisable`.
-#[derive(SimpleObject)]
-pub struct MobilityUsersDisablePayload {
-    /// The users taken off mobility, in input order; empty on any error.
-    pub users: Vec<User>,
-    /// Every bad row, with its index in `field` (`["userIds", "3"]`).
-    pub user_errors: Vec<UserError>,
+payload_type! {
+    /// Result of `mobilityUsersDisable`.
+    MobilityUsersDisablePayload {
+        /// The users taken off mobility, in input order; empty on any error.
+        users: Vec<User>,
+    }
+    errors: "Every bad row, with its index in `field` (`[\"userIds\", \"3\"]`)."
+}
+
+/// What the add-on mutations answer: the add-on as it is now, or why nothing changed.
+fn addon_payload(result: ServiceResult<mobility_account::Model>) -> Result<(Option<Mobility>, Vec<UserError>)> {
+    let (addon, user_errors) = payload(result)?;
+    let mobility = addon.map(|a| Mobility {
+        account_id: a.account_id,
+        addon: Some(a),
+    });
+    Ok((mobility, user_errors))
 }
 
 fn account(id: &ID) -> Option<uuid::Uuid> {
@@ -226,7 +236,7 @@ impl MobilityMutation {
             handover_number: input.handover_number,
         };
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-        MobilityActivatePayload::from_result(
+        addon_payload(
             guard
                 .run(service::activate(
                     db,
@@ -237,6 +247,7 @@ impl MobilityMutation {
                 ))
                 .await,
         )
+        .map(|(mobility, user_errors)| MobilityActivatePayload { mobility, user_errors })
     }
 
     /// Support finishes the set-up on the Mobility Router: `PENDING_SUPPORT` → `ACTIVE` (SPEC M3).
@@ -248,7 +259,7 @@ impl MobilityMutation {
         let guard = guard::check(&input);
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
         let id = account(&input.account_id);
-        MobilityActivationCompletePayload::from_result(
+        addon_payload(
             guard
                 .run(service::complete_activation(
                     db,
@@ -259,6 +270,7 @@ impl MobilityMutation {
                 ))
                 .await,
         )
+        .map(|(mobility, user_errors)| MobilityActivationCompletePayload { mobility, user_errors })
     }
 
     /// Changes the add-on's settings after activation (Support only), naming the version read
@@ -279,11 +291,12 @@ impl MobilityMutation {
             handover_number: input.handover_number,
         };
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-        MobilitySettingsUpdatePayload::from_result(
+        addon_payload(
             guard
                 .run(service::update_settings(db, p, account(&input.account_id), changes))
                 .await,
         )
+        .map(|(mobility, user_errors)| MobilitySettingsUpdatePayload { mobility, user_errors })
     }
 
     /// Switches settings-change emails on or off (Support, a Decision Maker or an account-wide
@@ -295,7 +308,7 @@ impl MobilityMutation {
     ) -> Result<MobilityEmailNotificationSetPayload> {
         let guard = guard::check(&input);
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-        MobilityEmailNotificationSetPayload::from_result(
+        addon_payload(
             guard
                 .run(service::set_email_notification(
                     db,
@@ -305,6 +318,7 @@ impl MobilityMutation {
                 ))
                 .await,
         )
+        .map(|(mobility, user_errors)| MobilityEmailNotificationSetPayload { mobility, user_errors })
     }
 
     /// Takes the add-on back to `NOT_ACTIVATED` (Support only, once no user is enabled).
@@ -315,7 +329,8 @@ impl MobilityMutation {
     ) -> Result<MobilityDeactivatePayload> {
         let guard = guard::check(&input);
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
-        MobilityDeactivatePayload::from_result(guard.run(service::deactivate(db, p, account(&input.account_id))).await)
+        addon_payload(guard.run(service::deactivate(db, p, account(&input.account_id))).await)
+            .map(|(mobility, user_errors)| MobilityDeactivatePayload { mobility, user_errors })
     }
 
     /// Enables users for mobility with their extensions, all or none (SPEC M7, M8); with
@@ -390,7 +405,7 @@ impl MobilityMutation {
                 .await,
         )?;
         Ok(MobilityUsersDisablePayload {
-            users: users.unwrap_or_default().into_iter().map(User).collect(),
+            users: users.unwrap_or_default().into_iter().map(User::new).collect(),
             user_errors,
         })
     }

@@ -13,13 +13,11 @@ use crate::{
     graphql::{
         connection::{self, connection},
         context,
-        directory::{
-            loaders::{UserKey, load_err},
-            types::User,
-        },
-        errors::{UserError, payload},
+        directory::loaders::{UserKey, load_err},
+        errors::{payload, payload_type},
         guard,
         ids::{self, Kind},
+        objects::User,
     },
     service::mobility::{self as service, RetryTarget},
 };
@@ -129,7 +127,7 @@ impl NotificationRecipient {
             .load_one(UserKey(self.0.user_id))
             .await
             .map_err(load_err)?
-            .map(User))
+            .map(User::new))
     }
 
     /// The address it goes to, as it was when queued (null: none, the delivery is `SKIPPED`).
@@ -181,13 +179,12 @@ pub struct NotificationRetryInput {
     pub id: ID,
 }
 
-/// Result of `notificationRetry`.
-#[derive(SimpleObject)]
-pub struct NotificationRetryPayload {
-    /// The notification, its recipients as they are now.
-    pub notification: Option<MobilityNotification>,
-    /// Why nothing changed.
-    pub user_errors: Vec<UserError>,
+payload_type! {
+    /// Result of `notificationRetry`.
+    NotificationRetryPayload {
+        /// The notification, its recipients as they are now.
+        notification: Option<MobilityNotification>,
+    }
 }
 
 /// `notificationRetry`.

@@ -13,10 +13,10 @@ use crate::{
     graphql::{
         args::IdArg,
         context,
-        directory::types::Account,
         errors::coded,
         ids::{self, Kind},
         live::{self, Change, Step},
+        objects::Account,
     },
     live::{Delivery, Topic},
     service::directory,
@@ -88,7 +88,7 @@ impl AddonChange {
             .accounts
             .get(&self.account_id())
             .cloned()
-            .map(Account)
+            .map(Account::new)
             .ok_or_else(|| coded(Code::NotFound, "no account with this id"))
     }
 

@@ -16,10 +16,10 @@ use crate::{
     graphql::{
         args::IdArg,
         context,
-        directory::types::User,
         errors::{self, coded},
         ids::{self, Kind},
         live::{self, Change, Step},
+        objects::User,
     },
     live::{Delivery, Topic},
     policy::Principal,
@@ -76,7 +76,12 @@ fn active(d: &Delivery) -> Option<&ev::ActiveStatusChanged> {
 }
 
 fn user_of(d: &Delivery, id: Uuid) -> Result<User> {
-    d.objects.users.get(&id).cloned().map(User).ok_or_else(no_such_user)
+    d.objects
+        .users
+        .get(&id)
+        .cloned()
+        .map(User::new)
+        .ok_or_else(no_such_user)
 }
 
 /// What changed about a user's active status.

@@ -1,15 +1,15 @@
 //! `platformConnectionSet` and `platformSyncRun` (SPEC E3).
 
-use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 
 use super::types::{PlatformConnection, PlatformSyncRun};
 use crate::{
     graphql::{
         context,
-        directory::types::Account,
-        errors::{UserError, payload},
+        errors::{payload, payload_type},
         guard,
         ids::{self, Kind},
+        objects::Account,
     },
     service::sync::{self, connection::ConnectionInput},
     state::AppState,
@@ -31,15 +31,14 @@ pub struct PlatformConnectionSetInput {
     pub platform_account: String,
 }
 
-/// Result of `platformConnectionSet`.
-#[derive(SimpleObject)]
-pub struct PlatformConnectionSetPayload {
-    /// The account.
-    pub account: Option<Account>,
-    /// The connection as stored (without the token).
-    pub platform_connection: Option<PlatformConnection>,
-    /// Why nothing changed.
-    pub user_errors: Vec<UserError>,
+payload_type! {
+    /// Result of `platformConnectionSet`.
+    PlatformConnectionSetPayload {
+        /// The account.
+        account: Option<Account>,
+        /// The connection as stored (without the token).
+        platform_connection: Option<PlatformConnection>,
+    }
 }
 
 /// Input of `platformSyncRun`.
@@ -49,15 +48,15 @@ pub struct PlatformSyncRunInput {
     pub account_id: ID,
 }
 
-/// Result of `platformSyncRun`.
-#[derive(SimpleObject)]
-pub struct PlatformSyncRunPayload {
-    /// The run: a new `PENDING` one, or the one already under way for the account.
-    pub sync_run: Option<PlatformSyncRun>,
-    /// Whether this request created the run (false: it joined the one under way).
-    pub created: bool,
-    /// Why nothing happened.
-    pub user_errors: Vec<UserError>,
+payload_type! {
+    /// Result of `platformSyncRun`.
+    PlatformSyncRunPayload {
+        /// The run: a new `PENDING` one, or the one already under way for the account.
+        sync_run: Option<PlatformSyncRun>,
+        /// Whether this request created the run (false: it joined the one under way).
+        created: bool,
+    }
+    errors: "Why nothing happened."
 }
 
 /// Platform sync mutations.
@@ -100,7 +99,7 @@ impl SyncMutation {
                 .await
                 .map_err(crate::graphql::errors::db)?
                 .remove(&c.account_id)
-                .map(Account),
+                .map(Account::new),
             None => None,
         };
         Ok(PlatformConnectionSetPayload {

@@ -1,6 +1,8 @@
 //! `PlatformSyncRun`: one run of the communication-platform sync, with its counts and errors;
 //! `PlatformConnection`: where an account's platform is (never its token); the account's runs.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, Enum, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::{platform_connection, platform_sync_run};
@@ -8,14 +10,13 @@ use entity::{platform_connection, platform_sync_run};
 use crate::{
     graphql::{
         common::actor::Actor,
+        common::loader::{RequestLoader, load_err},
         connection::{self, connection},
         context,
-        directory::{
-            loaders::{AccountKey, RequestLoader, load_err},
-            types::Account,
-        },
+        directory::loaders::AccountKey,
         errors,
         ids::{self, Kind},
+        objects::Account,
     },
     policy::Access,
     service::sync,
@@ -55,7 +56,7 @@ impl PlatformSyncRun {
             .load_one(AccountKey(self.0.account_id))
             .await
             .map_err(load_err)?
-            .map(Account))
+            .map(Account::new))
     }
 
     /// Where it stands.
@@ -184,7 +185,7 @@ impl PlatformConnection {
 
 /// `Account.platformConnection`: Support, Decision Makers and account-wide Phone Managers;
 /// null for others and where none is set.
-pub async fn connection_of(ctx: &Context<'_>, account_id: uuid::Uuid) -> Result<Option<PlatformConnection>> {
+async fn connection_of(ctx: &Context<'_>, account_id: uuid::Uuid) -> Result<Option<PlatformConnection>> {
     let p = context::principal(ctx)?;
     if sync::may_read_runs(p, account_id) != Access::Allowed {
         return Ok(None);
@@ -196,7 +197,7 @@ pub async fn connection_of(ctx: &Context<'_>, account_id: uuid::Uuid) -> Result<
 }
 
 /// `Account.syncRuns`: newest first; null for callers who may not read them.
-pub async fn runs_of(
+async fn runs_of(
     ctx: &Context<'_>,
     account_id: uuid::Uuid,
     first: Option<i32>,
@@ -217,4 +218,31 @@ pub async fn runs_of(
         None
     };
     Ok(Some(PlatformSyncRunConnection::from_page(page, total, PlatformSyncRun)))
+}
+
+/// The sync's part of `Account` ([`objects::Account`](crate::graphql::objects::Account)).
+#[derive(Clone, Debug)]
+pub struct AccountSyncFields(pub Arc<entity::account::Model>);
+
+#[Object]
+impl AccountSyncFields {
+    /// Where the account's communication platform is (MX-ONE; Support, Decision Makers and
+    /// account-wide Phone Managers): null where none is set or for other callers.
+    async fn platform_connection(&self, ctx: &Context<'_>) -> Result<Option<PlatformConnection>> {
+        connection_of(ctx, self.0.id).await
+    }
+
+    /// The account's platform sync runs, newest first (Support, Decision Makers and account-wide
+    /// Phone Managers; null for other callers).
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn sync_runs(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+    ) -> Result<Option<PlatformSyncRunConnection>> {
+        runs_of(ctx, self.0.id, first, after, last, before).await
+    }
 }

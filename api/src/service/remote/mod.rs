@@ -8,6 +8,7 @@
 //! same typed error as the pre-check.
 
 mod numbers;
+mod owner;
 mod profiles;
 mod reads;
 mod statuses;
@@ -22,11 +23,11 @@ use uuid::Uuid;
 pub use crate::config::remote::{RemoteSettings, StatusTemplate};
 pub use numbers::{NumberChanges, NumberInput, create_number, delete_number, provision_platform_number, update_number};
 pub(crate) use numbers::{number_changed, number_created, number_deleted, number_updated};
+pub(crate) use owner::{Owner, open_for_create};
 pub use profiles::{ProfileInput, assign_profile, create_default_profile, create_profile, update_profile};
 pub use reads::*;
 pub use statuses::{StatusChanges, StatusInput, activate_status, create_status, delete_status, update_status};
 
-use crate::service::GivenId;
 use crate::{
     policy::{Access, Principal},
     service::{
@@ -49,17 +50,6 @@ pub(crate) enum Actor {
     SelfOrAdmin,
     /// Only an admin covering the user.
     Admin,
-}
-
-/// The user a create names: `None` is the caller (Support must name one); an id that does not
-/// decode is answered as unknown by [`open_user`].
-pub(crate) fn named_or_caller(p: &Principal, user_id: Option<GivenId>) -> ServiceResult<Option<Uuid>> {
-    match user_id {
-        Some(id) => Ok(id.key()),
-        None => p.user().map(|u| Some(u.user_id)).ok_or_else(|| {
-            ServiceError::reject(ErrorCode::ValidationFailed, &["userId"], "Support must name the user")
-        }),
-    }
 }
 
 /// A user opened for a Remote Extension write: their account, directory row and locked record.

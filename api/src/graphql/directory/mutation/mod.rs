@@ -15,7 +15,8 @@ pub use payloads::{
     UserCreatePayload, UserUpdatePayload, UsersImportPayload,
 };
 
-use super::types::{AccessNumber, Account, Location, RoleAssignment, User};
+use super::types::{AccessNumber, Location, RoleAssignment};
+use crate::graphql::objects::{Account, User};
 use crate::{
     graphql::{
         context,
@@ -56,7 +57,7 @@ impl DirectoryMutation {
                 .await,
         )?;
         Ok(AccountCreatePayload {
-            account: account.map(Account),
+            account: account.map(Account::new),
             user_errors,
         })
     }
@@ -122,7 +123,7 @@ impl DirectoryMutation {
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
         let (user, user_errors) = payload(guard.run(directory::create_user(db, p, cfg, account, fields)).await)?;
         Ok(UserCreatePayload {
-            user: user.map(User),
+            user: user.map(User::new),
             user_errors,
         })
     }
@@ -140,7 +141,7 @@ impl DirectoryMutation {
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
         let (users, user_errors) = payload(guard.run(directory::import_users(db, p, cfg, account, rows)).await)?;
         Ok(UsersImportPayload {
-            users: users.unwrap_or_default().into_iter().map(User).collect(),
+            users: users.unwrap_or_default().into_iter().map(User::new).collect(),
             user_errors,
         })
     }
@@ -172,7 +173,7 @@ impl DirectoryMutation {
                 .await,
         )?;
         Ok(UserUpdatePayload {
-            user: user.map(User),
+            user: user.map(User::new),
             user_errors,
         })
     }

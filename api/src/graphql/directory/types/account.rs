@@ -1,57 +1,35 @@
-//! `Account`: a customer account of the phone service, and its connection.
+//! The directory's parts of `Account` ([`objects::Account`](crate::graphql::objects::Account)):
+//! its entry with its users, and its places (locations, access numbers).
+
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::account;
 
-use super::{AccessNumber, AccessNumberConnection, Location, LocationConnection, Platform, User, UserConnection};
+use super::{AccessNumber, AccessNumberConnection, Location, LocationConnection, Platform};
 use crate::{
     graphql::{
         args::SearchText,
-        built::{self, Paged},
-        connection::{self, connection},
-        context,
-        directory::loaders,
+        built::Paged,
+        connection, context,
         ids::{self, Kind},
+        objects::{User, UserConnection, prefetch_users},
     },
     service::directory,
 };
 
-/// A customer account of the phone service.
+/// The directory entry of an account: what it is, and its users.
 #[derive(Clone, Debug)]
-pub struct Account(pub account::Model);
+pub struct AccountEntry(pub Arc<account::Model>);
 
-impl Account {
-    /// The fields a page the database builds can show ([`built`]), each as its resolver shows it.
-    pub(crate) fn columns() -> [built::Column; 4] {
-        use account::Column as A;
-        use built::Column;
-        [
-            Column::id(Kind::Account, A::Id),
-            Column::plain("name", A::Name),
-            Column::plain("platform", A::Platform),
-            Column::plain("extensionLength", A::ExtensionLength),
-        ]
-    }
+/// Where an account's users are: its locations and access numbers.
+#[derive(Clone, Debug)]
+pub struct AccountPlaces(pub Arc<account::Model>);
 
-    /// Its connection's and its own GraphQL names.
-    pub(crate) const NAMES: built::TypeNames = built::TypeNames {
-        connection: "AccountConnection",
-        node: "Account",
-    };
-}
-
-connection!(
-    AccountConnection,
-    AccountEdge,
-    Account,
-    "A page of accounts.",
-    "An account in a page."
-);
-
-/// A customer account of the phone service.
+/// A customer account: the directory entry and its users.
 #[Object]
-impl Account {
+impl AccountEntry {
     /// Global id.
     pub async fn id(&self) -> ID {
         ids::encode(Kind::Account, self.0.id)
@@ -110,44 +88,14 @@ impl Account {
             return Ok(Paged::Built(built));
         }
         let (page, total) = connection::fetch(ctx, select, &req).await?;
-        loaders::prefetch_users(ctx, &self.0, page.rows.iter().map(|(_, u)| u), &[]).await?;
-        Ok(Paged::Resolved(UserConnection::from_page(page, total, User)))
+        prefetch_users(ctx, &self.0, page.rows.iter().map(|(_, u)| u), &[]).await?;
+        Ok(Paged::Resolved(UserConnection::from_page(page, total, User::new)))
     }
+}
 
-    /// The account's Connect for Mobile add-on: state, settings, enabled users.
-    async fn mobility(&self) -> crate::graphql::mobility::types::Mobility {
-        crate::graphql::mobility::types::Mobility::of(self.0.id)
-    }
-
-    /// The account's client profiles (MX-ONE only): the default first, then by name.
-    #[graphql(complexity = "connection::list_cost(connection::UNPAGED_LIST_ESTIMATE, child_complexity)")]
-    async fn client_profiles(&self, ctx: &Context<'_>) -> Result<Vec<crate::graphql::remote::types::ClientProfile>> {
-        crate::graphql::remote::types::profiles_of_account(ctx, &self.0).await
-    }
-
-    /// Where the account's communication platform is (MX-ONE; Support, Decision Makers and
-    /// account-wide Phone Managers): null where none is set or for other callers.
-    async fn platform_connection(
-        &self,
-        ctx: &Context<'_>,
-    ) -> Result<Option<crate::graphql::sync::types::PlatformConnection>> {
-        crate::graphql::sync::types::connection_of(ctx, self.0.id).await
-    }
-
-    /// The account's platform sync runs, newest first (Support, Decision Makers and account-wide
-    /// Phone Managers; null for other callers).
-    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
-    async fn sync_runs(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
-        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
-        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
-        #[graphql(desc = "End before this cursor.")] before: Option<String>,
-    ) -> Result<Option<crate::graphql::sync::types::PlatformSyncRunConnection>> {
-        crate::graphql::sync::types::runs_of(ctx, self.0.id, first, after, last, before).await
-    }
-
+/// A customer account: its locations and access numbers.
+#[Object]
+impl AccountPlaces {
     /// The account's locations, by name.
     #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
     async fn locations(

@@ -8,12 +8,14 @@ mod user;
 
 use async_graphql::{Context, Enum, Result};
 
-pub use account::{Account, AccountConnection, AccountEdge};
+pub use account::{AccountEntry, AccountPlaces};
 pub use location::{
     AccessNumber, AccessNumberConnection, AccessNumberEdge, Location, LocationConnection, LocationEdge,
 };
 pub use role::RoleAssignment;
-pub use user::{User, UserConnection, UserEdge};
+pub use user::{UserEntry, UserStanding};
+
+use crate::graphql::objects::Account;
 
 use super::loaders::{AccountKey, LocationKey, RequestLoader, load_err};
 use crate::codes::Code;
@@ -64,7 +66,7 @@ async fn load_account(ctx: &Context<'_>, id: uuid::Uuid) -> Result<Account> {
         .load_one(AccountKey(id))
         .await
         .map_err(load_err)?
-        .map(Account)
+        .map(Account::new)
         .ok_or_else(|| errors::coded(Code::Internal, "internal error"))
 }
 

@@ -4,8 +4,9 @@ use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::role_assignment;
 
-use super::{Location, Role, User, load_location, loader};
+use super::{Location, Role, load_location, loader};
 use crate::codes::Code;
+use crate::graphql::objects::User;
 use crate::graphql::{
     directory::loaders::{UserKey, load_err},
     errors,
@@ -40,7 +41,7 @@ impl RoleAssignment {
             .load_one(UserKey(self.0.user_id))
             .await
             .map_err(load_err)?
-            .map(User)
+            .map(User::new)
             .ok_or_else(|| errors::coded(Code::Internal, "internal error"))
     }
 

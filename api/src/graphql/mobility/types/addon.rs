@@ -1,5 +1,7 @@
 //! `Mobility`: an account's Connect for Mobile add-on, its state, defaults and users.
 
+use std::sync::Arc;
+
 use async_graphql::{Context, InputObject, Object, Result, SimpleObject};
 use entity::mobility_account;
 use uuid::Uuid;
@@ -9,16 +11,15 @@ use crate::{
     graphql::{
         args::SearchText,
         built::{self, Paged},
+        common::loader::load_err,
         connection, context,
-        directory::{
-            loaders::{AccountKey, UserKey, load_err, prefetch_users},
-            types::{User, UserConnection},
-        },
+        directory::loaders::{AccountKey, UserKey},
         errors,
         mobility::{
             loaders::{AddonOfAccount, MobilityOfUser},
             notifications::{MobilityNotification, MobilityNotificationConnection},
         },
+        objects::{User, UserConnection, prefetch_users},
     },
     service::mobility::{self as service, MobilityUserFilter as Filter},
     state::AppState,
@@ -51,6 +52,18 @@ impl Mobility {
             .await
             .map_err(load_err)?
             .unwrap_or_else(|| service::untouched(self.account_id)))
+    }
+}
+
+/// Connect for Mobile's part of `Account` ([`objects::Account`](crate::graphql::objects::Account)).
+#[derive(Clone, Debug)]
+pub struct AccountMobilityFields(pub Arc<entity::account::Model>);
+
+#[Object]
+impl AccountMobilityFields {
+    /// The account's Connect for Mobile add-on: state, settings, enabled users.
+    async fn mobility(&self) -> Mobility {
+        Mobility::of(self.0.id)
     }
 }
 
@@ -208,7 +221,7 @@ impl Mobility {
         if let Some(account) = account {
             prefetch_users(ctx, &account, page.rows.iter().map(|(_, u)| u), &[]).await?;
         }
-        Ok(Paged::Resolved(UserConnection::from_page(page, total, User)))
+        Ok(Paged::Resolved(UserConnection::from_page(page, total, User::new)))
     }
 
     /// Settings-change notifications and their delivery per recipient, newest first; null for

@@ -6,9 +6,9 @@ mod user;
 
 use async_graphql::{Context, Enum, Result};
 
-pub use addon::{Mobility, MobilityDefaults, MobilityUserFilter};
+pub use addon::{AccountMobilityFields, Mobility, MobilityDefaults, MobilityUserFilter};
 pub use settings::MobilitySettings;
-pub use user::{MobilityUser, MobilityUserConnection, MobilityUserEdge, mobility_of};
+pub use user::{MobilityUser, MobilityUserConnection, MobilityUserEdge, UserMobilityFields, mobility_of};
 
 pub use crate::graphql::common::actor::Actor;
 

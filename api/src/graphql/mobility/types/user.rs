@@ -1,4 +1,7 @@
-//! `MobilityUser`: a user on Connect for Mobile, its connection, and a user's record.
+//! `MobilityUser`: a user on Connect for Mobile, its connection, and a user's record (the
+//! mobility part of `User`).
+
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
@@ -8,10 +11,11 @@ use super::{Actor, loader};
 use crate::{
     graphql::{
         built,
+        common::loader::load_err,
         connection::connection,
-        directory::{loaders::load_err, types::User},
         ids::{self, Kind},
         mobility::loaders::MobilityOfUser,
+        objects::User,
     },
     service::mobility as service,
 };
@@ -75,7 +79,7 @@ impl MobilityUser {
 
     /// The user.
     async fn user(&self) -> User {
-        User(self.user.clone())
+        User::new(self.user.clone())
     }
 
     /// The user's name.
@@ -125,4 +129,16 @@ pub async fn mobility_of(ctx: &Context<'_>, user: &user::Model) -> Result<Option
             user: user.clone(),
             mobility,
         }))
+}
+
+/// Connect for Mobile's part of `User` ([`objects::User`](crate::graphql::objects::User)).
+#[derive(Clone, Debug)]
+pub struct UserMobilityFields(pub Arc<user::Model>);
+
+#[Object]
+impl UserMobilityFields {
+    /// The user's Connect for Mobile record; null when not enabled.
+    async fn mobility(&self, ctx: &Context<'_>) -> Result<Option<MobilityUser>> {
+        mobility_of(ctx, &self.0).await
+    }
 }

@@ -24,13 +24,11 @@ use crate::service::GivenId;
 use crate::{
     graphql::{
         context,
-        directory::{
-            loaders::{RequestLoader, UserKey, load_err},
-            types::User,
-        },
+        directory::loaders::{RequestLoader, UserKey, load_err},
         errors::payload,
         guard,
         ids::{self, Kind},
+        objects::User,
     },
     service::remote::{
         self as service, NumberChanges, NumberInput, ProfileInput, RemoteSettings, StatusChanges, StatusInput,
@@ -340,7 +338,7 @@ impl RemoteMutation {
                 .load_one(UserKey(id))
                 .await
                 .map_err(load_err)?
-                .map(User),
+                .map(User::new),
             _ => None,
         };
         Ok(UserClientProfileSetPayload {

@@ -1,102 +1,92 @@
 //! The payloads of the Remote Extension mutations: the changed object (or the deleted id)
 //! beside `userErrors`.
 
-use async_graphql::{ID, SimpleObject};
+use async_graphql::ID;
 
 use crate::graphql::{
-    directory::types::User,
-    errors::UserError,
+    errors::payload_type,
+    objects::User,
     remote::types::{ClientProfile, DynamicStatus, UserNumber},
 };
 
-/// Declares a payload: `$field` of type `$ty` (the changed object, or the deleted id) beside
-/// `userErrors`.
-macro_rules! payload_type {
-    ($name:ident, $field:ident, $ty:ty, $doc:literal, $field_doc:literal) => {
-        #[doc = $doc]
-        #[derive(SimpleObject)]
-        pub struct $name {
-            #[doc = $field_doc]
-            pub $field: Option<$ty>,
-            /// Why nothing changed.
-            pub user_errors: Vec<UserError>,
-        }
-    };
+payload_type! {
+    /// Result of `userNumberCreate`.
+    UserNumberCreatePayload {
+        /// The new number.
+        user_number: Option<UserNumber>,
+    }
 }
 
-payload_type!(
-    UserNumberCreatePayload,
-    user_number,
-    UserNumber,
-    "Result of `userNumberCreate`.",
-    "The new number."
-);
-payload_type!(
-    UserNumberUpdatePayload,
-    user_number,
-    UserNumber,
-    "Result of `userNumberUpdate`.",
-    "The number as it is now."
-);
-payload_type!(
-    UserNumberDeletePayload,
-    deleted_id,
-    ID,
-    "Result of `userNumberDelete`.",
-    "The global id of the deleted number."
-);
+payload_type! {
+    /// Result of `userNumberUpdate`.
+    UserNumberUpdatePayload {
+        /// The number as it is now.
+        user_number: Option<UserNumber>,
+    }
+}
 
-payload_type!(
-    DynamicStatusCreatePayload,
-    dynamic_status,
-    DynamicStatus,
-    "Result of `dynamicStatusCreate`.",
-    "The new status."
-);
-payload_type!(
-    DynamicStatusUpdatePayload,
-    dynamic_status,
-    DynamicStatus,
-    "Result of `dynamicStatusUpdate`.",
-    "The status as it is now."
-);
-payload_type!(
-    DynamicStatusDeletePayload,
-    deleted_id,
-    ID,
-    "Result of `dynamicStatusDelete`.",
-    "The global id of the deleted status."
-);
-payload_type!(
-    DynamicStatusActivatePayload,
-    dynamic_status,
-    DynamicStatus,
-    "Result of `dynamicStatusActivate`.",
-    "The status now active (its `user` shows the new active remote extension)."
-);
+payload_type! {
+    /// Result of `userNumberDelete`.
+    UserNumberDeletePayload {
+        /// The global id of the deleted number.
+        deleted_id: Option<ID>,
+    }
+}
 
-payload_type!(
-    ClientProfileCreatePayload,
-    client_profile,
-    ClientProfile,
-    "Result of `clientProfileCreate`.",
-    "The new profile."
-);
-payload_type!(
-    ClientProfileUpdatePayload,
-    client_profile,
-    ClientProfile,
-    "Result of `clientProfileUpdate`.",
-    "The profile as it is now."
-);
+payload_type! {
+    /// Result of `dynamicStatusCreate`.
+    DynamicStatusCreatePayload {
+        /// The new status.
+        dynamic_status: Option<DynamicStatus>,
+    }
+}
 
-/// Result of `userClientProfileSet`.
-#[derive(SimpleObject)]
-pub struct UserClientProfileSetPayload {
-    /// The user as it is now.
-    pub user: Option<User>,
-    /// The profile the user has now.
-    pub client_profile: Option<ClientProfile>,
-    /// Why nothing changed.
-    pub user_errors: Vec<UserError>,
+payload_type! {
+    /// Result of `dynamicStatusUpdate`.
+    DynamicStatusUpdatePayload {
+        /// The status as it is now.
+        dynamic_status: Option<DynamicStatus>,
+    }
+}
+
+payload_type! {
+    /// Result of `dynamicStatusDelete`.
+    DynamicStatusDeletePayload {
+        /// The global id of the deleted status.
+        deleted_id: Option<ID>,
+    }
+}
+
+payload_type! {
+    /// Result of `dynamicStatusActivate`.
+    DynamicStatusActivatePayload {
+        /// The status now active (its `user` shows the new active remote extension).
+        dynamic_status: Option<DynamicStatus>,
+    }
+}
+
+payload_type! {
+    /// Result of `clientProfileCreate`.
+    ClientProfileCreatePayload {
+        /// The new profile.
+        client_profile: Option<ClientProfile>,
+    }
+}
+
+payload_type! {
+    /// Result of `clientProfileUpdate`.
+    ClientProfileUpdatePayload {
+        /// The profile as it is now.
+        client_profile: Option<ClientProfile>,
+    }
+}
+
+payload_type! {
+    /// Result of `userClientProfileSet`.
+    UserClientProfileSetPayload {
+        /// The user as it is now.
+        user: Option<User>,
+        /// The profile the user has now.
+        client_profile: Option<ClientProfile>,
+    }
 }

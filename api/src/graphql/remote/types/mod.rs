@@ -6,8 +6,7 @@ mod enums;
 mod number;
 mod profile;
 mod status;
-/// The `User` fields of Remote Extension; `User` delegates to these.
-pub(crate) mod user_fields;
+mod user_fields;
 
 use async_graphql::{Context, Result};
 use entity::{Platform, client_profile, dynamic_status, user, user_number};
@@ -15,18 +14,17 @@ use uuid::Uuid;
 
 pub use enums::{CallThroughInactiveReason, LockReason, NumberOrigin, Presence, StatusOrigin, TargetKind};
 pub use number::{UserNumber, UserNumberConnection, UserNumberEdge};
-pub use profile::ClientProfile;
-pub(crate) use profile::profiles_of_account;
+pub use profile::{AccountRemoteFields, ClientProfile};
 pub use status::{CallTarget, DynamicStatus};
+pub use user_fields::UserRemoteFields;
 
 use super::loaders::{NumbersOfUser, ProfileKey, RemoteOfUser, StatusesOfUser};
 use crate::{
     graphql::{
+        common::loader::{RequestLoader, load_err},
         context,
-        directory::{
-            loaders::{AccountKey, RequestLoader, UserKey, load_err},
-            types::User,
-        },
+        directory::loaders::{AccountKey, UserKey},
+        objects::User,
     },
     policy::Access,
     service::{directory, remote},
@@ -111,5 +109,5 @@ async fn load_user(ctx: &Context<'_>, user_id: Uuid) -> Result<Option<User>> {
         .load_one(UserKey(user_id))
         .await
         .map_err(load_err)?
-        .map(User))
+        .map(User::new))
 }

@@ -10,8 +10,8 @@ use crate::{
         built,
         common::actor::Actor,
         connection::connection,
-        directory::types::User,
         ids::{self, Kind},
+        objects::User,
     },
     service::remote,
 };

@@ -1,4 +1,7 @@
-//! `ClientProfile`: what the apps let a user do, and an account's list of profiles.
+//! `ClientProfile`: what the apps let a user do, and an account's list of profiles (Remote
+//! Extension's part of `Account`).
+
+use std::sync::Arc;
 
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
@@ -6,7 +9,7 @@ use entity::{Platform, client_profile};
 
 use crate::{
     graphql::{
-        context,
+        connection, context,
         ids::{self, Kind},
     },
     service::remote,
@@ -57,11 +60,21 @@ impl ClientProfile {
     }
 }
 
+/// Remote Extension's part of `Account` ([`objects::Account`](crate::graphql::objects::Account)).
+#[derive(Clone, Debug)]
+pub struct AccountRemoteFields(pub Arc<entity::account::Model>);
+
+#[Object]
+impl AccountRemoteFields {
+    /// The account's client profiles (MX-ONE only): the default first, then by name.
+    #[graphql(complexity = "connection::list_cost(connection::UNPAGED_LIST_ESTIMATE, child_complexity)")]
+    async fn client_profiles(&self, ctx: &Context<'_>) -> Result<Vec<ClientProfile>> {
+        profiles_of_account(ctx, &self.0).await
+    }
+}
+
 /// `Account.clientProfiles`: the default first, then by name; empty off MX-ONE.
-pub(crate) async fn profiles_of_account(
-    ctx: &Context<'_>,
-    account: &entity::account::Model,
-) -> Result<Vec<ClientProfile>> {
+async fn profiles_of_account(ctx: &Context<'_>, account: &entity::account::Model) -> Result<Vec<ClientProfile>> {
     if account.platform != Platform::MxOne {
         return Ok(Vec::new());
     }

@@ -8,8 +8,8 @@ use uuid::Uuid;
 use super::{Presence, StatusOrigin, TargetKind, UserNumber, load_user, numbers_of, user_remote};
 use crate::graphql::{
     common::actor::Actor,
-    directory::types::User,
     ids::{self, Kind},
+    objects::User,
 };
 
 /// Where one routing field of a status points.

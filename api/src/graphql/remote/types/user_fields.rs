@@ -1,4 +1,9 @@
-use async_graphql::{Context, QueryPathSegment, Result};
+//! Remote Extension's part of `User` ([`objects::User`](crate::graphql::objects::User)): the
+//! user's numbers and statuses, what is active, and what the caller may add.
+
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, QueryPathSegment, Result};
 use entity::user;
 
 use super::{
@@ -7,18 +12,73 @@ use super::{
 use crate::{
     graphql::{
         built::Paged,
+        common::loader::load_err,
         connection, context,
-        directory::loaders::load_err,
         remote::loaders::{NumbersOfUser, StatusesOfUser},
     },
     service::{pagination, remote},
 };
 
+/// Remote Extension's part of `User`.
+#[derive(Clone, Debug)]
+pub struct UserRemoteFields(pub Arc<user::Model>);
+
+#[Object]
+impl UserRemoteFields {
+    /// The user's numbers ("My Numbers"), oldest first; empty off MX-ONE.
+    #[graphql(complexity = "connection::cost(first, last, child_complexity)")]
+    async fn numbers(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "Items from the start of the list (at most 100; default 20).")] first: Option<i32>,
+        #[graphql(desc = "Start after this cursor.")] after: Option<String>,
+        #[graphql(desc = "Items from the end of the list (at most 100).")] last: Option<i32>,
+        #[graphql(desc = "End before this cursor.")] before: Option<String>,
+    ) -> Result<Paged<UserNumberConnection>> {
+        numbers(ctx, &self.0, first, after, last, before).await
+    }
+
+    /// The user's dynamic statuses (at most 100), oldest first; empty off MX-ONE.
+    #[graphql(complexity = "connection::list_cost(connection::UNPAGED_LIST_ESTIMATE, child_complexity)")]
+    async fn dynamic_statuses(&self, ctx: &Context<'_>) -> Result<Vec<DynamicStatus>> {
+        dynamic_statuses(ctx, &self.0).await
+    }
+
+    /// The active status (R9); null only for a user without statuses.
+    async fn active_status(&self, ctx: &Context<'_>) -> Result<Option<DynamicStatus>> {
+        active_status(ctx, &self.0).await
+    }
+
+    /// The remote extension of the active status: what the apps offer under "Place Call With"
+    /// and "Call Using" (R9).
+    async fn active_remote_extension(&self, ctx: &Context<'_>) -> Result<Option<UserNumber>> {
+        active_remote_extension(ctx, &self.0).await
+    }
+
+    /// Whether the caller may add a remote extension for this user now: for the user themself,
+    /// R2 (they hold one provisioned by an administrator or the platform); for another user,
+    /// whether the caller administers them (R12).
+    async fn can_add_remote_extension(&self, ctx: &Context<'_>) -> Result<bool> {
+        can_add_remote_extension(ctx, &self.0).await
+    }
+
+    /// Whether the caller may add a status for this user (R10): the client profile allows it,
+    /// or the caller administers the user.
+    async fn can_add_status(&self, ctx: &Context<'_>) -> Result<bool> {
+        can_add_status(ctx, &self.0).await
+    }
+
+    /// The user's client profile (the account's default unless given another); null off MX-ONE.
+    async fn client_profile(&self, ctx: &Context<'_>) -> Result<Option<ClientProfile>> {
+        client_profile(ctx, &self.0).await
+    }
+}
+
 /// `User.numbers`. For a page of users the whole list is small (at most 100) and loaded in
 /// one batch for the page, then paged in memory. For a user resolved alone (`me`, say) whose
 /// numbers were not loaded already, a selection of what the numbers' columns hold is built
 /// by the database in one statement ([`built`](crate::graphql::built)).
-pub async fn numbers(
+async fn numbers(
     ctx: &Context<'_>,
     user: &user::Model,
     first: Option<i32>,
@@ -57,7 +117,7 @@ fn alone(ctx: &Context<'_>) -> bool {
 
 /// `User.dynamicStatuses`: the list alone (its items read the rest of [`UserRemote`](super::UserRemote) when
 /// they ask whether they are active or editable).
-pub async fn dynamic_statuses(ctx: &Context<'_>, user: &user::Model) -> Result<Vec<DynamicStatus>> {
+async fn dynamic_statuses(ctx: &Context<'_>, user: &user::Model) -> Result<Vec<DynamicStatus>> {
     let statuses = loader(ctx)?
         .load_one(StatusesOfUser(user.id))
         .await
@@ -67,14 +127,14 @@ pub async fn dynamic_statuses(ctx: &Context<'_>, user: &user::Model) -> Result<V
 }
 
 /// `User.activeStatus`.
-pub async fn active_status(ctx: &Context<'_>, user: &user::Model) -> Result<Option<DynamicStatus>> {
+async fn active_status(ctx: &Context<'_>, user: &user::Model) -> Result<Option<DynamicStatus>> {
     let r = user_remote(ctx, user.id).await?;
     let active = r.active;
     Ok(r.statuses.into_iter().find(|s| Some(s.id) == active).map(DynamicStatus))
 }
 
 /// `User.activeRemoteExtension`.
-pub async fn active_remote_extension(ctx: &Context<'_>, user: &user::Model) -> Result<Option<UserNumber>> {
+async fn active_remote_extension(ctx: &Context<'_>, user: &user::Model) -> Result<Option<UserNumber>> {
     let Some(id) = user_remote(ctx, user.id).await?.active_remote_extension() else {
         return Ok(None);
     };
@@ -87,7 +147,7 @@ pub async fn active_remote_extension(ctx: &Context<'_>, user: &user::Model) -> R
 
 /// `User.canAddRemoteExtension`: for the user themself, R2 (what their own
 /// `userNumberCreate` would answer); for an administrator covering another user, always.
-pub async fn can_add_remote_extension(ctx: &Context<'_>, user: &user::Model) -> Result<bool> {
+async fn can_add_remote_extension(ctx: &Context<'_>, user: &user::Model) -> Result<bool> {
     if !on_mx_one(ctx, user).await? {
         return Ok(false);
     }
@@ -100,12 +160,12 @@ pub async fn can_add_remote_extension(ctx: &Context<'_>, user: &user::Model) -> 
 
 /// `User.canAddStatus` (R10): the client profile allows it, or the caller administers the
 /// user.
-pub async fn can_add_status(ctx: &Context<'_>, user: &user::Model) -> Result<bool> {
+async fn can_add_status(ctx: &Context<'_>, user: &user::Model) -> Result<bool> {
     let r = user_remote(ctx, user.id).await?;
     Ok(r.profile.is_some_and(|p| p.allow_users_add_status || r.caller_is_admin))
 }
 
 /// `User.clientProfile`.
-pub async fn client_profile(ctx: &Context<'_>, user: &user::Model) -> Result<Option<ClientProfile>> {
+async fn client_profile(ctx: &Context<'_>, user: &user::Model) -> Result<Option<ClientProfile>> {
     Ok(user_remote(ctx, user.id).await?.profile.map(ClientProfile))
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use entity::{ClaimKind, MobilityState, mobility_user, user};
+use entity::{ClaimKind, MobilityState, account, extension_claim, mobility_user, user};
 use sea_orm::{
     ConnectionTrait, EntityTrait, FromQueryResult, JoinType, QueryFilter, QueryResult, QuerySelect,
     sea_query::{Expr, ExprTrait},
@@ -20,7 +20,7 @@ use crate::{
         ErrorCode, ServiceError, ServiceResult, UserError, bulk,
         error::on_unique,
         extension_claims,
-        outbox::{self, Event, ev},
+        outbox::{self, Entry, Event, ev},
         validate,
     },
 };
@@ -90,83 +90,169 @@ pub async fn enable_users(
         ));
     }
     batch_size("users", rows.len())?;
-    let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.user_id).collect();
-    let (mut users, mut already) = (HashMap::new(), HashSet::new());
-    for (id, (user, enabled)) in users_enabled(&txn, &ids).await? {
-        if enabled {
-            already.insert(id);
-        }
-        users.insert(id, user);
+    let known = Known::read(&txn, account.id, &rows).await?;
+    let valid = check_rows(p, &account, &rows, &known)?;
+    let enabled = mobility_records(p, account.id, valid);
+    if dry_run {
+        // The transaction rolls back when dropped: nothing was written.
+        return Ok(enabled);
     }
-    let extensions: Vec<String> = rows.iter().map(|r| r.mobility_extension.trim().to_owned()).collect();
-    let taken = extension_claims::taken(&txn, account.id, &extensions).await?;
+    claim_and_insert(&txn, account.id, &enabled).await?;
+    outbox::record_many(&txn, p, enabled_events(account.id, &enabled)).await?;
+    crate::service::commit(txn).await?;
+    Ok(enabled)
+}
 
-    let mut errors = Vec::new();
-    let mut valid = Vec::with_capacity(rows.len());
-    let (mut seen_users, mut seen_ext) = (HashSet::new(), HashSet::new());
+/// What the batch's rows are checked against, read once for the whole batch.
+struct Known {
+    /// The users the rows name, by id.
+    users: HashMap<Uuid, user::Model>,
+    /// Those of them enabled already.
+    already: HashSet<Uuid>,
+    /// The rows' extensions claimed already in the account.
+    taken: HashMap<String, extension_claim::Model>,
+}
+
+impl Known {
+    /// Reads the rows' users (with whether each is enabled), then the claims on their extensions.
+    async fn read(txn: &impl ConnectionTrait, account_id: Uuid, rows: &[EnableRow]) -> ServiceResult<Self> {
+        let ids: Vec<Uuid> = rows.iter().filter_map(|r| r.user_id).collect();
+        let (mut users, mut already) = (HashMap::new(), HashSet::new());
+        for (id, (user, enabled)) in users_enabled(txn, &ids).await? {
+            if enabled {
+                already.insert(id);
+            }
+            users.insert(id, user);
+        }
+        let extensions: Vec<String> = rows.iter().map(|r| r.mobility_extension.trim().to_owned()).collect();
+        let taken = extension_claims::taken(txn, account_id, &extensions).await?;
+        Ok(Self { users, already, taken })
+    }
+}
+
+/// Checks every row (M7, M8): the batch is refused with every bad row's errors, under its index,
+/// or answers each good row's user and extension.
+fn check_rows(
+    p: &Principal,
+    account: &account::Model,
+    rows: &[EnableRow],
+    known: &Known,
+) -> ServiceResult<Vec<(user::Model, String)>> {
+    let mut batch = Batch::default();
     for (i, row) in rows.iter().enumerate() {
+        batch.check(p, account, known, i, row);
+    }
+    if !batch.errors.is_empty() {
+        return Err(ServiceError::Rejected(batch.errors));
+    }
+    Ok(batch.valid)
+}
+
+/// The rows checked so far: their errors, the good rows, and the users and extensions named.
+#[derive(Default)]
+struct Batch {
+    errors: Vec<UserError>,
+    valid: Vec<(user::Model, String)>,
+    seen_users: HashSet<Uuid>,
+    seen_extensions: HashSet<String>,
+}
+
+impl Batch {
+    /// Checks row `i`, which is good when it adds no error.
+    fn check(&mut self, p: &Principal, account: &account::Model, known: &Known, i: usize, row: &EnableRow) {
         let prefix = under("users", i);
-        let before = errors.len();
-        let user = match target(p, account.id, &users, row.user_id, &["userId"]) {
+        let before = self.errors.len();
+        let user = match target(p, account.id, &known.users, row.user_id, &["userId"]) {
             Ok(user) => user,
             Err(e) => {
-                errors.push(e.under(&prefix));
-                continue;
+                self.errors.push(e.under(&prefix));
+                return;
             }
         };
-        let fail = |code, field: &str, message: &str| UserError::new(code, &[field], message).under(&prefix);
+        self.check_user(user, known, &prefix);
+        if let Some(ext) = self.check_extension(account, known, row, &prefix)
+            && self.errors.len() == before
+        {
+            self.valid.push((user.clone(), ext));
+        }
+    }
+
+    /// M7: the user has an eligible phone profile, is not enabled yet, and is named once.
+    fn check_user(&mut self, user: &user::Model, known: &Known, prefix: &[String]) {
         if !eligible(user.phone_profile) {
-            errors.push(fail(
+            self.errors.push(fail(
+                prefix,
                 ErrorCode::IneligiblePhoneProfile,
                 "userId",
                 "needs an Essentials, Premier or Elite phone profile",
             ));
         }
-        if already.contains(&user.id) {
-            errors.push(fail(ErrorCode::AlreadyEnabled, "userId", "is enabled already"));
-        } else if !seen_users.insert(user.id) {
-            errors.push(fail(
+        if known.already.contains(&user.id) {
+            self.errors
+                .push(fail(prefix, ErrorCode::AlreadyEnabled, "userId", "is enabled already"));
+        } else if !self.seen_users.insert(user.id) {
+            self.errors.push(fail(
+                prefix,
                 ErrorCode::ValidationFailed,
                 "userId",
                 "is listed twice in this batch",
             ));
         }
+    }
+
+    /// M8: the extension is valid, free in the account, and given to no other row; answers it
+    /// when it is.
+    fn check_extension(
+        &mut self,
+        account: &account::Model,
+        known: &Known,
+        row: &EnableRow,
+        prefix: &[String],
+    ) -> Option<String> {
         match validate::mobility_extension(
             &["mobilityExtension"],
             &row.mobility_extension,
             account.extension_length,
         ) {
-            Err(e) => errors.push(e.under(&prefix)),
+            Err(e) => self.errors.push(e.under(prefix)),
             Ok(ext) => {
-                if let Some(claim) = taken.get(&ext) {
-                    errors.push(fail(
+                if let Some(claim) = known.taken.get(&ext) {
+                    self.errors.push(fail(
+                        prefix,
                         ErrorCode::ExtensionConflict,
                         "mobilityExtension",
                         extension_claims::conflict_message(claim.kind),
                     ));
-                } else if !seen_ext.insert(ext.clone()) {
-                    errors.push(fail(
+                } else if !self.seen_extensions.insert(ext.clone()) {
+                    self.errors.push(fail(
+                        prefix,
                         ErrorCode::ExtensionConflict,
                         "mobilityExtension",
                         "is given to another row of this batch",
                     ));
-                } else if errors.len() == before {
-                    valid.push((i, user.clone(), ext));
+                } else {
+                    return Some(ext);
                 }
             }
         }
+        None
     }
-    if !errors.is_empty() {
-        return Err(ServiceError::Rejected(errors));
-    }
+}
 
+/// A failure on `field` of the batch row at `prefix`.
+fn fail(prefix: &[String], code: ErrorCode, field: &str, message: &str) -> UserError {
+    UserError::new(code, &[field], message).under(prefix)
+}
+
+/// The mobility records the good rows give their users, stamped with who and when.
+fn mobility_records(p: &Principal, account_id: Uuid, valid: Vec<(user::Model, String)>) -> Vec<Enabled> {
     let now = bulk::now();
-    let enabled: Vec<Enabled> = valid
+    valid
         .into_iter()
-        .map(|(_, user, ext)| Enabled {
+        .map(|(user, ext)| Enabled {
             mobility: mobility_user::Model {
                 user_id: user.id,
-                account_id: account.id,
+                account_id,
                 mobility_extension: ext,
                 enabled_at: now,
                 enabled_by: p.actor(),
@@ -174,11 +260,12 @@ pub async fn enable_users(
             },
             user,
         })
-        .collect();
-    if dry_run {
-        // The transaction rolls back when dropped: nothing was written.
-        return Ok(enabled);
-    }
+        .collect()
+}
+
+/// Claims the extensions (M8) and inserts the mobility records, each in one statement; an
+/// extension another writer took meanwhile refuses the batch.
+async fn claim_and_insert(txn: &impl ConnectionTrait, account_id: Uuid, enabled: &[Enabled]) -> ServiceResult<()> {
     let conflict = || {
         ServiceError::reject(
             ErrorCode::ExtensionConflict,
@@ -187,8 +274,8 @@ pub async fn enable_users(
         )
     };
     extension_claims::claim(
-        &txn,
-        account.id,
+        txn,
+        account_id,
         ClaimKind::Mobility,
         enabled
             .iter()
@@ -210,20 +297,22 @@ pub async fn enable_users(
             ])
         })
         .collect();
-    bulk::insert(&txn, &MOBILITY_USERS, rows)
+    bulk::insert(txn, &MOBILITY_USERS, rows)
         .await
         .map_err(|e| on_unique(e, conflict))?;
-    let events = enabled
+    Ok(())
+}
+
+/// `mobility_user.enabled` of each user enabled.
+fn enabled_events(account_id: Uuid, enabled: &[Enabled]) -> Vec<Entry> {
+    enabled
         .iter()
         .map(|e| {
             Event::MobilityUserEnabled(ev::MobilityUser {
                 user_id: e.user.id,
                 mobility_extension: Some(e.mobility.mobility_extension.clone()),
             })
-            .about(account.id, e.user.id)
+            .about(account_id, e.user.id)
         })
-        .collect();
-    outbox::record_many(&txn, p, events).await?;
-    crate::service::commit(txn).await?;
-    Ok(enabled)
+        .collect()
 }

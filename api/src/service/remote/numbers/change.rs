@@ -1,7 +1,7 @@
 //! Changing and deleting a number (R3–R6, R11).
 
 use chrono::Utc;
-use entity::{NumberOrigin, user_number};
+use entity::{NumberOrigin, dynamic_status, user_number};
 use sea_orm::{ActiveModelTrait, ConnectionTrait, EntityTrait, Set};
 use uuid::Uuid;
 
@@ -14,7 +14,7 @@ use crate::{
     db,
     policy::{Access, Principal},
     service::{
-        ErrorCode, ServiceResult,
+        ErrorCode, ServiceError, ServiceResult,
         directory::scope,
         error::not_found,
         outbox::{self, ev},
@@ -55,37 +55,147 @@ pub async fn update_number(
     let txn = db::begin_write(db).await?;
     let (o, current) = open_number(&txn, p, cfg, id).await?;
     let (numbers, statuses) = user_rows(&txn, o.user.id).await?;
-    let active_re = reads::active_remote_extension(&statuses, o.remote.active_status_id);
-
-    let label = changes
-        .label
-        .as_deref()
-        .map(|l| validate::label(&["label"], l))
-        .transpose()?
-        .unwrap_or_else(|| current.label.clone());
-    let is_re = changes.is_remote_extension.unwrap_or(current.is_remote_extension);
-    let raw_number = changes.number.clone().unwrap_or_else(|| current.number.clone());
-    let identity_changes = raw_number != current.number || is_re != current.is_remote_extension;
-    if identity_changes {
-        let reasons = reads::lock_reasons(&current, &statuses, active_re);
-        if !reasons.is_empty() {
-            let field = if raw_number != current.number {
-                "number"
-            } else {
-                "isRemoteExtension"
-            };
-            return Err(reject(
-                ErrorCode::NumberLocked,
-                field,
-                format!("the number is locked ({reasons:?}); only its label and call through can change"),
-            ));
-        }
+    let next = NextNumber::checked(&txn, &o, &current, changes, &numbers, &statuses).await?;
+    let moves = next.moves(&current);
+    let (mut am, changed) = next.into_row(&current);
+    // The platform forgets the number it may hold; the new one is sent afresh (SPEC E3).
+    if moves {
+        crate::service::sync::withdraw::record(&txn, &current, &o.user.extension).await?;
     }
-    let number = if identity_changes {
-        check_number(&o, &raw_number, is_re)?
-    } else {
-        raw_number
-    };
+    if changed.is_empty() {
+        return Ok(current);
+    }
+    am.updated_at = Set(Utc::now());
+    let model = am.update(&txn).await.map_err(conflict)?;
+    outbox::record(&txn, p, number_updated(&model, changed)).await?;
+    crate::service::commit(txn).await?;
+    Ok(model)
+}
+
+/// What a number holds after a change: each field as changed, or as it was.
+struct NextNumber {
+    label: String,
+    number: String,
+    is_re: bool,
+    call_through: bool,
+}
+
+impl NextNumber {
+    /// Checks `changes` against the number and the user's other numbers and statuses, in the
+    /// order a change reports its first error.
+    async fn checked(
+        txn: &impl ConnectionTrait,
+        o: &Opened,
+        current: &user_number::Model,
+        changes: NumberChanges,
+        numbers: &[user_number::Model],
+        statuses: &[dynamic_status::Model],
+    ) -> ServiceResult<Self> {
+        let label = changes
+            .label
+            .as_deref()
+            .map(|l| validate::label(&["label"], l))
+            .transpose()?
+            .unwrap_or_else(|| current.label.clone());
+        let is_re = changes.is_remote_extension.unwrap_or(current.is_remote_extension);
+        let raw_number = changes.number.unwrap_or_else(|| current.number.clone());
+        let number = unlocked_identity(o, current, raw_number, is_re, statuses)?;
+        unique_for_user(numbers, current, &number, &label)?;
+        remote_extension_allowed(numbers, current, is_re)?;
+        let call_through = call_through(txn, o, current, changes.call_through, is_re).await?;
+        if is_re && (number != current.number || !current.is_remote_extension) {
+            held_elsewhere(txn, o.user.id, &number).await?;
+        }
+        Ok(Self {
+            label,
+            number,
+            is_re,
+            call_through,
+        })
+    }
+
+    /// Whether the number or its remote-extension flag changes: what the platform knows it by.
+    fn moves(&self, current: &user_number::Model) -> bool {
+        self.number != current.number || self.is_re != current.is_remote_extension
+    }
+
+    /// The number's row with these values, and the fields that differ from `current` as the
+    /// event lists them.
+    fn into_row(self, current: &user_number::Model) -> (user_number::ActiveModel, ev::Changes) {
+        let moves = self.moves(current);
+        let mut changed = ev::Changes::new();
+        let mut am: user_number::ActiveModel = current.clone().into();
+        if self.label != current.label {
+            changed.insert("label".into(), ev::FieldChange::new(&current.label, &self.label));
+            am.label_key = Set(self.label.to_lowercase());
+            am.label = Set(self.label);
+        }
+        if self.number != current.number {
+            changed.insert("number".into(), ev::FieldChange::new(&current.number, &self.number));
+            am.number = Set(self.number.clone());
+        }
+        if self.is_re != current.is_remote_extension {
+            changed.insert(
+                "isRemoteExtension".into(),
+                ev::FieldChange::new(current.is_remote_extension, self.is_re),
+            );
+            am.is_remote_extension = Set(self.is_re);
+        }
+        am.remote_number = Set(self.is_re.then(|| self.number.clone()));
+        // A moved number is unlinked from the platform, to be exported afresh (SPEC E3).
+        if moves {
+            am.platform_id = Set(None);
+            am.platform_number = Set(None);
+            am.platform_linked_at = Set(None);
+            am.platform_error = Set(None);
+        }
+        if self.call_through != current.call_through {
+            changed.insert(
+                "callThrough".into(),
+                ev::FieldChange::new(current.call_through, self.call_through),
+            );
+            am.call_through = Set(self.call_through);
+        }
+        (am, changed)
+    }
+}
+
+/// The number as it will be stored. Its number and remote-extension flag change only while it is
+/// not locked (R5), and a changed one is checked against the flag it will carry (R3).
+fn unlocked_identity(
+    o: &Opened,
+    current: &user_number::Model,
+    raw_number: String,
+    is_re: bool,
+    statuses: &[dynamic_status::Model],
+) -> ServiceResult<String> {
+    if raw_number == current.number && is_re == current.is_remote_extension {
+        return Ok(raw_number);
+    }
+    let active_re = reads::active_remote_extension(statuses, o.remote.active_status_id);
+    let reasons = reads::lock_reasons(current, statuses, active_re);
+    if !reasons.is_empty() {
+        let field = if raw_number != current.number {
+            "number"
+        } else {
+            "isRemoteExtension"
+        };
+        return Err(reject(
+            ErrorCode::NumberLocked,
+            field,
+            format!("the number is locked ({reasons:?}); only its label and call through can change"),
+        ));
+    }
+    check_number(o, &raw_number, is_re).map_err(ServiceError::from)
+}
+
+/// R4: the number appears once among the user's numbers; R3: so does the label, ignoring case.
+fn unique_for_user(
+    numbers: &[user_number::Model],
+    current: &user_number::Model,
+    number: &str,
+    label: &str,
+) -> ServiceResult<()> {
     if number != current.number && numbers.iter().any(|n| n.id != current.id && n.number == number) {
         return Err(reject(
             ErrorCode::DuplicateNumber,
@@ -93,13 +203,23 @@ pub async fn update_number(
             "the user has this number already",
         ));
     }
-    if label_taken(&numbers, &label, Some(current.id)) {
+    if label_taken(numbers, label, Some(current.id)) {
         return Err(reject(
             ErrorCode::ValidationFailed,
             "label",
             "another of the user's numbers has this label",
         ));
     }
+    Ok(())
+}
+
+/// R2: a user's own number becomes a remote extension only next to one an admin or the platform
+/// provisioned.
+fn remote_extension_allowed(
+    numbers: &[user_number::Model],
+    current: &user_number::Model,
+    is_re: bool,
+) -> ServiceResult<()> {
     if is_re && !current.is_remote_extension && current.origin == NumberOrigin::User {
         let others: Vec<_> = numbers.iter().filter(|n| n.id != current.id).cloned().collect();
         if !reads::can_add_remote_extension(&others) {
@@ -110,62 +230,26 @@ pub async fn update_number(
             ));
         }
     }
-    // Turning call through on is checked (R11); a number that stops being a remote extension
-    // drops it, since it could never take effect.
-    let call_through = match changes.call_through {
+    Ok(())
+}
+
+/// The call-through flag after the change. Turning call through on is checked (R11); a number
+/// that stops being a remote extension drops it, since it could never take effect.
+async fn call_through(
+    txn: &impl ConnectionTrait,
+    o: &Opened,
+    current: &user_number::Model,
+    asked: Option<bool>,
+    is_re: bool,
+) -> ServiceResult<bool> {
+    Ok(match asked {
         Some(true) if !current.call_through || !is_re => {
-            call_through_allowed(&txn, &o, is_re).await?;
+            call_through_allowed(txn, o, is_re).await?;
             true
         }
         Some(on) => on,
         None => current.call_through && is_re,
-    };
-    if is_re && (number != current.number || !current.is_remote_extension) {
-        held_elsewhere(&txn, o.user.id, &number).await?;
-    }
-
-    let mut changed = ev::Changes::new();
-    let mut am: user_number::ActiveModel = current.clone().into();
-    if label != current.label {
-        changed.insert("label".into(), ev::FieldChange::new(&current.label, &label));
-        am.label_key = Set(label.to_lowercase());
-        am.label = Set(label);
-    }
-    if number != current.number {
-        changed.insert("number".into(), ev::FieldChange::new(&current.number, &number));
-        am.number = Set(number.clone());
-    }
-    if is_re != current.is_remote_extension {
-        changed.insert(
-            "isRemoteExtension".into(),
-            ev::FieldChange::new(current.is_remote_extension, is_re),
-        );
-        am.is_remote_extension = Set(is_re);
-    }
-    am.remote_number = Set(is_re.then(|| number.clone()));
-    // The platform forgets the number it may hold; the new one is sent afresh (SPEC E3).
-    if number != current.number || is_re != current.is_remote_extension {
-        crate::service::sync::withdraw::record(&txn, &current, &o.user.extension).await?;
-        am.platform_id = Set(None);
-        am.platform_number = Set(None);
-        am.platform_linked_at = Set(None);
-        am.platform_error = Set(None);
-    }
-    if call_through != current.call_through {
-        changed.insert(
-            "callThrough".into(),
-            ev::FieldChange::new(current.call_through, call_through),
-        );
-        am.call_through = Set(call_through);
-    }
-    if changed.is_empty() {
-        return Ok(current);
-    }
-    am.updated_at = Set(Utc::now());
-    let model = am.update(&txn).await.map_err(conflict)?;
-    outbox::record(&txn, p, number_updated(&model, changed)).await?;
-    crate::service::commit(txn).await?;
-    Ok(model)
+    })
 }
 
 /// Deletes a number (R6): a user deletes numbers they added; an admin covering the user also

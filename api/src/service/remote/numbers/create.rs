@@ -11,11 +11,11 @@ use super::{
     user_rows,
 };
 use crate::service::GivenId;
-use crate::service::remote::{Actor, MAX_NUMBERS, Opened, RemoteSettings, named_or_caller, open_user, reads};
+use crate::service::remote::{Actor, MAX_NUMBERS, Opened, Owner, RemoteSettings, open_for_create, open_user, reads};
 use crate::{
     db,
-    policy::{Access, Principal},
-    service::{ErrorCode, ServiceError, ServiceResult, UserError, directory::scope, outbox, validate},
+    policy::Principal,
+    service::{ErrorCode, ServiceError, ServiceResult, UserError, outbox, validate},
 };
 
 /// Adds a number for a user: for themself (`USER`), or as an admin covering the user (`ADMIN`,
@@ -27,40 +27,15 @@ pub async fn create_number(
     user_id: Option<GivenId>,
     input: NumberInput,
 ) -> ServiceResult<user_number::Model> {
-    let user_id = named_or_caller(p, user_id)?;
-    let txn = db::begin_write(db).await?;
-    let o = open_user(&txn, p, cfg, user_id, &["userId"], Actor::SelfOrAdmin, "user").await?;
-    let admin = p.admin_on_user(scope(&o.user)) == Access::Allowed;
-    let origin = input.origin.unwrap_or(if o.is_self {
-        NumberOrigin::User
-    } else {
-        NumberOrigin::Admin
-    });
-    match origin {
-        NumberOrigin::Platform => {
-            return Err(reject(
-                ErrorCode::ValidationFailed,
-                "origin",
-                "platform numbers arrive only through the platform sync",
-            ));
-        }
-        NumberOrigin::Admin if !admin => {
-            return Err(reject(
-                ErrorCode::Forbidden,
-                "origin",
-                "only an administrator covering the user provisions numbers",
-            ));
-        }
-        NumberOrigin::User if !o.is_self => {
-            return Err(reject(
-                ErrorCode::ValidationFailed,
-                "origin",
-                "a number added for another user is admin-provisioned (origin ADMIN)",
-            ));
-        }
-        _ => {}
+    let Owner { txn, opened, origin } = open_for_create(db, p, cfg, user_id, input.origin).await?;
+    if origin == NumberOrigin::Platform {
+        return Err(reject(
+            ErrorCode::ValidationFailed,
+            "origin",
+            "platform numbers arrive only through the platform sync",
+        ));
     }
-    let model = add(&txn, p, cfg, &o, input, origin).await?;
+    let model = add(&txn, p, cfg, &opened, input, origin).await?;
     crate::service::commit(txn).await?;
     Ok(model)
 }
@@ -96,6 +71,7 @@ pub async fn provision_platform_number(
     Ok(model)
 }
 
+/// Adds the number for the opened user with `origin`, recording its event.
 async fn add(
     txn: &impl ConnectionTrait,
     p: &Principal,
@@ -104,52 +80,9 @@ async fn add(
     input: NumberInput,
     origin: NumberOrigin,
 ) -> ServiceResult<user_number::Model> {
-    let mut errors = Vec::new();
-    let number = check_number(o, &input.number, input.is_remote_extension).map_err(|e| errors.push(e));
-    let label = match (&input.label, origin) {
-        (Some(label), _) => validate::label(&["label"], label).map_err(|e| errors.push(e)).ok(),
-        // R5: provisioned numbers arrive labelled with the prefix and the number.
-        (None, NumberOrigin::Admin | NumberOrigin::Platform) => {
-            Some(format!("{}{}", cfg.admin_label_prefix, input.number))
-        }
-        (None, NumberOrigin::User) => {
-            errors.push(UserError::new(ErrorCode::ValidationFailed, &["label"], "is required"));
-            None
-        }
-    };
-    let (Ok(number), Some(label), true) = (number, label, errors.is_empty()) else {
-        return Err(ServiceError::Rejected(errors));
-    };
+    let (number, label) = number_and_label(cfg, o, &input, origin)?;
     let (numbers, _) = user_rows(txn, o.user.id).await?;
-    if numbers.len() >= MAX_NUMBERS {
-        return Err(reject(
-            ErrorCode::ValidationFailed,
-            "number",
-            format!("a user has at most {MAX_NUMBERS} numbers"),
-        ));
-    }
-    if numbers.iter().any(|n| n.number == number) {
-        return Err(reject(
-            ErrorCode::DuplicateNumber,
-            "number",
-            "the user has this number already",
-        ));
-    }
-    if label_taken(&numbers, &label, None) {
-        return Err(reject(
-            ErrorCode::ValidationFailed,
-            "label",
-            "another of the user's numbers has this label",
-        ));
-    }
-    // R2: users add remote extensions only next to one an admin or the platform provisioned.
-    if input.is_remote_extension && origin == NumberOrigin::User && !reads::can_add_remote_extension(&numbers) {
-        return Err(reject(
-            ErrorCode::NoAdminRemoteExtension,
-            "isRemoteExtension",
-            "you can add a remote extension once an administrator has provisioned one for you",
-        ));
-    }
+    fits_among(&numbers, &input, origin, &number, &label)?;
     if input.call_through {
         call_through_allowed(txn, o, input.is_remote_extension).await?;
     }
@@ -178,4 +111,71 @@ async fn add(
     .map_err(conflict)?;
     outbox::record(txn, p, number_created(&model)).await?;
     Ok(model)
+}
+
+/// The number checked against its flag (R3) and its label, both reported at once when bad.
+fn number_and_label(
+    cfg: &RemoteSettings,
+    o: &Opened,
+    input: &NumberInput,
+    origin: NumberOrigin,
+) -> ServiceResult<(String, String)> {
+    let mut errors = Vec::new();
+    let number = check_number(o, &input.number, input.is_remote_extension).map_err(|e| errors.push(e));
+    let label = match (&input.label, origin) {
+        (Some(label), _) => validate::label(&["label"], label).map_err(|e| errors.push(e)).ok(),
+        // R5: provisioned numbers arrive labelled with the prefix and the number.
+        (None, NumberOrigin::Admin | NumberOrigin::Platform) => {
+            Some(format!("{}{}", cfg.admin_label_prefix, input.number))
+        }
+        (None, NumberOrigin::User) => {
+            errors.push(UserError::new(ErrorCode::ValidationFailed, &["label"], "is required"));
+            None
+        }
+    };
+    let (Ok(number), Some(label), true) = (number, label, errors.is_empty()) else {
+        return Err(ServiceError::Rejected(errors));
+    };
+    Ok((number, label))
+}
+
+/// The new number fits among the user's `numbers`: room for one more, not there already (R4),
+/// its label free (R3), and a user's own remote extension only next to a provisioned one (R2).
+fn fits_among(
+    numbers: &[user_number::Model],
+    input: &NumberInput,
+    origin: NumberOrigin,
+    number: &str,
+    label: &str,
+) -> ServiceResult<()> {
+    if numbers.len() >= MAX_NUMBERS {
+        return Err(reject(
+            ErrorCode::ValidationFailed,
+            "number",
+            format!("a user has at most {MAX_NUMBERS} numbers"),
+        ));
+    }
+    if numbers.iter().any(|n| n.number == number) {
+        return Err(reject(
+            ErrorCode::DuplicateNumber,
+            "number",
+            "the user has this number already",
+        ));
+    }
+    if label_taken(numbers, label, None) {
+        return Err(reject(
+            ErrorCode::ValidationFailed,
+            "label",
+            "another of the user's numbers has this label",
+        ));
+    }
+    // R2: users add remote extensions only next to one an admin or the platform provisioned.
+    if input.is_remote_extension && origin == NumberOrigin::User && !reads::can_add_remote_extension(numbers) {
+        return Err(reject(
+            ErrorCode::NoAdminRemoteExtension,
+            "isRemoteExtension",
+            "you can add a remote extension once an administrator has provisioned one for you",
+        ));
+    }
+    Ok(())
 }

@@ -1,0 +1,267 @@
+//! The HTTP surface of `/graphql`: JSON in, `application/graphql-response+json` or
+//! `application/json` out as `Accept` asks; authentication (401), per-token rate limit (429),
+//! batches and malformed bodies refused (400), non-JSON (415), mutations over GET (405),
+//! parse/validation failures 400, and a request timeout that rolls the transaction back.
+
+mod body;
+mod media;
+mod response;
+
+use std::{
+    collections::HashMap,
+    num::NonZeroU32,
+    sync::{
+        Arc,
+        atomic::{AtomicBool, Ordering},
+    },
+};
+
+use async_graphql::{Request, parser::types::OperationType};
+use axum::{
+    extract::{Query, State},
+    http::{HeaderMap, StatusCode, header},
+    response::{IntoResponse, Response},
+};
+use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+
+use crate::{
+    auth::{AuthError, Own, authenticate_token},
+    codes::Code,
+    graphql::{
+        ReachSchema,
+        common::loader::DbLoader,
+        documents::{Documents, Parsed},
+        limits,
+        verbatim::Verbatim,
+    },
+    policy::Principal,
+    state::AppState,
+};
+use body::{BodyError, declared_length, read_body, read_request};
+use media::negotiate;
+use response::{answered, not_acceptable, respond_with, too_large};
+
+pub use response::HttpError;
+
+/// Per-token-subject request rate limiter.
+pub type Limiter = DefaultKeyedRateLimiter<String>;
+
+/// State of the HTTP layer.
+#[derive(Clone)]
+pub struct ServerState {
+    /// Shared application state.
+    pub app: AppState,
+    /// The executable schema (with the app state as data) with its extensions: everything on
+    /// the websocket.
+    pub schema: ReachSchema,
+    /// The same schema without extensions, for queries and mutations over HTTP
+    /// ([`crate::startup::plain_schema`]).
+    pub plain: ReachSchema,
+    /// The document limits of the settings, which HTTP checks itself before `plain` runs.
+    pub limits: limits::DocumentLimits,
+    /// Documents that passed those limits, kept parsed by their text.
+    pub documents: Arc<Documents>,
+    /// Rate limiter keyed by token subject.
+    pub limiter: Arc<Limiter>,
+}
+
+/// A limiter allowing `per_second` requests a second with `burst` on top, per key.
+pub fn limiter(per_second: u32, burst: u32) -> Arc<Limiter> {
+    let rate = NonZeroU32::new(per_second).unwrap_or(NonZeroU32::MIN);
+    let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
+    Arc::new(RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)))
+}
+
+/// How long past the request timeout a request may run before it is cut off.
+const HARD_LIMIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// The token of an `Authorization` value (`Bearer …`), if any.
+pub(crate) fn bearer(value: &str) -> Option<&str> {
+    value
+        .strip_prefix("Bearer ")
+        .or_else(|| value.strip_prefix("bearer "))
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+}
+
+/// Who the request is from: the principal and a user's own records.
+type Caller = (Principal, Option<Own>);
+
+async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(Caller, String), AuthError> {
+    let token = headers
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(bearer)
+        .ok_or(AuthError::Missing)?;
+    let (principal, account, _) = authenticate_token(app, token).await?;
+    let key = crate::auth::rate_key(&principal);
+    Ok(((principal, account), key))
+}
+
+/// Authentication and rate limiting shared by POST and GET.
+async fn admit(state: &ServerState, headers: &HeaderMap, media: &'static str) -> Result<Caller, HttpError> {
+    let (principal, subject) = authenticate(&state.app, headers).await.map_err(|e| match e {
+        AuthError::Db(e) => {
+            tracing::error!(error = %e, "database error while authenticating");
+            HttpError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                media,
+                Code::Internal,
+                "service unavailable",
+            )
+        }
+        e => HttpError::new(StatusCode::UNAUTHORIZED, media, Code::Unauthenticated, e.to_string())
+            .with_header(header::WWW_AUTHENTICATE, "Bearer"),
+    })?;
+    if rate_limited(&state.limiter, &subject) {
+        let refused = HttpError::new(
+            StatusCode::TOO_MANY_REQUESTS,
+            media,
+            Code::RateLimited,
+            "too many requests",
+        );
+        return Err(refused.with_header(header::RETRY_AFTER, "1"));
+    }
+    Ok(principal)
+}
+
+/// Runs `work` (one query or mutation) under the request deadline: writes check it before they
+/// commit (and roll back past it); the hard limit a little later only cuts off work that hangs,
+/// dropping its open transaction (a rollback). `None` when the hard limit cut it off. HTTP and
+/// the websocket both run their operations through this.
+///
+/// When a write of `work` committed (`service::commit` says so), kept principals are retired
+/// and this process's plugins and readers of the log are woken, rather than left to find the
+/// change at their next poll.
+pub(crate) async fn within_deadline<F: std::future::Future>(app: &AppState, work: F) -> Option<F::Output> {
+    let timeout = app.settings.request_timeout();
+    let deadline = std::time::Instant::now() + timeout;
+    let committed = Arc::new(AtomicBool::new(false));
+    let work = crate::db::within_scope(deadline, committed.clone(), work);
+    let done = tokio::time::timeout(timeout + HARD_LIMIT_GRACE, work).await.ok();
+    if committed.load(Ordering::Relaxed) {
+        app.committed();
+    }
+    done
+}
+
+/// What a request cut off by the deadline is told.
+pub(crate) const TIMEOUT_MESSAGE: &str = "the request took too long and was cancelled";
+
+/// Whether the caller with rate-limit key `subject` ([`crate::auth::rate_key`]) has used up its requests for now.
+pub(crate) fn rate_limited(limiter: &Limiter, subject: &str) -> bool {
+    limiter.check_key(&subject.to_owned()).is_err()
+}
+
+/// Checks the text of `request` (length, nesting), parses it once (or copies the document kept
+/// for the same text) and hands the document to the execution. `Err` is the response to give: a
+/// document that does not parse.
+fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<Parsed, HttpError> {
+    state
+        .documents
+        .parse(&state.limits, &request.query)
+        .map_err(|e| answered(e, media))
+}
+
+/// Checks the parsed document's limits and sets it on `request`.
+fn prepare(state: &ServerState, request: &mut Request, parsed: Parsed, media: &'static str) -> Result<(), HttpError> {
+    (state.documents)
+        .check(&state.limits, &request.query, &parsed, &request.variables)
+        .map_err(|e| answered(e, media))?;
+    request.set_parsed_query(parsed.doc);
+    Ok(())
+}
+
+/// Runs one GraphQL request for `principal` within the request timeout, its document parsed and
+/// checked by [`prepare`].
+async fn execute(state: &ServerState, (principal, own): Caller, request: Request, media: &'static str) -> Response {
+    let verbatim = Verbatim::default();
+    let mut request = request
+        .data(principal)
+        .data(DbLoader::for_request(state.app.db.clone()))
+        .data(verbatim.clone());
+    if let Some(own) = own {
+        request = request.data(own);
+    }
+    let Some(response) = within_deadline(&state.app, state.plain.execute(request)).await else {
+        return HttpError::new(StatusCode::OK, media, Code::Timeout, TIMEOUT_MESSAGE).into_response();
+    };
+    respond_with(response, media, &verbatim)
+}
+
+/// `POST /graphql`. The caller is authenticated before the body is read; the body may then be
+/// as large as `limits.max_body_bytes_authenticated` (a 1,000-row bulk mutation fits), and a
+/// body declared larger is refused before it is read.
+pub async fn graphql_post(
+    State(state): State<ServerState>,
+    request: axum::extract::Request,
+) -> Result<Response, HttpError> {
+    let (parts, body) = request.into_parts();
+    let headers = &parts.headers;
+    let media = negotiate(headers).ok_or_else(not_acceptable)?;
+    let json_body = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<mime::Mime>().ok())
+        .is_some_and(|m| m.type_() == mime::APPLICATION && m.subtype() == mime::JSON);
+    if !json_body {
+        let message = "Content-Type must be application/json";
+        return Err(HttpError::new(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            media,
+            Code::BadRequest,
+            message,
+        ));
+    }
+    let limit = state.app.settings.limits.max_body_bytes_authenticated;
+    // Before authenticating (a database read), refuse what no caller may send.
+    if declared_length(headers).is_some_and(|n| n > limit) {
+        return Err(too_large(media, limit));
+    }
+    let principal = admit(&state, headers, media).await?;
+    let body = read_body(body, limit).await.map_err(|e| match e {
+        BodyError::TooLarge => too_large(media, limit),
+        BodyError::Unreadable => HttpError::bad_request(media, "the body could not be read"),
+    })?;
+    let mut request = read_request(&body).map_err(|message| HttpError::bad_request(media, message))?;
+    let parsed = parse(&state, &request, media)?;
+    prepare(&state, &mut request, parsed, media)?;
+    Ok(execute(&state, principal, request, media).await)
+}
+
+/// `GET /graphql?query=…`: queries only. The caller is authenticated and the text checked for
+/// length and nesting before it is parsed; a mutation over GET is then 405.
+pub async fn graphql_get(
+    State(state): State<ServerState>,
+    headers: HeaderMap,
+    Query(params): Query<HashMap<String, String>>,
+) -> Result<Response, HttpError> {
+    let media = negotiate(&headers).ok_or_else(not_acceptable)?;
+    let query = (params.get("query")).ok_or_else(|| HttpError::bad_request(media, "missing `query` parameter"))?;
+    let principal = admit(&state, &headers, media).await?;
+    let operation = params.get("operationName");
+    let mut request = Request::new(query.clone());
+    if let Some(op) = operation {
+        request = request.operation_name(op.clone());
+    }
+    let parsed = parse(&state, &request, media)?;
+    let name = operation.map(String::as_str);
+    if limits::names_operation_of(&parsed.doc, name, OperationType::Mutation)
+        || limits::names_operation_of(&parsed.doc, name, OperationType::Subscription)
+    {
+        let refused = HttpError::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            media,
+            Code::BadRequest,
+            "mutations must use POST",
+        );
+        return Err(refused.with_header(header::ALLOW, "POST"));
+    }
+    if let Some(vars) = params.get("variables") {
+        let v =
+            serde_json::from_str(vars).map_err(|_| HttpError::bad_request(media, "`variables` is not valid JSON"))?;
+        request = request.variables(async_graphql::Variables::from_json(v));
+    }
+    prepare(&state, &mut request, parsed, media)?;
+    Ok(execute(&state, principal, request, media).await)
+}

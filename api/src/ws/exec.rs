@@ -1,0 +1,87 @@
+//! How the socket's operations run: each counted against the rate limit, queries and mutations
+//! under the request deadline, and subscriptions that can park handed to [`super::parked`].
+
+use std::sync::Arc;
+
+use async_graphql::{
+    Data, Executor, Request, Response as GqlResponse, ServerError, futures_util::stream::BoxStream,
+    parser::types::OperationType,
+};
+use futures::{StreamExt, future, stream};
+
+use super::parked;
+use crate::codes::Code;
+use crate::{
+    graphql::{limits, live::LiveSession},
+    http::{self, ServerState},
+};
+
+/// Runs the socket's operations with the admission HTTP gives a request: each one (query,
+/// mutation or subscription) counts against the token subject's rate limit, and a query or
+/// mutation runs under the request deadline (rolled back past it), with the same error codes.
+/// A mutation wakes this process's readers of the log.
+#[derive(Clone)]
+pub(super) struct Exec {
+    pub(super) server: Arc<ServerState>,
+}
+
+impl Exec {
+    /// A response carrying one coded error, as HTTP words it.
+    fn refusal(code: Code, message: &str) -> GqlResponse {
+        GqlResponse::from_errors(vec![limits::with_code(ServerError::new(message, None), code)])
+    }
+}
+
+impl Executor for Exec {
+    async fn execute(&self, request: Request) -> GqlResponse {
+        self.server.schema.execute(request).await
+    }
+
+    fn execute_stream(&self, mut request: Request, session_data: Option<Arc<Data>>) -> BoxStream<'static, GqlResponse> {
+        let app = &self.server.app;
+        let subject = session_data
+            .as_ref()
+            .and_then(|d| d.get(&std::any::TypeId::of::<LiveSession>()))
+            .and_then(|s| s.downcast_ref::<LiveSession>())
+            .map(|s| s.connection.subject.clone());
+        // async-graphql runs no operation before `connection_ack`, so there is always a subject.
+        let Some(subject) = subject else {
+            return stream::once(future::ready(Self::refusal(
+                Code::Unauthenticated,
+                "missing bearer token",
+            )))
+            .boxed();
+        };
+        if http::rate_limited(&self.server.limiter, &subject) {
+            return stream::once(future::ready(Self::refusal(Code::RateLimited, "too many requests"))).boxed();
+        }
+        // The text is checked before it is parsed here, as the schema's own parse does.
+        let name = request.operation_name.clone();
+        // Never parsed before the precheck passed: a text nested too deep can overflow the
+        // parser's stack (the schema's own parse, in its extension, refuses it with a code).
+        let prechecked = limits::precheck(&request.query, app.settings.limits.max_query_length).is_ok();
+        let (subscription, parks) = if prechecked && let Ok(doc) = request.parsed_query() {
+            (
+                limits::names_operation_of(doc, name.as_deref(), OperationType::Subscription),
+                parked::parks(doc, name.as_deref()),
+            )
+        } else {
+            (false, false)
+        };
+        if let (true, Some(session)) = (subscription && parks, &session_data) {
+            return parked::subscribe(self.server.clone(), request, session.clone());
+        }
+        let app = app.clone();
+        let mut responses = Executor::execute_stream(&self.server.schema, request, session_data);
+        if subscription {
+            return responses;
+        }
+        stream::once(async move {
+            http::within_deadline(&app, responses.next())
+                .await
+                .map(|r| r.unwrap_or_default())
+                .unwrap_or_else(|| Self::refusal(Code::Timeout, http::TIMEOUT_MESSAGE))
+        })
+        .boxed()
+    }
+}
