@@ -17,7 +17,7 @@ use secrecy::{ExposeSecret, SecretString};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::{config::Settings, policy::Principal, service::text, state::AppState};
+use crate::{config::Settings, policy::Principal, service::text};
 
 /// Longest name a Support token may carry.
 pub const MAX_SUPPORT_NAME: usize = 64;
@@ -290,16 +290,6 @@ impl Tokens {
             }
         }
     }
-}
-
-/// Checks `token` and loads who it is now (roles as of this moment), with a user's records.
-pub(crate) async fn authenticate_token(
-    app: &AppState,
-    token: &str,
-) -> Result<(Principal, Option<Own>, Claims), AuthError> {
-    let claims = app.tokens.verify(token)?;
-    let (principal, records) = app.tokens.principal(&app.db, &app.principals, &claims).await?;
-    Ok((principal, records.map(|(user, account)| Own { user, account }), claims))
 }
 
 /// A user caller's own records, read with who they are: a request's data, so that reading them

@@ -4,7 +4,11 @@ use std::sync::{Arc, atomic::AtomicU64};
 
 use sea_orm::DatabaseConnection;
 
-use crate::{auth::Tokens, config::Settings};
+use crate::{
+    auth::{AuthError, Claims, Own, Tokens},
+    config::Settings,
+    policy::Principal,
+};
 
 /// What every request may need.
 #[derive(Clone, Debug)]
@@ -35,5 +39,12 @@ impl AppState {
     pub fn committed(&self) {
         self.principals.invalidate();
         self.wake.notify();
+    }
+
+    /// Checks `token` and loads who it is now (roles as of this moment), with a user's records.
+    pub(crate) async fn authenticate(&self, token: &str) -> Result<(Principal, Option<Own>, Claims), AuthError> {
+        let claims = self.tokens.verify(token)?;
+        let (principal, records) = self.tokens.principal(&self.db, &self.principals, &claims).await?;
+        Ok((principal, records.map(|(user, account)| Own { user, account }), claims))
     }
 }

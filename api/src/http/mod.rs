@@ -25,7 +25,7 @@ use axum::{
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
 use crate::{
-    auth::{AuthError, Own, authenticate_token},
+    auth::{AuthError, Own},
     codes::Code,
     graphql::{
         ReachSchema,
@@ -93,7 +93,7 @@ async fn authenticate(app: &AppState, headers: &HeaderMap) -> Result<(Caller, St
         .and_then(|v| v.to_str().ok())
         .and_then(bearer)
         .ok_or(AuthError::Missing)?;
-    let (principal, account, _) = authenticate_token(app, token).await?;
+    let (principal, account, _) = app.authenticate(token).await?;
     let key = crate::auth::rate_key(&principal);
     Ok(((principal, account), key))
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::{
-    auth::{AuthError, authenticate_token},
+    auth::AuthError,
     http::{self, ServerState},
     policy::Principal,
 };
@@ -26,7 +26,7 @@ pub(super) async fn admit(state: &ServerState, payload: &serde_json::Value) -> R
         .and_then(|v| v.as_str())
         .and_then(http::bearer)
         .ok_or_else(|| AuthError::Missing.to_string())?;
-    let (principal, _, claims) = match authenticate_token(&state.app, token).await {
+    let (principal, _, claims) = match state.app.authenticate(token).await {
         Ok(found) => found,
         Err(AuthError::Db(e)) => {
             tracing::error!(error = %e, "database error while authenticating a websocket");

@@ -3,21 +3,24 @@
 
 use async_graphql::{Context, ID, InputObject, Object, Result};
 
-use entity::mobility_account;
+mod payloads;
 
-use super::types::{Mobility, MobilityUser};
+use payloads::addon_payload;
+pub use payloads::{
+    MobilityActivatePayload, MobilityActivationCompletePayload, MobilityDeactivatePayload,
+    MobilityEmailNotificationSetPayload, MobilitySettingsUpdatePayload, MobilityUserUpdatePayload,
+    MobilityUsersDisablePayload, MobilityUsersEnablePayload,
+};
+
 use crate::{
     graphql::{
         context,
-        errors::{UserError, payload, payload_type},
+        errors::payload,
         guard,
         ids::{self, Kind},
         objects::User,
     },
-    service::{
-        ServiceResult,
-        mobility::{self as service, Activation, EnableRow, SettingsChanges},
-    },
+    service::mobility::{self as service, Activation, EnableRow, SettingsChanges},
     state::AppState,
 };
 
@@ -88,46 +91,6 @@ pub struct MobilityDeactivateInput {
     pub account_id: ID,
 }
 
-payload_type! {
-    /// Result of `mobilityActivate`.
-    MobilityActivatePayload {
-        /// The add-on as it is now.
-        mobility: Option<Mobility>,
-    }
-}
-
-payload_type! {
-    /// Result of `mobilityActivationComplete`.
-    MobilityActivationCompletePayload {
-        /// The add-on as it is now.
-        mobility: Option<Mobility>,
-    }
-}
-
-payload_type! {
-    /// Result of `mobilitySettingsUpdate`.
-    MobilitySettingsUpdatePayload {
-        /// The add-on as it is now.
-        mobility: Option<Mobility>,
-    }
-}
-
-payload_type! {
-    /// Result of `mobilityEmailNotificationSet`.
-    MobilityEmailNotificationSetPayload {
-        /// The add-on as it is now.
-        mobility: Option<Mobility>,
-    }
-}
-
-payload_type! {
-    /// Result of `mobilityDeactivate`.
-    MobilityDeactivatePayload {
-        /// The add-on as it is now.
-        mobility: Option<Mobility>,
-    }
-}
-
 /// One user to enable and their mobility extension.
 #[derive(InputObject)]
 pub struct MobilityUserInput {
@@ -149,17 +112,6 @@ pub struct MobilityUsersEnableInput {
     pub dry_run: bool,
 }
 
-payload_type! {
-    /// Result of `mobilityUsersEnable`.
-    MobilityUsersEnablePayload {
-        /// The users enabled (for a dry run: who would be), in input order; empty on any error.
-        mobility_users: Vec<MobilityUser>,
-        /// Whether this was a dry run (nothing written).
-        dry_run: bool,
-    }
-    errors: "Every bad row, with its index in `field` (`[\"users\", \"3\", \"mobilityExtension\"]`)."
-}
-
 /// Input of `mobilityUserUpdate`.
 #[derive(InputObject)]
 pub struct MobilityUserUpdateInput {
@@ -169,14 +121,6 @@ pub struct MobilityUserUpdateInput {
     pub mobility_extension: String,
 }
 
-payload_type! {
-    /// Result of `mobilityUserUpdate`.
-    MobilityUserUpdatePayload {
-        /// The user's mobility record as it is now.
-        mobility_user: Option<MobilityUser>,
-    }
-}
-
 /// Input of `mobilityUsersDisable`.
 #[derive(InputObject)]
 pub struct MobilityUsersDisableInput {
@@ -184,25 +128,6 @@ pub struct MobilityUsersDisableInput {
     pub account_id: ID,
     /// The users (1–1000): all or none are disabled.
     pub user_ids: Vec<ID>,
-}
-
-payload_type! {
-    /// Result of `mobilityUsersDisable`.
-    MobilityUsersDisablePayload {
-        /// The users taken off mobility, in input order; empty on any error.
-        users: Vec<User>,
-    }
-    errors: "Every bad row, with its index in `field` (`[\"userIds\", \"3\"]`)."
-}
-
-/// What the add-on mutations answer: the add-on as it is now, or why nothing changed.
-fn addon_payload(result: ServiceResult<mobility_account::Model>) -> Result<(Option<Mobility>, Vec<UserError>)> {
-    let (addon, user_errors) = payload(result)?;
-    let mobility = addon.map(|a| Mobility {
-        account_id: a.account_id,
-        addon: Some(a),
-    });
-    Ok((mobility, user_errors))
 }
 
 fn account(id: &ID) -> Option<uuid::Uuid> {
