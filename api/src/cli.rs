@@ -3,13 +3,23 @@
 use std::{path::PathBuf, process::ExitCode};
 
 use clap::{Args, Parser, Subcommand};
+use entity::{SyncRunState, platform_sync_run};
+use indicatif::{ProgressBar, ProgressStyle};
+use sea_orm::DatabaseConnection;
 
 use crate::{
     auth::{self, Tokens},
     config::{Overrides, Settings},
     db,
     graphql::ids::{self, Kind},
-    service::directory,
+    service::{
+        directory,
+        sync::{
+            self,
+            runner::{Progress, Runner},
+            seal::TokenKey,
+        },
+    },
     startup::Application,
     telemetry,
 };
@@ -200,43 +210,13 @@ async fn token(settings: Settings, args: TokenArgs) -> anyhow::Result<()> {
 /// `reach sync --account ID`: asks for a run (or joins the one under way), runs it in this
 /// process when it is free, else follows the process that runs it; prints the outcome.
 async fn sync(settings: Settings, args: SyncArgs) -> anyhow::Result<()> {
-    use entity::SyncRunState;
-    use indicatif::{ProgressBar, ProgressStyle};
-
-    use crate::service::sync::{self, runner::Runner, seal::TokenKey};
-
-    let account = ids::decode_as(&args.account, Kind::Account)
-        .or_else(|| uuid::Uuid::parse_str(&args.account).ok())
-        .ok_or_else(|| anyhow::anyhow!("`{}` is not an account id", args.account))?;
+    let account = account_key(&args.account)?;
     let db = db::connect(&settings).await?;
     db::migrate(&db).await?;
     let key = TokenKey::load(&db, &settings).await?;
-    let p = crate::service::sync::runner::cli_principal();
-    let (run, created) = match sync::request_run(&db, &p, Some(account)).await {
-        Ok(found) => found,
-        Err(crate::service::ServiceError::Rejected(errors)) => {
-            let why: Vec<String> = errors.into_iter().map(|e| e.message).collect();
-            anyhow::bail!("{}", why.join("; "))
-        }
-        Err(e) => return Err(e.into()),
-    };
-    let bar = ProgressBar::new_spinner();
-    bar.set_style(
-        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
-            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
-    );
-    bar.enable_steady_tick(std::time::Duration::from_millis(120));
-    let show = |run: &entity::platform_sync_run::Model, read: u64| {
-        let read = if read > 0 {
-            format!("{read} read · ")
-        } else {
-            String::new()
-        };
-        bar.set_message(format!(
-            "{read}{} created · {} updated · {} removed · {} kept · {} exported",
-            run.created, run.updated, run.removed, run.kept, run.exported
-        ));
-    };
+    let (run, created) = request_run(&db, account).await?;
+    let bar = spinner();
+    let show = |run: &platform_sync_run::Model, read: u64| show_counts(&bar, run, read);
     if !created {
         bar.println(format!(
             "joining the run under way ({})",
@@ -253,22 +233,87 @@ async fn sync(settings: Settings, args: SyncArgs) -> anyhow::Result<()> {
     let ended = match runner.claim(Some(run.id)).await? {
         Some(claimed) => runner.execute(claimed, &show).await?,
         // Another process runs it: follow it.
-        None => loop {
-            // Its process may have died: then its lease runs out and it ends here too.
-            let platform = &settings.plugins.platform;
-            sync::fail_abandoned(&db, platform.interval(), platform.retry()).await?;
-            let now = sync::runs_by_id(&db, &[run.id]).await?.remove(&run.id);
-            let Some(now) = now else {
-                anyhow::bail!("the run disappeared");
-            };
-            show(&now, 0);
-            if matches!(now.state, SyncRunState::Succeeded | SyncRunState::Failed) {
-                break now;
-            }
-            tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-        },
+        None => follow_run(&db, &settings, run.id, &show).await?,
     };
     bar.finish_and_clear();
+    print_outcome(&ended);
+    if ended.state == SyncRunState::Succeeded {
+        Ok(())
+    } else {
+        anyhow::bail!("the sync run did not succeed")
+    }
+}
+
+/// The account `reach sync --account` names: its id as the API shows it, or the bare UUID.
+fn account_key(given: &str) -> anyhow::Result<uuid::Uuid> {
+    ids::decode_as(given, Kind::Account)
+        .or_else(|| uuid::Uuid::parse_str(given).ok())
+        .ok_or_else(|| anyhow::anyhow!("`{given}` is not an account id"))
+}
+
+/// Asks for a run of the account, or finds the one under way (`true`: a new run); a refused
+/// request fails with its messages.
+async fn request_run(db: &DatabaseConnection, account: uuid::Uuid) -> anyhow::Result<(platform_sync_run::Model, bool)> {
+    let p = crate::service::sync::runner::cli_principal();
+    match sync::request_run(db, &p, Some(account)).await {
+        Ok(found) => Ok(found),
+        Err(crate::service::ServiceError::Rejected(errors)) => {
+            let why: Vec<String> = errors.into_iter().map(|e| e.message).collect();
+            anyhow::bail!("{}", why.join("; "))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The spinner that shows a run's counts as it goes.
+fn spinner() -> ProgressBar {
+    let bar = ProgressBar::new_spinner();
+    bar.set_style(
+        ProgressStyle::with_template("{spinner} {elapsed_precise} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
+    bar.enable_steady_tick(std::time::Duration::from_millis(120));
+    bar
+}
+
+/// Shows the run's counts (and how many platform numbers were read, once some were).
+fn show_counts(bar: &ProgressBar, run: &platform_sync_run::Model, read: u64) {
+    let read = if read > 0 {
+        format!("{read} read · ")
+    } else {
+        String::new()
+    };
+    bar.set_message(format!(
+        "{read}{} created · {} updated · {} removed · {} kept · {} exported",
+        run.created, run.updated, run.removed, run.kept, run.exported
+    ));
+}
+
+/// Follows a run another process holds until it ends.
+async fn follow_run(
+    db: &DatabaseConnection,
+    settings: &Settings,
+    id: uuid::Uuid,
+    show: Progress<'_>,
+) -> anyhow::Result<platform_sync_run::Model> {
+    loop {
+        // Its process may have died: then its lease runs out and it ends here too.
+        let platform = &settings.plugins.platform;
+        sync::fail_abandoned(db, platform.interval(), platform.retry()).await?;
+        let now = sync::runs_by_id(db, &[id]).await?.remove(&id);
+        let Some(now) = now else {
+            anyhow::bail!("the run disappeared");
+        };
+        show(&now, 0);
+        if matches!(now.state, SyncRunState::Succeeded | SyncRunState::Failed) {
+            return Ok(now);
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    }
+}
+
+/// Prints how the run ended: its state, its counts and the problems it noted.
+fn print_outcome(ended: &platform_sync_run::Model) {
     let state = match ended.state {
         SyncRunState::Succeeded => "succeeded",
         SyncRunState::Failed => "failed",
@@ -288,10 +333,5 @@ async fn sync(settings: Settings, args: SyncArgs) -> anyhow::Result<()> {
         if let Some(line) = line.as_str() {
             println!("  {line}");
         }
-    }
-    if ended.state == SyncRunState::Succeeded {
-        Ok(())
-    } else {
-        anyhow::bail!("the sync run did not succeed")
     }
 }

@@ -32,6 +32,28 @@ impl Settings {
     /// Checks every value that could stop the server later, naming the first bad one.
     pub fn validate(&self) -> Result<(), SettingsError> {
         self.listen_addr()?;
+        self.check_database()?;
+        self.check_tokens()?;
+        self.check_integrations()?;
+        self.check_logging()?;
+        self.check_limits()?;
+        self.check_subscriptions()?;
+        self.check_body_sizes()?;
+        self.check_mobility()?;
+        self.remote_extension
+            .validate()
+            .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
+        self.plugins
+            .validate()
+            .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
+        self.server
+            .validate()
+            .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
+        Ok(())
+    }
+
+    /// `database_*`: the URL's scheme, the pool size and the planner's page cost.
+    fn check_database(&self) -> Result<(), SettingsError> {
         let url = self.database_url.expose_secret();
         if !(url.starts_with("sqlite:") || url.starts_with("postgres://") || url.starts_with("postgresql://")) {
             return Err(SettingsError::new(
@@ -49,6 +71,11 @@ impl Settings {
                 "must be 0 (the server's own) or from 0.1 to 100",
             ));
         }
+        Ok(())
+    }
+
+    /// `jwt_*`, `token_*` and `principal_cache_ms`: what signing and checking tokens needs.
+    fn check_tokens(&self) -> Result<(), SettingsError> {
         if let Some(secret) = &self.jwt_secret
             && secret.expose_secret().len() < 32
         {
@@ -76,6 +103,11 @@ impl Settings {
         if self.principal_cache_ms > 60_000 {
             return Err(SettingsError::new("principal_cache_ms", "must be at most 60000"));
         }
+        Ok(())
+    }
+
+    /// `smtp_url` and `platform_token_key`: how Reach reaches the mail server and the platform.
+    fn check_integrations(&self) -> Result<(), SettingsError> {
         if let Some(smtp) = &self.smtp_url {
             let smtp = smtp.expose_secret();
             if !(smtp.starts_with("smtp://") || smtp.starts_with("smtps://")) {
@@ -87,14 +119,24 @@ impl Settings {
         {
             return Err(SettingsError::new("platform_token_key", why));
         }
+        Ok(())
+    }
+
+    /// `log_format` and `log_level`.
+    fn check_logging(&self) -> Result<(), SettingsError> {
         if !matches!(self.log_format.as_str(), "pretty" | "json") {
             return Err(SettingsError::new("log_format", "must be `pretty` or `json`"));
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log_level).is_err() {
             return Err(SettingsError::new("log_level", "is not a valid log filter"));
         }
+        Ok(())
+    }
+
+    /// `[limits]`: every limit is at least 1 (how the body sizes compare is [`Self::check_body_sizes`]).
+    fn check_limits(&self) -> Result<(), SettingsError> {
         let l = &self.limits;
-        for (key, value) in [
+        at_least_one([
             ("limits.max_depth", l.max_depth),
             ("limits.max_complexity", l.max_complexity),
             ("limits.max_aliases", l.max_aliases),
@@ -108,35 +150,46 @@ impl Settings {
             ),
             ("limits.rate_limit_per_second", l.rate_limit_per_second as usize),
             ("limits.rate_limit_burst", l.rate_limit_burst as usize),
-            (
-                "subscriptions.max_per_connection",
-                self.subscriptions.max_per_connection,
-            ),
-            ("subscriptions.max_per_token", self.subscriptions.max_per_token),
-            ("subscriptions.buffer", self.subscriptions.buffer),
+        ])
+    }
+
+    /// `[subscriptions]`: every count and duration is at least 1.
+    fn check_subscriptions(&self) -> Result<(), SettingsError> {
+        let s = &self.subscriptions;
+        at_least_one([
+            ("subscriptions.max_per_connection", s.max_per_connection),
+            ("subscriptions.max_per_token", s.max_per_token),
+            ("subscriptions.buffer", s.buffer),
             (
                 "subscriptions.keepalive_seconds",
-                usize::try_from(self.subscriptions.keepalive_seconds).unwrap_or(usize::MAX),
+                usize::try_from(s.keepalive_seconds).unwrap_or(usize::MAX),
             ),
             (
                 "subscriptions.init_timeout_seconds",
-                usize::try_from(self.subscriptions.init_timeout_seconds).unwrap_or(usize::MAX),
+                usize::try_from(s.init_timeout_seconds).unwrap_or(usize::MAX),
             ),
             (
                 "subscriptions.catch_up_ms",
-                usize::try_from(self.subscriptions.catch_up_ms).unwrap_or(usize::MAX),
+                usize::try_from(s.catch_up_ms).unwrap_or(usize::MAX),
             ),
-        ] {
-            if value == 0 {
-                return Err(SettingsError::new(key, "must be at least 1"));
-            }
-        }
+        ])
+    }
+
+    /// `[limits]`: an authenticated body may be as large as an anonymous one. Checked after the
+    /// counts of `[subscriptions]`, so the first bad setting named stays the same.
+    fn check_body_sizes(&self) -> Result<(), SettingsError> {
+        let l = &self.limits;
         if l.max_body_bytes_authenticated < l.max_body_bytes {
             return Err(SettingsError::new(
                 "limits.max_body_bytes_authenticated",
                 "must be at least limits.max_body_bytes",
             ));
         }
+        Ok(())
+    }
+
+    /// `[mobility]`: the numbers mobility dials, as digits of the right length.
+    fn check_mobility(&self) -> Result<(), SettingsError> {
         let m = &self.mobility;
         for (key, value, (min, max)) in [
             ("mobility.reverse_dial_number", &m.reverse_dial_number, (10, 15)),
@@ -147,17 +200,18 @@ impl Settings {
                 return Err(SettingsError::new(key, format!("must be {min} to {max} digits")));
             }
         }
-        self.remote_extension
-            .validate()
-            .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
-        self.plugins
-            .validate()
-            .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
-        self.server
-            .validate()
-            .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
         Ok(())
     }
+}
+
+/// The first of `settings` (key, value) that is 0 is refused: each must be at least 1.
+fn at_least_one<const N: usize>(settings: [(&str, usize); N]) -> Result<(), SettingsError> {
+    for (key, value) in settings {
+        if value == 0 {
+            return Err(SettingsError::new(key, "must be at least 1"));
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -19,16 +19,16 @@ use async_graphql::{
     parser::types::{Field, Selection},
     registry::Registry,
 };
-use sea_orm::{
-    ColumnTrait, ConnectionTrait, DbBackend, DbErr, QuerySelect, QueryTrait, Select,
-    sea_query::{Expr, Func, Query},
-};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, Select, sea_query::Expr};
 
 use super::{
     ids::{Kind, encode},
     verbatim::Verbatim,
 };
 use crate::service::pagination::{self, Keyset, PageRequest, Total};
+use sql::PageStatement;
+
+mod sql;
 
 /// A connection, built whole by the database or resolved field by field. Its GraphQL type is
 /// `T`'s: the schema does not change.
@@ -238,65 +238,18 @@ pub async fn fetch<E: Keyset>(
     req: &PageRequest,
     total: impl FnOnce() -> Total,
 ) -> Result<Value, DbErr> {
-    let backend = db.get_database_backend();
-    let total = plan.counts().then(total);
-    let window = total.as_ref().is_some_and(|t| t.windowed(req));
-    let mut page = select.select_only();
-    let mut object = Vec::new();
-    for (i, (key, item)) in plan.node.iter().enumerate() {
-        let value = match item {
-            NodeItem::TypeName => format!("'{}'", names.node),
-            NodeItem::Column(c) => {
-                let column = &columns[*c];
-                let expr = match (column.id, backend) {
-                    (Some(_), DbBackend::Postgres) => Func::cast_as(column.column.clone(), "text").into(),
-                    // SQLite keeps UUIDs as 16-byte blobs, which JSON cannot hold.
-                    (Some(_), _) => Func::cust("hex").arg(column.column.clone()).into(),
-                    (None, _) => column.column.clone(),
-                };
-                page = page.expr_as(expr, format!("c{i}"));
-                format!("p.c{i}")
-            }
-        };
-        // Response keys are GraphQL names (letters, digits, `_`): safe between quotes.
-        object.push(format!("'{key}', {value}"));
-    }
-    page = page
-        .expr_as(Expr::col(E::sort_column().as_column_ref()), "k")
-        .expr_as(Expr::col(E::id_column().as_column_ref()), "i");
-    let page = match total.as_ref().filter(|_| window) {
-        Some(total) => total.page(page, req, "n", ["k", "i"]),
-        None => pagination::keyset::<E, _>(page, req).into_query(),
+    let statement = PageStatement {
+        backend: db.get_database_backend(),
+        plan,
+        columns,
+        names,
+        req,
+        total: plan.counts().then(total),
     };
-    let order = if E::DESCENDING {
-        "p.k DESC, p.i DESC"
-    } else {
-        "p.k, p.i"
-    };
-    let object = object.join(", ");
-    let array = match backend {
-        DbBackend::Postgres => {
-            format!("CAST(COALESCE(json_agg(json_build_object({object}) ORDER BY {order}), '[]') AS text)")
-        }
-        _ => format!("json_group_array(json_object({object}) ORDER BY {order})"),
-    };
-    // One row, even for an empty page: the nodes aggregated over the page, and the count
-    // (the window's, or a sub-select the database computes once).
-    let mut statement = Query::select();
-    let pages = plan.pages() || total.is_none() || window;
-    if pages {
-        statement.expr_as(Expr::cust(array), "nodes").from_subquery(page, "p");
-    }
-    if let Some(total) = total {
-        let count = if window {
-            Expr::cust("COALESCE(MAX(p.n), 0)")
-        } else {
-            pagination::count_of(total.rows)
-        };
-        statement.expr_as(count, "total");
-    }
+    let pages = statement.pages();
+    let statement = pagination::statement(db, statement.build(select), req);
     let row = db
-        .query_one_raw(pagination::statement(db, statement, req))
+        .query_one_raw(statement)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the page's row".into()))?;
     let total: i64 = if plan.counts() { row.try_get("", "total")? } else { 0 };
@@ -305,31 +258,43 @@ pub async fn fetch<E: Keyset>(
     } else {
         (Value::List(Vec::new()), false)
     };
-    let (has_next, has_previous) = pagination::flags(more, req);
-    let mut value = async_graphql::indexmap::IndexMap::with_capacity(plan.items.len());
-    let mut nodes = Some(nodes);
-    for (key, item) in &plan.items {
-        let v = match item {
-            Item::TotalCount => Value::from(total),
-            Item::TypeName => Value::String(names.connection.to_owned()),
-            Item::Nodes => nodes.take().unwrap_or_else(|| Value::List(Vec::new())),
-            Item::PageInfo(flags) => Value::Object(
-                flags
-                    .iter()
-                    .map(|(k, f)| {
-                        let v = match f {
-                            Flag::HasNext => Value::Boolean(has_next),
-                            Flag::HasPrevious => Value::Boolean(has_previous),
-                            Flag::TypeName => Value::String("PageInfo".into()),
-                        };
-                        (k.clone(), v)
-                    })
-                    .collect(),
-            ),
-        };
-        value.insert(key.clone(), v);
+    Ok(plan.connection(names, total, nodes, pagination::flags(more, req)))
+}
+
+impl Plan {
+    /// The connection's value, in the client's order: the count, the nodes (`nodes`, shown once)
+    /// and the page's flags (`has_next`, `has_previous`).
+    fn connection(&self, names: &TypeNames, total: i64, nodes: Value, (has_next, has_previous): (bool, bool)) -> Value {
+        let mut value = async_graphql::indexmap::IndexMap::with_capacity(self.items.len());
+        let mut nodes = Some(nodes);
+        for (key, item) in &self.items {
+            let v = match item {
+                Item::TotalCount => Value::from(total),
+                Item::TypeName => Value::String(names.connection.to_owned()),
+                Item::Nodes => nodes.take().unwrap_or_else(|| Value::List(Vec::new())),
+                Item::PageInfo(flags) => page_info(flags, has_next, has_previous),
+            };
+            value.insert(key.clone(), v);
+        }
+        Value::Object(value)
     }
-    Ok(Value::Object(value))
+}
+
+/// The connection's `pageInfo`, showing `flags`.
+fn page_info(flags: &[(Name, Flag)], has_next: bool, has_previous: bool) -> Value {
+    Value::Object(
+        flags
+            .iter()
+            .map(|(k, f)| {
+                let v = match f {
+                    Flag::HasNext => Value::Boolean(has_next),
+                    Flag::HasPrevious => Value::Boolean(has_previous),
+                    Flag::TypeName => Value::String("PageInfo".into()),
+                };
+                (k.clone(), v)
+            })
+            .collect(),
+    )
 }
 
 /// The page's nodes from the JSON array the database wrote (with the extra row read to learn

@@ -33,12 +33,12 @@ use async_graphql::{
 use axum::{
     extract::{
         FromRequestParts, Query, Request as HttpRequest, State, WebSocketUpgrade,
-        ws::{CloseFrame, Message, WebSocket},
+        ws::{Message, WebSocket},
     },
     http::{HeaderMap, StatusCode, header},
     response::{IntoResponse, Response},
 };
-use futures::{SinkExt, StreamExt, future};
+use futures::{Stream, StreamExt, future, stream::SplitStream};
 use tokio::sync::oneshot;
 use tokio_tungstenite::tungstenite;
 use tracing::Instrument;
@@ -47,14 +47,16 @@ use uuid::Uuid;
 mod exec;
 mod handshake;
 mod parked;
+mod session;
 
 use crate::{
     graphql::live::LiveSession,
     http::{self, ServerState},
-    live::{Connection, Feed, Next, Topic},
+    live::Connection,
 };
 use exec::Exec;
-use handshake::{Handshake, admit};
+use handshake::{Admitted, Handshake, admit};
+use session::{Session, Step};
 
 /// How long one message may wait for a client that does not read before it is cut off.
 pub const SEND_TIMEOUT: Duration = Duration::from_secs(30);
@@ -130,28 +132,61 @@ fn protocol_of(headers: &HeaderMap) -> Option<WebSocketProtocols> {
         .find_map(|p| WebSocketProtocols::from_str(p.trim()).ok())
 }
 
+/// One socket until it closes: async-graphql runs the protocol over its input, and the
+/// [`Session`] around it sends what the protocol and its own deadlines and watches say.
 async fn serve(state: Arc<ServerState>, protocol: WebSocketProtocols, socket: WebSocket) {
-    let settings = state.app.settings.subscriptions.clone();
-    let live = state.app.live.clone();
-    let (mut sink, source) = socket.split();
-    let admitted_flag = Arc::new(AtomicBool::new(false));
-    let anonymous_limit = state.app.settings.limits.max_body_bytes;
-    let before_init = admitted_flag.clone();
+    let settings = &state.app.settings;
+    let (sink, source) = socket.split();
+    let admitted = Arc::new(AtomicBool::new(false));
     let too_big = Arc::new(AtomicBool::new(false));
-    let saw_too_big = too_big.clone();
-    // Text and binary frames go to the protocol; a close frame, an error, or a message larger
-    // than an anonymous body before the caller is admitted ends the input (a message too large
-    // closes the socket with 1009).
-    let incoming = source
+    let incoming = incoming(
+        source,
+        settings.limits.max_body_bytes,
+        admitted.clone(),
+        too_big.clone(),
+    );
+    let (admitted_tx, admitted_rx) = oneshot::channel();
+    let keepalive = Duration::from_secs(settings.subscriptions.keepalive_seconds);
+    let mut operations = operations(state.clone(), incoming, protocol, keepalive, admitted, admitted_tx);
+    let init_timeout = tokio::time::sleep(Duration::from_secs(settings.subscriptions.init_timeout_seconds));
+    let expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
+    tokio::pin!(init_timeout, expiry);
+    let handshake = Handshake::Waiting(admitted_rx);
+    let mut session = Session::new(&state, protocol, sink, handshake, too_big, init_timeout, expiry);
+    let close = loop {
+        match session.next(&mut operations).await {
+            Step::Send(out) => {
+                if !session.send(out).await {
+                    return;
+                }
+            }
+            Step::Continue => {}
+            Step::Close(close) => break close,
+        }
+    };
+    session.close(close).await;
+}
+
+/// The socket's input as the protocol reads it: the bytes of its text and binary frames. A close
+/// frame, an error, or a message larger than an anonymous body (`anonymous_limit`) before the
+/// caller is `admitted` ends it; a message too large also sets `too_big` (the socket closes with
+/// 1009).
+fn incoming(
+    source: SplitStream<WebSocket>,
+    anonymous_limit: usize,
+    admitted: Arc<AtomicBool>,
+    too_big: Arc<AtomicBool>,
+) -> impl Stream<Item = Vec<u8>> + Unpin {
+    source
         .take_while(move |m| {
             let size = match m {
                 Ok(Message::Text(t)) => t.len(),
                 Ok(Message::Binary(b)) => b.len(),
                 _ => 0,
             };
-            let within = size <= anonymous_limit || before_init.load(Ordering::Acquire);
+            let within = size <= anonymous_limit || admitted.load(Ordering::Acquire);
             if !within || m.as_ref().is_err_and(is_too_big) {
-                saw_too_big.store(true, Ordering::Release);
+                too_big.store(true, Ordering::Release);
             }
             future::ready(
                 within
@@ -167,100 +202,54 @@ async fn serve(state: Arc<ServerState>, protocol: WebSocketProtocols, socket: We
                 Ok(Message::Binary(b)) => Some(b.to_vec()),
                 _ => None,
             })
-        });
-    let (admitted_tx, admitted_rx) = oneshot::channel();
-    let init_state = state.clone();
-    let exec = Exec { server: state.clone() };
-    let keepalive = Duration::from_secs(settings.keepalive_seconds);
-    let mut gql = GqlWebSocket::new(exec, incoming, protocol).on_connection_init(move |payload| async move {
-        match admit(&init_state, &payload).await {
-            Ok((admitted, subject)) => {
-                admitted_flag.store(true, Ordering::Release);
-                let mut data = Data::default();
-                data.insert(admitted.principal.clone());
-                data.insert(LiveSession {
-                    connection: Connection::new(subject),
-                });
-                let _ = admitted_tx.send(Ok(admitted));
-                Ok(data)
-            }
-            Err(reason) => {
-                let _ = admitted_tx.send(Err(reason.clone()));
-                Err(async_graphql::Error::new(reason))
-            }
-        }
-    });
-    if protocol == WebSocketProtocols::GraphQLWS {
-        gql = gql.keepalive_timeout(keepalive * 3);
-    }
-    let mut handshake = Handshake::Waiting(admitted_rx);
-    let init_timeout = tokio::time::sleep(Duration::from_secs(settings.init_timeout_seconds));
-    tokio::pin!(init_timeout);
-    let expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
-    tokio::pin!(expiry);
-    let mut pings = tokio::time::interval_at(tokio::time::Instant::now() + keepalive, keepalive);
-    pings.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-    let mut roles: Option<Feed> = None;
-    let stopping = live.stopping();
-    let ping = match protocol {
-        WebSocketProtocols::GraphQLWS => r#"{"type":"ping"}"#,
-        WebSocketProtocols::SubscriptionsTransportWS => r#"{"type":"ka"}"#,
-    };
+        })
+}
 
-    let close = loop {
-        let admitted = matches!(handshake, Handshake::Admitted);
-        let out = tokio::select! {
-            message = gql.next() => {
-                if let Some(a) = handshake.poll() {
-                    expiry.as_mut().reset(a.expires);
-                    if let Some(user) = a.principal.user() {
-                        roles = live.subscribe(Topic::Roles(user.user_id), None).ok();
-                    }
-                }
-                match message {
-                    Some(WsMessage::Text(text)) => Message::Text(text.into()),
-                    Some(WsMessage::Close(code, reason)) => break closing(protocol, &handshake, code, reason),
-                    None => break match &handshake {
-                        _ if too_big.load(Ordering::Acquire) => (MESSAGE_TOO_BIG, "Message too big".into()),
-                        Handshake::Refused(reason) => (4403, format!("Forbidden: {reason}")),
-                        _ => (1000, String::new()),
-                    },
-                }
-            }
-            () = &mut init_timeout, if matches!(handshake, Handshake::Waiting(_)) => {
-                break (4408, "Connection initialisation timeout".into());
-            }
-            () = &mut expiry, if admitted => break (4403, "Forbidden: token expired".into()),
-            _ = pings.tick(), if admitted => Message::Text(ping.into()),
-            next = async { match roles.as_mut() { Some(feed) => feed.next().await, None => future::pending().await } } => {
-                match next {
-                    Next::Event(_) | Next::Overflowed => {
-                        break (4403, "Forbidden: roles changed; connect again".into());
-                    }
-                    // The server is stopping (the branch below closes the socket).
-                    Next::Closed => {
-                        roles = None;
-                        continue;
-                    }
-                }
-            }
-            () = stopping.cancelled() => break (1001, "server shutting down".into()),
-        };
-        match tokio::time::timeout(SEND_TIMEOUT, sink.send(out)).await {
-            Ok(Ok(())) => {}
-            Ok(Err(_)) => return,
-            Err(_) => {
-                tracing::info!("a websocket client stopped reading; cut off");
-                return;
-            }
+/// async-graphql's protocol over `incoming`: operations run by [`Exec`], `connection_init`
+/// checked by [`connection_init`], and on `graphql-transport-ws` a client silent for three
+/// keep-alives closed.
+fn operations(
+    state: Arc<ServerState>,
+    incoming: impl Stream<Item = Vec<u8>> + Unpin + Send + 'static,
+    protocol: WebSocketProtocols,
+    keepalive: Duration,
+    admitted: Arc<AtomicBool>,
+    admitted_tx: oneshot::Sender<Result<Admitted, String>>,
+) -> impl Stream<Item = WsMessage> + Unpin {
+    let exec = Exec { server: state.clone() };
+    let gql = GqlWebSocket::new(exec, incoming, protocol)
+        .on_connection_init(move |payload| connection_init(state, payload, admitted, admitted_tx));
+    if protocol == WebSocketProtocols::GraphQLWS {
+        gql.keepalive_timeout(keepalive * 3)
+    } else {
+        gql
+    }
+}
+
+/// `connection_init`: the session's data when [`admit`] accepts the caller (then `admitted` is
+/// set), or why not; the outcome also goes to the session on `admitted_tx`.
+async fn connection_init(
+    state: Arc<ServerState>,
+    payload: serde_json::Value,
+    admitted: Arc<AtomicBool>,
+    admitted_tx: oneshot::Sender<Result<Admitted, String>>,
+) -> async_graphql::Result<Data> {
+    match admit(&state, &payload).await {
+        Ok((caller, subject)) => {
+            admitted.store(true, Ordering::Release);
+            let mut data = Data::default();
+            data.insert(caller.principal.clone());
+            data.insert(LiveSession {
+                connection: Connection::new(subject),
+            });
+            let _ = admitted_tx.send(Ok(caller));
+            Ok(data)
         }
-    };
-    let (code, reason) = close;
-    let frame = CloseFrame {
-        code,
-        reason: reason.into(),
-    };
-    let _ = tokio::time::timeout(Duration::from_secs(1), sink.send(Message::Close(Some(frame)))).await;
+        Err(reason) => {
+            let _ = admitted_tx.send(Err(reason.clone()));
+            Err(async_graphql::Error::new(reason))
+        }
+    }
 }
 
 /// Whether a read failed on a message or frame larger than the socket accepts.
@@ -268,21 +257,4 @@ fn is_too_big(e: &axum::Error) -> bool {
     std::error::Error::source(e)
         .and_then(|e| e.downcast_ref::<tungstenite::Error>())
         .is_some_and(|e| matches!(e, tungstenite::Error::Capacity(_)))
-}
-
-/// The close code to send for a close async-graphql asked for, in `graphql-transport-ws` terms.
-fn closing(protocol: WebSocketProtocols, handshake: &Handshake, code: u16, reason: String) -> (u16, String) {
-    if let Handshake::Refused(why) = handshake {
-        return (4403, format!("Forbidden: {why}"));
-    }
-    if protocol != WebSocketProtocols::GraphQLWS {
-        return (code, reason);
-    }
-    match code {
-        // A message that is not valid JSON of the protocol.
-        1002 => (4400, reason),
-        // An operation before `connection_ack`.
-        1011 => (4401, "Unauthorized".into()),
-        _ => (code, reason),
-    }
 }

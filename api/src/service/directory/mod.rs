@@ -3,6 +3,7 @@
 pub(crate) mod accounts;
 mod reads;
 mod roles;
+mod user_import;
 mod user_update;
 mod users;
 

@@ -3,13 +3,13 @@
 
 use chrono::Utc;
 use entity::{ClaimKind, PhoneProfile, user};
-use sea_orm::{ActiveEnum, ActiveModelTrait, EntityTrait, QuerySelect, Set};
+use sea_orm::{ActiveEnum, ActiveModelTrait, DatabaseTransaction, EntityTrait, QuerySelect, Set};
 use serde_json::{Value, json};
 use uuid::Uuid;
 
 use super::{
     accounts::admin_account,
-    users::{UserFields, account_locations, conflict_from_db, search_text, validate_row},
+    users::{UserFields, ValidUser, account_locations, conflict_from_db, search_text, validate_row},
 };
 use crate::service::{Change, GivenId};
 use crate::{
@@ -40,6 +40,20 @@ pub struct UserChanges {
     pub phone_profile: Option<PhoneProfile>,
 }
 
+impl UserChanges {
+    /// The user's fields once these changes are made to `current`.
+    fn applied_to(self, current: &user::Model) -> UserFields {
+        UserFields {
+            location_id: (self.location_id).applied_to(current.location_id.map(GivenId::Key)),
+            name: self.name.unwrap_or_else(|| current.name.clone()),
+            email: self.email.applied_to(current.email.clone()),
+            phone_number: self.phone_number.applied_to(current.phone_number.clone()),
+            extension: self.extension.unwrap_or_else(|| current.extension.clone()),
+            phone_profile: self.phone_profile.unwrap_or(current.phone_profile),
+        }
+    }
+}
+
 /// Changes a user's directory fields (Support, or a Decision Maker of the account). A request
 /// that changes nothing records no event.
 pub async fn update_user(
@@ -49,28 +63,52 @@ pub async fn update_user(
     changes: UserChanges,
 ) -> ServiceResult<user::Model> {
     let field = ["id"];
-    // The row is read inside the write transaction and locked (`FOR UPDATE` on PostgreSQL;
-    // SQLite's `BEGIN IMMEDIATE` already serialises writers), so the update and its event are
-    // computed from what is stored, not from a copy another request may have overtaken.
     let txn = db::begin_write(db).await?;
-    let current = match user_id {
-        Some(id) => user::Entity::find_by_id(id).lock_exclusive().one(&txn).await?,
-        None => None,
-    }
-    .filter(|u| p.knows_user(super::scope(u)))
-    .ok_or_else(|| not_found(&field, "user"))?;
+    let current = locked_user(&txn, p, user_id, &field).await?;
     let account = admin_account(&txn, p, Some(current.account_id), &field).await?;
     let locations = account_locations(&txn, account.id).await?;
-    let fields = UserFields {
-        location_id: (changes.location_id).applied_to(current.location_id.map(GivenId::Key)),
-        name: changes.name.unwrap_or_else(|| current.name.clone()),
-        email: changes.email.applied_to(current.email.clone()),
-        phone_number: changes.phone_number.applied_to(current.phone_number.clone()),
-        extension: changes.extension.unwrap_or_else(|| current.extension.clone()),
-        phone_profile: changes.phone_profile.unwrap_or(current.phone_profile),
-    };
+    let fields = changes.applied_to(&current);
     let v = validate_row(&fields, &account, &locations).map_err(ServiceError::Rejected)?;
+    let diff = changed_fields(&current, &v);
+    if diff.is_empty() {
+        return Ok(current);
+    }
+    if v.extension != current.extension {
+        move_extension_claim(&txn, &current, &v.extension).await?;
+    }
+    let model = write_fields(&txn, current, v).await?;
+    outbox::record(
+        &txn,
+        p,
+        Event::UserUpdated(ev::Changed { changes: diff }).about(model.account_id, model.id),
+    )
+    .await?;
+    crate::service::commit(txn).await?;
+    Ok(model)
+}
 
+/// The user the caller knows by `user_id`, read and locked for this update.
+///
+/// The row is read inside the write transaction and locked (`FOR UPDATE` on PostgreSQL; SQLite's
+/// `BEGIN IMMEDIATE` already serialises writers), so the update and its event are computed from
+/// what is stored, not from a copy another request may have overtaken.
+async fn locked_user(
+    txn: &DatabaseTransaction,
+    p: &Principal,
+    user_id: Option<Uuid>,
+    field: &[&str],
+) -> ServiceResult<user::Model> {
+    let found = match user_id {
+        Some(id) => user::Entity::find_by_id(id).lock_exclusive().one(txn).await?,
+        None => None,
+    };
+    found
+        .filter(|u| p.knows_user(super::scope(u)))
+        .ok_or_else(|| not_found(field, "user"))
+}
+
+/// The fields whose stored value `v` changes, old and new (the event's `changes`).
+fn changed_fields(current: &user::Model, v: &ValidUser) -> ev::Changes {
     let mut diff = ev::Changes::new();
     let mut note = |name: &str, old: Value, new: Value| {
         if old != new {
@@ -87,32 +125,41 @@ pub async fn update_user(
         json!(v.phone_profile.to_value()),
     );
     note("locationId", json!(current.location_id), json!(v.location_id));
-    if diff.is_empty() {
-        return Ok(current);
-    }
+    diff
+}
 
-    if v.extension != current.extension {
-        if let Some(claim) = extension_claims::taken(&txn, current.account_id, std::slice::from_ref(&v.extension))
-            .await?
-            .remove(&v.extension)
-        {
-            return Err(ServiceError::reject(
-                ErrorCode::ExtensionConflict,
-                &["extension"],
-                extension_claims::conflict_message(claim.kind),
-            ));
-        }
-        extension_claims::release(&txn, current.account_id, ClaimKind::User, &[current.id]).await?;
-        extension_claims::claim(
-            &txn,
-            current.account_id,
-            ClaimKind::User,
-            [(v.extension.clone(), current.id)],
-        )
-        .await
-        .map_err(|e| conflict_from_db(e, &[]))?;
+/// Moves the user's extension claim to `extension`, refused when another user or a mobility
+/// record of the account holds it.
+async fn move_extension_claim(
+    txn: &DatabaseTransaction,
+    current: &user::Model,
+    extension: &String,
+) -> ServiceResult<()> {
+    if let Some(claim) = extension_claims::taken(txn, current.account_id, std::slice::from_ref(extension))
+        .await?
+        .remove(extension)
+    {
+        return Err(ServiceError::reject(
+            ErrorCode::ExtensionConflict,
+            &["extension"],
+            extension_claims::conflict_message(claim.kind),
+        ));
     }
-    let mut am: user::ActiveModel = current.clone().into();
+    extension_claims::release(txn, current.account_id, ClaimKind::User, &[current.id]).await?;
+    extension_claims::claim(
+        txn,
+        current.account_id,
+        ClaimKind::User,
+        [(extension.clone(), current.id)],
+    )
+    .await
+    .map_err(|e| conflict_from_db(e, &[]))?;
+    Ok(())
+}
+
+/// Writes the validated fields over the stored row (with its sort name and search text).
+async fn write_fields(txn: &DatabaseTransaction, current: user::Model, v: ValidUser) -> ServiceResult<user::Model> {
+    let mut am: user::ActiveModel = current.into();
     am.sort_name = Set(v.name.to_lowercase());
     am.search_text = Set(search_text(
         &v.name,
@@ -127,13 +174,5 @@ pub async fn update_user(
     am.phone_profile = Set(v.phone_profile);
     am.location_id = Set(v.location_id);
     am.updated_at = Set(Utc::now());
-    let model = am.update(&txn).await.map_err(|e| conflict_from_db(e, &[]))?;
-    outbox::record(
-        &txn,
-        p,
-        Event::UserUpdated(ev::Changed { changes: diff }).about(model.account_id, model.id),
-    )
-    .await?;
-    crate::service::commit(txn).await?;
-    Ok(model)
+    am.update(txn).await.map_err(|e| conflict_from_db(e, &[]))
 }

@@ -15,7 +15,10 @@
 use std::collections::{HashMap, HashSet};
 
 use entity::{SyncRunState, account, platform_sync_run};
-use integrations::{PlatformSettings, platform::PlatformConnector};
+use integrations::{
+    PlatformSettings,
+    platform::{PlatformConnector, PlatformNumber},
+};
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
 use uuid::Uuid;
 
@@ -52,6 +55,27 @@ impl From<DbErr> for Stop {
     fn from(e: DbErr) -> Self {
         tracing::error!(error = %e, "platform sync: database error");
         Stop::Failed("the database failed during the run; it will be tried again".into())
+    }
+}
+
+/// What reading the platform's listing found.
+#[derive(Default)]
+struct Listing {
+    /// How many platform numbers were read.
+    read: u64,
+    /// Numbers that moved between users, applied once the listing is complete.
+    later: Vec<PlatformNumber>,
+}
+
+/// The cursor of the page after this one (`None` after the last).
+fn next_page(next: Option<String>, seen: &mut HashSet<String>) -> Result<Option<String>, Stop> {
+    match next {
+        None => Ok(None),
+        // A cursor seen before would list the same pages again, for ever.
+        Some(next) if !seen.insert(next.clone()) => Err(Stop::Failed(
+            "the platform's answer could not be read (its page cursors go round in a circle)".into(),
+        )),
+        Some(next) => Ok(Some(next)),
     }
 }
 
@@ -158,7 +182,8 @@ impl Runner {
         self.export(run, notes, &account, &connector).await
     }
 
-    #[allow(clippy::too_many_arguments)]
+    /// Imports the platform's listing: withdrawals first, then every page, then (the listing being
+    /// complete) the numbers it no longer holds and the numbers that moved between users.
     async fn import(
         &self,
         run: &mut platform_sync_run::Model,
@@ -184,68 +209,104 @@ impl Runner {
         withdraw::drain(&self.db, connector, account.id, Some(notes))
             .await
             .map_err(|e| self.settle_failed(e))?;
+        let listing = self.apply_listing(&scope, connector, run, notes, progress).await?;
+        self.remove_unlisted(&scope, run, notes, listing.read).await?;
+        self.apply_moved(&scope, run, notes, &listing.later).await?;
+        progress(run, listing.read);
+        Ok(())
+    }
+
+    /// Reads the platform's numbers page by page, applying each page in its own transaction and
+    /// following the run after each.
+    async fn apply_listing(
+        &self,
+        scope: &Scope<'_>,
+        connector: &dyn PlatformConnector,
+        run: &mut platform_sync_run::Model,
+        notes: &mut Notes,
+        progress: Progress<'_>,
+    ) -> Result<Listing, Stop> {
+        let mut listing = Listing::default();
         let mut cursor: Option<String> = None;
         let mut cursors = HashSet::new();
-        let mut read: u64 = 0;
-        let mut later = Vec::new();
         loop {
             let page = connector
                 .list(cursor.as_deref(), self.settings.page_size)
                 .await
                 .map_err(|e| Stop::Failed(format!("reading the platform's numbers failed: {e}")))?;
-            read += page.items.len() as u64;
-            let mut withdrawals = Vec::new();
-            if !import::apply_page(
-                &self.db,
-                &scope,
-                &page.items,
-                run,
-                notes,
-                Some(&mut later),
-                &mut withdrawals,
-            )
-            .await?
-            {
-                return Err(Stop::Lost);
-            }
-            for (w, platform_id) in &withdrawals {
-                withdraw::settle(&self.db, connector, w, platform_id, Some(notes))
-                    .await
-                    .map_err(|e| self.settle_failed(e))?;
-            }
-            progress(run, read);
-            match page.next_cursor {
-                None => break,
-                // A cursor seen before would list the same pages again, for ever.
-                Some(next) if !cursors.insert(next.clone()) => {
-                    return Err(Stop::Failed(
-                        "the platform's answer could not be read (its page cursors go round in a circle)".into(),
-                    ));
-                }
-                Some(next) => cursor = Some(next),
+            listing.read += page.items.len() as u64;
+            self.apply_listed_page(scope, connector, &page.items, run, notes, &mut listing.later)
+                .await?;
+            progress(run, listing.read);
+            cursor = next_page(page.next_cursor, &mut cursors)?;
+            if cursor.is_none() {
+                return Ok(listing);
             }
         }
+    }
+
+    /// Applies one page of the listing, then deletes on the platform the numbers the page
+    /// withdrew; numbers that moved between users are left in `later`.
+    async fn apply_listed_page(
+        &self,
+        scope: &Scope<'_>,
+        connector: &dyn PlatformConnector,
+        items: &[PlatformNumber],
+        run: &mut platform_sync_run::Model,
+        notes: &mut Notes,
+        later: &mut Vec<PlatformNumber>,
+    ) -> Result<(), Stop> {
+        let mut withdrawals = Vec::new();
+        if !import::apply_page(&self.db, scope, items, run, notes, Some(later), &mut withdrawals).await? {
+            return Err(Stop::Lost);
+        }
+        for (w, platform_id) in &withdrawals {
+            withdraw::settle(&self.db, connector, w, platform_id, Some(notes))
+                .await
+                .map_err(|e| self.settle_failed(e))?;
+        }
+        Ok(())
+    }
+
+    /// After a complete listing of `read` numbers: removes the numbers the platform no longer has
+    /// (or keeps and flags them) and closes the withdrawals it no longer lists.
+    async fn remove_unlisted(
+        &self,
+        scope: &Scope<'_>,
+        run: &mut platform_sync_run::Model,
+        notes: &mut Notes,
+        read: u64,
+    ) -> Result<(), Stop> {
         // An empty listing while Reach holds numbers from the platform is far likelier a wrong
         // platformAccount or a platform fault than a platform emptied: nothing is removed.
-        if read == 0 && import::linked_count(&self.db, account.id).await? > 0 {
+        if read == 0 && import::linked_count(&self.db, scope.account.id).await? > 0 {
             return Err(Stop::Failed(
                 "the platform listed no numbers for this account although Reach holds numbers from it; \
                  nothing was removed (check platformAccount)"
                     .into(),
             ));
         }
-        if !import::remove_unseen(&self.db, &scope, run, notes).await? {
+        if !import::remove_unseen(&self.db, scope, run, notes).await? {
             return Err(Stop::Lost);
         }
-        withdraw::close_unlisted(&self.db, account.id, started).await?;
-        // Numbers that moved between users: their old holder is gone now (or kept, and reported).
+        withdraw::close_unlisted(&self.db, scope.account.id, scope.started).await?;
+        Ok(())
+    }
+
+    /// Numbers that moved between users: their old holder is gone now (or kept, and reported).
+    async fn apply_moved(
+        &self,
+        scope: &Scope<'_>,
+        run: &mut platform_sync_run::Model,
+        notes: &mut Notes,
+        later: &[PlatformNumber],
+    ) -> Result<(), Stop> {
         for chunk in later.chunks(self.settings.page_size.max(1) as usize) {
             let mut withdrawals = Vec::new();
-            if !import::apply_page(&self.db, &scope, chunk, run, notes, None, &mut withdrawals).await? {
+            if !import::apply_page(&self.db, scope, chunk, run, notes, None, &mut withdrawals).await? {
                 return Err(Stop::Lost);
             }
         }
-        progress(run, read);
         Ok(())
     }
 
