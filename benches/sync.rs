@@ -5,7 +5,7 @@
 //! Two MX-ONE accounts of 10 platform numbers per user: 1,000 users (10,000 numbers) and 10,000
 //! users (100,000 numbers). Each gets a first run, which imports every number, then a second
 //! run, which must change nothing. The platform is an axum server in this process speaking the
-//! README's adapter contract; it makes each page from its cursor (an offset), so it holds no list.
+//! adapter contract of docs/platform.md; it makes each page from its cursor (an offset), so it holds no list.
 //!
 //! Each run happens in a child process (this binary again, with `REACH_BENCH_SYNC_CHILD` set)
 //! that does only the run, as the runner does: request, claim, execute. Its memory is the run's

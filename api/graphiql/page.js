@@ -54,6 +54,9 @@
           var message = JSON.parse(event.data);
           if (message.type === 'connection_ack') {
             send({ id: '1', type: 'subscribe', payload: params });
+            // Shown until the first event replaces it.
+            observer.next({ data: null, extensions: { reach: 'subscribed — waiting for events ' +
+              '(make a change in another browser tab: running another operation here stops this one)' } });
           } else if (message.type === 'ping') {
             send({ type: 'pong' });
           } else if (message.type === 'next') {
@@ -89,8 +92,13 @@
   // Used for queries and for GraphiQL's schema introspection alike. Headers typed into
   // GraphiQL's headers pane are sent too and win over the bar's token. Subscriptions go over a
   // websocket.
+  var NO_TOKEN = 'No token yet: ' + (options.personas ? 'pick a persona above, or paste a token' : 'paste a token above') +
+    ' (`reach serve --demo` and `reach token` print them). Every request needs one.';
+
   function makeFetcher(currentToken) {
     return function (params, opts) {
+      // Without a token the server can only answer UNAUTHENTICATED: say what to do instead.
+      if (!currentToken()) { return Promise.resolve({ errors: [{ message: NO_TOKEN }] }); }
       if (isSubscription(params, opts)) { return subscribe(params, currentToken()); }
       var headers = new Headers({
         'Content-Type': 'application/json',
@@ -138,6 +146,10 @@
       return makeFetcher(function () { return tokenRef.current; });
     }, [applied]);
 
+    // Demo mode: the persona whose token is set, if any.
+    var personas = options.personas || [];
+    var persona = personas.filter(function (p) { return p.token === bareToken(token); })[0];
+
     var graphiqlProps = { fetcher: fetcher };
     if (typeof options.query === 'string') {
       graphiqlProps.query = options.query;
@@ -171,9 +183,20 @@
           disabled: !token,
           onClick: function () { setToken(''); setShown(false); }
         }, 'Clear'),
-        token ? null : h('span', { className: 'reach-hint' },
-          'Paste a token printed by ', h('code', null, 'reach serve --demo'),
-          ' or ', h('code', null, 'reach token'))
+        personas.length ? h('select', {
+          id: 'reach-persona',
+          'aria-label': 'Demo persona',
+          value: persona ? persona.token : '',
+          onChange: function (event) { setToken(event.target.value); setShown(false); }
+        },
+          h('option', { value: '' }, 'Pick a demo persona…'),
+          personas.map(function (p) { return h('option', { key: p.token, value: p.token }, p.who); })
+        ) : null,
+        persona ? h('span', { id: 'reach-who', className: 'reach-hint' }, 'You are ', h('strong', null, persona.who)) :
+          token ? null : h('span', { className: 'reach-hint' },
+            personas.length ? 'Pick a persona, or paste a token' : 'Paste a token printed by ',
+            personas.length ? null : h('code', null, 'reach serve --demo'),
+            personas.length ? null : ' or ', personas.length ? null : h('code', null, 'reach token'))
       ),
       h('div', { className: 'reach-graphiql' }, h(GraphiQL, graphiqlProps))
     );

@@ -64,21 +64,46 @@ pub struct Claims {
     pub jti: String,
 }
 
-/// Why a request is not authenticated (always HTTP 401 `UNAUTHENTICATED`).
+/// Why a request is not authenticated (always HTTP 401 `UNAUTHENTICATED`). Each message says
+/// what is wrong and what to do; the clock's verdicts (expired, not yet valid, too long-lived) are
+/// given only for a token whose signature, issuer and audience passed. A websocket's close
+/// reason carries the message too, so each stays within [`MAX_MESSAGE_BYTES`].
 #[derive(Debug, thiserror::Error)]
 pub enum AuthError {
     /// No `Authorization: Bearer` header.
-    #[error("missing bearer token")]
+    #[error("missing bearer token: send `Authorization: Bearer <token>`")]
     Missing,
-    /// Bad signature, algorithm, claims or timing.
-    #[error("invalid token")]
+    /// The token's `exp` (seconds since the epoch) has passed, with the leeway.
+    #[error("the token expired at {}; ask for a new one", instant(*.0))]
+    Expired(i64),
+    /// The token's `nbf` or `iat` (seconds since the epoch) is ahead of the clock, past the skew.
+    #[error("the token is not valid before {}; check the issuer's clock", instant(*.0))]
+    NotYetValid(i64),
+    /// The token's lifetime (`exp - iat`) is longer than the most allowed, in seconds.
+    #[error("the token lives longer than the {0} s allowed (exp - iat); ask for a shorter-lived one")]
+    TooLong(i64),
+    /// Bad signature, algorithm or claims (the caller learns no more about a token it may have
+    /// forged).
+    #[error("invalid token (signature, algorithm, issuer, audience or claims); ask for a new one")]
     Invalid,
     /// The user the token names no longer exists.
-    #[error("unknown user")]
+    #[error("the token's user no longer exists; ask for a token of an existing user")]
     UnknownUser,
     /// The database failed while loading the principal.
     #[error("database error")]
     Db(#[from] DbErr),
+}
+
+/// Longest [`AuthError`] message, in bytes: a websocket close reason holds 123, and the refusal
+/// puts `Forbidden: ` before it.
+pub const MAX_MESSAGE_BYTES: usize = 123 - "Forbidden: ".len();
+
+/// Seconds since the epoch as a message shows them: RFC 3339 in UTC, to the second.
+fn instant(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0).map_or_else(
+        || seconds.to_string(),
+        |t| t.to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+    )
 }
 
 /// Signs and checks tokens with the server's secret.
@@ -130,8 +155,19 @@ impl TokenTiming {
     /// before `nbf` or `iat` (give or take the skew), and no longer-lived than the maximum — a
     /// future `iat` would otherwise stretch a token's life past it.
     pub fn admits(&self, claims: &Claims, now: i64) -> bool {
+        self.check(claims, now).is_ok()
+    }
+
+    /// [`Self::admits`], saying why not.
+    fn check(&self, claims: &Claims, now: i64) -> Result<(), AuthError> {
         let horizon = now.saturating_add(self.nbf_leeway);
-        claims.nbf <= horizon && claims.iat <= horizon && claims.exp.saturating_sub(claims.iat) <= self.max_lifetime
+        if claims.nbf > horizon || claims.iat > horizon {
+            return Err(AuthError::NotYetValid(claims.nbf.max(claims.iat)));
+        }
+        if claims.exp.saturating_sub(claims.iat) > self.max_lifetime {
+            return Err(AuthError::TooLong(self.max_lifetime));
+        }
+        Ok(())
     }
 }
 
@@ -163,7 +199,6 @@ impl Tokens {
 
     /// These keys with the clock rules `timing` instead of the defaults.
     pub fn with_timing(mut self, timing: TokenTiming) -> Self {
-        self.validation.leeway = u64::try_from(timing.exp_leeway).unwrap_or(0);
         self.timing = timing;
         self
     }
@@ -176,11 +211,11 @@ impl Tokens {
         validation.set_issuer(&[issuer]);
         validation.set_audience(&[audience]);
         validation.set_required_spec_claims(&["exp", "nbf", "iss", "aud", "sub"]);
-        // One leeway covers `exp` and `nbf` in jsonwebtoken: it is the `exp` one, and `nbf`
-        // has its own skew, checked in `verify`.
+        // The clock rules are checked in `verify`, after the signature, issuer and audience, so
+        // that a refusal can say which one failed: `exp` with its leeway, `nbf` with its own skew.
+        validation.validate_exp = false;
         validation.validate_nbf = false;
         let timing = TokenTiming::default();
-        validation.leeway = u64::try_from(timing.exp_leeway).unwrap_or(0);
         Self {
             encoding: EncodingKey::from_secret(bytes),
             decoding: DecodingKey::from_secret(bytes),
@@ -243,22 +278,24 @@ impl Tokens {
     pub fn verify(&self, token: &str) -> Result<Claims, AuthError> {
         let now = Utc::now().timestamp();
         if let Some(claims) = self.verified.get(token) {
-            let live = now <= self.expires_at(&claims);
-            return if live && self.timing.admits(&claims, now) {
-                Ok(claims.as_ref().clone())
-            } else {
-                Err(AuthError::Invalid)
-            };
+            self.on_the_clock(&claims, now)?;
+            return Ok(claims.as_ref().clone());
         }
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &self.validation)
             .map(|data| data.claims)
             .map_err(|_| AuthError::Invalid)?;
-        if self.timing.admits(&claims, now) {
-            self.verified.keep(token, Arc::new(claims.clone()));
-            Ok(claims)
-        } else {
-            Err(AuthError::Invalid)
+        self.on_the_clock(&claims, now)?;
+        self.verified.keep(token, Arc::new(claims.clone()));
+        Ok(claims)
+    }
+
+    /// The clock rules on claims whose signature passed: not expired (with the leeway), then
+    /// [`TokenTiming::admits`].
+    fn on_the_clock(&self, claims: &Claims, now: i64) -> Result<(), AuthError> {
+        if now > self.expires_at(claims) {
+            return Err(AuthError::Expired(claims.exp));
         }
+        self.timing.check(claims, now)
     }
 
     /// The principal a verified token stands for, with its roles as stored now; for a user, also
@@ -319,4 +356,91 @@ pub fn generated_secret_warning(settings: &Settings) -> Option<&'static str> {
         "REACH_JWT_SECRET is not set: tokens are signed with a secret kept in the database; \
          set REACH_JWT_SECRET (at least 32 characters) in production",
     )
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use super::*;
+
+    fn tokens() -> Tokens {
+        Tokens::new(
+            &SecretString::from("a test secret of at least thirty-two bytes"),
+            "reach",
+            "reach-api",
+        )
+    }
+
+    fn signed(tokens: &Tokens, secret: &str, iat: i64, nbf: i64, exp: i64) -> String {
+        let claims = Claims {
+            iss: tokens.issuer.clone(),
+            aud: tokens.audience.clone(),
+            sub: "support:sam".into(),
+            kind: TokenKind::Support,
+            name: Some("sam".into()),
+            iat,
+            nbf,
+            exp,
+            jti: "t".into(),
+        };
+        jsonwebtoken::encode(
+            &Header::new(Algorithm::HS256),
+            &claims,
+            &EncodingKey::from_secret(secret.as_bytes()),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn a_refusal_says_what_is_wrong() {
+        let tokens = tokens();
+        let secret = "a test secret of at least thirty-two bytes";
+        let now = Utc::now().timestamp();
+        let at = |s| instant(s);
+
+        let expired = signed(&tokens, secret, now - 600, now - 600, now - 60);
+        let e = tokens.verify(&expired).unwrap_err();
+        assert!(matches!(e, AuthError::Expired(exp) if exp == now - 60), "{e:?}");
+        assert_eq!(
+            e.to_string(),
+            format!("the token expired at {}; ask for a new one", at(now - 60))
+        );
+
+        // Only a token whose signature passed learns about its clock.
+        let forged = signed(
+            &tokens,
+            "another secret of thirty-two bytes!!",
+            now - 600,
+            now - 600,
+            now - 60,
+        );
+        assert!(matches!(tokens.verify(&forged), Err(AuthError::Invalid)));
+
+        let early = signed(&tokens, secret, now, now + 3600, now + 7200);
+        assert!(matches!(tokens.verify(&early), Err(AuthError::NotYetValid(t)) if t == now + 3600));
+        let long = signed(&tokens, secret, now, now, now + 2 * 24 * 3600);
+        assert!(matches!(tokens.verify(&long), Err(AuthError::TooLong(s)) if s == 24 * 3600));
+
+        // A token kept from an earlier use expires with the same answer.
+        let short = signed(&tokens, secret, now, now, now + 600);
+        let kept = tokens.verify(&short).unwrap();
+        let later = now + 700;
+        assert!(matches!(tokens.on_the_clock(&kept, later), Err(AuthError::Expired(exp)) if exp == now + 600));
+    }
+
+    #[test]
+    fn every_message_fits_a_websocket_close_reason() {
+        for e in [
+            AuthError::Missing,
+            AuthError::Expired(i64::MAX),
+            AuthError::Expired(253_402_300_799),
+            AuthError::NotYetValid(253_402_300_799),
+            AuthError::TooLong(i64::MAX),
+            AuthError::Invalid,
+            AuthError::UnknownUser,
+        ] {
+            let message = e.to_string();
+            assert!(message.len() <= MAX_MESSAGE_BYTES, "{} bytes: {message}", message.len());
+        }
+    }
 }

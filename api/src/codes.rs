@@ -1,5 +1,5 @@
 //! The codes of top-level errors (`errors[].extensions.code`), in one place: SPEC §6's
-//! transport codes and Reach's additions (README "HTTP and GraphQL conventions"). Business
+//! transport codes and Reach's additions (docs/api.md, "HTTP and GraphQL conventions"). Business
 //! failures answer `userErrors` with [`crate::service::ErrorCode`] instead.
 
 /// A top-level error's code.

@@ -4,7 +4,9 @@
 //! `build.rs` installs them with `npm ci` and this module embeds their bundles into the binary,
 //! serving them under `/graphiql/assets/`. The page adds a "Bearer token" bar above GraphiQL
 //! whose value (kept in the browser's localStorage) is sent as `Authorization: Bearer …` with
-//! every request, introspection included.
+//! every request, introspection included. In demo mode (`serve --demo`) the bar also offers the
+//! demo's personas: picking one sets its token (the demo's tokens are in the page, as they are
+//! on the console; never outside demo mode).
 
 use axum::{
     Router,
@@ -26,6 +28,8 @@ pub struct GraphiqlOptions {
     pub default_query: Option<String>,
     /// JSON text for the variables pane when the page opens, if any.
     pub default_variables: Option<String>,
+    /// Demo mode only: who one can be, as (who, token), offered by a picker that sets the token.
+    pub personas: Vec<(String, String)>,
 }
 
 /// Routes: GET / and GET /graphiql (the page), GET /graphiql/assets/{file} (embedded JS/CSS with
@@ -120,6 +124,14 @@ impl Page {
         }
         if let Some(variables) = &options.default_variables {
             settings.insert("variables".into(), variables.clone().into());
+        }
+        if !options.personas.is_empty() {
+            let personas = options
+                .personas
+                .iter()
+                .map(|(who, token)| serde_json::json!({ "who": who, "token": token }))
+                .collect();
+            settings.insert("personas".into(), serde_json::Value::Array(personas));
         }
         let settings = json_for_html(&serde_json::Value::Object(settings));
 
@@ -316,6 +328,7 @@ mod tests {
             endpoint: "/graphql".into(),
             default_query: Some(query.into()),
             default_variables: Some(variables.into()),
+            personas: Vec::new(),
         });
         let (status, _, body) = get_path(app, "/graphiql").await;
         assert_eq!(status, StatusCode::OK);

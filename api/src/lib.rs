@@ -19,6 +19,7 @@ pub mod graphiql;
 pub mod graphql;
 pub mod http;
 pub mod live;
+pub mod metrics;
 pub mod net;
 pub mod policy;
 pub mod service;

@@ -2,6 +2,8 @@
 //! resolver and service. It covers the role table of SPEC §1 and the tenant rule T1: a
 //! non-Support principal naming anything of another account gets exactly what an unknown id gets.
 
+use std::fmt;
+
 use entity::Role;
 use uuid::Uuid;
 
@@ -44,10 +46,56 @@ pub struct Grant {
 pub enum Access {
     /// Go ahead.
     Allowed,
-    /// The object is visible to the caller but the action is not theirs (`FORBIDDEN`).
-    Forbidden,
+    /// The object is visible to the caller but the action is not theirs (`FORBIDDEN`): it is
+    /// open only to these principals, whom the refusal names.
+    Forbidden(Only),
     /// The caller must not learn the object exists (`NOT_FOUND`, T1).
     NotFound,
+}
+
+/// Who an action is open to, as a `FORBIDDEN` answer names them: "only {who} may …". Each
+/// check below refuses with the one that matches its rule, so the message cannot drift from it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Only {
+    /// Support ([`Principal::support_only`]).
+    Support,
+    /// Support or a Decision Maker of the account ([`Principal::directory_admin`]).
+    DecisionMakers,
+    /// Support, a Decision Maker or an account-wide Phone Manager ([`Principal::account_manager`]).
+    AccountManagers,
+    /// Support or anyone holding a role in the account ([`Principal::user_admin`]).
+    Administrators,
+    /// Support or an administrator covering the user ([`Principal::admin_on_user`]).
+    CoveringAdministrators,
+    /// The user themself, or Support or an administrator covering them (a user's own numbers and
+    /// statuses, R12).
+    TheUserOrCoveringAdministrators,
+}
+
+impl Only {
+    /// The principals, as a message names them.
+    pub fn who(self) -> &'static str {
+        match self {
+            Only::Support => "Support",
+            Only::DecisionMakers => "Support or a Decision Maker of the account",
+            Only::AccountManagers => "Support, a Decision Maker or an account-wide Phone Manager of the account",
+            Only::Administrators => "Support, a Decision Maker or a Phone Manager of the account",
+            Only::CoveringAdministrators => {
+                "Support or an administrator covering the user (a Decision Maker, an account-wide Phone \
+                 Manager, or a Phone Manager of the user's location)"
+            }
+            Only::TheUserOrCoveringAdministrators => {
+                "the user themself, Support, or an administrator covering the user (a Decision Maker, an \
+                 account-wide Phone Manager, or a Phone Manager of the user's location)"
+            }
+        }
+    }
+}
+
+impl fmt::Display for Only {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.who())
+    }
 }
 
 /// What a policy check needs to know about a user.
@@ -116,7 +164,7 @@ impl Principal {
             Principal::Support { .. } => Access::Allowed,
             Principal::User(u) if u.account_id != account_id => Access::NotFound,
             Principal::User(u) if u.is_decision_maker() => Access::Allowed,
-            Principal::User(_) => Access::Forbidden,
+            Principal::User(_) => Access::Forbidden(Only::DecisionMakers),
         }
     }
 
@@ -127,7 +175,7 @@ impl Principal {
             Principal::Support { .. } => Access::Allowed,
             Principal::User(u) if u.account_id != account_id => Access::NotFound,
             Principal::User(u) if u.is_decision_maker() || u.is_account_phone_manager() => Access::Allowed,
-            Principal::User(_) => Access::Forbidden,
+            Principal::User(_) => Access::Forbidden(Only::AccountManagers),
         }
     }
 
@@ -137,7 +185,7 @@ impl Principal {
         match self {
             Principal::Support { .. } => Access::Allowed,
             Principal::User(u) if u.account_id != account_id => Access::NotFound,
-            Principal::User(_) => Access::Forbidden,
+            Principal::User(_) => Access::Forbidden(Only::Support),
         }
     }
 
@@ -148,7 +196,7 @@ impl Principal {
             Principal::Support { .. } => Access::Allowed,
             Principal::User(u) if u.account_id != account_id => Access::NotFound,
             Principal::User(u) if !u.roles.is_empty() => Access::Allowed,
-            Principal::User(_) => Access::Forbidden,
+            Principal::User(_) => Access::Forbidden(Only::Administrators),
         }
     }
 
@@ -168,7 +216,7 @@ impl Principal {
             Principal::Support { .. } => Access::Allowed,
             Principal::User(u) if u.account_id != user.account_id => Access::NotFound,
             Principal::User(u) if u.covers(user) => Access::Allowed,
-            Principal::User(u) if !u.roles.is_empty() => Access::Forbidden,
+            Principal::User(u) if !u.roles.is_empty() => Access::Forbidden(Only::CoveringAdministrators),
             Principal::User(_) => Access::NotFound,
         }
     }
@@ -287,14 +335,17 @@ mod tests {
         assert_eq!(support.directory_admin(b), Access::Allowed);
         assert_eq!(dm.directory_admin(a), Access::Allowed);
         assert_eq!(dm.directory_admin(b), Access::NotFound); // T1
-        assert_eq!(pm.directory_admin(a), Access::Forbidden);
-        assert_eq!(plain.directory_admin(a), Access::Forbidden);
+        assert_eq!(pm.directory_admin(a), Access::Forbidden(Only::DecisionMakers));
+        assert_eq!(plain.directory_admin(a), Access::Forbidden(Only::DecisionMakers));
 
         assert_eq!(pm.account_manager(a), Access::Allowed);
-        assert_eq!(pm_loc.account_manager(a), Access::Forbidden);
+        assert_eq!(pm_loc.account_manager(a), Access::Forbidden(Only::AccountManagers));
 
         assert_eq!(pm_loc.admin_on_user(in_loc), Access::Allowed);
-        assert_eq!(pm_loc.admin_on_user(target), Access::Forbidden);
+        assert_eq!(
+            pm_loc.admin_on_user(target),
+            Access::Forbidden(Only::CoveringAdministrators)
+        );
         assert_eq!(plain.admin_on_user(target), Access::NotFound);
         assert_eq!(
             dm.admin_on_user(UserScope {

@@ -25,7 +25,7 @@ use crate::{
     config::Settings,
     db, demo, graphiql,
     graphql::{self, limits::DocumentLimits},
-    http::{self, ServerState},
+    http::{self, ServerState, metrics},
     live::{self, Live},
     net,
     service::sync::{plugin::PlatformPlugin, seal::TokenKey},
@@ -36,6 +36,8 @@ use crate::{
 /// A server bound to its address, ready to run.
 pub struct Application {
     listener: TcpListener,
+    /// `[metrics] listen`: `/metrics` alone, without a token.
+    metrics_listener: Option<TcpListener>,
     router: Router,
     state: AppState,
     demo: Option<demo::DemoReport>,
@@ -69,6 +71,7 @@ impl Application {
             wake: Wake::default(),
             live: Live::new(settings.subscriptions.clone()),
             token_key,
+            metrics: Default::default(),
         };
         let plugins = plugins(&state)?;
         let demo = if with_demo {
@@ -90,12 +93,21 @@ impl Application {
             endpoint: "/graphql".into(),
             default_query: demo.as_ref().map(|d| d.graphiql_query.clone()),
             default_variables: demo.as_ref().map(|d| d.graphiql_variables.clone()),
+            personas: demo
+                .iter()
+                .flat_map(|d| d.personas.iter().map(|p| (p.who.clone(), p.token.clone())))
+                .collect(),
         };
         let router = router(server, &settings, graphiql);
         let addr = settings.listen_addr()?;
-        let listener = TcpListener::bind(addr).await?;
+        let listener = net::bind(addr).await?;
+        let metrics_listener = match (&settings.metrics.listen, settings.metrics.enabled) {
+            (Some(address), true) => Some(metrics_listener(address).await?),
+            _ => None,
+        };
         Ok(Self {
             listener,
+            metrics_listener,
             router,
             state,
             demo,
@@ -107,6 +119,11 @@ impl Application {
     /// The address actually bound.
     pub fn local_addr(&self) -> std::io::Result<SocketAddr> {
         self.listener.local_addr()
+    }
+
+    /// The address `/metrics` is served on without a token (`[metrics] listen`), if any.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics_listener.as_ref().and_then(|l| l.local_addr().ok())
     }
 
     /// The routes, to serve in-process without the listener (the fuzz target does).
@@ -163,6 +180,18 @@ impl Application {
                     stop.clone(),
                 )));
             }
+        }
+        if let Some(listener) = self.metrics_listener {
+            let scrape = Router::new()
+                .route("/metrics", get(metrics::open))
+                .with_state(state.clone());
+            let stopped = stop.clone();
+            tasks.push(tokio::spawn(async move {
+                let serving = axum::serve(listener, scrape).with_graceful_shutdown(stopped.cancelled_owned());
+                if let Err(e) = serving.await {
+                    tracing::error!(error = %e, "the metrics listener stopped");
+                }
+            }));
         }
         let plugins = self.plugins.start();
         let live = state.live.clone();
@@ -251,12 +280,14 @@ fn router(server: ServerState, settings: &Settings, graphiql: graphiql::Graphiql
         .route("/healthz", get(|| async { Json(json!({ "status": "ok" })) }))
         .route("/readyz", get(readyz))
         .with_state(server.app.clone());
-    let api = Router::new()
+    let mut api = Router::new()
         // `POST /graphql` reads its body itself, with a limit that depends on the caller.
-        .route("/graphql", get(ws::graphql_get).post(http::graphql_post))
-        .with_state(server);
+        .route("/graphql", get(ws::graphql_get).post(http::graphql_post));
+    if settings.metrics.enabled {
+        api = api.route("/metrics", get(metrics::for_support));
+    }
     Router::new()
-        .merge(api)
+        .merge(api.with_state(server))
         .merge(probes)
         .merge(graphiql::router(graphiql))
         .layer(middleware::from_fn_with_state(
@@ -275,6 +306,18 @@ fn router(server: ServerState, settings: &Settings, graphiql: graphiql::Graphiql
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // Outermost: a client's id that could not be logged safely is replaced by a fresh one.
         .layer(middleware::map_request(net::request::strip_unsafe_request_id))
+}
+
+/// Binds `[metrics] listen`.
+async fn metrics_listener(address: &str) -> anyhow::Result<TcpListener> {
+    let addr: SocketAddr = address
+        .parse()
+        .map_err(|_| crate::config::SettingsError::new("metrics.listen", "is not an IP address and port"))?;
+    TcpListener::bind(addr).await.map_err(|e| {
+        anyhow::anyhow!(
+            "cannot listen on {addr} for metrics: {e}; set `metrics.listen` (REACH_METRICS__LISTEN) to another address"
+        )
+    })
 }
 
 async fn readyz(State(app): State<AppState>) -> impl IntoResponse {

@@ -30,6 +30,8 @@ pub struct AppState {
     pub live: crate::live::Live,
     /// Seals and opens the platform tokens.
     pub token_key: crate::service::sync::seal::TokenKey,
+    /// What `/metrics` shows.
+    pub metrics: crate::metrics::Metrics,
 }
 
 impl AppState {

@@ -6,7 +6,7 @@
 //! contrib modules) the migration says so in the server log (a `NOTICE`), creates no trigram
 //! index, and searches keep working by scanning the account's rows; Reach warns at start-up
 //! (`db::warn_if_searches_scan`). A superuser's `CREATE EXTENSION pg_trgm` followed by these
-//! statements adds them later (README, "PostgreSQL"). SQLite has no such index: its searches
+//! statements adds them later (docs/operations.md, "PostgreSQL"). SQLite has no such index: its searches
 //! walk the account's rows in name order and stop at the page's end.
 
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};

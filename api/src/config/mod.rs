@@ -90,6 +90,29 @@ pub struct Settings {
     pub subscriptions: Subscriptions,
     /// Connection limits and timeouts (`[server]`).
     pub server: crate::net::ServerSettings,
+    /// `/metrics` (`[metrics]`).
+    pub metrics: MetricsSettings,
+}
+
+/// `/metrics` in the Prometheus (OpenMetrics) text format (`REACH_METRICS__ENABLED`, …).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// Whether `/metrics` is served: on the main listener to Support tokens only, and on
+    /// `listen` (when set) to anyone who reaches it.
+    pub enabled: bool,
+    /// A separate address serving `/metrics` alone, without a token (keep it off the public
+    /// network), such as `127.0.0.1:9090`.
+    pub listen: Option<String>,
+}
+
+impl Default for MetricsSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            listen: None,
+        }
+    }
 }
 
 /// What Connect for Mobile fills in when an activation leaves a value out (SPEC M2).
@@ -168,6 +191,7 @@ impl Default for Settings {
             plugins: Default::default(),
             subscriptions: Subscriptions::default(),
             server: Default::default(),
+            metrics: MetricsSettings::default(),
         }
     }
 }

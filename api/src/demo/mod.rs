@@ -27,6 +27,9 @@ use walkthrough::{GRAPHIQL_QUERY, walkthrough_variables};
 pub struct Persona {
     /// Who it is, e.g. "Decision Maker, Northwind Traders".
     pub label: String,
+    /// Who it is as GraphiQL's persona picker shows it, e.g. "Dana Decider — Decision Maker,
+    /// Northwind Traders".
+    pub who: String,
     /// A bearer token for it.
     pub token: String,
 }
@@ -137,6 +140,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoReport> {
     let ttl = state.settings.token_ttl_seconds;
     let mut personas = vec![Persona {
         label: "Support".into(),
+        who: "Support".into(),
         token: state.tokens.mint_support("demo", ttl)?,
     }];
     let mut first_account = None;
@@ -152,6 +156,7 @@ pub async fn seed(state: &AppState) -> anyhow::Result<DemoReport> {
             first_account.get_or_insert(user.account_id);
             personas.push(Persona {
                 label: format!("{}, {} ({})", seed.persona.unwrap_or("User"), plan.name, seed.name),
+                who: format!("{} — {}, {}", seed.name, seed.persona.unwrap_or("User"), plan.name),
                 token: state.tokens.mint_user(user.id, ttl)?,
             });
         }

@@ -171,7 +171,7 @@ mod tests {
             count("{ viewer { kind kind kind ...F } } fragment F on Viewer { kind }").total(),
             0
         );
-        let q = "{ ...F ...F2 } fragment F on QueryRoot { viewer { kind } } fragment F2 on QueryRoot { ...F }";
+        let q = "{ ...F ...F2 } fragment F on Query { viewer { kind } } fragment F2 on Query { ...F }";
         assert_eq!(count(q).repeats, 1);
     }
 

@@ -16,6 +16,8 @@ pub mod live;
 pub mod mobility;
 pub mod node;
 pub mod objects;
+pub mod order;
+pub mod picked;
 pub mod remote;
 pub mod sync;
 pub mod verbatim;
@@ -24,11 +26,12 @@ use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
 /// Every query field.
 #[derive(MergedObject, Default)]
+#[graphql(name = "Query")]
 pub struct QueryRoot(node::NodeQuery, directory::query::DirectoryQuery);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]
-#[graphql(name = "MutationRoot")]
+#[graphql(name = "Mutation")]
 pub struct MutationFields(
     directory::mutation::DirectoryMutation,
     mobility::mutation::MobilityMutation,
@@ -78,6 +81,7 @@ impl async_graphql::ObjectType for MutationRoot {}
 
 /// Every subscription (SPEC E4), served over websockets on `/graphql`.
 #[derive(MergedSubscription, Default)]
+#[graphql(name = "Subscription")]
 pub struct SubscriptionRoot(
     remote::subscription::RemoteSubscription,
     mobility::subscription::MobilitySubscription,

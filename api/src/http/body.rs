@@ -14,6 +14,11 @@ use axum::{
 pub(super) fn read_request(body: &[u8]) -> Result<Request, &'static str> {
     let object = body.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'{');
     if object && let Ok(request) = serde_json::from_slice::<Request>(body) {
+        // async-graphql reads a missing `query` as an empty one: only a body that names it is
+        // a GraphQL request (an empty text is one, and fails to parse as a document).
+        if request.query.is_empty() && !names_query(body) {
+            return Err(NO_QUERY);
+        }
         return Ok(request);
     }
     let Ok(value) = serde_json::from_slice::<serde_json::Value>(body) else {
@@ -22,7 +27,14 @@ pub(super) fn read_request(body: &[u8]) -> Result<Request, &'static str> {
     if value.is_array() {
         return Err("batched requests are not supported");
     }
-    serde_json::from_value(value).map_err(|_| "the body must be an object with a `query` string")
+    serde_json::from_value(value).map_err(|_| NO_QUERY)
+}
+
+const NO_QUERY: &str = "the body must be an object with a `query` string";
+
+/// Whether the JSON object `body` has a `query` entry.
+fn names_query(body: &[u8]) -> bool {
+    serde_json::from_slice::<serde_json::Map<String, serde_json::Value>>(body).is_ok_and(|o| o.contains_key("query"))
 }
 
 /// The `Content-Length` a request declares, if any.
@@ -77,5 +89,11 @@ mod tests {
             Some("the body must be an object with a `query` string")
         );
         assert_eq!(why(b"42"), Some("the body must be an object with a `query` string"));
+        // No `query` at all is not a GraphQL request; an empty one is (a document that fails).
+        assert_eq!(
+            why(br#"{"qeury": "{ a }"}"#),
+            Some("the body must be an object with a `query` string")
+        );
+        assert_eq!(read_request(br#"{"query": ""}"#).map(|r| r.query), Ok(String::new()));
     }
 }

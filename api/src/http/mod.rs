@@ -1,10 +1,12 @@
 //! The HTTP surface of `/graphql`: JSON in, `application/graphql-response+json` or
 //! `application/json` out as `Accept` asks; authentication (401), per-token rate limit (429),
 //! batches and malformed bodies refused (400), non-JSON (415), mutations over GET (405),
-//! parse/validation failures 400, and a request timeout that rolls the transaction back.
+//! parse/validation failures 400, a request timeout that rolls the transaction back, and a
+//! browser opening `/graphql` sent to GraphiQL (303).
 
 mod body;
 mod media;
+pub mod metrics;
 mod response;
 
 use std::{
@@ -20,7 +22,7 @@ use async_graphql::{Request, parser::types::OperationType};
 use axum::{
     extract::{Query, State},
     http::{HeaderMap, StatusCode, header},
-    response::{IntoResponse, Response},
+    response::{IntoResponse, Redirect, Response},
 };
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
@@ -32,8 +34,11 @@ use crate::{
         common::loader::DbLoader,
         documents::{Documents, Parsed},
         limits,
+        order::Shape,
+        picked,
         verbatim::Verbatim,
     },
+    metrics::{Operation, Transport},
     policy::Principal,
     state::AppState,
 };
@@ -71,6 +76,9 @@ pub fn limiter(per_second: u32, burst: u32) -> Arc<Limiter> {
     let burst = NonZeroU32::new(burst).unwrap_or(NonZeroU32::MIN);
     Arc::new(RateLimiter::keyed(Quota::per_second(rate).allow_burst(burst)))
 }
+
+/// Where a browser that opens `/graphql` is sent: the GraphiQL page.
+const GRAPHIQL: &str = "/graphiql";
 
 /// How long past the request timeout a request may run before it is cut off.
 const HARD_LIMIT_GRACE: std::time::Duration = std::time::Duration::from_secs(2);
@@ -114,6 +122,7 @@ async fn admit(state: &ServerState, headers: &HeaderMap, media: &'static str) ->
             .with_header(header::WWW_AUTHENTICATE, "Bearer"),
     })?;
     if rate_limited(&state.limiter, &subject) {
+        state.app.metrics.rate_limited();
         let refused = HttpError::new(
             StatusCode::TOO_MANY_REQUESTS,
             media,
@@ -160,21 +169,70 @@ fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<
     state
         .documents
         .parse(&state.limits, &request.query)
-        .map_err(|e| answered(e, media))
+        .map_err(|e| refused_document(state, e, media))
 }
 
-/// Checks the parsed document's limits and sets it on `request`.
-fn prepare(state: &ServerState, request: &mut Request, parsed: Parsed, media: &'static str) -> Result<(), HttpError> {
+/// The answer to a document refused before it ran (it does not parse, or breaks a limit),
+/// counted as an operation of no type.
+fn refused_document(state: &ServerState, error: async_graphql::ServerError, media: &'static str) -> HttpError {
+    let code = error_code(&error);
+    (state.app.metrics).operation(
+        Transport::Http,
+        Operation::None,
+        Some(code.unwrap_or("bad_request")),
+        None,
+    );
+    answered(error, media)
+}
+
+/// The `extensions.code` of `error`, if it has one.
+fn error_code(error: &async_graphql::ServerError) -> Option<&str> {
+    match error.extensions.as_ref().and_then(|x| x.get("code")) {
+        Some(async_graphql::Value::String(code)) => Some(code),
+        _ => None,
+    }
+}
+
+/// Checks the parsed document's limits and sets it on `request`; answers what the response
+/// needs from the document: the order of its fields, and the operation's type.
+fn prepare(
+    state: &ServerState,
+    request: &mut Request,
+    parsed: Parsed,
+    media: &'static str,
+) -> Result<Prepared, HttpError> {
     (state.documents)
         .check(&state.limits, &request.query, &parsed, &request.variables)
-        .map_err(|e| answered(e, media))?;
-    request.set_parsed_query(parsed.doc);
-    Ok(())
+        .map_err(|e| refused_document(state, e, media))?;
+    let name = request.operation_name.as_deref();
+    let prepared = Prepared {
+        shape: Shape::of(&parsed.doc, name),
+        operation: metrics::operation_of(&parsed.doc, name),
+    };
+    let mut doc = parsed.doc;
+    // Only the picked operation is validated and counted against the complexity limit.
+    picked::keep_picked(&mut doc, name);
+    request.set_parsed_query(doc);
+    Ok(prepared)
+}
+
+/// What answering a request needs from its document once the document has moved into it.
+struct Prepared {
+    /// The order of the response's fields.
+    shape: Option<Shape>,
+    /// The operation's type, for the metrics.
+    operation: Operation,
 }
 
 /// Runs one GraphQL request for `principal` within the request timeout, its document parsed and
 /// checked by [`prepare`].
-async fn execute(state: &ServerState, (principal, own): Caller, request: Request, media: &'static str) -> Response {
+async fn execute(
+    state: &ServerState,
+    (principal, own): Caller,
+    (request, prepared): (Request, Prepared),
+    media: &'static str,
+) -> Response {
+    let started = std::time::Instant::now();
     let verbatim = Verbatim::default();
     let mut request = request
         .data(principal)
@@ -183,9 +241,32 @@ async fn execute(state: &ServerState, (principal, own): Caller, request: Request
     if let Some(own) = own {
         request = request.data(own);
     }
-    let Some(response) = within_deadline(&state.app, state.plain.execute(request)).await else {
+    let metrics = &state.app.metrics;
+    let Some(mut response) = within_deadline(&state.app, state.plain.execute(request)).await else {
+        let seconds = started.elapsed().as_secs_f64();
+        metrics.operation(
+            Transport::Http,
+            prepared.operation,
+            Some(Code::Timeout.as_str()),
+            Some(seconds),
+        );
         return HttpError::new(StatusCode::OK, media, Code::Timeout, TIMEOUT_MESSAGE).into_response();
     };
+    // A request error (validation) is coded only when answered: code it the same way here.
+    let outcome = response.errors.first().map(|e| match error_code(e) {
+        Some(code) => code,
+        None if e.path.is_empty() => limits::validation_code(e).as_str(),
+        None => "error",
+    });
+    metrics.operation(
+        Transport::Http,
+        prepared.operation,
+        outcome,
+        Some(started.elapsed().as_secs_f64()),
+    );
+    if let Some(shape) = prepared.shape {
+        shape.restore(&mut response.data);
+    }
     respond_with(response, media, &verbatim)
 }
 
@@ -225,17 +306,22 @@ pub async fn graphql_post(
     })?;
     let mut request = read_request(&body).map_err(|message| HttpError::bad_request(media, message))?;
     let parsed = parse(&state, &request, media)?;
-    prepare(&state, &mut request, parsed, media)?;
-    Ok(execute(&state, principal, request, media).await)
+    let prepared = prepare(&state, &mut request, parsed, media)?;
+    Ok(execute(&state, principal, (request, prepared), media).await)
 }
 
 /// `GET /graphql?query=…`: queries only. The caller is authenticated and the text checked for
-/// length and nesting before it is parsed; a mutation over GET is then 405.
+/// length and nesting before it is parsed; a mutation over GET is then 405. A browser opening
+/// the address (an `Accept` that prefers `text/html`, no `query`) is sent to GraphiQL instead
+/// (303), before authentication: it has no token to send.
 pub async fn graphql_get(
     State(state): State<ServerState>,
     headers: HeaderMap,
     Query(params): Query<HashMap<String, String>>,
 ) -> Result<Response, HttpError> {
+    if !params.contains_key("query") && media::prefers_html(&headers) {
+        return Ok(Redirect::to(GRAPHIQL).into_response());
+    }
     let media = negotiate(&headers).ok_or_else(not_acceptable)?;
     let query = (params.get("query")).ok_or_else(|| HttpError::bad_request(media, "missing `query` parameter"))?;
     let principal = admit(&state, &headers, media).await?;
@@ -262,6 +348,6 @@ pub async fn graphql_get(
             serde_json::from_str(vars).map_err(|_| HttpError::bad_request(media, "`variables` is not valid JSON"))?;
         request = request.variables(async_graphql::Variables::from_json(v));
     }
-    prepare(&state, &mut request, parsed, media)?;
-    Ok(execute(&state, principal, request, media).await)
+    let prepared = prepare(&state, &mut request, parsed, media)?;
+    Ok(execute(&state, principal, (request, prepared), media).await)
 }

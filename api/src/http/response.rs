@@ -1,5 +1,7 @@
 //! What the client gets back: a refusal before execution ([`HttpError`]) or a GraphQL response
-//! turned into HTTP (400 for an error of the request as a whole).
+//! turned into HTTP, as the GraphQL-over-HTTP spec asks: an error of the request as a whole has
+//! no `data` entry, and is HTTP 400 under `application/graphql-response+json` but 200 under
+//! `application/json` (where any well-formed GraphQL response is 200).
 
 use std::borrow::Cow;
 
@@ -10,7 +12,7 @@ use axum::{
 };
 use serde_json::json;
 
-use super::media::JSON;
+use super::media::{GRAPHQL_RESPONSE, JSON};
 use crate::{
     codes::Code,
     graphql::{limits, verbatim::Verbatim},
@@ -99,14 +101,14 @@ pub(super) fn answered(error: async_graphql::ServerError, media: &'static str) -
     HttpError::Answered(Box::new(respond(GqlResponse::from_errors(vec![error]), media)))
 }
 
-/// The HTTP answer for a GraphQL response: 400 for an error of the request as a whole.
+/// The HTTP answer for a GraphQL response.
 fn respond(response: GqlResponse, media: &'static str) -> Response {
     respond_with(response, media, &Verbatim::default())
 }
 
 /// [`respond`], with the JSON that `verbatim` holds in place of its markers.
 pub(super) fn respond_with(mut response: GqlResponse, media: &'static str, verbatim: &Verbatim) -> Response {
-    let status = if is_request_error(&response) {
+    let body = if is_request_error(&response) {
         // Errors of the request as a whole (validation, an unknown operation) carry no code of
         // their own: mark them, like parse failures.
         response.errors = std::mem::take(&mut response.errors)
@@ -121,17 +123,22 @@ pub(super) fn respond_with(mut response: GqlResponse, media: &'static str, verba
                 }
             })
             .collect();
-        StatusCode::BAD_REQUEST
+        let status = if media == GRAPHQL_RESPONSE {
+            StatusCode::BAD_REQUEST
+        } else {
+            StatusCode::OK
+        };
+        // Nothing ran, so there is no `data` entry (not even `null`).
+        serde_json::to_vec(&RequestError {
+            errors: &response.errors,
+            extensions: &response.extensions,
+        })
+        .map(|body| (status, body))
     } else {
-        StatusCode::OK
+        serde_json::to_vec(&response).map(|body| (StatusCode::OK, verbatim.splice(body)))
     };
-    match serde_json::to_vec(&response) {
-        Ok(body) => (
-            status,
-            [(header::CONTENT_TYPE, HeaderValue::from_static(media))],
-            verbatim.splice(body),
-        )
-            .into_response(),
+    match body {
+        Ok((status, body)) => (status, [(header::CONTENT_TYPE, HeaderValue::from_static(media))], body).into_response(),
         Err(e) => {
             tracing::error!(error = %e, "cannot serialise a response");
             HttpError::new(
@@ -143,6 +150,14 @@ pub(super) fn respond_with(mut response: GqlResponse, media: &'static str, verba
             .into_response()
         }
     }
+}
+
+/// The body of a request refused as a whole: its errors, and no `data` entry.
+#[derive(serde::Serialize)]
+struct RequestError<'a> {
+    errors: &'a [async_graphql::ServerError],
+    #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
 }
 
 fn code_of(error: &async_graphql::ServerError) -> Option<&str> {

@@ -5,9 +5,30 @@
 pub mod accept;
 pub mod request;
 
-use std::time::Duration;
+use std::{io, net::SocketAddr, time::Duration};
 
 use serde::{Deserialize, Serialize};
+use tokio::net::TcpListener;
+
+/// Binds the server's listener on `addr` (the `listen` setting). When it cannot, the error names
+/// the address and the setting to change, e.g. "cannot listen on 127.0.0.1:8080: address already
+/// in use; set `listen` (REACH_LISTEN, or `reach serve --listen`) to another port"; its kind stays
+/// the operating system's.
+pub async fn bind(addr: SocketAddr) -> io::Result<TcpListener> {
+    TcpListener::bind(addr).await.map_err(|e| cannot_listen(addr, &e))
+}
+
+/// The error of a failed bind on `addr`, saying what to do.
+fn cannot_listen(addr: SocketAddr, e: &io::Error) -> io::Error {
+    const SETTING: &str = "set `listen` (REACH_LISTEN, or `reach serve --listen`)";
+    let message = match e.kind() {
+        io::ErrorKind::AddrInUse => {
+            format!("cannot listen on {addr}: address already in use; {SETTING} to another port, or stop what holds it")
+        }
+        _ => format!("cannot listen on {addr}: {e}; {SETTING} to another address"),
+    };
+    io::Error::new(e.kind(), message)
+}
 
 /// Connection limits (`[server]`, `REACH_SERVER__MAX_CONNECTIONS`, …).
 #[derive(Clone, Debug, Deserialize, Serialize)]

@@ -2,7 +2,7 @@
 
 use sea_orm::DbErr;
 
-use crate::policy::Access;
+use crate::policy::{Access, Only};
 
 /// The business error codes of SPEC §6.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,17 +95,25 @@ impl ServiceError {
     }
 }
 
-/// Turns a policy answer into a failure on `field` (T1: another tenant's object is `NOT_FOUND`).
-pub fn check(access: Access, field: &[&str], what: &str) -> ServiceResult<()> {
+/// Turns a policy answer into a failure on `field` (T1: another tenant's object is `NOT_FOUND`,
+/// "no such {what}"; a refusal names who may `action`: "only Support may {action}").
+pub fn check(access: Access, field: &[&str], what: &str, action: &str) -> ServiceResult<()> {
     match access {
         Access::Allowed => Ok(()),
-        Access::Forbidden => Err(ServiceError::reject(
-            ErrorCode::Forbidden,
-            field,
-            format!("you may not change this {what}"),
-        )),
+        Access::Forbidden(only) => Err(forbidden(field, only, action)),
         Access::NotFound => Err(not_found(field, what)),
     }
+}
+
+/// The refusal (`FORBIDDEN`) of an action the caller may not take, naming who may:
+/// "only {only} may {action}".
+pub fn forbidden(field: &[&str], only: Only, action: &str) -> ServiceError {
+    forbidden_error(field, only, action).into()
+}
+
+/// [`forbidden`] as one failure, for a batch's row.
+pub fn forbidden_error(field: &[&str], only: Only, action: &str) -> UserError {
+    UserError::new(ErrorCode::Forbidden, field, format!("only {only} may {action}"))
 }
 
 /// The failure for an id that does not exist (or must look as if it did not).

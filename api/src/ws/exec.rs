@@ -12,8 +12,9 @@ use futures::{StreamExt, future, stream};
 use super::parked;
 use crate::codes::Code;
 use crate::{
-    graphql::{limits, live::LiveSession},
+    graphql::{limits, live::LiveSession, order::Shape},
     http::{self, ServerState},
+    metrics::{Operation, Transport},
 };
 
 /// Runs the socket's operations with the admission HTTP gives a request: each one (query,
@@ -53,6 +54,7 @@ impl Executor for Exec {
             .boxed();
         };
         if http::rate_limited(&self.server.limiter, &subject) {
+            app.metrics.rate_limited();
             return stream::once(future::ready(Self::refusal(Code::RateLimited, "too many requests"))).boxed();
         }
         // The text is checked before it is parsed here, as the schema's own parse does.
@@ -60,28 +62,61 @@ impl Executor for Exec {
         // Never parsed before the precheck passed: a text nested too deep can overflow the
         // parser's stack (the schema's own parse, in its extension, refuses it with a code).
         let prechecked = limits::precheck(&request.query, app.settings.limits.max_query_length).is_ok();
-        let (subscription, parks) = if prechecked && let Ok(doc) = request.parsed_query() {
+        if prechecked && let Ok(doc) = request.parsed_query() {
+            // Only the picked operation is validated and counted against the complexity limit.
+            let mut doc = doc.clone();
+            crate::graphql::picked::keep_picked(&mut doc, name.as_deref());
+            request.set_parsed_query(doc);
+        }
+        let (subscription, parks, shape, operation) = if prechecked && let Ok(doc) = request.parsed_query() {
             (
                 limits::names_operation_of(doc, name.as_deref(), OperationType::Subscription),
                 parked::parks(doc, name.as_deref()),
+                Shape::of(doc, name.as_deref()),
+                http::metrics::operation_of(doc, name.as_deref()),
             )
         } else {
-            (false, false)
+            (false, false, None, Operation::None)
         };
-        if let (true, Some(session)) = (subscription && parks, &session_data) {
-            return parked::subscribe(self.server.clone(), request, session.clone());
+        let metrics = app.metrics.clone();
+        let started = std::time::Instant::now();
+        let responses = if let (true, Some(session)) = (subscription && parks, &session_data) {
+            metrics.operation(Transport::Websocket, operation, None, None);
+            parked::subscribe(self.server.clone(), request, session.clone())
+        } else if subscription {
+            metrics.operation(Transport::Websocket, operation, None, None);
+            Executor::execute_stream(&self.server.schema, request, session_data)
+        } else {
+            let app = app.clone();
+            let mut responses = Executor::execute_stream(&self.server.schema, request, session_data);
+            stream::once(async move {
+                let response = http::within_deadline(&app, responses.next())
+                    .await
+                    .map(|r| r.unwrap_or_default())
+                    .unwrap_or_else(|| Self::refusal(Code::Timeout, http::TIMEOUT_MESSAGE));
+                let outcome =
+                    response
+                        .errors
+                        .first()
+                        .map(|e| match e.extensions.as_ref().and_then(|x| x.get("code")) {
+                            Some(async_graphql::Value::String(code)) => code.clone(),
+                            _ => "error".to_owned(),
+                        });
+                let seconds = Some(started.elapsed().as_secs_f64());
+                metrics.operation(Transport::Websocket, operation, outcome.as_deref(), seconds);
+                response
+            })
+            .boxed()
+        };
+        match shape {
+            // Each response's fields in the order the document asks for them.
+            Some(shape) => responses
+                .map(move |mut response| {
+                    shape.restore(&mut response.data);
+                    response
+                })
+                .boxed(),
+            None => responses,
         }
-        let app = app.clone();
-        let mut responses = Executor::execute_stream(&self.server.schema, request, session_data);
-        if subscription {
-            return responses;
-        }
-        stream::once(async move {
-            http::within_deadline(&app, responses.next())
-                .await
-                .map(|r| r.unwrap_or_default())
-                .unwrap_or_else(|| Self::refusal(Code::Timeout, http::TIMEOUT_MESSAGE))
-        })
-        .boxed()
     }
 }

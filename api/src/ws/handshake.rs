@@ -38,7 +38,7 @@ pub(super) async fn admit(state: &ServerState, payload: &serde_json::Value) -> R
     let expires_at = state.app.tokens.expires_at(&claims);
     let now = chrono::Utc::now().timestamp();
     if expires_at <= now {
-        return Err(AuthError::Invalid.to_string());
+        return Err(AuthError::Expired(claims.exp).to_string());
     }
     let key = crate::auth::rate_key(&principal);
     if http::rate_limited(&state.limiter, &key) {

@@ -135,6 +135,7 @@ fn protocol_of(headers: &HeaderMap) -> Option<WebSocketProtocols> {
 /// One socket until it closes: async-graphql runs the protocol over its input, and the
 /// [`Session`] around it sends what the protocol and its own deadlines and watches say.
 async fn serve(state: Arc<ServerState>, protocol: WebSocketProtocols, socket: WebSocket) {
+    let _open = state.app.metrics.websocket_opened();
     let settings = &state.app.settings;
     let (sink, source) = socket.split();
     let admitted = Arc::new(AtomicBool::new(false));

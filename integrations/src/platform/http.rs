@@ -1,4 +1,4 @@
-//! [`HttpConnector`]: the platform over HTTP/JSON, as the README's "Platform adapter contract"
+//! [`HttpConnector`]: the platform over HTTP/JSON, as docs/platform.md's "Platform adapter contract"
 //! describes it.
 //!
 //! - `GET {base}/v1/remote-extensions?account=A&cursor=C&limit=N` → `200 {"items": [{"id",

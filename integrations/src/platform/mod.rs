@@ -1,6 +1,6 @@
 //! The communication platform's side of the sync (SPEC E3): the [`PlatformConnector`] trait —
 //! list a page of the remote extensions provisioned on the platform, create one, delete one —
-//! and [`http::HttpConnector`], which speaks the HTTP/JSON contract in the README ("Platform
+//! and [`http::HttpConnector`], which speaks the HTTP/JSON contract in docs/platform.md ("Platform
 //! adapter contract").
 
 pub mod http;

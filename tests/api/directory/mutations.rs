@@ -371,6 +371,12 @@ async fn role_assign_and_revoke(backend: Backend) {
         ["role", "FORBIDDEN", { "userId": gid(Kind::User, w.a.dm), "role": "DECISION_MAKER" }],
     ]);
     refused(&app, &dm, "roleRevoke", &json!({}), cases).await;
+    let own = json!({ "userId": gid(Kind::User, w.a.dm), "role": "DECISION_MAKER" });
+    let p = mutate(&app, &dm, "roleRevoke", own).await;
+    assert_eq!(
+        p["userErrors"][0]["message"],
+        "you cannot revoke your own Decision Maker role; only Support or another Decision Maker of the account may"
+    );
     assert_eq!(app.outbox_count().await, events);
     let roles = "query($u: ID!) { node(id: $u) { ... on User { roles { id role } } } }";
     let body = app.gql(&app.support(), roles, json!({ "u": u1 })).await;

@@ -45,8 +45,7 @@ struct Arg {
 fn string_args(types: &Map<String, Value>) -> Vec<Arg> {
     let mut found = Vec::new();
     for (owner, ty) in types {
-        if ty["kind"] != "OBJECT" || owner.starts_with("__") || ["MutationRoot", "SubscriptionRoot"].contains(&&**owner)
-        {
+        if ty["kind"] != "OBJECT" || owner.starts_with("__") || ["Mutation", "Subscription"].contains(&&**owner) {
             continue;
         }
         for field in ty["fields"].as_array().into_iter().flatten() {
@@ -93,7 +92,7 @@ fn string_args(types: &Map<String, Value>) -> Vec<Arg> {
 /// How a query reaches a field of `owner`: the variables it needs and the text around it.
 fn reach(owner: &str) -> Option<(&'static str, &'static str, &'static str)> {
     Some(match owner {
-        "QueryRoot" => ("", "", ""),
+        "Query" => ("", "", ""),
         "Account" => (", $a: ID!", "account(id: $a) { ", " }"),
         "Mobility" => (", $a: ID!", "account(id: $a) { mobility { ", " } }"),
         "User" => (", $u: ID!", "node(id: $u) { ... on User { ", " } }"),
@@ -187,7 +186,7 @@ async fn every_string_of_every_mutation_input_refuses_nul(backend: Backend) {
     let _w = World::build(&app).await;
     let token = app.support();
     let types = types().await;
-    let mutations = types["MutationRoot"]["fields"].as_array().unwrap();
+    let mutations = types["Mutation"]["fields"].as_array().unwrap();
     assert!(mutations.len() >= 29, "the walk sees every mutation");
     let mut probes = 0;
     for m in mutations {

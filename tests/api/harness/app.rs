@@ -209,11 +209,14 @@ impl TestApp {
         self.state.tokens.mint_user(id, 3600).unwrap()
     }
 
-    /// POSTs a GraphQL request with `token`, returning status and JSON body.
+    /// POSTs a GraphQL request with `token`, returning status and JSON body. It asks for
+    /// `application/graphql-response+json`, under which an error of the request as a whole is
+    /// HTTP 400 (under `application/json` it is 200: `server/http.rs` checks both).
     pub async fn post(&self, token: &str, query: &str, variables: Value) -> (u16, Value) {
         let resp = self
             .client
             .post(format!("{}/graphql", self.address))
+            .header(reqwest::header::ACCEPT, "application/graphql-response+json")
             .bearer_auth(token)
             .json(&json!({ "query": query, "variables": variables }))
             .send()

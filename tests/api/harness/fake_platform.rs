@@ -1,4 +1,4 @@
-//! A real HTTP server standing in for the communication platform (the README's adapter
+//! A real HTTP server standing in for the communication platform (docs/platform.md's adapter
 //! contract), with faults to order: error statuses, slow answers, garbage and truncated JSON,
 //! bodies of the test's choosing, redirects and endless answers.
 //! It records what it was asked.

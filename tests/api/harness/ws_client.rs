@@ -55,6 +55,8 @@ pub struct WsClient {
     pub proto: Proto,
     /// Keep-alive messages seen (`ping` or `ka`).
     pub keepalives: usize,
+    /// The text of the last `next`/`data` message, as sent (its keys in the server's order).
+    pub last_text: String,
 }
 
 impl WsClient {
@@ -78,6 +80,7 @@ impl WsClient {
             socket,
             proto,
             keepalives: 0,
+            last_text: String::new(),
         }
     }
 
@@ -152,6 +155,7 @@ impl WsClient {
                 }
                 "ka" | "pong" => self.keepalives += 1,
                 "next" | "data" => {
+                    self.last_text.clone_from(&text);
                     return Incoming::Next {
                         id: id.unwrap(),
                         payload: v["payload"].clone(),

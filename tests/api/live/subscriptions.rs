@@ -152,6 +152,12 @@ async fn t1_subscriptions_refuse_other_users_and_accounts_like_unknown_ids(backe
     // Another tenant's user and an unknown id get the very same answer.
     assert_eq!(answers[2], answers[3]);
     assert_eq!(answers[5], answers[6]);
+    // A refusal says who may.
+    assert_eq!(
+        answers[8]["errors"][0]["message"],
+        "only Support, a Decision Maker or an account-wide Phone Manager of the account may watch the account's sync \
+         runs"
+    );
     // A location Phone Manager may watch a user of their location, not one of another.
     let mut pm = WsClient::ready(&app.address, Proto::TransportWs, &app.token(w.c.pm_loc1)).await;
     pm.subscribe("ok", ACTIVE, json!({"u": gid(Kind::User, w.c.user1)}))

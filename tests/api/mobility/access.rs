@@ -23,6 +23,16 @@ use crate::mobility::common::{call, codes_of, errors, read, snapshot};
 
 const OK: &str = "";
 
+/// Who may act on a user, as a `FORBIDDEN` answer names them.
+const COVERING: &str = "Support or an administrator covering the user (a Decision Maker, an account-wide Phone \
+                        Manager, or a Phone Manager of the user's location)";
+
+/// The message of a payload's only `userErrors` entry.
+fn message(payload: &Value) -> &str {
+    assert_eq!(payload["userErrors"].as_array().map(Vec::len), Some(1), "{payload}");
+    payload["userErrors"][0]["message"].as_str().unwrap()
+}
+
 /// Eligible users created through the services: `(name, location)`.
 async fn eligible_users(app: &TestApp, t: &Tenant, people: &[(&str, Uuid)], ext_base: u32) -> Vec<Uuid> {
     let rows = people
@@ -94,6 +104,14 @@ async fn account_level_mutations_by_role(backend: Backend) {
             "FORBIDDEN",
         )
         .await;
+        // The refusal names who may.
+        let p = call(&app, &who, "mobilityActivate", activate.clone()).await;
+        assert_eq!(
+            message(&p),
+            "only Support, a Decision Maker or an account-wide Phone Manager of the account may activate Connect \
+             for Mobile",
+            "{label}"
+        );
     }
     for (label, who) in [
         ("Support", support.clone()),
@@ -295,6 +313,10 @@ async fn user_level_mutations_by_role(backend: Backend) {
     .await;
     let p = call(&app, &tok(t.pm_loc1), "mobilityUsersEnable", enable(dan, "4005")).await;
     assert_eq!(errors(&p), vec![(json!(["users", "0", "userId"]), "FORBIDDEN".into())]);
+    assert_eq!(
+        message(&p),
+        format!("only {COVERING} may enable this user for Connect for Mobile")
+    );
     check(
         &app,
         t,
@@ -370,6 +392,10 @@ async fn user_level_mutations_by_role(backend: Backend) {
     .await;
     let p = call(&app, &tok(t.pm_loc1), "mobilityUsersDisable", disable(cat)).await;
     assert_eq!(errors(&p), vec![(json!(["userIds", "0"]), "FORBIDDEN".into())]);
+    assert_eq!(
+        message(&p),
+        format!("only {COVERING} may disable this user for Connect for Mobile")
+    );
     check(
         &app,
         t,

@@ -206,6 +206,11 @@ async fn m4_only_support_changes_settings_at_the_version_read(backend: Backend) 
         )
         .await;
         assert_eq!(codes_of(&p), vec!["FORBIDDEN"], "M4");
+        // The refusal says who may.
+        assert_eq!(
+            p["userErrors"][0]["message"],
+            "only Support may change the mobility settings"
+        );
     }
     let p = call(
         &app,

@@ -42,7 +42,7 @@ use crate::harness::remote_props_checks::*;
 
 /// Every routing target kind.
 const KINDS: &str = "DESK_PHONE SOFTPHONE ALL_DEVICES VOICEMAIL PBX_DEFAULT NO_DIVERSION NUMBER";
-/// Kinds that fit `callUsing`, `sendCallsTo`, `whenBusy` (the README's table): drawn more often
+/// Kinds that fit `callUsing`, `sendCallsTo`, `whenBusy` (docs/behaviour.md's table): drawn more often
 /// than the others, so that more statuses get built.
 const FITS: [&str; 3] = [
     "DESK_PHONE SOFTPHONE PBX_DEFAULT NUMBER",

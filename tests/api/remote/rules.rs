@@ -311,6 +311,19 @@ async fn r6_who_may_delete_which_number(backend: Backend) {
     assert_eq!(deletable(&read_user(&app, &dm, w.c.user1).await, &admin_re), true);
 
     refused(&app, &user, "userNumberDelete", json!({ "id": admin_re }), "FORBIDDEN").await;
+    // The refusals say who may, and what to do.
+    let p = rcall(&app, &user, "userNumberDelete", json!({ "id": admin_re })).await;
+    assert_eq!(
+        p["userErrors"][0]["message"],
+        "an administrator provisioned this number; only Support or an administrator covering the user (a Decision \
+         Maker, an account-wide Phone Manager, or a Phone Manager of the user's location) may delete it"
+    );
+    let p = rcall(&app, &dm, "userNumberDelete", json!({ "id": platform_re })).await;
+    assert_eq!(
+        p["userErrors"][0]["message"],
+        "only the platform sync may delete a number from the platform: remove it on the communication platform and \
+         the next sync removes it here"
+    );
     for token in [&user, &dm, &support] {
         refused(
             &app,

@@ -53,7 +53,8 @@ pub(crate) async fn server_secret(app: &TestApp) -> Vec<u8> {
         .to_vec()
 }
 
-async fn assert_401(app: &TestApp, token: &str, why: &str) {
+/// Asserts a 401 `UNAUTHENTICATED` without data; answers the error's message.
+async fn assert_401(app: &TestApp, token: &str, why: &str) -> String {
     let (status, body) = app.post(token, VIEWER, json!({})).await;
     assert_eq!(status, 401, "{why}: {body}");
     assert_eq!(top_codes(&body), ["UNAUTHENTICATED"], "{why}");
@@ -61,6 +62,14 @@ async fn assert_401(app: &TestApp, token: &str, why: &str) {
         body.get("data").is_none_or(Value::is_null),
         "{why}: no data with a bad token"
     );
+    body["errors"][0]["message"].as_str().unwrap().to_owned()
+}
+
+/// Seconds since the epoch as the messages show them.
+fn rfc3339(seconds: i64) -> String {
+    chrono::DateTime::from_timestamp(seconds, 0)
+        .unwrap()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 async fn bad_tokens_are_401(backend: Backend) {
@@ -75,26 +84,69 @@ async fn bad_tokens_are_401(backend: Backend) {
     let body = app.gql(&good, VIEWER, json!({})).await;
     assert_eq!(body["data"]["viewer"]["kind"], "SUPPORT");
 
-    assert_401(&app, "", "missing").await;
-    assert_401(&app, "not-a-jwt", "malformed").await;
-    assert_401(
-        &app,
-        &sign(&claims(&app, json!({})), b"another secret of thirty-two bytes!!"),
-        "bad signature",
-    )
-    .await;
-    assert_401(
-        &app,
-        &sign(&claims(&app, json!({"exp": now - 3600})), &secret),
-        "expired",
-    )
-    .await;
-    assert_401(
+    // Each refusal says what is wrong and what to do.
+    let missing = assert_401(&app, "", "missing").await;
+    assert_eq!(missing, "missing bearer token: send `Authorization: Bearer <token>`");
+    let invalid = "invalid token (signature, algorithm, issuer, audience or claims); ask for a new one";
+    assert_eq!(assert_401(&app, "not-a-jwt", "malformed").await, invalid);
+    let forged = sign(&claims(&app, json!({})), b"another secret of thirty-two bytes!!");
+    assert_eq!(assert_401(&app, &forged, "bad signature").await, invalid);
+    let expired = sign(
+        &claims(&app, json!({"iat": now - 7200, "nbf": now - 7200, "exp": now - 3600})),
+        &secret,
+    );
+    assert_eq!(
+        assert_401(&app, &expired, "expired").await,
+        format!("the token expired at {}; ask for a new one", rfc3339(now - 3600))
+    );
+    // Expired and forged: the forgery is all it learns.
+    let expired_forged = sign(
+        &claims(&app, json!({"iat": now - 7200, "nbf": now - 7200, "exp": now - 3600})),
+        b"another secret of thirty-two bytes!!",
+    );
+    assert_eq!(
+        assert_401(&app, &expired_forged, "expired, bad signature").await,
+        invalid
+    );
+    let early = assert_401(
         &app,
         &sign(&claims(&app, json!({"nbf": now + 3600})), &secret),
         "not yet valid",
     )
     .await;
+    assert_eq!(
+        early,
+        format!(
+            "the token is not valid before {}; check the issuer's clock",
+            rfc3339(now + 3600)
+        )
+    );
+    let long = sign(&claims(&app, json!({"exp": now + 2 * 24 * 3600})), &secret);
+    assert_eq!(
+        assert_401(&app, &long, "too long-lived").await,
+        "the token lives longer than the 86400 s allowed (exp - iat); ask for a shorter-lived one"
+    );
+    // A websocket refuses the expired token with the same words.
+    let mut ws =
+        crate::harness::ws_client::WsClient::connect(&app.address, crate::harness::ws_client::Proto::TransportWs).await;
+    ws.init(Some(expired.as_str())).await;
+    ws.subscribe(
+        "s1",
+        "subscription { activeStatusChanged { activeStatus { id } } }",
+        json!({}),
+    )
+    .await;
+    let (code, reason) = ws.closed(std::time::Duration::from_secs(10)).await;
+    assert_eq!(
+        (code, reason),
+        (
+            4403,
+            format!(
+                "Forbidden: the token expired at {}; ask for a new one",
+                rfc3339(now - 3600)
+            )
+        )
+    );
     assert_401(
         &app,
         &sign(&claims(&app, json!({"aud": "someone-else"})), &secret),
@@ -107,7 +159,7 @@ async fn bad_tokens_are_401(backend: Backend) {
         "wrong issuer",
     )
     .await;
-    assert_401(
+    let unknown = assert_401(
         &app,
         &sign(
             &claims(&app, json!({"kind": "user", "sub": uuid::Uuid::new_v4().to_string()})),
@@ -116,6 +168,10 @@ async fn bad_tokens_are_401(backend: Backend) {
         "unknown user",
     )
     .await;
+    assert_eq!(
+        unknown,
+        "the token's user no longer exists; ask for a token of an existing user"
+    );
 
     let long_name = "x".repeat(65);
     assert_401(
@@ -161,7 +217,7 @@ async fn revoked_role_takes_effect_on_next_request(backend: Backend) {
     let app = spawn_app(backend).await;
     let w = World::build(&app).await;
     let dm = app.token(w.a.dm);
-    let create_location = "mutation($a: ID!, $n: String!) { locationCreate(input: {accountId: $a, name: $n}) { location { id } userErrors { code } } }";
+    let create_location = "mutation($a: ID!, $n: String!) { locationCreate(input: {accountId: $a, name: $n}) { location { id } userErrors { code message } } }";
     let account = gid(api::graphql::ids::Kind::Account, w.a.account);
 
     // The Decision Maker can create a location…
@@ -183,6 +239,11 @@ async fn revoked_role_takes_effect_on_next_request(backend: Backend) {
     // …and the same token, on its very next request, is refused.
     let body = app.gql(&dm, create_location, json!({"a": account, "n": "West"})).await;
     assert_eq!(codes(&body, "locationCreate"), ["FORBIDDEN"]);
+    // The refusal says who may.
+    assert_eq!(
+        body["data"]["locationCreate"]["userErrors"][0]["message"],
+        "only Support or a Decision Maker of the account may add locations to the account"
+    );
     let body = app.gql(&dm, "{ viewer { roles { role } } }", json!({})).await;
     assert_eq!(body["data"]["viewer"]["roles"], json!([]));
 }

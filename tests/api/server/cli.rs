@@ -233,6 +233,48 @@ fn a_bad_setting_stops_start_up_naming_it() {
     assert!(!out.status.success() && String::from_utf8_lossy(&out.stderr).contains("limit"));
 }
 
+/// A port another process holds stops start-up with a message that names the address and the
+/// setting to change, whether the address came from `--listen` or from `REACH_LISTEN`.
+#[test]
+fn a_port_in_use_stops_start_up_naming_the_address_and_the_setting() {
+    let dir = temp_dir();
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap().to_string();
+    // Waits for the server to stop (it must not start), and answers whether it failed and
+    // what it printed on stderr.
+    let stopped = |mut cmd: Command| {
+        let mut child = Server(cmd.stdout(Stdio::null()).stderr(Stdio::piped()).spawn().unwrap());
+        let started = std::time::Instant::now();
+        let status = loop {
+            if let Some(status) = child.0.try_wait().unwrap() {
+                break status;
+            }
+            assert!(
+                started.elapsed() < Duration::from_secs(30),
+                "the server started on a port in use"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        };
+        let mut stderr = String::new();
+        std::io::Read::read_to_string(&mut child.0.stderr.take().unwrap(), &mut stderr).unwrap();
+        (status.success(), stderr)
+    };
+    let mut by_flag = reach(&dir);
+    by_flag.args(["serve", "--listen", &addr]);
+    let mut by_env = reach(&dir);
+    by_env.arg("serve").env("REACH_LISTEN", &addr);
+    for (how, cmd) in [("--listen", by_flag), ("REACH_LISTEN", by_env)] {
+        let (success, stderr) = stopped(cmd);
+        assert!(!success, "{how}: {stderr}");
+        let want = format!(
+            "error: cannot listen on {addr}: address already in use; set `listen` (REACH_LISTEN, or `reach serve \
+             --listen`) to another port, or stop what holds it"
+        );
+        assert!(stderr.contains(&want), "{how}: {stderr}");
+    }
+    drop(taken);
+}
+
 #[tokio::test]
 async fn sigterm_stops_the_server_gracefully() {
     let dir = temp_dir();

@@ -84,17 +84,35 @@ async fn malformed_requests_are_refused(backend: Backend) {
         send(r#"{"variables": {}}"#, "application/json").await.unwrap().status(),
         400
     );
-    // A syntax error and a validation error: 400 with BAD_REQUEST, no data.
+    // A syntax error and a validation error: BAD_REQUEST and no `data` entry; HTTP 400 under
+    // application/graphql-response+json, 200 under application/json (and with no Accept).
     for query in ["{ viewer { kind ", "{ noSuchField }"] {
         let (status, body) = app.post(&token, query, json!({})).await;
         assert_eq!(status, 400, "{query}: {body}");
         assert_eq!(top_codes(&body), ["BAD_REQUEST"], "{query}");
+        assert!(body.get("data").is_none(), "{query}: {body}");
+        for accept in [Some("application/json"), None] {
+            let mut req = app
+                .client
+                .post(&url)
+                .bearer_auth(&token)
+                .json(&json!({ "query": query }));
+            if let Some(accept) = accept {
+                req = req.header(ACCEPT, accept);
+            }
+            let resp = req.send().await.unwrap();
+            assert_eq!(resp.status(), 200, "{query} with Accept {accept:?}");
+            let body: Value = resp.json().await.unwrap();
+            assert_eq!(top_codes(&body), ["BAD_REQUEST"], "{query}");
+            assert!(body.get("data").is_none(), "{query}: {body}");
+        }
     }
     // Request-level failures without a code of their own: an unknown operation, a missing variable.
     let resp = app
         .client
         .post(&url)
         .bearer_auth(&token)
+        .header(ACCEPT, "application/graphql-response+json")
         .json(&json!({"query": "query A { viewer { kind } }", "operationName": "B"}))
         .send()
         .await
@@ -180,7 +198,76 @@ async fn graphiql_is_served_without_internet(backend: Backend) {
     }
 }
 
+/// A browser opening `/graphql` (it prefers `text/html` and sends no `query`, nor a token) is sent
+/// to GraphiQL; every other `GET` is answered as before.
+async fn a_browser_opening_graphql_is_sent_to_graphiql(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!("{}/graphql", app.address);
+    let firefox = "text/html,application/xhtml+xml,application/xml;q=0.9,*/*;q=0.8";
+    for accept in [firefox, "text/html"] {
+        let resp = client.get(&url).header(ACCEPT, accept).send().await.unwrap();
+        assert_eq!(resp.status(), 303, "{accept}");
+        assert_eq!(resp.headers()[reqwest::header::LOCATION], "/graphiql", "{accept}");
+    }
+    // Followed, it lands on the page.
+    let resp = app.client.get(&url).header(ACCEPT, firefox).send().await.unwrap();
+    assert_eq!(resp.status(), 200);
+    assert!(resp.headers()[CONTENT_TYPE].to_str().unwrap().starts_with("text/html"));
+
+    // Anything else keeps its answer: a client without a query is told what is missing…
+    for accept in [
+        None,
+        Some("application/json"),
+        Some("*/*"),
+        Some("text/html, application/json"),
+    ] {
+        let mut req = client.get(&url);
+        if let Some(a) = accept {
+            req = req.header(ACCEPT, a);
+        }
+        let resp = req.send().await.unwrap();
+        assert_eq!(resp.status(), 400, "{accept:?}");
+        let body: Value = resp.json().await.unwrap();
+        assert_eq!(top_codes(&body), ["BAD_REQUEST"], "{accept:?}");
+    }
+    // …a browser's query still needs a token…
+    let resp = client
+        .get(&url)
+        .header(ACCEPT, firefox)
+        .query(&[("query", "{ viewer { kind } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 401);
+    // …and runs with one.
+    let resp = client
+        .get(&url)
+        .header(ACCEPT, firefox)
+        .bearer_auth(app.support())
+        .query(&[("query", "{ viewer { kind } }")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    assert_eq!(resp.json::<Value>().await.unwrap()["data"]["viewer"]["kind"], "SUPPORT");
+    // POST is never redirected.
+    let resp = client
+        .post(&url)
+        .header(ACCEPT, "text/html")
+        .bearer_auth(app.support())
+        .json(&json!({"query": "{ viewer { kind } }"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 406);
+}
+
 backend_tests!(
+    a_browser_opening_graphql_is_sent_to_graphiql,
     accept_header_picks_the_media_type,
     malformed_requests_are_refused,
     probes_answer,

@@ -109,7 +109,7 @@ async fn introspection_can_be_switched_off(backend: Backend) {
     let body = app
         .gql(&app.support(), "{ __schema { queryType { name } } }", json!({}))
         .await;
-    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "QueryRoot");
+    assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
 
     let app = spawn_app_with(backend, |s| s.introspection = false).await;
     let (_, body) = app

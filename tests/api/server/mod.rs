@@ -2,6 +2,10 @@
 
 pub mod auth;
 pub mod cli;
+mod conformance;
+mod graphiql_browser;
 mod http;
 mod limits;
+mod metrics;
+mod order;
 mod schema;

@@ -38,7 +38,12 @@ impl SyncSubscription {
         match sync::may_read_runs(context::principal(ctx)?, account.id) {
             Access::Allowed => {}
             Access::NotFound => return Err(coded(Code::NotFound, "no account with this id")),
-            Access::Forbidden => return Err(coded(Code::Forbidden, "only account administrators see sync runs")),
+            Access::Forbidden(only) => {
+                return Err(coded(
+                    Code::Forbidden,
+                    format!("only {only} may watch the account's sync runs"),
+                ));
+            }
         }
         let feed = live::subscribe(ctx, Topic::SyncRuns(account.id))?;
         Ok(live::events(ctx, feed, |d| {

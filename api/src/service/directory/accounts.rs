@@ -7,10 +7,10 @@ use uuid::Uuid;
 
 use crate::{
     db,
-    policy::Principal,
+    policy::{Only, Principal},
     service::{
         ErrorCode, ServiceError, ServiceResult,
-        error::{check, not_found, on_unique},
+        error::{check, forbidden, not_found, on_unique},
         outbox::{self, Event, ev},
         validate,
     },
@@ -36,11 +36,7 @@ pub async fn create_account(
     input: NewAccount,
 ) -> ServiceResult<account::Model> {
     if !p.is_support() {
-        return Err(ServiceError::reject(
-            ErrorCode::Forbidden,
-            &[],
-            "only Support creates accounts",
-        ));
+        return Err(forbidden(&[], Only::Support, "create accounts"));
     }
     let name = validate::name(&["name"], &input.name, 200)?;
     let codes = validate::destination_codes(&["destinationCodes"], input.destination_codes)?;
@@ -76,26 +72,30 @@ pub async fn create_account(
     Ok(model)
 }
 
-/// Loads an account the principal may administer the directory of.
+/// Loads an account the principal may administer the directory of, to `action` (what a refusal
+/// says the caller may not do: "only … may {action}").
 pub(super) async fn admin_account(
     db: &impl sea_orm::ConnectionTrait,
     p: &Principal,
     account_id: Option<Uuid>,
     field: &[&str],
+    action: &str,
 ) -> ServiceResult<account::Model> {
-    account_for_change(db, p, account_id, field, "account", |id| p.directory_admin(id)).await
+    account_for_change(db, p, account_id, field, "account", action, |id| p.directory_admin(id)).await
 }
 
 /// The account a change names, checked by `policy`. Every service that changes something of an
 /// account opens it here, so that another tenant's account (T1) and an unknown id get one and
 /// the same answer, word for word: `NOT_FOUND`, "no such {what}", with `what` the object the
-/// caller named (the account, or a client profile of it).
+/// caller named (the account, or a client profile of it). A caller `policy` refuses is told who
+/// may take the `action`: `FORBIDDEN`, "only … may {action}".
 pub(crate) async fn account_for_change(
     db: &impl sea_orm::ConnectionTrait,
     p: &Principal,
     account_id: Option<Uuid>,
     field: &[&str],
     what: &str,
+    action: &str,
     policy: impl FnOnce(Uuid) -> crate::policy::Access,
 ) -> ServiceResult<account::Model> {
     let Some(account_id) = account_id.filter(|id| p.sees_account(*id)) else {
@@ -105,7 +105,7 @@ pub(crate) async fn account_for_change(
         .one(db)
         .await?
         .ok_or_else(|| not_found(field, what))?;
-    check(policy(account.id), field, what)?;
+    check(policy(account.id), field, what, action)?;
     Ok(account)
 }
 
@@ -117,7 +117,7 @@ pub async fn create_location(
     account_id: Option<Uuid>,
     name: &str,
 ) -> ServiceResult<location::Model> {
-    let account = admin_account(db, p, account_id, &["accountId"]).await?;
+    let account = admin_account(db, p, account_id, &["accountId"], "add locations to the account").await?;
     let name = validate::name(&["name"], name, 200)?;
     let duplicate = || {
         ServiceError::reject(
@@ -166,7 +166,7 @@ pub async fn create_access_number(
     number: &str,
     label: &str,
 ) -> ServiceResult<access_number::Model> {
-    let account = admin_account(db, p, account_id, &["accountId"]).await?;
+    let account = admin_account(db, p, account_id, &["accountId"], "add access numbers to the account").await?;
     let number = validate::phone_number(&["number"], number)?;
     let label = validate::label(&["label"], label)?;
     let duplicate = || {

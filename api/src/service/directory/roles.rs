@@ -31,7 +31,7 @@ async fn target(
     }
     .filter(|u| p.knows_user(super::scope(u)))
     .ok_or_else(|| not_found(&["userId"], "user"))?;
-    admin_account(db, p, Some(user.account_id), &["userId"]).await?;
+    admin_account(db, p, Some(user.account_id), &["userId"], "assign or revoke roles").await?;
     let location = match location_id {
         None => None,
         Some(id) => {
@@ -124,7 +124,7 @@ pub async fn revoke_role(
         return Err(ServiceError::reject(
             ErrorCode::Forbidden,
             &["role"],
-            "you cannot revoke your own Decision Maker role",
+            "you cannot revoke your own Decision Maker role; only Support or another Decision Maker of the account may",
         ));
     }
     let txn = db::begin_write(db).await?;

@@ -39,7 +39,7 @@ pub(super) async fn import(
     rows: Vec<UserFields>,
     batch: bool,
 ) -> ServiceResult<Vec<user::Model>> {
-    let account = admin_account(db, p, account_id, &["accountId"]).await?;
+    let account = admin_account(db, p, account_id, &["accountId"], "add users to the account").await?;
     if batch {
         check_row_count(rows.len())?;
     }

@@ -65,7 +65,7 @@ pub async fn update_user(
     let field = ["id"];
     let txn = db::begin_write(db).await?;
     let current = locked_user(&txn, p, user_id, &field).await?;
-    let account = admin_account(&txn, p, Some(current.account_id), &field).await?;
+    let account = admin_account(&txn, p, Some(current.account_id), &field, "change users of the account").await?;
     let locations = account_locations(&txn, account.id).await?;
     let fields = changes.applied_to(&current);
     let v = validate_row(&fields, &account, &locations).map_err(ServiceError::Rejected)?;

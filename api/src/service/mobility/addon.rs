@@ -119,7 +119,15 @@ pub async fn set_email_notification(
     enabled: bool,
 ) -> ServiceResult<mobility_account::Model> {
     let txn = db::begin_write(db).await?;
-    let (_, current) = open_account(&txn, p, account_id, &["accountId"], Principal::account_manager).await?;
+    let (_, current) = open_account(
+        &txn,
+        p,
+        account_id,
+        &["accountId"],
+        "turn the settings-change emails on or off",
+        Principal::account_manager,
+    )
+    .await?;
     if current.send_email_notification == enabled {
         return Ok(current);
     }
@@ -139,7 +147,15 @@ pub async fn deactivate(
     account_id: Option<Uuid>,
 ) -> ServiceResult<mobility_account::Model> {
     let txn = db::begin_write(db).await?;
-    let (account, current) = open_account(&txn, p, account_id, &["accountId"], Principal::support_only).await?;
+    let (account, current) = open_account(
+        &txn,
+        p,
+        account_id,
+        &["accountId"],
+        "deactivate Connect for Mobile",
+        Principal::support_only,
+    )
+    .await?;
     if current.state == MobilityState::NotActivated {
         return Err(ServiceError::reject(
             ErrorCode::InvalidState,

@@ -54,19 +54,22 @@ pub fn untouched(account_id: Uuid) -> mobility_account::Model {
 }
 
 /// Opens an account for a mobility write inside `txn`: the account must be visible to the caller
-/// (T1), the caller must pass `policy`, the account must run on MiCloud Connect (R1's twin for
-/// §3), and its add-on row is created when missing and locked until the transaction ends.
+/// (T1), the caller must pass `policy` (a refusal names who may `action`), the account must run
+/// on MiCloud Connect (R1's twin for §3), and its add-on row is created when missing and locked
+/// until the transaction ends.
 pub(crate) async fn open_account(
     txn: &impl ConnectionTrait,
     p: &Principal,
     account_id: Option<Uuid>,
     field: &[&str],
+    action: &str,
     policy: impl FnOnce(&Principal, Uuid) -> Access,
 ) -> ServiceResult<(account::Model, mobility_account::Model)> {
-    let account = crate::service::directory::accounts::account_for_change(txn, p, account_id, field, "account", |id| {
-        policy(p, id)
-    })
-    .await?;
+    let account =
+        crate::service::directory::accounts::account_for_change(txn, p, account_id, field, "account", action, |id| {
+            policy(p, id)
+        })
+        .await?;
     if account.platform != Platform::MicloudConnect {
         return Err(ServiceError::reject(
             ErrorCode::PlatformNotSupported,

@@ -57,7 +57,7 @@ pub async fn retry_notification(
         Access::Allowed => p.support_only(notification.account_id),
         _ => Access::NotFound,
     };
-    check(access, field, "notification")?;
+    check(access, field, "notification", "retry notifications")?;
 
     // One write picks and moves the rows, so the state it checks is the state it changes: a
     // row a worker has just settled, or holds right now, is left alone.

@@ -14,8 +14,8 @@ pub use change::{disable_users, update_user_extension};
 pub use enable::enable_users;
 
 use crate::{
-    policy::{Access, Principal},
-    service::{ErrorCode, ServiceError, ServiceResult, UserError, bulk, directory::scope},
+    policy::{Access, Only, Principal},
+    service::{ErrorCode, ServiceError, ServiceResult, UserError, bulk, directory::scope, error::forbidden_error},
 };
 
 /// Most rows one enable or disable batch may carry.
@@ -56,24 +56,25 @@ fn under(field: &str, i: usize) -> Vec<String> {
 
 /// The user named by row `i` of a batch on `account_id`, if the caller may act on them: a user of
 /// another account, or unknown, or one the caller may not even see, is `NOT_FOUND`; one the
-/// caller sees but does not cover is `FORBIDDEN`.
+/// caller sees but does not cover is `FORBIDDEN`, naming who may `action`.
 fn target<'a>(
     p: &Principal,
     account_id: Uuid,
     users: &'a HashMap<Uuid, user::Model>,
     id: Option<Uuid>,
     field: &[&str],
+    action: &str,
 ) -> Result<&'a user::Model, UserError> {
     let user = id
         .and_then(|id| users.get(&id))
         .filter(|u| u.account_id == account_id)
         .ok_or_else(|| UserError::new(ErrorCode::NotFound, field, "no such user in this account"))?;
-    let forbidden = || UserError::new(ErrorCode::Forbidden, field, "you do not manage this user");
+    let forbidden = |only| forbidden_error(field, only, action);
     match p.admin_on_user(scope(user)) {
         Access::Allowed => Ok(user),
-        Access::Forbidden => Err(forbidden()),
+        Access::Forbidden(only) => Err(forbidden(only)),
         // A user the caller sees anyway (a plain user naming themself) may be told why.
-        Access::NotFound if p.sees_user(scope(user)) => Err(forbidden()),
+        Access::NotFound if p.sees_user(scope(user)) => Err(forbidden(Only::CoveringAdministrators)),
         Access::NotFound => Err(UserError::new(
             ErrorCode::NotFound,
             field,

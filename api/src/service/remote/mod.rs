@@ -29,11 +29,11 @@ pub use reads::*;
 pub use statuses::{StatusChanges, StatusInput, activate_status, create_status, delete_status, update_status};
 
 use crate::{
-    policy::{Access, Principal},
+    policy::{Access, Only, Principal},
     service::{
         ErrorCode, ServiceError, ServiceResult, bulk,
         directory::scope,
-        error::not_found,
+        error::{forbidden, not_found},
         outbox::{self, Entry, Event, ev},
     },
 };
@@ -64,6 +64,8 @@ pub(crate) struct Opened {
 /// Opens a user for a write inside `txn`: the user must be known to the caller (T1, and a plain
 /// user knows only themself), the caller must be allowed (`who`), the account must run on MX-ONE
 /// (R1), and the user's record is created when missing (with the default statuses) and locked.
+/// `what` is the object the caller named (an unknown one is "no such {what}"), and `action` what
+/// a refusal says only others may do ("only … may {action}").
 pub(crate) async fn open_user(
     txn: &impl ConnectionTrait,
     p: &Principal,
@@ -71,7 +73,7 @@ pub(crate) async fn open_user(
     user_id: Option<Uuid>,
     field: &[&str],
     who: Actor,
-    what: &str,
+    (what, action): (&str, &str),
 ) -> ServiceResult<Opened> {
     let user = match user_id {
         Some(id) => user::Entity::find_by_id(id).one(txn).await?,
@@ -85,20 +87,18 @@ pub(crate) async fn open_user(
         (Actor::SelfOrAdmin, true) => Access::Allowed,
         // A user the caller sees but may not act on as an admin (a plain user on themself).
         _ => match p.admin_on_user(scope(&user)) {
-            Access::NotFound if p.sees_user(scope(&user)) => Access::Forbidden,
+            Access::NotFound if p.sees_user(scope(&user)) => Access::Forbidden(Only::CoveringAdministrators),
             access => access,
         },
     };
     match access {
         Access::Allowed => {}
         Access::NotFound => return Err(not_found(field, what)),
-        Access::Forbidden => {
-            return Err(ServiceError::reject(
-                ErrorCode::Forbidden,
-                field,
-                format!("you do not manage the user of this {what}"),
-            ));
+        // The user themself could have: say so where the rule lets them.
+        Access::Forbidden(_) if who == Actor::SelfOrAdmin => {
+            return Err(forbidden(field, Only::TheUserOrCoveringAdministrators, action));
         }
+        Access::Forbidden(only) => return Err(forbidden(field, only, action)),
     }
     let account = account::Entity::find_by_id(user.account_id)
         .one(txn)

@@ -9,8 +9,8 @@ use super::{Actor, Opened, RemoteSettings, open_user};
 use crate::service::GivenId;
 use crate::{
     db,
-    policy::{Access, Principal},
-    service::{ErrorCode, ServiceError, ServiceResult, directory::scope},
+    policy::{Access, Only, Principal},
+    service::{ErrorCode, ServiceError, ServiceResult, directory::scope, error::forbidden},
 };
 
 /// An origin a create may ask for. Numbers and statuses share two: the user's own (`USER`) and
@@ -20,8 +20,9 @@ pub(crate) trait Origin: Copy + PartialEq {
     const USER: Self;
     /// A row an admin covering the user provisions.
     const ADMIN: Self;
-    /// The refusal of `ADMIN` to a caller who does not cover the user.
-    const ADMIN_ONLY: &'static str;
+    /// The rows `ADMIN` gives, as the refusal of it to a caller who does not cover the user names
+    /// them ("only … may add {ADMIN_ROWS}").
+    const ADMIN_ROWS: &'static str;
     /// The refusal of `USER` for another user than the caller.
     const NOT_OWN: &'static str;
 }
@@ -29,14 +30,14 @@ pub(crate) trait Origin: Copy + PartialEq {
 impl Origin for NumberOrigin {
     const USER: Self = NumberOrigin::User;
     const ADMIN: Self = NumberOrigin::Admin;
-    const ADMIN_ONLY: &'static str = "only an administrator covering the user provisions numbers";
+    const ADMIN_ROWS: &'static str = "admin-provisioned numbers (origin ADMIN) for this user";
     const NOT_OWN: &'static str = "a number added for another user is admin-provisioned (origin ADMIN)";
 }
 
 impl Origin for StatusOrigin {
     const USER: Self = StatusOrigin::User;
     const ADMIN: Self = StatusOrigin::Admin;
-    const ADMIN_ONLY: &'static str = "only an administrator covering the user provisions statuses";
+    const ADMIN_ROWS: &'static str = "admin statuses (origin ADMIN) for this user";
     const NOT_OWN: &'static str = "a status built for another user is an admin status (origin ADMIN)";
 }
 
@@ -75,11 +76,21 @@ pub(crate) async fn open_for_create<O: Origin>(
 ) -> ServiceResult<Owner<O>> {
     let user_id = named_or_caller(p, user_id)?;
     let txn = db::begin_write(db).await?;
-    let opened = open_user(&txn, p, cfg, user_id, &["userId"], Actor::SelfOrAdmin, "user").await?;
+    let opened = open_user(
+        &txn,
+        p,
+        cfg,
+        user_id,
+        &["userId"],
+        Actor::SelfOrAdmin,
+        ("user", "add numbers and statuses for this user"),
+    )
+    .await?;
     let admin = p.admin_on_user(scope(&opened.user)) == Access::Allowed;
     let origin = asked.unwrap_or(if opened.is_self { O::USER } else { O::ADMIN });
     if origin == O::ADMIN && !admin {
-        return Err(ServiceError::reject(ErrorCode::Forbidden, &["origin"], O::ADMIN_ONLY));
+        let action = format!("add {}", O::ADMIN_ROWS);
+        return Err(forbidden(&["origin"], Only::CoveringAdministrators, &action));
     }
     if origin == O::USER && !opened.is_self {
         return Err(ServiceError::reject(

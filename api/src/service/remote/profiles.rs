@@ -81,18 +81,20 @@ pub async fn create_default_profile(
 
 /// An MX-ONE account the caller manages (Support, a Decision Maker, an account-wide Phone
 /// Manager). `what` names the object the caller asked about, so that another tenant's profile
-/// gets exactly the answer of an unknown one (T1).
+/// gets exactly the answer of an unknown one (T1); a refusal names who may `action`.
 async fn managed_account(
     txn: &impl ConnectionTrait,
     p: &Principal,
     account_id: Option<Uuid>,
     field: &[&str],
     what: &str,
+    action: &str,
 ) -> ServiceResult<account::Model> {
-    let account = crate::service::directory::accounts::account_for_change(txn, p, account_id, field, what, |id| {
-        p.account_manager(id)
-    })
-    .await?;
+    let account =
+        crate::service::directory::accounts::account_for_change(txn, p, account_id, field, what, action, |id| {
+            p.account_manager(id)
+        })
+        .await?;
     if account.platform != Platform::MxOne {
         return Err(ServiceError::reject(
             ErrorCode::PlatformNotSupported,
@@ -111,7 +113,15 @@ pub async fn create_profile(
     input: ProfileInput,
 ) -> ServiceResult<client_profile::Model> {
     let txn = db::begin_write(db).await?;
-    let account = managed_account(&txn, p, account_id, &["accountId"], "account").await?;
+    let account = managed_account(
+        &txn,
+        p,
+        account_id,
+        &["accountId"],
+        "account",
+        "add client profiles to the account",
+    )
+    .await?;
     let name = validate::name(&["name"], input.name.as_deref().unwrap_or_default(), 64)?;
     let now = Utc::now();
     let model = client_profile::ActiveModel {
@@ -146,7 +156,15 @@ pub async fn update_profile(
         None => None,
     }
     .ok_or_else(|| not_found(&["id"], "client profile"))?;
-    managed_account(&txn, p, Some(current.account_id), &["id"], "client profile").await?;
+    managed_account(
+        &txn,
+        p,
+        Some(current.account_id),
+        &["id"],
+        "client profile",
+        "change the account's client profiles",
+    )
+    .await?;
     let name = match &input.name {
         Some(raw) => validate::name(&["name"], raw, 64)?,
         None => current.name.clone(),
@@ -178,7 +196,16 @@ pub async fn assign_profile(
     profile_id: Option<GivenId>,
 ) -> ServiceResult<client_profile::Model> {
     let txn = db::begin_write(db).await?;
-    let o = open_user(&txn, p, cfg, user_id, &["userId"], Actor::Admin, "user").await?;
+    let o = open_user(
+        &txn,
+        p,
+        cfg,
+        user_id,
+        &["userId"],
+        Actor::Admin,
+        ("user", "assign this user's client profile"),
+    )
+    .await?;
     let wanted = match profile_id {
         Some(id) => id.key(),
         None => Some(o.account.id),

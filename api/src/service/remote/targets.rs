@@ -1,5 +1,5 @@
 //! The routing fields of a dynamic status and which target kinds fit each (SPEC §4 leaves it to
-//! us; the README's Behaviour section lists the same table):
+//! us; docs/behaviour.md lists the same table):
 //!
 //! | field | kinds |
 //! |---|---|

@@ -97,16 +97,18 @@ fn platform_account(raw: &str) -> Result<String, UserError> {
     Ok(trimmed.to_owned())
 }
 
-/// The account of a sync request, checked: known to the caller (T1), allowed by `access`, and on
-/// MX-ONE (R1).
+/// The account of a sync request, checked: known to the caller (T1), allowed by `access` (a
+/// refusal names who may `action`), and on MX-ONE (R1).
 pub(crate) async fn open_account(
     db: &impl ConnectionTrait,
     p: &Principal,
+    action: &str,
     access: impl FnOnce(Uuid) -> crate::policy::Access,
     account_id: Option<Uuid>,
 ) -> ServiceResult<account::Model> {
+    let field = &["accountId"];
     let account =
-        crate::service::directory::accounts::account_for_change(db, p, account_id, &["accountId"], "account", access)
+        crate::service::directory::accounts::account_for_change(db, p, account_id, field, "account", action, access)
             .await?;
     if account.platform != Platform::MxOne {
         return Err(ServiceError::reject(
@@ -129,7 +131,14 @@ pub async fn set_connection(
     input: ConnectionInput,
 ) -> ServiceResult<platform_connection::Model> {
     let txn = db::begin_write(db).await?;
-    let account = open_account(&txn, p, |id| p.support_only(id), account_id).await?;
+    let account = open_account(
+        &txn,
+        p,
+        "set the account's platform connection",
+        |id| p.support_only(id),
+        account_id,
+    )
+    .await?;
     let mut errors = Vec::new();
     let url = base_url(&input.base_url, policy).map_err(|e| errors.push(e)).ok();
     let _ = token(&input.token).map_err(|e| errors.push(e));

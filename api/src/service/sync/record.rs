@@ -105,7 +105,8 @@ pub async fn request_run(
     account_id: Option<Uuid>,
 ) -> ServiceResult<(platform_sync_run::Model, bool)> {
     let txn = db::begin_write(db).await?;
-    let account = connection::open_account(&txn, p, |id| may_read_runs(p, id), account_id).await?;
+    let account =
+        connection::open_account(&txn, p, "run the platform sync", |id| may_read_runs(p, id), account_id).await?;
     if connection::connection_of(&txn, account.id).await?.is_none() {
         return Err(crate::service::ServiceError::reject(
             crate::service::ErrorCode::InvalidState,

@@ -13,7 +13,7 @@ use crate::{
 /// A routing target.
 #[derive(InputObject, Clone)]
 pub struct CallTargetInput {
-    /// The kind of target; which kinds fit which field is in the README (Behaviour).
+    /// The kind of target; which kinds fit which field is in docs/behaviour.md (Routing targets).
     pub kind: TargetKind,
     /// One of the user's numbers: with `kind: NUMBER` only (`callUsing`: a remote extension).
     pub number_id: Option<ID>,

@@ -43,7 +43,7 @@ pub enum Presence {
     OutOfOffice,
 }
 
-/// Where a routing field points. Which kinds fit which field is in the README (Behaviour).
+/// Where a routing field points. Which kinds fit which field is in docs/behaviour.md (Routing targets).
 #[derive(Enum, Clone, Copy, Debug, PartialEq, Eq)]
 #[graphql(remote = "entity::TargetKind")]
 pub enum TargetKind {

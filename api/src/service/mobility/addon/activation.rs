@@ -27,7 +27,15 @@ pub async fn activate(
     input: Activation,
 ) -> ServiceResult<mobility_account::Model> {
     let txn = db::begin_write(db).await?;
-    let (account, current) = open_account(&txn, p, account_id, &["accountId"], Principal::account_manager).await?;
+    let (account, current) = open_account(
+        &txn,
+        p,
+        account_id,
+        &["accountId"],
+        "activate Connect for Mobile",
+        Principal::account_manager,
+    )
+    .await?;
     if current.state != MobilityState::NotActivated {
         return Err(ServiceError::reject(
             ErrorCode::AlreadyActivated,
@@ -103,7 +111,15 @@ pub async fn complete_activation(
     group_name: &str,
 ) -> ServiceResult<mobility_account::Model> {
     let txn = db::begin_write(db).await?;
-    let (_, current) = open_account(&txn, p, account_id, &["accountId"], Principal::support_only).await?;
+    let (_, current) = open_account(
+        &txn,
+        p,
+        account_id,
+        &["accountId"],
+        "complete the activation of Connect for Mobile",
+        Principal::support_only,
+    )
+    .await?;
     if current.state != MobilityState::PendingSupport {
         return Err(ServiceError::reject(
             ErrorCode::InvalidState,

@@ -47,7 +47,15 @@ pub async fn update_settings(
     input: SettingsChanges,
 ) -> ServiceResult<mobility_account::Model> {
     let txn = db::begin_write(db).await?;
-    let (account, current) = open_account(&txn, p, account_id, &["accountId"], Principal::support_only).await?;
+    let (account, current) = open_account(
+        &txn,
+        p,
+        account_id,
+        &["accountId"],
+        "change the mobility settings",
+        Principal::support_only,
+    )
+    .await?;
     changeable(&current, input.expected_version)?;
     let asked = Asked::checked(&txn, account.id, input).await?;
     let changes = asked.changes_from(&txn, &current).await?;

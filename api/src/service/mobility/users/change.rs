@@ -51,8 +51,10 @@ pub async fn update_user_extension(
     .filter(|u| p.knows_user(scope(u)))
     .ok_or_else(|| not_found(&field, "user"))?;
     let users = HashMap::from([(user.id, user.clone())]);
-    target(p, user.account_id, &users, Some(user.id), &field)?;
-    let (account, _) = open_account(&txn, p, Some(user.account_id), &field, |_, _| Access::Allowed).await?;
+    // The user is checked here; the account asks nothing more of the caller.
+    const ACTION: &str = "change this user's mobility extension";
+    target(p, user.account_id, &users, Some(user.id), &field, ACTION)?;
+    let (account, _) = open_account(&txn, p, Some(user.account_id), &field, ACTION, |_, _| Access::Allowed).await?;
     let current = mobility_user::Entity::find_by_id(user.id)
         .one(&txn)
         .await?
@@ -111,7 +113,15 @@ pub async fn disable_users(
     user_ids: Vec<Option<Uuid>>,
 ) -> ServiceResult<Vec<user::Model>> {
     let txn = db::begin_write(db).await?;
-    let (account, _) = open_account(&txn, p, account_id, &["accountId"], Principal::user_admin).await?;
+    let (account, _) = open_account(
+        &txn,
+        p,
+        account_id,
+        &["accountId"],
+        "disable users for Connect for Mobile",
+        Principal::user_admin,
+    )
+    .await?;
     batch_size("userIds", user_ids.len())?;
     let ids: Vec<Uuid> = user_ids.iter().flatten().copied().collect();
     let users = users_of(&txn, &ids).await?;
@@ -121,7 +131,14 @@ pub async fn disable_users(
     let mut seen = HashSet::new();
     for (i, id) in user_ids.iter().enumerate() {
         let prefix = under("userIds", i);
-        match target(p, account.id, &users, *id, &[]) {
+        match target(
+            p,
+            account.id,
+            &users,
+            *id,
+            &[],
+            "disable this user for Connect for Mobile",
+        ) {
             Err(e) => errors.push(e.under(&prefix)),
             Ok(user) if !enabled.contains_key(&user.id) => {
                 errors.push(UserError::new(ErrorCode::NotEnabled, &[], "is not enabled for mobility").under(&prefix))

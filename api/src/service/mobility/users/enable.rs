@@ -81,7 +81,15 @@ pub async fn enable_users(
     dry_run: bool,
 ) -> ServiceResult<Vec<Enabled>> {
     let txn = db::begin_write(db).await?;
-    let (account, addon) = open_account(&txn, p, account_id, &["accountId"], Principal::user_admin).await?;
+    let (account, addon) = open_account(
+        &txn,
+        p,
+        account_id,
+        &["accountId"],
+        "enable users for Connect for Mobile",
+        Principal::user_admin,
+    )
+    .await?;
     if addon.state != MobilityState::Active {
         return Err(ServiceError::reject(
             ErrorCode::AddonNotActive,
@@ -162,7 +170,14 @@ impl Batch {
     fn check(&mut self, p: &Principal, account: &account::Model, known: &Known, i: usize, row: &EnableRow) {
         let prefix = under("users", i);
         let before = self.errors.len();
-        let user = match target(p, account.id, &known.users, row.user_id, &["userId"]) {
+        let user = match target(
+            p,
+            account.id,
+            &known.users,
+            row.user_id,
+            &["userId"],
+            "enable this user for Connect for Mobile",
+        ) {
             Ok(user) => user,
             Err(e) => {
                 self.errors.push(e.under(&prefix));

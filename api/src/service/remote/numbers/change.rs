@@ -12,7 +12,7 @@ use super::{
 use crate::service::remote::{Actor, Opened, RemoteSettings, open_user, reads};
 use crate::{
     db,
-    policy::{Access, Principal},
+    policy::{Access, Only, Principal},
     service::{
         ErrorCode, ServiceError, ServiceResult,
         directory::scope,
@@ -33,7 +33,16 @@ async fn open_number(
         Some(id) => user_number::Entity::find_by_id(id).one(txn).await?.map(|n| n.user_id),
         None => None,
     };
-    let o = open_user(txn, p, cfg, owner, &["id"], Actor::SelfOrAdmin, "number").await?;
+    let o = open_user(
+        txn,
+        p,
+        cfg,
+        owner,
+        &["id"],
+        Actor::SelfOrAdmin,
+        ("number", "change this number"),
+    )
+    .await?;
     let number = match id {
         Some(id) => user_number::Entity::find_by_id(id).one(txn).await?,
         None => None,
@@ -271,14 +280,16 @@ pub async fn delete_number(
             return Err(reject(
                 ErrorCode::Forbidden,
                 "id",
-                "numbers from the platform are removed only by the platform sync",
+                "only the platform sync may delete a number from the platform: remove it on the communication \
+                 platform and the next sync removes it here",
             ));
         }
         NumberOrigin::Admin if !admin => {
+            let only = Only::CoveringAdministrators;
             return Err(reject(
                 ErrorCode::Forbidden,
                 "id",
-                "an administrator provisioned this number; only an administrator can delete it",
+                format!("an administrator provisioned this number; only {only} may delete it"),
             ));
         }
         _ => {}

@@ -54,11 +54,20 @@ pub async fn provision_platform_number(
         return Err(reject(
             ErrorCode::Forbidden,
             "userId",
-            "only the platform sync provisions these",
+            "only the platform sync (as Support) may provision platform numbers",
         ));
     }
     let txn = db::begin_write(db).await?;
-    let o = open_user(&txn, p, cfg, Some(user_id), &["userId"], Actor::Admin, "user").await?;
+    let o = open_user(
+        &txn,
+        p,
+        cfg,
+        Some(user_id),
+        &["userId"],
+        Actor::Admin,
+        ("user", "provision platform numbers"),
+    )
+    .await?;
     let input = NumberInput {
         label,
         number: number.to_owned(),

@@ -39,7 +39,16 @@ async fn open_status(
             .map(|s| s.user_id),
         None => None,
     };
-    let o = open_user(txn, p, cfg, owner, &["id"], Actor::SelfOrAdmin, "status").await?;
+    let o = open_user(
+        txn,
+        p,
+        cfg,
+        owner,
+        &["id"],
+        Actor::SelfOrAdmin,
+        ("status", "change this status"),
+    )
+    .await?;
     let status = match id {
         Some(id) => dynamic_status::Entity::find_by_id(id).one(txn).await?,
         None => None,

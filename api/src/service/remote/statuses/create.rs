@@ -17,7 +17,7 @@ use crate::service::remote::{
 };
 use crate::{
     db,
-    policy::Principal,
+    policy::{Only, Principal},
     service::{ErrorCode, ServiceError, ServiceResult, outbox, validate},
 };
 
@@ -41,10 +41,14 @@ pub async fn create_status(
     let Owner { txn, opened, origin } = open_for_create(db, p, cfg, user_id, input.origin).await?;
     // R10: users add statuses only where their client profile allows it.
     if origin == StatusOrigin::User && !profile(&txn, &opened).await?.allow_users_add_status {
+        let only = Only::CoveringAdministrators;
         return Err(reject(
             ErrorCode::Forbidden,
             "userId",
-            "the user's client profile does not allow adding statuses",
+            format!(
+                "the user's client profile does not let users add their own statuses; only {only} may add one for \
+                 them (origin ADMIN)"
+            ),
         ));
     }
     let name = validate::name(&["name"], &input.name, 64)?;

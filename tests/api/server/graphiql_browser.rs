@@ -1,0 +1,81 @@
+//! GraphiQL in demo mode, in a real browser: Debian's `chromium` driven headless by
+//! `playwright-core` (`tests/browser/graphiql.mjs`). Before a token the page says what to do;
+//! picking a persona sets its token and says who you are; `Viewer` then answers as that persona,
+//! and the page loads nothing from outside the server.
+//!
+//! `.ci/run` installs Chromium and the script's package; elsewhere the test is skipped until
+//! both are there (`apt-get install chromium`, `npm ci --prefix tests/browser`), and in CI
+//! (`CI=true`) it must run.
+
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+use api::startup::Application;
+use serde_json::Value;
+
+use crate::harness::app::{Backend, fresh_database};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_demo_persona_picker_works_in_a_browser() {
+    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let ready = script.join("node_modules/playwright-core").is_dir() && Path::new(CHROMIUM).exists();
+    if !ready {
+        assert!(
+            !std::env::var("CI").is_ok_and(|v| v == "true"),
+            "CI=true but Chromium or playwright-core is missing: apt-get install chromium; npm ci --prefix tests/browser"
+        );
+        eprintln!("skipped: install chromium and run `npm ci --prefix tests/browser` to test GraphiQL in a browser");
+        return;
+    }
+    let (settings, _guard) = fresh_database(&Backend::Sqlite).await;
+    let app = Application::build(settings, true).await.expect("the demo starts");
+    let base = format!("http://{}", app.local_addr().unwrap());
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    let output = tokio::task::spawn_blocking(move || {
+        Command::new("node")
+            .arg("graphiql.mjs")
+            .arg(&base)
+            .env("CHROMIUM", CHROMIUM)
+            .current_dir(&script)
+            .output()
+    })
+    .await
+    .expect("the browser's thread")
+    .expect("node runs (Node.js is needed to build Reach)");
+    let _ = tx.send(());
+    let _ = running.await;
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "the browser script failed: {stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    let seen: Value = stdout
+        .lines()
+        .last()
+        .and_then(|line| serde_json::from_str(line).ok())
+        .unwrap_or_else(|| panic!("nothing seen: {stdout}"));
+    let before = seen["beforeToken"].as_str().unwrap_or_default();
+    assert!(
+        before.contains("No token yet") && !before.contains("UNAUTHENTICATED"),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["who"], "You are Dana Decider — Decision Maker, Northwind Traders",
+        "{seen}"
+    );
+    assert_eq!(seen["tokenSet"], true, "{seen}");
+    assert_eq!(seen["viewerName"], "Dana Decider", "{seen}");
+    assert_eq!(
+        seen["external"],
+        serde_json::json!([]),
+        "the page loads nothing from elsewhere: {seen}"
+    );
+}

@@ -1,0 +1,66 @@
+// GraphiQL's page in demo mode, in headless Chromium: before a token it says what to do; the
+// persona picker sets a token and says who you are; `Viewer` then runs and answers as that
+// persona. `node graphiql.mjs <base-url>`; prints one JSON line of what it saw, or fails.
+import { chromium } from 'playwright-core';
+
+const base = process.argv[2];
+const browser = await chromium.launch({
+  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
+  headless: true,
+  // No background traffic: this machine's network is closed.
+  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
+});
+const seen = {};
+try {
+  const page = await browser.newPage();
+  const external = [];
+  page.on('request', (request) => {
+    if (!request.url().startsWith(base) && !request.url().startsWith('data:')) external.push(request.url());
+  });
+  await page.goto(`${base}/graphiql`);
+  await page.waitForSelector('#reach-persona', { timeout: 20000 });
+
+  // Before a token: run, and read what the result pane says.
+  const results = page.locator('.result-window');
+  await runOperation(page, 'Viewer');
+  await page.waitForFunction(() => /No token yet/.test(document.querySelector('.result-window')?.innerText ?? ''), null, { timeout: 20000 });
+  seen.beforeToken = (await results.innerText()).trim();
+
+  // Pick Dana Decider.
+  const options = await page.$$eval('#reach-persona option', (os) => os.map((o) => ({ value: o.value, text: o.textContent })));
+  const dana = options.find((o) => o.text.startsWith('Dana Decider'));
+  if (!dana) throw new Error(`no Dana Decider among ${JSON.stringify(options.map((o) => o.text))}`);
+  await page.selectOption('#reach-persona', dana.value);
+  seen.who = (await page.locator('#reach-who').innerText()).trim();
+  seen.tokenSet = (await page.inputValue('#reach-token')) === dana.value;
+
+  // Run Viewer as Dana.
+  await runOperation(page, 'Viewer');
+  await page.waitForFunction(() => /"kind": "USER"/.test(document.querySelector('.result-window')?.innerText ?? ''), null, { timeout: 20000 });
+  const text = await results.innerText();
+  seen.viewerName = /"name": "([^"]+)"/.exec(text)?.[1] ?? null;
+  seen.external = external;
+} finally {
+  await browser.close();
+}
+console.log(JSON.stringify(seen));
+
+// Puts the editor's cursor inside operation `name` and runs it with Ctrl-Enter (GraphiQL runs
+// the operation under the cursor; its run button would ask which of the document's operations).
+async function runOperation(page, name) {
+  const placed = await page.evaluate((name) => {
+    const editor = document.querySelector('.graphiql-query-editor .CodeMirror')?.CodeMirror;
+    if (!editor) return false;
+    for (let line = 0; line < editor.lineCount(); line += 1) {
+      if (editor.getLine(line).startsWith(`query ${name} `)) {
+        editor.focus();
+        editor.setCursor({ line: line + 1, ch: 2 });
+        return true;
+      }
+    }
+    return false;
+  }, name);
+  if (!placed) throw new Error(`no operation ${name} in the editor`);
+  await page.keyboard.press('Control+Enter');
+}
