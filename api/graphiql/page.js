@@ -92,6 +92,31 @@
   // Used for queries and for GraphiQL's schema introspection alike. Headers typed into
   // GraphiQL's headers pane are sent too and win over the bar's token. Subscriptions go over a
   // websocket.
+  // Demo walk-through: the ids a step creates, put where the next steps read them, so nothing
+  // is copied by hand (the variables pane is the editor whose JSON has that key).
+  var REMEMBERED = [
+    ['myNumberId', function (d) { return d.userNumberCreate && d.userNumberCreate.userNumber; }],
+    ['statusId', function (d) { return d.dynamicStatusCreate && d.dynamicStatusCreate.dynamicStatus; }]
+  ];
+  function remember(result) {
+    var data = result && result.data;
+    if (!data || !options.personas) { return result; }
+    REMEMBERED.forEach(function (entry) {
+      var created = entry[1](data);
+      if (!created || !created.id) { return; }
+      Array.prototype.forEach.call(document.querySelectorAll('.CodeMirror'), function (element) {
+        var editor = element.CodeMirror;
+        if (!editor) { return; }
+        var variables;
+        try { variables = JSON.parse(editor.getValue()); } catch (e) { return; }
+        if (!variables || typeof variables !== 'object' || !(entry[0] in variables)) { return; }
+        variables[entry[0]] = created.id;
+        editor.setValue(JSON.stringify(variables, null, 2));
+      });
+    });
+    return result;
+  }
+
   var NO_TOKEN = 'No token yet: ' + (options.personas ? 'pick a persona above, or paste a token' : 'paste a token above') +
     ' (`reach serve --demo` and `reach token` print them). Every request needs one.';
 
@@ -115,7 +140,7 @@
         credentials: 'same-origin'
       }).then(function (response) {
         return response.text().then(function (text) {
-          try { return JSON.parse(text); } catch (e) {
+          try { return remember(JSON.parse(text)); } catch (e) {
             return { errors: [{ message: 'HTTP ' + response.status + ' ' + response.statusText +
               (text ? ': ' + text.slice(0, 2000) : '') }] };
           }

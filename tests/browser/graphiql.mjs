@@ -40,6 +40,22 @@ try {
   await page.waitForFunction(() => /"kind": "USER"/.test(document.querySelector('.result-window')?.innerText ?? ''), null, { timeout: 20000 });
   const text = await results.innerText();
   seen.viewerName = /"name": "([^"]+)"/.exec(text)?.[1] ?? null;
+
+  // Hanna (Contoso Nordic, MX-ONE): the ids AddRemoteExtension and BuildStatus create are put in
+  // the variables the next steps read.
+  const hanna = options.find((o) => o.text.startsWith('Hanna Holm'));
+  if (!hanna) throw new Error('no Hanna Holm among the personas');
+  await page.selectOption('#reach-persona', hanna.value);
+  await page.waitForTimeout(600);
+  seen.filled = {};
+  for (const [operation, field, variable] of [['AddRemoteExtension', 'userNumber', 'myNumberId'], ['BuildStatus', 'dynamicStatus', 'statusId']]) {
+    await runOperation(page, operation);
+    await page.waitForFunction((field) => new RegExp(`"${field}": \\{\\s*"id"`).test(document.querySelector('.result-window')?.innerText ?? ''), field, { timeout: 20000 });
+    const created = /"id": "([^"]+)"/.exec(await results.innerText())?.[1];
+    const variables = await page.evaluate(() => Array.from(document.querySelectorAll('.CodeMirror'))
+      .map((e) => e.CodeMirror?.getValue() ?? '').find((text) => text.includes('"myNumberId"')));
+    seen.filled[variable] = created !== undefined && JSON.parse(variables)[variable] === created;
+  }
   seen.external = external;
 } finally {
   await browser.close();
@@ -53,7 +69,7 @@ async function runOperation(page, name) {
     const editor = document.querySelector('.graphiql-query-editor .CodeMirror')?.CodeMirror;
     if (!editor) return false;
     for (let line = 0; line < editor.lineCount(); line += 1) {
-      if (editor.getLine(line).startsWith(`query ${name} `)) {
+      if (new RegExp(`^(query|mutation|subscription) ${name}\\b`).test(editor.getLine(line))) {
         editor.focus();
         editor.setCursor({ line: line + 1, ch: 2 });
         return true;

@@ -33,17 +33,35 @@ pub(super) async fn walkthrough_variables(state: &AppState, account_id: uuid::Uu
             vars.insert(name.into(), ids::encode(Kind::User, u.id).0.into());
         }
     }
-    vars.insert(
-        "myNumberId".into(),
-        "paste userNumber.id from AddRemoteExtension".into(),
-    );
-    vars.insert("statusId".into(), "paste dynamicStatus.id from BuildStatus".into());
+    // Filled in by the page when AddRemoteExtension and BuildStatus answer.
+    vars.insert("myNumberId".into(), "run AddRemoteExtension (as Hanna) first".into());
+    vars.insert("statusId".into(), "run BuildStatus (as Hanna) first".into());
+    // Hanna's seeded "Available" status, to make active again at the end.
+    if let Some(hanna) = directory::users_by_email(&state.db, "hanna@contoso.example")
+        .await?
+        .into_iter()
+        .next()
+    {
+        let statuses = crate::service::remote::statuses_of_users(&state.db, &[hanna.id]).await?;
+        if let Some(available) = statuses
+            .get(&hanna.id)
+            .into_iter()
+            .flatten()
+            .find(|s| s.name == "Available")
+        {
+            vars.insert(
+                "availableStatusId".into(),
+                ids::encode(Kind::DynamicStatus, available.id).0.into(),
+            );
+        }
+    }
     Ok(serde_json::to_string_pretty(&vars)?)
 }
 
 pub(super) const GRAPHIQL_QUERY: &str = r#"# Welcome to Reach (demo mode).
-# Paste a token printed by `reach serve --demo` into the token bar above, then pick an operation
-# with the run button. The variables pane holds Northwind Traders' ids.
+# Pick a persona above (or paste a token), put the cursor in an operation and press Ctrl-Enter
+# (or pick one with the run button). The variables pane holds the ids the steps need, and the
+# ids a step creates are filled in when it answers.
 #
 # Directory: Viewer, Directory, CreateUser (Support or the Decision Maker).
 # Connect for Mobile, in order:
@@ -55,12 +73,13 @@ pub(super) const GRAPHIQL_QUERY: &str = r#"# Welcome to Reach (demo mode).
 #   6. Mobility again, with a search; EditExtension; Disable
 # Remote Extension (Contoso Nordic, on MX-ONE), with the token of Hanna Holm (User):
 #   7. MyNumbers         her numbers (an administrator provisioned one), statuses, profile
-#   8. AddRemoteExtension  her own 09818123456 (destination code 0); copy its id into myNumberId
-#   9. BuildStatus       a status around it (callUsing and sendCallsTo follow it); copy its id
-#                        into statusId
+#   8. AddRemoteExtension  her own 09818123456 (destination code 0); its id fills myNumberId
+#   9. BuildStatus       a status around it (callUsing and sendCallsTo follow it); its id fills
+#                        statusId
 #  10. ActivateStatus    the new active remote extension (run WatchMyStatus first in a second
 #                        tab: it shows each change live, over a websocket)
 #  11. CallThrough       switch call through on and watch callThroughEffective; MyNumbers again
+#  12. ActivateAvailable  make her "Available" status active again
 
 query Viewer {
   viewer {
@@ -237,6 +256,13 @@ subscription WatchMyStatus {
     changedBy { name }
     activeStatus { name presence }
     activeRemoteExtension { label number }
+  }
+}
+
+mutation ActivateAvailable($availableStatusId: ID!) {
+  dynamicStatusActivate(input: { id: $availableStatusId }) {
+    dynamicStatus { name isActive user { activeRemoteExtension { label number } } }
+    userErrors { field message code }
   }
 }
 
