@@ -93,8 +93,11 @@ impl Application {
             endpoint: "/graphql".into(),
             default_query: demo.as_ref().map(|d| d.graphiql_query.clone()),
             default_variables: demo.as_ref().map(|d| d.graphiql_variables.clone()),
+            // Only where the demo directory is there: on a real database `--demo` adds nothing,
+            // and its Support token must not be handed to whoever opens the page.
             personas: demo
                 .iter()
+                .filter(|d| d.personas.len() > 1)
                 .flat_map(|d| d.personas.iter().map(|p| (p.who.clone(), p.token.clone())))
                 .collect(),
         };

@@ -205,13 +205,14 @@ fn prepare(
         .check(&state.limits, &request.query, &parsed, &request.variables)
         .map_err(|e| refused_document(state, e, media))?;
     let name = request.operation_name.as_deref();
-    let prepared = Prepared {
-        shape: Shape::of(&parsed.doc, name),
-        operation: metrics::operation_of(&parsed.doc, name),
-    };
+    let operation = metrics::operation_of(&parsed.doc, name);
     let mut doc = parsed.doc;
     // Only the picked operation is validated and counted against the complexity limit.
     picked::keep_picked(&mut doc, name);
+    let prepared = Prepared {
+        shape: Shape::of(Arc::new(doc.clone()), name),
+        operation,
+    };
     request.set_parsed_query(doc);
     Ok(prepared)
 }

@@ -167,14 +167,15 @@ fn code_of(error: &async_graphql::ServerError) -> Option<&str> {
     }
 }
 
-/// A request that failed before any field ran: no data, and errors that are either coded as
-/// request errors or belong to no field (a field's error always has a path).
+/// A request that failed before any field ran: no data, and errors that belong to no field (a
+/// field's error always has a path; one at the root that nulls `data` still ran) and are coded
+/// as request errors or not at all.
 fn is_request_error(response: &GqlResponse) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| {
-            code_of(e).is_some_and(|c| c == Code::BadRequest.as_str() || c == Code::QueryTooComplex.as_str())
-                || (code_of(e).is_none() && e.path.is_empty())
+            e.path.is_empty()
+                && code_of(e).is_none_or(|c| c == Code::BadRequest.as_str() || c == Code::QueryTooComplex.as_str())
         })
 }
 

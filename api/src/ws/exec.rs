@@ -62,22 +62,30 @@ impl Executor for Exec {
         // Never parsed before the precheck passed: a text nested too deep can overflow the
         // parser's stack (the schema's own parse, in its extension, refuses it with a code).
         let prechecked = limits::precheck(&request.query, app.settings.limits.max_query_length).is_ok();
-        if prechecked && let Ok(doc) = request.parsed_query() {
-            // Only the picked operation is validated and counted against the complexity limit.
-            let mut doc = doc.clone();
-            crate::graphql::picked::keep_picked(&mut doc, name.as_deref());
-            request.set_parsed_query(doc);
-        }
         let (subscription, parks, shape, operation) = if prechecked && let Ok(doc) = request.parsed_query() {
+            // The order answers go in, from the picked operation alone (its own small copy).
+            let mut picked = doc.clone();
+            crate::graphql::picked::keep_picked(&mut picked, name.as_deref());
             (
                 limits::names_operation_of(doc, name.as_deref(), OperationType::Subscription),
                 parked::parks(doc, name.as_deref()),
-                Shape::of(doc, name.as_deref()),
+                Shape::of(std::sync::Arc::new(picked), name.as_deref()),
                 http::metrics::operation_of(doc, name.as_deref()),
             )
         } else {
             (false, false, None, Operation::None)
         };
+        // A query or mutation is validated and counted against the complexity limit as the
+        // picked operation alone. A subscription keeps its whole document: parked ones share
+        // documents by their text with HTTP's kept ones.
+        if !subscription
+            && prechecked
+            && let Ok(doc) = request.parsed_query()
+        {
+            let mut doc = doc.clone();
+            crate::graphql::picked::keep_picked(&mut doc, name.as_deref());
+            request.set_parsed_query(doc);
+        }
         let metrics = app.metrics.clone();
         let started = std::time::Instant::now();
         let responses = if let (true, Some(session)) = (subscription && parks, &session_data) {
