@@ -202,6 +202,18 @@ impl Metrics {
         }
     }
 
+    /// The outcome label of a query's or mutation's `response`: `None` (ok) without top-level
+    /// errors, else the first error's code. A request error (validation) is coded only when
+    /// answered, so it is coded here the same way.
+    pub fn outcome_of(response: &async_graphql::Response) -> Option<&str> {
+        let error = response.errors.first()?;
+        Some(match crate::graphql::errors::code_of(error) {
+            Some(code) => code,
+            None if error.path.is_empty() => crate::graphql::limits::validation_code(error).as_str(),
+            None => "error",
+        })
+    }
+
     /// A request or websocket operation refused by the rate limit.
     pub fn rate_limited(&self) {
         self.0.rate_limited.inc();

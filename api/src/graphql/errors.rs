@@ -168,6 +168,14 @@ pub fn busy() -> async_graphql::Error {
     coded(Code::Timeout, "the server is busy; nothing was changed, try again")
 }
 
+/// The `extensions.code` of `error`, if it has one.
+pub fn code_of(error: &async_graphql::ServerError) -> Option<&str> {
+    match error.extensions.as_ref().and_then(|x| x.get("code")) {
+        Some(async_graphql::Value::String(code)) => Some(code),
+        _ => None,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use sea_orm::{DbErr, error::ConnAcquireErr};

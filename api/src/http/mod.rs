@@ -33,12 +33,13 @@ use crate::{
         ReachSchema,
         common::loader::DbLoader,
         documents::{Documents, Parsed},
+        errors::code_of,
         limits,
         order::Shape,
         picked,
         verbatim::Verbatim,
     },
-    metrics::{Operation, Transport},
+    metrics::{Metrics, Operation, Transport},
     policy::Principal,
     state::AppState,
 };
@@ -175,7 +176,7 @@ fn parse(state: &ServerState, request: &Request, media: &'static str) -> Result<
 /// The answer to a document refused before it ran (it does not parse, or breaks a limit),
 /// counted as an operation of no type.
 fn refused_document(state: &ServerState, error: async_graphql::ServerError, media: &'static str) -> HttpError {
-    let code = error_code(&error);
+    let code = code_of(&error);
     (state.app.metrics).operation(
         Transport::Http,
         Operation::None,
@@ -183,14 +184,6 @@ fn refused_document(state: &ServerState, error: async_graphql::ServerError, medi
         None,
     );
     answered(error, media)
-}
-
-/// The `extensions.code` of `error`, if it has one.
-fn error_code(error: &async_graphql::ServerError) -> Option<&str> {
-    match error.extensions.as_ref().and_then(|x| x.get("code")) {
-        Some(async_graphql::Value::String(code)) => Some(code),
-        _ => None,
-    }
 }
 
 /// Checks the parsed document's limits and sets it on `request`; answers what the response
@@ -253,12 +246,7 @@ async fn execute(
         );
         return HttpError::new(StatusCode::OK, media, Code::Timeout, TIMEOUT_MESSAGE).into_response();
     };
-    // A request error (validation) is coded only when answered: code it the same way here.
-    let outcome = response.errors.first().map(|e| match error_code(e) {
-        Some(code) => code,
-        None if e.path.is_empty() => limits::validation_code(e).as_str(),
-        None => "error",
-    });
+    let outcome = Metrics::outcome_of(&response);
     metrics.operation(
         Transport::Http,
         prepared.operation,

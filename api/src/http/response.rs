@@ -15,7 +15,7 @@ use serde_json::json;
 use super::media::{GRAPHQL_RESPONSE, JSON};
 use crate::{
     codes::Code,
-    graphql::{limits, verbatim::Verbatim},
+    graphql::{errors::code_of, limits, verbatim::Verbatim},
 };
 
 /// A request answered before (or instead of) its GraphQL execution. It turns itself into the
@@ -158,13 +158,6 @@ struct RequestError<'a> {
     errors: &'a [async_graphql::ServerError],
     #[serde(skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     extensions: &'a std::collections::BTreeMap<String, async_graphql::Value>,
-}
-
-fn code_of(error: &async_graphql::ServerError) -> Option<&str> {
-    match error.extensions.as_ref().and_then(|x| x.get("code")) {
-        Some(async_graphql::Value::String(code)) => Some(code),
-        _ => None,
-    }
 }
 
 /// A request that failed before any field ran: no data, and errors that belong to no field (a

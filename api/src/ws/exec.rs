@@ -14,7 +14,7 @@ use crate::codes::Code;
 use crate::{
     graphql::{limits, live::LiveSession, order::Shape},
     http::{self, ServerState},
-    metrics::{Operation, Transport},
+    metrics::{Metrics, Operation, Transport},
 };
 
 /// Runs the socket's operations with the admission HTTP gives a request: each one (query,
@@ -102,16 +102,9 @@ impl Executor for Exec {
                     .await
                     .map(|r| r.unwrap_or_default())
                     .unwrap_or_else(|| Self::refusal(Code::Timeout, http::TIMEOUT_MESSAGE));
-                let outcome =
-                    response
-                        .errors
-                        .first()
-                        .map(|e| match e.extensions.as_ref().and_then(|x| x.get("code")) {
-                            Some(async_graphql::Value::String(code)) => code.clone(),
-                            _ => "error".to_owned(),
-                        });
+                let outcome = Metrics::outcome_of(&response);
                 let seconds = Some(started.elapsed().as_secs_f64());
-                metrics.operation(Transport::Websocket, operation, outcome.as_deref(), seconds);
+                metrics.operation(Transport::Websocket, operation, outcome, seconds);
                 response
             })
             .boxed()
