@@ -116,8 +116,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.database_url.clone(),
     };
     let settings = Settings::load(cli.config.clone(), &overrides)?;
-    telemetry::init(&settings.log_format, &settings.log_level);
-    match cli.command {
+    let telemetry = telemetry::start(&settings)?;
+    let done = match cli.command {
         Command::Serve { demo, .. } => serve(settings, demo).await,
         Command::Migrate => {
             let db = db::connect(&settings).await?;
@@ -128,7 +128,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Token(args) => token(settings, args).await,
         Command::Sync(args) => sync(settings, args).await,
         Command::Schema => Ok(()),
-    }
+    };
+    telemetry.shutdown().await;
+    done
 }
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {

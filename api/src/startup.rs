@@ -30,7 +30,7 @@ use crate::{
     net,
     service::sync::{plugin::PlatformPlugin, seal::TokenKey},
     state::AppState,
-    ws,
+    telemetry, ws,
 };
 
 /// A server bound to its address, ready to run.
@@ -297,14 +297,13 @@ fn router(server: ServerState, settings: &Settings, graphiql: graphiql::Graphiql
             settings.server.body_read_timeout(),
             net::request::body_deadline,
         ))
-        .layer(TraceLayer::new_for_http().make_span_with(|req: &Request<_>| {
-            let id = req
-                .headers()
-                .get("x-request-id")
-                .and_then(|v| v.to_str().ok())
-                .unwrap_or("-");
-            tracing::info_span!("request", method = %req.method(), path = %req.uri().path(), request_id = %id)
-        }))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request<_>| telemetry::spans::request(req))
+                .on_response(|res: &axum::response::Response, latency, span: &tracing::Span| {
+                    telemetry::spans::response(res, latency, span);
+                }),
+        )
         .layer(PropagateRequestIdLayer::x_request_id())
         .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
         // Outermost: a client's id that could not be logged safely is replaced by a fresh one.

@@ -33,6 +33,8 @@ pub struct Model {
     /// The recording transaction's id on PostgreSQL (`pg_current_xact_id()`, filled by the
     /// database), 0 on SQLite: readers walk the log in `(txid, position)` order.
     pub txid: i64,
+    /// The W3C `traceparent` of the span that recorded it, when tracing was exporting.
+    pub traceparent: Option<String>,
 }
 
 /// No relations.

@@ -14,6 +14,7 @@ pub mod log;
 pub mod outbound;
 pub mod platform;
 pub mod settings;
+pub mod trace_context;
 
 pub use host::{JobContext, Plugin, PluginError, PluginHost, RunningPlugins, Wake};
 pub use settings::{EmailSettings, PlatformSettings, PluginSettings};

@@ -11,6 +11,7 @@ mod m20261126_000001_live;
 mod m20261127_000001_platform_sync;
 pub mod m20261205_000001_search;
 mod m20261206_000001_filter_statistics;
+mod m20261207_000001_trace_context;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261127_000001_platform_sync::Migration),
             Box::new(m20261205_000001_search::Migration),
             Box::new(m20261206_000001_filter_statistics::Migration),
+            Box::new(m20261207_000001_trace_context::Migration),
         ]
     }
 }

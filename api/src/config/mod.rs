@@ -92,6 +92,25 @@ pub struct Settings {
     pub server: crate::net::ServerSettings,
     /// `/metrics` (`[metrics]`).
     pub metrics: MetricsSettings,
+    /// OpenTelemetry tracing (`[tracing]`).
+    pub tracing: TracingSettings,
+}
+
+/// Spans exported over OTLP/HTTP (`REACH_TRACING__OTLP`, …); off by default. The collector and
+/// the exporter's other options come from the standard `OTEL_*` variables
+/// (`OTEL_EXPORTER_OTLP_ENDPOINT`, …) unless set here.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TracingSettings {
+    /// Whether spans are exported.
+    pub otlp: bool,
+    /// The collector's OTLP/HTTP traces URL (such as `http://127.0.0.1:4318/v1/traces`);
+    /// unset: `OTEL_EXPORTER_OTLP_TRACES_ENDPOINT`, else `OTEL_EXPORTER_OTLP_ENDPOINT` +
+    /// `/v1/traces`, else `http://localhost:4318/v1/traces`.
+    pub endpoint: Option<String>,
+    /// Whether a GraphQL operation's span carries the document's text (`graphql.document`):
+    /// off, as the text may hold personal data in its arguments.
+    pub document: bool,
 }
 
 /// `/metrics` in the Prometheus (OpenMetrics) text format (`REACH_METRICS__ENABLED`, …).
@@ -192,6 +211,7 @@ impl Default for Settings {
             subscriptions: Subscriptions::default(),
             server: Default::default(),
             metrics: MetricsSettings::default(),
+            tracing: TracingSettings::default(),
         }
     }
 }

@@ -25,6 +25,7 @@ use axum::{
     response::{IntoResponse, Redirect, Response},
 };
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
+use tracing::Instrument;
 
 use crate::{
     auth::{AuthError, Own},
@@ -42,6 +43,7 @@ use crate::{
     metrics::{Metrics, Operation, Transport},
     policy::Principal,
     state::AppState,
+    telemetry,
 };
 use body::{BodyError, declared_length, read_body, read_request};
 use media::negotiate;
@@ -199,12 +201,15 @@ fn prepare(
         .map_err(|e| refused_document(state, e, media))?;
     let name = request.operation_name.as_deref();
     let operation = metrics::operation_of(&parsed.doc, name);
+    let document = state.app.settings.tracing.document.then_some(request.query.as_str());
+    let span = telemetry::spans::operation(operation, &parsed.doc, name, document);
     let mut doc = parsed.doc;
     // Only the picked operation is validated and counted against the complexity limit.
     picked::keep_picked(&mut doc, name);
     let prepared = Prepared {
         shape: Shape::of(Arc::new(doc.clone()), name),
         operation,
+        span,
     };
     request.set_parsed_query(doc);
     Ok(prepared)
@@ -216,6 +221,8 @@ struct Prepared {
     shape: Option<Shape>,
     /// The operation's type, for the metrics.
     operation: Operation,
+    /// The operation's span (a child of the request's).
+    span: tracing::Span,
 }
 
 /// Runs one GraphQL request for `principal` within the request timeout, its document parsed and
@@ -236,7 +243,10 @@ async fn execute(
         request = request.data(own);
     }
     let metrics = &state.app.metrics;
-    let Some(mut response) = within_deadline(&state.app, state.plain.execute(request)).await else {
+    let span = prepared.span;
+    let work = within_deadline(&state.app, state.plain.execute(request)).instrument(span.clone());
+    let Some(mut response) = work.await else {
+        span.record("otel.status_code", "ERROR");
         let seconds = started.elapsed().as_secs_f64();
         metrics.operation(
             Transport::Http,
@@ -246,6 +256,7 @@ async fn execute(
         );
         return HttpError::new(StatusCode::OK, media, Code::Timeout, TIMEOUT_MESSAGE).into_response();
     };
+    telemetry::spans::outcome(&span, &response);
     let outcome = Metrics::outcome_of(&response);
     metrics.operation(
         Transport::Http,

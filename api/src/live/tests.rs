@@ -21,6 +21,7 @@ fn delivery(n: i64) -> Arc<Delivery> {
                 active_remote_extension_id: None,
                 previous_status_id: None,
             }),
+            traceparent: None,
         },
         subjects: Vec::new(),
         objects: Arc::default(),

@@ -4,6 +4,7 @@
 use chrono::Utc;
 pub use entity::event::{self as ev, Entry, Event};
 use entity::outbox_event;
+use integrations::trace_context;
 use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
 use serde_json::json;
 use uuid::Uuid;
@@ -21,6 +22,7 @@ fn row(actor: &Principal, entry: Entry) -> outbox_event::ActiveModel {
         actor: Set(actor.actor()),
         payload: Set(entry.event.payload()),
         occurred_at: Set(Utc::now()),
+        traceparent: Set(trace_context::current()),
         ..Default::default()
     }
 }
@@ -41,6 +43,7 @@ const EVENTS: bulk::Table = bulk::Table {
         ("actor", bulk::Kind::Text),
         ("payload", bulk::Kind::Json),
         ("occurred_at", bulk::Kind::Time),
+        ("traceparent", bulk::Kind::Text),
     ],
 };
 
@@ -48,6 +51,8 @@ const EVENTS: bulk::Table = bulk::Table {
 /// any number of them.
 pub async fn record_many(txn: &impl ConnectionTrait, actor: &Principal, events: Vec<Entry>) -> Result<(), DbErr> {
     let actor = actor.actor();
+    // One change, one span: every event of it carries the same trace context.
+    let traceparent = trace_context::current();
     let rows = events
         .into_iter()
         .map(|e| {
@@ -60,6 +65,7 @@ pub async fn record_many(txn: &impl ConnectionTrait, actor: &Principal, events: 
                 bulk::text(actor.as_str()),
                 bulk::json(&e.event.payload()),
                 bulk::time(Utc::now()),
+                bulk::opt_text(traceparent.as_deref()),
             ])
         })
         .collect();

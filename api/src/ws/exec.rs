@@ -15,7 +15,9 @@ use crate::{
     graphql::{limits, live::LiveSession, order::Shape},
     http::{self, ServerState},
     metrics::{Metrics, Operation, Transport},
+    telemetry,
 };
+use tracing::Instrument;
 
 /// Runs the socket's operations with the admission HTTP gives a request: each one (query,
 /// mutation or subscription) counts against the token subject's rate limit, and a query or
@@ -62,18 +64,23 @@ impl Executor for Exec {
         // Never parsed before the precheck passed: a text nested too deep can overflow the
         // parser's stack (the schema's own parse, in its extension, refuses it with a code).
         let prechecked = limits::precheck(&request.query, app.settings.limits.max_query_length).is_ok();
-        let (subscription, parks, shape, operation) = if prechecked && let Ok(doc) = request.parsed_query() {
+        // The text for the operation's span, only when asked for (`[tracing] document`).
+        let text = app.settings.tracing.document.then(|| request.query.clone());
+        let (subscription, parks, shape, operation, span) = if prechecked && let Ok(doc) = request.parsed_query() {
             // The order answers go in, from the picked operation alone (its own small copy).
             let mut picked = doc.clone();
             crate::graphql::picked::keep_picked(&mut picked, name.as_deref());
+            let operation = http::metrics::operation_of(doc, name.as_deref());
+            let subscription = limits::names_operation_of(doc, name.as_deref(), OperationType::Subscription);
             (
-                limits::names_operation_of(doc, name.as_deref(), OperationType::Subscription),
+                subscription,
                 parked::parks(doc, name.as_deref()),
                 Shape::of(std::sync::Arc::new(picked), name.as_deref()),
-                http::metrics::operation_of(doc, name.as_deref()),
+                operation,
+                (!subscription).then(|| telemetry::spans::operation(operation, doc, name.as_deref(), text.as_deref())),
             )
         } else {
-            (false, false, None, Operation::None)
+            (false, false, None, Operation::None, None)
         };
         // A query or mutation is validated and counted against the complexity limit as the
         // picked operation alone. A subscription keeps its whole document: parked ones share
@@ -97,11 +104,16 @@ impl Executor for Exec {
         } else {
             let app = app.clone();
             let mut responses = Executor::execute_stream(&self.server.schema, request, session_data);
+            // Queries and mutations are traced as over HTTP; a subscription is not (a span
+            // would live, and cost memory, as long as the subscription).
+            let span = span.unwrap_or_else(tracing::Span::none);
             stream::once(async move {
                 let response = http::within_deadline(&app, responses.next())
+                    .instrument(span.clone())
                     .await
                     .map(|r| r.unwrap_or_default())
                     .unwrap_or_else(|| Self::refusal(Code::Timeout, http::TIMEOUT_MESSAGE));
+                telemetry::spans::outcome(&span, &response);
                 let outcome = Metrics::outcome_of(&response);
                 let seconds = Some(started.elapsed().as_secs_f64());
                 metrics.operation(Transport::Websocket, operation, outcome, seconds);

@@ -209,6 +209,8 @@ pub struct Logged {
     pub occurred_at: DateTime<Utc>,
     /// What happened.
     pub event: Event,
+    /// The W3C `traceparent` of the request that recorded it, when tracing was exporting.
+    pub traceparent: Option<String>,
 }
 
 /// Why a stored row is not an event this version can act on.
@@ -250,6 +252,7 @@ impl TryFrom<outbox_event::Model> for Logged {
             actor: row.actor,
             occurred_at: row.occurred_at,
             event,
+            traceparent: row.traceparent,
         })
     }
 }

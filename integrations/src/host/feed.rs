@@ -8,6 +8,7 @@ use std::{
 
 use futures::FutureExt;
 use sea_orm::DbErr;
+use tracing::Instrument;
 
 use super::{JobContext, Plugin, PluginError};
 use crate::log::{self, Cursor};
@@ -95,7 +96,7 @@ impl Feed {
                 renewed = std::time::Instant::now();
             }
             let handled = std::panic::AssertUnwindSafe(self.plugin.handle(event)).catch_unwind();
-            match handled.await {
+            match handled.instrument(self.span_for(event)).await {
                 Ok(Ok(())) => done = Some(Cursor::of_event(event)),
                 Ok(Err(e)) => {
                     failed = Some(e);
@@ -120,6 +121,24 @@ impl Feed {
             None if log::pending_after(&self.ctx.db, done.unwrap_or(cursor)).await? => Ok(Round::Behind),
             None => Ok(Round::Idle),
         }
+    }
+}
+
+impl Feed {
+    /// The span a plugin handles `event` in: a child of the span that recorded the event, so
+    /// the plugin's work joins the trace of the mutation that caused it.
+    fn span_for(&self, event: &entity::event::Logged) -> tracing::Span {
+        let kind = event.event.kind();
+        let span = tracing::info_span!(
+            "plugin",
+            otel.name = %format_args!("{} {kind}", self.plugin.name()),
+            otel.kind = "consumer",
+            reach.plugin = self.plugin.name(),
+            reach.event.type = kind,
+            reach.event.id = %event.id,
+        );
+        crate::trace_context::follow(&span, event.traceparent.as_deref());
+        span
     }
 }
 

@@ -9,3 +9,4 @@ mod limits;
 mod metrics;
 mod order;
 mod schema;
+mod tracing;

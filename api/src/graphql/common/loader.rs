@@ -21,7 +21,10 @@ pub type RequestLoader = DataLoader<DbLoader, HashMapCache>;
 impl DbLoader {
     /// A fresh loader for one request.
     pub fn for_request(db: DatabaseConnection) -> RequestLoader {
-        DataLoader::with_cache(DbLoader { db }, tokio::spawn, HashMapCache::default())
+        // A batch runs in a task of its own, inside the span that asked for it (the operation's):
+        // its database statements belong to the request's trace.
+        let spawn = |batch| tokio::spawn(tracing::Instrument::in_current_span(batch));
+        DataLoader::with_cache(DbLoader { db }, spawn, HashMapCache::default())
     }
 }
 
