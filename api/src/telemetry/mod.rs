@@ -80,12 +80,13 @@ fn install(format: &str, level: &str, provider: Option<&SdkTracerProvider>) {
         fmt::layer().with_writer(std::io::stderr).boxed()
     };
     // Spans at `info` and above, whatever the log level: a trace does not lose its database
-    // statements because the logs were quieted.
+    // statements because the logs were quieted. The exporter's own log lines (a collector that
+    // cannot be reached) go to the logs only, never back into a trace.
     let exported = provider.map(|p| {
         use opentelemetry::trace::TracerProvider;
         tracing_opentelemetry::layer()
             .with_tracer(p.tracer("reach"))
-            .with_filter(LevelFilter::INFO)
+            .with_filter(LevelFilter::INFO.and(filter_fn(|meta| !meta.target().starts_with("opentelemetry"))))
     });
     let result = tracing_subscriber::registry()
         .with(logs.with_filter(logged))
