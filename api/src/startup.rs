@@ -62,6 +62,7 @@ impl Application {
         let tokens = Tokens::from_settings(&secret, &settings);
         let token_key = TokenKey::load(&db, &settings).await?;
         let settings = Arc::new(settings);
+        let metrics = crate::metrics::Metrics::default();
         let state = AppState {
             db,
             settings: settings.clone(),
@@ -69,9 +70,9 @@ impl Application {
             principals: auth::cache::PrincipalCache::new(Duration::from_millis(settings.principal_cache_ms)),
             statements,
             wake: Wake::default(),
-            live: Live::new(settings.subscriptions.clone()),
+            live: Live::counted(settings.subscriptions.clone(), metrics.subscriptions()),
             token_key,
-            metrics: Default::default(),
+            metrics,
         };
         let plugins = plugins(&state)?;
         let demo = if with_demo {
@@ -224,16 +225,20 @@ fn plugins(state: &AppState) -> Result<PluginHost, crate::config::SettingsError>
     if settings.plugins.email.enabled {
         let url = settings.smtp_url.as_ref().map(|u| u.expose_secret().to_owned());
         let email = EmailPlugin::build(&settings.plugins.email, url.as_deref())
-            .map_err(|(key, reason)| crate::config::SettingsError::new(&key, reason))?;
+            .map_err(|(key, reason)| crate::config::SettingsError::new(&key, reason))?
+            .observed(state.metrics.email_observer());
         host.register(Arc::new(email));
     }
     if settings.plugins.platform.enabled {
-        host.register(Arc::new(PlatformPlugin::new(
-            state.db.clone(),
-            settings.plugins.platform.clone(),
-            state.token_key.clone(),
-            settings.remote_extension.clone(),
-        )));
+        host.register(Arc::new(
+            PlatformPlugin::new(
+                state.db.clone(),
+                settings.plugins.platform.clone(),
+                state.token_key.clone(),
+                settings.remote_extension.clone(),
+            )
+            .observed(state.metrics.sync_observer()),
+        ));
     }
     Ok(host)
 }

@@ -14,6 +14,9 @@ use super::{Connection, Delivery, Inner, Topic};
 pub(super) struct Slot {
     pub(super) id: u64,
     pub(super) queue: Arc<Queue>,
+    /// A client's subscription (counted in the metrics), not a listener of the server's own
+    /// such as a socket's role watch.
+    pub(super) client: bool,
 }
 
 /// The room a subscriber's queue keeps once emptied (a `VecDeque`'s first allocation).
@@ -94,12 +97,23 @@ pub enum Next {
 /// A subscriber's queue; leaving it (dropping it) unsubscribes.
 pub struct Feed {
     pub(super) queue: Arc<Queue>,
-    pub(super) _registration: Registration,
+    pub(super) registration: Registration,
 }
 
 impl Feed {
-    /// The next change for this subscriber.
+    /// The next change for this subscriber (a client's change counted as delivered, with its lag).
     pub async fn next(&mut self) -> Next {
+        let next = self.take().await;
+        if let Next::Event(delivery) = &next
+            && self.registration.connection.is_some()
+        {
+            self.registration.inner.metrics.delivered(delivery.event.occurred_at);
+        }
+        next
+    }
+
+    /// What the queue gives next, once it gives something.
+    async fn take(&mut self) -> Next {
         poll_fn(|cx| {
             let mut queued = self.queue.lock();
             if let Some(d) = queued.deliveries.pop_front() {
@@ -143,6 +157,7 @@ impl Drop for Registration {
         }
         drop(topics);
         if let Some(conn) = &self.connection {
+            self.inner.metrics.closed();
             conn.open.fetch_sub(1, Ordering::Relaxed);
             let mut per_token = self.inner.per_token.lock().unwrap_or_else(|e| e.into_inner());
             if let Some(n) = per_token.get_mut(&conn.subject) {

@@ -11,6 +11,10 @@
 //! Each subscriber has a bounded queue (`subscriptions.buffer` events). A subscriber that falls
 //! that far behind is dropped and its subscription ends with a `SLOW_CONSUMER` error, so a slow
 //! client never makes the server hold more than its queue.
+//!
+//! Clients' subscriptions are counted in the server's metrics as they open and close, take events
+//! into their queues (or are dropped as slow consumers) and take them out (with their lag):
+//! [`crate::metrics::SubscriptionMetrics`].
 
 mod delivery;
 mod feed;
@@ -34,7 +38,7 @@ use tokio::sync::watch;
 use tokio_util::sync::CancellationToken;
 use uuid::Uuid;
 
-use crate::config::Subscriptions;
+use crate::{config::Subscriptions, metrics::SubscriptionMetrics};
 use feed::{Queue, Registration, Slot};
 
 pub use delivery::{Delivery, Shared};
@@ -67,6 +71,8 @@ struct Inner {
     stop: CancellationToken,
     /// The last event handed out (or passed over).
     read: watch::Sender<Cursor>,
+    /// Open subscriptions, events handed out, their lag, slow consumers dropped.
+    metrics: SubscriptionMetrics,
 }
 
 /// This process's subscribers, by topic. Cheap to clone.
@@ -91,8 +97,13 @@ impl Drop for ParkedCount {
 }
 
 impl Live {
-    /// No subscribers yet.
+    /// No subscribers yet; counted in metrics nobody reads.
     pub fn new(settings: Subscriptions) -> Self {
+        Self::counted(settings, SubscriptionMetrics::default())
+    }
+
+    /// No subscribers yet; counted in `metrics` (a server's, [`crate::metrics::Metrics::subscriptions`]).
+    pub fn counted(settings: Subscriptions, metrics: SubscriptionMetrics) -> Self {
         Self {
             inner: Arc::new(Inner {
                 settings,
@@ -102,6 +113,7 @@ impl Live {
                 parked: AtomicUsize::new(0),
                 stop: CancellationToken::new(),
                 read: watch::channel(Cursor::default()).0,
+                metrics,
             }),
         }
     }
@@ -159,6 +171,7 @@ impl Live {
                 return Err(LimitError::Token(settings.max_per_token));
             }
             *n += 1;
+            self.inner.metrics.opened();
         }
         let queue = Arc::new(Queue::default());
         let id = self.inner.next_id.fetch_add(1, Ordering::Relaxed);
@@ -171,10 +184,11 @@ impl Live {
             .push(Slot {
                 id,
                 queue: queue.clone(),
+                client: connection.is_some(),
             });
         Ok(Feed {
             queue,
-            _registration: Registration {
+            registration: Registration {
                 inner: self.inner.clone(),
                 topic,
                 id,
@@ -217,6 +231,7 @@ impl Live {
     /// Hands each delivery to the subscribers of its topics, in order, without waiting: a
     /// subscriber whose queue is full is dropped (its feed then reports [`Next::Overflowed`]).
     pub fn dispatch(&self, deliveries: &[(Vec<Topic>, Arc<Delivery>)]) {
+        let metrics = &self.inner.metrics;
         let mut topics = self.inner.topics.lock().unwrap_or_else(|e| e.into_inner());
         for (targets, delivery) in deliveries {
             for topic in targets {
@@ -228,6 +243,9 @@ impl Live {
                     let taken = slot.queue.offer(delivery, buffer);
                     if !taken {
                         tracing::warn!(?topic, "a subscriber fell too far behind and was dropped");
+                    }
+                    if slot.client {
+                        metrics.offered(taken);
                     }
                     taken
                 });

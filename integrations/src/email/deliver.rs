@@ -53,7 +53,8 @@ impl Worker {
             Ok(m) => m,
             Err(e) => return (failed(&e), false),
         };
-        match send::send(transport, message, Duration::from_millis(p.settings.timeout_ms)).await {
+        let budget = Duration::from_millis(p.settings.timeout_ms);
+        match send::send(transport, message, budget, p.observer.as_ref()).await {
             Ok(()) => (Outcome::Sent, false),
             Err(Failure::Permanent(e)) => (failed(&e), false),
             Err(Failure::Temporary(e)) => (self.retry(row, e), false),

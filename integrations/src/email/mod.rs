@@ -19,6 +19,7 @@
 //! A delivery task's loop is in `worker`, and one delivery (render, send, outcome) in `deliver`.
 
 mod deliver;
+pub mod observe;
 pub mod queue;
 pub mod render;
 pub mod send;
@@ -35,6 +36,7 @@ use crate::{
     host::{Job, JobContext, Plugin, PluginError},
     settings::EmailSettings,
 };
+use observe::EmailObserver;
 use render::Templates;
 use send::Transport;
 use worker::Worker;
@@ -49,6 +51,8 @@ pub struct EmailPlugin {
     transport: Option<(Transport, String)>,
     /// Raised when an event says there is mail to send.
     kick: watch::Sender<u64>,
+    /// Told of every SMTP send (`api`'s metrics); observes nothing unless [`Self::observed`].
+    observer: Arc<dyn EmailObserver>,
 }
 
 /// A bad `[plugins.email]` setting: its key and what is wrong.
@@ -79,7 +83,15 @@ impl EmailPlugin {
             templates,
             transport,
             kick: watch::channel(0).0,
+            observer: Arc::new(observe::Unobserved),
         })
+    }
+
+    /// The plugin, telling `observer` of every SMTP send it makes.
+    #[must_use]
+    pub fn observed(mut self, observer: Arc<dyn EmailObserver>) -> Self {
+        self.observer = observer;
+        self
     }
 }
 

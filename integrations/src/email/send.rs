@@ -1,7 +1,7 @@
 //! The SMTP side: the transport with the configured TLS and timeout (`smtp`), the message of
 //! one delivery (plain text and HTML, a stable `Message-ID`), and what a failure means.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use lettre::{
     Message,
@@ -9,6 +9,7 @@ use lettre::{
 };
 
 use super::{
+    observe::{EmailObserver, FailureClass},
     render::Rendered,
     smtp::{self, SendError},
 };
@@ -51,34 +52,47 @@ pub enum Failure {
     Unreachable(String),
 }
 
-/// Sends `message`, giving up after `budget` (the connect timeout covers only the connection).
-pub async fn send(transport: &Transport, message: Message, budget: Duration) -> Result<(), Failure> {
-    match tokio::time::timeout(budget, transport.send(&message)).await {
+/// Sends `message`, giving up after `budget` (the connect timeout covers only the connection);
+/// `observer` is told how long the send took and, if it failed, the failure's class.
+pub async fn send(
+    transport: &Transport,
+    message: Message,
+    budget: Duration,
+    observer: &dyn EmailObserver,
+) -> Result<(), Failure> {
+    let started = Instant::now();
+    let sent = match tokio::time::timeout(budget, transport.send(&message)).await {
         Ok(Ok(())) => Ok(()),
         // Worded as lettre words its connection errors, as before Reach opened the socket.
-        Ok(Err(SendError::Connect(e))) => Err(Failure::Unreachable(format!("Connection error: {e}"))),
+        Ok(Err(SendError::Connect(e))) => Err((
+            FailureClass::Connection,
+            Failure::Unreachable(format!("Connection error: {e}")),
+        )),
         Ok(Err(SendError::Smtp(e))) => Err(classify(&e)),
-        Err(_) => Err(Failure::Unreachable(format!(
-            "timed out: no answer within {} ms",
-            budget.as_millis()
-        ))),
-    }
+        Err(_) => Err((
+            FailureClass::Timeout,
+            Failure::Unreachable(format!("timed out: no answer within {} ms", budget.as_millis())),
+        )),
+    };
+    observer.sent(started.elapsed(), sent.as_ref().err().map(|(class, _)| *class));
+    sent.map_err(|(_, failure)| failure)
 }
 
 /// Refusals of the session rather than of the message: authentication (530, 534, 535, 538) and
 /// the server closing (421). They say nothing about the recipient, so they must not fail it.
 const SESSION_CODES: [&str; 5] = ["421", "530", "534", "535", "538"];
 
-fn classify(e: &lettre::transport::smtp::Error) -> Failure {
+fn classify(e: &lettre::transport::smtp::Error) -> (FailureClass, Failure) {
     let text = e.to_string();
     let code = e.status().map(|c| c.to_string()).unwrap_or_default();
     if SESSION_CODES.contains(&code.as_str()) {
-        Failure::Unreachable(text)
+        (FailureClass::Session, Failure::Unreachable(text))
     } else if e.is_permanent() {
-        Failure::Permanent(text)
+        (FailureClass::Permanent, Failure::Permanent(text))
     } else if e.is_transient() {
-        Failure::Temporary(text)
+        (FailureClass::Transient, Failure::Temporary(text))
     } else {
-        Failure::Unreachable(text)
+        // No SMTP answer at all: TLS, a reset or closed connection, a reply that did not parse.
+        (FailureClass::Connection, Failure::Unreachable(text))
     }
 }

@@ -1,9 +1,10 @@
 //! The communication platform's side of the sync (SPEC E3): the [`PlatformConnector`] trait —
 //! list a page of the remote extensions provisioned on the platform, create one, delete one —
 //! and [`http::HttpConnector`], which speaks the HTTP/JSON contract in docs/platform.md ("Platform
-//! adapter contract").
+//! adapter contract"). A run tells an [`observe::SyncObserver`] how it ended.
 
 pub mod http;
+pub mod observe;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,10 @@
 //! `/metrics`: Support reads it on the main listener, anyone on `[metrics] listen`; operations
 //! are counted by transport, type and outcome, and what the database holds is read at the scrape.
+//! Each figure the plugins and subscriptions add is moved here by a real cause (`plugins`).
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod plugins;
 
 use std::time::Duration;
 
@@ -17,6 +20,20 @@ use crate::harness::ws_client::{Incoming, Proto, WsClient};
 fn sample(text: &str, name_and_labels: &str) -> Option<f64> {
     text.lines()
         .find_map(|line| line.strip_prefix(name_and_labels)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// Scrapes as Support until `done` holds for the text (at most 20 s); the text.
+async fn scrape_until(app: &TestApp, what: &str, done: impl Fn(&str) -> bool) -> String {
+    let support = app.support();
+    for _ in 0..400 {
+        let (status, text) = scrape(app, Some(&support)).await;
+        assert_eq!(status, 200, "{text}");
+        if done(&text) {
+            return text;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("{what}: {}", scrape(app, Some(&support)).await.1);
 }
 
 async fn scrape(app: &TestApp, token: Option<&str>) -> (StatusCode, String) {
@@ -96,10 +113,13 @@ async fn operations_are_counted_and_support_reads_them(backend: Backend) {
     assert!(newest > 0);
     assert_eq!(sample(&text, "reach_outbox_position"), Some(newest as f64), "{text}");
     assert!(text.contains("reach_plugin_lag_events{plugin=\""), "{text}");
+    assert!(text.contains("reach_plugin_lag_seconds{plugin=\""), "{text}");
     assert!(
         sample(&text, r#"reach_db_pool_connections{state="idle"}"#).is_some(),
         "{text}"
     );
+    // The pool's ceiling, beside what it uses: how close it runs to making requests wait.
+    assert_eq!(sample(&text, "reach_db_pool_max_connections"), Some(5.0), "{text}");
     assert!(text.ends_with("# EOF\n"), "OpenMetrics text ends with # EOF");
     drop(ws);
 

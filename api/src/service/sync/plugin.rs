@@ -8,7 +8,14 @@ use entity::{
     event::{Event, Logged},
     platform_connection, user_number,
 };
-use integrations::{JobContext, PlatformSettings, Plugin, PluginError, host::Job, platform::http::HttpConnector};
+use integrations::{
+    JobContext, PlatformSettings, Plugin, PluginError,
+    host::Job,
+    platform::{
+        http::HttpConnector,
+        observe::{SyncObserver, Unobserved},
+    },
+};
 use sea_orm::{ActiveEnum, DatabaseConnection, EntityTrait};
 
 use super::{
@@ -26,6 +33,8 @@ pub struct PlatformPlugin {
     settings: PlatformSettings,
     key: TokenKey,
     remote: RemoteSettings,
+    /// Told of each run this process ends (the metrics).
+    observer: Arc<dyn SyncObserver>,
 }
 
 impl PlatformPlugin {
@@ -36,7 +45,15 @@ impl PlatformPlugin {
             settings,
             key,
             remote,
+            observer: Arc::new(Unobserved),
         }
+    }
+
+    /// The plugin, telling `observer` of each run its workers end.
+    #[must_use]
+    pub fn observed(mut self, observer: Arc<dyn SyncObserver>) -> Self {
+        self.observer = observer;
+        self
     }
 
     /// The account's connector, when it has a connection.
@@ -155,7 +172,8 @@ impl Plugin for PlatformPlugin {
             self.remote.clone(),
             self.key.clone(),
             ctx.owner.clone(),
-        );
+        )
+        .observed(self.observer.clone());
         vec![
             Box::pin(schedule(self.settings.clone(), ctx.clone())),
             Box::pin(work(runner, ctx)),

@@ -12,12 +12,20 @@
 //! pages applied was confirmed by the platform and stays, nothing is removed, and the schedule
 //! tries again with backoff. A second run after a successful one finds nothing to change.
 
-use std::collections::{HashMap, HashSet};
+mod report;
+
+use std::{
+    collections::{HashMap, HashSet},
+    sync::Arc,
+};
 
 use entity::{SyncRunState, account, platform_sync_run};
 use integrations::{
     PlatformSettings,
-    platform::{PlatformConnector, PlatformNumber},
+    platform::{
+        PlatformConnector, PlatformNumber,
+        observe::{RunOutcome, SyncObserver},
+    },
 };
 use sea_orm::{DatabaseConnection, DbErr, EntityTrait};
 use uuid::Uuid;
@@ -41,6 +49,8 @@ pub struct Runner {
     remote: RemoteSettings,
     key: TokenKey,
     owner: String,
+    /// Told of each run that ends (the metrics).
+    observer: report::Observer,
 }
 
 /// Why a run stopped early.
@@ -94,7 +104,15 @@ impl Runner {
             remote,
             key,
             owner,
+            observer: report::Observer::default(),
         }
+    }
+
+    /// The runner, telling `observer` of each run that ends.
+    #[must_use]
+    pub fn observed(mut self, observer: Arc<dyn SyncObserver>) -> Self {
+        self.observer = report::Observer(observer);
+        self
     }
 
     fn lease(&self) -> chrono::Duration {
@@ -112,11 +130,19 @@ impl Runner {
         mut run: platform_sync_run::Model,
         progress: Progress<'_>,
     ) -> Result<platform_sync_run::Model, DbErr> {
+        let tally = report::Tally::start();
+        let counting = |run: &platform_sync_run::Model, read: u64| {
+            tally.read(read);
+            progress(run, read);
+        };
         let mut notes = Notes::default();
-        let outcome = self.sync(&mut run, &mut notes, progress).await;
+        let outcome = self.sync(&mut run, &mut notes, &counting).await;
         let state = match outcome {
             Ok(()) => SyncRunState::Succeeded,
-            Err(Stop::Lost) => return Ok(run),
+            Err(Stop::Lost) => {
+                self.observer.ended(&run, RunOutcome::Lost, &tally);
+                return Ok(run);
+            }
             Err(Stop::Failed(why)) => {
                 notes.push(why);
                 SyncRunState::Failed
@@ -137,6 +163,11 @@ impl Runner {
             updated = run.updated, removed = run.removed, kept = run.kept, exported = run.exported,
             "platform sync run ended"
         );
+        let outcome = match state {
+            SyncRunState::Succeeded => RunOutcome::Succeeded,
+            _ => RunOutcome::Failed,
+        };
+        self.observer.ended(&run, outcome, &tally);
         progress(&run, 0);
         Ok(run)
     }

@@ -3,19 +3,32 @@
 //! Each server holds its own registry ([`Metrics`], in [`AppState`](crate::state::AppState)),
 //! so two servers in one process (the tests) count apart. Counted as it happens: GraphQL
 //! operations by transport, type and outcome, with their latency; rate-limited requests; open
-//! websockets. Read from the database at each scrape ([`Metrics::render`]): the newest outbox
-//! position and each plugin's lag behind it, email deliveries and sync runs by state, and the
-//! connection pool. Labels hold only bounded values: no ids, names or user data, and no
-//! operation names (a client could make up any number of them).
+//! websockets; subscriptions ([`SubscriptionMetrics`], counted by [`crate::live::Live`]); SMTP
+//! sends and platform sync runs (`plugins`, told by the plugins through the observers
+//! `integrations` defines, so that crate knows no metrics library). Read from the database at
+//! each scrape ([`Metrics::render`], `scrape`): the newest outbox position and each plugin's lag
+//! behind it, email deliveries and sync runs by state, and the connection pool. Labels hold only
+//! bounded values: no ids, names or user data, and no operation names (a client could make up
+//! any number of them).
+
+mod live;
+mod plugins;
+mod scrape;
 
 use std::{fmt::Write, sync::Arc};
+
+use integrations::{email::observe::EmailObserver, platform::observe::SyncObserver};
 
 use prometheus_client::{
     encoding::{EncodeLabelSet, EncodeLabelValue, LabelValueEncoder, text::encode},
     metrics::{counter::Counter, family::Family, gauge::Gauge, histogram::Histogram},
     registry::Registry,
 };
-use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+use sea_orm::{DatabaseConnection, DbErr};
+
+pub use live::SubscriptionMetrics;
+use plugins::{EmailMetrics, SyncMetrics};
+use scrape::Scraped;
 
 /// The media type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
@@ -76,16 +89,6 @@ struct LatencyLabels {
     operation: Operation,
 }
 
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct StateLabels {
-    state: String,
-}
-
-#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
-struct PluginLabels {
-    plugin: String,
-}
-
 /// A server's metrics: cheap to clone, shared by every request.
 #[derive(Clone)]
 pub struct Metrics(Arc<Inner>);
@@ -96,11 +99,10 @@ struct Inner {
     latency: Family<LatencyLabels, Histogram, fn() -> Histogram>,
     rate_limited: Counter,
     websockets: Gauge,
-    outbox_position: Gauge,
-    plugin_lag: Family<PluginLabels, Gauge>,
-    deliveries: Family<StateLabels, Gauge>,
-    sync_runs: Family<StateLabels, Gauge>,
-    pool: Family<StateLabels, Gauge>,
+    subscriptions: SubscriptionMetrics,
+    email: Arc<EmailMetrics>,
+    sync: Arc<SyncMetrics>,
+    scraped: Scraped,
 }
 
 impl std::fmt::Debug for Metrics {
@@ -140,43 +142,20 @@ impl Default for Metrics {
         );
         let websockets = Gauge::default();
         registry.register("websocket_connections", "Websockets open now", websockets.clone());
-        let outbox_position = Gauge::default();
-        registry.register(
-            "outbox_position",
-            "Position of the newest event in the outbox",
-            outbox_position.clone(),
-        );
-        let plugin_lag = Family::<PluginLabels, Gauge>::default();
-        registry.register(
-            "plugin_lag_events",
-            "Events in the outbox a plugin has not handled yet",
-            plugin_lag.clone(),
-        );
-        let deliveries = Family::<StateLabels, Gauge>::default();
-        registry.register(
-            "email_deliveries",
-            "Email deliveries of settings-change notifications, by state",
-            deliveries.clone(),
-        );
-        let sync_runs = Family::<StateLabels, Gauge>::default();
-        registry.register("platform_sync_runs", "Platform sync runs, by state", sync_runs.clone());
-        let pool = Family::<StateLabels, Gauge>::default();
-        registry.register(
-            "db_pool_connections",
-            "Database connections of this server's pool, in use or idle",
-            pool.clone(),
-        );
+        let subscriptions = SubscriptionMetrics::register(&mut registry);
+        let email = Arc::new(EmailMetrics::register(&mut registry));
+        let sync = Arc::new(SyncMetrics::register(&mut registry));
+        let scraped = Scraped::register(&mut registry);
         Self(Arc::new(Inner {
             registry,
             operations,
             latency,
             rate_limited,
             websockets,
-            outbox_position,
-            plugin_lag,
-            deliveries,
-            sync_runs,
-            pool,
+            subscriptions,
+            email,
+            sync,
+            scraped,
         }))
     }
 }
@@ -225,49 +204,28 @@ impl Metrics {
         OpenWebsocket(self.clone())
     }
 
+    /// What this server's [`crate::live::Live`] counts subscriptions in.
+    pub fn subscriptions(&self) -> SubscriptionMetrics {
+        self.0.subscriptions.clone()
+    }
+
+    /// What the email plugin tells of its SMTP sends.
+    pub fn email_observer(&self) -> Arc<dyn EmailObserver> {
+        self.0.email.clone()
+    }
+
+    /// What the platform sync tells of the runs it ends.
+    pub fn sync_observer(&self) -> Arc<dyn SyncObserver> {
+        self.0.sync.clone()
+    }
+
     /// The metrics as text, with what is read from the database read now.
     pub async fn render(&self, db: &DatabaseConnection) -> Result<String, DbErr> {
-        self.read_database(db).await?;
+        self.0.scraped.read(db).await?;
         let mut text = String::new();
         // Writing into a `String` cannot fail.
         let _ = encode(&mut text, &self.0.registry);
         Ok(text)
-    }
-
-    async fn read_database(&self, db: &DatabaseConnection) -> Result<(), DbErr> {
-        let inner = &self.0;
-        let newest = scalar(db, "SELECT COALESCE(MAX(position), 0) FROM outbox_event").await?;
-        inner.outbox_position.set(newest);
-        let lags = pairs(
-            db,
-            "SELECT c.plugin, (SELECT COUNT(*) FROM outbox_event e WHERE e.position > c.last_position) \
-             FROM plugin_cursor c",
-        )
-        .await?;
-        for (plugin, lag) in lags {
-            inner
-                .plugin_lag
-                .get_or_create(&PluginLabels { plugin })
-                .set(lag.parse().unwrap_or(0));
-        }
-        set_states(
-            &inner.deliveries,
-            pairs(db, "SELECT status, COUNT(*) FROM notification_delivery GROUP BY status").await?,
-        );
-        set_states(
-            &inner.sync_runs,
-            pairs(db, "SELECT state, COUNT(*) FROM platform_sync_run GROUP BY state").await?,
-        );
-        let (size, idle) = pool_size(db);
-        inner
-            .pool
-            .get_or_create(&StateLabels { state: "in_use".into() })
-            .set(size - idle);
-        inner
-            .pool
-            .get_or_create(&StateLabels { state: "idle".into() })
-            .set(idle);
-        Ok(())
     }
 }
 
@@ -277,58 +235,5 @@ pub struct OpenWebsocket(Metrics);
 impl Drop for OpenWebsocket {
     fn drop(&mut self) {
         self.0.0.websockets.dec();
-    }
-}
-
-/// Each state's count; a state with no rows any more is left out.
-fn set_states(family: &Family<StateLabels, Gauge>, rows: Vec<(String, String)>) {
-    family.clear();
-    for (state, count) in rows {
-        family
-            .get_or_create(&StateLabels {
-                state: state.to_ascii_lowercase(),
-            })
-            .set(count.parse().unwrap_or(0));
-    }
-}
-
-async fn scalar(db: &DatabaseConnection, sql: &str) -> Result<i64, DbErr> {
-    let row = db
-        .query_one_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?;
-    Ok(row.and_then(|r| r.try_get_by_index::<i64>(0).ok()).unwrap_or(0))
-}
-
-/// Two columns of every row, as text.
-async fn pairs(db: &DatabaseConnection, sql: &str) -> Result<Vec<(String, String)>, DbErr> {
-    let rows = db
-        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
-        .await?;
-    Ok(rows
-        .into_iter()
-        .filter_map(|r| {
-            let key = r.try_get_by_index::<String>(0).ok()?;
-            let value = r
-                .try_get_by_index::<i64>(1)
-                .map(|v| v.to_string())
-                .or_else(|_| r.try_get_by_index::<String>(1))
-                .ok()?;
-            Some((key, value))
-        })
-        .collect())
-}
-
-/// The pool's connections: (open, idle).
-fn pool_size(db: &DatabaseConnection) -> (i64, i64) {
-    match db.get_database_backend() {
-        DbBackend::Sqlite => {
-            let pool = db.get_sqlite_connection_pool();
-            (i64::from(pool.size()), i64::try_from(pool.num_idle()).unwrap_or(0))
-        }
-        DbBackend::Postgres => {
-            let pool = db.get_postgres_connection_pool();
-            (i64::from(pool.size()), i64::try_from(pool.num_idle()).unwrap_or(0))
-        }
-        _ => (0, 0),
     }
 }
