@@ -116,21 +116,25 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         database_url: cli.database_url.clone(),
     };
     let settings = Settings::load(cli.config.clone(), &overrides)?;
-    let telemetry = telemetry::start(&settings)?;
+    // Spans are exported by the commands that do work worth tracing: the server and a sync run.
+    let traced = matches!(cli.command, Command::Serve { .. } | Command::Sync(_));
+    let telemetry = telemetry::start(&settings, traced)?;
     let done = match cli.command {
         Command::Serve { demo, .. } => serve(settings, demo).await,
-        Command::Migrate => {
-            let db = db::connect(&settings).await?;
-            db::migrate(&db).await?;
-            println!("migrations applied");
-            Ok(())
-        }
+        Command::Migrate => migrate(&settings).await,
         Command::Token(args) => token(settings, args).await,
         Command::Sync(args) => sync(settings, args).await,
         Command::Schema => Ok(()),
     };
     telemetry.shutdown().await;
     done
+}
+
+async fn migrate(settings: &Settings) -> anyhow::Result<()> {
+    let db = db::connect(settings).await?;
+    db::migrate(&db).await?;
+    println!("migrations applied");
+    Ok(())
 }
 
 async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {

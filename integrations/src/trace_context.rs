@@ -6,7 +6,10 @@
 //! that caused it. Without a tracing exporter there is no trace to carry: [`current`] is `None`
 //! and [`follow`] does nothing.
 
-use std::collections::HashMap;
+use std::{
+    collections::HashMap,
+    sync::atomic::{AtomicBool, Ordering},
+};
 
 use opentelemetry::propagation::TextMapPropagator;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
@@ -15,8 +18,26 @@ use tracing_opentelemetry::OpenTelemetrySpanExt;
 /// The header (and map key) W3C Trace Context names.
 const TRACEPARENT: &str = "traceparent";
 
+/// Whether this process exports spans (set once by the process's telemetry). Without an
+/// exporter, the spans only a trace needs (an operation's, a plugin's) are not made: each field
+/// of a span is formatted for the logs when it opens.
+static EXPORTING: AtomicBool = AtomicBool::new(false);
+
+/// Says that this process exports spans, from now on.
+pub fn set_exporting() {
+    EXPORTING.store(true, Ordering::Relaxed);
+}
+
+/// Whether this process exports spans.
+pub fn exporting() -> bool {
+    EXPORTING.load(Ordering::Relaxed)
+}
+
 /// The `traceparent` of the current span, when spans are being exported.
 pub fn current() -> Option<String> {
+    if !exporting() {
+        return None;
+    }
     let context = tracing::Span::current().context();
     let mut carrier = HashMap::with_capacity(1);
     TraceContextPropagator::new().inject_context(&context, &mut carrier);

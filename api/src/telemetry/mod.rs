@@ -15,10 +15,10 @@ mod otlp;
 pub mod spans;
 
 use opentelemetry_sdk::trace::SdkTracerProvider;
-use tracing::{Metadata, level_filters::LevelFilter};
+use tracing::{Metadata, Subscriber, level_filters::LevelFilter};
 use tracing_subscriber::{
     EnvFilter,
-    filter::{FilterExt, filter_fn},
+    filter::{FilterExt, dynamic_filter_fn, filter_fn},
     fmt,
     prelude::*,
 };
@@ -37,17 +37,17 @@ pub struct Telemetry {
     provider: Option<SdkTracerProvider>,
 }
 
-/// Installs the global subscriber for `settings`: the logs, and the OTLP exporter when
-/// `[tracing] otlp` is on. Fails when the exporter cannot be built (a malformed endpoint).
-pub fn start(settings: &Settings) -> anyhow::Result<Telemetry> {
-    let provider = if settings.tracing.otlp {
+/// Installs the global subscriber for `settings`: the logs, and the OTLP exporter when `traced`
+/// and `[tracing] otlp` is on. Fails when the exporter cannot be built (a malformed endpoint).
+pub fn start(settings: &Settings, traced: bool) -> anyhow::Result<Telemetry> {
+    let provider = if traced && settings.tracing.otlp {
         Some(otlp::provider(&settings.tracing)?)
     } else {
         None
     };
     install(&settings.log_format, &settings.log_level, provider.as_ref());
     if provider.is_some() {
-        spans::set_exporting();
+        integrations::trace_context::set_exporting();
     }
     Ok(Telemetry { provider })
 }
@@ -70,28 +70,64 @@ fn is_statement_span(meta: &Metadata<'_>) -> bool {
 }
 
 fn install(format: &str, level: &str, provider: Option<&SdkTracerProvider>) {
+    // Already installed (tests start many apps in one process): keep the first one.
+    drop(subscriber(format, level, provider).try_init());
+}
+
+/// The logs' layer, and the exporter's when there is one.
+fn subscriber(format: &str, level: &str, provider: Option<&SdkTracerProvider>) -> Box<dyn Subscriber + Send + Sync> {
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(level))
         .unwrap_or_else(|_| EnvFilter::new("info"));
-    let logged = filter.and(filter_fn(|meta| !is_statement_span(meta)));
+    // The hint keeps the log level's own (a filter without one would let every disabled
+    // `debug!` of every crate be asked about at each hit).
+    let not_statements = filter_fn(|meta| !is_statement_span(meta)).with_max_level_hint(LevelFilter::TRACE);
+    let logged = filter.and(not_statements);
     let logs = if format == "json" {
         fmt::layer().json().with_writer(std::io::stderr).boxed()
     } else {
         fmt::layer().with_writer(std::io::stderr).boxed()
     };
-    // Spans at `info` and above, whatever the log level: a trace does not lose its database
-    // statements because the logs were quieted. The exporter's own log lines (a collector that
-    // cannot be reached) go to the logs only, never back into a trace.
-    let exported = provider.map(|p| {
-        use opentelemetry::trace::TracerProvider;
-        tracing_opentelemetry::layer()
-            .with_tracer(p.tracer("reach"))
-            .with_filter(LevelFilter::INFO.and(filter_fn(|meta| !meta.target().starts_with("opentelemetry"))))
-    });
-    let result = tracing_subscriber::registry()
-        .with(logs.with_filter(logged))
-        .with(exported)
-        .try_init();
-    // Already installed (tests start many apps in one process): keep the first one.
-    drop(result);
+    let registry = tracing_subscriber::registry().with(logs.with_filter(logged));
+    match provider {
+        // Without an exporter, no second layer at all: an empty one would make every callsite
+        // "sometimes" interesting, and so checked at each hit.
+        None => Box::new(registry),
+        Some(provider) => Box::new(registry.with(exported(provider))),
+    }
+}
+
+/// The layer exporting spans: at `info` and above whatever the log level (a trace does not lose
+/// its statements because the logs were quieted); a statement only inside a span (the background
+/// tasks' polling would otherwise be a trace of one span, several times a second); never the
+/// exporter's own log lines (a collector that cannot be reached), which would loop.
+fn exported<S>(provider: &SdkTracerProvider) -> impl tracing_subscriber::Layer<S>
+where
+    S: tracing::Subscriber + for<'a> tracing_subscriber::registry::LookupSpan<'a>,
+{
+    use opentelemetry::trace::TracerProvider;
+    let wanted = dynamic_filter_fn(|meta, cx| {
+        !meta.target().starts_with("opentelemetry") && (!is_statement_span(meta) || cx.lookup_current().is_some())
+    })
+    .with_max_level_hint(LevelFilter::INFO);
+    tracing_opentelemetry::layer()
+        .with_tracer(provider.tracer("reach"))
+        .with_filter(LevelFilter::INFO.and(wanted))
+}
+
+#[cfg(test)]
+mod tests {
+    use tracing::{Subscriber, level_filters::LevelFilter};
+
+    #[test]
+    fn without_an_exporter_the_log_level_bounds_every_callsite() {
+        // Skipped where the environment sets the filter itself.
+        if std::env::var_os("RUST_LOG").is_some() {
+            return;
+        }
+        let logs = super::subscriber("pretty", "info", None);
+        assert_eq!(logs.max_level_hint(), Some(LevelFilter::INFO));
+        let logs = super::subscriber("json", "warn", None);
+        assert_eq!(logs.max_level_hint(), Some(LevelFilter::WARN));
+    }
 }

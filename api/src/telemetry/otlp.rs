@@ -5,7 +5,7 @@
 //! `http://localhost:4318`), read by the exporter itself, as are `OTEL_EXPORTER_OTLP_HEADERS`,
 //! `OTEL_EXPORTER_OTLP_TIMEOUT`, the batch settings `OTEL_BSP_*`, the sampler
 //! `OTEL_TRACES_SAMPLER` and the resource `OTEL_SERVICE_NAME` / `OTEL_RESOURCE_ATTRIBUTES`
-//! (the service is `reach` unless named).
+//! (the service is `reach` unless one of them names it).
 //!
 //! The exporter's batches are sent from its own thread through Reach's reqwest client, run on
 //! the process's runtime ([`RuntimeClient`]): one HTTP stack in the binary.
@@ -25,9 +25,9 @@ const SERVICE: &str = "reach";
 /// runtime that will carry the exports.
 pub(super) fn provider(settings: &TracingSettings) -> anyhow::Result<SdkTracerProvider> {
     let client = RuntimeClient {
-        // The exporter gives up on a batch after its own timeout (`OTEL_EXPORTER_OTLP_TIMEOUT`,
-        // 10 s); this one only bounds a collector that never answers.
-        client: reqwest::Client::builder().timeout(Duration::from_secs(30)).build()?,
+        // The exporter does not time out a client of its own making (`OTEL_EXPORTER_OTLP_TIMEOUT`
+        // bounds only its retries): a collector that never answers holds a batch this long.
+        client: reqwest::Client::builder().timeout(Duration::from_secs(10)).build()?,
         runtime: tokio::runtime::Handle::current(),
     };
     let mut exporter = SpanExporter::builder().with_http().with_http_client(client);
@@ -38,7 +38,12 @@ pub(super) fn provider(settings: &TracingSettings) -> anyhow::Result<SdkTracerPr
         anyhow::anyhow!("cannot export traces: {e}; check `tracing.endpoint` or OTEL_EXPORTER_OTLP_ENDPOINT")
     })?;
     let mut resource = Resource::builder();
-    if std::env::var("OTEL_SERVICE_NAME").map_or(true, |name| name.is_empty()) {
+    let named = |var: &str, named: fn(&str) -> bool| std::env::var(var).is_ok_and(|v| named(&v));
+    if !named("OTEL_SERVICE_NAME", |v| !v.is_empty())
+        && !named("OTEL_RESOURCE_ATTRIBUTES", |v| {
+            v.split(',').any(|kv| kv.trim_start().starts_with("service.name="))
+        })
+    {
         resource = resource.with_service_name(SERVICE);
     }
     Ok(SdkTracerProvider::builder()

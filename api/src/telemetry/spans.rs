@@ -7,13 +7,11 @@
 //!   document's text (`graphql.document`) only when `[tracing] document` is on: it may hold
 //!   personal data.
 
-use std::{
-    collections::HashMap,
-    sync::atomic::{AtomicBool, Ordering},
-};
+use std::collections::HashMap;
 
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument};
 use axum::http::{HeaderMap, Request, Response};
+use integrations::trace_context::exporting;
 use opentelemetry::{propagation::TextMapPropagator, trace::TraceContextExt};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use tracing::{Span, field::Empty};
@@ -24,19 +22,6 @@ use crate::metrics::Operation;
 /// The routes span names may carry; any other path is named by its method alone, so that
 /// made-up paths cannot multiply span names.
 const ROUTES: [&str; 6] = ["/graphql", "/graphiql", "/metrics", "/healthz", "/readyz", "/"];
-
-/// Whether spans are exported ([`super::start`] with `[tracing] otlp` on). Without an exporter,
-/// requests get the lean span the logs need and operations none: each field of a span is
-/// formatted for the logs when the span opens, on every request.
-static EXPORTING: AtomicBool = AtomicBool::new(false);
-
-pub(super) fn set_exporting() {
-    EXPORTING.store(true, Ordering::Relaxed);
-}
-
-fn exporting() -> bool {
-    EXPORTING.load(Ordering::Relaxed)
-}
 
 /// The span of one HTTP request: its method, path and request id, and (when it is exported) its
 /// route, its status and the caller's trace as its parent.
@@ -49,7 +34,7 @@ pub fn request<B>(req: &Request<B>) -> Span {
     let path = req.uri().path();
     let method = req.method().as_str();
     if !exporting() {
-        return tracing::info_span!("request", method, path, request_id = id);
+        return tracing::info_span!("request", method = %method, path = %path, request_id = %id);
     }
     let span = match ROUTES.iter().find(|r| **r == path) {
         Some(route) => tracing::info_span!(
@@ -78,8 +63,10 @@ pub fn request<B>(req: &Request<B>) -> Span {
     span
 }
 
-/// Records the response's status on the request's span (a 5xx is an error of the server's).
-pub fn response<B>(res: &Response<B>, _latency: std::time::Duration, span: &Span) {
+/// Records the response's status on the request's span (a 5xx is an error of the server's), and
+/// logs it at `debug` as tower-http does by default.
+pub fn response<B>(res: &Response<B>, latency: std::time::Duration, span: &Span) {
+    tower_http::trace::OnResponse::on_response(tower_http::trace::DefaultOnResponse::new(), res, latency, span);
     let status = res.status();
     span.record("http.response.status_code", status.as_u16());
     if status.is_server_error() {

@@ -128,6 +128,9 @@ impl Feed {
     /// The span a plugin handles `event` in: a child of the span that recorded the event, so
     /// the plugin's work joins the trace of the mutation that caused it.
     fn span_for(&self, event: &entity::event::Logged) -> tracing::Span {
+        if !crate::trace_context::exporting() {
+            return tracing::Span::none();
+        }
         let kind = event.event.kind();
         let span = tracing::info_span!(
             "plugin",

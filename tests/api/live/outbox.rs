@@ -50,6 +50,12 @@ async fn run(app: &TestApp, seen: &mut i64, token: &str, name: &str, input: Valu
     let p = mutate(app, token, name, input).await;
     assert_eq!(errs(&p), [], "{name}: {p}");
     let events = events_since(app, seen).await;
+    // These servers export no spans: there is no trace to carry (tests/api/server/tracing.rs
+    // has the other side).
+    assert!(
+        events.iter().all(|e| e.traceparent.is_none()),
+        "{name}: no trace context"
+    );
     let payload = events.first().map_or(Value::Null, |e| e.payload.clone());
     (p, shape(&events), payload)
 }

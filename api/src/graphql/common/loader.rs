@@ -6,6 +6,7 @@
 use std::collections::HashMap;
 
 use async_graphql::dataloader::{DataLoader, HashMapCache};
+use futures::FutureExt;
 use sea_orm::DatabaseConnection;
 use uuid::Uuid;
 
@@ -21,9 +22,15 @@ pub type RequestLoader = DataLoader<DbLoader, HashMapCache>;
 impl DbLoader {
     /// A fresh loader for one request.
     pub fn for_request(db: DatabaseConnection) -> RequestLoader {
-        // A batch runs in a task of its own, inside the span that asked for it (the operation's):
-        // its database statements belong to the request's trace.
-        let spawn = |batch| tokio::spawn(tracing::Instrument::in_current_span(batch));
+        // A batch runs in a task of its own; when spans are exported, inside the span that asked
+        // for it (the operation's), so that its statements belong to the request's trace.
+        let spawn = |batch: futures::future::BoxFuture<'static, ()>| {
+            if integrations::trace_context::exporting() {
+                tokio::spawn(tracing::Instrument::in_current_span(batch).boxed())
+            } else {
+                tokio::spawn(batch)
+            }
+        };
         DataLoader::with_cache(DbLoader { db }, spawn, HashMapCache::default())
     }
 }
