@@ -166,6 +166,7 @@ async fn queue(db: &DatabaseConnection, account: Uuid, users: &[user::Model]) ->
         changes: Set(json!([{ "field": "handoverNumber", "old": null, "new": "+15550001234" }])),
         created_at: Set(now),
         created_by: Set("support:bench".into()),
+        traceparent: Set(None),
     }
     .insert(db)
     .await

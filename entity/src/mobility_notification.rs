@@ -20,6 +20,9 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// Who changed the settings (`support:<name>` or `user:<uuid>`).
     pub created_by: String,
+    /// The W3C `traceparent` of the request that queued it, when tracing was exporting: its
+    /// sends join that trace.
+    pub traceparent: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; services join by key.

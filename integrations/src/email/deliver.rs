@@ -6,6 +6,7 @@ use std::time::Duration;
 use chrono::Utc;
 use entity::notification_delivery;
 use lettre::message::Mailbox;
+use tracing::Instrument;
 
 use super::{
     queue::{self, Outcome},
@@ -54,7 +55,9 @@ impl Worker {
             Err(e) => return (failed(&e), false),
         };
         let budget = Duration::from_millis(p.settings.timeout_ms);
-        match send::send(transport, message, budget, p.observer.as_ref()).await {
+        let span = send_span(notification.traceparent.as_deref(), row);
+        let sent = send::send(transport, message, budget, p.observer.as_ref()).instrument(span);
+        match sent.await {
             Ok(()) => (Outcome::Sent, false),
             Err(Failure::Permanent(e)) => (failed(&e), false),
             Err(Failure::Temporary(e)) => (self.retry(row, e), false),
@@ -80,6 +83,22 @@ impl Worker {
             at: Utc::now() + wait,
         }
     }
+}
+
+/// The span of one SMTP send, when spans are exported: a child of the request that queued the
+/// notification. It names the delivery, never the address.
+fn send_span(traceparent: Option<&str>, row: &notification_delivery::Model) -> tracing::Span {
+    if !crate::trace_context::exporting() {
+        return tracing::Span::none();
+    }
+    let span = tracing::info_span!(
+        "email send",
+        otel.kind = "client",
+        reach.delivery.id = %row.id,
+        reach.delivery.attempt = row.attempts + 1,
+    );
+    crate::trace_context::follow(&span, traceparent);
+    span
 }
 
 fn failed(error: &str) -> Outcome {

@@ -247,3 +247,113 @@ async fn a_mutation_and_the_plugin_work_it_causes_join_the_callers_trace() {
         .collect();
     assert_eq!(orphans.len(), 0, "{orphans:#?}");
 }
+
+/// Runs a mutation that must succeed and answers its payload.
+async fn must(addr: &str, token: &str, traceparent: Option<&str>, field: &str, body: Value) -> Value {
+    let answer = send(addr, token, traceparent, body).await;
+    let payload = &answer["data"][field];
+    assert_eq!(payload["userErrors"], json!([]), "{field}: {answer}");
+    payload.clone()
+}
+
+#[tokio::test]
+async fn the_emails_of_a_settings_change_are_sent_in_its_trace() {
+    let (endpoint, spans) = collector().await;
+    let smtp = crate::harness::smtp_sink::SmtpSink::start().await;
+    let smtp_url = smtp.url();
+    let dir = temp_dir();
+    let env = [
+        ("REACH_TRACING__OTLP", "true"),
+        ("REACH_SMTP_URL", smtp_url.as_str()),
+        ("REACH_PLUGINS__EMAIL__TLS", "none"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""),
+        ("OTEL_SERVICE_NAME", ""),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+    ];
+    let (_server, lines, addr) = listening(start(&dir, &["--demo"], &env));
+    let (dm, support) = (
+        persona_token(&lines, "Decision Maker"),
+        persona_token(&lines, "Support:"),
+    );
+
+    // The demo's Connect for Mobile walk-through, up to two enabled users, with the emails on.
+    let query = "{ viewer { account { id accessNumbers(first: 1) { nodes { id } } \
+                 users(first: 50) { nodes { id name } } } } }";
+    let viewer = send(&addr, &dm, None, json!({"query": query})).await;
+    let account = &viewer["data"]["viewer"]["account"];
+    let user = |prefix: &str| {
+        let users = account["users"]["nodes"].as_array().unwrap();
+        let found = users.iter().find(|u| u["name"].as_str().unwrap().starts_with(prefix));
+        found.unwrap()["id"].clone()
+    };
+    let vars = json!({
+        "a": account["id"], "n": account["accessNumbers"]["nodes"][0]["id"], "u": user("Uma"), "e": user("Ezra"),
+    });
+    let steps = [
+        (
+            &dm,
+            "mobilityActivate",
+            "mutation($a: ID!, $n: ID!) { mobilityActivate(input: { accountId: $a, \
+          confirmPurchase: true, voicemailAccessNumber: \"8991\", accessNumberId: $n }) { userErrors { code } } }",
+        ),
+        (
+            &support,
+            "mobilityActivationComplete",
+            "mutation($a: ID!) { mobilityActivationComplete(input: \
+          { accountId: $a, mobilityRouter: \"mr-east-1.example.net\", groupName: \"northwind\" }) { userErrors { code } } }",
+        ),
+        (
+            &dm,
+            "mobilityUsersEnable",
+            "mutation($a: ID!, $u: ID!, $e: ID!) { mobilityUsersEnable(input: { accountId: $a, \
+          users: [{ userId: $u, mobilityExtension: \"5004\" }, { userId: $e, mobilityExtension: \"5007\" }] }) \
+          { userErrors { code } } }",
+        ),
+        (
+            &dm,
+            "mobilityEmailNotificationSet",
+            "mutation($a: ID!) { mobilityEmailNotificationSet(input: \
+          { accountId: $a, enabled: true }) { mobility { settings { version } } userErrors { code } } }",
+        ),
+    ];
+    let mut version = Value::Null;
+    for (token, field, query) in steps {
+        let payload = must(&addr, token, None, field, json!({"query": query, "variables": vars})).await;
+        version = payload["mobility"]["settings"]["version"].clone();
+    }
+
+    // The change, sent in the caller's trace, mails the two enabled users.
+    let trace = "0af7651916cd43dd8448eb211c80319c";
+    let traceparent = format!("00-{trace}-b7ad6b7169203331-01");
+    let update = "mutation Change($a: ID!, $v: Int!) { mobilitySettingsUpdate(input: { accountId: $a, \
+                  expectedVersion: $v, handoverNumber: \"6465550123\" }) { userErrors { code } } }";
+    let variables = json!({"a": vars["a"], "v": version});
+    must(
+        &addr,
+        &support,
+        Some(&traceparent),
+        "mobilitySettingsUpdate",
+        json!({"query": update, "variables": variables}),
+    )
+    .await;
+    assert_eq!(smtp.wait_for(2, Duration::from_secs(20)).await.len(), 2, "both mailed");
+
+    let sends = |s: &[Received]| s.iter().filter(|s| s.name == "email send").count();
+    let received = wait_for(&spans, trace, |s| {
+        sends(s) == 2 && s.iter().any(|s| s.name == "mutation")
+    })
+    .await;
+    let operation = received.iter().find(|s| s.name == "mutation").unwrap();
+    assert_eq!(operation.attributes["graphql.operation.name"], "Change");
+    for send in received.iter().filter(|s| s.name == "email send") {
+        assert_eq!(send.kind, SpanKind::Client as i32);
+        assert_eq!(
+            send.parent, operation.id,
+            "sent as a child of the change that queued it"
+        );
+        assert_eq!(send.attributes["reach.delivery.attempt"], "1");
+        let shown: String = send.attributes.values().cloned().collect();
+        assert!(!shown.contains('@'), "no address in the span: {send:?}");
+    }
+}

@@ -59,6 +59,7 @@ pub(super) async fn queue(
         changes: Set(serde_json::to_value(changes).map_err(|e| DbErr::Json(e.to_string()))?),
         created_at: Set(now),
         created_by: Set(p.actor()),
+        traceparent: Set(integrations::trace_context::current()),
     }
     .insert(txn)
     .await?;
