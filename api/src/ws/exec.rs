@@ -96,11 +96,14 @@ impl Executor for Exec {
         let metrics = app.metrics.clone();
         let started = std::time::Instant::now();
         let responses = if let (true, Some(session)) = (subscription && parks, &session_data) {
-            metrics.operation(Transport::Websocket, operation, None, None);
-            parked::subscribe(self.server.clone(), request, session.clone())
+            counted_at_first_answer(
+                parked::subscribe(self.server.clone(), request, session.clone()),
+                metrics,
+                operation,
+            )
         } else if subscription {
-            metrics.operation(Transport::Websocket, operation, None, None);
-            Executor::execute_stream(&self.server.schema, request, session_data)
+            let responses = Executor::execute_stream(&self.server.schema, request, session_data);
+            counted_at_first_answer(responses, metrics, operation)
         } else {
             let app = app.clone();
             let mut responses = Executor::execute_stream(&self.server.schema, request, session_data);
@@ -131,5 +134,47 @@ impl Executor for Exec {
                 .boxed(),
             None => responses,
         }
+    }
+}
+
+/// A subscription counted in the metrics once, at its first answer: refused (the first answer's
+/// error code), or `ok` at its first event, or when it ends (or the client stops it) before any.
+fn counted_at_first_answer(
+    responses: BoxStream<'static, GqlResponse>,
+    metrics: Metrics,
+    operation: Operation,
+) -> BoxStream<'static, GqlResponse> {
+    let mut once = Once {
+        metrics,
+        operation,
+        counted: false,
+    };
+    responses
+        .map(move |response| {
+            once.count(Metrics::outcome_of(&response));
+            response
+        })
+        .boxed()
+}
+
+/// Counts a subscription once: at its first answer, else (`ok`) when it goes.
+struct Once {
+    metrics: Metrics,
+    operation: Operation,
+    counted: bool,
+}
+
+impl Once {
+    fn count(&mut self, outcome: Option<&str>) {
+        if !self.counted {
+            self.counted = true;
+            (self.metrics).operation(Transport::Websocket, self.operation, outcome, None);
+        }
+    }
+}
+
+impl Drop for Once {
+    fn drop(&mut self) {
+        self.count(None);
     }
 }

@@ -42,6 +42,7 @@ pub(super) async fn admit(state: &ServerState, payload: &serde_json::Value) -> R
     }
     let key = crate::auth::rate_key(&principal);
     if http::rate_limited(&state.limiter, &key) {
+        state.app.metrics.rate_limited();
         return Err("too many requests".into());
     }
     let left = Duration::from_secs(u64::try_from(expires_at - now).unwrap_or(0));

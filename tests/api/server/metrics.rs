@@ -66,6 +66,25 @@ async fn operations_are_counted_and_support_reads_them(backend: Backend) {
     let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &support).await;
     ws.subscribe("q", "{ viewer { kind } }", json!({})).await;
     assert!(matches!(ws.next(Duration::from_secs(10)).await, Incoming::Next { .. }));
+    assert!(matches!(ws.next(Duration::from_secs(10)).await, Incoming::Complete(_)));
+    // Subscriptions count at their first answer: one refused (an account that does not exist),
+    // one taken and then stopped before any event (`ok`).
+    let gone = gid(api::graphql::ids::Kind::Account, uuid::Uuid::now_v7());
+    let watch = "subscription($a: ID!) { mobilityChanged(accountId: $a) { __typename } }";
+    ws.subscribe("refused", watch, json!({ "a": gone })).await;
+    let codes = ws.refusal("refused").await;
+    let account = gid(api::graphql::ids::Kind::Account, w.a.account);
+    ws.subscribe("taken", watch, json!({ "a": account })).await;
+    ws.stop("taken").await;
+    let refused_as = format!(
+        r#"reach_graphql_operations_total{{transport="websocket",operation="subscription",outcome="{}"}}"#,
+        codes[0].to_lowercase()
+    );
+    let taken_as = r#"reach_graphql_operations_total{transport="websocket",operation="subscription",outcome="ok"}"#;
+    scrape_until(&app, "both subscriptions counted", |text| {
+        sample(text, &refused_as) == Some(1.0) && sample(text, taken_as) == Some(1.0)
+    })
+    .await;
 
     let (status, text) = scrape(&app, Some(&support)).await;
     assert_eq!(status, 200, "{text}");
