@@ -190,8 +190,14 @@ impl Application {
                 .route("/metrics", get(metrics::open))
                 .with_state(state.clone());
             let stopped = stop.clone();
+            // The main listener's timeouts, and few connections: scrapers are few, and a flood
+            // of sockets here must not take the file descriptors the API needs.
+            let limits = net::ServerSettings {
+                max_connections: METRICS_CONNECTIONS,
+                ..state.settings.server.clone()
+            };
             tasks.push(tokio::spawn(async move {
-                let serving = axum::serve(listener, scrape).with_graceful_shutdown(stopped.cancelled_owned());
+                let serving = net::accept::serve(listener, scrape, &limits, stopped.cancelled_owned());
                 if let Err(e) = serving.await {
                     tracing::error!(error = %e, "the metrics listener stopped");
                 }
@@ -314,6 +320,9 @@ fn router(server: ServerState, settings: &Settings, graphiql: graphiql::Graphiql
         // Outermost: a client's id that could not be logged safely is replaced by a fresh one.
         .layer(middleware::map_request(net::request::strip_unsafe_request_id))
 }
+
+/// Connections open at once on `[metrics] listen`; the next wait in the kernel's backlog.
+const METRICS_CONNECTIONS: usize = 16;
 
 /// Binds `[metrics] listen`.
 async fn metrics_listener(address: &str) -> anyhow::Result<TcpListener> {
