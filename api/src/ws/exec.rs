@@ -26,6 +26,9 @@ use tracing::Instrument;
 #[derive(Clone)]
 pub(super) struct Exec {
     pub(super) server: Arc<ServerState>,
+    /// The `traceparent` the upgrade request carried, when spans are exported: the socket's
+    /// queries and mutations are children of the caller's span.
+    pub(super) trace: Option<Arc<str>>,
 }
 
 impl Exec {
@@ -110,6 +113,7 @@ impl Executor for Exec {
             // Queries and mutations are traced as over HTTP; a subscription is not (a span
             // would live, and cost memory, as long as the subscription).
             let span = span.unwrap_or_else(tracing::Span::none);
+            integrations::trace_context::follow(&span, self.trace.as_deref());
             stream::once(async move {
                 let response = http::within_deadline(&app, responses.next())
                     .instrument(span.clone())

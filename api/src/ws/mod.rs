@@ -86,6 +86,10 @@ pub async fn graphql_get(State(state): State<ServerState>, request: HttpRequest)
         )
             .into_response();
     };
+    // The caller's trace, which the socket's queries and mutations join (when spans are exported).
+    let trace = (integrations::trace_context::exporting())
+        .then(|| parts.headers.get("traceparent")?.to_str().ok().map(Arc::<str>::from))
+        .flatten();
     let upgrade = match WebSocketUpgrade::from_request_parts(&mut parts, &state).await {
         Ok(upgrade) => upgrade,
         Err(rejection) => return rejection.into_response(),
@@ -111,7 +115,7 @@ pub async fn graphql_get(State(state): State<ServerState>, request: HttpRequest)
             // At debug level only: a span lives as long as its socket, and at `info` (the
             // default) the subscriber's copy of it cost 1.9 KiB per idle socket (issue 17).
             let span = tracing::debug_span!("websocket", connection = %Uuid::new_v4(), protocol = protocol.sec_websocket_protocol());
-            serve(state, protocol, socket).instrument(span)
+            serve(state, protocol, socket, trace).instrument(span)
         })
 }
 
@@ -134,7 +138,7 @@ fn protocol_of(headers: &HeaderMap) -> Option<WebSocketProtocols> {
 
 /// One socket until it closes: async-graphql runs the protocol over its input, and the
 /// [`Session`] around it sends what the protocol and its own deadlines and watches say.
-async fn serve(state: Arc<ServerState>, protocol: WebSocketProtocols, socket: WebSocket) {
+async fn serve(state: Arc<ServerState>, protocol: WebSocketProtocols, socket: WebSocket, trace: Option<Arc<str>>) {
     let _open = state.app.metrics.websocket_opened();
     let settings = &state.app.settings;
     let (sink, source) = socket.split();
@@ -148,7 +152,11 @@ async fn serve(state: Arc<ServerState>, protocol: WebSocketProtocols, socket: We
     );
     let (admitted_tx, admitted_rx) = oneshot::channel();
     let keepalive = Duration::from_secs(settings.subscriptions.keepalive_seconds);
-    let mut operations = operations(state.clone(), incoming, protocol, keepalive, admitted, admitted_tx);
+    let exec = Exec {
+        server: state.clone(),
+        trace,
+    };
+    let mut operations = operations(exec, incoming, protocol, keepalive, admitted, admitted_tx);
     let init_timeout = tokio::time::sleep(Duration::from_secs(settings.subscriptions.init_timeout_seconds));
     let expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
     tokio::pin!(init_timeout, expiry);
@@ -210,14 +218,14 @@ fn incoming(
 /// checked by [`connection_init`], and on `graphql-transport-ws` a client silent for three
 /// keep-alives closed.
 fn operations(
-    state: Arc<ServerState>,
+    exec: Exec,
     incoming: impl Stream<Item = Vec<u8>> + Unpin + Send + 'static,
     protocol: WebSocketProtocols,
     keepalive: Duration,
     admitted: Arc<AtomicBool>,
     admitted_tx: oneshot::Sender<Result<Admitted, String>>,
 ) -> impl Stream<Item = WsMessage> + Unpin {
-    let exec = Exec { server: state.clone() };
+    let state = exec.server.clone();
     let gql = GqlWebSocket::new(exec, incoming, protocol)
         .on_connection_init(move |payload| connection_init(state, payload, admitted, admitted_tx));
     if protocol == WebSocketProtocols::GraphQLWS {

@@ -62,11 +62,21 @@ pub struct WsClient {
 impl WsClient {
     /// Opens `ws://…/graphql` on the server at `http_address` (`http://127.0.0.1:PORT`).
     pub async fn connect(http_address: &str, proto: Proto) -> WsClient {
+        WsClient::connect_with(http_address, proto, &[]).await
+    }
+
+    /// [`WsClient::connect`], the upgrade request carrying `headers` too.
+    pub async fn connect_with(http_address: &str, proto: Proto, headers: &[(&'static str, &str)]) -> WsClient {
         let url = format!("{}/graphql", http_address.replacen("http://", "ws://", 1));
         let mut request = url.into_client_request().unwrap();
         request
             .headers_mut()
             .insert("Sec-WebSocket-Protocol", HeaderValue::from_static(proto.header()));
+        for (name, value) in headers {
+            request
+                .headers_mut()
+                .insert(*name, HeaderValue::from_str(value).unwrap());
+        }
         let (socket, response) = tokio_tungstenite::connect_async(request).await.unwrap();
         assert_eq!(
             response

@@ -23,6 +23,7 @@ use prost::Message;
 use serde_json::{Value, json};
 
 use super::cli::{listening, start, temp_dir};
+use crate::harness::ws_client::{Incoming, Proto, WsClient};
 
 /// A span as the collector received it, with ids in hex.
 #[derive(Clone, Debug)]
@@ -238,6 +239,21 @@ async fn a_mutation_and_the_plugin_work_it_causes_join_the_callers_trace() {
         ("POST /graphql", ""),
         "a root span"
     );
+
+    // A query over a websocket joins the trace its upgrade request carried.
+    let (ws_trace, ws_caller) = ("a3ce929d0e0e47364bf92f3577b34da6", "b7ad6b7169203331");
+    let upgrade_trace = format!("00-{ws_trace}-{ws_caller}-01");
+    let headers = [("traceparent", upgrade_trace.as_str())];
+    let mut ws = WsClient::connect_with(&addr, Proto::TransportWs, &headers).await;
+    ws.init(Some(&token)).await;
+    assert_eq!(ws.next(Duration::from_secs(10)).await, Incoming::Ack);
+    ws.subscribe("q", "query OverTheSocket { viewer { kind } }", json!({}))
+        .await;
+    assert!(matches!(ws.next(Duration::from_secs(10)).await, Incoming::Next { .. }));
+    let over_socket = wait_for(&spans, ws_trace, |s| s.iter().any(|s| s.name == "query")).await;
+    let socket_query = over_socket.iter().find(|s| s.name == "query").unwrap();
+    assert_eq!(socket_query.parent, ws_caller);
+    assert_eq!(socket_query.attributes["graphql.operation.name"], "OverTheSocket");
 
     // Statements outside any span (migrating, filling the demo, the background tasks' polling)
     // are not exported as traces of their own.
