@@ -22,7 +22,7 @@ use opentelemetry_proto::tonic::{
 use prost::Message;
 use serde_json::{Value, json};
 
-use super::cli::{listening, start, temp_dir};
+use super::cli::{Server, listening, start, temp_dir};
 use crate::harness::ws_client::{Incoming, Proto, WsClient};
 
 /// A span as the collector received it, with ids in hex.
@@ -119,6 +119,21 @@ async fn send(addr: &str, token: &str, traceparent: Option<&str>, body: Value) -
     request.send().await.unwrap().json().await.unwrap()
 }
 
+/// `reach serve --demo` exporting its spans to the collector at `endpoint` every 50 ms, with
+/// `env` besides: the server, the lines it printed, its address.
+fn traced(endpoint: &str, env: &[(&str, &str)]) -> (Server, Vec<String>, String) {
+    let mut all = vec![
+        ("REACH_TRACING__OTLP", "true"),
+        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint),
+        // Empty is unset: whatever the test's own environment holds.
+        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""),
+        ("OTEL_SERVICE_NAME", ""),
+        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
+    ];
+    all.extend_from_slice(env);
+    listening(start(&temp_dir(), &["--demo"], &all))
+}
+
 fn persona_token(lines: &[String], persona: &str) -> String {
     let at = lines.iter().position(|l| l.contains(persona)).unwrap();
     lines[at + 1].trim().to_owned()
@@ -127,16 +142,7 @@ fn persona_token(lines: &[String], persona: &str) -> String {
 #[tokio::test]
 async fn a_mutation_and_the_plugin_work_it_causes_join_the_callers_trace() {
     let (endpoint, spans) = collector().await;
-    let dir = temp_dir();
-    let env = [
-        ("REACH_TRACING__OTLP", "true"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        // Empty is unset: whatever the test's own environment holds.
-        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""),
-        ("OTEL_SERVICE_NAME", ""),
-        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
-    ];
-    let (_server, lines, addr) = listening(start(&dir, &["--demo"], &env));
+    let (_server, lines, addr) = traced(&endpoint, &[]);
     let token = persona_token(&lines, "Decision Maker");
 
     // A query with no caller trace starts a trace of its own.
@@ -277,17 +283,11 @@ async fn the_emails_of_a_settings_change_are_sent_in_its_trace() {
     let (endpoint, spans) = collector().await;
     let smtp = crate::harness::smtp_sink::SmtpSink::start().await;
     let smtp_url = smtp.url();
-    let dir = temp_dir();
-    let env = [
-        ("REACH_TRACING__OTLP", "true"),
+    let smtp_env = [
         ("REACH_SMTP_URL", smtp_url.as_str()),
         ("REACH_PLUGINS__EMAIL__TLS", "none"),
-        ("OTEL_EXPORTER_OTLP_ENDPOINT", endpoint.as_str()),
-        ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""),
-        ("OTEL_SERVICE_NAME", ""),
-        ("OTEL_BSP_SCHEDULE_DELAY", "50"),
     ];
-    let (_server, lines, addr) = listening(start(&dir, &["--demo"], &env));
+    let (_server, lines, addr) = traced(&endpoint, &smtp_env);
     let (dm, support) = (
         persona_token(&lines, "Decision Maker"),
         persona_token(&lines, "Support:"),
