@@ -29,7 +29,7 @@ use crate::{
     live::{self, Live},
     net,
     service::sync::{plugin::PlatformPlugin, seal::TokenKey},
-    state::AppState,
+    state::{App, AppState},
     telemetry, ws,
 };
 
@@ -63,7 +63,7 @@ impl Application {
         let token_key = TokenKey::load(&db, &settings).await?;
         let settings = Arc::new(settings);
         let metrics = crate::metrics::Metrics::default();
-        let state = AppState {
+        let state = AppState::new(App {
             db,
             settings: settings.clone(),
             tokens,
@@ -73,7 +73,7 @@ impl Application {
             live: Live::counted(settings.subscriptions.clone(), metrics.subscriptions()),
             token_key,
             metrics,
-        };
+        });
         let plugins = plugins(&state)?;
         let demo = if with_demo {
             Some(demo::seed(&state).await?)

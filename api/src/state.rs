@@ -10,9 +10,30 @@ use crate::{
     policy::Principal,
 };
 
-/// What every request may need.
+/// What every request may need: a handle on the [`App`], cheap to clone (one counter). Every
+/// request, websocket operation and handler extraction clones it; a copy of the fields
+/// themselves would copy the token keys and validation rules each time.
 #[derive(Clone, Debug)]
-pub struct AppState {
+pub struct AppState(Arc<App>);
+
+impl AppState {
+    /// Shares `app`.
+    pub fn new(app: App) -> Self {
+        Self(Arc::new(app))
+    }
+}
+
+impl std::ops::Deref for AppState {
+    type Target = App;
+
+    fn deref(&self) -> &App {
+        &self.0
+    }
+}
+
+/// The server's shared parts, behind an [`AppState`].
+#[derive(Debug)]
+pub struct App {
     /// The database.
     pub db: DatabaseConnection,
     /// Settings, validated.
@@ -34,7 +55,7 @@ pub struct AppState {
     pub metrics: crate::metrics::Metrics,
 }
 
-impl AppState {
+impl App {
     /// After a request that committed a change: kept principals are retired (the
     /// next request reads its caller's roles as they are now) and this process's readers of
     /// the log look at once.
