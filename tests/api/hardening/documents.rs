@@ -5,8 +5,6 @@
 
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-
 use api::graphql::{ids::Kind, limits::MAX_NESTING};
 use proptest::{
     prelude::*,
@@ -14,6 +12,7 @@ use proptest::{
     test_runner::TestRunner,
 };
 use serde_json::{Value, json};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 use crate::backend_tests;
 use crate::harness::app::*;
@@ -231,7 +230,7 @@ async fn a_thousand_row_import_fits(backend: Backend) {
     let mut answer = vec![0; 1024];
     let read = tokio::time::timeout(Duration::from_secs(10), socket.read(&mut answer))
         .await
-        .expect("answered before the body was sent")
+        .unwrap_or_else(|_| panic!("no answer before the body was sent"))
         .unwrap();
     let answer = String::from_utf8_lossy(&answer[..read]);
     assert!(answer.starts_with("HTTP/1.1 401"), "{answer}");
