@@ -11,12 +11,13 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
 use std::path::Path;
-use std::process::Command;
 
 use api::startup::Application;
-use serde_json::Value;
 
-use crate::harness::app::{Backend, fresh_database};
+use crate::harness::{
+    app::{Backend, fresh_database},
+    node,
+};
 
 const CHROMIUM: &str = "/usr/bin/chromium";
 
@@ -24,12 +25,7 @@ const CHROMIUM: &str = "/usr/bin/chromium";
 async fn the_demo_persona_picker_works_in_a_browser() {
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
     let ready = script.join("node_modules/playwright-core").is_dir() && Path::new(CHROMIUM).exists();
-    if !ready {
-        assert!(
-            !std::env::var("CI").is_ok_and(|v| v == "true"),
-            "CI=true but Chromium or playwright-core is missing: apt-get install chromium; npm ci --prefix tests/browser"
-        );
-        eprintln!("skipped: install chromium and run `npm ci --prefix tests/browser` to test GraphiQL in a browser");
+    if !node::ready_or_skip(ready, "apt-get install chromium; npm ci --prefix tests/browser") {
         return;
     }
     let (settings, _guard) = fresh_database(&Backend::Sqlite).await;
@@ -39,30 +35,9 @@ async fn the_demo_persona_picker_works_in_a_browser() {
     let running = tokio::spawn(app.run_until(async {
         let _ = rx.await;
     }));
-    let output = tokio::task::spawn_blocking(move || {
-        Command::new("node")
-            .arg("graphiql.mjs")
-            .arg(&base)
-            .env("CHROMIUM", CHROMIUM)
-            .current_dir(&script)
-            .output()
-    })
-    .await
-    .expect("the browser's thread")
-    .expect("node runs (Node.js is needed to build Reach)");
+    let seen = node::run(&script, "graphiql.mjs", &[&base], &[("CHROMIUM", CHROMIUM)]).await;
     let _ = tx.send(());
     let _ = running.await;
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success(),
-        "the browser script failed: {stdout}{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let seen: Value = stdout
-        .lines()
-        .last()
-        .and_then(|line| serde_json::from_str(line).ok())
-        .unwrap_or_else(|| panic!("nothing seen: {stdout}"));
     let before = seen["beforeToken"].as_str().unwrap_or_default();
     assert!(
         before.contains("No token yet") && !before.contains("UNAUTHENTICATED"),

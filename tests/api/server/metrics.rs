@@ -89,31 +89,15 @@ async fn operations_are_counted_and_support_reads_them(backend: Backend) {
     let (status, text) = scrape(&app, Some(&support)).await;
     assert_eq!(status, 200, "{text}");
     let ops = |labels: &str| sample(&text, &format!("reach_graphql_operations_total{{{labels}}}"));
-    assert_eq!(
-        ops(r#"transport="http",operation="query",outcome="ok""#),
-        Some(2.0),
-        "{text}"
-    );
-    assert_eq!(
-        ops(r#"transport="http",operation="mutation",outcome="ok""#),
-        Some(1.0),
-        "{text}"
-    );
-    assert_eq!(
-        ops(r#"transport="http",operation="query",outcome="bad_request""#),
-        Some(1.0),
-        "{text}"
-    );
-    assert_eq!(
-        ops(r#"transport="http",operation="none",outcome="bad_request""#),
-        Some(1.0),
-        "{text}"
-    );
-    assert_eq!(
-        ops(r#"transport="websocket",operation="query",outcome="ok""#),
-        Some(1.0),
-        "{text}"
-    );
+    for (labels, expected) in [
+        (r#"transport="http",operation="query",outcome="ok""#, 2.0),
+        (r#"transport="http",operation="mutation",outcome="ok""#, 1.0),
+        (r#"transport="http",operation="query",outcome="bad_request""#, 1.0),
+        (r#"transport="http",operation="none",outcome="bad_request""#, 1.0),
+        (r#"transport="websocket",operation="query",outcome="ok""#, 1.0),
+    ] {
+        assert_eq!(ops(labels), Some(expected), "{labels}: {text}");
+    }
     let timed = |labels: &str| {
         sample(
             &text,
