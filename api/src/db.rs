@@ -25,6 +25,10 @@ pub async fn connect(settings: &Settings) -> Result<DatabaseConnection, DbErr> {
     connect_counted(settings, Arc::new(AtomicU64::new(0))).await
 }
 
+/// How long a PostgreSQL connection may sit idle in the pool and still be handed out without a
+/// ping first.
+pub const PING_IF_IDLE_FOR: Duration = Duration::from_secs(1);
+
 /// Like [`connect`], counting every SQL statement run through the pool into `statements` (the
 /// figure behind the "no N+1" test, and a cheap metric).
 pub async fn connect_counted(settings: &Settings, statements: Arc<AtomicU64>) -> Result<DatabaseConnection, DbErr> {
@@ -40,13 +44,21 @@ pub async fn connect_counted(settings: &Settings, statements: Arc<AtomicU64>) ->
         .acquire_timeout(Duration::from_secs(5))
         .sqlx_logging(false);
     if sqlite {
+        // An embedded database has no connection to lose: never ping it.
+        opts.test_before_acquire(false);
         opts.map_sqlx_sqlite_opts(|o| {
             o.journal_mode(sea_orm::sqlx::sqlite::SqliteJournalMode::Wal)
                 .synchronous(sea_orm::sqlx::sqlite::SqliteSynchronous::Normal)
                 .busy_timeout(Duration::from_secs(15))
                 .foreign_keys(true)
         });
-    } else if settings.database_random_page_cost > 0.0 {
+    } else {
+        // Ping only a connection left idle a while (one the server, a pooler or a firewall may
+        // have closed), not one in use a moment ago: the default pings on every checkout, a
+        // round trip to the server before each statement or transaction (issue 17).
+        opts.test_before_acquire_if_idle_for(PING_IF_IDLE_FOR);
+    }
+    if !sqlite && settings.database_random_page_cost > 0.0 {
         // Set on each new connection by a statement rather than as a startup option, which
         // poolers such as PgBouncer refuse.
         let cost = settings.database_random_page_cost.to_string();

@@ -8,5 +8,6 @@ mod http;
 mod limits;
 mod metrics;
 mod order;
+mod pool;
 mod schema;
 mod tracing;
