@@ -85,6 +85,7 @@ impl Application {
         let server = ServerState {
             app: state.clone(),
             plain: plain_schema(&state),
+            validated: validated_schema(&state),
             limits: document_limits(&state.settings),
             documents: Default::default(),
             schema,
@@ -280,9 +281,22 @@ pub fn executable_schema(state: &AppState) -> graphql::ReachSchema {
 /// fields itself, and there is no websocket session), so every field takes its direct path. The
 /// HTTP layer checks the document limits itself before executing ([`crate::http`]).
 pub fn plain_schema(state: &AppState) -> graphql::ReachSchema {
+    http_schema(state, async_graphql::ValidationMode::Strict)
+}
+
+/// [`plain_schema`] that skips the validation rules (async-graphql's `ValidationMode::Fast`,
+/// which still counts complexity and depth), for documents that passed them already
+/// ([`crate::graphql::documents::Documents::validation`]).
+pub fn validated_schema(state: &AppState) -> graphql::ReachSchema {
+    http_schema(state, async_graphql::ValidationMode::Fast)
+}
+
+/// The schema HTTP runs on, validating as `mode` says.
+fn http_schema(state: &AppState, mode: async_graphql::ValidationMode) -> graphql::ReachSchema {
     let mut builder = graphql::builder()
         .data(state.clone())
-        .limit_complexity(state.settings.limits.max_complexity);
+        .limit_complexity(state.settings.limits.max_complexity)
+        .validation_mode(mode);
     if !state.settings.introspection {
         builder = builder.disable_introspection().disable_suggestions();
     }

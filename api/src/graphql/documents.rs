@@ -3,8 +3,14 @@
 //! statement. A text that parsed and passed every limit of [`DocumentLimits`] is kept, parsed,
 //! and the next request with the same text starts from a copy: only the limit that depends on
 //! the variables (a required variable not given) is checked again. What fails is never kept, so
-//! every error is found and worded as before. Validation against the schema still runs for every
-//! request (its rules read the variables' values).
+//! every error is found and worded as before.
+//!
+//! Validation against the schema reads the variables' values, so it runs for every request,
+//! except for a document that declares no variables: its validation depends on the text and the
+//! operation picked alone. Once such a document has run without a request error (so it passed
+//! validation), [`Documents::validation`] says so, and the next requests with the same text and
+//! operation run on a schema that skips the rules already passed (async-graphql's
+//! `ValidationMode::Fast`, which still counts complexity and depth), with the same answer.
 //!
 //! Bounded: at most [`MAX_ENTRIES`] texts of at most [`MAX_TEXT`] bytes each are kept; when it
 //! is full, it is emptied and fills again with what is in use (a stream of ever-new texts only
@@ -25,14 +31,33 @@ pub const MAX_TEXT: usize = 8 * 1024;
 /// Parsed documents by their text; one per server, shared by its requests.
 pub struct Documents {
     kept: ByText<ExecutableDocument>,
+    /// Keys ([`validated_key`]) of kept documents without variables that passed validation.
+    valid: ByText<()>,
 }
 
 impl Default for Documents {
     fn default() -> Self {
         Self {
             kept: ByText::new(MAX_ENTRIES),
+            valid: ByText::new(MAX_ENTRIES),
         }
     }
+}
+
+/// The key a validated document is known by: its text and the operation picked.
+fn validated_key(query: &str, operation: Option<&str>) -> String {
+    let mut key = String::with_capacity(query.len() + 1 + operation.map_or(0, str::len));
+    key.push_str(query);
+    key.push('\0');
+    key.push_str(operation.unwrap_or_default());
+    key
+}
+
+/// Whether no operation of `doc` declares a variable (its validation reads no value).
+fn declares_no_variables(doc: &ExecutableDocument) -> bool {
+    doc.operations
+        .iter()
+        .all(|(_, op)| op.node.variable_definitions.is_empty())
 }
 
 /// A document parsed from a request's text, or copied from one that passed every limit.
@@ -41,6 +66,17 @@ pub struct Parsed {
     pub doc: ExecutableDocument,
     /// Whether it came from the kept documents (its text's limits already passed).
     kept: bool,
+}
+
+/// What validation a request's document needs ([`Documents::validation`]).
+#[derive(Debug, PartialEq, Eq)]
+pub enum Validation {
+    /// It passed before: the rules need not run again.
+    Passed,
+    /// The rules run; when the request then has no request error, record this key.
+    Record(String),
+    /// The rules run, every time (its variables' values are validated, or it is not kept).
+    Always,
 }
 
 impl Documents {
@@ -91,6 +127,27 @@ impl Documents {
             self.kept.keep(query, doc.clone());
         }
         doc
+    }
+
+    /// What validation `parsed` (the text `query`, running `operation`) needs: none when it is
+    /// kept, declares no variables and passed before; otherwise the rules run, and a kept
+    /// document without variables is to be recorded ([`Self::passed`]) once it runs without a
+    /// request error.
+    pub fn validation(&self, query: &str, operation: Option<&str>, parsed: &Parsed) -> Validation {
+        if !parsed.kept || !declares_no_variables(&parsed.doc) {
+            return Validation::Always;
+        }
+        let key = validated_key(query, operation);
+        if self.valid.get(&key).is_some() {
+            Validation::Passed
+        } else {
+            Validation::Record(key)
+        }
+    }
+
+    /// Records that the document of `key` ([`Validation::Record`]) passed validation.
+    pub fn passed(&self, key: &str) {
+        self.valid.keep(key, std::sync::Arc::new(()));
     }
 
     /// How many texts are kept.
@@ -157,6 +214,44 @@ mod tests {
         assert!(docs.check(&limits, needs, &parsed, &Variables::default()).is_err());
         assert!(docs.is_empty());
         assert!(!docs.parse(&limits, deep).unwrap().kept);
+    }
+
+    #[test]
+    fn only_a_kept_document_without_variables_that_passed_skips_validation() {
+        let (docs, limits) = (Documents::default(), limits());
+        let run = |query: &str, variables: serde_json::Value| {
+            let parsed = docs.parse(&limits, query).unwrap();
+            docs.check(&limits, query, &parsed, &vars(variables)).unwrap();
+            parsed
+        };
+        let plain = "{ viewer { kind } }";
+        let first = run(plain, serde_json::json!({}));
+        assert_eq!(docs.validation(plain, None, &first), Validation::Always, "not kept yet");
+        let second = run(plain, serde_json::json!({}));
+        let Validation::Record(key) = docs.validation(plain, None, &second) else {
+            panic!("a kept document without variables is recorded once it passes");
+        };
+        assert_eq!(
+            docs.validation(plain, None, &second),
+            Validation::Record(key.clone()),
+            "not before it passed"
+        );
+        docs.passed(&key);
+        let third = run(plain, serde_json::json!({}));
+        assert_eq!(docs.validation(plain, None, &third), Validation::Passed);
+        assert!(
+            matches!(docs.validation(plain, Some("Other"), &third), Validation::Record(_)),
+            "another operation is another key"
+        );
+
+        let with_variables = "query($a: ID!) { account(id: $a) { name } }";
+        run(with_variables, serde_json::json!({"a": "x"}));
+        let again = run(with_variables, serde_json::json!({"a": "x"}));
+        assert_eq!(
+            docs.validation(with_variables, None, &again),
+            Validation::Always,
+            "its variables' values are validated each time"
+        );
     }
 
     #[test]

@@ -33,7 +33,7 @@ use crate::{
     graphql::{
         ReachSchema,
         common::loader::DbLoader,
-        documents::{Documents, Parsed},
+        documents::{Documents, Parsed, Validation},
         errors::code_of,
         limits,
         order::Shape,
@@ -65,6 +65,9 @@ pub struct ServerState {
     /// The same schema without extensions, for queries and mutations over HTTP
     /// ([`crate::startup::plain_schema`]).
     pub plain: ReachSchema,
+    /// `plain` without the validation rules a document passed already: for a kept document
+    /// without variables that passed them before ([`Documents::validation`]).
+    pub validated: ReachSchema,
     /// The document limits of the settings, which HTTP checks itself before `plain` runs.
     pub limits: limits::DocumentLimits,
     /// Documents that passed those limits, kept parsed by their text.
@@ -200,6 +203,7 @@ fn prepare(
         .check(&state.limits, &request.query, &parsed, &request.variables)
         .map_err(|e| refused_document(state, e, media))?;
     let name = request.operation_name.as_deref();
+    let validation = state.documents.validation(&request.query, name, &parsed);
     let operation = metrics::operation_of(&parsed.doc, name);
     let document = state.app.settings.tracing.document.then_some(request.query.as_str());
     let span = telemetry::spans::operation(operation, &parsed.doc, name, document);
@@ -210,6 +214,7 @@ fn prepare(
         shape: Shape::of(Arc::new(doc.clone()), name),
         operation,
         span,
+        validation,
     };
     request.set_parsed_query(doc);
     Ok(prepared)
@@ -223,6 +228,8 @@ struct Prepared {
     operation: Operation,
     /// The operation's span (a child of the request's).
     span: tracing::Span,
+    /// Whether its document passed validation before, or is to be recorded when it does.
+    validation: Validation,
 }
 
 /// Runs one GraphQL request for `principal` within the request timeout, its document parsed and
@@ -244,7 +251,11 @@ async fn execute(
     }
     let metrics = &state.app.metrics;
     let span = prepared.span;
-    let work = within_deadline(&state.app, state.plain.execute(request)).instrument(span.clone());
+    let schema = match prepared.validation {
+        Validation::Passed => &state.validated,
+        Validation::Record(_) | Validation::Always => &state.plain,
+    };
+    let work = within_deadline(&state.app, schema.execute(request)).instrument(span.clone());
     let Some(mut response) = work.await else {
         span.record("otel.status_code", "ERROR");
         let seconds = started.elapsed().as_secs_f64();
@@ -256,6 +267,11 @@ async fn execute(
         );
         return HttpError::new(StatusCode::OK, media, Code::Timeout, TIMEOUT_MESSAGE).into_response();
     };
+    if let Validation::Record(key) = &prepared.validation
+        && !response::is_request_error(&response)
+    {
+        state.documents.passed(key);
+    }
     telemetry::spans::outcome(&span, &response);
     let outcome = Metrics::outcome_of(&response);
     metrics.operation(

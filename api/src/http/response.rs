@@ -163,7 +163,7 @@ struct RequestError<'a> {
 /// A request that failed before any field ran: no data, and errors that belong to no field (a
 /// field's error always has a path; one at the root that nulls `data` still ran) and are coded
 /// as request errors or not at all.
-fn is_request_error(response: &GqlResponse) -> bool {
+pub(super) fn is_request_error(response: &GqlResponse) -> bool {
     response.data == async_graphql::Value::Null
         && !response.errors.is_empty()
         && response.errors.iter().all(|e| {

@@ -365,7 +365,62 @@ async fn graphiql_introspection_passes_the_limits(backend: Backend) {
     assert_eq!(body["data"]["__schema"]["queryType"]["name"], "Query");
 }
 
+// Issue 17: a kept document without variables that passed validation skips the rules on its
+// next requests (`graphql::documents`). Whatever the order, every request gets the answer the
+// first one got: a valid document its data, an invalid one its errors, each time.
+async fn a_document_answers_alike_every_time(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let token = app.support();
+    let cases = [
+        // Valid, with a fragment and an operation name picked among two.
+        (
+            "query A { viewer { ...F } } query B { viewer { kind } } fragment F on Viewer { kind }",
+            Some("A"),
+        ),
+        // Invalid: an unknown field, an unused fragment, a fragment on a wrong type.
+        ("{ viewer { kind nope } }", None),
+        ("{ viewer { kind } } fragment U on Viewer { kind }", None),
+        ("{ viewer { ... on Account { name } } }", None),
+        // The same text as the first, picking the other operation.
+        (
+            "query A { viewer { ...F } } query B { viewer { kind } } fragment F on Viewer { kind }",
+            Some("B"),
+        ),
+    ];
+    let send = |query: &'static str, operation: Option<&'static str>| {
+        let body = match operation {
+            Some(name) => json!({ "query": query, "operationName": name }),
+            None => json!({ "query": query }),
+        };
+        let req = app
+            .client
+            .post(format!("{}/graphql", app.address))
+            .bearer_auth(&token)
+            .header("accept", "application/graphql-response+json")
+            .json(&body);
+        async move {
+            let resp = req.send().await.unwrap();
+            (resp.status().as_u16(), resp.json::<Value>().await.unwrap())
+        }
+    };
+    for (query, operation) in cases {
+        let first = send(query, operation).await;
+        for _ in 0..3 {
+            assert_eq!(send(query, operation).await, first, "{query} ({operation:?})");
+        }
+    }
+    let (status, body) = send(cases[1].0, None).await;
+    assert_eq!(status, 400, "{body}");
+    let (status, body) = send(cases[0].0, Some("A")).await;
+    assert_eq!(
+        (status, &body["data"]["viewer"]["kind"]),
+        (200, &json!("SUPPORT")),
+        "{body}"
+    );
+}
+
 backend_tests!(
+    a_document_answers_alike_every_time,
     graphiql_introspection_passes_the_limits,
     limits_count_what_runs,
     nested_documents_cannot_end_the_process,
