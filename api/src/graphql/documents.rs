@@ -44,13 +44,11 @@ impl Default for Documents {
     }
 }
 
-/// The key a validated document is known by: its text and the operation picked.
+/// The key a validated document is known by: its text and the operation picked, the text's
+/// length first (a text may hold any character, a NUL in a comment included, so no separator
+/// alone could tell where it ends).
 fn validated_key(query: &str, operation: Option<&str>) -> String {
-    let mut key = String::with_capacity(query.len() + 1 + operation.map_or(0, str::len));
-    key.push_str(query);
-    key.push('\0');
-    key.push_str(operation.unwrap_or_default());
-    key
+    format!("{}:{query}{}", query.len(), operation.unwrap_or_default())
 }
 
 /// Whether no operation of `doc` declares a variable (its validation reads no value).
@@ -243,6 +241,8 @@ mod tests {
             matches!(docs.validation(plain, Some("Other"), &third), Validation::Record(_)),
             "another operation is another key"
         );
+        // A text ending where another's operation name begins is another key too.
+        assert_ne!(validated_key("{ a } #\0X", None), validated_key("{ a } #", Some("\0X")));
 
         let with_variables = "query($a: ID!) { account(id: $a) { name } }";
         run(with_variables, serde_json::json!({"a": "x"}));

@@ -108,7 +108,7 @@ pub(crate) fn insert_statement(backend: DbBackend, table: &Table, rows: Vec<Valu
     let from = match backend {
         DbBackend::Postgres => "FROM jsonb_array_elements($1::jsonb) WITH ORDINALITY AS x(r, n) ORDER BY n",
         // `jsonb_each` hands each row over as SQLite's binary JSON, whose cells `->>` reads
-        // without parsing the row's text again for every column (`json_each`: once per cell).
+        // directly; `json_each` turned each row back into text for `->>` to parse again.
         _ => "FROM jsonb_each(?) ORDER BY key",
     };
     let sql = format!(

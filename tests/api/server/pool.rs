@@ -16,11 +16,20 @@ use crate::harness::app::*;
 const ACCOUNTS: &str = "{ accounts(first: 5) { totalCount nodes { name } } }";
 
 async fn a_connection_the_server_closed_while_idle_is_replaced(backend: Backend) {
-    if matches!(backend, Backend::Sqlite) {
-        return; // an embedded database has no connection to lose, and is never pinged
-    }
+    let sqlite = matches!(backend, Backend::Sqlite);
     // No plugins or subscriptions: nothing but the test's requests takes a connection.
     let app = spawn_app_with(backend, quiet).await;
+    if sqlite {
+        // An embedded database has no connection to lose: never pinged.
+        let pool = app.state.db.get_sqlite_connection_pool();
+        assert!(!pool.options().get_test_before_acquire(), "SQLite is never pinged");
+        return;
+    }
+    let pool = app.state.db.get_postgres_connection_pool();
+    assert!(
+        !pool.options().get_test_before_acquire(),
+        "no ping at every checkout, only after the connection sat idle"
+    );
     let token = app.support();
     // Several requests at once, so that the pool holds several connections.
     let warm = (0..4).map(|_| app.gql(&token, ACCOUNTS, json!({})));
