@@ -27,7 +27,9 @@ pub const MAX_SUPPORT_NAME: usize = 64;
 /// their data, so it must not reorder itself on screen).
 pub fn valid_support_name(name: &str) -> bool {
     let len = name.chars().count();
-    (1..=MAX_SUPPORT_NAME).contains(&len) && text::displayable(name).is_ok()
+    (1..=MAX_SUPPORT_NAME).contains(&len)
+        && text::displayable(name).is_ok()
+        && !crate::policy::SYSTEM_NAMES.contains(&name)
 }
 
 /// The two kinds of token.

@@ -1,4 +1,6 @@
-//! The `reach` command line: `serve [--demo]`, `migrate`, `token`, `schema`, `sync`.
+//! The `reach` command line: `serve [--demo]`, `migrate`, `token`, `schema`, `sync`, `audit`.
+
+mod audit;
 
 use std::{path::PathBuf, process::ExitCode};
 
@@ -58,6 +60,9 @@ enum Command {
     /// Run the platform sync of an MX-ONE account now, with a progress bar; the exit code says
     /// whether the run succeeded.
     Sync(SyncArgs),
+    /// Write an account's audit log to standard output, oldest first (JSON Lines or CSV), with
+    /// a progress bar on a terminal.
+    Audit(audit::AuditArgs),
 }
 
 #[derive(Args, Debug)]
@@ -124,6 +129,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Migrate => migrate(&settings).await,
         Command::Token(args) => token(settings, args).await,
         Command::Sync(args) => sync(settings, args).await,
+        Command::Audit(args) => export_audit(settings, args).await,
         Command::Schema => Ok(()),
     };
     telemetry.shutdown().await;
@@ -250,7 +256,17 @@ async fn sync(settings: Settings, args: SyncArgs) -> anyhow::Result<()> {
     }
 }
 
-/// The account `reach sync --account` names: its id as the API shows it, or the bare UUID.
+/// `reach audit --account ID`: the account's audit log on standard output.
+async fn export_audit(settings: Settings, args: audit::AuditArgs) -> anyhow::Result<()> {
+    let account = account_key(args.account())?;
+    let db = db::connect(&settings).await?;
+    db::migrate(&db).await?;
+    let written = audit::export(&db, account, &args, std::io::stdout().lock()).await?;
+    eprintln!("{written} audit entries written");
+    Ok(())
+}
+
+/// The account `reach sync --account` or `reach audit --account` names: its id as the API shows it, or the bare UUID.
 fn account_key(given: &str) -> anyhow::Result<uuid::Uuid> {
     ids::decode_as(given, Kind::Account)
         .or_else(|| uuid::Uuid::parse_str(given).ok())

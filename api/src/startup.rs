@@ -28,7 +28,10 @@ use crate::{
     http::{self, ServerState, metrics},
     live::{self, Live},
     net,
-    service::sync::{plugin::PlatformPlugin, seal::TokenKey},
+    service::{
+        audit,
+        sync::{plugin::PlatformPlugin, seal::TokenKey},
+    },
     state::{App, AppState},
     telemetry, ws,
 };
@@ -204,6 +207,12 @@ impl Application {
                 }
             }));
         }
+        tasks.push(tokio::spawn(prune_log(
+            state.db.clone(),
+            state.settings.audit.clone(),
+            self.plugins.names(),
+            stop.clone(),
+        )));
         let plugins = self.plugins.start();
         let live = state.live.clone();
         let server = state.settings.server.clone();
@@ -388,6 +397,37 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+/// Every `[audit] prune_interval_minutes` until `stop` (the first time a minute after the start,
+/// once the plugins have taken their places in the log), deletes the events older than
+/// `[audit] retention_days` that every plugin has consumed ([`audit::prune`]).
+async fn prune_log(
+    db: sea_orm::DatabaseConnection,
+    settings: crate::config::AuditSettings,
+    plugins: Vec<&'static str>,
+    stop: CancellationToken,
+) {
+    if settings.retention_days == 0 {
+        return;
+    }
+    let mut wait = Duration::from_secs(60);
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        wait = Duration::from_secs(settings.prune_interval_minutes * 60);
+        let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(settings.retention_days));
+        match audit::prune(&db, cutoff, &plugins, PRUNE_BATCH).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, %cutoff, "pruned the event log"),
+            Err(e) => tracing::warn!(error = %e, "pruning the event log failed; trying again later"),
+        }
+    }
+}
+
+/// Events deleted per statement when pruning.
+const PRUNE_BATCH: u64 = 1_000;
 
 /// Every minute until `stop`, drops the rate limiter's record of callers who have not sent a
 /// request for a while (each would otherwise keep a little memory for good).

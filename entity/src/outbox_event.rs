@@ -35,6 +35,9 @@ pub struct Model {
     pub txid: i64,
     /// The W3C `traceparent` of the span that recorded it, when tracing was exporting.
     pub traceparent: Option<String>,
+    /// The user it is about ([`crate::event::Entry::user_id`]), if any: the audit log's view of
+    /// a location Phone Manager and its filter by subject read it.
+    pub user_id: Option<Uuid>,
 }
 
 /// No relations.

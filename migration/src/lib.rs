@@ -12,6 +12,7 @@ mod m20261127_000001_platform_sync;
 pub mod m20261205_000001_search;
 mod m20261206_000001_filter_statistics;
 mod m20261207_000001_trace_context;
+mod m20261208_000001_audit;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261205_000001_search::Migration),
             Box::new(m20261206_000001_filter_statistics::Migration),
             Box::new(m20261207_000001_trace_context::Migration),
+            Box::new(m20261208_000001_audit::Migration),
         ]
     }
 }

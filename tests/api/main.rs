@@ -5,6 +5,7 @@
 
 mod harness;
 
+mod audit;
 mod directory;
 mod email;
 mod hardening;

@@ -94,6 +94,29 @@ pub struct Settings {
     pub metrics: MetricsSettings,
     /// OpenTelemetry tracing (`[tracing]`).
     pub tracing: TracingSettings,
+    /// The audit log's retention (`[audit]`).
+    pub audit: AuditSettings,
+}
+
+/// How long the event log — the audit log, and what plugins and subscribers read — keeps its
+/// entries (`REACH_AUDIT__RETENTION_DAYS`, …).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuditSettings {
+    /// Days an event is kept; older ones are deleted once every plugin has consumed them.
+    /// 0 keeps every event.
+    pub retention_days: u32,
+    /// Minutes between two prunings (each server process prunes; they do not conflict).
+    pub prune_interval_minutes: u64,
+}
+
+impl Default for AuditSettings {
+    fn default() -> Self {
+        Self {
+            retention_days: 400,
+            prune_interval_minutes: 60,
+        }
+    }
 }
 
 /// Spans exported over OTLP/HTTP (`REACH_TRACING__OTLP`, …); off by default. The collector and
@@ -212,6 +235,7 @@ impl Default for Settings {
             server: Default::default(),
             metrics: MetricsSettings::default(),
             tracing: TracingSettings::default(),
+            audit: AuditSettings::default(),
         }
     }
 }

@@ -40,6 +40,7 @@ impl Settings {
         self.check_subscriptions()?;
         self.check_body_sizes()?;
         self.check_mobility()?;
+        self.check_audit()?;
         self.remote_extension
             .validate()
             .map_err(|(key, reason)| SettingsError::new(&key, reason))?;
@@ -183,6 +184,24 @@ impl Settings {
             return Err(SettingsError::new(
                 "limits.max_body_bytes_authenticated",
                 "must be at least limits.max_body_bytes",
+            ));
+        }
+        Ok(())
+    }
+
+    /// `[audit]`: a pruning interval of 1 minute to a week, a retention that fits a date.
+    fn check_audit(&self) -> Result<(), SettingsError> {
+        let a = &self.audit;
+        if !(1..=7 * 24 * 60).contains(&a.prune_interval_minutes) {
+            return Err(SettingsError::new(
+                "audit.prune_interval_minutes",
+                "must be from 1 to 10080 (a week)",
+            ));
+        }
+        if a.retention_days > 100 * 366 {
+            return Err(SettingsError::new(
+                "audit.retention_days",
+                "must be at most 36600 (0 keeps every event)",
             ));
         }
         Ok(())

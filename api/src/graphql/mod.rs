@@ -2,6 +2,7 @@
 //! with no data (for the SDL and its drift test); the server adds data, limits and extensions.
 
 pub mod args;
+pub mod audit;
 pub mod built;
 pub mod common;
 pub mod connection;

@@ -1,6 +1,7 @@
 //! The business rules of SPEC.md over the entities and the event outbox. No GraphQL here:
 //! resolvers call these functions with a [`Principal`](crate::policy::Principal) and plain values.
 
+pub mod audit;
 pub(crate) mod bulk;
 pub mod directory;
 pub mod error;

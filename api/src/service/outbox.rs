@@ -14,6 +14,7 @@ use crate::policy::Principal;
 
 fn row(actor: &Principal, entry: Entry) -> outbox_event::ActiveModel {
     outbox_event::ActiveModel {
+        user_id: Set(entry.user_id()),
         id: Set(Uuid::now_v7()),
         event_type: Set(entry.event.kind().to_owned()),
         account_id: Set(entry.account_id),
@@ -44,6 +45,7 @@ const EVENTS: bulk::Table = bulk::Table {
         ("payload", bulk::Kind::Json),
         ("occurred_at", bulk::Kind::Time),
         ("traceparent", bulk::Kind::Text),
+        ("user_id", bulk::Kind::Uuid),
     ],
 };
 
@@ -56,6 +58,7 @@ pub async fn record_many(txn: &impl ConnectionTrait, actor: &Principal, events: 
     let rows = events
         .into_iter()
         .map(|e| {
+            let user_id = e.user_id();
             json!([
                 bulk::uuid(Uuid::now_v7()),
                 bulk::text(e.event.kind()),
@@ -66,6 +69,7 @@ pub async fn record_many(txn: &impl ConnectionTrait, actor: &Principal, events: 
                 bulk::json(&e.event.payload()),
                 bulk::time(Utc::now()),
                 bulk::opt_text(traceparent.as_deref()),
+                bulk::opt_uuid(user_id),
             ])
         })
         .collect();

@@ -179,6 +179,17 @@ impl Event {
     }
 }
 
+impl Entry {
+    /// The user the event is about: the user its payload names, else the object itself when it
+    /// is a user (or a user's Connect for Mobile record, keyed by the user). Stored in
+    /// `outbox_event.user_id`.
+    pub fn user_id(&self) -> Option<Uuid> {
+        self.event
+            .user_id()
+            .or_else(|| matches!(self.event.aggregate_type(), "User" | "MobilityUser").then_some(self.aggregate_id))
+    }
+}
+
 /// An event about to be recorded, with what it is about.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Entry {

@@ -137,6 +137,11 @@ impl PluginHost {
         self.plugins.push(plugin);
     }
 
+    /// The registered plugins' names.
+    pub fn names(&self) -> Vec<&'static str> {
+        self.plugins.iter().map(|p| p.name()).collect()
+    }
+
     /// `name: summary` of every registered plugin.
     pub fn summaries(&self) -> Vec<String> {
         self.plugins

@@ -7,6 +7,7 @@ use async_graphql::MergedObject;
 use entity::account;
 
 use crate::graphql::{
+    audit::AccountAuditFields,
     built,
     connection::connection,
     directory::types::{AccountEntry, AccountPlaces},
@@ -18,7 +19,8 @@ use crate::graphql::{
 
 // The parts are listed in the order the schema shows their fields: the directory entry and its
 // users, the Connect for Mobile add-on, the client profiles of Remote Extension, the platform
-// connection and its sync runs, then the account's locations and access numbers.
+// connection and its sync runs, then the account's locations and access numbers, then its
+// audit log.
 /// A customer account of the phone service.
 #[derive(MergedObject, Clone, Debug)]
 pub struct Account(
@@ -27,6 +29,7 @@ pub struct Account(
     AccountRemoteFields,
     AccountSyncFields,
     AccountPlaces,
+    AccountAuditFields,
 );
 
 impl Account {
@@ -38,7 +41,8 @@ impl Account {
             AccountMobilityFields(row.clone()),
             AccountRemoteFields(row.clone()),
             AccountSyncFields(row.clone()),
-            AccountPlaces(row),
+            AccountPlaces(row.clone()),
+            AccountAuditFields(row),
         )
     }
 

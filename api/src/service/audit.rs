@@ -1,0 +1,494 @@
+//! The audit log (issue 20): an account's events from the outbox, newest first, as the people
+//! who administer it may read them — who did what to which object, and what changed — and the
+//! retention that prunes what is older than the settings keep, never an event a plugin has still
+//! to consume.
+//!
+//! One statement reads a page (the caller's view, the filters and the cursor in its `WHERE`,
+//! walking an index by account and time); the total, when asked for, is a second.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use entity::{
+    Role,
+    event::{Event, Logged},
+    outbox_event, plugin_cursor,
+};
+use sea_orm::{
+    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryOrder, QuerySelect, Statement, Value,
+};
+use serde_json::Value as Json;
+use uuid::Uuid;
+
+use crate::policy::{Principal, SYSTEM_NAMES};
+use crate::service::pagination::{self, Cursor, Page, PageRequest};
+
+/// Which of an account's entries a principal reads.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// All of them: Support, the account's Decision Makers and account-wide Phone Managers.
+    All,
+    /// Those about users of these locations (a location Phone Manager).
+    Locations(Vec<Uuid>),
+}
+
+/// What a principal may read of `account_id`'s log; `None` for anyone else (a user without an
+/// administrator's role, or another account's user).
+pub fn scope(p: &Principal, account_id: Uuid) -> Option<Scope> {
+    match p {
+        Principal::Support { .. } => Some(Scope::All),
+        Principal::User(u) if u.account_id != account_id => None,
+        Principal::User(u) if u.is_decision_maker() || u.is_account_phone_manager() => Some(Scope::All),
+        Principal::User(u) => {
+            let locations: Vec<Uuid> = (u.roles.iter())
+                .filter(|g| g.role == Role::PhoneManager)
+                .filter_map(|g| g.location_id)
+                .collect();
+            (!locations.is_empty()).then_some(Scope::Locations(locations))
+        }
+    }
+}
+
+/// The filters of a listing; every one given must hold.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Made by this actor (`user:<id>`, `support:<name>`).
+    pub actor: Option<String>,
+    /// Of one of these event types (`user.created`, …); empty: any.
+    pub kinds: Vec<String>,
+    /// About this object, or (for a user) about anything of the user's.
+    pub subject: Option<Uuid>,
+    /// Recorded at or after.
+    pub since: Option<DateTime<Utc>>,
+    /// Recorded before.
+    pub until: Option<DateTime<Utc>>,
+}
+
+/// A statement's text and values, with the backend's placeholders.
+struct Sql {
+    backend: DbBackend,
+    text: String,
+    values: Vec<Value>,
+}
+
+impl Sql {
+    fn new(backend: DbBackend) -> Self {
+        Self {
+            backend,
+            text: String::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// A placeholder for `value`.
+    fn bind(&mut self, value: impl Into<Value>) -> String {
+        self.values.push(value.into());
+        match self.backend {
+            DbBackend::Postgres => format!("${}", self.values.len()),
+            _ => "?".to_owned(),
+        }
+    }
+
+    fn push(&mut self, text: &str) {
+        self.text.push_str(text);
+    }
+
+    fn statement(self) -> Statement {
+        Statement::from_sql_and_values(self.backend, self.text, self.values)
+    }
+}
+
+/// Appends the conditions every read of the account's view shares: the account, the caller's
+/// scope and the filters.
+fn conditions(sql: &mut Sql, account_id: Uuid, scope: &Scope, filter: &Filter) {
+    let account = sql.bind(account_id);
+    sql.push(&format!(" WHERE e.account_id = {account}"));
+    if let Scope::Locations(locations) = scope {
+        let account = sql.bind(account_id);
+        let places: Vec<String> = locations.iter().map(|l| sql.bind(*l)).collect();
+        sql.push(&format!(
+            " AND e.user_id IN (SELECT u.id FROM app_user u WHERE u.account_id = {account} AND u.location_id IN ({}))",
+            places.join(", ")
+        ));
+    }
+    if let Some(actor) = &filter.actor {
+        let actor = sql.bind(actor.clone());
+        sql.push(&format!(" AND e.actor = {actor}"));
+    }
+    if !filter.kinds.is_empty() {
+        let kinds: Vec<String> = filter.kinds.iter().map(|k| sql.bind(k.clone())).collect();
+        sql.push(&format!(" AND e.event_type IN ({})", kinds.join(", ")));
+    }
+    if let Some(subject) = filter.subject {
+        let (a, b) = (sql.bind(subject), sql.bind(subject));
+        sql.push(&format!(" AND (e.aggregate_id = {a} OR e.user_id = {b})"));
+    }
+    if let Some(since) = filter.since {
+        let since = sql.bind(since);
+        sql.push(&format!(" AND e.occurred_at >= {since}"));
+    }
+    if let Some(until) = filter.until {
+        let until = sql.bind(until);
+        sql.push(&format!(" AND e.occurred_at < {until}"));
+    }
+}
+
+/// One read of the log in list order (newest first) or its reverse.
+#[derive(Clone, Copy, Debug)]
+pub struct Window {
+    /// Rows to read.
+    pub limit: u64,
+    /// Only entries older than this one (list order: after it).
+    pub older_than: Option<Uuid>,
+    /// Only entries newer than this one (list order: before it).
+    pub newer_than: Option<Uuid>,
+    /// Newest first (the list's order), else oldest first.
+    pub newest_first: bool,
+}
+
+/// The rows of `window`: the account's entries the scope and filter let through.
+pub async fn rows(
+    db: &impl ConnectionTrait,
+    account_id: Uuid,
+    scope: &Scope,
+    filter: &Filter,
+    window: Window,
+) -> Result<Vec<outbox_event::Model>, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT e.* FROM outbox_event e");
+    conditions(&mut sql, account_id, scope, filter);
+    // A cursor names an entry; the list runs by (time, position), so the entries beyond it are
+    // those on the far side of its pair, read from the row itself (no time is carried in the
+    // cursor, so no text form of a time has to match the stored one).
+    for (id, op) in [(window.older_than, "<"), (window.newer_than, ">")] {
+        if let Some(id) = id {
+            let id = sql.bind(id);
+            sql.push(&format!(
+                " AND (e.occurred_at, e.position) {op} (SELECT c.occurred_at, c.position FROM outbox_event c WHERE c.id = {id})"
+            ));
+        }
+    }
+    let order = if window.newest_first { "DESC" } else { "ASC" };
+    sql.push(&format!(
+        " ORDER BY e.occurred_at {order}, e.position {order} LIMIT {}",
+        window.limit
+    ));
+    outbox_event::Model::find_by_statement(sql.statement()).all(db).await
+}
+
+/// How many entries the view and filters let through.
+pub async fn count(db: &impl ConnectionTrait, account_id: Uuid, scope: &Scope, filter: &Filter) -> Result<u64, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT COUNT(*) AS n FROM outbox_event e");
+    conditions(&mut sql, account_id, scope, filter);
+    let row = db.query_one_raw(sql.statement()).await?;
+    let n: i64 = match row {
+        Some(row) => row.try_get("", "n")?,
+        None => 0,
+    };
+    Ok(n.max(0) as u64)
+}
+
+/// A page of the account's entries (a connection's `first`/`after`, `last`/`before`), each
+/// decoded; an entry of a type this version does not know (a newer version wrote it) is left
+/// out of the page.
+pub async fn page(
+    db: &impl ConnectionTrait,
+    account_id: Uuid,
+    scope: &Scope,
+    filter: &Filter,
+    req: &PageRequest,
+) -> Result<Page<Logged>, DbErr> {
+    let (limit, backward) = pagination::window(req);
+    let window = Window {
+        limit: limit + 1,
+        older_than: req.after.as_ref().map(|c| c.id),
+        newer_than: req.before.as_ref().map(|c| c.id),
+        newest_first: !backward,
+    };
+    let found = rows(db, account_id, scope, filter, window).await?;
+    let page = pagination::assemble(found, req, |row| Cursor {
+        key: String::new(),
+        id: row.id,
+    });
+    let rows = (page.rows.into_iter())
+        .filter_map(|(cursor, row)| Logged::try_from(row).ok().map(|logged| (cursor, logged)))
+        .collect();
+    Ok(Page {
+        rows,
+        has_next_page: page.has_next_page,
+        has_previous_page: page.has_previous_page,
+    })
+}
+
+/// Who made a change, as the log tells.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ActorKind {
+    /// A user of the account.
+    User,
+    /// Support staff.
+    Support,
+    /// Reach itself: the platform sync, a schedule, a plugin ([`SYSTEM_NAMES`]).
+    System,
+}
+
+/// An actor string (`user:<id>`, `support:<name>`) read: its kind, and the Support or system
+/// name or the user's id.
+pub fn actor(actor: &str) -> (ActorKind, Result<Uuid, &str>) {
+    if let Some(name) = actor.strip_prefix("support:") {
+        let kind = if SYSTEM_NAMES.contains(&name) {
+            ActorKind::System
+        } else {
+            ActorKind::Support
+        };
+        return (kind, Err(name));
+    }
+    match actor.strip_prefix("user:").map(Uuid::parse_str) {
+        Some(Ok(id)) => (ActorKind::User, Ok(id)),
+        _ => (ActorKind::System, Err(actor)),
+    }
+}
+
+/// One changed field: its API name, the value before and the value after, as people read them.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct FieldChange {
+    /// The field's API name.
+    pub field: String,
+    /// Before (none for a creation).
+    pub old: Option<String>,
+    /// After (none for a removal).
+    pub new: Option<String>,
+}
+
+/// What the payload keys are called that hold a secret; such a key's value is never shown.
+const SECRET_WORDS: [&str; 4] = ["token", "secret", "password", "credential"];
+
+fn is_secret(key: &str) -> bool {
+    let key = key.to_ascii_lowercase();
+    SECRET_WORDS.iter().any(|w| key.contains(w))
+}
+
+/// What stands where a secret was.
+pub const REDACTED: &str = "[redacted]";
+
+/// `payload` with the value of every key that names a secret (a token, a secret, a password, at
+/// any depth) replaced by [`REDACTED`]. No event carries one today (a platform connection's
+/// event leaves its token out); this keeps it so for events added later.
+pub fn redacted(payload: &Json) -> Json {
+    match payload {
+        Json::Object(map) => Json::Object(
+            map.iter()
+                .map(|(k, v)| {
+                    let v = if is_secret(k) {
+                        Json::String(REDACTED.to_owned())
+                    } else {
+                        redacted(v)
+                    };
+                    (k.clone(), v)
+                })
+                .collect(),
+        ),
+        Json::Array(items) => Json::Array(items.iter().map(redacted).collect()),
+        other => other.clone(),
+    }
+}
+
+/// A JSON value as people read it: text as it is, anything else as JSON; null as nothing.
+fn shown(value: &Json) -> Option<String> {
+    match value {
+        Json::Null => None,
+        Json::String(s) => Some(s.clone()),
+        other => Some(other.to_string()),
+    }
+}
+
+/// The fields of a payload that describe the object (not the keys that say whose it is or its
+/// version), by name.
+fn described(payload: &Json) -> BTreeMap<String, Json> {
+    let Json::Object(map) = redacted(payload) else {
+        return BTreeMap::new();
+    };
+    map.into_iter()
+        .filter(|(k, _)| !matches!(k.as_str(), "userId" | "version"))
+        .collect()
+}
+
+/// The fields an event changed: old → new for an update, each field's value for what it
+/// created (no old value), each for what it removed (no new value), none for the rest (a
+/// request, a retry: `data` tells them).
+pub fn changes(event: &Event) -> Vec<FieldChange> {
+    let payload = event.payload();
+    let listed = |changes: &entity::event::Changes| {
+        (changes.iter())
+            .map(|(field, c)| {
+                let secret = is_secret(field);
+                let show = |v: &Json| if secret { Some(REDACTED.to_owned()) } else { shown(v) };
+                FieldChange {
+                    field: field.clone(),
+                    old: show(&c.old),
+                    new: show(&c.new),
+                }
+            })
+            .collect()
+    };
+    let created = || {
+        (described(&payload).into_iter())
+            .map(|(field, v)| FieldChange {
+                field,
+                old: None,
+                new: shown(&v),
+            })
+            .collect()
+    };
+    let removed = || {
+        (described(&payload).into_iter())
+            .map(|(field, v)| FieldChange {
+                field,
+                old: shown(&v),
+                new: None,
+            })
+            .collect()
+    };
+    match event {
+        Event::UserUpdated(p) => listed(&p.changes),
+        Event::UserNumberUpdated(p) => listed(&p.changes),
+        Event::DynamicStatusUpdated(p) => listed(&p.changes),
+        Event::MobilitySettingsUpdated(p) => (p.changes.iter())
+            .map(|c| FieldChange {
+                field: c.field.clone(),
+                old: c.old.clone(),
+                new: c.new.clone(),
+            })
+            .collect(),
+        Event::MobilityUserUpdated(p) => vec![FieldChange {
+            field: "mobilityExtension".into(),
+            old: shown(&p.mobility_extension.old),
+            new: shown(&p.mobility_extension.new),
+        }],
+        Event::UserClientProfileChanged(p) => vec![FieldChange {
+            field: "clientProfileId".into(),
+            old: p.previous.map(|id| id.to_string()),
+            new: Some(p.client_profile_id.to_string()),
+        }],
+        Event::ActiveStatusChanged(p) => vec![FieldChange {
+            field: "activeStatusId".into(),
+            old: p.previous_status_id.map(|id| id.to_string()),
+            new: p.active_status_id.map(|id| id.to_string()),
+        }],
+        Event::MobilityEmailNotificationChanged(p) => vec![FieldChange {
+            field: "sendEmailNotification".into(),
+            old: Some((!p.enabled).to_string()),
+            new: Some(p.enabled.to_string()),
+        }],
+        Event::AccountCreated(_)
+        | Event::LocationCreated(_)
+        | Event::AccessNumberCreated(_)
+        | Event::RoleAssigned(_)
+        | Event::UserCreated(_)
+        | Event::DynamicStatusCreated(_)
+        | Event::UserNumberCreated(_)
+        | Event::ClientProfileCreated(_)
+        | Event::ClientProfileUpdated(_)
+        | Event::PlatformConnectionSet(_)
+        | Event::MobilityActivationRequested(_)
+        | Event::MobilityActivationCompleted(_)
+        | Event::MobilityUserEnabled(_) => created(),
+        Event::RoleRevoked(_)
+        | Event::DynamicStatusDeleted(_)
+        | Event::UserNumberDeleted(_)
+        | Event::MobilityUserDisabled(_) => removed(),
+        Event::PlatformSyncRunCreated(_)
+        | Event::PlatformSyncRunUpdated(_)
+        | Event::MobilityDeactivated(_)
+        | Event::MobilityNotificationQueued(_)
+        | Event::NotificationRetryRequested(_) => Vec::new(),
+    }
+}
+
+/// Deletes events recorded before `cutoff` that every plugin with a place in the log has
+/// consumed, oldest first, in batches of `batch`; returns how many went. `expected` names the
+/// plugins this process runs: while one of them has no place in the log yet (it has not
+/// started), nothing is deleted, since it would start from the oldest event kept.
+pub async fn prune(
+    db: &impl ConnectionTrait,
+    cutoff: DateTime<Utc>,
+    expected: &[&str],
+    batch: u64,
+) -> Result<u64, DbErr> {
+    let cursors = plugin_cursor::Entity::find().all(db).await?;
+    if expected.iter().any(|name| !cursors.iter().any(|c| c.plugin == *name)) {
+        return Ok(0);
+    }
+    let consumed = |e: &outbox_event::Model| {
+        cursors
+            .iter()
+            .all(|c| (e.txid, e.position) <= (c.last_txid, c.last_position))
+    };
+    let mut deleted = 0;
+    loop {
+        let oldest = outbox_event::Entity::find()
+            .order_by_asc(outbox_event::Column::Position)
+            .limit(batch)
+            .all(db)
+            .await?;
+        // The oldest events in log order, up to the first that must stay: the log is read in
+        // order, so what follows an event a plugin still needs is needed too.
+        let gone: Vec<i64> = (oldest.iter())
+            .take_while(|e| e.occurred_at < cutoff && consumed(e))
+            .map(|e| e.position)
+            .collect();
+        if gone.is_empty() {
+            return Ok(deleted);
+        }
+        let whole = gone.len() as u64 == batch;
+        let mut sql = Sql::new(db.get_database_backend());
+        let places: Vec<String> = gone.iter().map(|p| sql.bind(*p)).collect();
+        sql.push(&format!(
+            "DELETE FROM outbox_event WHERE position IN ({})",
+            places.join(", ")
+        ));
+        deleted += db.execute_raw(sql.statement()).await?.rows_affected();
+        if !whole {
+            return Ok(deleted);
+        }
+    }
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use serde_json::json;
+
+    use super::*;
+
+    #[test]
+    fn secrets_are_redacted_at_any_depth() {
+        let payload = json!({
+            "baseUrl": "https://mx.example",
+            "apiToken": "abc",
+            "nested": [{"clientSecret": "x", "name": "kept"}],
+            "password": null,
+        });
+        assert_eq!(
+            redacted(&payload),
+            json!({
+                "baseUrl": "https://mx.example",
+                "apiToken": REDACTED,
+                "nested": [{"clientSecret": REDACTED, "name": "kept"}],
+                "password": REDACTED,
+            })
+        );
+    }
+
+    #[test]
+    fn actors_read_as_user_support_or_system() {
+        let id = Uuid::now_v7();
+        assert_eq!(actor(&format!("user:{id}")), (ActorKind::User, Ok(id)));
+        assert_eq!(actor("support:sam"), (ActorKind::Support, Err("sam")));
+        assert_eq!(
+            actor("support:platform-sync"),
+            (ActorKind::System, Err("platform-sync"))
+        );
+        assert_eq!(actor("user:nonsense"), (ActorKind::System, Err("user:nonsense")));
+    }
+}

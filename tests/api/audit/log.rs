@@ -1,0 +1,391 @@
+//! `Account.auditLog` (issue 20): who reads what (the role table and T1), the entries' content,
+//! the filters, the pages in both directions, and the `user_id` the migration gives old rows.
+
+#![allow(clippy::unwrap_used)]
+
+use std::collections::BTreeSet;
+
+use api::{graphql::ids::Kind, policy::Principal, service::sync};
+use chrono::{DateTime, Utc};
+use entity::{outbox_event, user};
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+use serde_json::{Value, json};
+use uuid::Uuid;
+
+use crate::backend_tests;
+use crate::harness::app::*;
+
+/// What the content test reads of each entry (within the complexity limit for 30 entries).
+const ENTRY: &str = "eventId occurredAt kind subjectType subjectId
+    actor { kind name user { id } } changes { field oldValue newValue } data
+    subject { __typename ... on User { name } }";
+
+/// What the other tests read of each entry.
+const SLIM: &str = "eventId occurredAt kind subjectId data actor { user { id } }";
+
+/// One page of the account's log as `token` reads it.
+async fn log(app: &TestApp, token: &str, account: Uuid, args: Value) -> Value {
+    log_with(app, token, account, args, SLIM).await
+}
+
+/// One page of the account's log as `token` reads it, each entry's `fields`.
+async fn log_with(app: &TestApp, token: &str, account: Uuid, args: Value, fields: &str) -> Value {
+    let query = format!(
+        "query($a: ID!, $first: Int, $after: String, $last: Int, $before: String, $f: AuditLogFilter) {{
+            node(id: $a) {{ ... on Account {{ auditLog(first: $first, after: $after, last: $last, before: $before, filter: $f) {{
+                totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }}
+                edges {{ cursor node {{ {fields} }} }} }} }} }} }}"
+    );
+    let mut vars = args;
+    vars["a"] = json!(gid(Kind::Account, account));
+    app.gql(token, &query, vars).await
+}
+
+fn connection(body: &Value) -> &Value {
+    assert!(body["errors"].is_null(), "{body}");
+    &body["data"]["node"]["auditLog"]
+}
+
+fn nodes(body: &Value) -> Vec<Value> {
+    (connection(body)["edges"].as_array().unwrap().iter())
+        .map(|e| e["node"].clone())
+        .collect()
+}
+
+fn event_ids(entries: &[Value]) -> Vec<String> {
+    entries
+        .iter()
+        .map(|e| e["eventId"].as_str().unwrap().to_owned())
+        .collect()
+}
+
+/// The account's events as stored, newest first (by time, then position).
+async fn stored(app: &TestApp, account: Uuid) -> Vec<outbox_event::Model> {
+    let mut rows = outbox_event::Entity::find()
+        .filter(outbox_event::Column::AccountId.eq(account))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    rows.sort_by_key(|r| std::cmp::Reverse((r.occurred_at, r.position)));
+    rows
+}
+
+/// Changes by several actors on tenant A: the Decision Maker renames a user of each location,
+/// Support's fixture activates Connect for Mobile, the location Phone Manager enables a user of
+/// their location, Support adds a location and the platform sync (a system actor) records one.
+async fn changes(app: &TestApp, w: &World) {
+    let rename = "mutation($u: ID!, $n: String!) { userUpdate(input: {id: $u, name: $n}) { userErrors { code } } }";
+    let t = &w.a;
+    for (user, name) in [(t.user1, "Uma Renamed"), (t.user2, "Ulf Renamed")] {
+        let body = app
+            .gql(&app.token(t.dm), rename, json!({"u": gid(Kind::User, user), "n": name}))
+            .await;
+        assert_eq!(codes(&body, "userUpdate"), Vec::<String>::new(), "{body}");
+    }
+    activate_mobility(app, t).await;
+    let enable = "mutation($a: ID!, $u: ID!) { mobilityUsersEnable(input: {accountId: $a,
+        users: [{userId: $u, mobilityExtension: \"4100\"}]}) { userErrors { code } } }";
+    let body = app
+        .gql(
+            &app.token(t.pm_loc1),
+            enable,
+            json!({"a": gid(Kind::Account, t.account), "u": gid(Kind::User, t.user1)}),
+        )
+        .await;
+    assert_eq!(codes(&body, "mobilityUsersEnable"), Vec::<String>::new(), "{body}");
+    let location =
+        "mutation($a: ID!) { locationCreate(input: {accountId: $a, name: \"East\"}) { userErrors { code } } }";
+    let body = app
+        .gql(&app.support(), location, json!({"a": gid(Kind::Account, t.account)}))
+        .await;
+    assert_eq!(codes(&body, "locationCreate"), Vec::<String>::new(), "{body}");
+    let system = sync::sync_principal();
+    assert!(matches!(&system, Principal::Support { name } if name == "platform-sync"));
+    let event = api::service::outbox::Event::LocationCreated(entity::event::Named { name: "Synced".into() });
+    api::service::outbox::record(&app.state.db, &system, event.about(t.account, Uuid::now_v7()))
+        .await
+        .unwrap();
+}
+
+async fn audit_log_by_role(backend: Backend) {
+    let app = spawn_app_with(backend, quiet).await;
+    let w = World::build(&app).await;
+    changes(&app, &w).await;
+    let t = &w.a;
+    let all = stored(&app, t.account).await;
+    let everything: Vec<String> = all.iter().map(|r| r.id.to_string()).collect();
+    let page = json!({"first": 50});
+    // Support, the Decision Maker and the account-wide Phone Manager read every entry, newest first.
+    for (label, token) in [
+        ("Support", app.support()),
+        ("DM", app.token(t.dm)),
+        ("account PM", app.token(t.pm)),
+    ] {
+        let body = log(&app, &token, t.account, page.clone()).await;
+        assert_eq!(event_ids(&nodes(&body)), everything, "{label}");
+        assert_eq!(connection(&body)["totalCount"], json!(everything.len()), "{label}");
+    }
+    // The location Phone Manager: the entries about users of their location only.
+    let north: BTreeSet<Uuid> = user::Entity::find()
+        .filter(user::Column::LocationId.eq(t.loc1))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|u| u.id)
+        .collect();
+    let theirs: Vec<String> = (all.iter())
+        .filter(|r| r.user_id.is_some_and(|u| north.contains(&u)))
+        .map(|r| r.id.to_string())
+        .collect();
+    assert!(!theirs.is_empty() && theirs.len() < everything.len());
+    let body = log(&app, &app.token(t.pm_loc1), t.account, page.clone()).await;
+    assert_eq!(event_ids(&nodes(&body)), theirs);
+    assert_eq!(connection(&body)["totalCount"], json!(theirs.len()));
+    // Nothing about user2 (location 2), the new location or the account itself.
+    let seen = body.to_string();
+    assert!(!seen.contains("Ulf Renamed") && !seen.contains("\"East\""), "{seen}");
+    // A plain user reads nothing.
+    let body = log(&app, &app.token(t.user1), t.account, page.clone()).await;
+    assert!(connection(&body).is_null(), "{body}");
+    // T1: another account's administrators get what an unknown id gets.
+    let body = log(&app, &app.token(w.b.dm), t.account, page.clone()).await;
+    assert!(body["data"]["node"].is_null() && body["errors"].is_null(), "{body}");
+    // And Support reading B sees none of A's entries.
+    let body = log(&app, &app.support(), w.b.account, page).await;
+    let b: BTreeSet<String> = event_ids(&nodes(&body)).into_iter().collect();
+    assert!(everything.iter().all(|id| !b.contains(id)));
+}
+
+async fn audit_entries_say_who_what_and_which(backend: Backend) {
+    let app = spawn_app_with(backend, quiet).await;
+    let w = World::build(&app).await;
+    changes(&app, &w).await;
+    let t = &w.a;
+    let body = log_with(&app, &app.support(), t.account, json!({"first": 30}), ENTRY).await;
+    let entries = nodes(&body);
+    assert!(entries.len() < 30);
+    // The newest: the platform sync's, shown as the system.
+    assert_eq!(entries[0]["kind"], "LOCATION_CREATED");
+    assert_eq!(
+        entries[0]["actor"],
+        json!({"kind": "SYSTEM", "name": "platform-sync", "user": null})
+    );
+    assert_eq!(
+        entries[0]["changes"],
+        json!([{"field": "name", "oldValue": null, "newValue": "Synced"}])
+    );
+    assert!(entries[0]["subject"].is_null(), "no such location exists");
+    // Support's location: a Support actor, the location as the subject.
+    assert_eq!(entries[1]["kind"], "LOCATION_CREATED");
+    assert_eq!(entries[1]["actor"]["kind"], "SUPPORT");
+    assert_eq!(entries[1]["actor"]["name"], "tester");
+    assert_eq!(entries[1]["subject"]["__typename"], "Location");
+    // The location Phone Manager's enable: the user's mobility record as the subject.
+    let enable = &entries[2];
+    assert_eq!(enable["kind"], "MOBILITY_USER_ENABLED");
+    assert_eq!(enable["subjectType"], "MobilityUser");
+    assert_eq!(enable["subjectId"], json!(gid(Kind::MobilityUser, t.user1)));
+    assert_eq!(enable["subject"], json!({"__typename": "MobilityUser"}));
+    assert_eq!(
+        enable["actor"],
+        json!({"kind": "USER", "name": "Lee LocalPM", "user": {"id": gid(Kind::User, t.pm_loc1)}})
+    );
+    assert_eq!(
+        enable["changes"],
+        json!([{"field": "mobilityExtension", "oldValue": null, "newValue": "4100"}])
+    );
+    // The Decision Maker's rename: old → new, the user as it is now.
+    let rename = (entries.iter())
+        .find(|e| e["kind"] == "USER_UPDATED" && e["subjectId"] == json!(gid(Kind::User, t.user1)))
+        .unwrap();
+    assert_eq!(rename["subject"], json!({"__typename": "User", "name": "Uma Renamed"}));
+    assert_eq!(rename["actor"]["name"], "Dana DM");
+    assert_eq!(
+        rename["changes"],
+        json!([{"field": "name", "oldValue": "Uma One", "newValue": "Uma Renamed"}])
+    );
+    let data: Value = serde_json::from_str(rename["data"].as_str().unwrap()).unwrap();
+    assert_eq!(data["changes"]["name"], json!({"old": "Uma One", "new": "Uma Renamed"}));
+    // A role granted by the fixture: its subject is the role, its change names the role.
+    let role = (entries.iter()).find(|e| e["kind"] == "ROLE_ASSIGNED").unwrap();
+    assert_eq!(role["subjectType"], "RoleAssignment");
+    assert!(
+        role["changes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|c| c["field"] == "role" && c["newValue"].is_string())
+    );
+}
+
+async fn audit_secrets_never_show(backend: Backend) {
+    let app = spawn_app_with(backend, quiet).await;
+    let w = World::build(&app).await;
+    let connect =
+        "mutation($i: PlatformConnectionSetInput!) { platformConnectionSet(input: $i) { userErrors { code } } }";
+    let token = "s3cret-platform-token-XYZ";
+    let body = app
+        .gql(
+            &app.support(),
+            connect,
+            json!({"i": {"accountId": gid(Kind::Account, w.b.account), "baseUrl": "http://127.0.0.1:9",
+                "token": token, "platformAccount": "beta"}}),
+        )
+        .await;
+    assert_eq!(codes(&body, "platformConnectionSet"), Vec::<String>::new(), "{body}");
+    let body = log(&app, &app.support(), w.b.account, json!({"first": 50})).await;
+    let entries = nodes(&body);
+    let set = entries.iter().find(|e| e["kind"] == "PLATFORM_CONNECTION_SET").unwrap();
+    assert!(set["data"].as_str().unwrap().contains("http://127.0.0.1:9"), "{set}");
+    assert!(!body.to_string().contains(token), "{body}");
+}
+
+async fn audit_filters(backend: Backend) {
+    let app = spawn_app_with(backend, quiet).await;
+    let w = World::build(&app).await;
+    changes(&app, &w).await;
+    let t = &w.a;
+    let support = app.support();
+    let all = nodes(&log(&app, &support, t.account, json!({"first": 50})).await);
+    let only = |f: &dyn Fn(&Value) -> bool| event_ids(&all.iter().filter(|e| f(e)).cloned().collect::<Vec<_>>());
+    let filtered = |f: Value| {
+        let app = &app;
+        let support = support.clone();
+        async move {
+            let body = log(app, &support, t.account, json!({"first": 50, "f": f})).await;
+            let ids = event_ids(&nodes(&body));
+            assert_eq!(connection(&body)["totalCount"], json!(ids.len()));
+            ids
+        }
+    };
+    // By actor: the Decision Maker's two renames.
+    let dm = filtered(json!({"actorId": gid(Kind::User, t.dm)})).await;
+    assert_eq!(dm.len(), 2);
+    assert_eq!(dm, only(&|e| e["actor"]["user"]["id"] == json!(gid(Kind::User, t.dm))));
+    // By kinds.
+    let kinds = filtered(json!({"kinds": ["ROLE_ASSIGNED", "LOCATION_CREATED"]})).await;
+    assert_eq!(
+        kinds,
+        only(&|e| e["kind"] == "ROLE_ASSIGNED" || e["kind"] == "LOCATION_CREATED")
+    );
+    assert_eq!(kinds.len(), 3 + 4, "three roles; North, South, East and the synced one");
+    assert_eq!(filtered(json!({"kinds": []})).await, only(&|_| true));
+    // By subject: a user's id finds the user's entries and their roles'.
+    let subject = filtered(json!({"subjectId": gid(Kind::User, t.pm_loc1)})).await;
+    assert_eq!(
+        subject,
+        only(&|e| e["subjectId"] == json!(gid(Kind::User, t.pm_loc1))
+            || (e["kind"] == "ROLE_ASSIGNED" && e["data"].as_str().unwrap().contains(&t.pm_loc1.to_string())))
+    );
+    assert_eq!(subject.len(), 2, "created, then made a Phone Manager");
+    // By time: `since` includes the instant, `until` excludes it.
+    let at = |e: &Value| e["occurredAt"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
+    let middle = all[all.len() / 2].clone();
+    let since = filtered(json!({"since": middle["occurredAt"]})).await;
+    assert_eq!(since, only(&|e| at(e) >= at(&middle)));
+    let until = filtered(json!({"until": middle["occurredAt"]})).await;
+    assert_eq!(until, only(&|e| at(e) < at(&middle)));
+    assert!(since.contains(&middle["eventId"].as_str().unwrap().to_owned()));
+    // Everything together narrows to the one entry that passes every filter.
+    let one = filtered(
+        json!({"actorId": gid(Kind::User, t.pm_loc1), "kinds": ["MOBILITY_USER_ENABLED"],
+        "subjectId": gid(Kind::User, t.user1), "since": all.last().unwrap()["occurredAt"]}),
+    )
+    .await;
+    assert_eq!(one.len(), 1);
+    // Ids that are not ours are bad requests, and so is an ill-formed cursor.
+    for (label, args) in [
+        (
+            "actor",
+            json!({"first": 5, "f": {"actorId": gid(Kind::Location, t.loc1)}}),
+        ),
+        ("subject", json!({"first": 5, "f": {"subjectId": "not-an-id"}})),
+        ("cursor", json!({"first": 5, "after": "%%%"})),
+    ] {
+        let body = log(&app, &support, t.account, args).await;
+        assert_eq!(top_codes(&body), vec!["BAD_REQUEST"], "{label}: {body}");
+    }
+}
+
+async fn audit_pages_both_ways(backend: Backend) {
+    let app = spawn_app_with(backend, quiet).await;
+    let w = World::build(&app).await;
+    changes(&app, &w).await;
+    let t = &w.a;
+    let support = app.support();
+    let all = event_ids(&nodes(&log(&app, &support, t.account, json!({"first": 50})).await));
+    assert!(all.len() > 10);
+    // Forward, three at a time.
+    let mut forward = Vec::new();
+    let mut after = Value::Null;
+    loop {
+        let body = log(&app, &support, t.account, json!({"first": 3, "after": after})).await;
+        let c = connection(&body);
+        forward.extend(event_ids(&nodes(&body)));
+        assert_eq!(c["pageInfo"]["hasPreviousPage"], json!(!after.is_null()));
+        if c["pageInfo"]["hasNextPage"] == json!(false) {
+            break;
+        }
+        after = c["pageInfo"]["endCursor"].clone();
+    }
+    assert_eq!(forward, all);
+    // Backward from the end, four at a time.
+    let mut backward = Vec::new();
+    let mut before = Value::Null;
+    loop {
+        let body = log(&app, &support, t.account, json!({"last": 4, "before": before})).await;
+        let c = connection(&body);
+        let mut page = event_ids(&nodes(&body));
+        page.extend(backward);
+        backward = page;
+        if c["pageInfo"]["hasPreviousPage"] == json!(false) {
+            break;
+        }
+        before = c["pageInfo"]["startCursor"].clone();
+    }
+    assert_eq!(backward, all);
+    // Between two cursors.
+    let edges = log(&app, &support, t.account, json!({"first": 50})).await;
+    let cursors: Vec<Value> = (connection(&edges)["edges"].as_array().unwrap().iter())
+        .map(|e| e["cursor"].clone())
+        .collect();
+    let body = log(
+        &app,
+        &support,
+        t.account,
+        json!({"first": 50, "after": cursors[2], "before": cursors[7]}),
+    )
+    .await;
+    assert_eq!(event_ids(&nodes(&body)), all[3..7].to_vec());
+}
+
+async fn audit_migration_gives_old_rows_their_user(backend: Backend) {
+    use migration::MigratorTrait;
+    let app = spawn_app_with(backend, quiet).await;
+    let w = World::build(&app).await;
+    changes(&app, &w).await;
+    let db = &app.state.db;
+    let rows = || async {
+        let mut rows: Vec<(Uuid, Option<Uuid>)> = (outbox_event::Entity::find().all(db).await.unwrap().into_iter())
+            .map(|r| (r.id, r.user_id))
+            .collect();
+        rows.sort();
+        rows
+    };
+    let written = rows().await;
+    assert!(written.iter().filter(|(_, u)| u.is_some()).count() > 10);
+    // Back to before the column, then forward again: the migration fills it from the payloads.
+    migration::Migrator::down(db, Some(1)).await.unwrap();
+    migration::Migrator::up(db, None).await.unwrap();
+    assert_eq!(rows().await, written);
+}
+
+backend_tests!(
+    audit_log_by_role,
+    audit_entries_say_who_what_and_which,
+    audit_secrets_never_show,
+    audit_filters,
+    audit_pages_both_ways,
+    audit_migration_gives_old_rows_their_user,
+);

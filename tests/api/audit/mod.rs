@@ -1,0 +1,5 @@
+//! The audit log (issue 20): `Account.auditLog`, its retention, and `reach audit`.
+
+mod export;
+mod log;
+mod retention;
