@@ -175,8 +175,8 @@ fn enable_floor(backend: DbBackend, account: Uuid, users: &[Uuid], first: usize)
                 ],
             ),
             pg(
-                "INSERT INTO outbox_event (id, event_type, account_id, aggregate_type, aggregate_id, actor, payload, occurred_at) \
-                 SELECT i, 'mobility.user_enabled', $1, 'MobilityUser', u, $2, p::json, $3 \
+                "INSERT INTO outbox_event (id, event_type, account_id, aggregate_type, aggregate_id, actor, payload, occurred_at, user_id) \
+                 SELECT i, 'mobility.user_enabled', $1, 'MobilityUser', u, $2, p::json, $3, u \
                  FROM UNNEST($4::uuid[], $5::uuid[], $6::text[]) AS t(i, u, p)",
                 vec![
                     account.into(),
@@ -216,6 +216,7 @@ fn enable_floor(backend: DbBackend, account: Uuid, users: &[Uuid], first: usize)
                 actor.clone().into(),
                 p.into(),
                 now.into(),
+                (*u).into(),
             ]
         })
         .collect();
@@ -241,7 +242,7 @@ fn enable_floor(backend: DbBackend, account: Uuid, users: &[Uuid], first: usize)
     ]
 }
 
-const EVENT_COLUMNS: [&str; 8] = [
+const EVENT_COLUMNS: [&str; 9] = [
     "id",
     "event_type",
     "account_id",
@@ -250,6 +251,7 @@ const EVENT_COLUMNS: [&str; 8] = [
     "actor",
     "payload",
     "occurred_at",
+    "user_id",
 ];
 
 /// The rows of one import of people `first..first + BATCH`: users, claims and events.
@@ -306,8 +308,8 @@ fn import_floor(backend: DbBackend, account: Uuid, first: usize) -> Vec<Statemen
                 vec![account.into(), exts.into(), ids.clone().into()],
             ),
             pg(
-                "INSERT INTO outbox_event (id, event_type, account_id, aggregate_type, aggregate_id, actor, payload, occurred_at) \
-                 SELECT i, 'user.created', $1, 'User', u, $2, p::json, $3 \
+                "INSERT INTO outbox_event (id, event_type, account_id, aggregate_type, aggregate_id, actor, payload, occurred_at, user_id) \
+                 SELECT i, 'user.created', $1, 'User', u, $2, p::json, $3, u \
                  FROM UNNEST($4::uuid[], $5::uuid[], $6::text[]) AS t(i, u, p)",
                 vec![
                     account.into(),
@@ -358,6 +360,7 @@ fn import_floor(backend: DbBackend, account: Uuid, first: usize) -> Vec<Statemen
                 actor.clone().into(),
                 payloads[j].clone().into(),
                 now.into(),
+                ids[j].into(),
             ]
         })
         .collect();

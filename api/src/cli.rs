@@ -183,6 +183,12 @@ async fn token(settings: Settings, args: TokenArgs) -> anyhow::Result<()> {
         anyhow::bail!("--ttl must be from 1 to {max} seconds (the token_max_ttl_seconds setting)");
     }
     let token = match args.user {
+        None if crate::policy::SYSTEM_NAMES.contains(&args.name.as_str()) => {
+            anyhow::bail!(
+                "--name must not be one of the names Reach acts under itself: {}",
+                crate::policy::SYSTEM_NAMES.join(", ")
+            )
+        }
         None if !auth::valid_support_name(&args.name) => {
             anyhow::bail!(
                 "--name must be 1 to {} characters, without control or formatting characters",

@@ -8,9 +8,10 @@ use entity::Role;
 use uuid::Uuid;
 
 /// The names Reach acts under by itself, as Support-level principals: the platform sync, the
-/// sync's schedule and the creation of MX-ONE users' records. The audit log
-/// shows them as the system, and no Support token may carry one (`auth::valid_support_name`).
-pub const SYSTEM_NAMES: &[&str] = &["platform-sync", "schedule", "reach"];
+/// sync's schedule, the creation of MX-ONE users' records and `reach sync` at the command line.
+/// The audit log shows them as the system, and no Support token may carry one
+/// (`auth::valid_support_name`).
+pub const SYSTEM_NAMES: &[&str] = &["platform-sync", "schedule", "reach", "cli"];
 
 /// Who is calling, with their roles as loaded from the database for this request.
 #[derive(Clone, Debug, PartialEq, Eq)]

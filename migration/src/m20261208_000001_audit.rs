@@ -2,7 +2,9 @@
 //! in its payload, or the user it is about itself), so that a location Phone Manager's view and
 //! a filter by subject find their entries by index; and indexes that read an account's events
 //! newest first, whole or by actor, by kind, or by user. They replace `(account_id, position)`,
-//! which nothing reads any more. Rows already in the log are given their user here.
+//! which nothing reads any more. Rows already in the log are given their user here: on
+//! PostgreSQL the table is locked while this migration runs (writes wait; see
+//! `docs/operations.md`, *Upgrades*).
 
 use sea_orm_migration::{prelude::*, sea_orm::DbBackend};
 
@@ -54,11 +56,13 @@ fn backfill(backend: DbBackend) -> &'static str {
     match backend {
         DbBackend::Postgres => {
             "UPDATE outbox_event SET user_id = COALESCE((payload->>'userId')::uuid, \
-             CASE WHEN aggregate_type IN ('User', 'MobilityUser') THEN aggregate_id END)"
+             CASE WHEN aggregate_type IN ('User', 'MobilityUser') THEN aggregate_id END) \
+             WHERE payload->>'userId' IS NOT NULL OR aggregate_type IN ('User', 'MobilityUser')"
         }
         _ => {
             "UPDATE outbox_event SET user_id = COALESCE(unhex(replace(payload->>'userId', '-', '')), \
-             CASE WHEN aggregate_type IN ('User', 'MobilityUser') THEN aggregate_id END)"
+             CASE WHEN aggregate_type IN ('User', 'MobilityUser') THEN aggregate_id END) \
+             WHERE payload->>'userId' IS NOT NULL OR aggregate_type IN ('User', 'MobilityUser')"
         }
     }
 }

@@ -18,7 +18,7 @@ use uuid::Uuid;
 use crate::{
     graphql::audit::subject_id,
     service::{
-        audit::{self, ActorKind, Filter, Scope, Window},
+        audit::{self, ActorKind, Filter, Mark, Scope, Window},
         directory,
     },
 };
@@ -86,8 +86,8 @@ pub async fn export(db: &DatabaseConnection, account: Uuid, args: &AuditArgs, ou
     let total = audit::count(db, account, &Scope::All, &filter).await?;
     let bar = progress(total);
     let mut writer = Writer::new(args.format, out)?;
-    let mut last = None;
-    let mut written = 0;
+    let mut last: Option<Mark> = None;
+    let (mut written, mut skipped) = (0, 0);
     loop {
         let window = Window {
             limit: PAGE,
@@ -97,9 +97,15 @@ pub async fn export(db: &DatabaseConnection, account: Uuid, args: &AuditArgs, ou
         };
         let rows = audit::rows(db, account, &Scope::All, &filter, window).await?;
         let Some(tail) = rows.last() else { break };
-        last = Some(tail.id);
+        let next = Mark::of(tail);
+        // Each page starts past the last one's end: a place that did not move would repeat it.
+        if last.is_some_and(|l| (l.occurred_at, l.position) >= (next.occurred_at, next.position)) {
+            anyhow::bail!("the log's order did not move on after {written} entries; stopping rather than repeat them");
+        }
+        last = Some(next);
         let read = rows.len() as u64;
-        let entries: Vec<Logged> = rows.into_iter().filter_map(|r| Logged::try_from(r).ok()).collect();
+        let entries: Vec<Logged> = rows.into_iter().filter_map(audit::decoded).collect();
+        skipped += read - entries.len() as u64;
         let names = actor_names(db, &entries).await?;
         for entry in &entries {
             writer.write(entry, &names)?;
@@ -110,6 +116,9 @@ pub async fn export(db: &DatabaseConnection, account: Uuid, args: &AuditArgs, ou
         if read < PAGE {
             break;
         }
+    }
+    if skipped > 0 {
+        eprintln!("{skipped} entries of event types this version cannot show were left out");
     }
     bar.finish_and_clear();
     Ok(written)
@@ -179,7 +188,7 @@ impl<W: Write> Writer<W> {
     fn write(&mut self, entry: &Logged, names: &std::collections::HashMap<Uuid, String>) -> anyhow::Result<()> {
         let (actor_kind, actor, actor_id) = actor_of(entry, names);
         let at = entry.occurred_at.to_rfc3339_opts(SecondsFormat::Micros, true);
-        let subject = subject_id(entry.event.aggregate_type(), entry.aggregate_id).0;
+        let subject = subject_id(&entry.event, entry.aggregate_id).0;
         let changes = audit::changes(&entry.event);
         let data = audit::redacted(&entry.event.payload());
         match self {

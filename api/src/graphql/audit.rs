@@ -22,7 +22,7 @@ use super::{
 };
 use crate::{
     codes::Code,
-    service::{audit, directory},
+    service::{audit, directory, pagination::Cursor},
 };
 
 macro_rules! kinds {
@@ -103,6 +103,7 @@ pub enum AuditActorKind {
 #[derive(Clone, Debug)]
 pub struct AuditActor(String);
 
+/// Who made a change: a user of the account, Support, or Reach itself.
 #[Object]
 impl AuditActor {
     /// A user, Support, or Reach itself.
@@ -146,31 +147,38 @@ pub struct AuditChange {
     pub new_value: Option<String>,
 }
 
-/// The global-id kind of an event's object, where it has one.
-fn subject_kind(aggregate_type: &str) -> Option<Kind> {
-    Some(match aggregate_type {
-        "Account" | "Mobility" => Kind::Account,
-        "Location" => Kind::Location,
-        "AccessNumber" => Kind::AccessNumber,
-        "RoleAssignment" => Kind::RoleAssignment,
-        "User" => Kind::User,
-        "DynamicStatus" => Kind::DynamicStatus,
-        "UserNumber" => Kind::UserNumber,
-        "ClientProfile" => Kind::ClientProfile,
-        "PlatformSyncRun" => Kind::PlatformSyncRun,
-        "MobilityNotification" => Kind::MobilityNotification,
-        "MobilityUser" => Kind::MobilityUser,
-        _ => return None,
-    })
+/// The global-id kind of an event's object (the add-on's is its account).
+fn subject_kind(event: &Event) -> Kind {
+    match event {
+        Event::AccountCreated(_) | Event::PlatformConnectionSet(_) => Kind::Account,
+        Event::MobilityActivationRequested(_)
+        | Event::MobilityActivationCompleted(_)
+        | Event::MobilitySettingsUpdated(_)
+        | Event::MobilityEmailNotificationChanged(_)
+        | Event::MobilityDeactivated(_) => Kind::Account,
+        Event::LocationCreated(_) => Kind::Location,
+        Event::AccessNumberCreated(_) => Kind::AccessNumber,
+        Event::RoleAssigned(_) | Event::RoleRevoked(_) => Kind::RoleAssignment,
+        Event::UserCreated(_)
+        | Event::UserUpdated(_)
+        | Event::UserClientProfileChanged(_)
+        | Event::ActiveStatusChanged(_) => Kind::User,
+        Event::DynamicStatusCreated(_) | Event::DynamicStatusUpdated(_) | Event::DynamicStatusDeleted(_) => {
+            Kind::DynamicStatus
+        }
+        Event::UserNumberCreated(_) | Event::UserNumberUpdated(_) | Event::UserNumberDeleted(_) => Kind::UserNumber,
+        Event::ClientProfileCreated(_) | Event::ClientProfileUpdated(_) => Kind::ClientProfile,
+        Event::PlatformSyncRunCreated(_) | Event::PlatformSyncRunUpdated(_) => Kind::PlatformSyncRun,
+        Event::MobilityNotificationQueued(_) | Event::NotificationRetryRequested(_) => Kind::MobilityNotification,
+        Event::MobilityUserEnabled(_) | Event::MobilityUserUpdated(_) | Event::MobilityUserDisabled(_) => {
+            Kind::MobilityUser
+        }
+    }
 }
 
-/// The global id of an event's object (the add-on's is its account's), or its bare key where
-/// its kind has none.
-pub(crate) fn subject_id(aggregate_type: &str, key: uuid::Uuid) -> ID {
-    match subject_kind(aggregate_type) {
-        Some(kind) => ids::encode(kind, key),
-        None => ID(key.to_string()),
-    }
+/// The global id of an event's object (the add-on's is its account's).
+pub(crate) fn subject_id(event: &Event, key: uuid::Uuid) -> ID {
+    ids::encode(subject_kind(event), key)
 }
 
 /// One change of the account, from the event log.
@@ -209,15 +217,12 @@ impl AuditEntry {
     /// The object's global id (the add-on's is its account's); it may name an object since
     /// removed.
     async fn subject_id(&self) -> ID {
-        subject_id(self.0.event.aggregate_type(), self.0.aggregate_id)
+        subject_id(&self.0.event, self.0.aggregate_id)
     }
 
     /// The object as it is now, where it still exists and the caller may see it.
     async fn subject(&self, ctx: &Context<'_>) -> Result<Option<Node>> {
-        match subject_kind(self.0.event.aggregate_type()) {
-            Some(kind) => node::resolve(ctx, &ids::encode(kind, self.0.aggregate_id)).await,
-            None => Ok(None),
-        }
+        node::resolve(ctx, &subject_id(&self.0.event, self.0.aggregate_id)).await
     }
 
     /// What changed: old → new for an update, each field's value for what was created (no old
@@ -319,18 +324,72 @@ impl AccountAuditFields {
         let req = connection::page_request(first, after, last, before)?;
         let filter = filter.unwrap_or_default().read()?;
         let db = context::db(ctx)?;
-        let page = audit::page(db, self.0.id, &scope, &filter, &req)
+        if !actor_seen(ctx, &scope, &filter).await? {
+            return Ok(Some(AuditEntryConnection {
+                edges: Vec::new(),
+                page_info: connection::PageInfo::default(),
+                total_count: connection::wants_total(ctx).then_some(0),
+            }));
+        }
+        let (scope, account) = (&scope, self.0.id);
+        let place = |name: &'static str, cursor: Option<Cursor>| async move {
+            let Some(cursor) = cursor else {
+                return Ok(None);
+            };
+            let found = audit::mark(db, account, scope, cursor.id).await.map_err(errors::db)?;
+            match found {
+                Some(mark) if cursor.key.is_empty() => Ok(Some(mark)),
+                _ => Err(coded(
+                    Code::BadRequest,
+                    format!("`{name}` is not a cursor of this audit log (its entry may have been pruned)"),
+                )),
+            }
+        };
+        let places = audit::Places {
+            after: place("after", req.after.clone()).await?,
+            before: place("before", req.before.clone()).await?,
+        };
+        let page = audit::page(db, account, scope, &filter, &req, places)
             .await
             .map_err(errors::db)?;
         let total = if connection::wants_total(ctx) {
-            Some(audit::count(db, self.0.id, &scope, &filter).await.map_err(errors::db)?)
+            Some(audit::count(db, account, scope, &filter).await.map_err(errors::db)?)
         } else {
             None
         };
-        Ok(Some(AuditEntryConnection::from_page(page, total, |e| {
-            AuditEntry(Arc::new(e))
-        })))
+        let edges: Vec<AuditEntryEdge> = (page.entries.into_iter())
+            .map(|(cursor, entry)| AuditEntryEdge {
+                cursor: cursor.encode(),
+                node: AuditEntry(Arc::new(entry)),
+            })
+            .collect();
+        Ok(Some(AuditEntryConnection {
+            edges,
+            page_info: connection::PageInfo {
+                has_next_page: page.has_next_page,
+                has_previous_page: page.has_previous_page,
+                start_cursor: page.start.map(|c| c.encode()),
+                end_cursor: page.end.map(|c| c.encode()),
+            },
+            total_count: total,
+        }))
     }
+}
+
+/// Whether the `actorId` filter names a user the caller may see: a location Phone Manager who
+/// filters by an administrator they cannot see learns nothing of that person's changes (their
+/// entries show the actor as "an administrator").
+async fn actor_seen(ctx: &Context<'_>, scope: &audit::Scope, filter: &audit::Filter) -> Result<bool> {
+    let (audit::Scope::Locations(_), Some(actor)) = (scope, &filter.actor) else {
+        return Ok(true);
+    };
+    let Ok(id) = audit::actor(actor).1 else {
+        return Ok(true);
+    };
+    let p = context::principal(ctx)?;
+    Ok((ctx.data::<RequestLoader>()?.load_one(UserKey(id)).await)
+        .map_err(load_err)?
+        .is_some_and(|u| p.sees_user(directory::scope(&u))))
 }
 
 #[cfg(test)]

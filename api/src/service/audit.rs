@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use chrono::{DateTime, Utc};
 use entity::{
     Role,
-    event::{Event, Logged},
+    event::{Event, Logged, Undecodable},
     outbox_event, plugin_cursor,
 };
 use sea_orm::{
@@ -21,7 +21,7 @@ use serde_json::Value as Json;
 use uuid::Uuid;
 
 use crate::policy::{Principal, SYSTEM_NAMES};
-use crate::service::pagination::{self, Cursor, Page, PageRequest};
+use crate::service::pagination::{self, Cursor, PageRequest};
 
 /// Which of an account's entries a principal reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -133,15 +133,34 @@ fn conditions(sql: &mut Sql, account_id: Uuid, scope: &Scope, filter: &Filter) {
     }
 }
 
+/// A place in the list: an entry's time and position (the list's order), read from the entry.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Mark {
+    /// When the entry was recorded, as stored.
+    pub occurred_at: DateTime<Utc>,
+    /// Its position in the log.
+    pub position: i64,
+}
+
+impl Mark {
+    /// The place of `row`.
+    pub fn of(row: &outbox_event::Model) -> Self {
+        Self {
+            occurred_at: row.occurred_at,
+            position: row.position,
+        }
+    }
+}
+
 /// One read of the log in list order (newest first) or its reverse.
 #[derive(Clone, Copy, Debug)]
 pub struct Window {
     /// Rows to read.
     pub limit: u64,
-    /// Only entries older than this one (list order: after it).
-    pub older_than: Option<Uuid>,
-    /// Only entries newer than this one (list order: before it).
-    pub newer_than: Option<Uuid>,
+    /// Only entries older than this place (list order: after it).
+    pub older_than: Option<Mark>,
+    /// Only entries newer than this place (list order: before it).
+    pub newer_than: Option<Mark>,
     /// Newest first (the list's order), else oldest first.
     pub newest_first: bool,
 }
@@ -157,15 +176,12 @@ pub async fn rows(
     let mut sql = Sql::new(db.get_database_backend());
     sql.push("SELECT e.* FROM outbox_event e");
     conditions(&mut sql, account_id, scope, filter);
-    // A cursor names an entry; the list runs by (time, position), so the entries beyond it are
-    // those on the far side of its pair, read from the row itself (no time is carried in the
-    // cursor, so no text form of a time has to match the stored one).
-    for (id, op) in [(window.older_than, "<"), (window.newer_than, ">")] {
-        if let Some(id) = id {
-            let id = sql.bind(id);
-            sql.push(&format!(
-                " AND (e.occurred_at, e.position) {op} (SELECT c.occurred_at, c.position FROM outbox_event c WHERE c.id = {id})"
-            ));
+    // The list runs by (time, position): the entries beyond a place are those on the far side
+    // of its pair. The time is bound as read from the row, so it is stored text again on SQLite.
+    for (mark, op) in [(window.older_than, "<"), (window.newer_than, ">")] {
+        if let Some(mark) = mark {
+            let (at, position) = (sql.bind(mark.occurred_at), sql.bind(mark.position));
+            sql.push(&format!(" AND (e.occurred_at, e.position) {op} ({at}, {position})"));
         }
     }
     let order = if window.newest_first { "DESC" } else { "ASC" };
@@ -189,21 +205,60 @@ pub async fn count(db: &impl ConnectionTrait, account_id: Uuid, scope: &Scope, f
     Ok(n.max(0) as u64)
 }
 
-/// A page of the account's entries (a connection's `first`/`after`, `last`/`before`), each
-/// decoded; an entry of a type this version does not know (a newer version wrote it) is left
-/// out of the page.
+/// The place of the entry a cursor names, if it is one the caller reads in this account's log
+/// (another account's entry, one outside a location Phone Manager's view, or one since pruned
+/// is none: a client learns nothing from a cursor it could not have been given).
+pub async fn mark(db: &impl ConnectionTrait, account_id: Uuid, scope: &Scope, id: Uuid) -> Result<Option<Mark>, DbErr> {
+    let mut sql = Sql::new(db.get_database_backend());
+    sql.push("SELECT e.* FROM outbox_event e");
+    conditions(&mut sql, account_id, scope, &Filter::default());
+    let id = sql.bind(id);
+    sql.push(&format!(" AND e.id = {id}"));
+    let found = outbox_event::Model::find_by_statement(sql.statement()).one(db).await?;
+    Ok(found.as_ref().map(Mark::of))
+}
+
+/// A page of the audit log: its entries with their cursors, and where it sits.
+#[derive(Debug)]
+pub struct AuditPage {
+    /// The entries, in list order.
+    pub entries: Vec<(Cursor, Logged)>,
+    /// The cursors of the first and last rows read, shown or not: a page of rows this version
+    /// cannot show still lets a client page past it.
+    pub start: Option<Cursor>,
+    /// See `start`.
+    pub end: Option<Cursor>,
+    /// More entries follow.
+    pub has_next_page: bool,
+    /// Entries precede.
+    pub has_previous_page: bool,
+}
+
+/// A connection's cursors, each naming a place this caller reads in the account's log.
+pub struct Places {
+    /// After this place.
+    pub after: Option<Mark>,
+    /// Before this place.
+    pub before: Option<Mark>,
+}
+
+/// A page of the account's entries (a connection's `first`/`after`, `last`/`before`, the
+/// cursors' places read with [`mark`]), each decoded. A row this version cannot show (a newer
+/// version's event type, or a damaged row: logged) is left out of the entries, not of the page's
+/// cursors.
 pub async fn page(
     db: &impl ConnectionTrait,
     account_id: Uuid,
     scope: &Scope,
     filter: &Filter,
     req: &PageRequest,
-) -> Result<Page<Logged>, DbErr> {
+    places: Places,
+) -> Result<AuditPage, DbErr> {
     let (limit, backward) = pagination::window(req);
     let window = Window {
         limit: limit + 1,
-        older_than: req.after.as_ref().map(|c| c.id),
-        newer_than: req.before.as_ref().map(|c| c.id),
+        older_than: places.after,
+        newer_than: places.before,
         newest_first: !backward,
     };
     let found = rows(db, account_id, scope, filter, window).await?;
@@ -211,14 +266,35 @@ pub async fn page(
         key: String::new(),
         id: row.id,
     });
-    let rows = (page.rows.into_iter())
-        .filter_map(|(cursor, row)| Logged::try_from(row).ok().map(|logged| (cursor, logged)))
+    let start = page.rows.first().map(|(c, _)| c.clone());
+    let end = page.rows.last().map(|(c, _)| c.clone());
+    let entries = (page.rows.into_iter())
+        .filter_map(|(cursor, row)| decoded(row).map(|logged| (cursor, logged)))
         .collect();
-    Ok(Page {
-        rows,
+    Ok(AuditPage {
+        entries,
+        start,
+        end,
         has_next_page: page.has_next_page,
         has_previous_page: page.has_previous_page,
     })
+}
+
+/// A row as an entry, or none (with a log line for a damaged one) when this version cannot
+/// show it.
+pub fn decoded(row: outbox_event::Model) -> Option<Logged> {
+    let id = row.id;
+    match Logged::try_from(row) {
+        Ok(logged) => Some(logged),
+        Err(e @ Undecodable::Unknown(_)) => {
+            tracing::debug!(event = %id, error = %e, "an audit entry of a newer version is not shown");
+            None
+        }
+        Err(e) => {
+            tracing::error!(event = %id, error = %e, "an audit entry that does not decode is not shown");
+            None
+        }
+    }
 }
 
 /// Who made a change, as the log tells.
@@ -271,23 +347,30 @@ fn is_secret(key: &str) -> bool {
 /// What stands where a secret was.
 pub const REDACTED: &str = "[redacted]";
 
-/// `payload` with the value of every key that names a secret (a token, a secret, a password, at
-/// any depth) replaced by [`REDACTED`]. No event carries one today (a platform connection's
-/// event leaves its token out); this keeps it so for events added later.
+/// `payload` with every value that a key names as a secret (a token, a secret, a password, a
+/// credential, at any depth) replaced by [`REDACTED`], and so the values of a change listed as
+/// `{"field": …, "old": …, "new": …}` whose field names one. No event carries one today (a
+/// platform connection's event leaves its token out); this keeps it so for events added later.
 pub fn redacted(payload: &Json) -> Json {
     match payload {
-        Json::Object(map) => Json::Object(
-            map.iter()
-                .map(|(k, v)| {
-                    let v = if is_secret(k) {
-                        Json::String(REDACTED.to_owned())
-                    } else {
-                        redacted(v)
-                    };
-                    (k.clone(), v)
-                })
-                .collect(),
-        ),
+        Json::Object(map) => {
+            let listed_secret = map.get("field").and_then(Json::as_str).is_some_and(is_secret);
+            Json::Object(
+                map.iter()
+                    .map(|(k, v)| {
+                        let hidden = is_secret(k) || (listed_secret && matches!(k.as_str(), "old" | "new" | "value"));
+                        let v = if hidden && !v.is_null() {
+                            Json::String(REDACTED.to_owned())
+                        } else if hidden {
+                            Json::Null
+                        } else {
+                            redacted(v)
+                        };
+                        (k.clone(), v)
+                    })
+                    .collect(),
+            )
+        }
         Json::Array(items) => Json::Array(items.iter().map(redacted).collect()),
         other => other.clone(),
     }
@@ -315,7 +398,8 @@ fn described(payload: &Json) -> BTreeMap<String, Json> {
 
 /// The fields an event changed: old → new for an update, each field's value for what it
 /// created (no old value), each for what it removed (no new value), none for the rest (a
-/// request, a retry: `data` tells them).
+/// request, a retry, an update recorded as the object's new state without the old one: `data`
+/// tells them).
 pub fn changes(event: &Event) -> Vec<FieldChange> {
     let payload = event.payload();
     let listed = |changes: &entity::event::Changes| {
@@ -354,10 +438,16 @@ pub fn changes(event: &Event) -> Vec<FieldChange> {
         Event::UserNumberUpdated(p) => listed(&p.changes),
         Event::DynamicStatusUpdated(p) => listed(&p.changes),
         Event::MobilitySettingsUpdated(p) => (p.changes.iter())
-            .map(|c| FieldChange {
-                field: c.field.clone(),
-                old: c.old.clone(),
-                new: c.new.clone(),
+            .map(|c| {
+                let show = |v: &Option<String>| match is_secret(&c.field) {
+                    true => v.as_ref().map(|_| REDACTED.to_owned()),
+                    false => v.clone(),
+                };
+                FieldChange {
+                    field: c.field.clone(),
+                    old: show(&c.old),
+                    new: show(&c.new),
+                }
             })
             .collect(),
         Event::MobilityUserUpdated(p) => vec![FieldChange {
@@ -388,8 +478,6 @@ pub fn changes(event: &Event) -> Vec<FieldChange> {
         | Event::DynamicStatusCreated(_)
         | Event::UserNumberCreated(_)
         | Event::ClientProfileCreated(_)
-        | Event::ClientProfileUpdated(_)
-        | Event::PlatformConnectionSet(_)
         | Event::MobilityActivationRequested(_)
         | Event::MobilityActivationCompleted(_)
         | Event::MobilityUserEnabled(_) => created(),
@@ -397,7 +485,10 @@ pub fn changes(event: &Event) -> Vec<FieldChange> {
         | Event::DynamicStatusDeleted(_)
         | Event::UserNumberDeleted(_)
         | Event::MobilityUserDisabled(_) => removed(),
-        Event::PlatformSyncRunCreated(_)
+        // Snapshots of the object after the change, without its values before: `data` tells.
+        Event::ClientProfileUpdated(_)
+        | Event::PlatformConnectionSet(_)
+        | Event::PlatformSyncRunCreated(_)
         | Event::PlatformSyncRunUpdated(_)
         | Event::MobilityDeactivated(_)
         | Event::MobilityNotificationQueued(_)
@@ -468,6 +559,7 @@ mod tests {
             "apiToken": "abc",
             "nested": [{"clientSecret": "x", "name": "kept"}],
             "password": null,
+            "changes": [{"field": "apiToken", "old": "a", "new": "b"}, {"field": "name", "old": "x", "new": "y"}],
         });
         assert_eq!(
             redacted(&payload),
@@ -475,7 +567,8 @@ mod tests {
                 "baseUrl": "https://mx.example",
                 "apiToken": REDACTED,
                 "nested": [{"clientSecret": REDACTED, "name": "kept"}],
-                "password": REDACTED,
+                "password": null,
+                "changes": [{"field": "apiToken", "old": REDACTED, "new": REDACTED}, {"field": "name", "old": "x", "new": "y"}],
             })
         );
     }

@@ -4,6 +4,7 @@
 #![allow(clippy::unwrap_used)]
 
 use api::graphql::ids::Kind;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use secrecy::ExposeSecret;
 use serde_json::{Value, json};
 
@@ -25,23 +26,43 @@ async fn audit_export_from_the_command_line(backend: Backend) {
     let app = spawn_app_with(backend, quiet).await;
     let w = World::build(&app).await;
     let t = &w.a;
+    // More entries than the export reads at a time (500).
+    let rows = (0..600)
+        .map(|i| api::service::directory::UserFields {
+            location_id: None,
+            name: format!("Many {i:03}"),
+            email: None,
+            phone_number: None,
+            extension: format!("{}", 5000 + i),
+            phone_profile: entity::PhoneProfile::Basic,
+        })
+        .collect();
+    let support = api::policy::Principal::Support { name: "fixture".into() };
+    let cfg = &app.state.settings.remote_extension;
+    api::service::directory::import_users(&app.state.db, &support, cfg, Some(t.account), rows)
+        .await
+        .unwrap();
+    // The Decision Maker names themself as a formula, then renames a user.
     let rename = "mutation($u: ID!, $n: String!) { userUpdate(input: {id: $u, name: $n}) { userErrors { code } } }";
     let formula = "=HYPERLINK(\"http://127.0.0.1/x\")";
-    let body = app
-        .gql(
-            &app.token(t.dm),
-            rename,
-            json!({"u": gid(Kind::User, t.user1), "n": formula}),
-        )
-        .await;
-    assert_eq!(codes(&body, "userUpdate"), Vec::<String>::new(), "{body}");
-    let query = "query($a: ID!) { node(id: $a) { ... on Account { auditLog(first: 100) {
-        nodes { eventId occurredAt kind } } } } }";
+    for (user, name) in [(t.dm, formula), (t.user1, "Uma Two")] {
+        let body = app
+            .gql(&app.token(t.dm), rename, json!({"u": gid(Kind::User, user), "n": name}))
+            .await;
+        assert_eq!(codes(&body, "userUpdate"), Vec::<String>::new(), "{body}");
+    }
+    let mut stored = entity::outbox_event::Entity::find()
+        .filter(entity::outbox_event::Column::AccountId.eq(t.account))
+        .all(&app.state.db)
+        .await
+        .unwrap();
+    stored.sort_by_key(|r| (r.occurred_at, r.position));
+    let ids: Vec<String> = stored.iter().map(|r| r.id.to_string()).collect();
+    assert!(ids.len() > 600);
     let account = gid(Kind::Account, t.account);
-    let body = app.gql(&app.support(), query, json!({"a": account})).await;
-    let mut listed: Vec<Value> = body["data"]["node"]["auditLog"]["nodes"].as_array().unwrap().clone();
-    listed.reverse();
-    let ids: Vec<&str> = listed.iter().map(|e| e["eventId"].as_str().unwrap()).collect();
+    let listed: Vec<Value> = (stored.iter())
+        .map(|r| json!({"eventId": r.id.to_string(), "occurredAt": r.occurred_at.to_rfc3339()}))
+        .collect();
 
     // JSON Lines, oldest first: the entries the API lists, with their content.
     let out = run(&app, &["--account", &account]);
@@ -55,14 +76,11 @@ async fn audit_export_from_the_command_line(backend: Backend) {
     );
     let last = lines.last().unwrap();
     assert_eq!(last["kind"], "user.updated");
-    assert_eq!(
-        last["actor"],
-        json!({"kind": "user", "name": "Dana DM", "userId": t.dm})
-    );
+    assert_eq!(last["actor"], json!({"kind": "user", "name": formula, "userId": t.dm}));
     assert_eq!(last["subjectId"], json!(gid(Kind::User, t.user1)));
     assert_eq!(
         last["changes"],
-        json!([{"field": "name", "oldValue": "Uma One", "newValue": formula}])
+        json!([{"field": "name", "oldValue": "Uma One", "newValue": "Uma Two"}])
     );
     assert!(String::from_utf8_lossy(&out.stderr).contains(&format!("{} audit entries written", ids.len())));
 
@@ -75,8 +93,10 @@ async fn audit_export_from_the_command_line(backend: Backend) {
     let records: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
     assert_eq!(records.iter().map(|r| r[0].to_owned()).collect::<Vec<_>>(), ids);
     let last = records.last().unwrap();
-    assert_eq!(&last[4], "Dana DM");
-    assert!(last[8].starts_with("name: Uma One -> =HYPERLINK"), "{:?}", &last[8]);
+    assert_eq!(&last[4], format!("'{formula}"), "the actor's name, inert");
+    assert_eq!(&last[8], "name: Uma One -> Uma Two");
+    let renamed = &records[records.len() - 2];
+    assert!(renamed[8].contains("-> =HYPERLINK"), "{:?}", &renamed[8]);
     assert!(records.iter().flat_map(|r| r.iter()).all(|cell| !cell.starts_with('=')));
 
     // `--since` keeps the entries at or after the instant.

@@ -125,7 +125,9 @@ async fn audit_log_by_role(backend: Backend) {
         assert_eq!(event_ids(&nodes(&body)), everything, "{label}");
         assert_eq!(connection(&body)["totalCount"], json!(everything.len()), "{label}");
     }
-    // The location Phone Manager: the entries about users of their location only.
+    // The location Phone Manager: the entries about users of their location only — told here
+    // from what Support reads: the entry's object is such a user (or their mobility record), or
+    // its data names one.
     let north: BTreeSet<Uuid> = user::Entity::find()
         .filter(user::Column::LocationId.eq(t.loc1))
         .all(&app.state.db)
@@ -134,17 +136,30 @@ async fn audit_log_by_role(backend: Backend) {
         .into_iter()
         .map(|u| u.id)
         .collect();
-    let theirs: Vec<String> = (all.iter())
-        .filter(|r| r.user_id.is_some_and(|u| north.contains(&u)))
-        .map(|r| r.id.to_string())
-        .collect();
+    let about_north = |e: &Value| {
+        let data: Value = serde_json::from_str(e["data"].as_str().unwrap()).unwrap();
+        north.iter().any(|u| {
+            e["subjectId"] == json!(gid(Kind::User, *u))
+                || e["subjectId"] == json!(gid(Kind::MobilityUser, *u))
+                || data["userId"] == json!(u)
+        })
+    };
+    let support_view = nodes(&log(&app, &app.support(), t.account, page.clone()).await);
+    let theirs = event_ids(
+        &support_view
+            .iter()
+            .filter(|e| about_north(e))
+            .cloned()
+            .collect::<Vec<_>>(),
+    );
     assert!(!theirs.is_empty() && theirs.len() < everything.len());
     let body = log(&app, &app.token(t.pm_loc1), t.account, page.clone()).await;
     assert_eq!(event_ids(&nodes(&body)), theirs);
     assert_eq!(connection(&body)["totalCount"], json!(theirs.len()));
     // Nothing about user2 (location 2), the new location or the account itself.
     let seen = body.to_string();
-    assert!(!seen.contains("Ulf Renamed") && !seen.contains("\"East\""), "{seen}");
+    assert!(!seen.contains("Ulf Renamed") && !seen.contains("East"), "{seen}");
+    assert!(all.iter().any(|r| r.user_id.is_none()), "account-level entries exist");
     // A plain user reads nothing.
     let body = log(&app, &app.token(t.user1), t.account, page.clone()).await;
     assert!(connection(&body).is_null(), "{body}");
@@ -152,9 +167,46 @@ async fn audit_log_by_role(backend: Backend) {
     let body = log(&app, &app.token(w.b.dm), t.account, page.clone()).await;
     assert!(body["data"]["node"].is_null() && body["errors"].is_null(), "{body}");
     // And Support reading B sees none of A's entries.
-    let body = log(&app, &app.support(), w.b.account, page).await;
+    let body = log(&app, &app.support(), w.b.account, page.clone()).await;
     let b: BTreeSet<String> = event_ids(&nodes(&body)).into_iter().collect();
     assert!(everything.iter().all(|id| !b.contains(id)));
+
+    // A Decision Maker of location 2, whom the location Phone Manager does not see, renames a
+    // user of location 1: the Phone Manager sees the change, not who made it, and filtering by
+    // that person finds nothing; Support finds it.
+    let support = Principal::Support { name: "fixture".into() };
+    api::service::directory::assign_role(
+        &app.state.db,
+        &support,
+        Some(t.user2),
+        entity::Role::DecisionMaker,
+        None,
+    )
+    .await
+    .unwrap();
+    let rename = "mutation($u: ID!) { userUpdate(input: {id: $u, name: \"Uma Hidden\"}) { userErrors { code } } }";
+    let body = app
+        .gql(&app.token(t.user2), rename, json!({"u": gid(Kind::User, t.user1)}))
+        .await;
+    assert_eq!(codes(&body, "userUpdate"), Vec::<String>::new(), "{body}");
+    let named = json!({"first": 50, "f": {"actorId": gid(Kind::User, t.user2)}});
+    let body = log_with(
+        &app,
+        &app.token(t.pm_loc1),
+        t.account,
+        json!({"first": 1}),
+        "actor { kind name user { id } }",
+    )
+    .await;
+    assert_eq!(
+        nodes(&body)[0]["actor"],
+        json!({"kind": "USER", "name": "an administrator", "user": null})
+    );
+    let body = log(&app, &app.token(t.pm_loc1), t.account, named.clone()).await;
+    assert_eq!(nodes(&body).len(), 0);
+    assert_eq!(connection(&body)["totalCount"], json!(0));
+    let body = log(&app, &app.support(), t.account, named).await;
+    assert_eq!(nodes(&body).len(), 1);
 }
 
 async fn audit_entries_say_who_what_and_which(backend: Backend) {
@@ -345,6 +397,44 @@ async fn audit_pages_both_ways(backend: Backend) {
         before = c["pageInfo"]["startCursor"].clone();
     }
     assert_eq!(backward, all);
+    // A cursor is only good in the list it came from: another account's, one outside the
+    // caller's view, or one naming an entry since pruned is a bad request (and tells nothing
+    // about that entry).
+    let foreign = log(&app, &support, w.b.account, json!({"first": 1})).await;
+    let foreign = connection(&foreign)["pageInfo"]["endCursor"].clone();
+    for token in [support.clone(), app.token(t.dm)] {
+        let body = log(&app, &token, t.account, json!({"first": 3, "after": foreign})).await;
+        assert_eq!(top_codes(&body), vec!["BAD_REQUEST"], "{body}");
+    }
+    let newest = log(&app, &support, t.account, json!({"first": 1})).await;
+    let newest = connection(&newest)["pageInfo"]["startCursor"].clone();
+    let body = log(
+        &app,
+        &app.token(t.pm_loc1),
+        t.account,
+        json!({"first": 3, "after": newest}),
+    )
+    .await;
+    assert_eq!(top_codes(&body), vec!["BAD_REQUEST"], "outside the view: {body}");
+    let pruned = {
+        let first = log(&app, &support, t.account, json!({"last": 1})).await;
+        connection(&first)["pageInfo"]["endCursor"].clone()
+    };
+    let oldest = outbox_event::Entity::find()
+        .filter(outbox_event::Column::AccountId.eq(t.account))
+        .all(&app.state.db)
+        .await
+        .unwrap()
+        .into_iter()
+        .min_by_key(|r| (r.occurred_at, r.position))
+        .unwrap();
+    outbox_event::Entity::delete_by_id(oldest.position)
+        .exec(&app.state.db)
+        .await
+        .unwrap();
+    let body = log(&app, &support, t.account, json!({"last": 3, "before": pruned})).await;
+    assert_eq!(top_codes(&body), vec!["BAD_REQUEST"], "{body}");
+    let all = all[..all.len() - 1].to_vec();
     // Between two cursors.
     let edges = log(&app, &support, t.account, json!({"first": 50})).await;
     let cursors: Vec<Value> = (connection(&edges)["edges"].as_array().unwrap().iter())
@@ -381,7 +471,34 @@ async fn audit_migration_gives_old_rows_their_user(backend: Backend) {
     assert_eq!(rows().await, written);
 }
 
+/// The names Reach acts under itself are no Support token's: the command line refuses to mint
+/// one, and a token carrying one (signed with the server's key) is not accepted.
+async fn audit_system_names_are_no_tokens(backend: Backend) {
+    use secrecy::ExposeSecret;
+    let app = spawn_app_with(backend, quiet).await;
+    for name in api::policy::SYSTEM_NAMES {
+        let token = app.state.tokens.mint_support(name, 600).unwrap();
+        let (status, body) = app.post(&token, "{ viewer { kind } }", json!({})).await;
+        assert_eq!(status, 401, "{name}: {body}");
+    }
+    let (status, _) = app.post(&app.support(), "{ viewer { kind } }", json!({})).await;
+    assert_eq!(status, 200);
+    let url = app.state.settings.database_url.expose_secret().to_owned();
+    let out = crate::server::cli::reach(&crate::server::cli::temp_dir())
+        .args(["token", "--support", "--name", "platform-sync"])
+        .env("REACH_DATABASE_URL", &url)
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("names Reach acts under itself"),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 backend_tests!(
+    audit_system_names_are_no_tokens,
     audit_log_by_role,
     audit_entries_say_who_what_and_which,
     audit_secrets_never_show,

@@ -49,3 +49,35 @@ fn e1_an_unknown_type_is_none_and_a_malformed_payload_an_error() {
     assert!(Event::decode("user.created", &json!({ "name": 1 })).is_err());
     assert!(Event::decode("location.created", &Value::Null).is_err());
 }
+
+/// `docs/events.md`: the catalogue's row of each event type names its object and every field its
+/// payload holds (from the fixture's real rows), and it lists no type Reach does not record.
+#[test]
+fn e1_the_catalogue_lists_every_event_type_and_its_fields() {
+    let doc = include_str!("../../../docs/events.md");
+    let catalogue: Vec<Vec<&str>> = (doc.lines())
+        .filter(|l| l.starts_with("| `"))
+        .map(|l| l.split('|').map(str::trim).collect())
+        .collect();
+    let row_of = |kind: &str| {
+        (catalogue.iter())
+            .find(|cells| cells[1] == format!("`{kind}`"))
+            .unwrap_or_else(|| panic!("docs/events.md has no row for {kind}"))
+    };
+    for row in rows() {
+        let kind = row["event_type"].as_str().unwrap();
+        let cells = row_of(kind);
+        assert_eq!(cells[2], row["aggregate_type"].as_str().unwrap(), "{kind}: its object");
+        for field in row["payload"].as_object().unwrap().keys() {
+            // A field shared with another row is written "as `other.type`".
+            let named = cells[4].contains(&format!("`{field}`"));
+            let shared = cells[4].starts_with("as `");
+            assert!(named || shared, "{kind}: docs/events.md does not name `{field}`");
+        }
+    }
+    let listed: BTreeSet<&str> = (catalogue.iter())
+        .map(|cells| cells[1].trim_matches('`'))
+        .filter(|k| k.contains('.'))
+        .collect();
+    assert_eq!(listed, KINDS.iter().copied().collect::<BTreeSet<_>>());
+}
