@@ -132,6 +132,7 @@ fn settings(database_url: String) -> Settings {
     s.limits.rate_limit_burst = 1_000_000;
     s.plugins.email.enabled = false;
     s.plugins.platform.enabled = false;
+    s.plugins.webhooks.enabled = false;
     s.subscriptions.enabled = false;
     s
 }

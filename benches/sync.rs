@@ -546,6 +546,7 @@ fn settings(database_url: String) -> Settings {
     };
     // The runs are started here, not by the plugin's workers.
     s.plugins.platform.enabled = false;
+    s.plugins.webhooks.enabled = false;
     // The stand-in platform listens on http://127.0.0.1.
     s.plugins.platform.allow_http = true;
     s.plugins.platform.allow_destinations = vec!["127.0.0.0/8".into()];

@@ -607,6 +607,7 @@ fn settings(database_url: String) -> Settings {
     // their own.
     s.plugins.email.enabled = false;
     s.plugins.platform.enabled = false;
+    s.plugins.webhooks.enabled = false;
     s.subscriptions.enabled = false;
     s
 }

@@ -8,10 +8,11 @@ use entity::Role;
 use uuid::Uuid;
 
 /// The names Reach acts under by itself, as Support-level principals: the platform sync, the
-/// sync's schedule, the creation of MX-ONE users' records and `reach sync` at the command line.
+/// sync's schedule, the creation of MX-ONE users' records, `reach sync` at the command line and
+/// the webhooks plugin (an endpoint it switches off).
 /// The audit log shows them as the system, and no Support token may carry one
 /// (`auth::valid_support_name`).
-pub const SYSTEM_NAMES: &[&str] = &["platform-sync", "schedule", "reach", "cli"];
+pub const SYSTEM_NAMES: &[&str] = &["platform-sync", "schedule", "reach", "cli", "webhooks"];
 
 /// Who is calling, with their roles as loaded from the database for this request.
 #[derive(Clone, Debug, PartialEq, Eq)]

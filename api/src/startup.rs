@@ -31,6 +31,7 @@ use crate::{
     service::{
         audit,
         sync::{plugin::PlatformPlugin, seal::TokenKey},
+        webhooks::plugin::WebhooksPlugin,
     },
     state::{App, AppState},
     telemetry, ws,
@@ -255,6 +256,13 @@ fn plugins(state: &AppState) -> Result<PluginHost, crate::config::SettingsError>
             )
             .observed(state.metrics.sync_observer()),
         ));
+    }
+    if settings.plugins.webhooks.enabled {
+        host.register(Arc::new(WebhooksPlugin::new(
+            state.db.clone(),
+            settings.plugins.webhooks.clone(),
+            state.token_key.clone(),
+        )));
     }
     Ok(host)
 }

@@ -209,3 +209,19 @@ pub enum SyncRunState {
     #[sea_orm(string_value = "FAILED")]
     Failed,
 }
+
+/// Where a webhook delivery stands.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+pub enum WebhookDeliveryState {
+    /// Waiting for its first attempt or its next one.
+    #[sea_orm(string_value = "PENDING")]
+    Pending,
+    /// The endpoint answered 2xx.
+    #[sea_orm(string_value = "SUCCEEDED")]
+    Succeeded,
+    /// Given up: an answer that asks for no retry (a 4xx other than 429, a redirect), or the
+    /// endpoint was deleted.
+    #[sea_orm(string_value = "FAILED")]
+    Failed,
+}

@@ -25,8 +25,10 @@ pub mod role_assignment;
 pub mod server_secret;
 pub mod user;
 pub mod user_number;
+pub mod webhook_delivery;
+pub mod webhook_endpoint;
 
 pub use enums::{
     ClaimKind, DeliveryStatus, MobilityState, NumberOrigin, PhoneProfile, Platform, Presence, Role, StatusOrigin,
-    SyncRunState, TargetKind,
+    SyncRunState, TargetKind, WebhookDeliveryState,
 };

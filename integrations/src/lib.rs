@@ -17,4 +17,4 @@ pub mod settings;
 pub mod trace_context;
 
 pub use host::{JobContext, Plugin, PluginError, PluginHost, RunningPlugins, Wake};
-pub use settings::{EmailSettings, PlatformSettings, PluginSettings};
+pub use settings::{EmailSettings, PlatformSettings, PluginSettings, WebhookSettings};

@@ -20,6 +20,8 @@ pub struct PluginSettings {
     pub email: EmailSettings,
     /// `[plugins.platform]`.
     pub platform: PlatformSettings,
+    /// `[plugins.webhooks]`.
+    pub webhooks: WebhookSettings,
 }
 
 impl Default for PluginSettings {
@@ -29,6 +31,7 @@ impl Default for PluginSettings {
             lease_seconds: 30,
             email: EmailSettings::default(),
             platform: PlatformSettings::default(),
+            webhooks: WebhookSettings::default(),
         }
     }
 }
@@ -240,6 +243,89 @@ impl PlatformSettings {
     }
 }
 
+/// `[plugins.webhooks]`: delivering each account's events to the endpoints it registered.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebhookSettings {
+    /// Whether the plugin runs (queues and delivers) in this process.
+    pub enabled: bool,
+    /// Deliveries attempted at once by this process (each endpoint one at a time, in order).
+    pub workers: usize,
+    /// Longest one attempt may take, answer included, in ms.
+    pub timeout_ms: u64,
+    /// Wait before the first retry, in seconds; doubles per attempt (with jitter), up to
+    /// `backoff_max_seconds`.
+    pub backoff_initial_seconds: u64,
+    /// Longest wait between two attempts, in seconds (a `Retry-After` is honoured up to this).
+    pub backoff_max_seconds: u64,
+    /// An endpoint whose deliveries have failed for this long (hours) is switched off.
+    pub disable_after_hours: u64,
+    /// How long a process holds a delivery it attempts, in seconds.
+    pub lease_seconds: u64,
+    /// How long a rotated-out secret keeps signing beside the new one, in hours (default).
+    pub rotation_grace_hours: u64,
+    /// Whether endpoints may be plain `http://` (default: `https://` only).
+    pub allow_http: bool,
+    /// Hosts, addresses and networks endpoints may be at although they are not public; by
+    /// default loopback, link-local, private and other non-public addresses are refused.
+    pub allow_destinations: Vec<String>,
+}
+
+impl Default for WebhookSettings {
+    fn default() -> Self {
+        Self {
+            enabled: true,
+            workers: 4,
+            timeout_ms: 10_000,
+            backoff_initial_seconds: 5,
+            backoff_max_seconds: 3_600,
+            disable_after_hours: 72,
+            lease_seconds: 60,
+            rotation_grace_hours: 24,
+            allow_http: false,
+            allow_destinations: Vec::new(),
+        }
+    }
+}
+
+impl WebhookSettings {
+    /// Where deliveries may go.
+    pub fn outbound(&self) -> Result<crate::outbound::OutboundPolicy, String> {
+        let allowed = (self.allow_destinations.iter())
+            .map(|a| a.parse::<Allowed>())
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::outbound::OutboundPolicy {
+            allow_http: self.allow_http,
+            allowed,
+            // Replies are not read beyond their status: a small cap.
+            max_reply_bytes: 16 * 1024,
+        })
+    }
+
+    fn validate(&self) -> Result<(), Invalid> {
+        let bad = |key: &str, reason: String| Err((format!("plugins.webhooks.{key}"), reason));
+        if let Err(why) = self.outbound() {
+            return bad("allow_destinations", why);
+        }
+        for (key, value) in [
+            ("workers", self.workers as u64),
+            ("timeout_ms", self.timeout_ms),
+            ("backoff_initial_seconds", self.backoff_initial_seconds),
+            ("backoff_max_seconds", self.backoff_max_seconds),
+            ("disable_after_hours", self.disable_after_hours),
+            ("lease_seconds", self.lease_seconds),
+        ] {
+            if value == 0 {
+                return bad(key, "must be at least 1".into());
+            }
+        }
+        if self.lease_seconds.saturating_mul(1_000) < self.timeout_ms.saturating_mul(2) {
+            return bad("lease_seconds", "must cover twice timeout_ms".into());
+        }
+        Ok(())
+    }
+}
+
 /// A bad setting: its key under `plugins.` and what is wrong.
 pub type Invalid = (String, String);
 
@@ -254,6 +340,7 @@ impl PluginSettings {
             return bad("lease_seconds", "must be at least 1");
         }
         self.platform.validate_outbound()?;
+        self.webhooks.validate()?;
         if self.platform.enabled {
             self.platform.validate()?;
         }

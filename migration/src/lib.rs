@@ -13,6 +13,7 @@ pub mod m20261205_000001_search;
 mod m20261206_000001_filter_statistics;
 mod m20261207_000001_trace_context;
 mod m20261208_000001_audit;
+mod m20261209_000001_webhooks;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261206_000001_filter_statistics::Migration),
             Box::new(m20261207_000001_trace_context::Migration),
             Box::new(m20261208_000001_audit::Migration),
+            Box::new(m20261209_000001_webhooks::Migration),
         ]
     }
 }

@@ -16,3 +16,4 @@ mod platform;
 mod remote;
 mod server;
 mod tenancy;
+mod webhooks;

@@ -85,6 +85,10 @@ kinds! {
     MobilityUserUpdated = "mobility.user_updated",
     MobilityUserDisabled = "mobility.user_disabled",
     NotificationRetryRequested = "notification.retry_requested",
+    WebhookEndpointCreated = "webhook_endpoint.created",
+    WebhookEndpointUpdated = "webhook_endpoint.updated",
+    WebhookEndpointDeleted = "webhook_endpoint.deleted",
+    WebhookEndpointSecretRotated = "webhook_endpoint.secret_rotated",
 }
 
 /// Who made a change.
@@ -173,6 +177,10 @@ fn subject_kind(event: &Event) -> Kind {
         Event::MobilityUserEnabled(_) | Event::MobilityUserUpdated(_) | Event::MobilityUserDisabled(_) => {
             Kind::MobilityUser
         }
+        Event::WebhookEndpointCreated(_)
+        | Event::WebhookEndpointUpdated(_)
+        | Event::WebhookEndpointDeleted(_)
+        | Event::WebhookEndpointSecretRotated(_) => Kind::WebhookEndpoint,
     }
 }
 

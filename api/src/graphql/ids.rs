@@ -33,6 +33,10 @@ pub enum Kind {
     ClientProfile,
     /// A platform sync run.
     PlatformSyncRun,
+    /// A webhook endpoint.
+    WebhookEndpoint,
+    /// One delivery to a webhook endpoint.
+    WebhookDelivery,
 }
 
 impl Kind {
@@ -50,6 +54,8 @@ impl Kind {
             Kind::DynamicStatus => "DynamicStatus",
             Kind::ClientProfile => "ClientProfile",
             Kind::PlatformSyncRun => "PlatformSyncRun",
+            Kind::WebhookEndpoint => "WebhookEndpoint",
+            Kind::WebhookDelivery => "WebhookDelivery",
         }
     }
 
@@ -67,6 +73,8 @@ impl Kind {
             Kind::DynamicStatus,
             Kind::ClientProfile,
             Kind::PlatformSyncRun,
+            Kind::WebhookEndpoint,
+            Kind::WebhookDelivery,
         ]
         .into_iter()
         .find(|k| k.name() == name)

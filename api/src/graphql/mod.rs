@@ -22,6 +22,7 @@ pub mod picked;
 pub mod remote;
 pub mod sync;
 pub mod verbatim;
+pub mod webhooks;
 
 use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 
@@ -39,6 +40,7 @@ pub struct MutationFields(
     mobility::notifications::NotificationMutation,
     remote::mutation::RemoteMutation,
     sync::mutation::SyncMutation,
+    webhooks::mutation::WebhookMutation,
 );
 
 /// The mutation root: [`MutationFields`], each field run on an empty loader cache. Mutation

@@ -23,9 +23,10 @@ use super::{
         types::{ClientProfile, DynamicStatus, UserNumber},
     },
     sync::types::PlatformSyncRun,
+    webhooks::types::{WebhookDelivery, WebhookEndpoint},
 };
 use crate::codes::Code;
-use crate::service::{directory, mobility, sync};
+use crate::service::{directory, mobility, sync, webhooks};
 
 /// An object with a global id.
 #[derive(Interface, Clone, Debug)]
@@ -55,6 +56,10 @@ pub enum Node {
     ClientProfile(ClientProfile),
     /// A platform sync run.
     PlatformSyncRun(PlatformSyncRun),
+    /// A webhook endpoint.
+    WebhookEndpoint(WebhookEndpoint),
+    /// One delivery to a webhook endpoint.
+    WebhookDelivery(WebhookDelivery),
 }
 
 /// Whose an object is under the tenant rule (T1): the caller sees the object only when it may
@@ -70,6 +75,8 @@ enum Owner {
     Notifications(uuid::Uuid),
     /// An account's platform sync runs.
     SyncRuns(uuid::Uuid),
+    /// An account's webhooks.
+    Webhooks(uuid::Uuid),
 }
 
 impl Owner {
@@ -84,6 +91,7 @@ impl Owner {
             }
             Self::Notifications(account) => mobility::may_read_notifications(p, account),
             Self::SyncRuns(account) => sync::may_read_runs(p, account) == crate::policy::Access::Allowed,
+            Self::Webhooks(account) => webhooks::may_manage(p, account) == crate::policy::Access::Allowed,
         })
     }
 }
@@ -146,6 +154,14 @@ pub async fn resolve(ctx: &Context<'_>, id: &ID) -> Result<Option<Node>> {
             .map_err(errors::db)?
             .remove(&key)
             .map(|r| (Owner::SyncRuns(r.account_id), Node::PlatformSyncRun(PlatformSyncRun(r)))),
+        Kind::WebhookEndpoint => (webhooks::endpoints_by_id(context::db(ctx)?, &[key]).await)
+            .map_err(errors::db)?
+            .remove(&key)
+            .map(|e| (Owner::Webhooks(e.account_id), Node::WebhookEndpoint(WebhookEndpoint(e)))),
+        Kind::WebhookDelivery => match webhooks::delivery(context::db(ctx)?, key).await.map_err(errors::db)? {
+            Some((d, e)) => Some((Owner::Webhooks(e.account_id), Node::WebhookDelivery(WebhookDelivery(d)))),
+            None => None,
+        },
     };
     match found {
         Some((owner, node)) if owner.seen(ctx, loader).await? => Ok(Some(node)),

@@ -88,7 +88,11 @@ fn shown(event: &Event) -> Shown {
         | Event::ClientProfileUpdated(_)
         | Event::PlatformConnectionSet(_)
         | Event::MobilityNotificationQueued(_)
-        | Event::NotificationRetryRequested(_) => Shown::Nothing,
+        | Event::NotificationRetryRequested(_)
+        | Event::WebhookEndpointCreated(_)
+        | Event::WebhookEndpointUpdated(_)
+        | Event::WebhookEndpointDeleted(_)
+        | Event::WebhookEndpointSecretRotated(_) => Shown::Nothing,
     }
 }
 

@@ -106,8 +106,12 @@ fn conditions(sql: &mut Sql, account_id: Uuid, scope: &Scope, filter: &Filter) {
     if let Scope::Locations(locations) = scope {
         let account = sql.bind(account_id);
         let places: Vec<String> = locations.iter().map(|l| sql.bind(*l)).collect();
+        // As a probe per entry: the page walks the account's entries newest first and keeps
+        // those about the locations' users, rather than gather every entry of every such user
+        // and sort them.
         sql.push(&format!(
-            " AND e.user_id IN (SELECT u.id FROM app_user u WHERE u.account_id = {account} AND u.location_id IN ({}))",
+            " AND EXISTS (SELECT 1 FROM app_user u WHERE u.id = e.user_id AND u.account_id = {account} \
+             AND u.location_id IN ({}))",
             places.join(", ")
         ));
     }
@@ -434,7 +438,7 @@ pub fn changes(event: &Event) -> Vec<FieldChange> {
             .collect()
     };
     match event {
-        Event::UserUpdated(p) => listed(&p.changes),
+        Event::UserUpdated(p) | Event::WebhookEndpointUpdated(p) => listed(&p.changes),
         Event::UserNumberUpdated(p) => listed(&p.changes),
         Event::DynamicStatusUpdated(p) => listed(&p.changes),
         Event::MobilitySettingsUpdated(p) => (p.changes.iter())
@@ -480,11 +484,13 @@ pub fn changes(event: &Event) -> Vec<FieldChange> {
         | Event::ClientProfileCreated(_)
         | Event::MobilityActivationRequested(_)
         | Event::MobilityActivationCompleted(_)
-        | Event::MobilityUserEnabled(_) => created(),
+        | Event::MobilityUserEnabled(_)
+        | Event::WebhookEndpointCreated(_) => created(),
         Event::RoleRevoked(_)
         | Event::DynamicStatusDeleted(_)
         | Event::UserNumberDeleted(_)
-        | Event::MobilityUserDisabled(_) => removed(),
+        | Event::MobilityUserDisabled(_)
+        | Event::WebhookEndpointDeleted(_) => removed(),
         // Snapshots of the object after the change, without its values before: `data` tells.
         Event::ClientProfileUpdated(_)
         | Event::PlatformConnectionSet(_)
@@ -492,7 +498,8 @@ pub fn changes(event: &Event) -> Vec<FieldChange> {
         | Event::PlatformSyncRunUpdated(_)
         | Event::MobilityDeactivated(_)
         | Event::MobilityNotificationQueued(_)
-        | Event::NotificationRetryRequested(_) => Vec::new(),
+        | Event::NotificationRetryRequested(_)
+        | Event::WebhookEndpointSecretRotated(_) => Vec::new(),
     }
 }
 

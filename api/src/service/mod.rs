@@ -14,6 +14,7 @@ pub mod remote;
 pub mod sync;
 pub mod text;
 pub mod validate;
+pub mod webhooks;
 
 pub use error::{ErrorCode, ServiceError, ServiceResult, UserError};
 pub use patch::{Change, GivenId};

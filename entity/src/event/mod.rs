@@ -113,6 +113,14 @@ events! {
     MobilityUserDisabled(MobilityUser) = "mobility.user_disabled" on "MobilityUser",
     /// Support asked for failed deliveries to be sent again.
     NotificationRetryRequested(RetryRequested) = "notification.retry_requested" on "MobilityNotification",
+    /// A webhook endpoint was registered (never its secret).
+    WebhookEndpointCreated(WebhookEndpoint) = "webhook_endpoint.created" on "WebhookEndpoint",
+    /// A webhook endpoint changed: by its admins, or switched off by Reach after failing.
+    WebhookEndpointUpdated(Changed) = "webhook_endpoint.updated" on "WebhookEndpoint",
+    /// A webhook endpoint was deleted.
+    WebhookEndpointDeleted(WebhookEndpoint) = "webhook_endpoint.deleted" on "WebhookEndpoint",
+    /// A webhook endpoint's secret was replaced (never either secret).
+    WebhookEndpointSecretRotated(SecretRotated) = "webhook_endpoint.secret_rotated" on "WebhookEndpoint",
 }
 
 impl Event {
@@ -165,7 +173,11 @@ impl Event {
             | Self::MobilityEmailNotificationChanged(_)
             | Self::MobilityDeactivated(_)
             | Self::MobilityNotificationQueued(_)
-            | Self::NotificationRetryRequested(_) => None,
+            | Self::NotificationRetryRequested(_)
+            | Self::WebhookEndpointCreated(_)
+            | Self::WebhookEndpointUpdated(_)
+            | Self::WebhookEndpointDeleted(_)
+            | Self::WebhookEndpointSecretRotated(_) => None,
         }
     }
 

@@ -381,3 +381,23 @@ pub struct RetryRequested {
     /// The deliveries to send again.
     pub deliveries: Vec<Uuid>,
 }
+
+/// `webhook_endpoint.created` and `webhook_endpoint.deleted`: the endpoint, never its secret.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct WebhookEndpoint {
+    /// Where deliveries go.
+    pub url: String,
+    /// What the admins call it.
+    pub description: String,
+    /// The event types it gets (empty: all).
+    pub event_kinds: Vec<String>,
+}
+
+/// `webhook_endpoint.secret_rotated`.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct SecretRotated {
+    /// Until when the previous secret signs too.
+    pub previous_valid_until: DateTime<Utc>,
+}

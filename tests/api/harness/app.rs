@@ -479,6 +479,7 @@ pub async fn activate_mobility(app: &TestApp, t: &Tenant) -> i64 {
 pub fn quiet(s: &mut Settings) {
     s.plugins.email.enabled = false;
     s.plugins.platform.enabled = false;
+    s.plugins.webhooks.enabled = false;
     s.subscriptions.enabled = false;
 }
 

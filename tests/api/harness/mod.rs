@@ -5,6 +5,7 @@ pub mod app;
 pub mod email;
 pub mod fake_platform;
 pub mod node;
+pub mod receiver;
 pub mod remote;
 pub mod remote_props_checks;
 pub mod schema_walk;

@@ -15,12 +15,13 @@ use crate::graphql::{
     mobility::types::AccountMobilityFields,
     remote::types::AccountRemoteFields,
     sync::types::AccountSyncFields,
+    webhooks::types::AccountWebhookFields,
 };
 
 // The parts are listed in the order the schema shows their fields: the directory entry and its
 // users, the Connect for Mobile add-on, the client profiles of Remote Extension, the platform
 // connection and its sync runs, then the account's locations and access numbers, then its
-// audit log.
+// audit log and webhook endpoints.
 /// A customer account of the phone service.
 #[derive(MergedObject, Clone, Debug)]
 pub struct Account(
@@ -30,6 +31,7 @@ pub struct Account(
     AccountSyncFields,
     AccountPlaces,
     AccountAuditFields,
+    AccountWebhookFields,
 );
 
 impl Account {
@@ -42,7 +44,8 @@ impl Account {
             AccountRemoteFields(row.clone()),
             AccountSyncFields(row.clone()),
             AccountPlaces(row.clone()),
-            AccountAuditFields(row),
+            AccountAuditFields(row.clone()),
+            AccountWebhookFields(row),
         )
     }
 
