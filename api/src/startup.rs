@@ -211,6 +211,7 @@ impl Application {
         tasks.push(tokio::spawn(prune_log(
             state.db.clone(),
             state.settings.audit.clone(),
+            state.settings.plugins.webhooks.keep_deliveries_days,
             self.plugins.names(),
             stop.clone(),
         )));
@@ -408,16 +409,15 @@ async fn shutdown_signal() {
 
 /// Every `[audit] prune_interval_minutes` until `stop` (the first time a minute after the start,
 /// once the plugins have taken their places in the log), deletes the events older than
-/// `[audit] retention_days` that every plugin has consumed ([`audit::prune`]).
+/// `[audit] retention_days` that every plugin has consumed ([`audit::prune`]), and the webhook
+/// deliveries done more than `keep_deliveries_days` ago.
 async fn prune_log(
     db: sea_orm::DatabaseConnection,
     settings: crate::config::AuditSettings,
+    keep_deliveries_days: u32,
     plugins: Vec<&'static str>,
     stop: CancellationToken,
 ) {
-    if settings.retention_days == 0 {
-        return;
-    }
     let mut wait = Duration::from_secs(60);
     loop {
         tokio::select! {
@@ -425,6 +425,15 @@ async fn prune_log(
             () = tokio::time::sleep(wait) => {}
         }
         wait = Duration::from_secs(settings.prune_interval_minutes * 60);
+        let kept = chrono::Utc::now() - chrono::Duration::days(i64::from(keep_deliveries_days));
+        match crate::service::webhooks::prune_deliveries(&db, kept).await {
+            Ok(0) => {}
+            Ok(n) => tracing::info!(deleted = n, "pruned webhook deliveries"),
+            Err(e) => tracing::warn!(error = %e, "pruning webhook deliveries failed; trying again later"),
+        }
+        if settings.retention_days == 0 {
+            continue;
+        }
         let cutoff = chrono::Utc::now() - chrono::Duration::days(i64::from(settings.retention_days));
         match audit::prune(&db, cutoff, &plugins, PRUNE_BATCH).await {
             Ok(0) => {}

@@ -220,8 +220,8 @@ pub enum WebhookDeliveryState {
     /// The endpoint answered 2xx.
     #[sea_orm(string_value = "SUCCEEDED")]
     Succeeded,
-    /// Given up: an answer that asks for no retry (a 4xx other than 429, a redirect), or the
-    /// endpoint was deleted.
+    /// Given up: an answer that asks for no retry (a 4xx other than 429, a redirect), or a
+    /// destination the settings refuse.
     #[sea_orm(string_value = "FAILED")]
     Failed,
 }

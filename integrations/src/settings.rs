@@ -264,6 +264,9 @@ pub struct WebhookSettings {
     pub lease_seconds: u64,
     /// How long a rotated-out secret keeps signing beside the new one, in hours (default).
     pub rotation_grace_hours: u64,
+    /// Days a delivery is kept once done (or while its endpoint is off); its body holds the
+    /// event's data.
+    pub keep_deliveries_days: u32,
     /// Whether endpoints may be plain `http://` (default: `https://` only).
     pub allow_http: bool,
     /// Hosts, addresses and networks endpoints may be at although they are not public; by
@@ -282,6 +285,7 @@ impl Default for WebhookSettings {
             disable_after_hours: 72,
             lease_seconds: 60,
             rotation_grace_hours: 24,
+            keep_deliveries_days: 30,
             allow_http: false,
             allow_destinations: Vec::new(),
         }
@@ -314,10 +318,14 @@ impl WebhookSettings {
             ("backoff_max_seconds", self.backoff_max_seconds),
             ("disable_after_hours", self.disable_after_hours),
             ("lease_seconds", self.lease_seconds),
+            ("keep_deliveries_days", u64::from(self.keep_deliveries_days)),
         ] {
             if value == 0 {
                 return bad(key, "must be at least 1".into());
             }
+        }
+        if self.rotation_grace_hours > 720 {
+            return bad("rotation_grace_hours", "must be at most 720 (30 days)".into());
         }
         if self.lease_seconds.saturating_mul(1_000) < self.timeout_ms.saturating_mul(2) {
             return bad("lease_seconds", "must cover twice timeout_ms".into());

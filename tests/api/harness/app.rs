@@ -145,6 +145,9 @@ pub async fn fresh_database(backend: &Backend) -> (Settings, DbGuard) {
     // and the tests of that refusal put the defaults back.
     settings.plugins.platform.allow_http = true;
     settings.plugins.platform.allow_destinations = vec!["127.0.0.0/8".into()];
+    // The same for webhook endpoints (the tests' receivers listen on 127.0.0.1).
+    settings.plugins.webhooks.allow_http = true;
+    settings.plugins.webhooks.allow_destinations = vec!["127.0.0.0/8".into()];
     let guard = match backend {
         Backend::Sqlite => {
             let dir = std::env::temp_dir().join(format!("reach-test-{}", Uuid::new_v4().simple()));

@@ -271,6 +271,11 @@ pub fn kinds_of(path: &str) -> Option<&'static [Kind]> {
         }
         "clientProfileUpdate.id" => Some(&[Kind::ClientProfile]),
         "notificationRetry.id" => Some(&[Kind::NotificationRecipient, Kind::MobilityNotification]),
+        "webhookEndpointUpdate.id"
+        | "webhookEndpointDelete.id"
+        | "webhookEndpointRotateSecret.id"
+        | "webhookEndpointTest.id" => Some(&[Kind::WebhookEndpoint]),
+        "webhookDeliveryRetry.id" => Some(&[Kind::WebhookDelivery]),
         _ => None,
     };
     by_path.or_else(|| match path.rsplit('.').next().unwrap() {

@@ -50,6 +50,25 @@ fn directory_objects(t: &Tenant) -> Objects {
     ]
 }
 
+/// A tenant's webhook endpoint and a delivery to it (a ping; the plugin is off in this test).
+async fn webhook_objects(app: &TestApp, t: &Tenant) -> Objects {
+    let s = app.support();
+    let create = "mutation($a: ID!) { webhookEndpointCreate(input: {accountId: $a, url: \"http://127.0.0.1:9/hook\"}) {
+        webhookEndpoint { id } userErrors { code } } }";
+    let body = app.gql(&s, create, json!({ "a": gid(Kind::Account, t.account) })).await;
+    let endpoint = body["data"]["webhookEndpointCreate"]["webhookEndpoint"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned();
+    let test = "mutation($i: ID!) { webhookEndpointTest(input: {id: $i}) { delivery { id } } }";
+    let body = app.gql(&s, test, json!({ "i": endpoint })).await;
+    let delivery = body["data"]["webhookEndpointTest"]["delivery"]["id"]
+        .as_str()
+        .unwrap_or_else(|| panic!("{body}"))
+        .to_owned();
+    vec![(Kind::WebhookEndpoint, endpoint), (Kind::WebhookDelivery, delivery)]
+}
+
 /// An MX-ONE tenant's objects: a remote extension (`number`, unique across accounts), a status using it, a client profile, a
 /// platform connection and a pending sync run (no sync runs in this process: nothing calls out).
 async fn mx_objects(app: &TestApp, t: &Tenant, platform: &FakePlatform, number: &str) -> Objects {
@@ -80,6 +99,7 @@ async fn mx_objects(app: &TestApp, t: &Tenant, platform: &FakePlatform, number: 
         (Kind::ClientProfile, profile),
         (Kind::PlatformSyncRun, run),
     ]);
+    objects.extend(webhook_objects(app, t).await);
     objects
 }
 
@@ -116,6 +136,7 @@ async fn mc_objects(app: &TestApp, t: &Tenant) -> Objects {
         (Kind::MobilityNotification, gid(Kind::MobilityNotification, n.id)),
         (Kind::NotificationRecipient, gid(Kind::NotificationRecipient, d.id)),
     ]);
+    objects.extend(webhook_objects(app, t).await);
     objects
 }
 
@@ -138,6 +159,8 @@ async fn snapshot(app: &TestApp) -> Vec<(&'static str, i64)> {
         "client_profile",
         "platform_connection",
         "platform_sync_run",
+        "webhook_endpoint",
+        "webhook_delivery",
         "outbox_event",
     ];
     let mut counts = Vec::new();
@@ -309,6 +332,7 @@ async fn t1_every_operation_answers_another_tenants_ids_as_unknown(backend: Back
     let app = spawn_app_with(backend, |s| {
         s.plugins.platform.enabled = false;
         s.plugins.email.enabled = false;
+        s.plugins.webhooks.enabled = false;
     })
     .await;
     let platform = FakePlatform::start("t1-token").await;

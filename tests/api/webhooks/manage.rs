@@ -241,6 +241,17 @@ async fn webhooks_failed_deliveries_can_be_retried(backend: Backend) {
     assert_eq!(now, json!({"state": "SUCCEEDED", "attempts": 2, "lastStatusCode": 200}));
     let body = app.gql(&app.token(t.dm), retry, json!({"i": delivery})).await;
     assert_eq!(codes(&body, "webhookDeliveryRetry"), vec!["INVALID_STATE"]);
+    // Done deliveries go once older than the settings keep them; waiting ones of an endpoint
+    // that is on stay.
+    let db = &app.state.db;
+    let left = || async { count(db, "SELECT COUNT(*) AS n FROM webhook_delivery").await };
+    let before = left().await;
+    let later = chrono::Utc::now() + chrono::Duration::days(1);
+    let earlier = chrono::Utc::now() - chrono::Duration::days(1);
+    assert_eq!(api::service::webhooks::prune_deliveries(db, earlier).await.unwrap(), 0);
+    let pruned = api::service::webhooks::prune_deliveries(db, later).await.unwrap();
+    assert_eq!(pruned, 1, "the succeeded ping goes");
+    assert_eq!(left().await, before - 1);
 }
 
 backend_tests!(

@@ -76,6 +76,13 @@ pub struct WebhookEndpointInput {
     pub id: ID,
 }
 
+/// Input naming one delivery.
+#[derive(InputObject)]
+pub struct WebhookDeliveryInput {
+    /// The delivery.
+    pub id: ID,
+}
+
 payload_type! {
     /// Result of `webhookEndpointDelete`.
     WebhookEndpointDeletePayload {
@@ -248,7 +255,7 @@ impl WebhookMutation {
     async fn webhook_delivery_retry(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The delivery.")] input: WebhookEndpointInput,
+        #[graphql(desc = "The delivery.")] input: WebhookDeliveryInput,
     ) -> Result<WebhookDeliveryPayload> {
         let guard = guard::check(&input);
         let p = context::principal(ctx)?;

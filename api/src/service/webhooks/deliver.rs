@@ -4,8 +4,8 @@
 //!
 //! - 2xx: `SUCCEEDED`.
 //! - A network error, a timeout, 5xx or 429: attempted again after a backoff that doubles per
-//!   attempt, with jitter (a 429's or 503's `Retry-After`, in seconds, is honoured up to the
-//!   longest backoff).
+//!   attempt, with jitter (a `Retry-After` in seconds on those answers is honoured between the
+//!   first backoff and the longest).
 //! - A redirect (never followed), 410 (the endpoint is then switched off) or another 4xx, or a
 //!   destination the settings refuse: `FAILED`, and the next delivery goes.
 //! - An endpoint whose deliveries have failed for `disable_after_hours` is switched off, with the
@@ -21,7 +21,8 @@ use entity::{WebhookDeliveryState, webhook_delivery, webhook_endpoint};
 use integrations::{WebhookSettings, outbound};
 use rand::Rng;
 use sea_orm::{
-    ActiveEnum, ColumnTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter, Statement,
+    ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter,
+    Statement,
     sea_query::{Expr, ExprTrait},
 };
 use secrecy::ExposeSecret;
@@ -78,6 +79,8 @@ pub struct Deliverer {
     pub settings: WebhookSettings,
     /// The outbound client (no redirects, no proxies, only permitted addresses).
     pub client: reqwest::Client,
+    /// Where deliveries may go.
+    pub policy: integrations::outbound::OutboundPolicy,
     /// This process's name in leases.
     pub owner: String,
 }
@@ -101,58 +104,104 @@ fn retry_after(resp: &reqwest::Response) -> Option<Duration> {
 }
 
 impl Deliverer {
-    /// The first pending delivery of up to `limit` endpoints that are on and due, each claimed
-    /// for this process (a delivery another process holds, or one behind an earlier pending
-    /// delivery of its endpoint, is not taken).
-    pub async fn claim(&self, limit: u64) -> Result<Vec<(webhook_delivery::Model, webhook_endpoint::Model)>, DbErr> {
+    /// One delivery this process may attempt now, claimed: the first pending delivery of an
+    /// endpoint that is on, due, and not being attempted by anyone (so an endpoint gets one
+    /// attempt at a time, in order). Up to `candidates` are looked at, so workers racing for the
+    /// same one each find another. The claim re-checks every condition in its own statement.
+    pub async fn claim(
+        &self,
+        candidates: u64,
+    ) -> Result<Option<(webhook_delivery::Model, webhook_endpoint::Model)>, DbErr> {
         let now = Utc::now();
         let backend = self.db.get_database_backend();
         let pending = WebhookDeliveryState::Pending.to_value();
-        let (p1, p2, p3, p4) = match backend {
-            sea_orm::DbBackend::Postgres => ("$1", "$2", "$3", "$4"),
-            _ => ("?", "?", "?", "?"),
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        let mut bind = |v: sea_orm::Value| {
+            values.push(v);
+            match backend {
+                sea_orm::DbBackend::Postgres => format!("${}", values.len()),
+                _ => "?".to_owned(),
+            }
         };
-        let sql = format!(
-            "SELECT d.* FROM webhook_delivery d JOIN webhook_endpoint e ON e.id = d.endpoint_id \
-             WHERE d.state = {p1} AND e.enabled AND d.next_attempt_at <= {p2} \
-             AND (d.lease_until IS NULL OR d.lease_until < {p3}) \
-             AND NOT EXISTS (SELECT 1 FROM webhook_delivery o WHERE o.endpoint_id = d.endpoint_id \
-               AND o.state = {p4} AND o.id < d.id) \
-             ORDER BY d.next_attempt_at LIMIT {limit}"
+        // Each endpoint's head (its first pending delivery, by the index on (endpoint, state,
+        // id)), when the endpoint is on, the head is due, and nothing of the endpoint is leased.
+        let (p1, p2, p3, p4) = (
+            bind(pending.clone().into()),
+            bind(now.into()),
+            bind(now.into()),
+            bind(now.into()),
         );
-        let due = webhook_delivery::Model::find_by_statement(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [pending.clone().into(), now.into(), now.into(), pending.into()],
-        ))
-        .all(&self.db)
-        .await?;
+        let sql = format!(
+            "SELECT d.* FROM webhook_endpoint e JOIN webhook_delivery d ON d.id = \
+               (SELECT o.id FROM webhook_delivery o WHERE o.endpoint_id = e.id AND o.state = {p1} ORDER BY o.id LIMIT 1) \
+             WHERE e.enabled AND d.next_attempt_at <= {p2} AND (d.lease_until IS NULL OR d.lease_until < {p3}) \
+             AND NOT EXISTS (SELECT 1 FROM webhook_delivery l WHERE l.endpoint_id = e.id AND l.lease_until >= {p4}) \
+             ORDER BY d.next_attempt_at LIMIT {candidates}"
+        );
+        let due = webhook_delivery::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+            .all(&self.db)
+            .await?;
         let lease = now + chrono::Duration::seconds(i64::try_from(self.settings.lease_seconds).unwrap_or(60));
-        let mut claimed = Vec::new();
-        for d in due {
-            let taken = webhook_delivery::Entity::update_many()
-                .col_expr(webhook_delivery::Column::LeaseOwner, Expr::value(self.owner.clone()))
-                .col_expr(webhook_delivery::Column::LeaseUntil, Expr::value(lease))
-                .filter(webhook_delivery::Column::Id.eq(d.id))
-                .filter(webhook_delivery::Column::State.eq(WebhookDeliveryState::Pending))
-                .filter(
-                    sea_orm::Condition::any()
-                        .add(webhook_delivery::Column::LeaseUntil.is_null())
-                        .add(webhook_delivery::Column::LeaseUntil.lt(now)),
-                )
-                .exec(&self.db)
-                .await?;
-            if taken.rows_affected != 1 {
+        // Start with a different candidate in each worker.
+        let offset = if due.is_empty() {
+            0
+        } else {
+            rand::rng().random_range(0..due.len())
+        };
+        for d in due.iter().cycle().skip(offset).take(due.len()) {
+            if !self.take(d, now, lease).await? {
                 continue;
             }
             if let Some(endpoint) = webhook_endpoint::Entity::find_by_id(d.endpoint_id)
                 .one(&self.db)
                 .await?
             {
-                claimed.push((d, endpoint));
+                return Ok(Some((d.clone(), endpoint)));
             }
         }
-        Ok(claimed)
+        Ok(None)
+    }
+
+    /// Leases `d` to this process, if it is still pending, due, its endpoint's head and on, and
+    /// nothing of its endpoint is leased: one statement, so two processes cannot both take it.
+    async fn take(
+        &self,
+        d: &webhook_delivery::Model,
+        now: chrono::DateTime<Utc>,
+        lease: chrono::DateTime<Utc>,
+    ) -> Result<bool, DbErr> {
+        let backend = self.db.get_database_backend();
+        let pending = WebhookDeliveryState::Pending.to_value();
+        let mut values: Vec<sea_orm::Value> = Vec::new();
+        let mut bind = |v: sea_orm::Value| {
+            values.push(v);
+            match backend {
+                sea_orm::DbBackend::Postgres => format!("${}", values.len()),
+                _ => "?".to_owned(),
+            }
+        };
+        let owner = bind(self.owner.clone().into());
+        let until = bind(lease.into());
+        let id = bind(d.id.into());
+        let state = bind(pending.clone().into());
+        let due = bind(now.into());
+        let free = bind(now.into());
+        let endpoint = bind(d.endpoint_id.into());
+        let earlier = bind(pending.into());
+        let busy = bind(now.into());
+        let sql = format!(
+            "UPDATE webhook_delivery SET lease_owner = {owner}, lease_until = {until} \
+             WHERE id = {id} AND state = {state} AND next_attempt_at <= {due} \
+             AND (lease_until IS NULL OR lease_until < {free}) \
+             AND EXISTS (SELECT 1 FROM webhook_endpoint e WHERE e.id = {endpoint} AND e.enabled) \
+             AND NOT EXISTS (SELECT 1 FROM webhook_delivery o WHERE o.endpoint_id = webhook_delivery.endpoint_id \
+               AND ((o.state = {earlier} AND o.id < webhook_delivery.id) OR o.lease_until >= {busy}))"
+        );
+        let done = self
+            .db
+            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
+            .await?;
+        Ok(done.rows_affected() == 1)
     }
 
     /// Posts `delivery` to `endpoint`, signed; how it went.
@@ -172,6 +221,22 @@ impl Deliverer {
                 None,
                 Some("the endpoint's secret cannot be opened (platform_token_key changed): rotate it".into()),
             );
+        }
+        // The settings may have changed since the endpoint was registered: an address written in
+        // the URL is checked again here (names are checked as they resolve).
+        match reqwest::Url::parse(&endpoint.url) {
+            Ok(url) => {
+                if let Err(refused) = self.policy.check_url(&url) {
+                    return done(Outcome::Fail { disable: false }, None, Some(refused.to_string()));
+                }
+            }
+            Err(_) => {
+                return done(
+                    Outcome::Fail { disable: false },
+                    None,
+                    Some("the URL does not parse".into()),
+                );
+            }
         }
         let keys: Vec<&str> = secrets.iter().map(|s| s.expose_secret()).collect();
         let timestamp = Utc::now().timestamp();
@@ -209,7 +274,9 @@ impl Deliverer {
         match status {
             200..=299 => done(Outcome::Delivered, code, None),
             429 | 500..=599 => {
-                let after = retry_after(&resp).map(|d| d.min(max));
+                // Honoured between the first backoff and the longest.
+                let least = Duration::from_secs(self.settings.backoff_initial_seconds);
+                let after = retry_after(&resp).map(|d| d.clamp(least, max.max(least)));
                 let outcome = after.map_or_else(|| retry(delivery.attempts), Outcome::Retry);
                 done(outcome, code, Some(format!("the endpoint answered HTTP {status}")))
             }
@@ -233,8 +300,10 @@ impl Deliverer {
         }
     }
 
-    /// Records how `attempt` went, while this process still holds the delivery; then marks the
-    /// endpoint failing (or no longer), and switches it off when it has failed too long.
+    /// Records how `attempt` went, while this process still holds the delivery, and in the same
+    /// transaction the endpoint's failure record: cleared by a success, started by a failure to
+    /// get an answer or a 5xx/429; an endpoint failing for `disable_after_hours`, or answering
+    /// 410, is switched off (so nothing more is sent to it after that commit).
     pub async fn settle(
         &self,
         delivery: &webhook_delivery::Model,
@@ -262,46 +331,65 @@ impl Deliverer {
             ),
             Outcome::Fail { .. } => update.col_expr(D::State, Expr::value(WebhookDeliveryState::Failed.to_value())),
         };
+        let txn = crate::db::begin_write(&self.db).await?;
         let done = update
             .filter(D::Id.eq(delivery.id))
             .filter(D::LeaseOwner.eq(self.owner.clone()))
-            .exec(&self.db)
+            .exec(&txn)
             .await?;
         if done.rows_affected != 1 {
             // Another process took it over (this one outlived its lease): its record stands.
-            return Ok(());
+            return txn.rollback().await;
         }
-        self.note_endpoint(endpoint, attempt).await
+        let changed = self.note_endpoint(&txn, endpoint, attempt).await?;
+        txn.commit().await?;
+        if changed {
+            crate::db::note_commit();
+        }
+        Ok(())
     }
 
-    /// The endpoint's failure record after an attempt: cleared by a success, started by a
-    /// failure; an endpoint failing for `disable_after_hours`, or answering 410, is switched off.
-    async fn note_endpoint(&self, endpoint: &webhook_endpoint::Model, attempt: &Attempt) -> Result<(), DbErr> {
+    /// The endpoint's failure record after an attempt, inside `txn`; true when it was switched
+    /// off (an event was recorded).
+    async fn note_endpoint(
+        &self,
+        txn: &sea_orm::DatabaseTransaction,
+        endpoint: &webhook_endpoint::Model,
+        attempt: &Attempt,
+    ) -> Result<bool, DbErr> {
         use webhook_endpoint::Column as E;
         let now = Utc::now();
-        if attempt.outcome == Outcome::Delivered {
-            if endpoint.failing_since.is_some() {
+        match attempt.outcome {
+            Outcome::Delivered => {
                 webhook_endpoint::Entity::update_many()
                     .col_expr(E::FailingSince, Expr::value(Option::<chrono::DateTime<Utc>>::None))
                     .filter(E::Id.eq(endpoint.id))
-                    .exec(&self.db)
+                    .filter(E::FailingSince.is_not_null())
+                    .exec(txn)
                     .await?;
+                return Ok(false);
             }
-            return Ok(());
+            // The endpoint answered: it is there, this delivery is what it refused.
+            Outcome::Fail { disable: false } if attempt.status.is_some() => return Ok(false),
+            _ => {}
         }
-        let since = endpoint.failing_since.unwrap_or(now);
+        let current = webhook_endpoint::Entity::find_by_id(endpoint.id).one(txn).await?;
+        let Some(current) = current.filter(|e| e.enabled) else {
+            return Ok(false);
+        };
+        let since = current.failing_since.unwrap_or(now);
         let limit = chrono::Duration::hours(i64::try_from(self.settings.disable_after_hours).unwrap_or(72));
         let gone = matches!(attempt.outcome, Outcome::Fail { disable: true });
         if !gone && now - since < limit {
-            if endpoint.failing_since.is_none() {
+            if current.failing_since.is_none() {
                 webhook_endpoint::Entity::update_many()
                     .col_expr(E::FailingSince, Expr::value(now))
                     .filter(E::Id.eq(endpoint.id))
                     .filter(E::FailingSince.is_null())
-                    .exec(&self.db)
+                    .exec(txn)
                     .await?;
             }
-            return Ok(());
+            return Ok(false);
         }
         let last = attempt.error.clone().unwrap_or_default();
         let reason = if gone {
@@ -312,19 +400,19 @@ impl Deliverer {
                 since.to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
             )
         };
-        disable(&self.db, endpoint, &reason, since).await
+        disable(txn, &current, &reason, since).await?;
+        Ok(true)
     }
 }
 
-/// Switches `endpoint` off with `reason`, recording the change as Reach's.
+/// Switches `endpoint` off with `reason` inside `txn`, recording the change as Reach's.
 async fn disable(
-    db: &DatabaseConnection,
+    txn: &sea_orm::DatabaseTransaction,
     endpoint: &webhook_endpoint::Model,
     reason: &str,
     since: chrono::DateTime<Utc>,
 ) -> Result<(), DbErr> {
     use webhook_endpoint::Column as E;
-    let txn = crate::db::begin_write(db).await?;
     let changed = webhook_endpoint::Entity::update_many()
         .col_expr(E::Enabled, Expr::value(false))
         .col_expr(E::DisabledReason, Expr::value(reason.to_owned()))
@@ -333,7 +421,7 @@ async fn disable(
         .col_expr(E::Version, Expr::col(E::Version).add(1))
         .filter(E::Id.eq(endpoint.id))
         .filter(E::Enabled.eq(true))
-        .exec(&txn)
+        .exec(txn)
         .await?;
     if changed.rows_affected == 1 {
         let mut changes = ev::Changes::new();
@@ -344,10 +432,8 @@ async fn disable(
         );
         let system = Principal::Support { name: ACTOR.into() };
         let event = Event::WebhookEndpointUpdated(ev::Changed { changes });
-        outbox::record(&txn, &system, event.about(endpoint.account_id, endpoint.id)).await?;
+        outbox::record(txn, &system, event.about(endpoint.account_id, endpoint.id)).await?;
     }
-    txn.commit().await?;
-    crate::db::note_commit();
     Ok(())
 }
 

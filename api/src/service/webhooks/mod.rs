@@ -15,7 +15,7 @@ use std::collections::HashMap;
 use chrono::{Duration, Utc};
 use entity::{WebhookDeliveryState, event::KINDS, webhook_delivery, webhook_endpoint};
 use integrations::{WebhookSettings, outbound::OutboundPolicy};
-use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QueryTrait, Set};
 use serde_json::json;
 use uuid::Uuid;
 
@@ -103,6 +103,13 @@ fn kinds(given: Vec<String>) -> Result<Vec<String>, UserError> {
 /// The event types an endpoint gets (empty: all).
 pub fn event_kinds(endpoint: &webhook_endpoint::Model) -> Vec<String> {
     serde_json::from_value(endpoint.event_kinds.clone()).unwrap_or_default()
+}
+
+/// What events say of an endpoint's URL: its origin (`https://host:port`). The rest of a webhook
+/// URL often holds a token (a path or query a receiver checks), and events reach the audit log's
+/// readers and other endpoints.
+pub fn origin(url: &str) -> String {
+    reqwest::Url::parse(url).map_or_else(|_| String::new(), |u| u.origin().ascii_serialization())
 }
 
 /// Where a secret is sealed: bound to the account and to this endpoint (a tag no platform base
@@ -197,7 +204,7 @@ pub async fn create(
     .insert(&txn)
     .await?;
     let event = Event::WebhookEndpointCreated(ev::WebhookEndpoint {
-        url,
+        url: origin(&url),
         description,
         event_kinds: kinds,
     });
@@ -256,7 +263,7 @@ pub async fn update(
     let mut changes = ev::Changes::new();
     let mut am: webhook_endpoint::ActiveModel = current.clone().into();
     if let Some(url) = url.filter(|u| *u != current.url) {
-        changes.insert("url".into(), ev::FieldChange::new(&current.url, &url));
+        changes.insert("url".into(), ev::FieldChange::new(origin(&current.url), origin(&url)));
         am.url = Set(url);
     }
     if let Some(d) = description.filter(|d| *d != current.description) {
@@ -281,6 +288,18 @@ pub async fn update(
     am.updated_at = Set(Utc::now());
     am.version = Set(current.version + 1);
     let model = am.update(&txn).await?;
+    if patch.enabled == Some(true) && !current.enabled {
+        // What waited while it was off goes now, not after its last backoff.
+        webhook_delivery::Entity::update_many()
+            .col_expr(
+                webhook_delivery::Column::NextAttemptAt,
+                sea_orm::sea_query::Expr::value(Utc::now()),
+            )
+            .filter(webhook_delivery::Column::EndpointId.eq(model.id))
+            .filter(webhook_delivery::Column::State.eq(WebhookDeliveryState::Pending))
+            .exec(&txn)
+            .await?;
+    }
     let event = Event::WebhookEndpointUpdated(ev::Changed { changes });
     outbox::record(&txn, p, event.about(model.account_id, model.id)).await?;
     super::commit(txn).await?;
@@ -297,7 +316,7 @@ pub async fn delete(db: &impl db::Db, p: &Principal, id: Option<Uuid>) -> Servic
         .await?;
     webhook_endpoint::Entity::delete_by_id(endpoint.id).exec(&txn).await?;
     let event = Event::WebhookEndpointDeleted(ev::WebhookEndpoint {
-        url: endpoint.url.clone(),
+        url: origin(&endpoint.url),
         description: endpoint.description.clone(),
         event_kinds: event_kinds(&endpoint),
     });
@@ -426,6 +445,28 @@ pub async fn retry(
     let model = am.update(&txn).await?;
     super::commit(txn).await?;
     Ok(model)
+}
+
+/// Deletes deliveries queued before `cutoff` that are done (`SUCCEEDED`, `FAILED`), and those
+/// still waiting for an endpoint that is off; returns how many. Their bodies hold the events'
+/// data, which is not kept longer than the settings say.
+pub async fn prune_deliveries(db: &impl ConnectionTrait, cutoff: chrono::DateTime<Utc>) -> Result<u64, sea_orm::DbErr> {
+    use sea_orm::QuerySelect;
+    let off = webhook_endpoint::Entity::find()
+        .select_only()
+        .column(webhook_endpoint::Column::Id)
+        .filter(webhook_endpoint::Column::Enabled.eq(false))
+        .into_query();
+    let done = webhook_delivery::Entity::delete_many()
+        .filter(webhook_delivery::Column::CreatedAt.lt(cutoff))
+        .filter(
+            sea_orm::Condition::any()
+                .add(webhook_delivery::Column::State.ne(WebhookDeliveryState::Pending))
+                .add(webhook_delivery::Column::EndpointId.in_subquery(off)),
+        )
+        .exec(db)
+        .await?;
+    Ok(done.rows_affected)
 }
 
 /// An account's endpoints, oldest first.

@@ -136,8 +136,9 @@ impl Plugin for WebhooksPlugin {
         let now = Utc::now();
         let body = body(kind, event.occurred_at, &data(event));
         let rows: Vec<webhook_delivery::ActiveModel> = (endpoints.iter())
-            // An endpoint that is off gets nothing meanwhile (the audit log keeps the events).
-            .filter(|e| e.enabled)
+            // An endpoint that is off gets nothing meanwhile (the audit log keeps the events), and
+            // none gets what happened before it was registered.
+            .filter(|e| e.enabled && event.occurred_at >= e.created_at)
             .filter(|e| {
                 let kinds = event_kinds(e);
                 kinds.is_empty() || kinds.iter().any(|k| k == kind)
@@ -198,46 +199,48 @@ impl Plugin for WebhooksPlugin {
             key: self.key.clone(),
             settings: self.settings.clone(),
             client,
+            policy,
             owner: ctx.owner.clone(),
         };
         (0..self.settings.workers)
-            .map(|_| {
+            .map(|i| {
                 let (deliverer, ctx, queued) = (deliverer.clone(), ctx.clone(), self.queued.clone());
-                Box::pin(work(deliverer, ctx, queued)) as Job
+                Box::pin(work(deliverer, ctx, queued, i == 0)) as Job
             })
             .collect()
     }
 }
 
-/// One worker: delivers what is due, one delivery at a time, until the process stops; when
-/// nothing is due it waits for the feed, a commit of this process, or the poll interval.
-async fn work(deliverer: Deliverer, ctx: JobContext, queued: Arc<Notify>) {
+/// One worker: delivers what is due, one delivery at a time, until the process stops. When
+/// nothing is due it waits for the feed to queue something, the poll interval, or (the first
+/// worker only, so a burst of writes costs one look) a commit of this process: a test ping or a
+/// retry asked through the API.
+async fn work(deliverer: Deliverer, ctx: JobContext, queued: Arc<Notify>, watches_commits: bool) {
     let mut wake = ctx.wake.subscribe();
+    let candidates = deliverer.settings.workers as u64 * 2;
     loop {
         if ctx.stop.is_cancelled() {
             return;
         }
-        let claimed = match deliverer.claim(1).await {
+        let claimed = match deliverer.claim(candidates).await {
             Ok(claimed) => claimed,
             Err(e) => {
                 tracing::warn!(error = %e, "webhooks: cannot read the queue");
-                Vec::new()
+                None
             }
         };
-        if claimed.is_empty() {
+        let Some((delivery, endpoint)) = claimed else {
             tokio::select! {
                 () = ctx.stop.cancelled() => return,
                 () = queued.notified() => {}
-                _ = wake.changed() => {}
+                _ = wake.changed(), if watches_commits => {}
                 () = tokio::time::sleep(ctx.poll) => {}
             }
             continue;
-        }
-        for (delivery, endpoint) in claimed {
-            let attempt = deliverer.attempt(&delivery, &endpoint).await;
-            if let Err(e) = deliverer.settle(&delivery, &endpoint, &attempt).await {
-                tracing::warn!(error = %e, delivery = %delivery.id, "webhooks: cannot record an attempt");
-            }
+        };
+        let attempt = deliverer.attempt(&delivery, &endpoint).await;
+        if let Err(e) = deliverer.settle(&delivery, &endpoint, &attempt).await {
+            tracing::warn!(error = %e, delivery = %delivery.id, "webhooks: cannot record an attempt");
         }
     }
 }
