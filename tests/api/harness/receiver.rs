@@ -27,6 +27,8 @@ pub enum Reply {
     RetryAfter(u16, u64),
     /// `302 Found` to this URL.
     Redirect(String),
+    /// `200`, after this long (recorded when it arrives).
+    Delay(std::time::Duration),
 }
 
 /// One request as received.
@@ -67,28 +69,37 @@ pub struct Receiver {
 pub const REMOTE_BODY: &str = "REMOTE-BODY-NOT-FOR-ADMINS";
 
 async fn hook(State(inner): State<Arc<Mutex<Inner>>>, headers: HeaderMap, body: Bytes) -> Response {
-    let mut inner = inner.lock().unwrap();
-    let reply = inner.replies.pop_front();
-    let (status, response) = match reply {
-        None => (200, StatusCode::OK.into_response()),
-        Some(Reply::Status(s)) => (s, (StatusCode::from_u16(s).unwrap(), REMOTE_BODY).into_response()),
-        Some(Reply::RetryAfter(s, secs)) => (
-            s,
-            (
-                StatusCode::from_u16(s).unwrap(),
-                [("retry-after", secs.to_string())],
-                REMOTE_BODY,
-            )
-                .into_response(),
-        ),
-        Some(Reply::Redirect(to)) => (302, (StatusCode::FOUND, [("location", to)]).into_response()),
+    let (status, response, delay) = {
+        let mut inner = inner.lock().unwrap();
+        let reply = inner.replies.pop_front();
+        let (status, response, delay) = match reply {
+            None => (200, StatusCode::OK.into_response(), None),
+            Some(Reply::Status(s)) => (s, (StatusCode::from_u16(s).unwrap(), REMOTE_BODY).into_response(), None),
+            Some(Reply::RetryAfter(s, secs)) => (
+                s,
+                (
+                    StatusCode::from_u16(s).unwrap(),
+                    [("retry-after", secs.to_string())],
+                    REMOTE_BODY,
+                )
+                    .into_response(),
+                None,
+            ),
+            Some(Reply::Redirect(to)) => (302, (StatusCode::FOUND, [("location", to)]).into_response(), None),
+            Some(Reply::Delay(d)) => (200, StatusCode::OK.into_response(), Some(d)),
+        };
+        inner.received.push(Received {
+            headers,
+            body: String::from_utf8_lossy(&body).into_owned(),
+            at: Instant::now(),
+            status,
+        });
+        (status, response, delay)
     };
-    inner.received.push(Received {
-        headers,
-        body: String::from_utf8_lossy(&body).into_owned(),
-        at: Instant::now(),
-        status,
-    });
+    let _ = status;
+    if let Some(d) = delay {
+        tokio::time::sleep(d).await;
+    }
     response
 }
 
