@@ -90,6 +90,10 @@ impl Feed {
             if let Some(at) = done
                 && renewed.elapsed() > self.lease / 3
             {
+                // What the plugin kept for the end of the batch is written before its place moves.
+                if let Err(e) = self.plugin.flush().await {
+                    return Err(FeedError::Plugin(e));
+                }
                 if !self.advance(at).await? {
                     return Ok(Round::Idle);
                 }
@@ -113,6 +117,9 @@ impl Feed {
             done = batch.last.or(done);
         }
         if let Some(at) = done {
+            if let Err(e) = self.plugin.flush().await {
+                return Err(FeedError::Plugin(e));
+            }
             self.advance(at).await?;
         }
         match failed {

@@ -46,6 +46,13 @@ pub trait Plugin: Send + Sync + 'static {
     /// later.
     async fn handle(&self, event: &Logged) -> Result<(), PluginError>;
 
+    /// Writes what the plugin gathered from the events handled so far, before the feed moves the
+    /// plugin's place past them (a plugin may batch its writes across a read of the log). An
+    /// error leaves the place where it was: those events come again.
+    async fn flush(&self) -> Result<(), PluginError> {
+        Ok(())
+    }
+
     /// The plugin's background jobs, started once per process.
     fn jobs(self: Arc<Self>, _ctx: JobContext) -> Vec<Job> {
         Vec::new()

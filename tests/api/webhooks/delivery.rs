@@ -294,7 +294,12 @@ async fn webhooks_switch_off_an_endpoint_failing_too_long(backend: Backend) {
     .await;
     rename(&app, t, "Uma Late").await;
     receiver.until("a first 503", |r| !r.is_empty()).await;
-    // It has been failing for four days (the setting: three).
+    // Once the first failure is recorded, it has been failing for four days (the setting: three).
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    while endpoints(&app, t.account).await[0]["failingSince"].is_null() {
+        assert!(std::time::Instant::now() < until, "the first failure is recorded");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     entity::webhook_endpoint::Entity::update_many()
         .col_expr(
             entity::webhook_endpoint::Column::FailingSince,

@@ -124,18 +124,22 @@ impl Deliverer {
             }
         };
         // Each endpoint's head (its first pending delivery, by the index on (endpoint, state,
-        // id)), when the endpoint is on, the head is due, and nothing of the endpoint is leased.
-        let (p1, p2, p3, p4) = (
+        // id)), when the endpoint is on, the head is due, and nothing of the endpoint is leased
+        // (only pending deliveries hold leases: settling one clears its lease, so the same index
+        // serves that question and done deliveries are never read).
+        let (p1, p2, p3, p4, p5) = (
             bind(pending.clone().into()),
             bind(now.into()),
             bind(now.into()),
+            bind(pending.clone().into()),
             bind(now.into()),
         );
         let sql = format!(
             "SELECT d.* FROM webhook_endpoint e JOIN webhook_delivery d ON d.id = \
                (SELECT o.id FROM webhook_delivery o WHERE o.endpoint_id = e.id AND o.state = {p1} ORDER BY o.id LIMIT 1) \
              WHERE e.enabled AND d.next_attempt_at <= {p2} AND (d.lease_until IS NULL OR d.lease_until < {p3}) \
-             AND NOT EXISTS (SELECT 1 FROM webhook_delivery l WHERE l.endpoint_id = e.id AND l.lease_until >= {p4}) \
+             AND NOT EXISTS (SELECT 1 FROM webhook_delivery l WHERE l.endpoint_id = e.id AND l.state = {p4} \
+               AND l.lease_until >= {p5}) \
              ORDER BY d.next_attempt_at LIMIT {candidates}"
         );
         let due = webhook_delivery::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
@@ -195,7 +199,7 @@ impl Deliverer {
              AND (lease_until IS NULL OR lease_until < {free}) \
              AND EXISTS (SELECT 1 FROM webhook_endpoint e WHERE e.id = {endpoint} AND e.enabled) \
              AND NOT EXISTS (SELECT 1 FROM webhook_delivery o WHERE o.endpoint_id = webhook_delivery.endpoint_id \
-               AND ((o.state = {earlier} AND o.id < webhook_delivery.id) OR o.lease_until >= {busy}))"
+               AND o.state = {earlier} AND (o.id < webhook_delivery.id OR o.lease_until >= {busy}))"
         );
         let done = self
             .db

@@ -27,6 +27,10 @@ use crate::service::{audit, sync::seal::TokenKey};
 /// handled it meanwhile).
 const KEEP_ENDPOINTS: Duration = Duration::from_secs(2);
 
+/// Deliveries written per statement when the feed flushes (17 columns each: far under the
+/// databases' limits on bound values).
+const FLUSH_ROWS: usize = 500;
+
 /// Accounts whose endpoints the feed keeps at most; past it, it forgets them all.
 const KEPT_ACCOUNTS: usize = 10_000;
 
@@ -43,6 +47,9 @@ pub struct WebhooksPlugin {
     /// Each account's endpoints as the feed last read them: a burst of events (a 1,000-user
     /// enable) reads them once, not once per event.
     kept: Mutex<HashMap<Uuid, Kept>>,
+    /// Deliveries queued by the events handled since the last flush: written in one statement
+    /// before the feed moves past those events.
+    gathered: Mutex<Vec<webhook_delivery::ActiveModel>>,
 }
 
 impl WebhooksPlugin {
@@ -54,6 +61,7 @@ impl WebhooksPlugin {
             key,
             queued: Arc::new(Notify::new()),
             kept: Mutex::new(HashMap::new()),
+            gathered: Mutex::new(Vec::new()),
         }
     }
 
@@ -134,8 +142,7 @@ impl Plugin for WebhooksPlugin {
         let endpoints = self.endpoints(account_id).await?;
         let kind = event.event.kind();
         let now = Utc::now();
-        let body = body(kind, event.occurred_at, &data(event));
-        let rows: Vec<webhook_delivery::ActiveModel> = (endpoints.iter())
+        let wanting: Vec<&webhook_endpoint::Model> = (endpoints.iter())
             // An endpoint that is off gets nothing meanwhile (the audit log keeps the events), and
             // none gets what happened before it was registered.
             .filter(|e| e.enabled && event.occurred_at >= e.created_at)
@@ -143,6 +150,12 @@ impl Plugin for WebhooksPlugin {
                 let kinds = event_kinds(e);
                 kinds.is_empty() || kinds.iter().any(|k| k == kind)
             })
+            .collect();
+        if wanting.is_empty() {
+            return Ok(());
+        }
+        let body = body(kind, event.occurred_at, &data(event));
+        let rows: Vec<webhook_delivery::ActiveModel> = (wanting.into_iter())
             .map(|e| webhook_delivery::ActiveModel {
                 id: Set(Uuid::now_v7()),
                 endpoint_id: Set(e.id),
@@ -163,18 +176,39 @@ impl Plugin for WebhooksPlugin {
                 delivered_at: Set(None),
             })
             .collect();
+        if !rows.is_empty()
+            && let Ok(mut gathered) = self.gathered.lock()
+        {
+            gathered.extend(rows);
+        }
+        Ok(())
+    }
+
+    async fn flush(&self) -> Result<(), PluginError> {
+        let rows = match self.gathered.lock() {
+            Ok(mut gathered) => std::mem::take(&mut *gathered),
+            Err(_) => return Err(PluginError("the webhooks plugin's queue is poisoned".into())),
+        };
         if rows.is_empty() {
             return Ok(());
         }
         // An event handed over again (at least once) is queued once per endpoint.
-        webhook_delivery::Entity::insert_many(rows)
-            .on_conflict_do_nothing_on([
-                webhook_delivery::Column::EndpointId,
-                webhook_delivery::Column::MessageId,
-            ])
-            .exec_without_returning(&self.db)
-            .await
-            .map_err(|e| PluginError(e.to_string()))?;
+        for chunk in rows.chunks(FLUSH_ROWS) {
+            let written = webhook_delivery::Entity::insert_many(chunk.to_vec())
+                .on_conflict_do_nothing_on([
+                    webhook_delivery::Column::EndpointId,
+                    webhook_delivery::Column::MessageId,
+                ])
+                .exec_without_returning(&self.db)
+                .await;
+            if let Err(e) = written {
+                // The batch comes again; forget what was read of the endpoints (one may be gone).
+                if let Ok(mut kept) = self.kept.lock() {
+                    kept.clear();
+                }
+                return Err(PluginError(e.to_string()));
+            }
+        }
         self.queued.notify_waiters();
         Ok(())
     }
