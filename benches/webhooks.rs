@@ -201,6 +201,6 @@ async fn main() {
         "{}; release build; Reach, receiver and floor in one process.",
         machine()
     );
-    support::on_each_database(|label, url| run(label, url)).await;
+    support::on_each_database(run).await;
     println!("\nAt the end: {}.", machine());
 }
