@@ -26,7 +26,6 @@ use sea_orm::{
     sea_query::{Expr, ExprTrait},
 };
 use secrecy::ExposeSecret;
-use uuid::Uuid;
 
 use super::{secrets, sign};
 use crate::{
@@ -439,11 +438,6 @@ async fn disable(
         outbox::record(txn, &system, event.about(endpoint.account_id, endpoint.id)).await?;
     }
     Ok(())
-}
-
-/// A delivery's id for the log.
-pub fn describe(delivery: &webhook_delivery::Model) -> (Uuid, &str) {
-    (delivery.id, delivery.event_type.as_str())
 }
 
 #[cfg(test)]
