@@ -14,14 +14,15 @@ use entity::{
     event::{Event, Logged, Undecodable},
     outbox_event, plugin_cursor,
 };
-use sea_orm::{
-    ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryOrder, QuerySelect, Statement, Value,
-};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryOrder, QuerySelect};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
 use crate::policy::{Principal, SYSTEM_NAMES};
-use crate::service::pagination::{self, Cursor, PageRequest};
+use crate::service::{
+    pagination::{self, Cursor, PageRequest},
+    sql::Sql,
+};
 
 /// Which of an account's entries a principal reads.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -62,40 +63,6 @@ pub struct Filter {
     pub since: Option<DateTime<Utc>>,
     /// Recorded before.
     pub until: Option<DateTime<Utc>>,
-}
-
-/// A statement's text and values, with the backend's placeholders.
-struct Sql {
-    backend: DbBackend,
-    text: String,
-    values: Vec<Value>,
-}
-
-impl Sql {
-    fn new(backend: DbBackend) -> Self {
-        Self {
-            backend,
-            text: String::new(),
-            values: Vec::new(),
-        }
-    }
-
-    /// A placeholder for `value`.
-    fn bind(&mut self, value: impl Into<Value>) -> String {
-        self.values.push(value.into());
-        match self.backend {
-            DbBackend::Postgres => format!("${}", self.values.len()),
-            _ => "?".to_owned(),
-        }
-    }
-
-    fn push(&mut self, text: &str) {
-        self.text.push_str(text);
-    }
-
-    fn statement(self) -> Statement {
-        Statement::from_sql_and_values(self.backend, self.text, self.values)
-    }
 }
 
 /// Appends the conditions every read of the account's view shares: the account, the caller's

@@ -11,6 +11,7 @@ pub mod outbox;
 pub mod pagination;
 pub mod patch;
 pub mod remote;
+pub(crate) mod sql;
 pub mod sync;
 pub mod text;
 pub mod validate;

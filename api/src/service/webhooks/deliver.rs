@@ -22,12 +22,12 @@ use integrations::{WebhookSettings, outbound};
 use rand::Rng;
 use sea_orm::{
     ActiveEnum, ColumnTrait, ConnectionTrait, DatabaseConnection, DbErr, EntityTrait, FromQueryResult, QueryFilter,
-    Statement,
     sea_query::{Expr, ExprTrait},
 };
 use secrecy::ExposeSecret;
 
 use super::{secrets, sign};
+use crate::service::sql::Sql;
 use crate::{
     policy::Principal,
     service::{
@@ -112,36 +112,28 @@ impl Deliverer {
         candidates: u64,
     ) -> Result<Option<(webhook_delivery::Model, webhook_endpoint::Model)>, DbErr> {
         let now = Utc::now();
-        let backend = self.db.get_database_backend();
         let pending = WebhookDeliveryState::Pending.to_value();
-        let mut values: Vec<sea_orm::Value> = Vec::new();
-        let mut bind = |v: sea_orm::Value| {
-            values.push(v);
-            match backend {
-                sea_orm::DbBackend::Postgres => format!("${}", values.len()),
-                _ => "?".to_owned(),
-            }
-        };
+        let mut sql = Sql::new(self.db.get_database_backend());
         // Each endpoint's head (its first pending delivery, by the index on (endpoint, state,
         // id)), when the endpoint is on, the head is due, and nothing of the endpoint is leased
         // (only pending deliveries hold leases: settling one clears its lease, so the same index
         // serves that question and done deliveries are never read).
         let (p1, p2, p3, p4, p5) = (
-            bind(pending.clone().into()),
-            bind(now.into()),
-            bind(now.into()),
-            bind(pending.clone().into()),
-            bind(now.into()),
+            sql.bind(pending.clone()),
+            sql.bind(now),
+            sql.bind(now),
+            sql.bind(pending),
+            sql.bind(now),
         );
-        let sql = format!(
+        sql.push(&format!(
             "SELECT d.* FROM webhook_endpoint e JOIN webhook_delivery d ON d.id = \
                (SELECT o.id FROM webhook_delivery o WHERE o.endpoint_id = e.id AND o.state = {p1} ORDER BY o.id LIMIT 1) \
              WHERE e.enabled AND d.next_attempt_at <= {p2} AND (d.lease_until IS NULL OR d.lease_until < {p3}) \
              AND NOT EXISTS (SELECT 1 FROM webhook_delivery l WHERE l.endpoint_id = e.id AND l.state = {p4} \
                AND l.lease_until >= {p5}) \
              ORDER BY d.next_attempt_at LIMIT {candidates}"
-        );
-        let due = webhook_delivery::Model::find_by_statement(Statement::from_sql_and_values(backend, sql, values))
+        ));
+        let due = webhook_delivery::Model::find_by_statement(sql.statement())
             .all(&self.db)
             .await?;
         let lease = now + chrono::Duration::seconds(i64::try_from(self.settings.lease_seconds).unwrap_or(60));
@@ -173,37 +165,26 @@ impl Deliverer {
         now: chrono::DateTime<Utc>,
         lease: chrono::DateTime<Utc>,
     ) -> Result<bool, DbErr> {
-        let backend = self.db.get_database_backend();
         let pending = WebhookDeliveryState::Pending.to_value();
-        let mut values: Vec<sea_orm::Value> = Vec::new();
-        let mut bind = |v: sea_orm::Value| {
-            values.push(v);
-            match backend {
-                sea_orm::DbBackend::Postgres => format!("${}", values.len()),
-                _ => "?".to_owned(),
-            }
-        };
-        let owner = bind(self.owner.clone().into());
-        let until = bind(lease.into());
-        let id = bind(d.id.into());
-        let state = bind(pending.clone().into());
-        let due = bind(now.into());
-        let free = bind(now.into());
-        let endpoint = bind(d.endpoint_id.into());
-        let earlier = bind(pending.into());
-        let busy = bind(now.into());
-        let sql = format!(
+        let mut sql = Sql::new(self.db.get_database_backend());
+        let owner = sql.bind(self.owner.clone());
+        let until = sql.bind(lease);
+        let id = sql.bind(d.id);
+        let state = sql.bind(pending.clone());
+        let due = sql.bind(now);
+        let free = sql.bind(now);
+        let endpoint = sql.bind(d.endpoint_id);
+        let earlier = sql.bind(pending);
+        let busy = sql.bind(now);
+        sql.push(&format!(
             "UPDATE webhook_delivery SET lease_owner = {owner}, lease_until = {until} \
              WHERE id = {id} AND state = {state} AND next_attempt_at <= {due} \
              AND (lease_until IS NULL OR lease_until < {free}) \
              AND EXISTS (SELECT 1 FROM webhook_endpoint e WHERE e.id = {endpoint} AND e.enabled) \
              AND NOT EXISTS (SELECT 1 FROM webhook_delivery o WHERE o.endpoint_id = webhook_delivery.endpoint_id \
                AND o.state = {earlier} AND (o.id < webhook_delivery.id OR o.lease_until >= {busy}))"
-        );
-        let done = self
-            .db
-            .execute_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await?;
+        ));
+        let done = self.db.execute_raw(sql.statement()).await?;
         Ok(done.rows_affected() == 1)
     }
 
