@@ -65,6 +65,19 @@ pub async fn endpoints(app: &TestApp, account: uuid::Uuid) -> Vec<Value> {
     body["data"]["node"]["webhookEndpoints"].as_array().unwrap().clone()
 }
 
+/// The account's first endpoint once `done` holds for it, or as it is after 10 s (the caller's
+/// assertions then say what did not happen).
+pub async fn first_endpoint_when(app: &TestApp, account: uuid::Uuid, done: impl Fn(&Value) -> bool) -> Value {
+    let until = std::time::Instant::now() + Duration::from_secs(10);
+    loop {
+        let ep = endpoints(app, account).await[0].clone();
+        if done(&ep) || std::time::Instant::now() > until {
+            return ep;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// The Standard Webhooks check, written from the specification: the signed content is
 /// `id.timestamp.body`; the key is the base64 after `whsec_`; the header lists `v1,<base64>`
 /// signatures separated by spaces, any of which may match; the timestamp is within 5 minutes.
@@ -245,14 +258,7 @@ async fn webhooks_give_up_on_4xx_and_redirects_and_stop_on_410(backend: Backend)
     let got_now = receiver.received();
     assert_eq!(got_now.len(), 3, "nothing after the 410, and the redirect not followed");
     assert_eq!(got.iter().map(|r| r.status).collect::<Vec<_>>(), [400, 302, 410]);
-    let until = std::time::Instant::now() + Duration::from_secs(10);
-    let ep = loop {
-        let ep = endpoints(&app, t.account).await[0].clone();
-        if ep["enabled"] == false || std::time::Instant::now() > until {
-            break ep;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let ep = first_endpoint_when(&app, t.account, |ep| ep["enabled"] == false).await;
     assert_eq!(ep["enabled"], false, "{ep}");
     assert!(ep["disabledReason"].as_str().unwrap().contains("410"), "{ep}");
     let d = ep["recentDeliveries"].as_array().unwrap();
@@ -310,14 +316,7 @@ async fn webhooks_switch_off_an_endpoint_failing_too_long(backend: Backend) {
         .await
         .unwrap();
     receiver.until("a second 503", |r| r.len() >= 2).await;
-    let until = std::time::Instant::now() + Duration::from_secs(10);
-    let ep = loop {
-        let ep = endpoints(&app, t.account).await[0].clone();
-        if ep["enabled"] == false || std::time::Instant::now() > until {
-            break ep;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let ep = first_endpoint_when(&app, t.account, |ep| ep["enabled"] == false).await;
     assert_eq!(ep["enabled"], false, "{ep}");
     assert!(ep["disabledReason"].as_str().unwrap().contains("failing since"), "{ep}");
     // Switched on again by an admin, the waiting delivery goes.
@@ -391,14 +390,8 @@ async fn webhooks_refuse_non_public_destinations(backend: Backend) {
     )
     .await;
     rename(&app, t, "Uma Local").await;
-    let until = std::time::Instant::now() + Duration::from_secs(10);
-    let d = loop {
-        let d = endpoints(&app, t.account).await[0]["recentDeliveries"][0].clone();
-        if d["state"] == "FAILED" || std::time::Instant::now() > until {
-            break d;
-        }
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    };
+    let ep = first_endpoint_when(&app, t.account, |ep| ep["recentDeliveries"][0]["state"] == "FAILED").await;
+    let d = ep["recentDeliveries"][0].clone();
     assert_eq!(d["state"], "FAILED", "{d}");
     assert!(d["lastError"].as_str().unwrap().contains("allow_destinations"), "{d}");
     assert!(receiver.received().is_empty(), "no connection left Reach");
