@@ -14,6 +14,7 @@ mod m20261206_000001_filter_statistics;
 mod m20261207_000001_trace_context;
 mod m20261208_000001_audit;
 mod m20261209_000001_webhooks;
+pub mod m20261210_000001_audit_views;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261207_000001_trace_context::Migration),
             Box::new(m20261208_000001_audit::Migration),
             Box::new(m20261209_000001_webhooks::Migration),
+            Box::new(m20261210_000001_audit_views::Migration),
         ]
     }
 }

@@ -123,7 +123,7 @@ enum NodeItem {
 /// The fields of `selection` as (response key, field), when every item is a plain field whose
 /// only directives are `@skip`/`@include` (already applied by the time a resolver runs) and no
 /// response key repeats; `None` otherwise.
-fn plain_fields(selection: &[Positioned<Selection>]) -> Option<Vec<(&Name, &Field)>> {
+pub(crate) fn plain_fields(selection: &[Positioned<Selection>]) -> Option<Vec<(&Name, &Field)>> {
     let mut out: Vec<(&Name, &Field)> = Vec::with_capacity(selection.len());
     for item in selection {
         let Selection::Field(field) = &item.node else {
@@ -144,7 +144,7 @@ fn plain_fields(selection: &[Positioned<Selection>]) -> Option<Vec<(&Name, &Fiel
 }
 
 /// Whether `field` is a leaf with no arguments.
-fn leaf(field: &Field) -> bool {
+pub(crate) fn leaf(field: &Field) -> bool {
     field.arguments.is_empty() && field.selection_set.node.items.is_empty()
 }
 

@@ -14,7 +14,8 @@ use entity::{
     event::{Event, Logged, Undecodable},
     outbox_event, plugin_cursor,
 };
-use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryOrder, QuerySelect};
+use migration::m20261210_000001_audit_views::USER_PLACE;
+use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryOrder, QuerySelect};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
@@ -58,11 +59,27 @@ pub struct Filter {
     /// Of one of these event types (`user.created`, …); empty: any.
     pub kinds: Vec<String>,
     /// About this object, or (for a user) about anything of the user's.
-    pub subject: Option<Uuid>,
+    pub subject: Option<Subject>,
     /// Recorded at or after.
     pub since: Option<DateTime<Utc>>,
     /// Recorded before.
     pub until: Option<DateTime<Utc>>,
+}
+
+/// The object a listing is about.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Subject {
+    /// A user: the events about the user and about anything of theirs (`user_id`).
+    User(Uuid),
+    /// Another object: its key and the aggregate types its events are recorded under (the
+    /// add-on's events are under its account's key, as a user's Connect for Mobile record's are
+    /// under the user's).
+    Object {
+        /// Its key.
+        key: Uuid,
+        /// Its aggregate types; none matches nothing.
+        types: Vec<&'static str>,
+    },
 }
 
 /// Appends the conditions every read of the account's view shares: the account, the caller's
@@ -75,9 +92,16 @@ fn conditions(sql: &mut Sql, account_id: Uuid, scope: &Scope, filter: &Filter) {
         let places: Vec<String> = locations.iter().map(|l| sql.bind(*l)).collect();
         // As a probe per entry: the page walks the account's entries newest first and keeps
         // those about the locations' users, rather than gather every entry of every such user
-        // and sort them.
+        // and sort them. Both sides of the probe are read from indexes (the entry's user beside
+        // its time, the user's place beside its id: `m20261210_000001_audit_views`); SQLite's
+        // planner would rather take the table's key index and read each user's row, so it is
+        // told.
+        let indexed = match sql.backend() {
+            DbBackend::Sqlite => format!(" INDEXED BY {USER_PLACE}"),
+            _ => String::new(),
+        };
         sql.push(&format!(
-            " AND EXISTS (SELECT 1 FROM app_user u WHERE u.id = e.user_id AND u.account_id = {account} \
+            " AND EXISTS (SELECT 1 FROM app_user u{indexed} WHERE u.id = e.user_id AND u.account_id = {account} \
              AND u.location_id IN ({}))",
             places.join(", ")
         ));
@@ -90,9 +114,22 @@ fn conditions(sql: &mut Sql, account_id: Uuid, scope: &Scope, filter: &Filter) {
         let kinds: Vec<String> = filter.kinds.iter().map(|k| sql.bind(k.clone())).collect();
         sql.push(&format!(" AND e.event_type IN ({})", kinds.join(", ")));
     }
-    if let Some(subject) = filter.subject {
-        let (a, b) = (sql.bind(subject), sql.bind(subject));
-        sql.push(&format!(" AND (e.aggregate_id = {a} OR e.user_id = {b})"));
+    match &filter.subject {
+        // Every event about a user (its aggregate the user) has the user as its `user_id` too.
+        Some(Subject::User(user)) => {
+            let user = sql.bind(*user);
+            sql.push(&format!(" AND e.user_id = {user}"));
+        }
+        Some(Subject::Object { types, .. }) if types.is_empty() => sql.push(" AND 1 = 0"),
+        Some(Subject::Object { key, types }) => {
+            let key = sql.bind(*key);
+            let types: Vec<String> = types.iter().map(|t| sql.bind(*t)).collect();
+            sql.push(&format!(
+                " AND e.aggregate_id = {key} AND e.aggregate_type IN ({})",
+                types.join(", ")
+            ));
+        }
+        None => {}
     }
     if let Some(since) = filter.since {
         let since = sql.bind(since);
@@ -372,7 +409,6 @@ fn described(payload: &Json) -> BTreeMap<String, Json> {
 /// request, a retry, an update recorded as the object's new state without the old one: `data`
 /// tells them).
 pub fn changes(event: &Event) -> Vec<FieldChange> {
-    let payload = event.payload();
     let listed = |changes: &entity::event::Changes| {
         (changes.iter())
             .map(|(field, c)| {
@@ -387,7 +423,7 @@ pub fn changes(event: &Event) -> Vec<FieldChange> {
             .collect()
     };
     let created = || {
-        (described(&payload).into_iter())
+        (described(&event.payload()).into_iter())
             .map(|(field, v)| FieldChange {
                 field,
                 old: None,
@@ -396,7 +432,7 @@ pub fn changes(event: &Event) -> Vec<FieldChange> {
             .collect()
     };
     let removed = || {
-        (described(&payload).into_iter())
+        (described(&event.payload()).into_iter())
             .map(|(field, v)| FieldChange {
                 field,
                 old: shown(&v),

@@ -39,6 +39,26 @@ macro_rules! events {
                 }
             }
 
+            /// The event a row stores; `Ok(None)` for a type this version does not know (a
+            /// newer version wrote it), an error for a known type whose payload does not decode.
+            /// The payload is read as its variant's struct at once (not buffered as a tagged
+            /// whole first): the audit log decodes a page of events per request.
+            pub fn decode(kind: &str, payload: &Value) -> Result<Option<Self>, serde_json::Error> {
+                match kind {
+                    $($kind => <$payload>::deserialize(payload).map(|p| Some(Self::$variant(p))),)*
+                    _ => Ok(None),
+                }
+            }
+
+            /// The payload as stored.
+            pub fn payload(&self) -> Value {
+                let stored = match self {
+                    $(Self::$variant(p) => serde_json::to_value(p),)*
+                };
+                // Every payload is a struct of plain fields: it always serialises.
+                stored.unwrap_or(Value::Null)
+            }
+
             /// The kind of object it is about, stored in `aggregate_type`, e.g. `User`.
             pub fn aggregate_type(&self) -> &'static str {
                 match self {
@@ -49,6 +69,9 @@ macro_rules! events {
 
         /// Every event type this version knows.
         pub const KINDS: &[&str] = &[$($kind,)*];
+
+        /// The aggregate type of each event type, in [`KINDS`]' order.
+        pub const AGGREGATE_TYPES: &[&str] = &[$($aggregate,)*];
     };
 }
 
@@ -124,25 +147,6 @@ events! {
 }
 
 impl Event {
-    /// The event a row stores; `Ok(None)` for a type this version does not know (a newer
-    /// version wrote it), an error for a known type whose payload does not decode.
-    pub fn decode(kind: &str, payload: &Value) -> Result<Option<Self>, serde_json::Error> {
-        if !KINDS.contains(&kind) {
-            return Ok(None);
-        }
-        let tagged = serde_json::json!({ "type": kind, "payload": payload });
-        serde_json::from_value(tagged).map(Some)
-    }
-
-    /// The payload as stored.
-    pub fn payload(&self) -> Value {
-        match serde_json::to_value(self) {
-            Ok(Value::Object(mut tagged)) => tagged.remove("payload").unwrap_or(Value::Null),
-            // Every payload is a struct of plain fields: it always serialises to an object.
-            _ => Value::Null,
-        }
-    }
-
     /// The user the event names in its payload (`userId`), if any.
     pub fn user_id(&self) -> Option<Uuid> {
         match self {

@@ -331,6 +331,17 @@ async fn audit_filters(backend: Backend) {
             || (e["kind"] == "ROLE_ASSIGNED" && e["data"].as_str().unwrap().contains(&t.pm_loc1.to_string())))
     );
     assert_eq!(subject.len(), 2, "created, then made a Phone Manager");
+    // Another object's id finds the entries about that object only: the user's Connect for
+    // Mobile record (whose key is the user's) not the user's own, the account its add-on's too.
+    let record = filtered(json!({"subjectId": gid(Kind::MobilityUser, t.user1)})).await;
+    assert_eq!(record, only(&|e| e["subjectId"] == json!(gid(Kind::MobilityUser, t.user1))));
+    assert_eq!(record.len(), 1, "enabled");
+    let account = filtered(json!({"subjectId": gid(Kind::Account, t.account)})).await;
+    assert_eq!(account, only(&|e| e["subjectId"] == json!(gid(Kind::Account, t.account))));
+    assert!(account.len() >= 2, "the add-on requested and set up");
+    let location = filtered(json!({"subjectId": gid(Kind::Location, t.loc1)})).await;
+    assert_eq!(location, only(&|e| e["subjectId"] == json!(gid(Kind::Location, t.loc1))));
+    assert_eq!(location.len(), 1);
     // By time: `since` includes the instant, `until` excludes it.
     let at = |e: &Value| e["occurredAt"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
     let middle = all[all.len() / 2].clone();
@@ -497,7 +508,91 @@ async fn audit_system_names_are_no_tokens(backend: Backend) {
     );
 }
 
+/// What a written page shows (`api::graphql::audit::written`): every field it writes, under
+/// aliases too, through `nodes` and `edges`.
+const WRITTEN: [&str; 4] = [
+    "totalCount __typename pageInfo { hasNextPage hasPreviousPage startCursor endCursor __typename }
+     nodes { __typename eventId occurredAt kind subjectType subjectId data
+       changes { field oldValue newValue __typename } actor { kind name __typename } }",
+    "edges { cursor __typename node { id: eventId k: kind who: actor { name } } } pageInfo { endCursor }",
+    "nodes { actor { kind } changes { field } }",
+    "totalCount",
+];
+
+/// An audit page written whole answers exactly as the same page resolved field by field (forced
+/// by a fragment, which a written page does not take), for every caller, page and selection:
+/// the location Phone Manager's view, administrators shown by name or as "an administrator",
+/// the cursors of either way good in the other.
+async fn audit_pages_written_answer_as_resolved(backend: Backend) {
+    let app = spawn_app_with(backend, quiet).await;
+    let w = World::build(&app).await;
+    changes(&app, &w).await;
+    let t = &w.a;
+    // A Decision Maker of another location, whom the location Phone Manager cannot see, renames
+    // a user of theirs: "an administrator" to them.
+    let fixture = Principal::Support { name: "fixture".into() };
+    api::service::directory::assign_role(&app.state.db, &fixture, Some(t.user2), entity::Role::DecisionMaker, None)
+        .await
+        .unwrap();
+    let rename = "mutation($u: ID!) { userUpdate(input: {id: $u, name: \"Uma Hidden\"}) { userErrors { code } } }";
+    let body = app
+        .gql(&app.token(t.user2), rename, json!({"u": gid(Kind::User, t.user1)}))
+        .await;
+    assert_eq!(codes(&body, "userUpdate"), Vec::<String>::new(), "{body}");
+    let callers = [
+        ("Support", app.support()),
+        ("Decision Maker", app.token(t.dm)),
+        ("location Phone Manager", app.token(t.pm_loc1)),
+        ("plain user", app.token(t.user1)),
+    ];
+    let query = |selection: &str| {
+        format!(
+            "query($a: ID!, $first: Int, $after: String, $last: Int, $before: String, $f: AuditLogFilter) {{
+                account(id: $a) {{ auditLog(first: $first, after: $after, last: $last, before: $before, filter: $f) {{
+                {selection} }} }} }}"
+        )
+    };
+    let a = gid(Kind::Account, t.account);
+    let mut shown = 0;
+    for (caller, token) in &callers {
+        let all = log(&app, token, t.account, json!({"first": 30})).await;
+        let cursors: Vec<Value> = (all["data"]["node"]["auditLog"]["edges"].as_array().into_iter().flatten())
+            .map(|e| e["cursor"].clone())
+            .collect();
+        let mut pages = vec![
+            json!({"first": 30}),
+            json!({"first": 2}),
+            json!({"last": 3}),
+            json!({"first": 5, "f": {"kinds": ["USER_UPDATED", "MOBILITY_USER_ENABLED"]}}),
+            json!({"first": 5, "f": {"actorId": gid(Kind::User, t.dm)}}),
+        ];
+        if let [first, .., last] = &cursors[..] {
+            pages.push(json!({"first": 3, "after": first}));
+            pages.push(json!({"last": 2, "before": last}));
+        }
+        for selection in WRITTEN {
+            for page in &pages {
+                let mut variables = page.clone();
+                variables["a"] = json!(a);
+                let written = app.gql(token, &query(selection), variables.clone()).await;
+                let forced = format!("{selection} ... on AuditEntryConnection {{ resolvedBy_: __typename }}");
+                let mut resolved = app.gql(token, &query(&forced), variables.clone()).await;
+                if let Some(log) = resolved.pointer_mut("/data/account/auditLog").and_then(Value::as_object_mut) {
+                    assert_eq!(log.remove("resolvedBy_"), Some(json!("AuditEntryConnection")));
+                }
+                assert_eq!(written, resolved, "{caller}: {selection} with {variables}");
+                shown += (written.pointer("/data/account/auditLog/nodes").and_then(Value::as_array)).map_or(0, Vec::len);
+            }
+        }
+    }
+    // The pages compared were not empty, and showed administrators both ways.
+    assert!(shown > 100, "{shown} entries compared");
+    let hidden = log_with(&app, &app.token(t.pm_loc1), t.account, json!({"first": 30}), "actor { name }").await;
+    assert!(nodes(&hidden).iter().any(|e| e["actor"]["name"] == "an administrator"), "{hidden}");
+}
+
 backend_tests!(
+    audit_pages_written_answer_as_resolved,
     audit_system_names_are_no_tokens,
     audit_log_by_role,
     audit_entries_say_who_what_and_which,

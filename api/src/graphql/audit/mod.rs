@@ -3,7 +3,9 @@
 //! reads across the domains (any object can be a change's subject), so it sits beside
 //! `node.rs` rather than in one domain's folder.
 
-use std::sync::Arc;
+mod written;
+
+use std::{collections::HashMap, sync::Arc};
 
 use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
@@ -11,6 +13,7 @@ use entity::event::{Event, Logged};
 
 use super::{
     args::IdArg,
+    built::Paged,
     common::loader::{RequestLoader, load_err},
     connection::{self, connection},
     context,
@@ -151,37 +154,40 @@ pub struct AuditChange {
     pub new_value: Option<String>,
 }
 
-/// The global-id kind of an event's object (the add-on's is its account).
+/// The global-id kind of the objects of an aggregate type (`outbox_event.aggregate_type`; the
+/// add-on's, `Mobility`, is its account).
+fn kind_of(aggregate_type: &str) -> Option<Kind> {
+    Some(match aggregate_type {
+        "Account" | "Mobility" => Kind::Account,
+        "Location" => Kind::Location,
+        "AccessNumber" => Kind::AccessNumber,
+        "RoleAssignment" => Kind::RoleAssignment,
+        "User" => Kind::User,
+        "DynamicStatus" => Kind::DynamicStatus,
+        "UserNumber" => Kind::UserNumber,
+        "ClientProfile" => Kind::ClientProfile,
+        "PlatformSyncRun" => Kind::PlatformSyncRun,
+        "MobilityNotification" => Kind::MobilityNotification,
+        "MobilityUser" => Kind::MobilityUser,
+        "WebhookEndpoint" => Kind::WebhookEndpoint,
+        _ => return None,
+    })
+}
+
+/// The global-id kind of an event's object (every aggregate type has one: a test checks).
 fn subject_kind(event: &Event) -> Kind {
-    match event {
-        Event::AccountCreated(_) | Event::PlatformConnectionSet(_) => Kind::Account,
-        Event::MobilityActivationRequested(_)
-        | Event::MobilityActivationCompleted(_)
-        | Event::MobilitySettingsUpdated(_)
-        | Event::MobilityEmailNotificationChanged(_)
-        | Event::MobilityDeactivated(_) => Kind::Account,
-        Event::LocationCreated(_) => Kind::Location,
-        Event::AccessNumberCreated(_) => Kind::AccessNumber,
-        Event::RoleAssigned(_) | Event::RoleRevoked(_) => Kind::RoleAssignment,
-        Event::UserCreated(_)
-        | Event::UserUpdated(_)
-        | Event::UserClientProfileChanged(_)
-        | Event::ActiveStatusChanged(_) => Kind::User,
-        Event::DynamicStatusCreated(_) | Event::DynamicStatusUpdated(_) | Event::DynamicStatusDeleted(_) => {
-            Kind::DynamicStatus
-        }
-        Event::UserNumberCreated(_) | Event::UserNumberUpdated(_) | Event::UserNumberDeleted(_) => Kind::UserNumber,
-        Event::ClientProfileCreated(_) | Event::ClientProfileUpdated(_) => Kind::ClientProfile,
-        Event::PlatformSyncRunCreated(_) | Event::PlatformSyncRunUpdated(_) => Kind::PlatformSyncRun,
-        Event::MobilityNotificationQueued(_) | Event::NotificationRetryRequested(_) => Kind::MobilityNotification,
-        Event::MobilityUserEnabled(_) | Event::MobilityUserUpdated(_) | Event::MobilityUserDisabled(_) => {
-            Kind::MobilityUser
-        }
-        Event::WebhookEndpointCreated(_)
-        | Event::WebhookEndpointUpdated(_)
-        | Event::WebhookEndpointDeleted(_)
-        | Event::WebhookEndpointSecretRotated(_) => Kind::WebhookEndpoint,
-    }
+    kind_of(event.aggregate_type()).unwrap_or(Kind::Account)
+}
+
+/// The aggregate types whose objects have global ids of `kind` (none for a kind no event is
+/// about).
+fn aggregate_types(kind: Kind) -> Vec<&'static str> {
+    let mut types: Vec<&'static str> = (entity::event::AGGREGATE_TYPES.iter().copied())
+        .filter(|t| kind_of(t) == Some(kind))
+        .collect();
+    types.sort_unstable();
+    types.dedup();
+    types
 }
 
 /// The global id of an event's object (the add-on's is its account's).
@@ -288,9 +294,13 @@ impl AuditLogFilter {
         };
         let subject = match self.subject_id {
             Some(id) => Some(
-                ids::decode(&id)
-                    .map(|(_, key)| key)
-                    .ok_or_else(|| coded(Code::BadRequest, "`subjectId` is not an id"))?,
+                match ids::decode(&id).ok_or_else(|| coded(Code::BadRequest, "`subjectId` is not an id"))? {
+                    (Kind::User, user) => audit::Subject::User(user),
+                    (kind, key) => audit::Subject::Object {
+                        key,
+                        types: aggregate_types(kind),
+                    },
+                },
             ),
             None => None,
         };
@@ -324,7 +334,7 @@ impl AccountAuditFields {
         #[graphql(desc = "Entries before the end (at most 100).")] last: Option<i32>,
         #[graphql(desc = "End before this cursor.")] before: Option<String>,
         #[graphql(desc = "Which entries to list.")] filter: Option<AuditLogFilter>,
-    ) -> Result<Option<AuditEntryConnection>> {
+    ) -> Result<Option<Paged<AuditEntryConnection>>> {
         let p = context::principal(ctx)?;
         let Some(scope) = audit::scope(p, self.0.id) else {
             return Ok(None);
@@ -333,11 +343,11 @@ impl AccountAuditFields {
         let filter = filter.unwrap_or_default().read()?;
         let db = context::db(ctx)?;
         if !actor_seen(ctx, &scope, &filter).await? {
-            return Ok(Some(AuditEntryConnection {
+            return Ok(Some(Paged::Resolved(AuditEntryConnection {
                 edges: Vec::new(),
                 page_info: connection::PageInfo::default(),
                 total_count: connection::wants_total(ctx).then_some(0),
-            }));
+            })));
         }
         let (scope, account) = (&scope, self.0.id);
         let place = |name: &'static str, cursor: Option<Cursor>| async move {
@@ -365,13 +375,22 @@ impl AccountAuditFields {
         } else {
             None
         };
+        if let Some(plan) = written::plan(ctx) {
+            let names = match plan.names_actors() {
+                true => actor_names(ctx, &page).await?,
+                false => HashMap::new(),
+            };
+            let value = (plan.write(&page, total.unwrap_or_default(), &names))
+                .map_err(|e| errors::internal(&e))?;
+            return Ok(Some(Paged::Built(value)));
+        }
         let edges: Vec<AuditEntryEdge> = (page.entries.into_iter())
             .map(|(cursor, entry)| AuditEntryEdge {
                 cursor: cursor.encode(),
                 node: AuditEntry(Arc::new(entry)),
             })
             .collect();
-        Ok(Some(AuditEntryConnection {
+        Ok(Some(Paged::Resolved(AuditEntryConnection {
             edges,
             page_info: connection::PageInfo {
                 has_next_page: page.has_next_page,
@@ -380,8 +399,20 @@ impl AccountAuditFields {
                 end_cursor: page.end.map(|c| c.encode()),
             },
             total_count: total,
-        }))
+        })))
     }
+}
+
+/// The names of the users who made the entries of `page`, of those the caller may see (the
+/// others show as "an administrator"), loaded in one batch.
+async fn actor_names(ctx: &Context<'_>, page: &audit::AuditPage) -> Result<HashMap<uuid::Uuid, String>> {
+    let p = context::principal(ctx)?;
+    let users = (page.entries.iter()).filter_map(|(_, logged)| audit::actor(&logged.actor).1.ok().map(UserKey));
+    let loaded = (ctx.data::<RequestLoader>()?.load_many(users).await).map_err(load_err)?;
+    Ok((loaded.into_iter())
+        .filter(|(_, u)| p.sees_user(directory::scope(u)))
+        .map(|(UserKey(id), u)| (id, u.name))
+        .collect())
 }
 
 /// Whether the `actorId` filter names a user the caller may see: a location Phone Manager who
@@ -403,6 +434,16 @@ async fn actor_seen(ctx: &Context<'_>, scope: &audit::Scope, filter: &audit::Fil
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_aggregate_type_has_a_kind_and_back() {
+        for aggregate in entity::event::AGGREGATE_TYPES {
+            let kind = kind_of(aggregate).unwrap_or_else(|| panic!("{aggregate} has no kind"));
+            assert!(aggregate_types(kind).contains(aggregate), "{aggregate}");
+        }
+        assert_eq!(aggregate_types(Kind::Account), ["Account", "Mobility"]);
+        assert_eq!(aggregate_types(Kind::MobilityUser), ["MobilityUser"]);
+    }
 
     #[test]
     fn every_event_type_has_its_kind() {
