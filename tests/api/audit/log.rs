@@ -334,13 +334,22 @@ async fn audit_filters(backend: Backend) {
     // Another object's id finds the entries about that object only: the user's Connect for
     // Mobile record (whose key is the user's) not the user's own, the account its add-on's too.
     let record = filtered(json!({"subjectId": gid(Kind::MobilityUser, t.user1)})).await;
-    assert_eq!(record, only(&|e| e["subjectId"] == json!(gid(Kind::MobilityUser, t.user1))));
+    assert_eq!(
+        record,
+        only(&|e| e["subjectId"] == json!(gid(Kind::MobilityUser, t.user1)))
+    );
     assert_eq!(record.len(), 1, "enabled");
     let account = filtered(json!({"subjectId": gid(Kind::Account, t.account)})).await;
-    assert_eq!(account, only(&|e| e["subjectId"] == json!(gid(Kind::Account, t.account))));
+    assert_eq!(
+        account,
+        only(&|e| e["subjectId"] == json!(gid(Kind::Account, t.account)))
+    );
     assert!(account.len() >= 2, "the add-on requested and set up");
     let location = filtered(json!({"subjectId": gid(Kind::Location, t.loc1)})).await;
-    assert_eq!(location, only(&|e| e["subjectId"] == json!(gid(Kind::Location, t.loc1))));
+    assert_eq!(
+        location,
+        only(&|e| e["subjectId"] == json!(gid(Kind::Location, t.loc1)))
+    );
     assert_eq!(location.len(), 1);
     // By time: `since` includes the instant, `until` excludes it.
     let at = |e: &Value| e["occurredAt"].as_str().unwrap().parse::<DateTime<Utc>>().unwrap();
@@ -531,9 +540,15 @@ async fn audit_pages_written_answer_as_resolved(backend: Backend) {
     // A Decision Maker of another location, whom the location Phone Manager cannot see, renames
     // a user of theirs: "an administrator" to them.
     let fixture = Principal::Support { name: "fixture".into() };
-    api::service::directory::assign_role(&app.state.db, &fixture, Some(t.user2), entity::Role::DecisionMaker, None)
-        .await
-        .unwrap();
+    api::service::directory::assign_role(
+        &app.state.db,
+        &fixture,
+        Some(t.user2),
+        entity::Role::DecisionMaker,
+        None,
+    )
+    .await
+    .unwrap();
     let rename = "mutation($u: ID!) { userUpdate(input: {id: $u, name: \"Uma Hidden\"}) { userErrors { code } } }";
     let body = app
         .gql(&app.token(t.user2), rename, json!({"u": gid(Kind::User, t.user1)}))
@@ -556,9 +571,12 @@ async fn audit_pages_written_answer_as_resolved(backend: Backend) {
     let mut shown = 0;
     for (caller, token) in &callers {
         let all = log(&app, token, t.account, json!({"first": 30})).await;
-        let cursors: Vec<Value> = (all["data"]["node"]["auditLog"]["edges"].as_array().into_iter().flatten())
-            .map(|e| e["cursor"].clone())
-            .collect();
+        let cursors: Vec<Value> = (all["data"]["node"]["auditLog"]["edges"]
+            .as_array()
+            .into_iter()
+            .flatten())
+        .map(|e| e["cursor"].clone())
+        .collect();
         let mut pages = vec![
             json!({"first": 30}),
             json!({"first": 2}),
@@ -577,18 +595,34 @@ async fn audit_pages_written_answer_as_resolved(backend: Backend) {
                 let written = app.gql(token, &query(selection), variables.clone()).await;
                 let forced = format!("{selection} ... on AuditEntryConnection {{ resolvedBy_: __typename }}");
                 let mut resolved = app.gql(token, &query(&forced), variables.clone()).await;
-                if let Some(log) = resolved.pointer_mut("/data/account/auditLog").and_then(Value::as_object_mut) {
+                if let Some(log) = resolved
+                    .pointer_mut("/data/account/auditLog")
+                    .and_then(Value::as_object_mut)
+                {
                     assert_eq!(log.remove("resolvedBy_"), Some(json!("AuditEntryConnection")));
                 }
                 assert_eq!(written, resolved, "{caller}: {selection} with {variables}");
-                shown += (written.pointer("/data/account/auditLog/nodes").and_then(Value::as_array)).map_or(0, Vec::len);
+                shown += (written
+                    .pointer("/data/account/auditLog/nodes")
+                    .and_then(Value::as_array))
+                .map_or(0, Vec::len);
             }
         }
     }
     // The pages compared were not empty, and showed administrators both ways.
     assert!(shown > 100, "{shown} entries compared");
-    let hidden = log_with(&app, &app.token(t.pm_loc1), t.account, json!({"first": 30}), "actor { name }").await;
-    assert!(nodes(&hidden).iter().any(|e| e["actor"]["name"] == "an administrator"), "{hidden}");
+    let hidden = log_with(
+        &app,
+        &app.token(t.pm_loc1),
+        t.account,
+        json!({"first": 30}),
+        "actor { name }",
+    )
+    .await;
+    assert!(
+        nodes(&hidden).iter().any(|e| e["actor"]["name"] == "an administrator"),
+        "{hidden}"
+    );
 }
 
 backend_tests!(

@@ -380,8 +380,7 @@ impl AccountAuditFields {
                 true => actor_names(ctx, &page).await?,
                 false => HashMap::new(),
             };
-            let value = (plan.write(&page, total.unwrap_or_default(), &names))
-                .map_err(|e| errors::internal(&e))?;
+            let value = (plan.write(&page, total.unwrap_or_default(), &names)).map_err(|e| errors::internal(&e))?;
             return Ok(Some(Paged::Built(value)));
         }
         let edges: Vec<AuditEntryEdge> = (page.entries.into_iter())

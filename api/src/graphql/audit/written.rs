@@ -166,7 +166,8 @@ impl Plan {
     /// Whether the plan shows an actor's name (for which the page's users are loaded).
     pub fn names_actors(&self) -> bool {
         let names = |entry: &[(Name, EntryItem)]| {
-            (entry.iter()).any(|(_, i)| matches!(i, EntryItem::Actor(a) if a.iter().any(|(_, a)| *a == ActorItem::Name)))
+            (entry.iter())
+                .any(|(_, i)| matches!(i, EntryItem::Actor(a) if a.iter().any(|(_, a)| *a == ActorItem::Name)))
         };
         self.items.iter().any(|(_, item)| match item {
             Item::Nodes(entry) => names(entry),
