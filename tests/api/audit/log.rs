@@ -107,6 +107,26 @@ async fn changes(app: &TestApp, w: &World) {
         .unwrap();
 }
 
+/// `user2` (of location 2, which the location Phone Manager does not cover) is made a Decision
+/// Maker and renames `user1` (of location 1).
+async fn hidden_rename(app: &TestApp, t: &Tenant) {
+    let support = Principal::Support { name: "fixture".into() };
+    api::service::directory::assign_role(
+        &app.state.db,
+        &support,
+        Some(t.user2),
+        entity::Role::DecisionMaker,
+        None,
+    )
+    .await
+    .unwrap();
+    let rename = "mutation($u: ID!) { userUpdate(input: {id: $u, name: \"Uma Hidden\"}) { userErrors { code } } }";
+    let body = app
+        .gql(&app.token(t.user2), rename, json!({"u": gid(Kind::User, t.user1)}))
+        .await;
+    assert_eq!(codes(&body, "userUpdate"), Vec::<String>::new(), "{body}");
+}
+
 async fn audit_log_by_role(backend: Backend) {
     let app = spawn_app_with(backend, quiet).await;
     let w = World::build(&app).await;
@@ -174,21 +194,7 @@ async fn audit_log_by_role(backend: Backend) {
     // A Decision Maker of location 2, whom the location Phone Manager does not see, renames a
     // user of location 1: the Phone Manager sees the change, not who made it, and filtering by
     // that person finds nothing; Support finds it.
-    let support = Principal::Support { name: "fixture".into() };
-    api::service::directory::assign_role(
-        &app.state.db,
-        &support,
-        Some(t.user2),
-        entity::Role::DecisionMaker,
-        None,
-    )
-    .await
-    .unwrap();
-    let rename = "mutation($u: ID!) { userUpdate(input: {id: $u, name: \"Uma Hidden\"}) { userErrors { code } } }";
-    let body = app
-        .gql(&app.token(t.user2), rename, json!({"u": gid(Kind::User, t.user1)}))
-        .await;
-    assert_eq!(codes(&body, "userUpdate"), Vec::<String>::new(), "{body}");
+    hidden_rename(&app, t).await;
     let named = json!({"first": 50, "f": {"actorId": gid(Kind::User, t.user2)}});
     let body = log_with(
         &app,
@@ -485,10 +491,24 @@ async fn audit_migration_gives_old_rows_their_user(backend: Backend) {
     };
     let written = rows().await;
     assert!(written.iter().filter(|(_, u)| u.is_some()).count() > 10);
-    // Back to before the column, then forward again: the migration fills it from the payloads.
-    migration::Migrator::down(db, Some(1)).await.unwrap();
+    let pm = app.token(w.a.pm_loc1);
+    let view = event_ids(&nodes(&log(&app, &pm, w.a.account, json!({"first": 30})).await));
+    assert!(!view.is_empty());
+    // Back to before the column (and the ones after it: webhooks, the events' locations), then
+    // forward again: the migrations fill the users from the payloads and the locations from the
+    // users, so the location Phone Manager reads what they read before.
+    let applied = migration::Migrator::get_applied_migrations(db).await.unwrap();
+    let since = applied
+        .iter()
+        .position(|m| m.name() == "m20261208_000001_audit")
+        .unwrap();
+    migration::Migrator::down(db, Some((applied.len() - since) as u32))
+        .await
+        .unwrap();
     migration::Migrator::up(db, None).await.unwrap();
     assert_eq!(rows().await, written);
+    let again = event_ids(&nodes(&log(&app, &pm, w.a.account, json!({"first": 30})).await));
+    assert_eq!(again, view);
 }
 
 /// The names Reach acts under itself are no Support token's: the command line refuses to mint
@@ -539,21 +559,7 @@ async fn audit_pages_written_answer_as_resolved(backend: Backend) {
     let t = &w.a;
     // A Decision Maker of another location, whom the location Phone Manager cannot see, renames
     // a user of theirs: "an administrator" to them.
-    let fixture = Principal::Support { name: "fixture".into() };
-    api::service::directory::assign_role(
-        &app.state.db,
-        &fixture,
-        Some(t.user2),
-        entity::Role::DecisionMaker,
-        None,
-    )
-    .await
-    .unwrap();
-    let rename = "mutation($u: ID!) { userUpdate(input: {id: $u, name: \"Uma Hidden\"}) { userErrors { code } } }";
-    let body = app
-        .gql(&app.token(t.user2), rename, json!({"u": gid(Kind::User, t.user1)}))
-        .await;
-    assert_eq!(codes(&body, "userUpdate"), Vec::<String>::new(), "{body}");
+    hidden_rename(&app, t).await;
     let callers = [
         ("Support", app.support()),
         ("Decision Maker", app.token(t.dm)),
@@ -625,7 +631,115 @@ async fn audit_pages_written_answer_as_resolved(backend: Backend) {
     );
 }
 
+/// A location Phone Manager's view follows the users: a user moved into their location brings
+/// the entries about them (made before the move too), and a manager of two locations reads the
+/// entries about users of either, newest first, page by page.
+async fn audit_location_view_follows_users(backend: Backend) {
+    let app = spawn_app_with(backend, quiet).await;
+    let w = World::build(&app).await;
+    changes(&app, &w).await;
+    let t = &w.a;
+    let support = app.support();
+    let pm = app.token(t.pm_loc1);
+    let everything = |token: String| {
+        let app = &app;
+        async move {
+            let mut ids = Vec::new();
+            let mut after = Value::Null;
+            loop {
+                let body = log(app, &token, t.account, json!({"first": 3, "after": after})).await;
+                ids.extend(event_ids(&nodes(&body)));
+                let c = connection(&body);
+                if c["pageInfo"]["hasNextPage"] == json!(false) {
+                    return (ids, c["totalCount"].clone());
+                }
+                after = c["pageInfo"]["endCursor"].clone();
+            }
+        }
+    };
+    let about = |ids: &[Uuid], all: &[Value]| {
+        let about_one = |e: &Value| {
+            let data: Value = serde_json::from_str(e["data"].as_str().unwrap()).unwrap();
+            ids.iter().any(|u| {
+                e["subjectId"] == json!(gid(Kind::User, *u))
+                    || e["subjectId"] == json!(gid(Kind::MobilityUser, *u))
+                    || data["userId"] == json!(u)
+            })
+        };
+        event_ids(&all.iter().filter(|e| about_one(e)).cloned().collect::<Vec<_>>())
+    };
+    let located = |location: Uuid| {
+        let app = &app;
+        async move {
+            (user::Entity::find().filter(user::Column::LocationId.eq(location)))
+                .all(&app.state.db)
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|u| u.id)
+                .collect::<Vec<_>>()
+        }
+    };
+    let (before, _) = everything(pm.clone()).await;
+    let user2_entries = about(
+        &[t.user2],
+        &nodes(&log(&app, &support, t.account, json!({"first": 30})).await),
+    );
+    assert!(!user2_entries.is_empty());
+    assert!(user2_entries.iter().all(|id| !before.contains(id)));
+    // Support moves user 2 into location 1: their entries, older ones too, are the manager's now.
+    let moved = "mutation($u: ID!, $l: ID) { userUpdate(input: {id: $u, locationId: $l}) { userErrors { code } } }";
+    let body = app
+        .gql(
+            &support,
+            moved,
+            json!({"u": gid(Kind::User, t.user2), "l": gid(Kind::Location, t.loc1)}),
+        )
+        .await;
+    assert_eq!(codes(&body, "userUpdate"), Vec::<String>::new(), "{body}");
+    let all = nodes(&log(&app, &support, t.account, json!({"first": 30})).await);
+    let (after_move, total) = everything(pm.clone()).await;
+    assert_eq!(after_move, about(&located(t.loc1).await, &all));
+    assert_eq!(total, json!(after_move.len()));
+    assert!(
+        user2_entries.iter().all(|id| after_move.contains(id)),
+        "moved with the user"
+    );
+    // Moved back, they are not.
+    let body = app
+        .gql(
+            &support,
+            moved,
+            json!({"u": gid(Kind::User, t.user2), "l": gid(Kind::Location, t.loc2)}),
+        )
+        .await;
+    assert_eq!(codes(&body, "userUpdate"), Vec::<String>::new(), "{body}");
+    let (moved_back, _) = everything(pm.clone()).await;
+    assert!(user2_entries.iter().all(|id| !moved_back.contains(id)));
+    // A manager of both locations: the entries about users of either, in the list's order.
+    let grant = "mutation($u: ID!, $l: ID) { roleAssign(input: {userId: $u, role: PHONE_MANAGER, locationId: $l}) {
+        userErrors { code } } }";
+    let body = app
+        .gql(
+            &support,
+            grant,
+            json!({"u": gid(Kind::User, t.pm_loc1), "l": gid(Kind::Location, t.loc2)}),
+        )
+        .await;
+    assert_eq!(codes(&body, "roleAssign"), Vec::<String>::new(), "{body}");
+    let all = nodes(&log(&app, &support, t.account, json!({"first": 30})).await);
+    let both: Vec<Uuid> = [located(t.loc1).await, located(t.loc2).await].concat();
+    let (two, total) = everything(pm.clone()).await;
+    assert_eq!(two, about(&both, &all));
+    assert_eq!(total, json!(two.len()));
+    assert!(two.len() > moved_back.len());
+    // Backwards too.
+    let body = log(&app, &pm, t.account, json!({"last": 2})).await;
+    assert_eq!(event_ids(&nodes(&body)), two[two.len() - 2..].to_vec());
+}
+
 backend_tests!(
+    audit_location_view_follows_users,
     audit_pages_written_answer_as_resolved,
     audit_system_names_are_no_tokens,
     audit_log_by_role,
