@@ -14,7 +14,7 @@ mod m20261206_000001_filter_statistics;
 mod m20261207_000001_trace_context;
 mod m20261208_000001_audit;
 mod m20261209_000001_webhooks;
-pub mod m20261210_000001_audit_views;
+mod m20261210_000001_audit_views;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;

@@ -14,8 +14,7 @@ use entity::{
     event::{Event, Logged, Undecodable},
     outbox_event, plugin_cursor,
 };
-use migration::m20261210_000001_audit_views::USER_PLACE;
-use sea_orm::{ConnectionTrait, DbBackend, DbErr, EntityTrait, FromQueryResult, QueryOrder, QuerySelect};
+use sea_orm::{ConnectionTrait, DbErr, EntityTrait, FromQueryResult, QueryOrder, QuerySelect};
 use serde_json::Value as Json;
 use uuid::Uuid;
 
@@ -88,28 +87,10 @@ fn conditions(sql: &mut Sql, account_id: Uuid, scope: &Scope, filter: &Filter) {
     let account = sql.bind(account_id);
     sql.push(&format!(" WHERE e.account_id = {account}"));
     if let Scope::Locations(locations) = scope {
-        let account = sql.bind(account_id);
+        // The location of the user each event is about, kept on the event by the database
+        // (`m20261210_000001_audit_views`): where the user is now decides.
         let places: Vec<String> = locations.iter().map(|l| sql.bind(*l)).collect();
-        // As a probe per entry: the page walks the account's entries newest first and keeps
-        // those about the locations' users, rather than gather every entry of every such user
-        // and sort them. Both sides of the probe are read from indexes (the entry's user beside
-        // its time, the user's place beside its id: `m20261210_000001_audit_views`). On SQLite
-        // the probe is a scalar subquery on that index by name: SQLite 3.51 turns an `EXISTS`
-        // into a join that first builds a Bloom filter over every user of the database (three
-        // times slower), and would otherwise read each user's row through the table's key.
-        let probe = match sql.backend() {
-            DbBackend::Sqlite => format!(
-                " AND (SELECT u.location_id FROM app_user u INDEXED BY {USER_PLACE} \
-                 WHERE u.id = e.user_id AND u.account_id = {account}) IN ({})",
-                places.join(", ")
-            ),
-            _ => format!(
-                " AND EXISTS (SELECT 1 FROM app_user u WHERE u.id = e.user_id AND u.account_id = {account} \
-                 AND u.location_id IN ({}))",
-                places.join(", ")
-            ),
-        };
-        sql.push(&probe);
+        sql.push(&format!(" AND e.location_id IN ({})", places.join(", ")));
     }
     if let Some(actor) = &filter.actor {
         let actor = sql.bind(actor.clone());
@@ -178,7 +159,9 @@ pub struct Window {
     pub newest_first: bool,
 }
 
-/// The rows of `window`: the account's entries the scope and filter let through.
+/// The rows of `window`: the account's entries the scope and filter let through. A view of
+/// several locations reads each location's newest by its own index and keeps the newest of
+/// those, rather than sort every entry of them all.
 pub async fn rows(
     db: &impl ConnectionTrait,
     account_id: Uuid,
@@ -187,8 +170,29 @@ pub async fn rows(
     window: Window,
 ) -> Result<Vec<outbox_event::Model>, DbErr> {
     let mut sql = Sql::new(db.get_database_backend());
+    match scope {
+        Scope::Locations(locations) if locations.len() > 1 => {
+            sql.push("SELECT e.* FROM (");
+            for (i, location) in locations.iter().enumerate() {
+                if i > 0 {
+                    sql.push(" UNION ALL ");
+                }
+                sql.push("SELECT * FROM (");
+                select(&mut sql, account_id, &Scope::Locations(vec![*location]), filter, window);
+                sql.push(&format!(") l{i}"));
+            }
+            sql.push(") e");
+            order(&mut sql, window);
+        }
+        _ => select(&mut sql, account_id, scope, filter, window),
+    }
+    outbox_event::Model::find_by_statement(sql.statement()).all(db).await
+}
+
+/// Appends the select of `window`'s rows.
+fn select(sql: &mut Sql, account_id: Uuid, scope: &Scope, filter: &Filter, window: Window) {
     sql.push("SELECT e.* FROM outbox_event e");
-    conditions(&mut sql, account_id, scope, filter);
+    conditions(sql, account_id, scope, filter);
     // The list runs by (time, position): the entries beyond a place are those on the far side
     // of its pair. The time is bound as read from the row, so it is stored text again on SQLite.
     for (mark, op) in [(window.older_than, "<"), (window.newer_than, ">")] {
@@ -197,12 +201,16 @@ pub async fn rows(
             sql.push(&format!(" AND (e.occurred_at, e.position) {op} ({at}, {position})"));
         }
     }
+    order(sql, window);
+}
+
+/// Appends the list's order (or its reverse) and `window`'s limit.
+fn order(sql: &mut Sql, window: Window) {
     let order = if window.newest_first { "DESC" } else { "ASC" };
     sql.push(&format!(
         " ORDER BY e.occurred_at {order}, e.position {order} LIMIT {}",
         window.limit
     ));
-    outbox_event::Model::find_by_statement(sql.statement()).all(db).await
 }
 
 /// How many entries the view and filters let through.

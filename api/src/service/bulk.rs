@@ -31,6 +31,9 @@ pub(crate) enum Kind {
     Int,
     /// A JSON document, written with [`json`].
     Json,
+    /// No cell of its own: the location of the user whose id is the cell of the column at this
+    /// index (a `Uuid` column), read in the same statement (the outbox's `location_id`).
+    LocationOfUser(usize),
 }
 
 /// A table and the columns a bulk insert fills, in the order of each row's cells.
@@ -90,12 +93,20 @@ fn cell(backend: DbBackend, i: usize, kind: Kind) -> String {
             Kind::Time => format!("(r->>{i})::timestamptz"),
             Kind::Int => format!("(r->>{i})::bigint"),
             Kind::Json => format!("(r->>{i})::json"),
+            Kind::LocationOfUser(user) => location_of(backend, user),
         },
         _ => match kind {
             Kind::Uuid => format!("unhex(value->>{i})"),
             Kind::Text | Kind::Time | Kind::Int | Kind::Json => format!("value->>{i}"),
+            Kind::LocationOfUser(user) => location_of(backend, user),
         },
     }
+}
+
+/// The location of the user whose id is cell `user`.
+fn location_of(backend: DbBackend, user: usize) -> String {
+    let user = cell(backend, user, Kind::Uuid);
+    format!("(SELECT u.location_id FROM app_user u WHERE u.id = {user})")
 }
 
 /// The statement inserting `rows` (each a JSON array of cells, in `table`'s column order) into

@@ -3,34 +3,17 @@
 
 use chrono::Utc;
 pub use entity::event::{self as ev, Entry, Event};
-use entity::outbox_event;
 use integrations::trace_context;
-use sea_orm::{ActiveModelTrait, ConnectionTrait, DbErr, Set};
+use sea_orm::{ConnectionTrait, DbErr};
 use serde_json::json;
 use uuid::Uuid;
 
-use super::bulk;
+use super::{bulk, sql::Sql};
 use crate::policy::Principal;
-
-fn row(actor: &Principal, entry: Entry) -> outbox_event::ActiveModel {
-    outbox_event::ActiveModel {
-        user_id: Set(entry.user_id()),
-        id: Set(Uuid::now_v7()),
-        event_type: Set(entry.event.kind().to_owned()),
-        account_id: Set(entry.account_id),
-        aggregate_type: Set(entry.event.aggregate_type().to_owned()),
-        aggregate_id: Set(entry.aggregate_id),
-        actor: Set(actor.actor()),
-        payload: Set(entry.event.payload()),
-        occurred_at: Set(Utc::now()),
-        traceparent: Set(trace_context::current()),
-        ..Default::default()
-    }
-}
 
 /// Records `entry` inside the caller's transaction `txn`.
 pub async fn record(txn: &impl ConnectionTrait, actor: &Principal, entry: Entry) -> Result<(), DbErr> {
-    row(actor, entry).insert(txn).await.map(|_| ())
+    record_many(txn, actor, vec![entry]).await
 }
 
 const EVENTS: bulk::Table = bulk::Table {
@@ -46,6 +29,9 @@ const EVENTS: bulk::Table = bulk::Table {
         ("occurred_at", bulk::Kind::Time),
         ("traceparent", bulk::Kind::Text),
         ("user_id", bulk::Kind::Uuid),
+        // Where the user is: a location Phone Manager's audit log reads by it. Users are
+        // written before their events; moving one moves their events (`user_update`).
+        ("location_id", bulk::Kind::LocationOfUser(9)),
     ],
 };
 
@@ -74,4 +60,16 @@ pub async fn record_many(txn: &impl ConnectionTrait, actor: &Principal, events: 
         })
         .collect();
     bulk::insert(txn, &EVENTS, rows).await.map(|_| ())
+}
+
+/// Moves the events about `user_id` to the user's new `location_id` (a location Phone
+/// Manager's audit log reads them by it: where the user is now decides), inside the transaction
+/// that moves the user.
+pub async fn user_moved(txn: &impl ConnectionTrait, user_id: Uuid, location_id: Option<Uuid>) -> Result<(), DbErr> {
+    let mut sql = Sql::new(txn.get_database_backend());
+    let (location, user) = (sql.bind(location_id), sql.bind(user_id));
+    sql.push(&format!(
+        "UPDATE outbox_event SET location_id = {location} WHERE user_id = {user}"
+    ));
+    txn.execute_raw(sql.statement()).await.map(|_| ())
 }

@@ -21,11 +21,6 @@ impl Sql {
         }
     }
 
-    /// The backend it is written for.
-    pub(crate) fn backend(&self) -> DbBackend {
-        self.backend
-    }
-
     /// A placeholder for `value`, bound in order.
     pub(crate) fn bind(&mut self, value: impl Into<Value>) -> String {
         self.values.push(value.into());

@@ -76,7 +76,11 @@ pub async fn update_user(
     if v.extension != current.extension {
         move_extension_claim(&txn, &current, &v.extension).await?;
     }
+    let moved = v.location_id != current.location_id;
     let model = write_fields(&txn, current, v).await?;
+    if moved {
+        outbox::user_moved(&txn, model.id, model.location_id).await?;
+    }
     outbox::record(
         &txn,
         p,
