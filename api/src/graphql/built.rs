@@ -30,8 +30,8 @@ use sql::PageStatement;
 
 mod sql;
 
-/// A connection, built whole by the database or resolved field by field. Its GraphQL type is
-/// `T`'s: the schema does not change.
+/// A connection (or a list), built whole by the database or resolved field by field. Its
+/// GraphQL type is `T`'s: the schema does not change.
 pub enum Paged<T> {
     /// The connection's value, ready for the response.
     Built(Value),
@@ -173,16 +173,7 @@ fn plan_of(connection: &Field, columns: &[Column], verbatim: Option<Verbatim>) -
             "__typename" if leaf(field) => Item::TypeName,
             "nodes" if !nodes && field.arguments.is_empty() => {
                 nodes = true;
-                for (key, f) in plain_fields(&field.selection_set.node.items)? {
-                    if !leaf(f) {
-                        return None;
-                    }
-                    let item = match f.name.node.as_str() {
-                        "__typename" => NodeItem::TypeName,
-                        name => NodeItem::Column(columns.iter().position(|c| c.field == name)?),
-                    };
-                    plan.node.push((key.clone(), item));
-                }
+                plan.node = node_items(field, columns)?;
                 Item::Nodes
             }
             "pageInfo" if field.arguments.is_empty() => {
@@ -203,6 +194,82 @@ fn plan_of(connection: &Field, columns: &[Column], verbatim: Option<Verbatim>) -
         plan.items.push((key.clone(), item));
     }
     Some(plan)
+}
+
+/// What each item of `field` (a list of nodes) shows: response key and which column, when
+/// every field it selects is a column of `columns` or `__typename`.
+fn node_items(field: &Field, columns: &[Column]) -> Option<Vec<(Name, NodeItem)>> {
+    let mut items = Vec::new();
+    for (key, f) in plain_fields(&field.selection_set.node.items)? {
+        if !leaf(f) {
+            return None;
+        }
+        let item = match f.name.node.as_str() {
+            "__typename" => NodeItem::TypeName,
+            name => NodeItem::Column(columns.iter().position(|c| c.field == name)?),
+        };
+        items.push((key.clone(), item));
+    }
+    Some(items)
+}
+
+/// How to build a whole list (not a connection: no page, no count) whose items show `columns`.
+pub struct ListPlan {
+    /// The items' fields: response key and what it is.
+    node: Vec<(Name, NodeItem)>,
+    /// Where the response keeps JSON as the database wrote it (HTTP only).
+    verbatim: Option<Verbatim>,
+}
+
+/// How to build the list `ctx` resolves, its items showing `columns`; `None` when its items
+/// ask for more than their columns hold.
+pub fn list_plan(ctx: &Context<'_>, columns: &[Column]) -> Option<ListPlan> {
+    Some(ListPlan {
+        node: node_items(&ctx.item.node, columns)?,
+        verbatim: ctx.data_opt::<Verbatim>().cloned(),
+    })
+}
+
+/// Whether a list selected as `field` (looked at from its parent's selection) would be built,
+/// its items showing `columns`.
+pub fn builds_list(field: &Field, columns: &[Column]) -> bool {
+    node_items(field, columns).is_some()
+}
+
+/// Runs `plan` over every row of `select`, in `order` (a unique column), in one statement;
+/// the list's value.
+pub async fn fetch_list<E: sea_orm::EntityTrait>(
+    db: &impl ConnectionTrait,
+    plan: &ListPlan,
+    columns: &[Column],
+    node_type: &str,
+    select: Select<E>,
+    order: E::Column,
+) -> Result<Value, DbErr> {
+    let backend = db.get_database_backend();
+    let statement = sql::list(backend, &plan.node, columns, node_type, select, order);
+    let row = db
+        .query_one_raw(backend.build(&statement))
+        .await?
+        .ok_or_else(|| DbErr::RecordNotFound("the list's row".into()))?;
+    let text: String = row.try_get("", "nodes")?;
+    let ids = shows_ids(&plan.node, columns);
+    if let (Some(verbatim), false) = (&plan.verbatim, ids) {
+        return Ok(verbatim.hold(text));
+    }
+    let Ok(Value::List(mut nodes)) = serde_json::from_str::<Value>(&text) else {
+        return Err(DbErr::Type("the list is not a JSON array".into()));
+    };
+    for node in &mut nodes {
+        show_ids(node, &plan.node, columns)?;
+    }
+    Ok(Value::List(nodes))
+}
+
+/// Whether any of `node`'s fields is an id column (a stored UUID shown as a global id).
+fn shows_ids(node: &[(Name, NodeItem)], columns: &[Column]) -> bool {
+    node.iter()
+        .any(|(_, item)| matches!(item, NodeItem::Column(c) if columns[*c].id.is_some()))
 }
 
 /// The GraphQL type names a built connection shows for `__typename`.
@@ -304,10 +371,7 @@ fn page_info(flags: &[(Name, Flag)], has_next: bool, has_previous: bool) -> Valu
 fn nodes_of(text: String, plan: &Plan, columns: &[Column], req: &PageRequest) -> Result<(Value, bool), DbErr> {
     let (limit, backward) = pagination::window(req);
     let not_array = || DbErr::Type("the page's nodes are not a JSON array".into());
-    let ids = plan
-        .node
-        .iter()
-        .any(|(_, item)| matches!(item, NodeItem::Column(c) if columns[*c].id.is_some()));
+    let ids = shows_ids(&plan.node, columns);
     if let (Some(verbatim), false) = (&plan.verbatim, ids) {
         let items: Vec<&serde_json::value::RawValue> = serde_json::from_str(&text).map_err(|_| not_array())?;
         let more = items.len() as u64 > limit;
@@ -342,17 +406,17 @@ fn nodes_of(text: String, plan: &Plan, columns: &[Column], req: &PageRequest) ->
         }
     }
     for node in &mut nodes {
-        show_ids(node, plan, columns)?;
+        show_ids(node, &plan.node, columns)?;
     }
     Ok((Value::List(nodes), more))
 }
 
 /// Turns the stored UUIDs of a built node's id fields into global ids.
-fn show_ids(node: &mut Value, plan: &Plan, columns: &[Column]) -> Result<(), DbErr> {
+fn show_ids(node: &mut Value, items: &[(Name, NodeItem)], columns: &[Column]) -> Result<(), DbErr> {
     let Value::Object(fields) = node else {
         return Err(DbErr::Type("a page's node is not a JSON object".into()));
     };
-    for (key, item) in &plan.node {
+    for (key, item) in items {
         let NodeItem::Column(c) = item else { continue };
         let Some(kind) = columns[*c].id else { continue };
         let Some(Value::String(stored)) = fields.get_mut(key) else {
@@ -362,4 +426,41 @@ fn show_ids(node: &mut Value, plan: &Plan, columns: &[Column]) -> Result<(), DbE
         *stored = encode(kind, id).0;
     }
     Ok(())
+}
+
+#[cfg(test)]
+#[allow(clippy::unwrap_used)]
+mod tests {
+    use async_graphql::parser::{parse_query, types::DocumentOperations};
+
+    use super::*;
+
+    /// The first field of `query`'s only operation.
+    fn field(query: &str) -> Field {
+        let doc = parse_query(query).unwrap();
+        let DocumentOperations::Single(op) = doc.operations else {
+            panic!("one operation");
+        };
+        let Selection::Field(f) = &op.node.selection_set.node.items[0].node else {
+            panic!("a field first");
+        };
+        f.node.clone()
+    }
+
+    #[test]
+    fn a_list_is_built_when_its_items_show_only_columns() {
+        use entity::dynamic_status::Column as S;
+        let columns = [Column::id(Kind::DynamicStatus, S::Id), Column::plain("name", S::Name)];
+        let builds = |q: &str| builds_list(&field(q), &columns);
+        assert!(builds("{ s { id name __typename } }"));
+        assert!(builds("{ s { a: name b: id @include(if: true) } }"));
+        assert!(!builds("{ s { name isActive } }"), "not a column");
+        assert!(!builds("{ s { name a: name a: id } }"), "a key twice");
+        assert!(!builds("{ s { ... on DynamicStatus { name } } }"), "a fragment");
+        assert!(!builds("{ s { name @deprecated } }"), "another directive");
+        assert!(!builds("{ s { user { name } } }"), "a nested object");
+        let plan = node_items(&field("{ s { n: name __typename i: id } }"), &columns).unwrap();
+        let keys: Vec<&str> = plan.iter().map(|(k, _)| k.as_str()).collect();
+        assert_eq!(keys, ["n", "__typename", "i"], "in the client's order");
+    }
 }

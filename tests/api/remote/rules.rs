@@ -424,3 +424,67 @@ async fn own_numbers_built_answer_as_paged_in_memory(backend: Backend) {
     }
 }
 backend_tests!(own_numbers_built_answer_as_paged_in_memory);
+
+/// A user's own statuses as the database builds them (`me { dynamicStatuses { … } }`, issue 17)
+/// answer as the statuses resolved one by one do (the same fields behind a fragment, which is
+/// never built): every stored column, a null message, aliases, `viewer.user`, beside a field
+/// that loads the statuses anyway, and a user of another platform.
+async fn own_statuses_built_answer_as_resolved(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let user = app.token(w.c.user1);
+    let lunch = json!({ "name": "Lunch", "presence": "AWAY", "message": "Back at 1" });
+    rcall(&app, &user, "dynamicStatusCreate", lunch).await;
+    rcall(
+        &app,
+        &user,
+        "dynamicStatusCreate",
+        json!({ "name": "Focus", "presence": "DO_NOT_DISTURB" }),
+    )
+    .await;
+    let fields = "id name presence message origin __typename";
+    let aliased = "i: id n: name p: presence m: message";
+    for (token, root) in [(&user, "me"), (&user, "viewer { user"), (&app.token(w.m.user1), "me")] {
+        let close = if root.contains('{') { "}" } else { "" };
+        for (selection, beside) in [(fields, ""), (aliased, ""), (fields, "activeStatus { name }")] {
+            let built = format!("{{ {root} {{ dynamicStatuses {{ {selection} }} {beside} }} {close} }}");
+            let resolved = format!(
+                "{{ {root} {{ dynamicStatuses {{ ... on DynamicStatus {{ {selection} }} }} {beside} }} {close} }}"
+            );
+            let (b, r) = (
+                app.gql(token, &built, json!({})).await,
+                app.gql(token, &resolved, json!({})).await,
+            );
+            assert!(b["errors"].is_null() && r["errors"].is_null(), "{b} {r}");
+            assert_eq!(b, r, "{built}");
+        }
+    }
+    let read = app
+        .gql(
+            &user,
+            &format!("{{ me {{ dynamicStatuses {{ {fields} }} }} }}"),
+            json!({}),
+        )
+        .await;
+    let statuses = read["data"]["me"]["dynamicStatuses"].as_array().unwrap();
+    let names: Vec<&str> = statuses.iter().map(|s| s["name"].as_str().unwrap()).collect();
+    assert_eq!(
+        names.len(),
+        8,
+        "the six defaults, then the user's two, oldest first: {read}"
+    );
+    assert_eq!(names[6..], ["Lunch", "Focus"]);
+    assert_eq!(statuses[6]["message"], "Back at 1");
+    assert!(statuses[7]["message"].is_null());
+    assert_eq!(
+        (&statuses[7]["presence"], &statuses[7]["origin"]),
+        (&json!("DO_NOT_DISTURB"), &json!("USER"))
+    );
+    assert_eq!(statuses[0]["origin"], "ADMIN");
+    assert!(statuses[0]["id"].as_str().unwrap() != statuses[1]["id"].as_str().unwrap());
+    let other = app
+        .gql(&app.token(w.m.user1), "{ me { dynamicStatuses { name } } }", json!({}))
+        .await;
+    assert_eq!(other["data"]["me"]["dynamicStatuses"], json!([]), "{other}");
+}
+backend_tests!(own_statuses_built_answer_as_resolved);

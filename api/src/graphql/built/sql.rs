@@ -1,8 +1,10 @@
 //! The one statement a built page runs ([`super::fetch`]), in its steps: the nodes' columns, the
-//! page's inner select, the count, and the JSON the database wraps the nodes in.
+//! page's inner select, the count, and the JSON the database wraps the nodes in; and the one a
+//! built list runs ([`super::fetch_list`]).
 
+use async_graphql::Name;
 use sea_orm::{
-    ColumnTrait, DbBackend, QuerySelect, QueryTrait, Select,
+    ColumnTrait, DbBackend, EntityTrait, QuerySelect, QueryTrait, Select,
     sea_query::{Expr, Func, Query, SelectStatement},
 };
 
@@ -62,34 +64,8 @@ impl PageStatement<'_> {
     }
 
     /// `page` selecting each column the nodes show, as `c{i}` for the node's field `i`.
-    fn node_columns<E: Keyset>(&self, mut page: Select<E>) -> Select<E> {
-        for (i, (_, item)) in self.plan.node.iter().enumerate() {
-            let NodeItem::Column(c) = item else { continue };
-            let column = &self.columns[*c];
-            let expr = match (column.id, self.backend) {
-                (Some(_), DbBackend::Postgres) => Func::cast_as(column.column.clone(), "text").into(),
-                // SQLite keeps UUIDs as 16-byte blobs, which JSON cannot hold.
-                (Some(_), _) => Func::cust("hex").arg(column.column.clone()).into(),
-                (None, _) => column.column.clone(),
-            };
-            page = page.expr_as(expr, format!("c{i}"));
-        }
-        page
-    }
-
-    /// The arguments of a node's JSON object: each response key and its value (a column of
-    /// `p`, or the node's type name).
-    fn node_object(&self) -> String {
-        let mut object = Vec::new();
-        for (i, (key, item)) in self.plan.node.iter().enumerate() {
-            let value = match item {
-                NodeItem::TypeName => format!("'{}'", self.names.node),
-                NodeItem::Column(_) => format!("p.c{i}"),
-            };
-            // Response keys are GraphQL names (letters, digits, `_`): safe between quotes.
-            object.push(format!("'{key}', {value}"));
-        }
-        object.join(", ")
+    fn node_columns<E: Keyset>(&self, page: Select<E>) -> Select<E> {
+        node_columns(self.backend, &self.plan.node, self.columns, page)
     }
 
     /// The page's nodes as one JSON array, in list order, as text.
@@ -99,13 +75,7 @@ impl PageStatement<'_> {
         } else {
             "p.k, p.i"
         };
-        let object = self.node_object();
-        match self.backend {
-            DbBackend::Postgres => {
-                format!("CAST(COALESCE(json_agg(json_build_object({object}) ORDER BY {order}), '[]') AS text)")
-            }
-            _ => format!("json_group_array(json_object({object}) ORDER BY {order})"),
-        }
+        array(self.backend, &node_object(&self.plan.node, self.names.node), order)
     }
 
     /// The list's count, when the plan shows it: the window's largest, or `COUNT(*)` of the
@@ -119,5 +89,71 @@ impl PageStatement<'_> {
                 pagination::count_of(total.rows)
             }
         })
+    }
+}
+
+/// Every row of `select` as one JSON array of its items (each showing `node`), in `order`: one
+/// row, `nodes`, even when there is none.
+pub(super) fn list<E: EntityTrait>(
+    backend: DbBackend,
+    node: &[(Name, NodeItem)],
+    columns: &[Column],
+    node_type: &str,
+    select: Select<E>,
+    order: E::Column,
+) -> SelectStatement {
+    let rows = node_columns(backend, node, columns, select.select_only())
+        .expr_as(Expr::col(order.as_column_ref()), "k")
+        .into_query();
+    let nodes = array(backend, &node_object(node, node_type), "p.k");
+    Query::select()
+        .expr_as(Expr::cust(nodes), "nodes")
+        .from_subquery(rows, "p")
+        .to_owned()
+}
+
+/// `select` selecting each column the items show, as `c{i}` for the item's field `i`.
+fn node_columns<E: EntityTrait>(
+    backend: DbBackend,
+    node: &[(Name, NodeItem)],
+    columns: &[Column],
+    mut select: Select<E>,
+) -> Select<E> {
+    for (i, (_, item)) in node.iter().enumerate() {
+        let NodeItem::Column(c) = item else { continue };
+        let column = &columns[*c];
+        let expr = match (column.id, backend) {
+            (Some(_), DbBackend::Postgres) => Func::cast_as(column.column.clone(), "text").into(),
+            // SQLite keeps UUIDs as 16-byte blobs, which JSON cannot hold.
+            (Some(_), _) => Func::cust("hex").arg(column.column.clone()).into(),
+            (None, _) => column.column.clone(),
+        };
+        select = select.expr_as(expr, format!("c{i}"));
+    }
+    select
+}
+
+/// The arguments of an item's JSON object: each response key and its value (a column of `p`,
+/// or the item's type name).
+fn node_object(node: &[(Name, NodeItem)], node_type: &str) -> String {
+    let mut object = Vec::new();
+    for (i, (key, item)) in node.iter().enumerate() {
+        let value = match item {
+            NodeItem::TypeName => format!("'{node_type}'"),
+            NodeItem::Column(_) => format!("p.c{i}"),
+        };
+        // Response keys are GraphQL names (letters, digits, `_`): safe between quotes.
+        object.push(format!("'{key}', {value}"));
+    }
+    object.join(", ")
+}
+
+/// The items of `p` as one JSON array in `order`, as text (`[]` when there is none).
+fn array(backend: DbBackend, object: &str, order: &str) -> String {
+    match backend {
+        DbBackend::Postgres => {
+            format!("CAST(COALESCE(json_agg(json_build_object({object}) ORDER BY {order}), '[]') AS text)")
+        }
+        _ => format!("json_group_array(json_object({object}) ORDER BY {order})"),
     }
 }

@@ -13,8 +13,8 @@ use crate::{
         directory::loaders::{AccountKey, LocationKey, RequestLoader, RolesOfUser, UserKey, load_err},
         errors,
         remote::{
-            loaders::{self as remote, NUMBER_FIELDS, Wanted},
-            types::UserNumber,
+            loaders::{self as remote, NUMBER_FIELDS, STATUS_FIELDS, Wanted},
+            types::{DynamicStatus, UserNumber},
         },
     },
     service::directory,
@@ -80,7 +80,7 @@ pub async fn prefetch_users<'a>(
         }
         item
     });
-    prefetch_for(ctx, account, users, &items, false).await
+    prefetch_for(ctx, account, users, &items, Built::default()).await
 }
 
 /// [`prefetch_users`] for the one user the current field resolves to (`me`, `viewer.user`).
@@ -89,16 +89,33 @@ async fn prefetch_user(
     account: &account::Model,
     user: &user::Model,
 ) -> async_graphql::Result<()> {
-    let built = numbers_built(ctx);
+    let built = Built {
+        numbers: built_by_field(ctx, "numbers", |f| built::builds(f, &UserNumber::columns())),
+        statuses: built_by_field(ctx, "dynamicStatuses", |f| {
+            built::builds_list(f, &DynamicStatus::columns())
+        }),
+    };
     prefetch_for(ctx, account, std::iter::once(user), &[ctx.look_ahead()], built).await
 }
 
-/// Whether the `numbers` of the user `ctx` resolves alone are built by that field
-/// (`User.numbers`) rather than read here: every `numbers` its selection names directly is one
-/// a built page shows, and no fragment could name more.
-fn numbers_built(ctx: &async_graphql::Context<'_>) -> bool {
+/// Which lists of the user resolved alone are built by their own field rather than read here.
+#[derive(Clone, Copy, Default)]
+struct Built {
+    /// `User.numbers`.
+    numbers: bool,
+    /// `User.dynamicStatuses`.
+    statuses: bool,
+}
+
+/// Whether the field `name` of the user `ctx` resolves alone is built by that field rather than
+/// read here: every `name` its selection names directly is one `builds` says is built, and no
+/// fragment could name more.
+fn built_by_field(
+    ctx: &async_graphql::Context<'_>,
+    name: &str,
+    builds: impl Fn(&async_graphql::parser::types::Field) -> bool,
+) -> bool {
     use async_graphql::parser::types::Selection;
-    let columns = UserNumber::columns();
     ctx.item
         .node
         .selection_set
@@ -106,7 +123,7 @@ fn numbers_built(ctx: &async_graphql::Context<'_>) -> bool {
         .items
         .iter()
         .all(|item| match &item.node {
-            Selection::Field(f) => f.node.name.node != "numbers" || built::builds(&f.node, &columns),
+            Selection::Field(f) => f.node.name.node != name || builds(&f.node),
             _ => false,
         })
 }
@@ -116,7 +133,7 @@ async fn prefetch_for<'a>(
     account: &account::Model,
     users: impl Iterator<Item = &'a user::Model> + Clone,
     items: &[Lookahead<'_>],
-    numbers_built: bool,
+    built: Built,
 ) -> async_graphql::Result<()> {
     let loader = ctx.data::<RequestLoader>()?;
     let db = &loader.loader().db;
@@ -159,8 +176,11 @@ async fn prefetch_for<'a>(
             .await;
     }
     let mut remote = Wanted::of(wants);
-    if numbers_built {
+    if built.numbers {
         remote.numbers = NUMBER_FIELDS.iter().any(|f| *f != "numbers" && wants(&[f]));
+    }
+    if built.statuses {
+        remote.statuses = STATUS_FIELDS.iter().any(|f| *f != "dynamicStatuses" && wants(&[f]));
     }
     if remote.numbers || remote.statuses {
         remote::prefetch(loader, account, &ids, remote)

@@ -7,6 +7,7 @@ use uuid::Uuid;
 
 use super::{Presence, StatusOrigin, TargetKind, UserNumber, load_user, numbers_of, user_remote};
 use crate::graphql::{
+    built,
     common::actor::Actor,
     ids::{self, Kind},
     objects::User,
@@ -46,6 +47,22 @@ impl CallTarget {
 pub struct DynamicStatus(pub dynamic_status::Model);
 
 impl DynamicStatus {
+    /// The fields a built list of statuses shows (`built::Column`): those stored as shown.
+    pub(crate) fn columns() -> [built::Column; 5] {
+        use built::Column;
+        use dynamic_status::Column as S;
+        [
+            Column::id(Kind::DynamicStatus, S::Id),
+            Column::plain("name", S::Name),
+            Column::plain("presence", S::Presence),
+            Column::plain("message", S::Message),
+            Column::plain("origin", S::Origin),
+        ]
+    }
+
+    /// Its GraphQL name.
+    pub(crate) const NAME: &str = "DynamicStatus";
+
     fn target(&self, kind: entity::TargetKind, number_id: Option<Uuid>) -> CallTarget {
         CallTarget {
             user_id: self.0.user_id,

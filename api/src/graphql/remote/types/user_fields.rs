@@ -11,9 +11,9 @@ use super::{
 };
 use crate::{
     graphql::{
-        built::Paged,
+        built::{self, Paged},
         common::loader::load_err,
-        connection, context,
+        connection, context, errors,
         remote::loaders::{NumbersOfUser, StatusesOfUser},
     },
     service::{pagination, remote},
@@ -40,7 +40,7 @@ impl UserRemoteFields {
 
     /// The user's dynamic statuses (at most 100), oldest first; empty off MX-ONE.
     #[graphql(complexity = "connection::list_cost(connection::UNPAGED_LIST_ESTIMATE, child_complexity)")]
-    async fn dynamic_statuses(&self, ctx: &Context<'_>) -> Result<Vec<DynamicStatus>> {
+    async fn dynamic_statuses(&self, ctx: &Context<'_>) -> Result<Paged<Vec<DynamicStatus>>> {
         dynamic_statuses(ctx, &self.0).await
     }
 
@@ -116,14 +116,31 @@ fn alone(ctx: &Context<'_>) -> bool {
 }
 
 /// `User.dynamicStatuses`: the list alone (its items read the rest of [`UserRemote`](super::UserRemote) when
-/// they ask whether they are active or editable).
-async fn dynamic_statuses(ctx: &Context<'_>, user: &user::Model) -> Result<Vec<DynamicStatus>> {
-    let statuses = loader(ctx)?
+/// they ask whether they are active or editable). For a user resolved alone whose statuses were
+/// not loaded already, a selection of what the statuses' columns hold is built by the database
+/// in one statement ([`built`](crate::graphql::built)).
+async fn dynamic_statuses(ctx: &Context<'_>, user: &user::Model) -> Result<Paged<Vec<DynamicStatus>>> {
+    let loader = loader(ctx)?;
+    if alone(ctx)
+        && !loader
+            .get_cached_values::<StatusesOfUser>()
+            .contains_key(&StatusesOfUser(user.id))
+        && let Some(plan) = built::list_plan(ctx, &DynamicStatus::columns())
+    {
+        let select = remote::statuses_select(user.id);
+        let order = entity::dynamic_status::Column::Id;
+        let columns = DynamicStatus::columns();
+        let list = built::fetch_list(context::db(ctx)?, &plan, &columns, DynamicStatus::NAME, select, order)
+            .await
+            .map_err(errors::db)?;
+        return Ok(Paged::Built(list));
+    }
+    let statuses = loader
         .load_one(StatusesOfUser(user.id))
         .await
         .map_err(load_err)?
         .unwrap_or_default();
-    Ok(statuses.into_iter().map(DynamicStatus).collect())
+    Ok(Paged::Resolved(statuses.into_iter().map(DynamicStatus).collect()))
 }
 
 /// `User.activeStatus`.
