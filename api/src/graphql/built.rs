@@ -64,6 +64,8 @@ pub struct Column {
     pub field: &'static str,
     /// The column (qualified by its table).
     pub column: Expr,
+    /// The column's name in its table.
+    pub name: &'static str,
     /// Shown as a global id of this kind (the column holds the row's UUID).
     pub id: Option<Kind>,
 }
@@ -74,6 +76,7 @@ impl Column {
         Self {
             field,
             column: Expr::col(column.as_column_ref()),
+            name: column.as_str(),
             id: None,
         }
     }
@@ -83,6 +86,7 @@ impl Column {
         Self {
             field: "id",
             column: Expr::col(column.as_column_ref()),
+            name: column.as_str(),
             id: Some(kind),
         }
     }
@@ -236,20 +240,34 @@ pub fn builds_list(field: &Field, columns: &[Column]) -> bool {
     node_items(field, columns).is_some()
 }
 
-/// Runs `plan` over every row of `select`, in `order` (a unique column), in one statement;
-/// the list's value.
-pub async fn fetch_list<E: sea_orm::EntityTrait>(
+/// The rows of a built list: those of `table` whose column `key` holds `value`, in the order
+/// of its unique column `order`.
+pub struct Rows {
+    /// The table.
+    pub table: &'static str,
+    /// The column that picks the rows.
+    pub key: &'static str,
+    /// The value it holds.
+    pub value: sea_orm::Value,
+    /// The unique column that orders them.
+    pub order: &'static str,
+}
+
+/// Runs `plan` over `rows` in one statement; the list's value. The statement is written out
+/// directly: building it with sea-query (and an entity's select of every column) cost more than
+/// the rest of a short list's request.
+pub async fn fetch_list(
     db: &impl ConnectionTrait,
     plan: &ListPlan,
     columns: &[Column],
     node_type: &str,
-    select: Select<E>,
-    order: E::Column,
+    rows: Rows,
 ) -> Result<Value, DbErr> {
     let backend = db.get_database_backend();
-    let statement = sql::list(backend, &plan.node, columns, node_type, select, order);
+    let sql = sql::list(backend, &plan.node, columns, node_type, &rows);
+    let statement = sea_orm::Statement::from_sql_and_values(backend, sql, [rows.value]);
     let row = db
-        .query_one_raw(backend.build(&statement))
+        .query_one_raw(statement)
         .await?
         .ok_or_else(|| DbErr::RecordNotFound("the list's row".into()))?;
     let text: String = row.try_get("", "nodes")?;

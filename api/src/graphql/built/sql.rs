@@ -92,24 +92,42 @@ impl PageStatement<'_> {
     }
 }
 
-/// Every row of `select` as one JSON array of its items (each showing `node`), in `order`: one
-/// row, `nodes`, even when there is none.
-pub(super) fn list<E: EntityTrait>(
+/// The rows of `rows` as one JSON array of their items (each showing `node`), in order: one
+/// row, `nodes`, even when there is none. Written out: every name in it is the schema's own
+/// (tables, columns, GraphQL response keys and type names), and the one value is bound.
+pub(super) fn list(
     backend: DbBackend,
     node: &[(Name, NodeItem)],
     columns: &[Column],
     node_type: &str,
-    select: Select<E>,
-    order: E::Column,
-) -> SelectStatement {
-    let rows = node_columns(backend, node, columns, select.select_only())
-        .expr_as(Expr::col(order.as_column_ref()), "k")
-        .into_query();
-    let nodes = array(backend, &node_object(node, node_type), "p.k");
-    Query::select()
-        .expr_as(Expr::cust(nodes), "nodes")
-        .from_subquery(rows, "p")
-        .to_owned()
+    rows: &super::Rows,
+) -> String {
+    let mut object = String::new();
+    for (i, (key, item)) in node.iter().enumerate() {
+        if i > 0 {
+            object.push_str(", ");
+        }
+        let value = match item {
+            NodeItem::TypeName => format!("'{node_type}'"),
+            NodeItem::Column(c) => {
+                let column = &columns[*c];
+                match (column.id, backend) {
+                    (Some(_), DbBackend::Postgres) => format!("CAST(\"{}\" AS text)", column.name),
+                    // SQLite keeps UUIDs as 16-byte blobs, which JSON cannot hold.
+                    (Some(_), _) => format!("hex(\"{}\")", column.name),
+                    (None, _) => format!("\"{}\"", column.name),
+                }
+            }
+        };
+        object.push_str(&format!("'{key}', {value}"));
+    }
+    let order = format!("\"{}\"", rows.order);
+    let nodes = array(backend, &object, &order);
+    let parameter = if backend == DbBackend::Postgres { "$1" } else { "?" };
+    format!(
+        "SELECT {nodes} AS \"nodes\" FROM \"{}\" WHERE \"{}\" = {parameter}",
+        rows.table, rows.key
+    )
 }
 
 /// `select` selecting each column the items show, as `c{i}` for the item's field `i`.

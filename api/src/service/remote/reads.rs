@@ -132,11 +132,6 @@ pub fn numbers_select(user_id: Uuid) -> Select<user_number::Entity> {
     user_number::Entity::find().filter(user_number::Column::UserId.eq(user_id))
 }
 
-/// A user's statuses, to list oldest first by id (UUIDv7), as [`statuses_of_users`] does.
-pub fn statuses_select(user_id: Uuid) -> Select<dynamic_status::Entity> {
-    dynamic_status::Entity::find().filter(dynamic_status::Column::UserId.eq(user_id))
-}
-
 /// A user's numbers by id alone: their ids are UUIDv7, so this is oldest first.
 impl Keyset for user_number::Entity {
     fn sort_column() -> Self::Column {

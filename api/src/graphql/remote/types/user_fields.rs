@@ -127,10 +127,16 @@ async fn dynamic_statuses(ctx: &Context<'_>, user: &user::Model) -> Result<Paged
             .contains_key(&StatusesOfUser(user.id))
         && let Some(plan) = built::list_plan(ctx, &DynamicStatus::columns())
     {
-        let select = remote::statuses_select(user.id);
-        let order = entity::dynamic_status::Column::Id;
         let columns = DynamicStatus::columns();
-        let list = built::fetch_list(context::db(ctx)?, &plan, &columns, DynamicStatus::NAME, select, order)
+        use sea_orm::{EntityName, IdenStatic};
+        let rows = built::Rows {
+            table: entity::dynamic_status::Entity.table_name(),
+            key: entity::dynamic_status::Column::UserId.as_str(),
+            value: user.id.into(),
+            // Oldest first (UUIDv7 ids), as the statuses are read for a list of users.
+            order: entity::dynamic_status::Column::Id.as_str(),
+        };
+        let list = built::fetch_list(context::db(ctx)?, &plan, &columns, DynamicStatus::NAME, rows)
             .await
             .map_err(errors::db)?;
         return Ok(Paged::Built(list));
