@@ -56,10 +56,12 @@ pub async fn body_deadline(State(limit): State<Duration>, req: Request, next: Ne
         return next.run(req).await;
     }
     let expired = Arc::new(AtomicBool::new(false));
+    let until = tokio::time::Instant::now() + limit;
     let req = req.map(|inner| {
         Body::new(Deadline {
             inner,
-            sleep: Box::pin(tokio::time::sleep(limit)),
+            until,
+            sleep: None,
             expired: expired.clone(),
         })
     });
@@ -82,10 +84,12 @@ pub async fn body_deadline(State(limit): State<Duration>, req: Request, next: Ne
         .into_response()
 }
 
-/// A request body that fails once its deadline has passed.
+/// A request body that fails once its deadline has passed. The timer is set only when the
+/// body first has to be waited for: most bodies arrive with their headers and never need one.
 struct Deadline {
     inner: Body,
-    sleep: Pin<Box<tokio::time::Sleep>>,
+    until: tokio::time::Instant,
+    sleep: Option<Pin<Box<tokio::time::Sleep>>>,
     expired: Arc<AtomicBool>,
 }
 
@@ -98,7 +102,11 @@ impl HttpBody for Deadline {
         if let Poll::Ready(frame) = Pin::new(&mut this.inner).poll_frame(cx) {
             return Poll::Ready(frame);
         }
-        if this.sleep.as_mut().poll(cx).is_ready() {
+        let until = this.until;
+        let sleep = this
+            .sleep
+            .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
+        if sleep.as_mut().poll(cx).is_ready() {
             this.expired.store(true, Ordering::SeqCst);
             let late = io::Error::new(io::ErrorKind::TimedOut, "request body not received in time");
             return Poll::Ready(Some(Err(axum::Error::new(late))));

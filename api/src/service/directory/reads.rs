@@ -26,7 +26,7 @@ fn search_filter<C: ColumnTrait>(column: C, search: Option<&str>) -> Condition {
 
 /// The accounts a principal may list: every account for Support, their own for a user.
 pub fn accounts_select(p: &Principal, search: Option<&str>) -> Select<account::Entity> {
-    let mut select = account::Entity::find().filter(search_filter(account::Column::SortName, search));
+    let mut select = pagination::find::<account::Entity>().filter(search_filter(account::Column::SortName, search));
     if let Some(u) = p.user() {
         select = select.filter(account::Column::Id.eq(u.account_id));
     }
@@ -44,7 +44,7 @@ pub async fn account(db: &impl ConnectionTrait, p: &Principal, id: Uuid) -> Resu
 /// The users of an account that a principal may see, matching `search` (case-insensitive
 /// substring of name, email, phone number or extension).
 pub fn users_select(p: &Principal, account_id: Uuid, search: Option<&str>) -> Select<user::Entity> {
-    let select = user::Entity::find()
+    let select = pagination::find::<user::Entity>()
         .filter(user::Column::AccountId.eq(account_id))
         .filter(search_filter(user::Column::SearchText, search));
     match p.user_visibility(account_id) {
@@ -61,12 +61,12 @@ pub fn users_select(p: &Principal, account_id: Uuid, search: Option<&str>) -> Se
 
 /// An account's locations.
 pub fn locations_select(account_id: Uuid) -> Select<location::Entity> {
-    location::Entity::find().filter(location::Column::AccountId.eq(account_id))
+    pagination::find::<location::Entity>().filter(location::Column::AccountId.eq(account_id))
 }
 
 /// An account's access numbers.
 pub fn access_numbers_select(account_id: Uuid) -> Select<access_number::Entity> {
-    access_number::Entity::find().filter(access_number::Column::AccountId.eq(account_id))
+    pagination::find::<access_number::Entity>().filter(access_number::Column::AccountId.eq(account_id))
 }
 
 macro_rules! keyset {
@@ -115,7 +115,10 @@ async fn by_id<E: EntityTrait>(
 where
     E::Model: Send + Sync,
 {
-    let rows = E::find().filter(id_column.is_in(ids.to_vec())).all(db).await?;
+    let rows = pagination::find::<E>()
+        .filter(id_column.is_in(ids.to_vec()))
+        .all(db)
+        .await?;
     Ok(rows.into_iter().map(|r| (id_of(&r), r)).collect())
 }
 
@@ -172,7 +175,7 @@ pub async fn roles_of_users(
     db: &impl ConnectionTrait,
     user_ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Vec<role_assignment::Model>>, DbErr> {
-    let rows = role_assignment::Entity::find()
+    let rows = pagination::find::<role_assignment::Entity>()
         .filter(role_assignment::Column::UserId.is_in(user_ids.to_vec()))
         .order_by_asc(role_assignment::Column::CreatedAt)
         .all(db)
@@ -186,7 +189,7 @@ pub async fn roles_of_users(
 
 /// Users with this email address, in any account (for `reach token --user`).
 pub async fn users_by_email(db: &impl ConnectionTrait, email: &str) -> Result<Vec<user::Model>, DbErr> {
-    user::Entity::find()
+    pagination::find::<user::Entity>()
         .filter(user::Column::Email.eq(email.trim().to_lowercase()))
         .all(db)
         .await

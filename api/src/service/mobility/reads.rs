@@ -79,7 +79,7 @@ pub fn mobility_users_select(
     search: Option<&str>,
     filter: &MobilityUserFilter,
 ) -> Select<user::Entity> {
-    let mut select = user::Entity::find()
+    let mut select = pagination::find::<user::Entity>()
         .join_rev(JoinType::InnerJoin, mobility_join())
         .filter(managed(p, account_id));
     if let Some(s) = given(search) {
@@ -278,7 +278,7 @@ pub fn mobility_users_count(
             .column(user::Column::Id)
             .into_query()
     } else {
-        let mut select = mobility_user::Entity::find()
+        let mut select = pagination::find::<mobility_user::Entity>()
             .select_only()
             .column(mobility_user::Column::UserId)
             .filter(mobility_user::Column::AccountId.eq(account_id));
@@ -299,7 +299,7 @@ pub fn mobility_users_count(
 /// The wizard's first step: users the caller manages with an eligible profile who are not
 /// enabled yet, matching `search` (name, phone number or extension), by name then id.
 pub fn eligible_users_select(p: &Principal, account_id: Uuid, search: Option<&str>) -> Select<user::Entity> {
-    let mut select = user::Entity::find()
+    let mut select = pagination::find::<user::Entity>()
         .join_rev(JoinType::LeftJoin, mobility_join())
         .filter(managed(p, account_id))
         .filter(mobility_user::Column::UserId.is_null())
@@ -332,7 +332,7 @@ pub async fn delivery(db: &impl ConnectionTrait, id: Uuid) -> Result<Option<noti
 
 /// The account's notifications, newest first.
 pub fn notifications_select(account_id: Uuid) -> Select<mobility_notification::Entity> {
-    mobility_notification::Entity::find().filter(mobility_notification::Column::AccountId.eq(account_id))
+    pagination::find::<mobility_notification::Entity>().filter(mobility_notification::Column::AccountId.eq(account_id))
 }
 
 /// Notifications by creation time, newest first.
@@ -360,7 +360,7 @@ pub async fn addons_by_account(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, mobility_account::Model>, DbErr> {
-    let rows = mobility_account::Entity::find()
+    let rows = pagination::find::<mobility_account::Entity>()
         .filter(mobility_account::Column::AccountId.is_in(ids.to_vec()))
         .all(db)
         .await?;
@@ -374,7 +374,7 @@ pub async fn deliveries_of(
 ) -> Result<HashMap<Uuid, Vec<notification_delivery::Model>>, DbErr> {
     let mut map: HashMap<Uuid, Vec<notification_delivery::Model>> = HashMap::new();
     for chunk in notification_ids.chunks(CHUNK) {
-        let rows = notification_delivery::Entity::find()
+        let rows = pagination::find::<notification_delivery::Entity>()
             .filter(notification_delivery::Column::NotificationId.is_in(chunk.to_vec()))
             .order_by_asc(notification_delivery::Column::Id)
             .all(db)
@@ -391,7 +391,7 @@ pub async fn notifications_by_id(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, mobility_notification::Model>, DbErr> {
-    let rows = mobility_notification::Entity::find()
+    let rows = pagination::find::<mobility_notification::Entity>()
         .filter(mobility_notification::Column::Id.is_in(ids.to_vec()))
         .all(db)
         .await?;

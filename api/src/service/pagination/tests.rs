@@ -95,3 +95,19 @@ fn in_memory_pages_walk_forward_and_back() {
     assert!(p.has_next_page && p.has_previous_page);
     assert_eq!(Cursor::decode(&p.rows[0].0.encode()).map(|c| c.id), Some(ids[1]));
 }
+
+#[test]
+fn a_kept_find_is_the_entitys_own() {
+    use sea_orm::{DbBackend, EntityTrait, QueryTrait};
+    fn same<E: EntityTrait>() {
+        for _ in 0..2 {
+            for backend in [DbBackend::Sqlite, DbBackend::Postgres] {
+                let kept = super::find::<E>().build(backend).to_string();
+                assert_eq!(kept, E::find().build(backend).to_string());
+            }
+        }
+    }
+    same::<entity::dynamic_status::Entity>();
+    same::<entity::user::Entity>();
+    same::<entity::account::Entity>();
+}

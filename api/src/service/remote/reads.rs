@@ -5,12 +5,12 @@
 use std::collections::HashMap;
 
 use entity::{NumberOrigin, client_profile, dynamic_status, remote_user, user_number};
-use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, QueryOrder, Select};
+use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, QueryFilter, QueryOrder, Select};
 use uuid::Uuid;
 
 use crate::service::{
     extension_claims::CHUNK,
-    pagination::{Cursor, Keyset},
+    pagination::{self, Cursor, Keyset},
 };
 
 /// Why a number's `number` and `isRemoteExtension` cannot change (R5).
@@ -115,7 +115,7 @@ pub async fn numbers_of_users(
 ) -> Result<HashMap<Uuid, Vec<user_number::Model>>, DbErr> {
     let mut found: HashMap<Uuid, Vec<user_number::Model>> = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let rows = user_number::Entity::find()
+        let rows = pagination::find::<user_number::Entity>()
             .filter(user_number::Column::UserId.is_in(chunk.to_vec()))
             .order_by_asc(user_number::Column::Id)
             .all(db)
@@ -129,7 +129,7 @@ pub async fn numbers_of_users(
 
 /// A user's numbers, listed oldest first ([`Keyset`]: by id, UUIDv7).
 pub fn numbers_select(user_id: Uuid) -> Select<user_number::Entity> {
-    user_number::Entity::find().filter(user_number::Column::UserId.eq(user_id))
+    pagination::find::<user_number::Entity>().filter(user_number::Column::UserId.eq(user_id))
 }
 
 /// A user's numbers by id alone: their ids are UUIDv7, so this is oldest first.
@@ -157,7 +157,7 @@ pub async fn statuses_of_users(
 ) -> Result<HashMap<Uuid, Vec<dynamic_status::Model>>, DbErr> {
     let mut found: HashMap<Uuid, Vec<dynamic_status::Model>> = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let rows = dynamic_status::Entity::find()
+        let rows = pagination::find::<dynamic_status::Entity>()
             .filter(dynamic_status::Column::UserId.is_in(chunk.to_vec()))
             .order_by_asc(dynamic_status::Column::Id)
             .all(db)
@@ -173,7 +173,7 @@ pub async fn statuses_of_users(
 pub async fn remote_users(db: &impl ConnectionTrait, ids: &[Uuid]) -> Result<HashMap<Uuid, remote_user::Model>, DbErr> {
     let mut found = HashMap::new();
     for chunk in ids.chunks(CHUNK) {
-        let rows = remote_user::Entity::find()
+        let rows = pagination::find::<remote_user::Entity>()
             .filter(remote_user::Column::UserId.is_in(chunk.to_vec()))
             .all(db)
             .await?;
@@ -187,7 +187,7 @@ pub async fn profiles_by_id(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, client_profile::Model>, DbErr> {
-    let rows = client_profile::Entity::find()
+    let rows = pagination::find::<client_profile::Entity>()
         .filter(client_profile::Column::Id.is_in(ids.to_vec()))
         .all(db)
         .await?;
@@ -199,7 +199,7 @@ pub async fn numbers_by_id(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, user_number::Model>, DbErr> {
-    let rows = user_number::Entity::find()
+    let rows = pagination::find::<user_number::Entity>()
         .filter(user_number::Column::Id.is_in(ids.to_vec()))
         .all(db)
         .await?;
@@ -211,7 +211,7 @@ pub async fn statuses_by_id(
     db: &impl ConnectionTrait,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, dynamic_status::Model>, DbErr> {
-    let rows = dynamic_status::Entity::find()
+    let rows = pagination::find::<dynamic_status::Entity>()
         .filter(dynamic_status::Column::Id.is_in(ids.to_vec()))
         .all(db)
         .await?;
@@ -223,7 +223,7 @@ pub async fn profiles_of_account(
     db: &impl ConnectionTrait,
     account_id: Uuid,
 ) -> Result<Vec<client_profile::Model>, DbErr> {
-    client_profile::Entity::find()
+    pagination::find::<client_profile::Entity>()
         .filter(client_profile::Column::AccountId.eq(account_id))
         .order_by_desc(client_profile::Column::IsDefault)
         .order_by_asc(client_profile::Column::NameKey)
