@@ -4,7 +4,7 @@
 
 use async_graphql::Name;
 use sea_orm::{
-    ColumnTrait, DbBackend, EntityTrait, QuerySelect, QueryTrait, Select,
+    ColumnTrait, DbBackend, QuerySelect, QueryTrait, Select,
     sea_query::{Expr, Func, Query, SelectStatement},
 };
 
@@ -64,8 +64,34 @@ impl PageStatement<'_> {
     }
 
     /// `page` selecting each column the nodes show, as `c{i}` for the node's field `i`.
-    fn node_columns<E: Keyset>(&self, page: Select<E>) -> Select<E> {
-        node_columns(self.backend, &self.plan.node, self.columns, page)
+    fn node_columns<E: Keyset>(&self, mut page: Select<E>) -> Select<E> {
+        for (i, (_, item)) in self.plan.node.iter().enumerate() {
+            let NodeItem::Column(c) = item else { continue };
+            let column = &self.columns[*c];
+            let expr = match (column.id, self.backend) {
+                (Some(_), DbBackend::Postgres) => Func::cast_as(column.column.clone(), "text").into(),
+                // SQLite keeps UUIDs as 16-byte blobs, which JSON cannot hold.
+                (Some(_), _) => Func::cust("hex").arg(column.column.clone()).into(),
+                (None, _) => column.column.clone(),
+            };
+            page = page.expr_as(expr, format!("c{i}"));
+        }
+        page
+    }
+
+    /// The arguments of a node's JSON object: each response key and its value (a column of
+    /// `p`, or the node's type name).
+    fn node_object(&self) -> String {
+        let mut object = Vec::new();
+        for (i, (key, item)) in self.plan.node.iter().enumerate() {
+            let value = match item {
+                NodeItem::TypeName => format!("'{}'", self.names.node),
+                NodeItem::Column(_) => format!("p.c{i}"),
+            };
+            // Response keys are GraphQL names (letters, digits, `_`): safe between quotes.
+            object.push(format!("'{key}', {value}"));
+        }
+        object.join(", ")
     }
 
     /// The page's nodes as one JSON array, in list order, as text.
@@ -75,7 +101,7 @@ impl PageStatement<'_> {
         } else {
             "p.k, p.i"
         };
-        array(self.backend, &node_object(&self.plan.node, self.names.node), order)
+        array(self.backend, &self.node_object(), order)
     }
 
     /// The list's count, when the plan shows it: the window's largest, or `COUNT(*)` of the
@@ -119,6 +145,7 @@ pub(super) fn list(
                 }
             }
         };
+        // Response keys are GraphQL names (letters, digits, `_`): safe between quotes.
         object.push_str(&format!("'{key}', {value}"));
     }
     let order = format!("\"{}\"", rows.order);
@@ -130,43 +157,8 @@ pub(super) fn list(
     )
 }
 
-/// `select` selecting each column the items show, as `c{i}` for the item's field `i`.
-fn node_columns<E: EntityTrait>(
-    backend: DbBackend,
-    node: &[(Name, NodeItem)],
-    columns: &[Column],
-    mut select: Select<E>,
-) -> Select<E> {
-    for (i, (_, item)) in node.iter().enumerate() {
-        let NodeItem::Column(c) = item else { continue };
-        let column = &columns[*c];
-        let expr = match (column.id, backend) {
-            (Some(_), DbBackend::Postgres) => Func::cast_as(column.column.clone(), "text").into(),
-            // SQLite keeps UUIDs as 16-byte blobs, which JSON cannot hold.
-            (Some(_), _) => Func::cust("hex").arg(column.column.clone()).into(),
-            (None, _) => column.column.clone(),
-        };
-        select = select.expr_as(expr, format!("c{i}"));
-    }
-    select
-}
-
-/// The arguments of an item's JSON object: each response key and its value (a column of `p`,
-/// or the item's type name).
-fn node_object(node: &[(Name, NodeItem)], node_type: &str) -> String {
-    let mut object = Vec::new();
-    for (i, (key, item)) in node.iter().enumerate() {
-        let value = match item {
-            NodeItem::TypeName => format!("'{node_type}'"),
-            NodeItem::Column(_) => format!("p.c{i}"),
-        };
-        // Response keys are GraphQL names (letters, digits, `_`): safe between quotes.
-        object.push(format!("'{key}', {value}"));
-    }
-    object.join(", ")
-}
-
-/// The items of `p` as one JSON array in `order`, as text (`[]` when there is none).
+/// The rows' items (`object`, the arguments of each one's JSON object) as one JSON array in
+/// `order`, as text (`[]` when there is none).
 fn array(backend: DbBackend, object: &str, order: &str) -> String {
     match backend {
         DbBackend::Postgres => {

@@ -4,7 +4,8 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, QueryPathSegment, Result};
-use entity::user;
+use entity::{dynamic_status, user};
+use sea_orm::{EntityName, IdenStatic};
 
 use super::{
     ClientProfile, DynamicStatus, UserNumber, UserNumberConnection, loader, numbers_of, on_mx_one, user_remote,
@@ -128,13 +129,12 @@ async fn dynamic_statuses(ctx: &Context<'_>, user: &user::Model) -> Result<Paged
         && let Some(plan) = built::list_plan(ctx, &DynamicStatus::columns())
     {
         let columns = DynamicStatus::columns();
-        use sea_orm::{EntityName, IdenStatic};
         let rows = built::Rows {
-            table: entity::dynamic_status::Entity.table_name(),
-            key: entity::dynamic_status::Column::UserId.as_str(),
+            table: dynamic_status::Entity.table_name(),
+            key: dynamic_status::Column::UserId.as_str(),
             value: user.id.into(),
             // Oldest first (UUIDv7 ids), as the statuses are read for a list of users.
-            order: entity::dynamic_status::Column::Id.as_str(),
+            order: dynamic_status::Column::Id.as_str(),
         };
         let list = built::fetch_list(context::db(ctx)?, &plan, &columns, DynamicStatus::NAME, rows)
             .await
