@@ -294,6 +294,11 @@ pub struct ActivationRequested {
     pub reverse_dial_number: Option<String>,
     /// The handover number.
     pub handover_number: Option<String>,
+    /// Whether settings changes are emailed, as the activation left it (the dialog's checkbox,
+    /// or the stored value where the dialog left it out). Absent from events recorded before
+    /// the activation took it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub send_email_notification: Option<bool>,
     /// The add-on's new version.
     pub version: i64,
 }

@@ -132,6 +132,51 @@ async fn m2_stored_numbers_survive_a_new_activation(backend: Backend) {
     assert_eq!(s["version"], 3, "activate, deactivate, activate");
 }
 
+/// M1: the activation dialog's "Send email notification" checkbox is set with the activation, in
+/// its one transaction and event; left out, the stored value stays; a refused activation leaves
+/// it alone.
+async fn m1_the_activation_sets_the_email_checkbox(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = World::build(&app).await;
+    let (dm, support) = (app.token(w.a.dm), app.support());
+    let email = |read: &Value| read["settings"]["sendEmailNotification"].clone();
+    assert_eq!(email(&read(&app, &dm, w.a.account).await), false);
+
+    let before = snapshot(&app).await;
+    let mut refused = activation(&w.a);
+    refused["sendEmailNotification"] = json!(true);
+    refused["voicemailAccessNumber"] = json!("12");
+    let p = call(&app, &dm, "mobilityActivate", refused).await;
+    assert_eq!(codes_of(&p), vec!["VALIDATION_FAILED"]);
+    assert_eq!(email(&read(&app, &dm, w.a.account).await), false);
+    assert_eq!(snapshot(&app).await, before);
+
+    let mut input = activation(&w.a);
+    input["sendEmailNotification"] = json!(true);
+    let events = app.outbox_count().await;
+    let p = call(&app, &dm, "mobilityActivate", input).await;
+    assert_eq!(codes_of(&p), Vec::<String>::new());
+    let now = read(&app, &dm, w.a.account).await;
+    assert_eq!((email(&now), &now["settings"]["version"]), (json!(true), &json!(1)));
+    assert_eq!(events_since(&app, events).await, vec!["mobility.activation_requested"]);
+    let payload = last_payload(&app).await;
+    assert_eq!(payload["sendEmailNotification"], true, "{payload}");
+
+    // Left out at the next activation: the stored value stays, whichever it is.
+    for stored in [true, false] {
+        let p = call(&app, &support, "mobilityDeactivate", account_input(&w.a)).await;
+        assert_eq!(codes_of(&p), Vec::<String>::new());
+        let mut set = account_input(&w.a);
+        set["enabled"] = json!(stored);
+        let p = call(&app, &dm, "mobilityEmailNotificationSet", set).await;
+        assert_eq!(codes_of(&p), Vec::<String>::new());
+        let p = call(&app, &dm, "mobilityActivate", activation(&w.a)).await;
+        assert_eq!(codes_of(&p), Vec::<String>::new());
+        assert_eq!(email(&read(&app, &dm, w.a.account).await), stored);
+        assert_eq!(last_payload(&app).await["sendEmailNotification"], stored);
+    }
+}
+
 async fn m3_support_completes_the_activation(backend: Backend) {
     let app = spawn_app(backend).await;
     let w = World::build(&app).await;
@@ -419,6 +464,7 @@ async fn m5_m6_changes_notify_the_enabled_users(backend: Backend) {
 }
 
 backend_tests!(
+    m1_the_activation_sets_the_email_checkbox,
     m1_activation_is_bought_by_an_account_manager,
     m2_stored_numbers_survive_a_new_activation,
     m3_support_completes_the_activation,

@@ -37,6 +37,8 @@ pub struct Activation {
     pub reverse_dial_number: Option<String>,
     /// Handover number (10–15 digits); the configured default where left out (M2).
     pub handover_number: Option<String>,
+    /// The dialog's "Send email notification" checkbox (M1); `None` keeps the stored value.
+    pub send_email_notification: Option<bool>,
 }
 
 /// What `mobilitySettingsUpdate` takes: `None` keeps a value.

@@ -41,6 +41,10 @@ pub struct MobilityActivateInput {
     /// Handover number (10–15 digits); the configured default where left out. A number stored by
     /// an earlier activation is kept.
     pub handover_number: Option<String>,
+    /// The dialog's "Send email notification" checkbox: whether settings changes are emailed to
+    /// the users enabled for mobility (SPEC M6). Left out, the stored value stays (off for an
+    /// account never activated).
+    pub send_email_notification: Option<bool>,
 }
 
 /// Input of `mobilityActivationComplete`.
@@ -159,6 +163,7 @@ impl MobilityMutation {
             access_number_id: ids::decode_as(&input.access_number_id, Kind::AccessNumber),
             reverse_dial_number: input.reverse_dial_number,
             handover_number: input.handover_number,
+            send_email_notification: input.send_email_notification,
         };
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
         addon_payload(

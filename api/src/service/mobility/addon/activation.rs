@@ -18,7 +18,8 @@ use crate::{
 };
 
 /// M1, M2: a Decision Maker, an account-wide Phone Manager or Support buys the add-on; it waits
-/// for Support (`PENDING_SUPPORT`).
+/// for Support (`PENDING_SUPPORT`). The dialog's "Send email notification" checkbox is set in the
+/// same transaction; left out, the stored value stays.
 pub async fn activate(
     db: &impl db::Db,
     p: &Principal,
@@ -83,11 +84,13 @@ pub async fn activate(
         "handoverNumber",
     );
     rejected(errors)?;
+    let email = input.send_email_notification.unwrap_or(current.send_email_notification);
     let requested = ev::ActivationRequested {
         voicemail_access_number: voicemail.clone(),
         access_number_id: access.as_ref().map(|a| a.id),
         reverse_dial_number: reverse.clone(),
         handover_number: handover.clone(),
+        send_email_notification: Some(email),
         version: 0,
     };
     let mut am = next_version(&current, p);
@@ -96,6 +99,7 @@ pub async fn activate(
     am.access_number_id = Set(access.map(|a| a.id));
     am.reverse_dial_number = Set(reverse);
     am.handover_number = Set(handover);
+    am.send_email_notification = Set(email);
     save(txn, p, am, |version| {
         Event::MobilityActivationRequested(ev::ActivationRequested { version, ..requested })
     })
