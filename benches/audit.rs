@@ -20,7 +20,6 @@ mod support;
 use std::time::{Duration, Instant};
 
 use api::{
-    config::Settings,
     graphql::ids::{Kind, encode},
     policy::Principal,
     service::directory::{self, NewAccount, UserFields},
@@ -29,7 +28,6 @@ use api::{
 use entity::{PhoneProfile, Platform, Role};
 use load::Request;
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend};
-use secrecy::SecretString;
 use serde_json::json;
 use support::machine;
 use uuid::Uuid;
@@ -38,22 +36,6 @@ const USERS: usize = 10_000;
 const EVENTS: usize = 1_000_000;
 const CLIENTS: [usize; 2] = [1, 8];
 const WARM_UP: Duration = Duration::from_millis(500);
-
-fn settings(database_url: String) -> Settings {
-    let mut s = Settings {
-        listen: "127.0.0.1:0".into(),
-        database_url: SecretString::from(database_url),
-        log_level: "warn".into(),
-        ..Default::default()
-    };
-    s.limits.rate_limit_per_second = 1_000_000;
-    s.limits.rate_limit_burst = 1_000_000;
-    s.plugins.email.enabled = false;
-    s.plugins.platform.enabled = false;
-    s.plugins.webhooks.enabled = false;
-    s.subscriptions.enabled = false;
-    s
-}
 
 /// The account, its users (through the services), a Decision Maker and a location Phone
 /// Manager; then the rest of the million events by SQL.
@@ -188,7 +170,7 @@ fn workload(name: &'static str, token: &str, query: &str, variables: serde_json:
 
 async fn run(label: &str, url: String, seconds: Duration) {
     let started = Instant::now();
-    let app = Application::build(settings(url), false)
+    let app = Application::build(support::quiet_settings(url), false)
         .await
         .expect("the server starts");
     let state = app.state().clone();

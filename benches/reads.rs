@@ -70,10 +70,9 @@ use std::{
     time::{Duration, Instant},
 };
 
-use api::{config::Settings, startup::Application};
+use api::startup::Application;
 use load::{Figures, Request};
 use sea_orm::DbBackend;
-use secrecy::SecretString;
 use serde_json::Value;
 use support::machine;
 
@@ -121,22 +120,6 @@ fn thousands(n: u64) -> String {
     out
 }
 
-fn settings(database_url: String) -> Settings {
-    let mut s = Settings {
-        listen: "127.0.0.1:0".into(),
-        database_url: SecretString::from(database_url),
-        log_level: "warn".into(),
-        ..Default::default()
-    };
-    s.limits.rate_limit_per_second = 1_000_000;
-    s.limits.rate_limit_burst = 1_000_000;
-    s.plugins.email.enabled = false;
-    s.plugins.platform.enabled = false;
-    s.plugins.webhooks.enabled = false;
-    s.subscriptions.enabled = false;
-    s
-}
-
 /// One table row: a workload at some number of clients.
 struct Row {
     name: String,
@@ -148,7 +131,7 @@ struct Row {
 
 async fn run(label: &str, url: String, k: &Knobs) {
     let started = Instant::now();
-    let mut settings = settings(url.clone());
+    let mut settings = support::quiet_settings(url.clone());
     if let Some(cost) = k.page_cost {
         settings.database_random_page_cost = cost;
     }

@@ -33,24 +33,14 @@ use api::{
 };
 use axum::{Router, routing::post};
 use entity::{PhoneProfile, Platform};
-use secrecy::SecretString;
 use support::machine;
 
 const EVENTS: usize = 1_000;
 const ROUNDS: usize = 5;
 
 fn settings(database_url: String) -> Settings {
-    let mut s = Settings {
-        listen: "127.0.0.1:0".into(),
-        database_url: SecretString::from(database_url),
-        log_level: "warn".into(),
-        ..Default::default()
-    };
-    s.limits.rate_limit_per_second = 1_000_000;
-    s.limits.rate_limit_burst = 1_000_000;
-    s.plugins.email.enabled = false;
-    s.plugins.platform.enabled = false;
-    s.subscriptions.enabled = false;
+    let mut s = support::quiet_settings(database_url);
+    s.plugins.webhooks.enabled = true;
     s.plugins.poll_interval_ms = 50;
     s.plugins.webhooks.allow_http = true;
     s.plugins.webhooks.allow_destinations = vec!["127.0.0.0/8".into()];

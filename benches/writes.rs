@@ -42,7 +42,6 @@ use api::{
 use chrono::Utc;
 use entity::{ClaimKind, PhoneProfile, Platform, Role};
 use sea_orm::{ActiveEnum, ConnectionTrait, DatabaseConnection, DbBackend, Statement, Value as DbValue};
-use secrecy::SecretString;
 use serde_json::{Value, json};
 use uuid::Uuid;
 
@@ -593,22 +592,11 @@ async fn run(label: &str, settings: Settings) {
 }
 
 fn settings(database_url: String) -> Settings {
-    let mut s = Settings {
-        listen: "127.0.0.1:0".into(),
-        database_url: SecretString::from(database_url),
-        database_max_connections: 16,
-        log_level: "warn".into(),
-        ..Default::default()
-    };
-    s.limits.rate_limit_per_second = 1_000_000;
-    s.limits.rate_limit_burst = 1_000_000;
-    s.limits.request_timeout_ms = 120_000;
     // Statements are counted per request through the pool; plugins and subscriptions would add
     // their own.
-    s.plugins.email.enabled = false;
-    s.plugins.platform.enabled = false;
-    s.plugins.webhooks.enabled = false;
-    s.subscriptions.enabled = false;
+    let mut s = support::quiet_settings(database_url);
+    s.database_max_connections = 16;
+    s.limits.request_timeout_ms = 120_000;
     s
 }
 

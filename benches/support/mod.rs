@@ -2,8 +2,30 @@
 
 use std::future::Future;
 
+use api::config::Settings;
 use sea_orm::{ConnectionTrait, Database};
+use secrecy::SecretString;
 use uuid::Uuid;
+
+/// A benchmark server's settings: `database_url`, any free port, warnings only, rate limits
+/// lifted, and the plugins and subscriptions off, so that nothing runs beside what is measured;
+/// a bench turns on what it measures.
+#[allow(dead_code)] // the email, sync and subscriptions benches set up their own
+pub fn quiet_settings(database_url: String) -> Settings {
+    let mut s = Settings {
+        listen: "127.0.0.1:0".into(),
+        database_url: SecretString::from(database_url),
+        log_level: "warn".into(),
+        ..Default::default()
+    };
+    s.limits.rate_limit_per_second = 1_000_000;
+    s.limits.rate_limit_burst = 1_000_000;
+    s.plugins.email.enabled = false;
+    s.plugins.platform.enabled = false;
+    s.plugins.webhooks.enabled = false;
+    s.subscriptions.enabled = false;
+    s
+}
 
 /// Drops the benchmark's PostgreSQL database, also when a run panics.
 struct PgDatabase {
