@@ -152,6 +152,13 @@ pub(crate) fn leaf(field: &Field) -> bool {
     field.arguments.is_empty() && field.selection_set.node.items.is_empty()
 }
 
+/// The items of each plain field of `field`'s selection, read by `item`; `None` if one is not.
+pub(crate) fn items<T>(field: &Field, item: impl Fn(&Field) -> Option<T>) -> Option<Vec<(Name, T)>> {
+    (plain_fields(&field.selection_set.node.items)?.into_iter())
+        .map(|(key, f)| Some((key.clone(), item(f)?)))
+        .collect()
+}
+
 /// How to build the connection `ctx` resolves, whose nodes may show `columns`; `None` when its
 /// selection asks for more than a built page shows.
 pub fn plan(ctx: &Context<'_>, columns: &[Column]) -> Option<Plan> {
@@ -203,18 +210,11 @@ fn plan_of(connection: &Field, columns: &[Column], verbatim: Option<Verbatim>) -
 /// What each item of `field` (a list of nodes) shows: response key and which column, when
 /// every field it selects is a column of `columns` or `__typename`.
 fn node_items(field: &Field, columns: &[Column]) -> Option<Vec<(Name, NodeItem)>> {
-    let mut items = Vec::new();
-    for (key, f) in plain_fields(&field.selection_set.node.items)? {
-        if !leaf(f) {
-            return None;
-        }
-        let item = match f.name.node.as_str() {
-            "__typename" => NodeItem::TypeName,
-            name => NodeItem::Column(columns.iter().position(|c| c.field == name)?),
-        };
-        items.push((key.clone(), item));
-    }
-    Some(items)
+    items(field, |f| match f.name.node.as_str() {
+        _ if !leaf(f) => None,
+        "__typename" => Some(NodeItem::TypeName),
+        name => Some(NodeItem::Column(columns.iter().position(|c| c.field == name)?)),
+    })
 }
 
 /// How to build a whole list (not a connection: no page, no count) whose items show `columns`.

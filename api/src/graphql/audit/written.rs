@@ -16,7 +16,7 @@ use uuid::Uuid;
 use super::{AuditActorKind, AuditEventKind, subject_id};
 use crate::{
     graphql::{
-        built::{leaf, plain_fields},
+        built::{items, leaf},
         verbatim::Verbatim,
     },
     service::audit::{self, AuditPage},
@@ -84,13 +84,6 @@ pub fn plan(ctx: &Context<'_>) -> Option<Plan> {
         items: connection(&ctx.item.node)?,
         verbatim: ctx.data_opt::<Verbatim>().cloned(),
     })
-}
-
-/// The items of each plain field of `field`'s selection, read by `item`; `None` if one is not.
-fn items<T>(field: &Field, item: impl Fn(&Field) -> Option<T>) -> Option<Vec<(Name, T)>> {
-    (plain_fields(&field.selection_set.node.items)?.into_iter())
-        .map(|(key, f)| Some((key.clone(), item(f)?)))
-        .collect()
 }
 
 fn connection(field: &Field) -> Option<Vec<(Name, Item)>> {
