@@ -25,9 +25,10 @@ use super::{
     ids::{Kind, encode},
     verbatim::Verbatim,
 };
-use crate::service::pagination::{self, Keyset, PageRequest, Total};
+use crate::service::pagination::{self, Keyset, PageRequest, Shape, Total};
 use sql::PageStatement;
 
+mod kept;
 mod sql;
 
 /// A connection (or a list), built whole by the database or resolved field by field. Its
@@ -310,29 +311,63 @@ impl Plan {
             .iter()
             .any(|(_, i)| matches!(i, Item::Nodes | Item::PageInfo(_)))
     }
+
+    /// What of the plan its statement's text holds ([`kept::key`]): whether it counts and reads
+    /// the page, the node's type name, and each node field's key and column.
+    fn text_key(&self, names: &TypeNames) -> String {
+        use std::fmt::Write;
+        let mut key = format!("{}{}{}", u8::from(self.counts()), u8::from(self.pages()), names.node);
+        for (name, item) in &self.node {
+            let _ = match item {
+                NodeItem::Column(c) => write!(key, ",{name}={c}"),
+                NodeItem::TypeName => write!(key, ",{name}"),
+            };
+        }
+        key
+    }
 }
 
 /// Runs `plan` over `select` (one page of it as `req` asks, in `E`'s order) in one statement,
-/// counting what `total` says when the plan shows `totalCount`; the connection's value.
+/// counting what `total` says when the plan shows `totalCount`; the connection's value. With a
+/// `shape`, a statement kept for pages of that shape ([`kept`]) is bound to this page's values,
+/// and neither the select nor the count is built.
+#[allow(clippy::too_many_arguments)]
 pub async fn fetch<E: Keyset>(
     db: &impl ConnectionTrait,
     plan: &Plan,
     columns: &[Column],
     names: &TypeNames,
-    select: Select<E>,
+    shape: Option<&Shape>,
+    select: impl FnOnce() -> Select<E>,
     req: &PageRequest,
     total: impl FnOnce() -> Total,
 ) -> Result<Value, DbErr> {
-    let statement = PageStatement {
-        backend: db.get_database_backend(),
-        plan,
-        columns,
-        names,
-        req,
-        total: plan.counts().then(total),
+    let backend = db.get_database_backend();
+    let kept = shape.map(|s| (kept::key(backend, s, req, &plan.text_key(names)), kept::slots(s, req)));
+    let rendered = kept.as_ref().and_then(|(key, slots)| {
+        let k = kept::trusted(key)?;
+        Some((k.render(backend, slots)?, k.pages))
+    });
+    let (statement, pages) = match rendered {
+        Some(rendered) if !cfg!(debug_assertions) => rendered,
+        // Debug builds build every page and check the kept statement against it.
+        rendered => {
+            let statement = PageStatement {
+                backend,
+                plan,
+                columns,
+                names,
+                req,
+                total: plan.counts().then(total),
+            };
+            let pages = statement.pages();
+            let built = pagination::statement(db, statement.build(select()), req);
+            if let Some((key, slots)) = &kept {
+                kept::learn(key, &built, slots, pages);
+            }
+            rendered.unwrap_or((built, pages))
+        }
     };
-    let pages = statement.pages();
-    let statement = pagination::statement(db, statement.build(select), req);
     let row = db
         .query_one_raw(statement)
         .await?

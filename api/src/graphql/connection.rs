@@ -6,7 +6,7 @@ use sea_orm::Select;
 
 use super::{built, context, errors, errors::coded};
 use crate::codes::Code;
-use crate::service::pagination::{self, Cursor, Keyset, Page, PageRequest, Total};
+use crate::service::pagination::{self, Cursor, Keyset, Page, PageRequest, Shape, Total};
 
 /// Largest page a client may ask for.
 pub const MAX_PAGE: i32 = 100;
@@ -101,14 +101,16 @@ where
         .map_err(errors::db)
 }
 
-/// The page of `select` built whole by the database ([`built`]) when the connection's
-/// selection asks only for what `columns` show, counted over `select`'s rows; `None` when it
-/// asks for more (then [`fetch`] it and resolve it as usual).
+/// The page of `select` (a listing's select, of `shape`) built whole by the database
+/// ([`built`]) when the connection's selection asks only for what `columns` show, counted over
+/// the select's rows; `None` when it asks for more (then [`fetch`] it and resolve it as usual).
+/// The select is made only when no statement is kept for the page's shape.
 pub async fn built<E>(
     ctx: &Context<'_>,
     columns: &[built::Column],
     names: &built::TypeNames,
-    select: &Select<E>,
+    shape: &Shape,
+    select: impl Fn() -> Select<E>,
     req: &PageRequest,
 ) -> async_graphql::Result<Option<async_graphql::Value>>
 where
@@ -117,8 +119,9 @@ where
     let Some(plan) = built::plan(ctx, columns) else {
         return Ok(None);
     };
-    let value = built::fetch(context::db(ctx)?, &plan, columns, names, select.clone(), req, || {
-        Total::of(select)
+    let db = context::db(ctx)?;
+    let value = built::fetch(db, &plan, columns, names, Some(shape), &select, req, || {
+        Total::of(&select())
     })
     .await
     .map_err(errors::db)?;

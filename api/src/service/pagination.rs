@@ -42,6 +42,50 @@ pub fn find<E: EntityTrait>() -> Select<E> {
     select
 }
 
+/// What the caller's select adds to its listing's statement: `listing` and `variant` name the
+/// select's form, `values` every value it binds. Two selects of one listing and variant must be
+/// the same statement but for `values` (each slot bound where the other's is); the [`Shape`]
+/// is written beside the function that makes the select, so that they change together.
+#[derive(Clone, Debug)]
+pub struct Shape {
+    /// The listing, unique among the listings.
+    pub listing: &'static str,
+    /// The select's form within the listing: which of its filters apply, how many values a
+    /// list of them holds.
+    pub variant: String,
+    /// The values the select binds, in any order (a value bound twice is listed once).
+    pub values: Vec<Value>,
+}
+
+impl Shape {
+    /// A listing's select in its plainest form, binding nothing yet.
+    pub fn new(listing: &'static str) -> Self {
+        Self {
+            listing,
+            variant: String::new(),
+            values: Vec::new(),
+        }
+    }
+
+    /// The select with a part of its form named `form` (unique within the listing) binding
+    /// `values`.
+    pub fn and(mut self, form: &str, values: impl IntoIterator<Item = Value>) -> Self {
+        self.variant.push_str(form);
+        self.variant.push(';');
+        self.values.extend(values);
+        self
+    }
+
+    /// The select with a substring filter named `form` when `text` is given: it binds the
+    /// text's [`like_pattern`].
+    pub fn and_text(self, form: &str, text: Option<&str>) -> Self {
+        match text {
+            Some(t) => self.and(form, [Value::from(like_pattern(t))]),
+            None => self,
+        }
+    }
+}
+
 /// Longest cursor text read, in bytes: a sort key is a lower-cased name of at most 200
 /// characters (or a number, or a timestamp), far below this once encoded.
 const MAX_CURSOR_TEXT: usize = 4096;

@@ -7,7 +7,10 @@
 use api::{
     graphql::ids::Kind,
     policy::Principal,
-    service::directory::{self, UserFields},
+    service::{
+        directory::{self, UserFields},
+        pagination::Cursor,
+    },
 };
 use entity::{PhoneProfile, Platform};
 use serde_json::{Value, json};
@@ -185,6 +188,36 @@ fn pages(cursors: &[Value], search: &str) -> Vec<Value> {
     ]
 }
 
+/// `page` in the same form with other values: its cursors at a row that is not there, its
+/// search and each filter's text others of their own.
+fn elsewhere(page: &Value) -> Value {
+    let mut page = page.clone();
+    let Some(fields) = page.as_object_mut() else {
+        return page;
+    };
+    for (name, value) in fields.iter_mut() {
+        match name.as_str() {
+            "after" | "before" => {
+                *value = json!(
+                    Cursor {
+                        key: format!("elsewhere {name}"),
+                        id: uuid::Uuid::now_v7()
+                    }
+                    .encode()
+                )
+            }
+            "search" => *value = json!("elsewhere"),
+            "filter" => {
+                for (column, text) in value.as_object_mut().into_iter().flatten() {
+                    *text = json!(format!("{column} elsewhere"));
+                }
+            }
+            _ => {}
+        }
+    }
+    page
+}
+
 async fn built_pages_answer_as_resolved_ones(backend: Backend) {
     let app = spawn_app_with(backend, quiet).await;
     let w = World::build(&app).await;
@@ -245,7 +278,33 @@ async fn built_pages_answer_as_resolved_ones(backend: Backend) {
             vec![],
         ),
     ];
+    // Tenant B's callers first, each page in the same form as A's below but with values of
+    // its own (account, locations, cursors, search and filter texts): the statements kept for
+    // those forms (`built::kept`) are then confirmed by A's first pages and bound to A's values
+    // for the rest, where debug builds check each against a fresh build.
+    let b = gid(Kind::Account, w.b.account);
+    let b_callers = [
+        ("B's Support", support.clone()),
+        ("B's Decision Maker", app.token(w.b.dm)),
+        ("B's location Phone Manager", app.token(w.b.pm_loc1)),
+        ("B's plain user", app.token(w.b.user1)),
+        ("A's Decision Maker", app.token(w.a.dm)),
+    ];
     let mut shown = 0;
+    for (listing, selections, search, extra) in &listings {
+        let cursors = cursors(&app, *listing, &support, json!({"a": a, "first": 100})).await;
+        let mut pages = pages(&cursors, search);
+        pages.extend(extra.iter().cloned());
+        for (caller, token) in &b_callers {
+            for selection in selections {
+                for page in &pages {
+                    let mut variables = elsewhere(page);
+                    variables["a"] = json!(b);
+                    both_ways(&app, *listing, (caller, token), selection, &variables).await;
+                }
+            }
+        }
+    }
     for (listing, selections, search, extra) in listings {
         let cursors = cursors(&app, listing, &support, json!({"a": a, "first": 100})).await;
         let mut pages = pages(&cursors, search);

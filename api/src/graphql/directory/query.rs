@@ -123,11 +123,13 @@ impl DirectoryQuery {
     ) -> Result<Paged<AccountConnection>> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
-        let select = directory::accounts_select(p, search.as_ref().map(SearchText::as_str));
-        if let Some(built) = connection::built(ctx, &Account::columns(), &Account::NAMES, &select, &req).await? {
+        let search = search.as_ref().map(SearchText::as_str);
+        let shape = directory::accounts_shape(p, search);
+        let select = || directory::accounts_select(p, search);
+        if let Some(built) = connection::built(ctx, &Account::columns(), &Account::NAMES, &shape, select, &req).await? {
             return Ok(Paged::Built(built));
         }
-        let (page, total) = connection::fetch(ctx, select, &req).await?;
+        let (page, total) = connection::fetch(ctx, select(), &req).await?;
         Ok(Paged::Resolved(AccountConnection::from_page(page, total, Account::new)))
     }
 

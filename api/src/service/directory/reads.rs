@@ -5,23 +5,28 @@ use std::collections::HashMap;
 use entity::{access_number, account, location, role_assignment, user};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbErr, EntityTrait, ExprTrait, QueryFilter, QueryOrder, QuerySelect,
-    Select,
+    Select, Value,
     sea_query::{Expr, LikeExpr},
 };
 use uuid::Uuid;
 
 use crate::{
     policy::{Principal, UserScope, UserVisibility},
-    service::pagination::{self, Cursor, Keyset},
+    service::pagination::{self, Cursor, Keyset, Shape},
 };
 
 fn search_filter<C: ColumnTrait>(column: C, search: Option<&str>) -> Condition {
-    match search.map(str::trim).filter(|s| !s.is_empty()) {
+    match given(search) {
         Some(s) => {
             Condition::all().add(Expr::col(column).like(LikeExpr::new(pagination::like_pattern(s)).escape('\\')))
         }
         None => Condition::all(),
     }
+}
+
+/// A search as the filters read it: trimmed, `None` when empty.
+fn given(search: Option<&str>) -> Option<&str> {
+    search.map(str::trim).filter(|s| !s.is_empty())
 }
 
 /// The accounts a principal may list: every account for Support, their own for a user.
@@ -31,6 +36,15 @@ pub fn accounts_select(p: &Principal, search: Option<&str>) -> Select<account::E
         select = select.filter(account::Column::Id.eq(u.account_id));
     }
     select
+}
+
+/// The [`Shape`] of [`accounts_select`].
+pub fn accounts_shape(p: &Principal, search: Option<&str>) -> Shape {
+    let shape = Shape::new("accounts").and_text("search", given(search));
+    match p.user() {
+        Some(u) => shape.and("own", [u.account_id.into()]),
+        None => shape,
+    }
 }
 
 /// An account, if the principal may see it (T1).
@@ -56,6 +70,22 @@ pub fn users_select(p: &Principal, account_id: Uuid, search: Option<&str>) -> Se
         ),
         UserVisibility::Myself(me) => select.filter(user::Column::Id.eq(me)),
         UserVisibility::Nobody => select.filter(Expr::val(1).eq(0)),
+    }
+}
+
+/// The [`Shape`] of [`users_select`].
+pub fn users_shape(p: &Principal, account_id: Uuid, search: Option<&str>) -> Shape {
+    let shape = Shape::new("Account.users")
+        .and("account", [account_id.into()])
+        .and_text("search", given(search));
+    match p.user_visibility(account_id) {
+        UserVisibility::All => shape,
+        UserVisibility::Locations { locations, myself } => shape.and(
+            &format!("locations{}", locations.len()),
+            locations.into_iter().chain([myself]).map(Value::from),
+        ),
+        UserVisibility::Myself(me) => shape.and("myself", [me.into()]),
+        UserVisibility::Nobody => shape.and("nobody", []),
     }
 }
 

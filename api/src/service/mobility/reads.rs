@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use entity::{PhoneProfile, mobility_account, mobility_notification, mobility_user, notification_delivery, user};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait, ExprTrait, FromQueryResult, IdenStatic,
-    JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationDef, Select,
+    JoinType, QueryFilter, QueryOrder, QueryResult, QuerySelect, QueryTrait, RelationDef, Select, Value,
     sea_query::{Expr, LikeExpr, Query, UnionType},
 };
 use uuid::Uuid;
@@ -15,7 +15,7 @@ use crate::{
     policy::{Access, Principal, UserVisibility},
     service::{
         extension_claims::CHUNK,
-        pagination::{self, Counting, Cursor, Keyset, Page, PageRequest, Total, like_pattern},
+        pagination::{self, Counting, Cursor, Keyset, Page, PageRequest, Shape, Total, like_pattern},
     },
 };
 
@@ -62,6 +62,36 @@ fn managed(p: &Principal, account_id: Uuid) -> Condition {
         UserVisibility::Myself(me) => base.add(user::Column::Id.eq(me)),
         UserVisibility::Nobody => base.add(Expr::val(1).eq(0)),
     }
+}
+
+/// The [`Shape`] of [`managed`]'s condition, within `shape`.
+fn managed_shape(shape: Shape, p: &Principal, account_id: Uuid) -> Shape {
+    let shape = shape.and("account", [account_id.into()]);
+    match p.user_visibility(account_id) {
+        UserVisibility::All => shape,
+        UserVisibility::Locations { locations, .. } => shape.and(
+            &format!("locations{}", locations.len()),
+            locations.into_iter().map(Value::from),
+        ),
+        UserVisibility::Myself(me) => shape.and("myself", [me.into()]),
+        UserVisibility::Nobody => shape.and("nobody", []),
+    }
+}
+
+/// The [`Shape`] of [`mobility_users_select`] (and of its count, [`mobility_users_count`],
+/// which the same arguments decide).
+pub fn mobility_users_shape(
+    p: &Principal,
+    account_id: Uuid,
+    search: Option<&str>,
+    filter: &MobilityUserFilter,
+) -> Shape {
+    managed_shape(Shape::new("MobilityAddon.users"), p, account_id)
+        .and_text("search", given(search))
+        .and_text("name", given(filter.name.as_deref()))
+        .and_text("phone", given(filter.phone_number.as_deref()))
+        .and_text("extension", given(filter.extension.as_deref()))
+        .and_text("mobility", given(filter.mobility_extension.as_deref()))
 }
 
 /// M11: the account's enabled users the caller manages, matching `search` (name, phone number,
@@ -294,6 +324,11 @@ pub fn mobility_users_count(
         _ => Counting::Apart,
     };
     Total { rows, first_page }
+}
+
+/// The [`Shape`] of [`eligible_users_select`].
+pub fn eligible_users_shape(p: &Principal, account_id: Uuid, search: Option<&str>) -> Shape {
+    managed_shape(Shape::new("MobilityAddon.eligibleUsers"), p, account_id).and_text("search", given(search))
 }
 
 /// The wizard's first step: users the caller manages with an eligible profile who are not

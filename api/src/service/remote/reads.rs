@@ -10,7 +10,7 @@ use uuid::Uuid;
 
 use crate::service::{
     extension_claims::CHUNK,
-    pagination::{self, Cursor, Keyset},
+    pagination::{self, Cursor, Keyset, Shape},
 };
 
 /// Why a number's `number` and `isRemoteExtension` cannot change (R5).
@@ -130,6 +130,11 @@ pub async fn numbers_of_users(
 /// A user's numbers, listed oldest first ([`Keyset`]: by id, UUIDv7).
 pub fn numbers_select(user_id: Uuid) -> Select<user_number::Entity> {
     pagination::find::<user_number::Entity>().filter(user_number::Column::UserId.eq(user_id))
+}
+
+/// The [`Shape`] of [`numbers_select`].
+pub fn numbers_shape(user_id: Uuid) -> Shape {
+    Shape::new("User.numbers").and("user", [user_id.into()])
 }
 
 /// A user's numbers by id alone: their ids are UUIDv7, so this is oldest first.

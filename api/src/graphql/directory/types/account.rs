@@ -83,11 +83,13 @@ impl AccountEntry {
     ) -> Result<Paged<UserConnection>> {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
-        let select = directory::users_select(p, self.0.id, search.as_ref().map(SearchText::as_str));
-        if let Some(built) = connection::built(ctx, &User::columns(), &User::NAMES, &select, &req).await? {
+        let search = search.as_ref().map(SearchText::as_str);
+        let shape = directory::users_shape(p, self.0.id, search);
+        let select = || directory::users_select(p, self.0.id, search);
+        if let Some(built) = connection::built(ctx, &User::columns(), &User::NAMES, &shape, select, &req).await? {
             return Ok(Paged::Built(built));
         }
-        let (page, total) = connection::fetch(ctx, select, &req).await?;
+        let (page, total) = connection::fetch(ctx, select(), &req).await?;
         prefetch_users(ctx, &self.0, page.rows.iter().map(|(_, u)| u), &[]).await?;
         Ok(Paged::Resolved(UserConnection::from_page(page, total, User::new)))
     }

@@ -153,19 +153,29 @@ impl Mobility {
         };
         let search = search.as_ref().map(SearchText::as_str);
         let db = context::db(ctx)?;
-        let select = service::mobility_users_select(db.get_database_backend(), p, self.account_id, search, &filter);
+        let select = || service::mobility_users_select(db.get_database_backend(), p, self.account_id, search, &filter);
         // One statement: the page with each user's mobility record, and the count when it is
         // asked for.
         let count = || service::mobility_users_count(db.get_database_backend(), p, self.account_id, search, &filter);
         let columns = MobilityUser::columns();
         if let Some(plan) = built::plan(ctx, &columns) {
-            let value = built::fetch(db, &plan, &columns, &MobilityUser::NAMES, select, &req, count)
-                .await
-                .map_err(errors::db)?;
+            let shape = service::mobility_users_shape(p, self.account_id, search, &filter);
+            let value = built::fetch(
+                db,
+                &plan,
+                &columns,
+                &MobilityUser::NAMES,
+                Some(&shape),
+                select,
+                &req,
+                count,
+            )
+            .await
+            .map_err(errors::db)?;
             return Ok(Paged::Built(value));
         }
         let count = connection::wants_total(ctx).then(count);
-        let (page, total) = service::mobility_users_page(db, select, &req, count)
+        let (page, total) = service::mobility_users_page(db, select(), &req, count)
             .await
             .map_err(errors::db)?;
         let loader = loader(ctx)?;
@@ -209,11 +219,12 @@ impl Mobility {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
         let search = search.as_ref().map(SearchText::as_str);
-        let select = service::eligible_users_select(p, self.account_id, search);
-        if let Some(built) = connection::built(ctx, &User::columns(), &User::NAMES, &select, &req).await? {
+        let shape = service::eligible_users_shape(p, self.account_id, search);
+        let select = || service::eligible_users_select(p, self.account_id, search);
+        if let Some(built) = connection::built(ctx, &User::columns(), &User::NAMES, &shape, select, &req).await? {
             return Ok(Paged::Built(built));
         }
-        let (page, total) = connection::fetch(ctx, select, &req).await?;
+        let (page, total) = connection::fetch(ctx, select(), &req).await?;
         let account = loader(ctx)?
             .load_one(AccountKey(self.account_id))
             .await

@@ -93,8 +93,9 @@ async fn numbers(
             .get_cached_values::<NumbersOfUser>()
             .contains_key(&NumbersOfUser(user.id))
     {
-        let select = remote::numbers_select(user.id);
-        let built = connection::built(ctx, &UserNumber::columns(), &UserNumber::NAMES, &select, &req).await?;
+        let shape = remote::numbers_shape(user.id);
+        let select = || remote::numbers_select(user.id);
+        let built = connection::built(ctx, &UserNumber::columns(), &UserNumber::NAMES, &shape, select, &req).await?;
         if let Some(built) = built {
             return Ok(Paged::Built(built));
         }
