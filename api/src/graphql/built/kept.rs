@@ -11,9 +11,12 @@
 //! bound to it: the [`Shape`]'s values and the cursors' (its *slots*), or a constant of the
 //! listing.
 //!
-//! A kept text is trusted only once a second page of its shape, whose every slot holds another
-//! value than the first one's, was built exactly as the text renders it; until then each page
-//! is built and compared. A text that renders another statement than the one built is never
+//! A kept text is trusted only once a second page of its shape was built exactly as the text
+//! renders it, each of whose slots holds another value than the first one's, or a UUID: a
+//! constant of a listing may equal a text slot's value (a search, a cursor's key) on one page
+//! and not on the next, but no listing binds a constant UUID, and the keys a slot may hold are
+//! the server's own (an account's, a user's) or a cursor's. Until then each page is built and
+//! compared. A text that renders another statement than the one built is never
 //! used (and fails the tests: debug builds check every kept text against a fresh build). A page
 //! whose slots cannot be told apart (two holding one value) is built and keeps nothing.
 
@@ -127,7 +130,7 @@ pub(super) fn learn(key: &str, built: &Statement, slots: &[Value], pages: bool) 
         ) => {
             if !same(k, built, slots, pages) {
                 Some(never(k, built))
-            } else if first.len() == slots.len() && first.iter().zip(slots).all(|(a, b)| a != b) {
+            } else if first.len() == slots.len() && first.iter().zip(slots).all(|(a, b)| a != b || is_uuid(a)) {
                 Some(Kept {
                     sql: k.sql.clone(),
                     parts: k.parts.clone(),
@@ -150,6 +153,11 @@ pub(super) fn learn(key: &str, built: &Statement, slots: &[Value], pages: bool) 
     if let Some(next) = next {
         KEPT.keep(key, Arc::new(next));
     }
+}
+
+/// Whether `value` is a UUID (a key, which no listing binds as a constant).
+fn is_uuid(value: &Value) -> bool {
+    matches!(value, Value::Uuid(_))
 }
 
 /// Whether `kept` renders `built` with `slots`.
@@ -268,6 +276,22 @@ mod tests {
             });
         }
         assert!(trusted(key).is_none());
+    }
+
+    #[test]
+    fn a_key_may_stay_the_same() {
+        let key = "test|same key";
+        let sql = "SELECT 1 WHERE user_id = ? AND label > ?";
+        let user = Value::from(uuid::Uuid::now_v7());
+        let page = |label: &str| [user.clone(), Value::from(label)];
+        let built = |slots: &[Value; 2]| statement(sql, slots.to_vec());
+        learn(key, &built(&page("a")), &page("a"), true);
+        // The same user, the same text: not yet.
+        learn(key, &built(&page("a")), &page("a"), true);
+        assert!(trusted(key).is_none());
+        // The same user, another label: trusted.
+        learn(key, &built(&page("b")), &page("b"), true);
+        assert!(trusted(key).is_some());
     }
 
     #[test]
