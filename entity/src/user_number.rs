@@ -3,6 +3,15 @@
 
 use sea_orm::entity::prelude::*;
 
+/// A new number's ringing (issue 21 §3; the columns' defaults): no delay, an answer within
+/// 1.5 s taken for voicemail, given up after 19 s, no key press (Cisco's remote destination
+/// defaults, but for the delay).
+pub const DEFAULT_RING_DELAY_SECONDS: i32 = 0;
+/// See [`DEFAULT_RING_DELAY_SECONDS`].
+pub const DEFAULT_ANSWER_TOO_SOON_MS: i32 = 1_500;
+/// See [`DEFAULT_RING_DELAY_SECONDS`].
+pub const DEFAULT_ANSWER_TOO_LATE_MS: i32 = 19_000;
+
 /// One number of a user.
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
 #[sea_orm(table_name = "user_number")]
@@ -48,6 +57,14 @@ pub struct Model {
     pub platform_error: Option<String>,
     /// When `platform_id` was set.
     pub platform_linked_at: Option<DateTimeUtc>,
+    /// Seconds the platform waits before ringing it as a remote extension (0–30).
+    pub ring_delay_seconds: i32,
+    /// An answer sooner than this (ms) is taken for the mobile's own voicemail, not the user.
+    pub answer_too_soon_ms: i32,
+    /// The platform stops ringing it after this (ms) so its voicemail never answers; 0: off.
+    pub answer_too_late_ms: i32,
+    /// The answer must press a key before the call connects.
+    pub require_keypress: bool,
 }
 
 /// No relations are navigated through sea-orm; services join by key.

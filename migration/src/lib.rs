@@ -15,6 +15,7 @@ mod m20261207_000001_trace_context;
 mod m20261208_000001_audit;
 mod m20261209_000001_webhooks;
 mod m20261210_000001_audit_views;
+mod m20261211_000001_remote_ringing;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261208_000001_audit::Migration),
             Box::new(m20261209_000001_webhooks::Migration),
             Box::new(m20261210_000001_audit_views::Migration),
+            Box::new(m20261211_000001_remote_ringing::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@ mod access;
 mod concurrency;
 mod profiles;
 mod props;
+mod ringing;
 mod routing;
 mod rules;
 mod statuses;

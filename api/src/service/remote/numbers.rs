@@ -4,6 +4,7 @@
 mod change;
 mod create;
 mod events;
+mod ringing;
 
 use entity::{NumberOrigin, client_profile, dynamic_status, user_number};
 use sea_orm::{ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter};
@@ -12,6 +13,7 @@ use uuid::Uuid;
 pub use change::{delete_number, update_number};
 pub use create::{create_number, provision_platform_number};
 pub(crate) use events::{number_changed, number_created, number_deleted, number_updated};
+pub use ringing::RingingChanges;
 
 use super::{Opened, reads};
 use crate::service::{ErrorCode, ServiceError, ServiceResult, UserError, error::unique_violation, validate};
@@ -42,6 +44,8 @@ pub struct NumberChanges {
     pub is_remote_extension: Option<bool>,
     /// Call through on or off.
     pub call_through: Option<bool>,
+    /// How it rings as a remote extension (issue 21 §3).
+    pub ringing: RingingChanges,
 }
 
 fn reject(code: ErrorCode, field: &str, message: impl Into<String>) -> ServiceError {

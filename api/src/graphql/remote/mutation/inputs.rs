@@ -64,6 +64,17 @@ pub struct UserNumberUpdateInput {
     pub is_remote_extension: Option<bool>,
     /// Switch call through on or off (R11).
     pub call_through: Option<bool>,
+    /// Seconds before the platform rings this remote extension (0–30). Remote extensions only;
+    /// on a number an administrator or the platform provisioned, only administrators covering
+    /// the user set the ringing fields (`FORBIDDEN`).
+    pub ring_delay_seconds: Option<i32>,
+    /// An answer sooner than this is taken for voicemail, in milliseconds (0–10,000).
+    pub answer_too_soon_ms: Option<i32>,
+    /// Ringing stops after this, in milliseconds: 0 (never), or above `answerTooSoonMs` and at
+    /// most 300,000.
+    pub answer_too_late_ms: Option<i32>,
+    /// Whoever answers must press a key before the call connects.
+    pub require_keypress: Option<bool>,
 }
 
 /// Input of `userNumberDelete`.

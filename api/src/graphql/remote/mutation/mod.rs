@@ -31,8 +31,8 @@ use crate::{
         objects::User,
     },
     service::remote::{
-        self as service, NumberChanges, NumberInput, ProfileInput, RemoteSettings, StatusChanges, StatusInput,
-        targets::TargetInput,
+        self as service, NumberChanges, NumberInput, ProfileInput, RemoteSettings, RingingChanges, StatusChanges,
+        StatusInput, targets::TargetInput,
     },
     state::AppState,
 };
@@ -106,6 +106,12 @@ impl RemoteMutation {
             number: input.number,
             is_remote_extension: input.is_remote_extension,
             call_through: input.call_through,
+            ringing: RingingChanges {
+                ring_delay_seconds: input.ring_delay_seconds,
+                answer_too_soon_ms: input.answer_too_soon_ms,
+                answer_too_late_ms: input.answer_too_late_ms,
+                require_keypress: input.require_keypress,
+            },
         };
         let id = key(&input.id, Kind::UserNumber);
         let result = guard

@@ -116,6 +116,32 @@ impl UserNumber {
         Ok(remote::deletable(&self.0, &reasons, r.caller_is_admin))
     }
 
+    /// Seconds the platform waits before ringing this remote extension, so a desk phone or the
+    /// app can answer first (0–30; default 0). Null unless it is a remote extension.
+    async fn ring_delay_seconds(&self) -> Option<i32> {
+        self.0.is_remote_extension.then_some(self.0.ring_delay_seconds)
+    }
+
+    /// An answer sooner than this many milliseconds after it starts ringing is taken for the
+    /// mobile's own voicemail, not the user, and the call goes on ringing elsewhere (0–10,000;
+    /// default 1,500). Null unless it is a remote extension.
+    async fn answer_too_soon_ms(&self) -> Option<i32> {
+        self.0.is_remote_extension.then_some(self.0.answer_too_soon_ms)
+    }
+
+    /// The platform stops ringing this remote extension after this many milliseconds, before
+    /// the mobile's voicemail would answer (0: never; else above `answerTooSoonMs` and at most
+    /// 300,000; default 19,000). Null unless it is a remote extension.
+    async fn answer_too_late_ms(&self) -> Option<i32> {
+        self.0.is_remote_extension.then_some(self.0.answer_too_late_ms)
+    }
+
+    /// Whoever answers must press a key before the call connects, which no voicemail does
+    /// (default false). Null unless it is a remote extension.
+    async fn require_keypress(&self) -> Option<bool> {
+        self.0.is_remote_extension.then_some(self.0.require_keypress)
+    }
+
     /// When it was added.
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at

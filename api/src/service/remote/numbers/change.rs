@@ -7,7 +7,7 @@ use uuid::Uuid;
 
 use super::{
     NumberChanges, call_through_allowed, check_number, conflict, held_elsewhere, label_taken, number_deleted,
-    number_updated, reject, user_rows,
+    number_updated, reject, ringing::Ringing, user_rows,
 };
 use crate::service::remote::{Actor, Opened, RemoteSettings, open_user, reads};
 use crate::{
@@ -64,7 +64,8 @@ pub async fn update_number(
     let txn = db::begin_write(db).await?;
     let (o, current) = open_number(&txn, p, cfg, id).await?;
     let (numbers, statuses) = user_rows(&txn, o.user.id).await?;
-    let next = NextNumber::checked(&txn, &o, &current, changes, &numbers, &statuses).await?;
+    let admin = p.admin_on_user(scope(&o.user)) == Access::Allowed;
+    let next = NextNumber::checked(&txn, &o, &current, changes, (&numbers, &statuses), admin).await?;
     let moves = next.moves(&current);
     let (mut am, changed) = next.into_row(&current);
     // The platform forgets the number it may hold; the new one is sent afresh (SPEC E3).
@@ -87,18 +88,19 @@ struct NextNumber {
     number: String,
     is_re: bool,
     call_through: bool,
+    ringing: Ringing,
 }
 
 impl NextNumber {
     /// Checks `changes` against the number and the user's other numbers and statuses, in the
-    /// order a change reports its first error.
+    /// order a change reports its first error; `admin`: the caller covers the user (R12).
     async fn checked(
         txn: &impl ConnectionTrait,
         o: &Opened,
         current: &user_number::Model,
         changes: NumberChanges,
-        numbers: &[user_number::Model],
-        statuses: &[dynamic_status::Model],
+        (numbers, statuses): (&[user_number::Model], &[dynamic_status::Model]),
+        admin: bool,
     ) -> ServiceResult<Self> {
         let label = changes
             .label
@@ -112,6 +114,7 @@ impl NextNumber {
         unique_for_user(numbers, current, &number, &label)?;
         remote_extension_allowed(numbers, current, is_re)?;
         let call_through = call_through(txn, o, current, changes.call_through, is_re).await?;
+        let ringing = Ringing::changed(current, is_re, changes.ringing, admin)?;
         if is_re && (number != current.number || !current.is_remote_extension) {
             held_elsewhere(txn, o.user.id, &number).await?;
         }
@@ -120,6 +123,7 @@ impl NextNumber {
             number,
             is_re,
             call_through,
+            ringing,
         })
     }
 
@@ -165,6 +169,7 @@ impl NextNumber {
             );
             am.call_through = Set(self.call_through);
         }
+        self.ringing.apply(current, &mut am, &mut changed);
         (am, changed)
     }
 }

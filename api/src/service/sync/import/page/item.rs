@@ -224,6 +224,10 @@ fn platform_number(
         platform_missing_since: None,
         platform_error: None,
         platform_linked_at: Some(now),
+        ring_delay_seconds: user_number::DEFAULT_RING_DELAY_SECONDS,
+        answer_too_soon_ms: user_number::DEFAULT_ANSWER_TOO_SOON_MS,
+        answer_too_late_ms: user_number::DEFAULT_ANSWER_TOO_LATE_MS,
+        require_keypress: false,
     }
 }
 
