@@ -292,6 +292,7 @@ async fn remote_extension(db: &DatabaseConnection, settings: &Settings, users: &
         is_remote_extension: remote,
         call_through: false,
         origin: None,
+        ringing: Default::default(),
     };
     let screen = users[0];
     // Remote extensions are digits after a destination code ("0"); other numbers may hold a `+`.

@@ -106,6 +106,7 @@ async fn create(db: &impl Db, cfg: &remote::RemoteSettings) -> anyhow::Result<()
                 is_remote_extension: true,
                 call_through: false,
                 origin: Some(entity::NumberOrigin::Admin),
+                ringing: Default::default(),
             };
             remote::create_number(db, &support, cfg, Some(GivenId::Key(users[*index].id)), fields)
                 .await

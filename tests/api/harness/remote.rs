@@ -133,6 +133,7 @@ pub async fn provision_admin(app: &TestApp, user: Uuid, number: &str) -> String 
         is_remote_extension: true,
         call_through: false,
         origin: Some(NumberOrigin::Admin),
+        ringing: Default::default(),
     };
     let n = remote::create_number(
         &app.state.db,

@@ -156,6 +156,7 @@ async fn remote_extension_page_statements_do_not_grow_with_page_size(backend: Ba
             is_remote_extension: true,
             call_through: true,
             origin: Some(entity::NumberOrigin::Admin),
+            ringing: Default::default(),
         };
         let n = remote::create_number(
             &app.state.db,

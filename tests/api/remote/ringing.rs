@@ -1,6 +1,6 @@
 //! Voicemail-safe ringing on remote extensions (issue 21 §3): the delay before ringing, "answer
-//! too soon" and "answer too late", and the key press, on `userNumberUpdate`. Each refusal is
-//! checked to change nothing (the read-back and the outbox).
+//! too soon" and "answer too late", and the key press, on `userNumberUpdate` and
+//! `userNumberCreate`. Each refusal is checked to change nothing (the read-back and the outbox).
 
 #![allow(clippy::unwrap_used)]
 
@@ -232,6 +232,38 @@ async fn remote_extensions_ring_as_their_user_sets(backend: Backend) {
     .await;
     assert_eq!(rcodes(&back), Vec::<String>::new(), "{back}");
     assert_eq!(ringing(&app, &user, &own).await, ring(2, 0, 300_000, false));
+    // A new remote extension may start with its own ringing; the same checks apply.
+    let mut work = number("09818123457", true, "Work");
+    for (key, value) in ring(6, 1_000, 0, true).as_object().unwrap() {
+        work[key] = value.clone();
+    }
+    let work = id_of(&rcall(&app, &user, "userNumberCreate", work).await, "userNumber");
+    assert_eq!(ringing(&app, &user, &work).await, ring(6, 1_000, 0, true));
+    let mut for_user =
+        json!({ "userId": gid(Kind::User, w.c.user1), "number": "0701110005", "isRemoteExtension": true });
+    for_user["answerTooLateMs"] = json!(60_000);
+    let for_user = id_of(&rcall(&app, &dm, "userNumberCreate", for_user).await, "userNumber");
+    assert_eq!(ringing(&app, &user, &for_user).await, ring(0, 1_500, 60_000, false));
+    for (extra, field) in [
+        (
+            json!({ "isRemoteExtension": false, "requireKeypress": true }),
+            "requireKeypress",
+        ),
+        (json!({ "ringDelaySeconds": 31 }), "ringDelaySeconds"),
+        (
+            json!({ "answerTooSoonMs": 3_000, "answerTooLateMs": 3_000 }),
+            "answerTooLateMs",
+        ),
+    ] {
+        let mut input = number("09818123458", true, "Spare");
+        for (key, value) in extra.as_object().unwrap() {
+            input[key] = value.clone();
+        }
+        refused(&app, &user, "userNumberCreate", input.clone(), "VALIDATION_FAILED").await;
+        let payload = rcall(&app, &user, "userNumberCreate", input).await;
+        assert_eq!(payload["userErrors"][0]["field"], json!([field]), "{payload}");
+    }
+
     // Another tenant's administrator does not know the number (T1).
     let other = app.token(w.d.dm);
     let payload = rcall(

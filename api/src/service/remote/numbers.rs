@@ -31,6 +31,8 @@ pub struct NumberInput {
     pub call_through: bool,
     /// `USER` or `ADMIN`; by default `USER` for oneself and `ADMIN` for another user.
     pub origin: Option<NumberOrigin>,
+    /// How it rings as a remote extension (issue 21 §3); left out, the defaults.
+    pub ringing: RingingChanges,
 }
 
 /// Changes to a number; `None` leaves a field as it is.

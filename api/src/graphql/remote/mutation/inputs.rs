@@ -49,6 +49,17 @@ pub struct UserNumberCreateInput {
     /// `USER` or `ADMIN`; default `USER` for oneself and `ADMIN` when an administrator names
     /// another user. `PLATFORM` numbers come only from the platform sync.
     pub origin: Option<NumberOrigin>,
+    /// Seconds before the platform rings this remote extension (0–30; default 0). The four
+    /// ringing fields are for remote extensions only (`VALIDATION_FAILED`).
+    pub ring_delay_seconds: Option<i32>,
+    /// An answer sooner than this is taken for voicemail, in milliseconds (0–10,000; default
+    /// 1,500).
+    pub answer_too_soon_ms: Option<i32>,
+    /// Ringing stops after this, in milliseconds: 0 (never), or above `answerTooSoonMs` and at
+    /// most 300,000 (default 19,000).
+    pub answer_too_late_ms: Option<i32>,
+    /// Whoever answers must press a key before the call connects (default false).
+    pub require_keypress: Option<bool>,
 }
 
 /// Input of `userNumberUpdate`: fields left out stay as they are.

@@ -75,6 +75,12 @@ impl RemoteMutation {
             is_remote_extension: input.is_remote_extension,
             call_through: input.call_through,
             origin: input.origin.map(Into::into),
+            ringing: RingingChanges {
+                ring_delay_seconds: input.ring_delay_seconds,
+                answer_too_soon_ms: input.answer_too_soon_ms,
+                answer_too_late_ms: input.answer_too_late_ms,
+                require_keypress: input.require_keypress,
+            },
         };
         let user = user_key(input.user_id.as_ref());
         let result = guard

@@ -8,7 +8,7 @@ use uuid::Uuid;
 
 use super::{
     NumberInput, call_through_allowed, check_number, conflict, held_elsewhere, label_taken, number_created, reject,
-    user_rows,
+    ringing::Ringing, user_rows,
 };
 use crate::service::GivenId;
 use crate::service::remote::{Actor, MAX_NUMBERS, Opened, Owner, RemoteSettings, open_for_create, open_user, reads};
@@ -74,6 +74,7 @@ pub async fn provision_platform_number(
         is_remote_extension: true,
         call_through: false,
         origin: Some(NumberOrigin::Platform),
+        ringing: Default::default(),
     };
     let model = add(&txn, p, cfg, &o, input, NumberOrigin::Platform).await?;
     crate::service::commit(txn).await?;
@@ -98,8 +99,10 @@ async fn add(
     if input.is_remote_extension {
         held_elsewhere(txn, o.user.id, &number).await?;
     }
+    // Who may give which origin is settled by now: whoever adds a number sets its ringing.
+    let ringing = Ringing::DEFAULT.checked(origin, input.is_remote_extension, input.ringing, true)?;
     let now = Utc::now();
-    let model = user_number::ActiveModel {
+    let mut model = user_number::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(o.user.id),
         account_id: Set(o.account.id),
@@ -114,10 +117,9 @@ async fn add(
         created_by: Set(p.actor()),
         updated_at: Set(now),
         ..Default::default()
-    }
-    .insert(txn)
-    .await
-    .map_err(conflict)?;
+    };
+    ringing.set(&mut model);
+    let model = model.insert(txn).await.map_err(conflict)?;
     outbox::record(txn, p, number_created(&model)).await?;
     Ok(model)
 }

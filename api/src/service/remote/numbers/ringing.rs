@@ -65,17 +65,36 @@ impl Ringing {
         }
     }
 
-    /// `current` with `changes`, checked: only a remote extension rings this way; on a number an
-    /// administrator or the platform provisioned only an administrator covering the user
-    /// (`admin`) sets them; each value within its range, and "too late", when on, after "too
-    /// soon".
+    /// A new number's (the columns' defaults).
+    pub(super) const DEFAULT: Self = Self {
+        ring_delay_seconds: user_number::DEFAULT_RING_DELAY_SECONDS,
+        answer_too_soon_ms: user_number::DEFAULT_ANSWER_TOO_SOON_MS,
+        answer_too_late_ms: user_number::DEFAULT_ANSWER_TOO_LATE_MS,
+        require_keypress: false,
+    };
+
+    /// `current` with `changes`: see [`Ringing::checked`].
     pub(super) fn changed(
         current: &user_number::Model,
         is_remote_extension: bool,
         changes: RingingChanges,
         admin: bool,
     ) -> ServiceResult<Self> {
-        let was = Self::of(current);
+        Self::of(current).checked(current.origin, is_remote_extension, changes, admin)
+    }
+
+    /// These settings, of a number of `origin`, with `changes`, checked: only a remote extension
+    /// rings this way; on a number an administrator or the platform provisioned only an
+    /// administrator covering the user (`admin`) sets them; each value within its range, and
+    /// "too late", when on, after "too soon".
+    pub(super) fn checked(
+        self,
+        origin: NumberOrigin,
+        is_remote_extension: bool,
+        changes: RingingChanges,
+        admin: bool,
+    ) -> ServiceResult<Self> {
+        let was = self;
         let Some(first) = changes.first_given() else {
             return Ok(was);
         };
@@ -86,7 +105,7 @@ impl Ringing {
                 "only a remote extension has ringing settings; make it one first",
             ));
         }
-        if current.origin != NumberOrigin::User && !admin {
+        if origin != NumberOrigin::User && !admin {
             let only = Only::CoveringAdministrators;
             return Err(reject(
                 ErrorCode::Forbidden,
@@ -133,6 +152,14 @@ impl Ringing {
             ));
         }
         Ok(next)
+    }
+
+    /// Sets these settings on a new number's `am`.
+    pub(super) fn set(self, am: &mut user_number::ActiveModel) {
+        am.ring_delay_seconds = Set(self.ring_delay_seconds);
+        am.answer_too_soon_ms = Set(self.answer_too_soon_ms);
+        am.answer_too_late_ms = Set(self.answer_too_late_ms);
+        am.require_keypress = Set(self.require_keypress);
     }
 
     /// Sets what differs from `current` on `am` and lists it in `changed`, as the event names it.
