@@ -32,6 +32,13 @@ fn update(id: &str, fields: Value) -> Value {
     input
 }
 
+/// An update of `id` with `fields` that goes through; its payload.
+async fn applied(app: &TestApp, token: &str, id: &str, fields: Value) -> Value {
+    let payload = rcall(app, token, "userNumberUpdate", update(id, fields.clone())).await;
+    assert_eq!(rcodes(&payload), Vec::<String>::new(), "{fields}: {payload}");
+    payload
+}
+
 /// A refused update of `id`: `code` on `field`, and the number's ringing and the outbox as they
 /// were.
 async fn refused_on(app: &TestApp, token: &str, id: &str, fields: Value, code: &str, field: &str) {
@@ -66,14 +73,7 @@ async fn remote_extensions_ring_as_their_user_sets(backend: Backend) {
 
     // The user sets all four on their own remote extension: one event with the four changes.
     let head = outbox_head(&app).await;
-    let set = rcall(
-        &app,
-        &user,
-        "userNumberUpdate",
-        update(&own, ring(4, 2_000, 25_000, true)),
-    )
-    .await;
-    assert_eq!(rcodes(&set), Vec::<String>::new(), "{set}");
+    applied(&app, &user, &own, ring(4, 2_000, 25_000, true)).await;
     assert_eq!(ringing(&app, &user, &own).await, ring(4, 2_000, 25_000, true));
     let events = events_since(&app, head).await;
     assert_eq!(events.len(), 1, "{events:?}");
@@ -89,14 +89,7 @@ async fn remote_extensions_ring_as_their_user_sets(backend: Backend) {
     );
     // The same values again change nothing and record nothing.
     let head = outbox_head(&app).await;
-    let again = rcall(
-        &app,
-        &user,
-        "userNumberUpdate",
-        update(&own, ring(4, 2_000, 25_000, true)),
-    )
-    .await;
-    assert_eq!(rcodes(&again), Vec::<String>::new(), "{again}");
+    applied(&app, &user, &own, ring(4, 2_000, 25_000, true)).await;
     assert_eq!(types_since(&app, head).await, Vec::<String>::new());
 
     // Each field's range, and "too late" after "too soon" (or 0, off).
@@ -122,14 +115,7 @@ async fn remote_extensions_ring_as_their_user_sets(backend: Backend) {
         refused_on(&app, &user, &own, fields, "VALIDATION_FAILED", field).await;
     }
     // A shorter "too late" first, then a "too soon" past it: refused on the field given.
-    let late = rcall(
-        &app,
-        &user,
-        "userNumberUpdate",
-        update(&own, json!({ "answerTooLateMs": 5_000 })),
-    )
-    .await;
-    assert_eq!(rcodes(&late), Vec::<String>::new(), "{late}");
+    applied(&app, &user, &own, json!({ "answerTooLateMs": 5_000 })).await;
     refused_on(
         &app,
         &user,
@@ -141,17 +127,9 @@ async fn remote_extensions_ring_as_their_user_sets(backend: Backend) {
     .await;
     // "Too late" off: "too soon" may go to its limit.
     let off = json!({ "answerTooLateMs": 0, "answerTooSoonMs": 10_000 });
-    let off = rcall(&app, &user, "userNumberUpdate", update(&own, off)).await;
-    assert_eq!(rcodes(&off), Vec::<String>::new(), "{off}");
+    applied(&app, &user, &own, off).await;
     assert_eq!(ringing(&app, &user, &own).await, ring(4, 10_000, 0, true));
-    let edges = rcall(
-        &app,
-        &user,
-        "userNumberUpdate",
-        update(&own, ring(30, 0, 300_000, false)),
-    )
-    .await;
-    assert_eq!(rcodes(&edges), Vec::<String>::new(), "{edges}");
+    applied(&app, &user, &own, ring(30, 0, 300_000, false)).await;
     assert_eq!(ringing(&app, &user, &own).await, ring(30, 0, 300_000, false));
 
     // Only remote extensions ring this way.
@@ -184,53 +162,19 @@ async fn remote_extensions_ring_as_their_user_sets(backend: Backend) {
         "ringDelaySeconds",
     )
     .await;
-    let by_admin = rcall(
-        &app,
-        &dm,
-        "userNumberUpdate",
-        update(&provisioned, ring(5, 1_000, 20_000, true)),
-    )
-    .await;
-    assert_eq!(rcodes(&by_admin), Vec::<String>::new(), "{by_admin}");
+    applied(&app, &dm, &provisioned, ring(5, 1_000, 20_000, true)).await;
     assert_eq!(ringing(&app, &user, &provisioned).await, ring(5, 1_000, 20_000, true));
     // The user still relabels it (R5) beside its ringing.
-    let label = rcall(
-        &app,
-        &user,
-        "userNumberUpdate",
-        update(&provisioned, json!({ "label": "Work mobile" })),
-    )
-    .await;
+    let label = applied(&app, &user, &provisioned, json!({ "label": "Work mobile" })).await;
     assert_eq!(label["userNumber"]["label"], "Work mobile", "{label}");
     // Support covers every account.
-    let by_support = rcall(
-        &app,
-        &support,
-        "userNumberUpdate",
-        update(&own, json!({ "ringDelaySeconds": 2 })),
-    )
-    .await;
-    assert_eq!(rcodes(&by_support), Vec::<String>::new(), "{by_support}");
+    applied(&app, &support, &own, json!({ "ringDelaySeconds": 2 })).await;
 
     // A remote extension made an ordinary number hides its ringing, and keeps it for when it is
     // one again.
-    let plain = rcall(
-        &app,
-        &user,
-        "userNumberUpdate",
-        update(&own, json!({ "isRemoteExtension": false })),
-    )
-    .await;
-    assert_eq!(rcodes(&plain), Vec::<String>::new(), "{plain}");
+    applied(&app, &user, &own, json!({ "isRemoteExtension": false })).await;
     assert_eq!(ringing(&app, &user, &own).await["ringDelaySeconds"], Value::Null);
-    let back = rcall(
-        &app,
-        &user,
-        "userNumberUpdate",
-        update(&own, json!({ "isRemoteExtension": true })),
-    )
-    .await;
-    assert_eq!(rcodes(&back), Vec::<String>::new(), "{back}");
+    applied(&app, &user, &own, json!({ "isRemoteExtension": true })).await;
     assert_eq!(ringing(&app, &user, &own).await, ring(2, 0, 300_000, false));
     // A new remote extension may start with its own ringing; the same checks apply.
     let mut work = number("09818123457", true, "Work");
