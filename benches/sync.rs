@@ -107,6 +107,7 @@ impl Dataset {
             user_ref: (self.extension_base + i / PER_USER).to_string(),
             number: format!("0{}{i:09}", self.series),
             label: Some(format!("Remote {i}")),
+            ringing: Default::default(),
         }
     }
 }

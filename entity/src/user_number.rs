@@ -65,6 +65,9 @@ pub struct Model {
     pub answer_too_late_ms: i32,
     /// The answer must press a key before the call connects.
     pub require_keypress: bool,
+    /// What the platform last said of this platform number's ringing (the sync's own record:
+    /// it takes the platform's values when they change there).
+    pub platform_ringing: Option<String>,
 }
 
 /// No relations are navigated through sea-orm; services join by key.

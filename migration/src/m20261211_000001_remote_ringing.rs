@@ -2,11 +2,13 @@
 //! ringing a remote extension, how soon an answer is taken for the mobile's own voicemail (too
 //! soon), when it gives up on the number (too late), and whether the answer must press a key
 //! before the call connects. Every number holds them; they apply while it is a remote
-//! extension. Existing numbers get the defaults.
+//! extension. Existing numbers get the defaults. `platform_ringing` keeps what the platform last
+//! said of a platform number's ringing, so that a sync takes the platform's values only when
+//! they change there and an administrator's change in Reach holds meanwhile.
 
 use sea_orm_migration::prelude::*;
 
-/// Adds the four ringing columns to `user_number`.
+/// Adds the four ringing columns, and `platform_ringing`, to `user_number`.
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -17,10 +19,11 @@ enum UserNumber {
     AnswerTooSoonMs,
     AnswerTooLateMs,
     RequireKeypress,
+    PlatformRinging,
 }
 
 /// The columns with their defaults (one statement each: SQLite adds one column at a time).
-fn columns() -> [ColumnDef; 4] {
+fn columns() -> [ColumnDef; 5] {
     [
         ColumnDef::new(UserNumber::RingDelaySeconds)
             .integer()
@@ -42,6 +45,7 @@ fn columns() -> [ColumnDef; 4] {
             .not_null()
             .default(false)
             .to_owned(),
+        ColumnDef::new(UserNumber::PlatformRinging).text().null().to_owned(),
     ]
 }
 
@@ -67,6 +71,7 @@ impl MigrationTrait for Migration {
             UserNumber::AnswerTooSoonMs,
             UserNumber::AnswerTooLateMs,
             UserNumber::RequireKeypress,
+            UserNumber::PlatformRinging,
         ] {
             manager
                 .alter_table(Table::alter().table(UserNumber::Table).drop_column(column).to_owned())

@@ -181,12 +181,18 @@ impl PlatformConnector for HttpConnector {
     }
 
     async fn create(&self, number: &NewPlatformNumber) -> Result<Created, PlatformError> {
-        let body = json!({
+        let mut body = json!({
             "account": self.account,
             "userRef": number.user_ref,
             "number": number.number,
             "label": number.label,
         });
+        // The ringing fields beside them, those given (issue 21 §3).
+        if let (Some(fields), Ok(serde_json::Value::Object(ringing))) =
+            (body.as_object_mut(), serde_json::to_value(number.ringing))
+        {
+            fields.extend(ringing);
+        }
         let response = self
             .send(Method::POST, &self.collection(), &[], Some(&body), |s| {
                 s == StatusCode::CREATED || s == StatusCode::CONFLICT

@@ -21,6 +21,30 @@ pub struct PlatformNumber {
     /// Its label on the platform, if any.
     #[serde(default)]
     pub label: Option<String>,
+    /// How it rings, where the platform says (a platform that does not, sends none).
+    #[serde(flatten)]
+    pub ringing: Ringing,
+}
+
+/// How a remote extension rings (issue 21 §3), as the contract carries it beside the number:
+/// `ringDelaySeconds`, `answerTooSoonMs`, `answerTooLateMs` (0: off), `requireKeypress`. Each
+/// is optional in a listed item (absent: the platform does not say); Reach sends all four when
+/// it creates one. A platform that knows none of them ignores them and lists none.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase", default)]
+pub struct Ringing {
+    /// Seconds before it rings.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ring_delay_seconds: Option<i32>,
+    /// An answer sooner than this (ms) is taken for voicemail.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_too_soon_ms: Option<i32>,
+    /// Ringing stops after this (ms); 0: never.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub answer_too_late_ms: Option<i32>,
+    /// Whoever answers presses a key first.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub require_keypress: Option<bool>,
 }
 
 /// One page of the platform's remote extensions.
@@ -43,6 +67,9 @@ pub struct NewPlatformNumber {
     pub number: String,
     /// Its label.
     pub label: Option<String>,
+    /// How it rings (all four given).
+    #[serde(flatten)]
+    pub ringing: Ringing,
 }
 
 /// What a create did.

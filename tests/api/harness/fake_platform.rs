@@ -44,6 +44,8 @@ struct Platform {
     token: String,
     /// Per platform account: id → (userRef, number, label).
     items: BTreeMap<String, (String, String, String, Option<String>)>,
+    /// id → the ringing fields the platform lists beside the item (created with, or set).
+    ringing: HashMap<String, serde_json::Map<String, Value>>,
     next_id: u64,
     faults: VecDeque<Fault>,
     /// Requests still answered cleanly before `faults` apply.
@@ -88,6 +90,18 @@ impl FakePlatform {
             (account.into(), user_ref.into(), number.into(), label.map(str::to_owned)),
         );
         id
+    }
+
+    /// Sets the ringing fields listed with a remote extension (an object of the contract's
+    /// `ringDelaySeconds`, `answerTooSoonMs`, `answerTooLateMs`, `requireKeypress`).
+    pub fn set_ringing(&self, id: &str, ringing: Value) {
+        let fields = ringing.as_object().cloned().unwrap_or_default();
+        self.state.lock().unwrap().ringing.insert(id.to_owned(), fields);
+    }
+
+    /// The ringing fields of a remote extension (what it was created with, or set), as an object.
+    pub fn ringing(&self, id: &str) -> Value {
+        Value::Object(self.state.lock().unwrap().ringing.get(id).cloned().unwrap_or_default())
     }
 
     /// Removes a remote extension, as the platform's own admin would.
@@ -225,7 +239,11 @@ async fn list(State(state): Shared, headers: HeaderMap, Query(q): Query<HashMap<
             .skip(start)
             .take(limit)
             .map(|(id, (_, user_ref, number, label))| {
-                json!({"id": id, "userRef": user_ref, "number": number, "label": label})
+                let mut item = json!({"id": id, "userRef": user_ref, "number": number, "label": label});
+                if let (Some(item), Some(ringing)) = (item.as_object_mut(), p.ringing.get(*id)) {
+                    item.extend(ringing.clone());
+                }
+                item
             })
             .collect();
         let next = (start + limit < all.len()).then(|| (start + limit).to_string());
@@ -252,6 +270,16 @@ async fn create(State(state): Shared, headers: HeaderMap, Json(body): Json<Value
     let label = body["label"].as_str().map(str::to_owned);
     p.items
         .insert(id.clone(), (text("account"), text("userRef"), text("number"), label));
+    let ringing = [
+        "ringDelaySeconds",
+        "answerTooSoonMs",
+        "answerTooLateMs",
+        "requireKeypress",
+    ]
+    .into_iter()
+    .filter_map(|k| body.get(k).map(|v| (k.to_owned(), v.clone())))
+    .collect();
+    p.ringing.insert(id.clone(), ringing);
     (StatusCode::CREATED, Json(json!({"id": id}))).into_response()
 }
 

@@ -94,6 +94,7 @@ async fn e3_create_and_delete_follow_the_contract() {
         user_ref: "2001".into(),
         number: "0701234567".into(),
         label: Some("Home".into()),
+        ringing: Default::default(),
     };
     let Created::New(id) = c.create(&new).await.unwrap() else {
         panic!("expected a new id");
@@ -169,6 +170,7 @@ async fn e3_slow_garbage_and_truncated_answers_are_typed_errors() {
         user_ref: "2001".into(),
         number: "0702222222".into(),
         label: None,
+        ringing: Default::default(),
     };
     assert_eq!(c.create(&new).await.unwrap_err(), PlatformError::Malformed);
 

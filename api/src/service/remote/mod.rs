@@ -24,7 +24,7 @@ pub use crate::config::remote::{RemoteSettings, StatusTemplate};
 pub use numbers::{
     NumberChanges, NumberInput, RingingChanges, create_number, delete_number, provision_platform_number, update_number,
 };
-pub(crate) use numbers::{number_changed, number_created, number_deleted, number_updated};
+pub(crate) use numbers::{Ringing, number_changed, number_created, number_deleted, number_updated};
 pub(crate) use owner::{Owner, open_for_create};
 pub use profiles::{ProfileInput, assign_profile, create_default_profile, create_profile, update_profile};
 pub use reads::*;

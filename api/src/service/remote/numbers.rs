@@ -13,6 +13,7 @@ use uuid::Uuid;
 pub use change::{delete_number, update_number};
 pub use create::{create_number, provision_platform_number};
 pub(crate) use events::{number_changed, number_created, number_deleted, number_updated};
+pub(crate) use ringing::Ringing;
 pub use ringing::RingingChanges;
 
 use super::{Opened, reads};

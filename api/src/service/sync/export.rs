@@ -13,7 +13,7 @@ use sea_orm::{ColumnTrait, ConnectionTrait, DbErr, EntityTrait, QueryFilter, sea
 use uuid::Uuid;
 
 use super::seal::TokenKey;
-use crate::service::outbox::ev;
+use crate::service::{outbox::ev, remote::Ringing};
 
 /// Why a connector could not be made for an account.
 #[derive(Debug, thiserror::Error)]
@@ -73,6 +73,7 @@ pub async fn send(
         user_ref: owner.extension.clone(),
         number: number.number.clone(),
         label: Some(number.label.clone()),
+        ringing: Ringing::sent(number),
     };
     let why = match connector.create(&new).await {
         Ok(Created::New(id)) => {
@@ -111,6 +112,11 @@ async fn store(db: &impl crate::db::Db, number: &user_number::Model, id: &str) -
         .col_expr(Column::PlatformNumber, Expr::value(number.number.clone()))
         .col_expr(Column::PlatformError, Expr::value(Option::<String>::None))
         .col_expr(Column::PlatformLinkedAt, Expr::value(chrono::Utc::now()))
+        // The ringing it was sent with is what the platform lists back: no change to import.
+        .col_expr(
+            Column::PlatformRinging,
+            Expr::value(Ringing::record(&Ringing::sent(number))),
+        )
         .filter(Column::Id.eq(number.id))
         .filter(Column::Number.eq(number.number.clone()))
         .filter(Column::IsRemoteExtension.eq(true))

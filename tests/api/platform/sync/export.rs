@@ -39,7 +39,7 @@ async fn e3_a_users_remote_extension_reaches_the_platform_and_leaves_it_also_thr
         &app,
         &t1,
         "userNumberCreate",
-        json!({"label": "Mobile", "number": "0704000002", "isRemoteExtension": true}),
+        json!({"label": "Mobile", "number": "0704000002", "isRemoteExtension": true, "ringDelaySeconds": 3}),
     )
     .await;
     let mine = id_of(&created, "userNumber");
@@ -50,6 +50,11 @@ async fn e3_a_users_remote_extension_reaches_the_platform_and_leaves_it_also_thr
         .find(|i| i.2 == "0704000002")
         .unwrap();
     assert_eq!(item.1, "3003", "sent with the user's extension as userRef");
+    assert_eq!(
+        platform.ringing(&item.0),
+        json!({"ringDelaySeconds": 3, "answerTooSoonMs": 1500, "answerTooLateMs": 19000, "requireKeypress": false}),
+        "sent with its ringing (issue 21 §3)"
+    );
     wait_for(|| async { numbers(&app, c.user1).await.iter().any(|n| n.0 == "0704000002" && n.3) }).await;
 
     // The next run recognises it: nothing imported twice, nothing sent again.

@@ -289,3 +289,97 @@ backend_tests!(
     e3_faults_fail_the_run_cleanly_and_change_nothing_unconfirmed,
     e3_what_the_platform_still_lists_is_never_taken_for_gone,
 );
+
+/// `(ringDelaySeconds, answerTooSoonMs, answerTooLateMs, requireKeypress)` of each of `user`'s
+/// numbers, by number.
+async fn ringings(app: &TestApp, user: uuid::Uuid) -> Vec<(String, Value)> {
+    let q = "query($u: ID!) { node(id: $u) { ... on User { numbers(first: 100) { nodes {
+        number ringDelaySeconds answerTooSoonMs answerTooLateMs requireKeypress } } } } }";
+    let body = app.gql(&app.support(), q, json!({"u": gid(Kind::User, user)})).await;
+    let mut all: Vec<(String, Value)> = body["data"]["node"]["numbers"]["nodes"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{body}"))
+        .iter()
+        .map(|n| {
+            let r = json!([
+                n["ringDelaySeconds"],
+                n["answerTooSoonMs"],
+                n["answerTooLateMs"],
+                n["requireKeypress"]
+            ]);
+            (n["number"].as_str().unwrap().to_owned(), r)
+        })
+        .collect();
+    all.sort_by(|a, b| a.0.cmp(&b.0));
+    all
+}
+
+/// Issue 21 §3: a platform number's ringing comes from the platform where it says, out-of-range
+/// values are noted and not taken, and an administrator's change in Reach holds until the
+/// platform's values change there.
+async fn e3_ringing_follows_the_platform_where_it_changes(backend: Backend) {
+    let app = spawn_app_with(backend, driven).await;
+    let w = RemoteWorld::build(&app).await;
+    let c = &w.c;
+    let platform = FakePlatform::start(TOKEN).await;
+    let said = platform.add(PLATFORM_ACCOUNT, "3003", "0703000001", None);
+    platform.set_ringing(
+        &said,
+        json!({"ringDelaySeconds": 5, "answerTooSoonMs": 2000, "answerTooLateMs": 25000, "requireKeypress": true}),
+    );
+    platform.add(PLATFORM_ACCOUNT, "3003", "0703000002", None);
+    let bad = platform.add(PLATFORM_ACCOUNT, "3003", "0703000003", None);
+    platform.set_ringing(&bad, json!({"ringDelaySeconds": 99}));
+    connect(&app, c.account, &platform).await;
+    let here = runner(&app, app.state.settings.remote_extension.clone()).await;
+    let run = run_here(&app, &here, c.account).await;
+    assert_eq!(changes(&run), [3, 0, 0, 0, 0], "{run:?}");
+    let noted: Vec<_> = errors(&run).into_iter().filter(|e| e.contains("ringing")).collect();
+    assert_eq!(noted.len(), 1, "{run:?}");
+    assert!(noted[0].starts_with("0703000003"), "{noted:?}");
+    let defaults = json!([0, 1500, 19000, false]);
+    assert_eq!(
+        ringings(&app, c.user1).await,
+        [
+            ("0703000001".to_owned(), json!([5, 2000, 25000, true])),
+            ("0703000002".to_owned(), defaults.clone()),
+            ("0703000003".to_owned(), defaults.clone()),
+        ]
+    );
+    // Nothing new on the platform: nothing changes, and the bad values are not noted again.
+    let run = run_here(&app, &here, c.account).await;
+    assert_eq!(changes(&run), [0, 0, 0, 0, 0], "{run:?}");
+    assert!(errors(&run).iter().all(|e| !e.contains("ringing")), "{run:?}");
+
+    // An administrator tunes the number in Reach: the next run keeps that.
+    let read = read_user(&app, &app.support(), c.user1).await;
+    let id = number_id(&read, "0703000001");
+    let dm = app.token(c.dm);
+    let tuned = rcall(&app, &dm, "userNumberUpdate", json!({"id": id, "ringDelaySeconds": 7})).await;
+    assert_eq!(rcodes(&tuned), Vec::<String>::new(), "{tuned}");
+    let run = run_here(&app, &here, c.account).await;
+    assert_eq!(changes(&run), [0, 0, 0, 0, 0], "{run:?}");
+    assert_eq!(ringings(&app, c.user1).await[0].1, json!([7, 2000, 25000, true]));
+
+    // The platform's values change there: they are taken, with the number's event.
+    platform.set_ringing(
+        &said,
+        json!({"ringDelaySeconds": 9, "answerTooSoonMs": 2000, "answerTooLateMs": 0, "requireKeypress": true}),
+    );
+    let head = outbox_head(&app).await;
+    let run = run_here(&app, &here, c.account).await;
+    assert_eq!(changes(&run), [0, 1, 0, 0, 0], "{run:?}");
+    assert_eq!(ringings(&app, c.user1).await[0].1, json!([9, 2000, 0, true]));
+    let events: Vec<_> = events_since(&app, head)
+        .await
+        .into_iter()
+        .filter(|(t, _)| t == "user_number.updated")
+        .collect();
+    assert_eq!(events.len(), 1, "{events:?}");
+    assert_eq!(
+        events[0].1["changes"],
+        json!({"ringDelaySeconds": {"old": 7, "new": 9}, "answerTooLateMs": {"old": 25000, "new": 0}})
+    );
+}
+
+backend_tests!(e3_ringing_follows_the_platform_where_it_changes);

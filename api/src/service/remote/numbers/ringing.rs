@@ -8,7 +8,7 @@ use sea_orm::Set;
 use super::reject;
 use crate::{
     policy::Only,
-    service::{ErrorCode, ServiceResult, outbox::ev},
+    service::{ErrorCode, ServiceError, ServiceResult, outbox::ev},
 };
 
 /// Longest delay before ringing, in seconds.
@@ -47,7 +47,7 @@ impl RingingChanges {
 
 /// A number's ringing as stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(super) struct Ringing {
+pub(crate) struct Ringing {
     ring_delay_seconds: i32,
     answer_too_soon_ms: i32,
     answer_too_late_ms: i32,
@@ -56,7 +56,7 @@ pub(super) struct Ringing {
 
 impl Ringing {
     /// What `n` holds.
-    pub(super) fn of(n: &user_number::Model) -> Self {
+    pub(crate) fn of(n: &user_number::Model) -> Self {
         Self {
             ring_delay_seconds: n.ring_delay_seconds,
             answer_too_soon_ms: n.answer_too_soon_ms,
@@ -66,7 +66,7 @@ impl Ringing {
     }
 
     /// A new number's (the columns' defaults).
-    pub(super) const DEFAULT: Self = Self {
+    pub(crate) const DEFAULT: Self = Self {
         ring_delay_seconds: user_number::DEFAULT_RING_DELAY_SECONDS,
         answer_too_soon_ms: user_number::DEFAULT_ANSWER_TOO_SOON_MS,
         answer_too_late_ms: user_number::DEFAULT_ANSWER_TOO_LATE_MS,
@@ -163,7 +163,7 @@ impl Ringing {
     }
 
     /// Sets what differs from `current` on `am` and lists it in `changed`, as the event names it.
-    pub(super) fn apply(
+    pub(crate) fn apply(
         self,
         current: &user_number::Model,
         am: &mut user_number::ActiveModel,
@@ -186,5 +186,83 @@ impl Ringing {
             );
         }
         am.require_keypress = Set(self.require_keypress);
+    }
+}
+
+/// A platform number's ringing after a sync read what the platform says of it.
+#[derive(Debug)]
+pub(crate) struct Imported {
+    /// The ringing to keep.
+    pub(crate) ringing: Ringing,
+    /// What the platform said, to keep as `platform_ringing`.
+    pub(crate) said: Option<String>,
+    /// Why the platform's values were not taken (out of range), for the run's notes.
+    pub(crate) refused: Option<String>,
+}
+
+impl Ringing {
+    /// This ringing of a platform number after the platform said `said`, having said `last`
+    /// before (`platform_ringing`): the platform's values when they are new since `last` and fit
+    /// the ranges; as it is when the platform says nothing or what it said before (an
+    /// administrator's change in Reach holds until the platform's values change).
+    pub(crate) fn imported(self, last: Option<&str>, said: &integrations::platform::Ringing) -> Imported {
+        let changes = RingingChanges {
+            ring_delay_seconds: said.ring_delay_seconds,
+            answer_too_soon_ms: said.answer_too_soon_ms,
+            answer_too_late_ms: said.answer_too_late_ms,
+            require_keypress: said.require_keypress,
+        };
+        let unchanged = |said| Imported {
+            ringing: self,
+            said,
+            refused: None,
+        };
+        if changes.first_given().is_none() {
+            return unchanged(last.map(str::to_owned));
+        }
+        let record = Self::record(said);
+        if record.as_deref() == last {
+            return unchanged(record);
+        }
+        match self.checked(NumberOrigin::Platform, true, changes, true) {
+            Ok(ringing) => Imported {
+                ringing,
+                said: record,
+                refused: None,
+            },
+            Err(e) => Imported {
+                ringing: self,
+                said: record,
+                refused: Some(match e {
+                    ServiceError::Rejected(errors) => {
+                        errors.into_iter().map(|e| e.message).collect::<Vec<_>>().join("; ")
+                    }
+                    other => other.to_string(),
+                }),
+            },
+        }
+    }
+
+    /// What the sync keeps of what the platform says (or was sent): `platform_ringing`.
+    pub(crate) fn record(said: &integrations::platform::Ringing) -> Option<String> {
+        serde_json::to_string(said).ok()
+    }
+
+    /// The contract's form of this ringing, all four given (what an export sends).
+    pub(crate) fn sent(n: &user_number::Model) -> integrations::platform::Ringing {
+        integrations::platform::Ringing {
+            ring_delay_seconds: Some(n.ring_delay_seconds),
+            answer_too_soon_ms: Some(n.answer_too_soon_ms),
+            answer_too_late_ms: Some(n.answer_too_late_ms),
+            require_keypress: Some(n.require_keypress),
+        }
+    }
+
+    /// These values on a new number's model.
+    pub(crate) fn on(self, n: &mut user_number::Model) {
+        n.ring_delay_seconds = self.ring_delay_seconds;
+        n.answer_too_soon_ms = self.answer_too_soon_ms;
+        n.answer_too_late_ms = self.answer_too_late_ms;
+        n.require_keypress = self.require_keypress;
     }
 }

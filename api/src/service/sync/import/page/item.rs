@@ -13,7 +13,7 @@ use super::super::{Notes, Scope, user_of};
 use super::Work;
 use crate::service::{
     outbox::{Entry, ev},
-    remote::{MAX_NUMBERS, number_changed, number_created, number_deleted, number_updated},
+    remote::{MAX_NUMBERS, Ringing, number_changed, number_created, number_deleted, number_updated},
     validate,
 };
 
@@ -184,7 +184,17 @@ pub(super) fn add_new(
             return;
         }
     };
-    let model = platform_number(scope, item, user_id, number, label, *now);
+    let mut model = platform_number(scope, item, user_id, number, label, *now);
+    // How it rings, where the platform says (issue 21 §3); out of range: the defaults, noted.
+    let imported = Ringing::DEFAULT.imported(None, &item.ringing);
+    if let Some(why) = &imported.refused {
+        notes.push(format!(
+            "{}: its ringing was not taken ({why}); the defaults apply",
+            model.number
+        ));
+    }
+    imported.ringing.on(&mut model);
+    model.platform_ringing = imported.said;
     events.push(number_created(&model));
     elsewhere.insert(model.number.clone(), user_id);
     mine.push(model.clone());
@@ -228,6 +238,7 @@ fn platform_number(
         answer_too_soon_ms: user_number::DEFAULT_ANSWER_TOO_SOON_MS,
         answer_too_late_ms: user_number::DEFAULT_ANSWER_TOO_LATE_MS,
         require_keypress: false,
+        platform_ringing: None,
     }
 }
 
@@ -274,11 +285,34 @@ async fn follow(
     {
         label = l;
     }
-    if number == row.number && label == row.label && row.platform_missing_since.is_none() {
+    // Its ringing follows the platform's when that changes there (issue 21 §3).
+    let imported = Ringing::of(row).imported(row.platform_ringing.as_deref(), &item.ringing);
+    if let Some(why) = &imported.refused {
+        notes.push(format!(
+            "{}: its new ringing was not taken ({why}); kept as it was",
+            row.number
+        ));
+    }
+    if number == row.number
+        && label == row.label
+        && row.platform_missing_since.is_none()
+        && imported.ringing == Ringing::of(row)
+    {
+        if imported.said != row.platform_ringing {
+            // Only the sync's record of what the platform says: kept, no change to report.
+            let mut am: user_number::ActiveModel = row.clone().into();
+            am.platform_ringing = Set(imported.said);
+            let model = am.update(txn).await?;
+            if let Some(n) = mine.iter_mut().find(|n| n.id == model.id) {
+                *n = model;
+            }
+        }
         return Ok(());
     }
     let mut changes = ev::Changes::new();
     let mut am: user_number::ActiveModel = row.clone().into();
+    imported.ringing.apply(row, &mut am, &mut changes);
+    am.platform_ringing = Set(imported.said);
     if label != row.label {
         changes.insert("label".into(), ev::FieldChange::new(&row.label, &label));
         am.label_key = Set(label.to_lowercase());
