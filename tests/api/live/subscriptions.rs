@@ -24,7 +24,8 @@ const ACTIVE: &str = "subscription($u: ID) { activeStatusChanged(userId: $u) {
     user { id } activeStatus { id name isActive } activeRemoteExtension { id number } previousStatusId } }";
 
 const NUMBERS: &str = "subscription($u: ID) { userNumbersChanged(userId: $u) {
-    change deletedId user { id } userNumber { id label number } dynamicStatus { id name } } }";
+    change deletedId user { id } userNumber { id label number ringDelaySeconds requireKeypress }
+    dynamicStatus { id name } } }";
 
 const MOBILITY: &str = "subscription($a: ID!) { mobilityChanged(accountId: $a) {
     change account { id } mobility { state settings { handoverNumber } }
@@ -386,6 +387,29 @@ async fn e4_user_numbers_changed_reports_each_change_in_order(backend: Backend) 
         (Some("STATUS_CREATED"), Some(lunch.as_str()))
     );
     assert_eq!(e["dynamicStatus"]["name"], "Lunch");
+
+    // A remote extension's ringing (issue 21 §3) rides on its number: an administrator
+    // provisions one, then tunes it.
+    let dm = app.token(w.c.dm);
+    let input = json!({"userId": gid(Kind::User, w.c.user1), "number": "0701110009", "isRemoteExtension": true});
+    let re = id_of(&rcall(&app, &dm, "userNumberCreate", input).await, "userNumber");
+    let e = ws.event("n").await["userNumbersChanged"].clone();
+    assert_eq!(
+        (e["change"].as_str(), &e["userNumber"]["ringDelaySeconds"]),
+        (Some("NUMBER_CREATED"), &json!(0))
+    );
+    let tuned = json!({"id": re, "ringDelaySeconds": 4, "requireKeypress": true});
+    assert!(rcodes(&rcall(&app, &dm, "userNumberUpdate", tuned).await).is_empty());
+    let e = ws.event("n").await["userNumbersChanged"].clone();
+    assert_eq!(e["change"], "NUMBER_UPDATED");
+    assert_eq!(
+        (
+            &e["userNumber"]["ringDelaySeconds"],
+            &e["userNumber"]["requireKeypress"]
+        ),
+        (&json!(4), &json!(true))
+    );
+    assert_eq!(e["userNumber"]["id"], re.as_str());
 }
 
 // E4: an account's mobility state, settings and users; one batch is one event.
