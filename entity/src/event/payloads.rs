@@ -212,6 +212,19 @@ pub struct NumberCreated {
     pub origin: String,
     /// Whether calls go through it.
     pub call_through: bool,
+    /// A remote extension's delay before ringing, in seconds (issue 21 §3). Absent for other
+    /// numbers, and from events recorded before numbers had it; so are the three below.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ring_delay_seconds: Option<i32>,
+    /// A remote extension's "answer too soon", in milliseconds.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_too_soon_ms: Option<i32>,
+    /// A remote extension's "answer too late", in milliseconds (0: off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub answer_too_late_ms: Option<i32>,
+    /// Whether whoever answers a remote extension presses a key first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub require_keypress: Option<bool>,
 }
 
 /// `user_number.deleted`: its platform id lets the platform sync delete it there too.

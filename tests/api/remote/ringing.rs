@@ -60,8 +60,11 @@ async fn remote_extensions_ring_as_their_user_sets(backend: Backend) {
     let provisioned = id_of(&rcall(&app, &dm, "userNumberCreate", provisioned).await, "userNumber");
     let own = rcall(&app, &user, "userNumberCreate", number("09818123456", true, "Home")).await;
     let own = id_of(&own, "userNumber");
+    let head = outbox_head(&app).await;
     let mobile = rcall(&app, &user, "userNumberCreate", number("+46701234567", false, "Mobile")).await;
     let mobile = id_of(&mobile, "userNumber");
+    let created = events_since(&app, head).await;
+    assert!(created[0].1.get("ringDelaySeconds").is_none(), "{created:?}");
 
     // Defaults on remote extensions; nothing on other numbers.
     assert_eq!(ringing(&app, &user, &own).await, ring(0, 1_500, 19_000, false));
@@ -181,8 +184,14 @@ async fn remote_extensions_ring_as_their_user_sets(backend: Backend) {
     for (key, value) in ring(6, 1_000, 0, true).as_object().unwrap() {
         work[key] = value.clone();
     }
+    let head = outbox_head(&app).await;
     let work = id_of(&rcall(&app, &user, "userNumberCreate", work).await, "userNumber");
     assert_eq!(ringing(&app, &user, &work).await, ring(6, 1_000, 0, true));
+    let created = events_since(&app, head).await;
+    assert_eq!(created[0].0, "user_number.created");
+    for (key, value) in ring(6, 1_000, 0, true).as_object().unwrap() {
+        assert_eq!(&created[0].1[key], value, "the event carries {key}: {created:?}");
+    }
     let mut for_user =
         json!({ "userId": gid(Kind::User, w.c.user1), "number": "0701110005", "isRemoteExtension": true });
     for_user["answerTooLateMs"] = json!(60_000);

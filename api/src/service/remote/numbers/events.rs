@@ -13,6 +13,10 @@ pub(crate) fn number_created(n: &user_number::Model) -> Entry {
         is_remote_extension: n.is_remote_extension,
         origin: sea_orm::ActiveEnum::to_value(&n.origin),
         call_through: n.call_through,
+        ring_delay_seconds: n.is_remote_extension.then_some(n.ring_delay_seconds),
+        answer_too_soon_ms: n.is_remote_extension.then_some(n.answer_too_soon_ms),
+        answer_too_late_ms: n.is_remote_extension.then_some(n.answer_too_late_ms),
+        require_keypress: n.is_remote_extension.then_some(n.require_keypress),
     })
     .about(n.account_id, n.id)
 }
