@@ -328,9 +328,9 @@ impl Plan {
 }
 
 /// Runs `plan` over `select` (one page of it as `req` asks, in `E`'s order) in one statement,
-/// counting what `total` says when the plan shows `totalCount`; the connection's value. With a
-/// `shape`, a statement kept for pages of that shape ([`kept`]) is bound to this page's values,
-/// and neither the select nor the count is built.
+/// counting what `total` says of the select when the plan shows `totalCount`; the connection's
+/// value. With a `shape`, a statement kept for pages of that shape ([`kept`]) is bound to this
+/// page's values, and neither the select nor the count is built.
 #[allow(clippy::too_many_arguments)]
 pub async fn fetch<E: Keyset>(
     db: &impl ConnectionTrait,
@@ -340,7 +340,7 @@ pub async fn fetch<E: Keyset>(
     shape: Option<&Shape>,
     select: impl FnOnce() -> Select<E>,
     req: &PageRequest,
-    total: impl FnOnce() -> Total,
+    total: impl FnOnce(&Select<E>) -> Total,
 ) -> Result<Value, DbErr> {
     let backend = db.get_database_backend();
     let kept = shape.map(|s| (kept::key(backend, s, req, &plan.text_key(names)), kept::slots(s, req)));
@@ -352,16 +352,17 @@ pub async fn fetch<E: Keyset>(
         Some(rendered) if !cfg!(debug_assertions) => rendered,
         // Debug builds build every page and check the kept statement against it.
         rendered => {
+            let select = select();
             let statement = PageStatement {
                 backend,
                 plan,
                 columns,
                 names,
                 req,
-                total: plan.counts().then(total),
+                total: plan.counts().then(|| total(&select)),
             };
             let pages = statement.pages();
-            let built = pagination::statement(db, statement.build(select()), req);
+            let built = pagination::statement(db, statement.build(select), req);
             if let Some((key, slots)) = &kept {
                 kept::learn(key, &built, slots, pages);
             }

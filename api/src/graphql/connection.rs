@@ -110,7 +110,7 @@ pub async fn built<E>(
     columns: &[built::Column],
     names: &built::TypeNames,
     shape: &Shape,
-    select: impl Fn() -> Select<E>,
+    select: impl FnOnce() -> Select<E>,
     req: &PageRequest,
 ) -> async_graphql::Result<Option<async_graphql::Value>>
 where
@@ -120,11 +120,9 @@ where
         return Ok(None);
     };
     let db = context::db(ctx)?;
-    let value = built::fetch(db, &plan, columns, names, Some(shape), &select, req, || {
-        Total::of(&select())
-    })
-    .await
-    .map_err(errors::db)?;
+    let value = built::fetch(db, &plan, columns, names, Some(shape), select, req, Total::of)
+        .await
+        .map_err(errors::db)?;
     Ok(Some(value))
 }
 

@@ -168,7 +168,7 @@ impl Mobility {
                 Some(&shape),
                 select,
                 &req,
-                count,
+                |_| count(),
             )
             .await
             .map_err(errors::db)?;
