@@ -195,7 +195,13 @@ pub async fn spawn_app_with(backend: Backend, tweak: impl FnOnce(&mut Settings))
     TestApp {
         address,
         state,
-        client: reqwest::Client::new(),
+        // Pooled connections are dropped well before the server's idle timeout (5 s) closes
+        // them: a request sent on a connection the server is closing at that moment fails with
+        // `IncompleteMessage` (seen once under CI's load, in `remote::props`).
+        client: reqwest::Client::builder()
+            .pool_idle_timeout(std::time::Duration::from_secs(2))
+            .build()
+            .unwrap(),
         shutdown: Some(tx),
         _db: Arc::new(guard),
     }
