@@ -19,6 +19,8 @@ pub struct Model {
     pub destination_codes: String,
     /// Fixed extension length, where the account has one.
     pub extension_length: Option<i32>,
+    /// The account's IANA time zone (`UTC` unless Support set another): schedules run in it.
+    pub time_zone: String,
     /// When it was created.
     pub created_at: DateTimeUtc,
     /// When it last changed.

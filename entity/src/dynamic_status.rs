@@ -47,6 +47,9 @@ pub struct Model {
     pub if_no_answer_kind: TargetKind,
     /// The number, when `if_no_answer_kind` is `NUMBER`.
     pub if_no_answer_number_id: Option<Uuid>,
+    /// The status's schedule as JSON (weekly rules, skipped dates, fallback); `None` when it is
+    /// not scheduled. Written and read by the service, which validates it whole.
+    pub schedule: Option<String>,
     /// Bumped by every change.
     pub version: i64,
     /// When it was created.

@@ -225,3 +225,19 @@ pub enum WebhookDeliveryState {
     #[sea_orm(string_value = "FAILED")]
     Failed,
 }
+
+/// Why a user's active status is active (issue 21 §2).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, EnumIter, DeriveActiveEnum)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(32))")]
+pub enum ActiveReason {
+    /// Someone activated it (`dynamicStatusActivate`).
+    #[sea_orm(string_value = "MANUAL")]
+    Manual,
+    /// The user's schedule activated it at a boundary.
+    #[sea_orm(string_value = "SCHEDULE")]
+    Schedule,
+    /// It is the default: the first status a new user gets, or the schedule's fallback status
+    /// that the schedule switched back to.
+    #[sea_orm(string_value = "DEFAULT")]
+    Default,
+}

@@ -5,6 +5,7 @@
 
 pub mod access_number;
 pub mod account;
+pub mod account_holiday;
 pub mod client_profile;
 pub mod dynamic_status;
 pub mod enums;
@@ -29,6 +30,6 @@ pub mod webhook_delivery;
 pub mod webhook_endpoint;
 
 pub use enums::{
-    ClaimKind, DeliveryStatus, MobilityState, NumberOrigin, PhoneProfile, Platform, Presence, Role, StatusOrigin,
-    SyncRunState, TargetKind, WebhookDeliveryState,
+    ActiveReason, ClaimKind, DeliveryStatus, MobilityState, NumberOrigin, PhoneProfile, Platform, Presence, Role,
+    StatusOrigin, SyncRunState, TargetKind, WebhookDeliveryState,
 };

@@ -18,6 +18,15 @@ pub struct Model {
     pub client_profile_id: Option<Uuid>,
     /// The active status; set whenever the user has statuses.
     pub active_status_id: Option<Uuid>,
+    /// Why the active status is active: `MANUAL`, `SCHEDULE` or `DEFAULT`.
+    pub active_reason: super::ActiveReason,
+    /// The user's own IANA time zone; `None` is the account's.
+    pub time_zone: Option<String>,
+    /// When the user's schedule next switches a status; `None` when it never does.
+    pub next_boundary_at: Option<DateTimeUtc>,
+    /// The last schedule boundary applied (or the moment the schedule was set): a boundary at or
+    /// before it is never applied again.
+    pub schedule_applied_at: Option<DateTimeUtc>,
     /// When the row last changed.
     pub updated_at: DateTimeUtc,
 }

@@ -16,6 +16,7 @@ mod m20261208_000001_audit;
 mod m20261209_000001_webhooks;
 mod m20261210_000001_audit_views;
 mod m20261211_000001_remote_ringing;
+mod m20261212_000001_schedules;
 
 /// Applies Reach's migrations in order.
 pub struct Migrator;
@@ -37,6 +38,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261209_000001_webhooks::Migration),
             Box::new(m20261210_000001_audit_views::Migration),
             Box::new(m20261211_000001_remote_ringing::Migration),
+            Box::new(m20261212_000001_schedules::Migration),
         ]
     }
 }

@@ -50,6 +50,7 @@ pub async fn create_account(
         platform: Set(input.platform),
         destination_codes: Set(codes.join(",")),
         extension_length: Set(extension_length),
+        time_zone: Set("UTC".into()),
         created_at: Set(now),
         updated_at: Set(now),
     }

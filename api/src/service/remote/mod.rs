@@ -11,11 +11,12 @@ mod numbers;
 mod owner;
 mod profiles;
 mod reads;
+pub mod schedule;
 mod statuses;
 pub mod targets;
 
 use chrono::Utc;
-use entity::{Platform, StatusOrigin, account, dynamic_status, remote_user, user};
+use entity::{ActiveReason, Platform, StatusOrigin, account, dynamic_status, remote_user, user};
 use sea_orm::{ActiveEnum, ActiveModelTrait, ConnectionTrait, EntityTrait, QuerySelect, Set, sea_query::OnConflict};
 use serde_json::json;
 use uuid::Uuid;
@@ -142,6 +143,10 @@ pub(crate) async fn ensure_user(
         account_id: Set(user.account_id),
         client_profile_id: Set(None),
         active_status_id: Set(None),
+        active_reason: Set(ActiveReason::Default),
+        time_zone: Set(None),
+        next_boundary_at: Set(None),
+        schedule_applied_at: Set(None),
         updated_at: Set(now),
     };
     let inserted = remote_user::Entity::insert(row)
@@ -210,6 +215,7 @@ const REMOTE_USERS: bulk::Table = bulk::Table {
         ("account_id", bulk::Kind::Uuid),
         ("client_profile_id", bulk::Kind::Uuid),
         ("active_status_id", bulk::Kind::Uuid),
+        ("active_reason", bulk::Kind::Text),
         ("updated_at", bulk::Kind::Time),
     ],
 };
@@ -266,6 +272,7 @@ fn default_status(
         when_busy_number_id: None,
         if_no_answer_kind: t.targets[3],
         if_no_answer_number_id: None,
+        schedule: None,
         version: 1,
         created_at: now,
         created_by: p.actor(),
@@ -301,6 +308,7 @@ pub(crate) async fn create_users(
             bulk::uuid(user.account_id),
             serde_json::Value::Null,
             bulk::opt_uuid(active.map(|s| s.id)),
+            bulk::text(ActiveReason::Default.to_value()),
             bulk::time(now),
         ]));
         let mut mine: Vec<Entry> = statuses.iter().map(statuses::status_created).collect();
@@ -365,11 +373,17 @@ pub(crate) fn active_changed(
     .about(user.account_id, user.id)
 }
 
-/// Sets the user's active status (under the lock taken by [`open_user`]).
-pub(crate) async fn set_active(txn: &impl ConnectionTrait, user_id: Uuid, status: Option<Uuid>) -> ServiceResult<()> {
+/// Sets the user's active status, and why it is active (under the lock taken by [`open_user`]).
+pub(crate) async fn set_active(
+    txn: &impl ConnectionTrait,
+    user_id: Uuid,
+    status: Option<Uuid>,
+    reason: ActiveReason,
+) -> ServiceResult<()> {
     remote_user::ActiveModel {
         user_id: sea_orm::Unchanged(user_id),
         active_status_id: Set(status),
+        active_reason: Set(reason),
         updated_at: Set(Utc::now()),
         ..Default::default()
     }

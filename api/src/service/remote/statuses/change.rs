@@ -273,7 +273,7 @@ pub async fn activate_status(
     if o.remote.active_status_id == Some(status.id) {
         return Ok(status);
     }
-    set_active(&txn, o.user.id, Some(status.id)).await?;
+    set_active(&txn, o.user.id, Some(status.id), entity::ActiveReason::Manual).await?;
     outbox::record(
         &txn,
         p,

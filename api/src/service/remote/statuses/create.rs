@@ -163,7 +163,7 @@ async fn record_created(
 ) -> ServiceResult<()> {
     let mut events = vec![status_created(model)];
     if o.remote.active_status_id.is_none() {
-        set_active(txn, o.user.id, Some(model.id)).await?;
+        set_active(txn, o.user.id, Some(model.id), entity::ActiveReason::Default).await?;
         events.push(active_changed(&o.user, Some(model), None));
     }
     outbox::record_many(txn, p, events).await?;
