@@ -11,6 +11,7 @@ static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 pub mod auth;
 pub mod by_text;
 pub mod cli;
+pub mod clock;
 pub mod codes;
 pub mod config;
 pub mod db;

@@ -77,6 +77,7 @@ impl Application {
             live: Live::counted(settings.subscriptions.clone(), metrics.subscriptions()),
             token_key,
             metrics,
+            clock: Default::default(),
         });
         let plugins = plugins(&state)?;
         let demo = if with_demo {
@@ -208,6 +209,7 @@ impl Application {
                 }
             }));
         }
+        tasks.push(tokio::spawn(switch_statuses(state.clone(), stop.clone())));
         tasks.push(tokio::spawn(prune_log(
             state.db.clone(),
             state.settings.audit.clone(),
@@ -406,6 +408,27 @@ async fn shutdown_signal() {
     }
     tracing::info!("shutting down");
 }
+
+/// The status scheduler (issue 21 §2): at least once a second, and at once when a test moves the
+/// clock, every user whose schedule boundary is due gets the status it names. Every process runs
+/// it; each boundary still applies once (`service::remote::schedule`).
+async fn switch_statuses(state: AppState, stop: CancellationToken) {
+    loop {
+        match crate::service::remote::schedule::run_due(&state.db, state.clock.now()).await {
+            Ok(0) => {}
+            Ok(_) => state.wake.notify(),
+            Err(e) => tracing::warn!(error = %e, "the status scheduler failed; trying again in a second"),
+        }
+        tokio::select! {
+            () = stop.cancelled() => return,
+            () = state.clock.moved() => {}
+            () = tokio::time::sleep(SCHEDULER_POLL) => {}
+        }
+    }
+}
+
+/// How often the status scheduler looks for due boundaries.
+const SCHEDULER_POLL: Duration = Duration::from_secs(1);
 
 /// Every `[audit] prune_interval_minutes` until `stop` (the first time a minute after the start,
 /// once the plugins have taken their places in the log), deletes the events older than

@@ -53,6 +53,8 @@ pub struct App {
     pub token_key: crate::service::sync::seal::TokenKey,
     /// What `/metrics` shows.
     pub metrics: crate::metrics::Metrics,
+    /// The time schedules go by (the system clock unless a test stops it).
+    pub clock: crate::clock::Clock,
 }
 
 impl App {

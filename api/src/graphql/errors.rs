@@ -147,6 +147,14 @@ pub fn db(err: sea_orm::DbErr) -> async_graphql::Error {
     if overloaded(&err) { busy() } else { internal(&err) }
 }
 
+/// A service's fault in a query resolver (reads refuse nothing: any error is a fault).
+pub fn service(err: ServiceError) -> async_graphql::Error {
+    match err {
+        ServiceError::Db(e) => db(e),
+        e => internal(&e),
+    }
+}
+
 /// [`db`] for a fault held by reference (a loader's).
 pub fn db_ref(err: &sea_orm::DbErr) -> async_graphql::Error {
     if overloaded(err) { busy() } else { internal(err) }

@@ -79,6 +79,7 @@ fn shown(event: &Event) -> Shown {
         Event::PlatformSyncRunCreated(_) | Event::PlatformSyncRunUpdated(_) => Shown::SyncRun,
         Event::RoleRevoked(_) => Shown::RoleRevoked,
         Event::AccountCreated(_)
+        | Event::AccountUpdated(_)
         | Event::LocationCreated(_)
         | Event::AccessNumberCreated(_)
         | Event::RoleAssigned(_)

@@ -454,7 +454,7 @@ pub fn changes(event: &Event) -> Vec<FieldChange> {
             .collect()
     };
     match event {
-        Event::UserUpdated(p) | Event::WebhookEndpointUpdated(p) => listed(&p.changes),
+        Event::UserUpdated(p) | Event::WebhookEndpointUpdated(p) | Event::AccountUpdated(p) => listed(&p.changes),
         Event::UserNumberUpdated(p) => listed(&p.changes),
         Event::DynamicStatusUpdated(p) => listed(&p.changes),
         Event::MobilitySettingsUpdated(p) => (p.changes.iter())

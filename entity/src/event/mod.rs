@@ -78,6 +78,8 @@ macro_rules! events {
 events! {
     /// An account was created (Support).
     AccountCreated(AccountCreated) = "account.created" on "Account",
+    /// An account's time zone or holidays changed (Support; holidays also its Decision Makers).
+    AccountUpdated(Changed) = "account.updated" on "Account",
     /// A location was added to an account.
     LocationCreated(Named) = "location.created" on "Location",
     /// An access number was added to an account.
@@ -160,6 +162,7 @@ impl Event {
             Self::MobilityUserEnabled(p) | Self::MobilityUserDisabled(p) => Some(p.user_id),
             Self::MobilityUserUpdated(p) => Some(p.user_id),
             Self::AccountCreated(_)
+            | Self::AccountUpdated(_)
             | Self::LocationCreated(_)
             | Self::AccessNumberCreated(_)
             | Self::UserCreated(_)

@@ -51,6 +51,12 @@ pub fn selection(mutation: &str) -> &'static str {
             "clientProfile { id name isDefault allowUsersAddStatus callThroughAllowed }"
         }
         "userClientProfileSet" => "user { id clientProfile { id } } clientProfile { id name }",
+        "dynamicStatusScheduleSet" => {
+            "dynamicStatus { id version schedule { rules { days start end holidays } exceptions isFallback } }"
+        }
+        "userTimeZoneSet" => "user { id timeZone }",
+        "accountTimeZoneSet" => "account { id timeZone }",
+        "accountHolidaysSet" => "account { id holidays { date name } }",
         other => panic!("no selection for {other}"),
     }
 }

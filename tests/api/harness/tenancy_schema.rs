@@ -266,9 +266,10 @@ pub fn kinds_of(path: &str) -> Option<&'static [Kind]> {
     let by_path: Option<&'static [Kind]> = match path {
         "userUpdate.id" => Some(&[Kind::User]),
         "userNumberUpdate.id" | "userNumberDelete.id" => Some(&[Kind::UserNumber]),
-        "dynamicStatusUpdate.id" | "dynamicStatusDelete.id" | "dynamicStatusActivate.id" => {
-            Some(&[Kind::DynamicStatus])
-        }
+        "dynamicStatusUpdate.id"
+        | "dynamicStatusDelete.id"
+        | "dynamicStatusActivate.id"
+        | "dynamicStatusScheduleSet.id" => Some(&[Kind::DynamicStatus]),
         "clientProfileUpdate.id" => Some(&[Kind::ClientProfile]),
         "notificationRetry.id" => Some(&[Kind::NotificationRecipient, Kind::MobilityNotification]),
         "webhookEndpointUpdate.id"

@@ -8,4 +8,5 @@ mod props;
 mod ringing;
 mod routing;
 mod rules;
+mod schedule;
 mod statuses;

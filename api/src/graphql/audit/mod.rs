@@ -59,6 +59,7 @@ macro_rules! kinds {
 
 kinds! {
     AccountCreated = "account.created",
+    AccountUpdated = "account.updated",
     LocationCreated = "location.created",
     AccessNumberCreated = "access_number.created",
     RoleAssigned = "role.assigned",

@@ -53,7 +53,7 @@ pub(crate) struct Owner<O> {
 
 /// The user a create names: `None` is the caller (Support must name one); an id that does not
 /// decode is answered as unknown by [`open_user`].
-fn named_or_caller(p: &Principal, user_id: Option<GivenId>) -> ServiceResult<Option<Uuid>> {
+pub(super) fn named_or_caller(p: &Principal, user_id: Option<GivenId>) -> ServiceResult<Option<Uuid>> {
     match user_id {
         Some(id) => Ok(id.key()),
         None => p.user().map(|u| Some(u.user_id)).ok_or_else(|| {

@@ -12,7 +12,9 @@ use sea_orm::{ActiveEnum, ConnectionTrait, Set};
 use uuid::Uuid;
 
 pub use change::{activate_status, delete_status, update_status};
+pub(super) use change::{open_status, writable};
 pub use create::create_status;
+pub(super) use create::profile;
 
 use super::{
     reads,

@@ -5,7 +5,7 @@ use async_graphql::{ID, InputObject, MaybeUndefined};
 use crate::{
     graphql::{
         ids::{self, Kind},
-        remote::types::{NumberOrigin, Presence, StatusOrigin, TargetKind},
+        remote::types::{HolidayInput, NumberOrigin, Presence, StatusOrigin, StatusScheduleInput, TargetKind},
     },
     service::remote::targets::TargetInput,
 };
@@ -196,4 +196,40 @@ pub struct UserClientProfileSetInput {
     pub user_id: ID,
     /// One of the account's profiles; null gives the user the account's default.
     pub client_profile_id: Option<ID>,
+}
+
+/// Input of `dynamicStatusScheduleSet`.
+#[derive(InputObject)]
+pub struct DynamicStatusScheduleSetInput {
+    /// The status.
+    pub id: ID,
+    /// Its schedule; null clears it.
+    pub schedule: Option<StatusScheduleInput>,
+}
+
+/// Input of `userTimeZoneSet`.
+#[derive(InputObject)]
+pub struct UserTimeZoneSetInput {
+    /// The user; default the caller. An administrator covering the user may name them.
+    pub user_id: Option<ID>,
+    /// An IANA time zone (`Europe/Stockholm`); null: the account's.
+    pub time_zone: Option<String>,
+}
+
+/// Input of `accountTimeZoneSet`.
+#[derive(InputObject)]
+pub struct AccountTimeZoneSetInput {
+    /// The account.
+    pub account_id: ID,
+    /// An IANA time zone (`Europe/Stockholm`, `UTC`).
+    pub time_zone: String,
+}
+
+/// Input of `accountHolidaysSet`.
+#[derive(InputObject)]
+pub struct AccountHolidaysSetInput {
+    /// The account.
+    pub account_id: ID,
+    /// The whole calendar (at most 500 dates, each once); it replaces the one there is.
+    pub holidays: Vec<HolidayInput>,
 }

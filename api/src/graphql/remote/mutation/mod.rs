@@ -9,14 +9,16 @@ use async_graphql::{Context, ID, Object, Result};
 use uuid::Uuid;
 
 pub use inputs::{
-    CallTargetInput, ClientProfileCreateInput, ClientProfileUpdateInput, DynamicStatusActivateInput,
-    DynamicStatusCreateInput, DynamicStatusDeleteInput, DynamicStatusUpdateInput, UserClientProfileSetInput,
-    UserNumberCreateInput, UserNumberDeleteInput, UserNumberUpdateInput,
+    AccountHolidaysSetInput, AccountTimeZoneSetInput, CallTargetInput, ClientProfileCreateInput,
+    ClientProfileUpdateInput, DynamicStatusActivateInput, DynamicStatusCreateInput, DynamicStatusDeleteInput,
+    DynamicStatusScheduleSetInput, DynamicStatusUpdateInput, UserClientProfileSetInput, UserNumberCreateInput,
+    UserNumberDeleteInput, UserNumberUpdateInput, UserTimeZoneSetInput,
 };
 pub use payloads::{
-    ClientProfileCreatePayload, ClientProfileUpdatePayload, DynamicStatusActivatePayload, DynamicStatusCreatePayload,
-    DynamicStatusDeletePayload, DynamicStatusUpdatePayload, UserClientProfileSetPayload, UserNumberCreatePayload,
-    UserNumberDeletePayload, UserNumberUpdatePayload,
+    AccountHolidaysSetPayload, AccountTimeZoneSetPayload, ClientProfileCreatePayload, ClientProfileUpdatePayload,
+    DynamicStatusActivatePayload, DynamicStatusCreatePayload, DynamicStatusDeletePayload,
+    DynamicStatusScheduleSetPayload, DynamicStatusUpdatePayload, UserClientProfileSetPayload, UserNumberCreatePayload,
+    UserNumberDeletePayload, UserNumberUpdatePayload, UserTimeZoneSetPayload,
 };
 
 use super::types::{ClientProfile, DynamicStatus, UserNumber};
@@ -28,7 +30,7 @@ use crate::{
         errors::payload,
         guard,
         ids::{self, Kind},
-        objects::User,
+        objects::{Account, User},
     },
     service::remote::{
         self as service, NumberChanges, NumberInput, ProfileInput, RemoteSettings, RingingChanges, StatusChanges,
@@ -356,6 +358,125 @@ impl RemoteMutation {
         Ok(UserClientProfileSetPayload {
             user,
             client_profile: profile.map(ClientProfile),
+            user_errors,
+        })
+    }
+
+    /// Sets when a status becomes the active one by schedule (issue 21 §2); null clears it. The
+    /// user on their own statuses where their client profile lets them add statuses (never an
+    /// `ADMIN` status: `STATUS_READONLY`); an administrator covering the user on any. Rules that
+    /// can meet another status's are refused (`VALIDATION_FAILED`, naming both). The change
+    /// takes effect from the next boundary: it does not switch the status at once.
+    async fn dynamic_status_schedule_set(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The status and its schedule.")] input: DynamicStatusScheduleSetInput,
+    ) -> Result<DynamicStatusScheduleSetPayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let id = key(&input.id, Kind::DynamicStatus);
+        let now = ctx.data::<AppState>()?.clock.now();
+        let schedule = input.schedule.map(Into::into);
+        let result = guard
+            .run(service::schedule::set_schedule(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                id,
+                schedule,
+                now,
+            ))
+            .await;
+        let (status, user_errors) = payload(result)?;
+        Ok(DynamicStatusScheduleSetPayload {
+            dynamic_status: status.map(DynamicStatus),
+            user_errors,
+        })
+    }
+
+    /// Sets a user's own time zone (null: the account's): the user themself or an
+    /// administrator covering them. Schedules follow from their next boundary.
+    async fn user_time_zone_set(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The user and zone.")] input: UserTimeZoneSetInput,
+    ) -> Result<UserTimeZoneSetPayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let now = ctx.data::<AppState>()?.clock.now();
+        let user = user_key(input.user_id.as_ref());
+        let result = guard
+            .run(service::schedule::set_user_time_zone(
+                context::db(ctx)?,
+                p,
+                settings(ctx)?,
+                user,
+                input.time_zone.as_deref(),
+                now,
+            ))
+            .await;
+        let (set, user_errors) = payload(result)?;
+        Ok(UserTimeZoneSetPayload {
+            user: set.map(|(user, _)| User::new(user)),
+            user_errors,
+        })
+    }
+
+    /// Sets an account's time zone (Support). Schedules follow from their next boundary.
+    async fn account_time_zone_set(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account and zone.")] input: AccountTimeZoneSetInput,
+    ) -> Result<AccountTimeZoneSetPayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let now = ctx.data::<AppState>()?.clock.now();
+        let account = key(&input.account_id, Kind::Account);
+        let result = guard
+            .run(service::schedule::set_account_time_zone(
+                context::db(ctx)?,
+                p,
+                account,
+                &input.time_zone,
+                now,
+            ))
+            .await;
+        let (account, user_errors) = payload(result)?;
+        Ok(AccountTimeZoneSetPayload {
+            account: account.map(Account::new),
+            user_errors,
+        })
+    }
+
+    /// Replaces an account's holiday calendar (Support or a Decision Maker of the account).
+    /// Schedules follow from their next boundary.
+    async fn account_holidays_set(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "The account and its holidays.")] input: AccountHolidaysSetInput,
+    ) -> Result<AccountHolidaysSetPayload> {
+        let guard = guard::check(&input);
+        let p = context::principal(ctx)?;
+        let now = ctx.data::<AppState>()?.clock.now();
+        let account = key(&input.account_id, Kind::Account);
+        let holidays: Vec<service::schedule::HolidayInput> = (input.holidays.into_iter())
+            .map(|h| service::schedule::HolidayInput {
+                date: h.date,
+                name: h.name,
+            })
+            .collect();
+        let result = guard
+            .run(service::schedule::set_holidays(
+                context::db(ctx)?,
+                p,
+                account,
+                &holidays,
+                now,
+            ))
+            .await;
+        let (set, user_errors) = payload(result)?;
+        Ok(AccountHolidaysSetPayload {
+            account: set.map(|(account, _)| Account::new(account)),
             user_errors,
         })
     }

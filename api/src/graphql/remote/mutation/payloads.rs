@@ -5,7 +5,7 @@ use async_graphql::ID;
 
 use crate::graphql::{
     errors::payload_type,
-    objects::User,
+    objects::{Account, User},
     remote::types::{ClientProfile, DynamicStatus, UserNumber},
 };
 
@@ -88,5 +88,37 @@ payload_type! {
         user: Option<User>,
         /// The profile the user has now.
         client_profile: Option<ClientProfile>,
+    }
+}
+
+payload_type! {
+    /// Result of `dynamicStatusScheduleSet`.
+    DynamicStatusScheduleSetPayload {
+        /// The status as it is now.
+        dynamic_status: Option<DynamicStatus>,
+    }
+}
+
+payload_type! {
+    /// Result of `userTimeZoneSet`.
+    UserTimeZoneSetPayload {
+        /// The user as it is now.
+        user: Option<User>,
+    }
+}
+
+payload_type! {
+    /// Result of `accountTimeZoneSet`.
+    AccountTimeZoneSetPayload {
+        /// The account as it is now.
+        account: Option<Account>,
+    }
+}
+
+payload_type! {
+    /// Result of `accountHolidaysSet`.
+    AccountHolidaysSetPayload {
+        /// The account as it is now (its `holidays` the new calendar).
+        account: Option<Account>,
     }
 }

@@ -5,6 +5,7 @@
 mod enums;
 mod number;
 mod profile;
+mod schedule;
 mod status;
 mod user_fields;
 
@@ -15,6 +16,10 @@ use uuid::Uuid;
 pub use enums::{CallThroughInactiveReason, LockReason, NumberOrigin, Presence, StatusOrigin, TargetKind};
 pub use number::{UserNumber, UserNumberConnection, UserNumberEdge};
 pub use profile::{AccountRemoteFields, ClientProfile};
+pub use schedule::{
+    ActiveStatusReason, Holiday, HolidayInput, NextStatusChange, ScheduleHolidays, ScheduleRule, ScheduleRuleInput,
+    StatusSchedule, StatusScheduleInput, Weekday,
+};
 pub use status::{CallTarget, DynamicStatus};
 pub use user_fields::UserRemoteFields;
 

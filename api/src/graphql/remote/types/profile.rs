@@ -71,6 +71,28 @@ impl AccountRemoteFields {
     async fn client_profiles(&self, ctx: &Context<'_>) -> Result<Vec<ClientProfile>> {
         profiles_of_account(ctx, &self.0).await
     }
+
+    /// The account's IANA time zone (`UTC` unless Support set another): its users' schedules
+    /// run in it unless a user has their own (`User.timeZone`).
+    async fn time_zone(&self) -> &str {
+        &self.0.time_zone
+    }
+
+    /// The account's holidays, by date: schedule rules skip them (`SKIP`) or keep to them
+    /// (`ONLY`).
+    #[graphql(complexity = "connection::list_cost(connection::UNPAGED_LIST_ESTIMATE, child_complexity)")]
+    async fn holidays(&self, ctx: &Context<'_>) -> Result<Vec<super::Holiday>> {
+        let rows = remote::schedule::holidays(context::db(ctx)?, self.0.id)
+            .await
+            .map_err(crate::graphql::errors::service)?;
+        Ok(rows
+            .into_iter()
+            .map(|h| super::Holiday {
+                date: h.day,
+                name: h.name,
+            })
+            .collect())
+    }
 }
 
 /// `Account.clientProfiles`: the default first, then by name; empty off MX-ONE.

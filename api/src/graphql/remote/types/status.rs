@@ -133,6 +133,11 @@ impl DynamicStatus {
         self.target(self.0.if_no_answer_kind, self.0.if_no_answer_number_id)
     }
 
+    /// When the schedule makes this status the active one; null when it is not scheduled.
+    async fn schedule(&self) -> Option<super::StatusSchedule> {
+        super::StatusSchedule::of(self.0.schedule.as_deref())
+    }
+
     /// Whether this is the user's active status (R9).
     async fn is_active(&self, ctx: &Context<'_>) -> Result<bool> {
         Ok(user_remote(ctx, self.0.user_id).await?.active == Some(self.0.id))

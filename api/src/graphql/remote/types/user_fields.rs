@@ -8,16 +8,20 @@ use entity::{dynamic_status, user};
 use sea_orm::{EntityName, IdenStatic};
 
 use super::{
-    ClientProfile, DynamicStatus, UserNumber, UserNumberConnection, loader, numbers_of, on_mx_one, user_remote,
+    ActiveStatusReason, ClientProfile, DynamicStatus, NextStatusChange, UserNumber, UserNumberConnection, loader,
+    numbers_of, on_mx_one, user_remote,
 };
 use crate::{
     graphql::{
         built::{self, Paged},
         common::loader::load_err,
-        connection, context, errors,
-        remote::loaders::{NumbersOfUser, StatusesOfUser},
+        connection, context,
+        directory::loaders::AccountKey,
+        errors,
+        remote::loaders::{NumbersOfUser, RemoteOfUser, StatusesOfUser},
     },
     service::{pagination, remote},
+    state::AppState,
 };
 
 /// Remote Extension's part of `User`.
@@ -73,6 +77,59 @@ impl UserRemoteFields {
     async fn client_profile(&self, ctx: &Context<'_>) -> Result<Option<ClientProfile>> {
         client_profile(ctx, &self.0).await
     }
+
+    /// The user's own IANA time zone, where it differs from the account's; null: the account's
+    /// (`Account.timeZone`). The user's schedules run in it.
+    async fn time_zone(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        Ok(record(ctx, &self.0).await?.and_then(|r| r.time_zone))
+    }
+
+    /// Why the active status is active; null for a user without statuses.
+    async fn active_status_reason(&self, ctx: &Context<'_>) -> Result<Option<ActiveStatusReason>> {
+        let r = record(ctx, &self.0).await?;
+        Ok(r.filter(|r| r.active_status_id.is_some())
+            .map(|r| r.active_reason.into()))
+    }
+
+    /// The next change the user's schedule makes to their status; null when nothing is
+    /// scheduled (within 400 days).
+    async fn next_status_change(&self, ctx: &Context<'_>) -> Result<Option<NextStatusChange>> {
+        next_status_change(ctx, &self.0).await
+    }
+}
+
+/// The user's Remote Extension record, if they have one.
+async fn record(ctx: &Context<'_>, user: &user::Model) -> Result<Option<entity::remote_user::Model>> {
+    loader(ctx)?.load_one(RemoteOfUser(user.id)).await.map_err(load_err)
+}
+
+/// `User.nextStatusChange`.
+async fn next_status_change(ctx: &Context<'_>, user: &user::Model) -> Result<Option<NextStatusChange>> {
+    let Some(remote) = record(ctx, user).await? else {
+        return Ok(None);
+    };
+    let r = user_remote(ctx, user.id).await?;
+    if r.statuses.iter().all(|s| s.schedule.is_none()) {
+        return Ok(None);
+    }
+    let Some(account) = loader(ctx)?
+        .load_one(AccountKey(user.account_id))
+        .await
+        .map_err(load_err)?
+    else {
+        return Ok(None);
+    };
+    let now = ctx.data::<AppState>()?.clock.now();
+    let next = remote::schedule::next_change(context::db(ctx)?, &account, &remote, &r.statuses, now)
+        .await
+        .map_err(errors::service)?;
+    Ok(next.and_then(|(at, id)| {
+        let status = r.statuses.into_iter().find(|s| s.id == id)?;
+        Some(NextStatusChange {
+            at,
+            status: DynamicStatus(status),
+        })
+    }))
 }
 
 /// `User.numbers`. For a page of users the whole list is small (at most 100) and loaded in

@@ -26,7 +26,7 @@ use crate::{
 };
 
 /// Opens the user a status belongs to, and reads the status again under the user's lock.
-async fn open_status(
+pub(in crate::service::remote) async fn open_status(
     txn: &impl ConnectionTrait,
     p: &Principal,
     cfg: &RemoteSettings,
@@ -59,7 +59,11 @@ async fn open_status(
 }
 
 /// R10: users cannot change or delete admin statuses; admins covering the user can.
-fn writable(p: &Principal, o: &Opened, status: &dynamic_status::Model) -> ServiceResult<()> {
+pub(in crate::service::remote) fn writable(
+    p: &Principal,
+    o: &Opened,
+    status: &dynamic_status::Model,
+) -> ServiceResult<()> {
     if status.origin == StatusOrigin::Admin && p.admin_on_user(scope(&o.user)) != Access::Allowed {
         return Err(reject(
             ErrorCode::StatusReadonly,

@@ -170,7 +170,10 @@ async fn record_created(
     Ok(())
 }
 
-async fn profile(txn: &impl ConnectionTrait, o: &Opened) -> ServiceResult<client_profile::Model> {
+pub(in crate::service::remote) async fn profile(
+    txn: &impl ConnectionTrait,
+    o: &Opened,
+) -> ServiceResult<client_profile::Model> {
     let id = reads::profile_id(Some(&o.remote), o.account.id);
     client_profile::Entity::find_by_id(id)
         .one(txn)
