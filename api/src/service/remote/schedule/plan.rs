@@ -235,6 +235,7 @@ impl<'a> Plan<'a> {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::super::rules::{Holidays, Rule, parse_clock};
     use super::*;

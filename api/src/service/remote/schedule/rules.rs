@@ -222,6 +222,7 @@ fn pieces(rule: &Rule) -> impl Iterator<Item = Piece> + '_ {
 }
 
 #[cfg(test)]
+#[allow(clippy::unwrap_used)]
 mod tests {
     use super::*;
 
