@@ -209,7 +209,9 @@ impl Application {
                 }
             }));
         }
-        tasks.push(tokio::spawn(switch_statuses(state.clone(), stop.clone())));
+        if state.settings.remote_extension.scheduler {
+            tasks.push(tokio::spawn(switch_statuses(state.clone(), stop.clone())));
+        }
         tasks.push(tokio::spawn(prune_log(
             state.db.clone(),
             state.settings.audit.clone(),

@@ -13,6 +13,9 @@ pub struct RemoteSettings {
     pub admin_label_prefix: String,
     /// The statuses a new user of an MX-ONE account gets, as admin statuses; the first is active.
     pub default_statuses: Vec<DefaultStatus>,
+    /// Whether this process runs the status scheduler (issue 21 §2). Any number of processes may;
+    /// each boundary still applies once.
+    pub scheduler: bool,
 }
 
 /// One status every new MX-ONE user gets. Kinds are the API's names (`DESK_PHONE`, …); a
@@ -65,6 +68,7 @@ fn status(name: &str, presence: &str, targets: [&str; 4]) -> DefaultStatus {
 impl Default for RemoteSettings {
     fn default() -> Self {
         Self {
+            scheduler: true,
             admin_label_prefix: "Admin: ".into(),
             default_statuses: vec![
                 status(

@@ -483,9 +483,10 @@ pub async fn activate_mobility(app: &TestApp, t: &Tenant) -> i64 {
         .version
 }
 
-/// No plugins or subscriptions: their background statements would run through the pool whose
-/// statements a test counts.
+/// No plugins, subscriptions or status scheduler: their background statements would run through
+/// the pool whose statements a test counts.
 pub fn quiet(s: &mut Settings) {
+    s.remote_extension.scheduler = false;
     s.plugins.email.enabled = false;
     s.plugins.platform.enabled = false;
     s.plugins.webhooks.enabled = false;
