@@ -619,6 +619,15 @@ async fn apply(db: &impl db::Db, user_id: Uuid, now: DateTime<Utc>) -> ServiceRe
         user::Entity::find_by_id(user_id).one(&txn).await?,
         account::Entity::find_by_id(remote.account_id).one(&txn).await?,
     ) else {
+        // Nothing to schedule for; never due again (else `run_due` would take it up forever).
+        remote_user::ActiveModel {
+            user_id: sea_orm::Unchanged(user_id),
+            next_boundary_at: Set(None),
+            ..Default::default()
+        }
+        .update(&txn)
+        .await?;
+        crate::service::commit(txn).await?;
         return Ok(());
     };
     let statuses = dynamic_status::Entity::find()
