@@ -29,7 +29,11 @@ use async_graphql::{MergedObject, MergedSubscription, Schema, SchemaBuilder};
 /// Every query field.
 #[derive(MergedObject, Default)]
 #[graphql(name = "Query")]
-pub struct QueryRoot(node::NodeQuery, directory::query::DirectoryQuery);
+pub struct QueryRoot(
+    node::NodeQuery,
+    directory::query::DirectoryQuery,
+    remote::preview::PreviewQuery,
+);
 
 /// Every mutation.
 #[derive(MergedObject, Default)]

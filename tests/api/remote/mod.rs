@@ -3,6 +3,7 @@
 
 mod access;
 mod concurrency;
+mod preview;
 mod profiles;
 mod props;
 mod ringing;

@@ -3,5 +3,6 @@
 
 pub mod loaders;
 pub mod mutation;
+pub mod preview;
 pub mod subscription;
 pub mod types;

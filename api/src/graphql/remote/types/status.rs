@@ -21,6 +21,17 @@ pub struct CallTarget {
     number_id: Option<Uuid>,
 }
 
+impl CallTarget {
+    /// A target of user `user_id`'s: `kind`, and the number for `NUMBER`.
+    pub(crate) fn new(user_id: Uuid, kind: entity::TargetKind, number_id: Option<Uuid>) -> Self {
+        Self {
+            user_id,
+            kind,
+            number_id,
+        }
+    }
+}
+
 /// Where one routing field of a status points.
 #[Object]
 impl CallTarget {

@@ -15,6 +15,7 @@
 //! without switching anything at once. A manual activation holds until the next boundary.
 
 pub mod plan;
+pub mod preview;
 pub mod rules;
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
