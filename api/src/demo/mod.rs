@@ -112,6 +112,9 @@ async fn create(db: &impl Db, cfg: &remote::RemoteSettings) -> anyhow::Result<()
                 .await
                 .map_err(seed_err)?;
         }
+        if plan.platform == entity::Platform::MxOne {
+            office_hours(db, &support, cfg, &account, &users).await?;
+        }
         for (seed, user) in plan.users.iter().zip(&users) {
             if let Some((role, location)) = seed.role {
                 let location = location.map(|i| locations.get(i).copied().into());
@@ -119,6 +122,72 @@ async fn create(db: &impl Db, cfg: &remote::RemoteSettings) -> anyhow::Result<()
                     .await
                     .map_err(seed_err)?;
             }
+        }
+    }
+    Ok(())
+}
+
+/// The MX-ONE account's schedules (issue 21 §2): Stockholm time, this Christmas and New Year as
+/// holidays, and Hanna's statuses on office hours: "Available" on weekdays 08:00–17:00 (not on
+/// holidays), "Away" the rest of the time.
+async fn office_hours(
+    db: &impl Db,
+    support: &Principal,
+    cfg: &remote::RemoteSettings,
+    account: &account::Model,
+    users: &[entity::user::Model],
+) -> anyhow::Result<()> {
+    use remote::schedule::{self, HolidayInput, Holidays, RuleInput, ScheduleInput};
+    let now = chrono::Utc::now();
+    schedule::set_account_time_zone(db, support, Some(account.id), "Europe/Stockholm", now)
+        .await
+        .map_err(seed_err)?;
+    let year = chrono::Datelike::year(&now);
+    let holidays = [
+        (format!("{year}-12-24"), "Christmas Eve"),
+        (format!("{year}-12-25"), "Christmas Day"),
+        (format!("{}-01-01", year + 1), "New Year's Day"),
+    ]
+    .map(|(date, name)| HolidayInput {
+        date,
+        name: name.into(),
+    });
+    schedule::set_holidays(db, support, Some(account.id), &holidays, now)
+        .await
+        .map_err(seed_err)?;
+    let Some(hanna) = users
+        .iter()
+        .find(|u| u.email.as_deref() == Some("hanna@contoso.example"))
+    else {
+        return Ok(());
+    };
+    let statuses = remote::statuses_of_users(db, &[hanna.id]).await?;
+    let named = |name: &str| {
+        statuses
+            .get(&hanna.id)
+            .into_iter()
+            .flatten()
+            .find(|s| s.name == name)
+            .map(|s| s.id)
+    };
+    let office = ScheduleInput {
+        rules: vec![RuleInput {
+            days: vec![0, 1, 2, 3, 4],
+            start: "08:00".into(),
+            end: "17:00".into(),
+            holidays: Holidays::Skip,
+        }],
+        ..Default::default()
+    };
+    let rest = ScheduleInput {
+        fallback: true,
+        ..Default::default()
+    };
+    for (status, schedule) in [(named("Available"), office), (named("Away"), rest)] {
+        if status.is_some() {
+            schedule::set_schedule(db, support, cfg, status, Some(schedule), now)
+                .await
+                .map_err(seed_err)?;
         }
     }
     Ok(())

@@ -55,7 +55,26 @@ pub(super) async fn walkthrough_variables(state: &AppState, account_id: uuid::Uu
             );
         }
     }
+    vars.insert(
+        "tomorrowMorning".into(),
+        next_weekday_morning(chrono::Utc::now()).into(),
+    );
     Ok(serde_json::to_string_pretty(&vars)?)
+}
+
+/// The next weekday after `now` at 09:00 Stockholm time (the demo's MX-ONE account), as RFC 3339.
+fn next_weekday_morning(now: chrono::DateTime<chrono::Utc>) -> String {
+    use jiff::civil::Weekday;
+    let tz = crate::service::remote::schedule::zone("Europe/Stockholm");
+    let mut day = tz.to_datetime(crate::service::remote::schedule::instant(now)).date();
+    loop {
+        day = day.tomorrow().unwrap_or(day);
+        if !matches!(day.weekday(), Weekday::Saturday | Weekday::Sunday) {
+            break;
+        }
+    }
+    let at = crate::service::remote::schedule::plan::instant(&tz, day.at(9, 0, 0, 0));
+    crate::service::remote::schedule::moment(at).to_rfc3339()
 }
 
 pub(super) const GRAPHIQL_QUERY: &str = r#"# Welcome to Reach (demo mode).
@@ -80,6 +99,11 @@ pub(super) const GRAPHIQL_QUERY: &str = r#"# Welcome to Reach (demo mode).
 #                        tab: it shows each change live, over a websocket)
 #  11. CallThrough       switch call through on and watch callThroughEffective; MyNumbers again
 #  12. ActivateAvailable  make her "Available" status active again
+#  13. MySchedule        her office hours ("Available" on weekdays 08:00-17:00 Stockholm time,
+#                        not on the account's holidays; "Away" the rest of the time) and what
+#                        the schedule changes next
+#  14. WhatRingsTomorrow  the routing preview for the next weekday at 09:00: the status then and
+#                        why, what rings in what order with its timers, how she calls out
 
 query Viewer {
   viewer {
@@ -263,6 +287,39 @@ mutation ActivateAvailable($availableStatusId: ID!) {
   dynamicStatusActivate(input: { id: $availableStatusId }) {
     dynamicStatus { name isActive user { activeRemoteExtension { label number } } }
     userErrors { field message code }
+  }
+}
+
+query MySchedule {
+  me {
+    timeZone
+    account { timeZone holidays { date name } }
+    activeStatus { name }
+    activeStatusReason
+    nextStatusChange { at status { name } }
+    dynamicStatuses { name schedule { rules { days start end holidays } exceptions isFallback } }
+  }
+}
+
+query WhatRingsTomorrow($tomorrowMorning: DateTime) {
+  routingPreview(at: $tomorrowMorning) {
+    at
+    reason
+    status { name }
+    incoming {
+      ring {
+        target { kind number { number } }
+        startsAfterSeconds answerTooSoonMs answerTooLateMs requireKeypress
+      }
+      whenBusy { kind }
+      ifNoAnswer { kind }
+    }
+    outgoing {
+      callUsing { kind number { number } }
+      callThroughNumber { number }
+      callThroughEffective
+      callThroughInactiveReason
+    }
   }
 }
 
