@@ -597,7 +597,34 @@ async fn the_real_clock_crosses_a_boundary(backend: Backend) {
     assert!(Utc::now() >= start, "switched before the boundary");
 }
 
+/// A switch the schedule makes reaches `activeStatusChanged` subscribers like any activation,
+/// told as the schedule's.
+async fn subscribers_see_the_schedule_switch(backend: Backend) {
+    use crate::harness::ws_client::{Proto, WsClient};
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let c = &w.c;
+    let user = app.token(c.user1);
+    app.state.clock.set(at("2026-12-08T10:00:00Z"));
+    let evening = own_status(&app, &user, "Evening").await;
+    let rules = json!({ "rules": [rule(&["TUESDAY"], "18:00", "22:00")] });
+    assert!(rcodes(&schedule(&app, &user, &evening, rules).await).is_empty());
+    app.quiesce().await;
+    let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &user).await;
+    let watch = "subscription { activeStatusChanged { activeStatus { id name } changedBy { kind name } } }";
+    ws.subscribe("a", watch, json!({})).await;
+    app.watching(api::live::Topic::ActiveStatus(c.user1), 1).await;
+    app.state.clock.set(at("2026-12-08T18:00:00Z"));
+    let event = ws.event("a").await;
+    assert_eq!(
+        event["activeStatusChanged"],
+        json!({ "activeStatus": { "id": evening, "name": "Evening" }, "changedBy": { "kind": "SUPPORT", "name": "schedule" } }),
+        "{event}"
+    );
+}
+
 backend_tests!(
+    subscribers_see_the_schedule_switch,
     schedules_switch_statuses_at_their_boundaries,
     who_may_schedule_and_what_is_refused,
     two_schedulers_at_one_boundary_switch_each_user_once,
