@@ -623,7 +623,49 @@ async fn subscribers_see_the_schedule_switch(backend: Backend) {
     );
 }
 
+/// `nextStatusChange` over a page of users runs as many statements for five users as for one
+/// (the holidays, records, statuses and accounts are loaded for the page at once).
+async fn next_status_change_is_batched_over_a_page(backend: Backend) {
+    let app = spawn_app_with(backend, |s| {
+        s.limits.max_complexity = 100_000;
+        quiet(s);
+    })
+    .await;
+    let w = RemoteWorld::build(&app).await;
+    let c = &w.c;
+    app.state.clock.set(at("2026-12-08T10:00:00Z"));
+    let (dm, support) = (app.token(c.dm), app.support());
+    let account = gid(Kind::Account, c.account);
+    let cal = json!({ "accountId": account, "holidays": [{ "date": "2026-12-09", "name": "H" }] });
+    rcall(&app, &dm, "accountHolidaysSet", cal).await;
+    for u in [c.user1, c.user2, c.dm, c.pm, c.pm_loc1] {
+        let token = app.token(u);
+        let id = own_status(&app, &token, "Office").await;
+        let s = json!({ "rules": [rule(&WEEKDAYS, "08:00", "17:00")] });
+        assert!(rcodes(&schedule(&app, &token, &id, s).await).is_empty());
+    }
+    let page = "query($a: ID!, $n: Int) { account(id: $a) { users(first: $n) { nodes { name
+        nextStatusChange { at status { name } } } } } }";
+    let mut counts = Vec::new();
+    for n in [1, 5] {
+        app.gql(&support, page, json!({ "a": account, "n": n })).await;
+        let (count, body) = app.counted(&support, page, json!({ "a": account, "n": n })).await;
+        let nodes = body["data"]["account"]["users"]["nodes"].as_array().unwrap().clone();
+        assert_eq!(nodes.len(), n, "{body}");
+        // The holiday on Wednesday moves everyone's next start to Thursday.
+        assert!(
+            nodes
+                .iter()
+                .all(|u| u["nextStatusChange"]["at"] == "2026-12-10T08:00:00+00:00"),
+            "{body}"
+        );
+        counts.push(count);
+    }
+    assert_eq!(counts[0], counts[1], "statements for 1 and 5 users");
+}
+
 backend_tests!(
+    next_status_change_is_batched_over_a_page,
     subscribers_see_the_schedule_switch,
     schedules_switch_statuses_at_their_boundaries,
     who_may_schedule_and_what_is_refused,

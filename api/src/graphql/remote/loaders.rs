@@ -31,6 +31,10 @@ pub struct StatusKey(pub Uuid);
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct ProfileKey(pub Uuid);
 
+/// Key: an account id, for its holidays.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub struct HolidaysOfAccount(pub Uuid);
+
 /// Empties the Remote Extension part of the request's cache.
 pub fn forget(loader: &RequestLoader) {
     loader.clear::<NumbersOfUser>();
@@ -39,6 +43,7 @@ pub fn forget(loader: &RequestLoader) {
     loader.clear::<NumberKey>();
     loader.clear::<StatusKey>();
     loader.clear::<ProfileKey>();
+    loader.clear::<HolidaysOfAccount>();
 }
 
 type LoadResult<K, V> = Result<HashMap<K, V>, std::sync::Arc<sea_orm::DbErr>>;
@@ -87,6 +92,12 @@ loader!(RemoteOfUser, remote_user::Model, remote::remote_users);
 loader!(NumberKey, user_number::Model, remote::numbers_by_id);
 loader!(StatusKey, dynamic_status::Model, remote::statuses_by_id);
 loader!(ProfileKey, client_profile::Model, remote::profiles_by_id);
+loader!(
+    HolidaysOfAccount,
+    Vec<entity::account_holiday::Model>,
+    remote::schedule::holidays_of_accounts,
+    list
+);
 
 /// The `User` fields that read a user's Remote Extension rows.
 pub const USER_FIELDS: [&str; 7] = [

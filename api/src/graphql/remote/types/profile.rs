@@ -82,9 +82,12 @@ impl AccountRemoteFields {
     /// (`ONLY`).
     #[graphql(complexity = "connection::list_cost(connection::UNPAGED_LIST_ESTIMATE, child_complexity)")]
     async fn holidays(&self, ctx: &Context<'_>) -> Result<Vec<super::Holiday>> {
-        let rows = remote::schedule::holidays(context::db(ctx)?, self.0.id)
+        let rows = ctx
+            .data::<crate::graphql::common::loader::RequestLoader>()?
+            .load_one(crate::graphql::remote::loaders::HolidaysOfAccount(self.0.id))
             .await
-            .map_err(crate::graphql::errors::service)?;
+            .map_err(crate::graphql::common::loader::load_err)?
+            .unwrap_or_default();
         Ok(rows
             .into_iter()
             .map(|h| super::Holiday {

@@ -18,7 +18,7 @@ use crate::{
         connection, context,
         directory::loaders::AccountKey,
         errors,
-        remote::loaders::{NumbersOfUser, RemoteOfUser, StatusesOfUser},
+        remote::loaders::{HolidaysOfAccount, NumbersOfUser, RemoteOfUser, StatusesOfUser},
     },
     service::{pagination, remote},
     state::AppState,
@@ -119,10 +119,13 @@ async fn next_status_change(ctx: &Context<'_>, user: &user::Model) -> Result<Opt
     else {
         return Ok(None);
     };
-    let now = ctx.data::<AppState>()?.clock.now();
-    let next = remote::schedule::next_change(context::db(ctx)?, &account, &remote, &r.statuses, now)
+    let holidays = loader(ctx)?
+        .load_one(HolidaysOfAccount(account.id))
         .await
-        .map_err(errors::service)?;
+        .map_err(load_err)?
+        .unwrap_or_default();
+    let parts = remote::schedule::PlanParts::of(&account, &remote, &r.statuses, &holidays);
+    let next = remote::schedule::next_change(&parts, ctx.data::<AppState>()?.clock.now());
     Ok(next.and_then(|(at, id)| {
         let status = r.statuses.into_iter().find(|s| s.id == id)?;
         Some(NextStatusChange {

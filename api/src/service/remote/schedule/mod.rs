@@ -548,34 +548,43 @@ impl PlanParts {
     }
 }
 
-/// Reads what a user's plan is made of.
-pub async fn plan_parts(
+impl PlanParts {
+    /// What a user's plan is made of: their zone (else the account's), the account's holidays
+    /// and their statuses' schedules.
+    pub fn of(
+        account: &account::Model,
+        remote: &remote_user::Model,
+        statuses: &[dynamic_status::Model],
+        holidays: &[account_holiday::Model],
+    ) -> Self {
+        PlanParts {
+            tz: zone(remote.time_zone.as_deref().unwrap_or(&account.time_zone)),
+            holidays: holidays.iter().filter_map(|h| h.day.parse::<Date>().ok()).collect(),
+            schedules: statuses
+                .iter()
+                .filter_map(|s| Schedule::parse(s.schedule.as_deref()).map(|p| (s.id, p)))
+                .collect(),
+        }
+    }
+}
+
+/// The holidays of each of `accounts`, by date.
+pub async fn holidays_of_accounts(
     db: &impl ConnectionTrait,
-    account: &account::Model,
-    remote: &remote_user::Model,
-    statuses: &[dynamic_status::Model],
-) -> ServiceResult<PlanParts> {
-    let schedules: Vec<(Uuid, Schedule)> = statuses
-        .iter()
-        .filter_map(|s| Schedule::parse(s.schedule.as_deref()).map(|p| (s.id, p)))
-        .collect();
-    let holidays = if schedules
-        .iter()
-        .any(|(_, s)| s.rules.iter().any(|r| r.holidays != Holidays::Include))
-    {
-        holidays(db, account.id)
-            .await?
-            .iter()
-            .filter_map(|h| h.day.parse::<Date>().ok())
-            .collect()
-    } else {
-        BTreeSet::new()
-    };
-    Ok(PlanParts {
-        tz: zone(remote.time_zone.as_deref().unwrap_or(&account.time_zone)),
-        holidays,
-        schedules,
-    })
+    accounts: &[Uuid],
+) -> Result<HashMap<Uuid, Vec<account_holiday::Model>>, sea_orm::DbErr> {
+    let mut found: HashMap<Uuid, Vec<account_holiday::Model>> = HashMap::new();
+    for chunk in accounts.chunks(500) {
+        let rows = account_holiday::Entity::find()
+            .filter(account_holiday::Column::AccountId.is_in(chunk.to_vec()))
+            .order_by_asc(account_holiday::Column::Day)
+            .all(db)
+            .await?;
+        for row in rows {
+            found.entry(row.account_id).or_default().push(row);
+        }
+    }
+    Ok(found)
 }
 
 /// Runs the scheduler once at `now`: every user whose boundary is due is brought up to date.
@@ -635,7 +644,8 @@ async fn apply(db: &impl db::Db, user_id: Uuid, now: DateTime<Utc>) -> ServiceRe
         .filter(dynamic_status::Column::UserId.eq(user_id))
         .all(&txn)
         .await?;
-    let parts = plan_parts(&txn, &account, &remote, &statuses).await?;
+    let holidays = holidays(&txn, account.id).await?;
+    let parts = PlanParts::of(&account, &remote, &statuses, &holidays);
     let plan = parts.plan();
     let (t, after) = (instant(now), remote.schedule_applied_at.map_or(instant(now), instant));
     let mut row = remote_user::ActiveModel {
@@ -676,16 +686,9 @@ async fn apply(db: &impl db::Db, user_id: Uuid, now: DateTime<Utc>) -> ServiceRe
 }
 
 /// The next change the schedule makes to a user's status after `now`, with the status.
-pub async fn next_change(
-    db: &impl ConnectionTrait,
-    account: &account::Model,
-    remote: &remote_user::Model,
-    statuses: &[dynamic_status::Model],
-    now: DateTime<Utc>,
-) -> ServiceResult<Option<(DateTime<Utc>, Uuid)>> {
-    let parts = plan_parts(db, account, remote, statuses).await?;
-    Ok(parts
+pub fn next_change(parts: &PlanParts, now: DateTime<Utc>) -> Option<(DateTime<Utc>, Uuid)> {
+    parts
         .plan()
         .next_after(instant(now))
-        .map(|b| (moment(b.at), b.to.status)))
+        .map(|b| (moment(b.at), b.to.status))
 }

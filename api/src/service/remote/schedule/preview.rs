@@ -9,13 +9,12 @@ use chrono::{DateTime, Utc};
 use entity::{
     ActiveReason, TargetKind, account, account_holiday, client_profile, dynamic_status, remote_user, user, user_number,
 };
-use jiff::civil::Date;
 use sea_orm::{
     ColumnTrait, ConnectionTrait, DbBackend, EntityName, FromQueryResult, Iterable, QueryFilter, QueryOrder, Statement,
 };
 use uuid::Uuid;
 
-use super::{PlanParts, Why, instant, zone};
+use super::{PlanParts, Why, instant};
 use crate::{
     policy::{Access, Principal},
     service::{
@@ -155,16 +154,15 @@ pub async fn preview(
     let (status_id, reason) = match &remote {
         None => (None, None),
         Some(remote) => {
-            let parts = PlanParts {
-                tz: zone(remote.time_zone.as_deref().unwrap_or(&account.time_zone)),
-                holidays: (holidays.iter())
-                    .flat_map(|h| h.split(','))
-                    .filter_map(|d| d.parse::<Date>().ok())
-                    .collect(),
-                schedules: (statuses.iter())
-                    .filter_map(|s| super::Schedule::parse(s.schedule.as_deref()).map(|p| (s.id, p)))
-                    .collect(),
-            };
+            let holidays: Vec<account_holiday::Model> = (holidays.iter())
+                .flat_map(|h| h.split(','))
+                .map(|day| account_holiday::Model {
+                    account_id: account.id,
+                    day: day.to_owned(),
+                    name: String::new(),
+                })
+                .collect();
+            let parts = PlanParts::of(&account, remote, &statuses, &holidays);
             match parts.plan().last_between(instant(now), instant(at)) {
                 Some(b) => (
                     Some(b.to.status),
