@@ -9,6 +9,7 @@ use super::types::{ActiveStatusReason, CallTarget, CallThroughInactiveReason, Dy
 use crate::{
     codes::Code,
     graphql::{
+        args::{IdArg, SearchText},
         common::loader::RequestLoader,
         context,
         directory::loaders::UserKey,
@@ -156,10 +157,10 @@ impl PreviewQuery {
     async fn routing_preview(
         &self,
         ctx: &Context<'_>,
-        #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<async_graphql::ID>,
+        #[graphql(desc = "The user (a `User` id); left out, the caller.")] user_id: Option<IdArg>,
         #[graphql(desc = "The moment; left out (or earlier than now), now.")] at: Option<DateTime<Utc>>,
         #[graphql(desc = "Who calls (up to 32 characters). Nothing depends on it today.")] caller_number: Option<
-            String,
+            SearchText,
         >,
     ) -> Result<RoutingPreview> {
         let p = context::principal(ctx)?;
@@ -169,6 +170,7 @@ impl PreviewQuery {
             None => (p.user().map(|u| u.user_id))
                 .ok_or_else(|| coded(Code::BadRequest, "a Support token must name the user (`userId`)"))?,
         };
+        let caller_number = caller_number.map(|c| c.as_str().to_owned());
         if caller_number.as_ref().is_some_and(|c| c.chars().count() > 32) {
             return Err(coded(Code::BadRequest, "callerNumber is at most 32 characters"));
         }
