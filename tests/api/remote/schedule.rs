@@ -461,9 +461,9 @@ async fn who_may_schedule_and_what_is_refused(backend: Backend) {
     assert!(rcodes(&p).is_empty(), "{p}");
 }
 
-/// Two schedulers (two connection pools to one database, as two processes have) at the same
-/// boundary: each user switches once, with one event.
-async fn two_schedulers_at_one_boundary_switch_each_user_once(backend: Backend) {
+/// Four schedulers at once (four connection pools to one database, as four processes have) at
+/// the same boundary: each user switches once, with one event.
+async fn concurrent_schedulers_at_one_boundary_switch_each_user_once(backend: Backend) {
     let app = spawn_app(backend).await;
     let w = RemoteWorld::build(&app).await;
     let c = &w.c;
@@ -481,23 +481,25 @@ async fn two_schedulers_at_one_boundary_switch_each_user_once(backend: Backend) 
     tokio::time::sleep(Duration::from_millis(1_500)).await;
     let head = outbox_head(&app).await;
     use secrecy::ExposeSecret;
-    let second = sea_orm::Database::connect(app.state.settings.database_url.expose_secret())
-        .await
-        .unwrap();
+    let url = app.state.settings.database_url.expose_secret().to_owned();
     let boundary = at("2026-12-08T18:00:00Z");
-    let (a, b) = tokio::join!(
-        api::service::remote::schedule::run_due(&app.state.db, boundary),
-        api::service::remote::schedule::run_due(&second, boundary),
-    );
-    a.unwrap();
-    b.unwrap();
+    let mut pools = Vec::new();
+    for _ in 0..4 {
+        pools.push(sea_orm::Database::connect(url.as_str()).await.unwrap());
+    }
+    let runs: Vec<_> = (pools.iter().cloned())
+        .map(|db| tokio::spawn(async move { api::service::remote::schedule::run_due(&db, boundary).await }))
+        .collect();
+    for run in runs {
+        run.await.unwrap().unwrap();
+    }
     for (u, id) in users.iter().zip(&targets) {
         let flips = switches(&app, *u, head).await;
         assert_eq!(flips.len(), 1, "{u}: {flips:?}");
         assert_eq!(read(&app, &app.support(), *u).await["activeStatus"]["id"], *id);
     }
     // Run again at the same moment: nothing is left to do.
-    api::service::remote::schedule::run_due(&second, boundary)
+    api::service::remote::schedule::run_due(&pools[1], boundary)
         .await
         .unwrap();
     assert_eq!(types_since(&app, head).await.len(), users.len());
@@ -669,7 +671,7 @@ backend_tests!(
     subscribers_see_the_schedule_switch,
     schedules_switch_statuses_at_their_boundaries,
     who_may_schedule_and_what_is_refused,
-    two_schedulers_at_one_boundary_switch_each_user_once,
+    concurrent_schedulers_at_one_boundary_switch_each_user_once,
     daylight_saving_changes_in_stockholm_and_new_york,
     the_real_clock_crosses_a_boundary,
 );
