@@ -666,7 +666,255 @@ async fn next_status_change_is_batched_over_a_page(backend: Backend) {
     assert_eq!(counts[0], counts[1], "statements for 1 and 5 users");
 }
 
+/// The role table of the four new mutations: each persona's answer, and an accepted call takes
+/// effect (each sets a value the previous one did not).
+async fn the_role_table_of_the_schedule_mutations(backend: Backend) {
+    let app = spawn_app(backend).await;
+    let w = RemoteWorld::build(&app).await;
+    let c = &w.c;
+    app.state.clock.set(at("2026-12-08T10:00:00Z"));
+    let tok = |id| app.token(id);
+    let (sup, dm, pm, pm1, u1, u2, other) = (
+        app.support(),
+        tok(c.dm),
+        tok(c.pm),
+        tok(c.pm_loc1),
+        tok(c.user1),
+        tok(c.user2),
+        tok(w.d.dm),
+    );
+    let account = gid(Kind::Account, c.account);
+    let zones = [
+        "Europe/Oslo",
+        "Europe/Helsinki",
+        "Asia/Tokyo",
+        "America/Chicago",
+        "Europe/Paris",
+        "Africa/Cairo",
+        "Australia/Perth",
+    ];
+    let mut fresh = zones.iter().cycle();
+    let mut day = 0;
+    let mut holidays = || {
+        day += 1;
+        json!([{ "date": format!("2027-01-{day:02}"), "name": "H" }])
+    };
+    let u1_status = own_status(&app, &u1, "Gym").await;
+    let u2_status = own_status(&app, &u2, "Gym").await;
+    let mut hour = 0;
+    let mut rules = || {
+        hour += 1;
+        json!({ "rules": [rule(&["SUNDAY"], &format!("{hour:02}:00"), &format!("{hour:02}:30"))] })
+    };
+    let table: Vec<(&str, &String, &str, Value, &str)> = vec![
+        (
+            "Support",
+            &sup,
+            "accountTimeZoneSet",
+            json!({ "accountId": account, "timeZone": fresh.next() }),
+            "OK",
+        ),
+        (
+            "DM",
+            &dm,
+            "accountTimeZoneSet",
+            json!({ "accountId": account, "timeZone": fresh.next() }),
+            "FORBIDDEN",
+        ),
+        (
+            "account PM",
+            &pm,
+            "accountTimeZoneSet",
+            json!({ "accountId": account, "timeZone": fresh.next() }),
+            "FORBIDDEN",
+        ),
+        (
+            "user",
+            &u1,
+            "accountTimeZoneSet",
+            json!({ "accountId": account, "timeZone": fresh.next() }),
+            "FORBIDDEN",
+        ),
+        (
+            "other tenant",
+            &other,
+            "accountTimeZoneSet",
+            json!({ "accountId": account, "timeZone": fresh.next() }),
+            "NOT_FOUND",
+        ),
+        (
+            "Support",
+            &sup,
+            "accountHolidaysSet",
+            json!({ "accountId": account, "holidays": holidays() }),
+            "OK",
+        ),
+        (
+            "DM",
+            &dm,
+            "accountHolidaysSet",
+            json!({ "accountId": account, "holidays": holidays() }),
+            "OK",
+        ),
+        (
+            "account PM",
+            &pm,
+            "accountHolidaysSet",
+            json!({ "accountId": account, "holidays": holidays() }),
+            "FORBIDDEN",
+        ),
+        (
+            "location PM",
+            &pm1,
+            "accountHolidaysSet",
+            json!({ "accountId": account, "holidays": holidays() }),
+            "FORBIDDEN",
+        ),
+        (
+            "user",
+            &u1,
+            "accountHolidaysSet",
+            json!({ "accountId": account, "holidays": holidays() }),
+            "FORBIDDEN",
+        ),
+        (
+            "other tenant",
+            &other,
+            "accountHolidaysSet",
+            json!({ "accountId": account, "holidays": holidays() }),
+            "NOT_FOUND",
+        ),
+    ];
+    let on = |u: Uuid, z: &str| json!({ "userId": gid(Kind::User, u), "timeZone": z });
+    let mut table = table;
+    let user_rows: Vec<(&str, &String, &str, Value, &str)> = vec![
+        (
+            "the user",
+            &u1,
+            "userTimeZoneSet",
+            json!({ "timeZone": fresh.next() }),
+            "OK",
+        ),
+        (
+            "Support",
+            &sup,
+            "userTimeZoneSet",
+            on(c.user1, fresh.next().unwrap()),
+            "OK",
+        ),
+        ("DM", &dm, "userTimeZoneSet", on(c.user1, fresh.next().unwrap()), "OK"),
+        (
+            "account PM",
+            &pm,
+            "userTimeZoneSet",
+            on(c.user1, fresh.next().unwrap()),
+            "OK",
+        ),
+        (
+            "location PM",
+            &pm1,
+            "userTimeZoneSet",
+            on(c.user1, fresh.next().unwrap()),
+            "OK",
+        ),
+        (
+            "location PM, other location",
+            &pm1,
+            "userTimeZoneSet",
+            on(c.user2, fresh.next().unwrap()),
+            "FORBIDDEN",
+        ),
+        (
+            "another user",
+            &u2,
+            "userTimeZoneSet",
+            on(c.user1, fresh.next().unwrap()),
+            "NOT_FOUND",
+        ),
+        (
+            "other tenant",
+            &other,
+            "userTimeZoneSet",
+            on(c.user1, fresh.next().unwrap()),
+            "NOT_FOUND",
+        ),
+        (
+            "the user",
+            &u1,
+            "dynamicStatusScheduleSet",
+            json!({ "id": u1_status, "schedule": rules() }),
+            "OK",
+        ),
+        (
+            "Support",
+            &sup,
+            "dynamicStatusScheduleSet",
+            json!({ "id": u1_status, "schedule": rules() }),
+            "OK",
+        ),
+        (
+            "DM",
+            &dm,
+            "dynamicStatusScheduleSet",
+            json!({ "id": u1_status, "schedule": rules() }),
+            "OK",
+        ),
+        (
+            "account PM",
+            &pm,
+            "dynamicStatusScheduleSet",
+            json!({ "id": u1_status, "schedule": rules() }),
+            "OK",
+        ),
+        (
+            "location PM",
+            &pm1,
+            "dynamicStatusScheduleSet",
+            json!({ "id": u1_status, "schedule": rules() }),
+            "OK",
+        ),
+        (
+            "location PM, other location",
+            &pm1,
+            "dynamicStatusScheduleSet",
+            json!({ "id": u2_status, "schedule": rules() }),
+            "FORBIDDEN",
+        ),
+        (
+            "another user",
+            &u2,
+            "dynamicStatusScheduleSet",
+            json!({ "id": u1_status, "schedule": rules() }),
+            "NOT_FOUND",
+        ),
+        (
+            "other tenant",
+            &other,
+            "dynamicStatusScheduleSet",
+            json!({ "id": u1_status, "schedule": rules() }),
+            "NOT_FOUND",
+        ),
+    ];
+    table.extend(user_rows);
+    for (who, token, mutation, input, expect) in table {
+        let head = outbox_head(&app).await;
+        let payload = rcall(&app, token, mutation, input.clone()).await;
+        if expect == "OK" {
+            assert!(rcodes(&payload).is_empty(), "{who} {mutation} {input}: {payload}");
+            assert_eq!(types_since(&app, head).await.len(), 1, "{who} {mutation}: one event");
+        } else {
+            assert_eq!(rcodes(&payload), vec![expect], "{who} {mutation} {input}: {payload}");
+            assert_eq!(
+                types_since(&app, head).await,
+                Vec::<String>::new(),
+                "{who} {mutation}: no event"
+            );
+        }
+    }
+}
+
 backend_tests!(
+    the_role_table_of_the_schedule_mutations,
     next_status_change_is_batched_over_a_page,
     subscribers_see_the_schedule_switch,
     schedules_switch_statuses_at_their_boundaries,
