@@ -126,6 +126,10 @@ pub struct ActiveStatusChanged {
     pub active_remote_extension_id: Option<Uuid>,
     /// The status active before.
     pub previous_status_id: Option<Uuid>,
+    /// Why the status is active now (`MANUAL`, `SCHEDULE`, `DEFAULT`); absent from events
+    /// recorded before schedules existed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 /// Where one kind of call goes (a status's routing).

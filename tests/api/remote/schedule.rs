@@ -225,6 +225,10 @@ async fn schedules_switch_statuses_at_their_boundaries(backend: Backend) {
     assert_eq!(flips.len(), 2, "one event per boundary: {flips:?}");
     assert!(flips.iter().all(|(actor, _)| actor == "support:schedule"), "{flips:?}");
     assert_eq!(flips[1].1["activeStatusId"], json!(key_of(&office)));
+    assert_eq!(
+        (&flips[0].1["reason"], &flips[1].1["reason"]),
+        (&json!("DEFAULT"), &json!("SCHEDULE"))
+    );
 
     // Down from Wednesday morning to Saturday: catch-up applies the last boundary passed (Friday
     // 17:00, the fallback) once, not the five flips in between.
@@ -613,14 +617,15 @@ async fn subscribers_see_the_schedule_switch(backend: Backend) {
     assert!(rcodes(&schedule(&app, &user, &evening, rules).await).is_empty());
     app.quiesce().await;
     let mut ws = WsClient::ready(&app.address, Proto::TransportWs, &user).await;
-    let watch = "subscription { activeStatusChanged { activeStatus { id name } changedBy { kind name } } }";
+    let watch = "subscription { activeStatusChanged { activeStatus { id name } reason changedBy { kind name } } }";
     ws.subscribe("a", watch, json!({})).await;
     app.watching(api::live::Topic::ActiveStatus(c.user1), 1).await;
     app.state.clock.set(at("2026-12-08T18:00:00Z"));
     let event = ws.event("a").await;
     assert_eq!(
         event["activeStatusChanged"],
-        json!({ "activeStatus": { "id": evening, "name": "Evening" }, "changedBy": { "kind": "SUPPORT", "name": "schedule" } }),
+        json!({ "activeStatus": { "id": evening, "name": "Evening" }, "reason": "SCHEDULE",
+                "changedBy": { "kind": "SUPPORT", "name": "schedule" } }),
         "{event}"
     );
 }

@@ -112,6 +112,15 @@ impl ActiveStatusChange {
         let id = active(&self.0)?.previous_status_id?;
         Some(ids::encode(Kind::DynamicStatus, id))
     }
+
+    /// Why the status is active now: `MANUAL` (someone activated it), `SCHEDULE` (the user's
+    /// schedule did) or `DEFAULT` (the schedule's fallback, or a new user's first status). Null
+    /// on changes recorded before schedules existed.
+    async fn reason(&self) -> Option<super::types::ActiveStatusReason> {
+        use sea_orm::ActiveEnum;
+        let stored = active(&self.0)?.reason.clone()?;
+        entity::ActiveReason::try_from_value(&stored).ok().map(Into::into)
+    }
 }
 
 /// A user's active status changed (or its remote extension did).

@@ -176,7 +176,7 @@ pub(crate) async fn ensure_user(
     .update(txn)
     .await?;
     let mut events: Vec<Entry> = statuses.iter().map(statuses::status_created).collect();
-    events.push(active_changed(user, Some(&statuses[0]), None));
+    events.push(active_changed(user, Some(&statuses[0]), None, ActiveReason::Default));
     outbox::record_many(txn, p, events).await?;
     Ok(())
 }
@@ -313,7 +313,7 @@ pub(crate) async fn create_users(
         ]));
         let mut mine: Vec<Entry> = statuses.iter().map(statuses::status_created).collect();
         if let Some(active) = active {
-            mine.push(active_changed(user, Some(active), None));
+            mine.push(active_changed(user, Some(active), None, ActiveReason::Default));
         }
         status_rows.extend(statuses.iter().map(status_row));
         events.push(mine);
@@ -364,11 +364,13 @@ pub(crate) fn active_changed(
     user: &user::Model,
     active: Option<&dynamic_status::Model>,
     previous: Option<Uuid>,
+    reason: ActiveReason,
 ) -> Entry {
     Event::ActiveStatusChanged(ev::ActiveStatusChanged {
         active_status_id: active.map(|s| s.id),
         active_remote_extension_id: active.and_then(|s| s.remote_extension_id),
         previous_status_id: previous,
+        reason: Some(reason.to_value()),
     })
     .about(user.account_id, user.id)
 }

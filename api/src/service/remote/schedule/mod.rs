@@ -664,7 +664,7 @@ async fn apply(db: &impl db::Db, user_id: Uuid, now: DateTime<Utc>) -> ServiceRe
             let system = Principal::Support {
                 name: "schedule".into(),
             };
-            let event = active_changed(&user, by_id.get(&b.to.status).copied(), remote.active_status_id);
+            let event = active_changed(&user, by_id.get(&b.to.status).copied(), remote.active_status_id, reason);
             outbox::record(&txn, &system, event).await?;
         } else if remote.active_reason != reason {
             row.active_reason = Set(reason);

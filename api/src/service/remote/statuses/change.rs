@@ -106,7 +106,12 @@ pub async fn update_status(
         .about(model.account_id, model.id),
     ];
     if active_re_moved {
-        events.push(active_changed(&o.user, Some(&model), Some(model.id)));
+        events.push(active_changed(
+            &o.user,
+            Some(&model),
+            Some(model.id),
+            o.remote.active_reason,
+        ));
     }
     outbox::record_many(&txn, p, events).await?;
     crate::service::commit(txn).await?;
@@ -281,7 +286,12 @@ pub async fn activate_status(
     outbox::record(
         &txn,
         p,
-        active_changed(&o.user, Some(&status), o.remote.active_status_id),
+        active_changed(
+            &o.user,
+            Some(&status),
+            o.remote.active_status_id,
+            entity::ActiveReason::Manual,
+        ),
     )
     .await?;
     crate::service::commit(txn).await?;

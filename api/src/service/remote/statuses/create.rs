@@ -164,7 +164,12 @@ async fn record_created(
     let mut events = vec![status_created(model)];
     if o.remote.active_status_id.is_none() {
         set_active(txn, o.user.id, Some(model.id), entity::ActiveReason::Default).await?;
-        events.push(active_changed(&o.user, Some(model), None));
+        events.push(active_changed(
+            &o.user,
+            Some(model),
+            None,
+            entity::ActiveReason::Default,
+        ));
     }
     outbox::record_many(txn, p, events).await?;
     Ok(())
