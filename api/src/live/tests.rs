@@ -20,6 +20,7 @@ fn delivery(n: i64) -> Arc<Delivery> {
                 active_status_id: None,
                 active_remote_extension_id: None,
                 previous_status_id: None,
+                reason: None,
             }),
             traceparent: None,
         },
