@@ -207,15 +207,7 @@ fn rule() -> impl Strategy<Value = (usize, u32, u32, usize)> {
     (0usize..7, 0u32..48, 1u32..48, 0usize..3)
 }
 
-const DAYS: [&str; 7] = [
-    "MONDAY",
-    "TUESDAY",
-    "WEDNESDAY",
-    "THURSDAY",
-    "FRIDAY",
-    "SATURDAY",
-    "SUNDAY",
-];
+const DAYS: [&str; 7] = schedule::DAY_NAMES;
 const MODES: [&str; 3] = ["SKIP", "INCLUDE", "ONLY"];
 
 fn clock(half_hours: u32) -> String {

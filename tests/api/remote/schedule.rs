@@ -584,15 +584,8 @@ async fn the_real_clock_crosses_a_boundary(backend: Backend) {
     let user = app.token(w.c.user1);
     let soon = own_status(&app, &user, "Soon").await;
     let start = chrono::SubsecRound::trunc_subsecs(Utc::now() + chrono::Duration::seconds(3), 0);
-    let day = [
-        "MONDAY",
-        "TUESDAY",
-        "WEDNESDAY",
-        "THURSDAY",
-        "FRIDAY",
-        "SATURDAY",
-        "SUNDAY",
-    ][chrono::Datelike::weekday(&start).num_days_from_monday() as usize];
+    let day =
+        api::service::remote::schedule::DAY_NAMES[chrono::Datelike::weekday(&start).num_days_from_monday() as usize];
     let end = start + chrono::Duration::hours(1);
     let s =
         json!({ "rules": [rule(&[day], &start.format("%H:%M:%S").to_string(), &end.format("%H:%M:%S").to_string())] });
