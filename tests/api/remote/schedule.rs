@@ -911,7 +911,106 @@ async fn the_role_table_of_the_schedule_mutations(backend: Backend) {
     }
 }
 
+/// A real restart over a missed boundary: one server sets the schedule and stops before 17:00;
+/// a new server on the same database starts at 19:00 (its clock stopped there) and applies the
+/// boundary it missed, once, then nothing more.
+async fn a_restart_after_a_missed_boundary_applies_it_once(backend: Backend) {
+    use api::service::remote::schedule::{RuleInput, ScheduleInput, set_schedule};
+    api::telemetry::init("pretty", "warn");
+    let (settings, _guard) = fresh_database(&backend).await;
+    let start = |at: DateTime<Utc>| {
+        let settings = settings.clone();
+        async move {
+            let app = api::startup::Application::build(settings, false).await.unwrap();
+            app.state().clock.set(at);
+            let state = app.state().clone();
+            let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+            let running = tokio::spawn(app.run_until(async {
+                let _ = rx.await;
+            }));
+            (state, tx, running)
+        }
+    };
+    let (state, stop, running) = start(at("2026-12-08T10:00:00Z")).await;
+    let c = tenant(&state, "Restart", entity::Platform::MxOne, 7000).await;
+    let p = api::policy::Principal::Support { name: "tester".into() };
+    let cfg = &state.settings.remote_extension;
+    let evening = api::service::remote::create_status(
+        &state.db,
+        &p,
+        cfg,
+        Some(api::service::GivenId::Key(c.user1)),
+        api::service::remote::StatusInput {
+            name: "Evening".into(),
+            presence: entity::Presence::Away,
+            message: None,
+            remote_extension_id: None,
+            targets: [None, None, None, None],
+            origin: None,
+        },
+    )
+    .await
+    .unwrap();
+    let rules = ScheduleInput {
+        rules: vec![RuleInput {
+            days: vec![1],
+            start: "17:00".into(),
+            end: "23:00".into(),
+            holidays: api::service::remote::schedule::Holidays::Include,
+        }],
+        ..Default::default()
+    };
+    set_schedule(
+        &state.db,
+        &p,
+        cfg,
+        Some(evening.id),
+        Some(rules),
+        at("2026-12-08T10:00:00Z"),
+    )
+    .await
+    .unwrap();
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+    let head = count(&state.db, "SELECT COALESCE(MAX(position), 0) AS n FROM outbox_event").await;
+    drop(state);
+
+    // Down over 17:00; back at 19:00.
+    let (state, stop, running) = start(at("2026-12-08T19:00:00Z")).await;
+    let active = |state: api::state::AppState| async move {
+        use sea_orm::EntityTrait;
+        entity::remote_user::Entity::find_by_id(c.user1)
+            .one(&state.db)
+            .await
+            .unwrap()
+            .unwrap()
+            .active_status_id
+    };
+    let mut switched = false;
+    for _ in 0..50 {
+        if active(state.clone()).await == Some(evening.id) {
+            switched = true;
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    assert!(switched, "the missed boundary was applied after the restart");
+    tokio::time::sleep(Duration::from_millis(1_500)).await;
+    let events = count(
+        &state.db,
+        &format!(
+            "SELECT COUNT(*) AS n FROM outbox_event WHERE position > {head} AND event_type = 'active_status.changed'"
+        ),
+    )
+    .await;
+    assert_eq!(events, 1, "one switch, once");
+    let _ = stop.send(());
+    running.await.unwrap().unwrap();
+}
+
 backend_tests!(
+    a_restart_after_a_missed_boundary_applies_it_once,
     the_role_table_of_the_schedule_mutations,
     next_status_change_is_batched_over_a_page,
     subscribers_see_the_schedule_switch,
