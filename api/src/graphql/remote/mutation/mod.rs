@@ -417,7 +417,7 @@ impl RemoteMutation {
             .await;
         let (set, user_errors) = payload(result)?;
         Ok(UserTimeZoneSetPayload {
-            user: set.map(|(user, _)| User::new(user)),
+            user: set.map(User::new),
             user_errors,
         })
     }
@@ -476,7 +476,7 @@ impl RemoteMutation {
             .await;
         let (set, user_errors) = payload(result)?;
         Ok(AccountHolidaysSetPayload {
-            account: set.map(|(account, _)| Account::new(account)),
+            account: set.map(Account::new),
             user_errors,
         })
     }

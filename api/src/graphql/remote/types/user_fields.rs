@@ -124,7 +124,8 @@ async fn next_status_change(ctx: &Context<'_>, user: &user::Model) -> Result<Opt
         .await
         .map_err(load_err)?
         .unwrap_or_default();
-    let parts = remote::schedule::PlanParts::of(&account, &remote, &r.statuses, &holidays);
+    let days = holidays.iter().map(|h| h.day.as_str());
+    let parts = remote::schedule::PlanParts::of(&account, &remote, &r.statuses, days);
     let next = remote::schedule::next_change(&parts, ctx.data::<AppState>()?.clock.now());
     Ok(next.and_then(|(at, id)| {
         let status = r.statuses.into_iter().find(|s| s.id == id)?;

@@ -146,13 +146,7 @@ impl ScheduleInput {
                 end: if end == 0 { rules::DAY } else { end },
                 holidays: r.holidays,
             };
-            let one = Schedule {
-                rules: vec![rule.clone()],
-                ..Default::default()
-            };
-            if let Err((_, why)) = one.check() {
-                return Err(invalid(&["schedule", "rules", &at], why));
-            }
+            rule.check().map_err(|why| invalid(&["schedule", "rules", &at], why))?;
             rules.push(rule);
         }
         let mut skip = Vec::with_capacity(self.exceptions.len());
@@ -316,7 +310,7 @@ pub async fn set_user_time_zone(
     user_id: Option<GivenId>,
     time_zone: Option<&str>,
     now: DateTime<Utc>,
-) -> ServiceResult<(user::Model, remote_user::Model)> {
+) -> ServiceResult<user::Model> {
     let name = time_zone
         .filter(|n| !n.trim().is_empty())
         .map(|n| zone_name(&["timeZone"], n))
@@ -334,9 +328,9 @@ pub async fn set_user_time_zone(
     )
     .await?;
     if o.remote.time_zone == name {
-        return Ok((o.user, o.remote));
+        return Ok(o.user);
     }
-    let remote = remote_user::ActiveModel {
+    remote_user::ActiveModel {
         user_id: sea_orm::Unchanged(o.user.id),
         time_zone: Set(name.clone()),
         updated_at: Set(Utc::now()),
@@ -353,7 +347,7 @@ pub async fn set_user_time_zone(
     .await?;
     replan(&txn, Some(o.user.id), o.account.id, now).await?;
     crate::service::commit(txn).await?;
-    Ok((o.user, remote))
+    Ok(o.user)
 }
 
 /// Sets an account's time zone: Support only.
@@ -416,7 +410,7 @@ pub async fn set_holidays(
     account_id: Option<Uuid>,
     given: &[HolidayInput],
     now: DateTime<Utc>,
-) -> ServiceResult<(account::Model, Vec<account_holiday::Model>)> {
+) -> ServiceResult<account::Model> {
     if given.len() > MAX_HOLIDAYS {
         return Err(invalid(&["holidays"], format!("at most {MAX_HOLIDAYS} holidays")));
     }
@@ -449,7 +443,7 @@ pub async fn set_holidays(
     let current = holidays(&txn, account.id).await?;
     let before: BTreeMap<String, String> = current.iter().map(|h| (h.day.clone(), h.name.clone())).collect();
     if before == wanted {
-        return Ok((account, current));
+        return Ok(account);
     }
     account_holiday::Entity::delete_many()
         .filter(account_holiday::Column::AccountId.eq(account.id))
@@ -485,7 +479,7 @@ pub async fn set_holidays(
     .await?;
     replan(&txn, None, account.id, now).await?;
     crate::service::commit(txn).await?;
-    Ok((account, rows))
+    Ok(account)
 }
 
 /// Marks the users whose schedules a change touches (one user, or every scheduled user of the
@@ -538,6 +532,27 @@ pub struct PlanParts {
 }
 
 impl PlanParts {
+    /// What a user's plan is made of: their zone (else the account's), the account's holidays
+    /// (`YYYY-MM-DD`) and their statuses' schedules.
+    pub fn of<'a>(
+        account: &account::Model,
+        remote: &remote_user::Model,
+        statuses: &[dynamic_status::Model],
+        holidays: impl IntoIterator<Item = &'a str>,
+    ) -> Self {
+        PlanParts {
+            tz: zone(remote.time_zone.as_deref().unwrap_or(&account.time_zone)),
+            holidays: holidays
+                .into_iter()
+                .filter_map(|day| day.parse::<Date>().ok())
+                .collect(),
+            schedules: statuses
+                .iter()
+                .filter_map(|s| Schedule::parse(s.schedule.as_deref()).map(|p| (s.id, p)))
+                .collect(),
+        }
+    }
+
     /// The plan.
     pub fn plan(&self) -> Plan<'_> {
         Plan::new(
@@ -545,26 +560,6 @@ impl PlanParts {
             &self.holidays,
             self.schedules.iter().map(|(id, s)| (*id, s)).collect(),
         )
-    }
-}
-
-impl PlanParts {
-    /// What a user's plan is made of: their zone (else the account's), the account's holidays
-    /// and their statuses' schedules.
-    pub fn of(
-        account: &account::Model,
-        remote: &remote_user::Model,
-        statuses: &[dynamic_status::Model],
-        holidays: &[account_holiday::Model],
-    ) -> Self {
-        PlanParts {
-            tz: zone(remote.time_zone.as_deref().unwrap_or(&account.time_zone)),
-            holidays: holidays.iter().filter_map(|h| h.day.parse::<Date>().ok()).collect(),
-            schedules: statuses
-                .iter()
-                .filter_map(|s| Schedule::parse(s.schedule.as_deref()).map(|p| (s.id, p)))
-                .collect(),
-        }
     }
 }
 
@@ -645,7 +640,7 @@ async fn apply(db: &impl db::Db, user_id: Uuid, now: DateTime<Utc>) -> ServiceRe
         .all(&txn)
         .await?;
     let holidays = holidays(&txn, account.id).await?;
-    let parts = PlanParts::of(&account, &remote, &statuses, &holidays);
+    let parts = PlanParts::of(&account, &remote, &statuses, holidays.iter().map(|h| h.day.as_str()));
     let plan = parts.plan();
     let (t, after) = (instant(now), remote.schedule_applied_at.map_or(instant(now), instant));
     let mut row = remote_user::ActiveModel {
@@ -657,14 +652,14 @@ async fn apply(db: &impl db::Db, user_id: Uuid, now: DateTime<Utc>) -> ServiceRe
             Why::Rule => ActiveReason::Schedule,
             Why::Fallback => ActiveReason::Default,
         };
-        let by_id: HashMap<Uuid, &dynamic_status::Model> = statuses.iter().map(|s| (s.id, s)).collect();
         if remote.active_status_id != Some(b.to.status) {
             row.active_status_id = Set(Some(b.to.status));
             row.active_reason = Set(reason);
             let system = Principal::Support {
                 name: "schedule".into(),
             };
-            let event = active_changed(&user, by_id.get(&b.to.status).copied(), remote.active_status_id, reason);
+            let status = statuses.iter().find(|s| s.id == b.to.status);
+            let event = active_changed(&user, status, remote.active_status_id, reason);
             outbox::record(&txn, &system, event).await?;
         } else if remote.active_reason != reason {
             row.active_reason = Set(reason);

@@ -237,21 +237,12 @@ impl<'a> Plan<'a> {
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
 mod tests {
-    use super::super::rules::{Holidays, Rule, parse_clock};
+    use super::super::rules::{Holidays, tests::rule};
     use super::*;
     use jiff::civil::date;
 
     const WEEKDAYS: u8 = 0b001_1111;
     const EVERY_DAY: u8 = 0x7f;
-
-    fn rule(days: u8, start: &str, end: &str, holidays: Holidays) -> Rule {
-        Rule {
-            days,
-            start: parse_clock(start).unwrap(),
-            end: parse_clock(end).unwrap(),
-            holidays,
-        }
-    }
 
     fn at(tz: &TimeZone, d: Date, h: i8, m: i8) -> Timestamp {
         instant(tz, d.at(h, m, 0, 0))

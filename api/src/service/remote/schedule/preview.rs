@@ -154,15 +154,8 @@ pub async fn preview(
     let (status_id, reason) = match &remote {
         None => (None, None),
         Some(remote) => {
-            let holidays: Vec<account_holiday::Model> = (holidays.iter())
-                .flat_map(|h| h.split(','))
-                .map(|day| account_holiday::Model {
-                    account_id: account.id,
-                    day: day.to_owned(),
-                    name: String::new(),
-                })
-                .collect();
-            let parts = PlanParts::of(&account, remote, &statuses, &holidays);
+            let days = holidays.iter().flat_map(|h| h.split(','));
+            let parts = PlanParts::of(&account, remote, &statuses, days);
             match parts.plan().last_between(instant(now), instant(at)) {
                 Some(b) => (
                     Some(b.to.status),

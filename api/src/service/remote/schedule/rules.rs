@@ -64,6 +64,23 @@ impl Rule {
         }
     }
 
+    /// Checks that the rule can run: answers why not.
+    pub fn check(&self) -> Result<(), String> {
+        if self.days == 0 || self.days > 0x7f {
+            return Err("a rule needs at least one day of the week".into());
+        }
+        if self.start >= DAY || self.end == 0 || self.end > DAY {
+            return Err("a rule starts at 00:00–23:59:59 and ends at 00:00:01–24:00".into());
+        }
+        if self.start == self.end {
+            return Err(format!(
+                "a rule's start and end are the same ({}); for a whole day use 00:00–24:00",
+                clock(self.start)
+            ));
+        }
+        Ok(())
+    }
+
     /// `Mon,Tue 08:00–17:00`, for messages.
     pub fn describe(&self) -> String {
         const NAMES: [&str; 7] = ["Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun"];
@@ -141,24 +158,7 @@ impl Schedule {
             return Err(("exceptions", format!("at most {MAX_EXCEPTIONS} dates")));
         }
         for r in &self.rules {
-            if r.days == 0 || r.days > 0x7f {
-                return Err(("rules", "a rule needs at least one day of the week".into()));
-            }
-            if r.start >= DAY || r.end == 0 || r.end > DAY {
-                return Err((
-                    "rules",
-                    "a rule starts at 00:00–23:59:59 and ends at 00:00:01–24:00".into(),
-                ));
-            }
-            if r.start == r.end {
-                return Err((
-                    "rules",
-                    format!(
-                        "a rule's start and end are the same ({}); for a whole day use 00:00–24:00",
-                        clock(r.start)
-                    ),
-                ));
-            }
+            r.check().map_err(|why| ("rules", why))?;
         }
         Ok(())
     }
@@ -223,10 +223,11 @@ fn pieces(rule: &Rule) -> impl Iterator<Item = Piece> + '_ {
 
 #[cfg(test)]
 #[allow(clippy::unwrap_used)]
-mod tests {
+pub(super) mod tests {
     use super::*;
 
-    fn rule(days: u8, start: &str, end: &str, holidays: Holidays) -> Rule {
+    /// A rule from `HH:MM` times (the plan's tests use it too).
+    pub(in crate::service::remote::schedule) fn rule(days: u8, start: &str, end: &str, holidays: Holidays) -> Rule {
         Rule {
             days,
             start: parse_clock(start).unwrap(),
