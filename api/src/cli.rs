@@ -157,11 +157,12 @@ async fn serve(settings: Settings, demo: bool) -> anyhow::Result<()> {
             // Someone else's data: --demo only ever fills an empty database.
             (false, false) => "the database is not empty, so no demo directory was added",
         };
-        println!("{state}; tokens (paste one into GraphiQL's token bar):");
+        println!("{state}; tokens (paste one into GraphiQL's token bar or the console's sign-in):");
         for persona in &report.personas {
             println!("  {}:\n    {}", persona.label, persona.token);
         }
         println!("GraphiQL: http://{addr}/graphiql");
+        println!("Console:  http://{addr}/console");
     }
     for plugin in app.plugin_summaries() {
         println!("plugin {plugin}");

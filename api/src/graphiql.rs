@@ -87,25 +87,35 @@ const ASSETS_VERSION: &str = env!("REACH_GRAPHIQL_ASSETS_VERSION");
 
 async fn asset(Path(file): Path<String>) -> Response {
     match ASSETS.iter().find(|asset| asset.name == file) {
-        Some(asset) => (
-            [
-                (header::CONTENT_TYPE, asset.content_type),
-                (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ],
-            Bytes::from_static(asset.bytes),
-        )
-            .into_response(),
-        None => (
-            StatusCode::NOT_FOUND,
-            [
-                (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
-                (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
-            ],
-            "no such GraphiQL asset\n",
-        )
-            .into_response(),
+        Some(asset) => immutable_file(asset.content_type, asset.bytes),
+        None => no_such_file("no such GraphiQL asset\n"),
     }
+}
+
+/// An embedded file whose URL changes with its content, so it is cached for a year.
+pub(crate) fn immutable_file(content_type: &'static str, bytes: &'static [u8]) -> Response {
+    (
+        [
+            (header::CONTENT_TYPE, content_type),
+            (header::CACHE_CONTROL, "public, max-age=31536000, immutable"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        Bytes::from_static(bytes),
+    )
+        .into_response()
+}
+
+/// 404 for a file the server does not embed.
+pub(crate) fn no_such_file(message: &'static str) -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        [
+            (header::CONTENT_TYPE, "text/plain; charset=utf-8"),
+            (header::X_CONTENT_TYPE_OPTIONS, "nosniff"),
+        ],
+        message,
+    )
+        .into_response()
 }
 
 /// The rendered page and its Content-Security-Policy, built once per router.
@@ -182,24 +192,30 @@ impl Page {
     }
 
     fn response(self) -> Response {
-        let headers: [(HeaderName, HeaderValue); 6] = [
-            (
-                header::CONTENT_TYPE,
-                HeaderValue::from_static("text/html; charset=utf-8"),
-            ),
-            (header::CONTENT_SECURITY_POLICY, self.csp),
-            (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
-            (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
-            (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
-            (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
-        ];
-        (headers, self.html).into_response()
+        page_response(self.html, self.csp)
     }
+}
+
+/// A page of the server's own (GraphiQL's, the console's) with `csp` and the headers that keep
+/// it out of frames, sniffing and referrers, never cached without asking.
+pub(crate) fn page_response(html: Bytes, csp: HeaderValue) -> Response {
+    let headers: [(HeaderName, HeaderValue); 6] = [
+        (
+            header::CONTENT_TYPE,
+            HeaderValue::from_static("text/html; charset=utf-8"),
+        ),
+        (header::CONTENT_SECURITY_POLICY, csp),
+        (header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff")),
+        (header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+        (header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY")),
+        (header::CACHE_CONTROL, HeaderValue::from_static("no-cache")),
+    ];
+    (headers, html).into_response()
 }
 
 /// JSON text that is safe inside an HTML `<script>` element: `<`, `>` and `&` (and the JS line
 /// separators) only ever occur inside JSON strings, where the `\uXXXX` forms mean the same.
-fn json_for_html(value: &serde_json::Value) -> String {
+pub(crate) fn json_for_html(value: &serde_json::Value) -> String {
     let json = value.to_string();
     let mut out = String::with_capacity(json.len());
     for c in json.chars() {

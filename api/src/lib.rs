@@ -14,6 +14,7 @@ pub mod cli;
 pub mod clock;
 pub mod codes;
 pub mod config;
+pub mod console;
 pub mod db;
 pub mod demo;
 pub mod graphiql;

@@ -339,6 +339,7 @@ fn router(server: ServerState, settings: &Settings, graphiql: graphiql::Graphiql
     Router::new()
         .merge(api.with_state(server))
         .merge(probes)
+        .merge(crate::console::router(&graphiql))
         .merge(graphiql::router(graphiql))
         .layer(middleware::from_fn_with_state(
             settings.server.body_read_timeout(),

@@ -133,6 +133,7 @@ async fn demo_prints_a_token_per_persona_and_user_tokens_work() {
     let (server, lines, addr) = serve(&dir, &["--demo"]);
     let text = lines.join("\n");
     assert!(text.contains("GraphiQL: http://"), "{text}");
+    assert!(text.contains("Console:  http://"), "{text}");
     for persona in [
         "Support",
         "Decision Maker",

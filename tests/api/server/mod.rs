@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod cli;
 mod conformance;
+mod console_browser;
 mod graphiql_browser;
 mod http;
 mod limits;

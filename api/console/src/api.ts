@@ -1,0 +1,101 @@
+// The console speaks only the public GraphQL API: queries and mutations over POST /graphql,
+// subscriptions over graphql-ws on the same address, each with the signed-in token.
+import { createClient, type Client } from 'graphql-ws';
+import type { TypedDocumentString } from './gql/graphql';
+
+/** A demo persona the server offers (demo mode only). */
+export interface Persona {
+  who: string;
+  token: string;
+}
+
+/** What the server writes into the page. */
+export interface Options {
+  endpoint: string;
+  personas: Persona[];
+}
+
+/** The options block the server put in the page. */
+export function options(): Options {
+  const text = document.getElementById('reach-console-options')?.textContent;
+  const parsed = (text ? JSON.parse(text) : {}) as Partial<Options>;
+  return { endpoint: parsed.endpoint ?? '/graphql', personas: parsed.personas ?? [] };
+}
+
+/** A request the server refused as a whole (a top-level error), with its code. */
+export class ApiError extends Error {
+  constructor(
+    message: string,
+    readonly code?: string,
+  ) {
+    super(message);
+  }
+}
+
+interface Body<R> {
+  data?: R | null;
+  errors?: { message: string; extensions?: { code?: string } }[];
+}
+
+/** Runs one query or mutation as `token`. */
+export async function request<R, V>(token: string, doc: TypedDocumentString<R, V>, variables?: V): Promise<R> {
+  let response: Response;
+  try {
+    response = await fetch(options().endpoint, {
+      method: 'POST',
+      headers: {
+        'Content-Type': 'application/json',
+        Accept: 'application/graphql-response+json, application/json',
+        Authorization: `Bearer ${token}`,
+      },
+      body: JSON.stringify({ query: doc.toString(), variables }),
+    });
+  } catch {
+    throw new ApiError('Reach cannot be reached. Check the connection and try again.');
+  }
+  let body: Body<R>;
+  try {
+    body = (await response.json()) as Body<R>;
+  } catch {
+    throw new ApiError(`Reach answered ${response.status} without a GraphQL response.`);
+  }
+  const error = body.errors?.[0];
+  if (error) {
+    throw new ApiError(error.message, error.extensions?.code);
+  }
+  if (!body.data) {
+    throw new ApiError(`Reach answered ${response.status} without data.`);
+  }
+  return body.data;
+}
+
+/** A subscription client for `token`, connecting when the first subscription starts. */
+export function subscriptions(token: string): Client {
+  const url = new URL(options().endpoint, window.location.href);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return createClient({
+    url: url.toString(),
+    connectionParams: { authorization: `Bearer ${token}` },
+    lazy: true,
+    retryAttempts: 5,
+  });
+}
+
+/** Starts `doc` on `client`, calling `next` with each event's data; returns the stop. */
+export function subscribe<R, V>(
+  client: Client,
+  doc: TypedDocumentString<R, V>,
+  variables: V,
+  next: (data: R) => void,
+): () => void {
+  return client.subscribe<R>(
+    { query: doc.toString(), variables: variables as Record<string, unknown> },
+    {
+      next: (value) => {
+        if (value.data) next(value.data);
+      },
+      error: () => undefined,
+      complete: () => undefined,
+    },
+  );
+}

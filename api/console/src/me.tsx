@@ -1,0 +1,388 @@
+// My Numbers and Manage Status: a user's numbers (with why a field is locked) and statuses,
+// adding and deleting numbers and picking the active status; the page follows the user's
+// changes live, whichever browser or client makes them.
+import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
+import { ApiError, request, subscribe, subscriptions } from './api';
+import { graphql } from './gql';
+import type { MyScreenQuery, UserError } from './gql/graphql';
+
+const Screen = graphql(`
+  query MyScreen {
+    me {
+      id
+      name
+      canAddRemoteExtension
+      numbers(first: 50) {
+        nodes {
+          id
+          label
+          number
+          isRemoteExtension
+          origin
+          callThroughEffective
+          callThroughInactiveReason
+          lockReasons
+          deletable
+        }
+      }
+      dynamicStatuses {
+        id
+        name
+        presence
+        isActive
+        remoteExtension {
+          label
+        }
+      }
+    }
+  }
+`);
+
+const Create = graphql(`
+  mutation AddNumber($input: UserNumberCreateInput!) {
+    userNumberCreate(input: $input) {
+      userNumber {
+        id
+      }
+      userErrors {
+        field
+        message
+        code
+      }
+    }
+  }
+`);
+
+const Delete = graphql(`
+  mutation DeleteNumber($input: UserNumberDeleteInput!) {
+    userNumberDelete(input: $input) {
+      deletedId
+      userErrors {
+        message
+      }
+    }
+  }
+`);
+
+const Activate = graphql(`
+  mutation ActivateStatus($input: DynamicStatusActivateInput!) {
+    dynamicStatusActivate(input: $input) {
+      dynamicStatus {
+        id
+      }
+      userErrors {
+        message
+      }
+    }
+  }
+`);
+
+const NumbersChanged = graphql(`
+  subscription NumbersChanged {
+    userNumbersChanged {
+      eventId
+    }
+  }
+`);
+
+const StatusChanged = graphql(`
+  subscription StatusChanged {
+    activeStatusChanged {
+      eventId
+    }
+  }
+`);
+
+type Me = NonNullable<MyScreenQuery['me']>;
+type Number = Me['numbers']['nodes'][number];
+
+const LOCKS: Record<Number['lockReasons'][number], string> = {
+  PROVISIONED: 'Provisioned by your administrator or the phone system: only the label can change.',
+  USED_BY_STATUS: 'A status uses it as its remote extension.',
+  ACTIVE_REMOTE_EXTENSION: 'It is the remote extension of your active status.',
+};
+
+const CALL_THROUGH: Record<NonNullable<Number['callThroughInactiveReason']>, string> = {
+  NOT_REMOTE_EXTENSION: 'not a remote extension',
+  DISABLED: 'switched off',
+  NOT_ALLOWED_BY_PROFILE: 'not allowed by your client profile',
+  NOT_IN_ACTIVE_STATUS: 'not the remote extension of your active status',
+};
+
+const ORIGINS: Record<Number['origin'], string> = {
+  USER: 'You',
+  ADMIN: 'Administrator',
+  PLATFORM: 'Phone system',
+};
+
+export function MyScreen({ token, userId }: { token: string; userId: string }) {
+  const [me, setMe] = useState<Me | null>(null);
+  const [error, setError] = useState<string | null>(null);
+
+  const load = useCallback(() => {
+    request(token, Screen)
+      .then((data) => {
+        setMe(data.me ?? null);
+        setError(null);
+      })
+      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : 'Loading failed.'));
+  }, [token]);
+
+  useEffect(load, [load]);
+
+  // Live: any change to the user's numbers or active status reloads the screen.
+  const client = useMemo(() => subscriptions(token), [token]);
+  useEffect(() => {
+    const stops = [
+      subscribe(client, NumbersChanged, {}, load),
+      subscribe(client, StatusChanged, {}, load),
+    ];
+    return () => {
+      stops.forEach((stop) => stop());
+      void client.dispose();
+    };
+  }, [client, load]);
+
+  const run = async (work: () => Promise<string | null>) => {
+    try {
+      setError(await work());
+    } catch (e) {
+      setError(e instanceof ApiError ? e.message : 'The change failed.');
+    }
+    load();
+  };
+
+  if (!me) {
+    return error ? (
+      <p role="alert" class="banner">
+        {error}
+      </p>
+    ) : (
+      <p aria-busy="true">Loading…</p>
+    );
+  }
+
+  return (
+    <div class="screens" data-user={userId}>
+      {error && (
+        <p role="alert" class="banner">
+          {error}
+        </p>
+      )}
+      <Statuses
+        me={me}
+        onActivate={(id) =>
+          run(async () => {
+            const data = await request(token, Activate, { input: { id } });
+            return data.dynamicStatusActivate.userErrors[0]?.message ?? null;
+          })
+        }
+      />
+      <Numbers
+        me={me}
+        onDelete={(id) =>
+          run(async () => {
+            const data = await request(token, Delete, { input: { id } });
+            return data.userNumberDelete.userErrors[0]?.message ?? null;
+          })
+        }
+      />
+      <AddNumber
+        canAddRemoteExtension={me.canAddRemoteExtension}
+        onAdd={async (input) => {
+          const data = await request(token, Create, { input });
+          const errors = data.userNumberCreate.userErrors;
+          if (errors.length === 0) load();
+          return errors;
+        }}
+      />
+    </div>
+  );
+}
+
+function Statuses({ me, onActivate }: { me: Me; onActivate: (id: string) => void }) {
+  const active = me.dynamicStatuses.find((s) => s.isActive);
+  return (
+    <section aria-labelledby="statuses">
+      <h2 id="statuses">Manage Status</h2>
+      <p data-testid="active-status">
+        Active: <strong>{active ? active.name : 'none'}</strong>
+      </p>
+      <label for="availability">Availability</label>{' '}
+      <select
+        id="availability"
+        value={active?.id ?? ''}
+        onChange={(e) => {
+          const id = e.currentTarget.value;
+          if (id && id !== active?.id) onActivate(id);
+        }}
+      >
+        {!active && <option value="">Choose a status</option>}
+        {me.dynamicStatuses.map((s) => (
+          <option key={s.id} value={s.id}>
+            {s.name}
+            {s.remoteExtension ? ` (rings ${s.remoteExtension.label})` : ''}
+          </option>
+        ))}
+      </select>
+    </section>
+  );
+}
+
+function Numbers({ me, onDelete }: { me: Me; onDelete: (id: string) => void }) {
+  return (
+    <section aria-labelledby="numbers">
+      <h2 id="numbers">My Numbers</h2>
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Label</th>
+            <th scope="col">Number</th>
+            <th scope="col">Remote extension</th>
+            <th scope="col">Call through</th>
+            <th scope="col">Added by</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {me.numbers.nodes.map((n) => {
+            const locked = n.lockReasons.map((r) => LOCKS[r]).join(' ');
+            return (
+              <tr key={n.id} data-number={n.number}>
+                <td>{n.label}</td>
+                <td class={locked ? 'locked' : undefined}>
+                  {n.number}
+                  {locked && (
+                    <span class="hint" role="note" title={locked} aria-label={`Locked: ${locked}`}>
+                      i
+                    </span>
+                  )}
+                </td>
+                <td class={locked ? 'locked' : undefined}>{n.isRemoteExtension ? 'Yes' : 'No'}</td>
+                <td>
+                  {n.callThroughEffective
+                    ? 'In effect'
+                    : `Off: ${CALL_THROUGH[n.callThroughInactiveReason ?? 'DISABLED']}`}
+                </td>
+                <td>{ORIGINS[n.origin]}</td>
+                <td>
+                  {n.deletable && (
+                    <button
+                      type="button"
+                      onClick={() => {
+                        if (window.confirm(`Delete ${n.label}?`)) onDelete(n.id);
+                      }}
+                    >
+                      Delete<span class="sr-only"> {n.label}</span>
+                    </button>
+                  )}
+                </td>
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </section>
+  );
+}
+
+interface NewNumber {
+  label: string;
+  number: string;
+  isRemoteExtension: boolean;
+}
+
+type Errors = Pick<UserError, 'field' | 'message'>[];
+
+function AddNumber({
+  canAddRemoteExtension,
+  onAdd,
+}: {
+  canAddRemoteExtension: boolean;
+  onAdd: (input: NewNumber) => Promise<Errors>;
+}) {
+  const empty: NewNumber = { label: '', number: '', isRemoteExtension: false };
+  const [value, setValue] = useState<NewNumber>(empty);
+  const [errors, setErrors] = useState<Errors>([]);
+  const at = (field: string) => errors.filter((e) => e.field?.[e.field.length - 1] === field);
+  const other = errors.filter((e) => !['label', 'number', 'isRemoteExtension'].includes(e.field?.at(-1) ?? ''));
+
+  return (
+    <form
+      class="card"
+      aria-labelledby="add-number"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const result = await onAdd(value);
+        setErrors(result);
+        if (result.length === 0) setValue(empty);
+      }}
+    >
+      <h2 id="add-number">Add Number</h2>
+      <Field id="new-label" label="Label" errors={at('label')}>
+        <input
+          id="new-label"
+          value={value.label}
+          onInput={(e) => setValue({ ...value, label: e.currentTarget.value })}
+        />
+      </Field>
+      <Field id="new-number" label="Number" errors={at('number')}>
+        <input
+          id="new-number"
+          inputMode="tel"
+          value={value.number}
+          onInput={(e) => setValue({ ...value, number: e.currentTarget.value })}
+        />
+      </Field>
+      <Field id="new-remote" label="" errors={at('isRemoteExtension')}>
+        <label class={canAddRemoteExtension ? undefined : 'locked'}>
+          <input
+            id="new-remote"
+            type="checkbox"
+            disabled={!canAddRemoteExtension}
+            checked={value.isRemoteExtension}
+            onChange={(e) => setValue({ ...value, isRemoteExtension: e.currentTarget.checked })}
+          />{' '}
+          Remote extension
+          {!canAddRemoteExtension && (
+            <span class="hint" role="note" aria-label="Your client profile allows no more remote extensions.">
+              i
+            </span>
+          )}
+        </label>
+      </Field>
+      {other.map((e) => (
+        <p role="alert" class="error" key={e.message}>
+          {e.message}
+        </p>
+      ))}
+      <button type="submit">Add Number</button>
+    </form>
+  );
+}
+
+function Field({
+  id,
+  label,
+  errors,
+  children,
+}: {
+  id: string;
+  label: string;
+  errors: Errors;
+  children: preact.ComponentChildren;
+}) {
+  return (
+    <div class="field">
+      {label && <label for={id}>{label}</label>}
+      {children}
+      {errors.map((e) => (
+        <p role="alert" class="error" id={`${id}-error`} key={e.message}>
+          {e.message}
+        </p>
+      ))}
+    </div>
+  );
+}
