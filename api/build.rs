@@ -76,21 +76,7 @@ fn console() -> Result<(), String> {
     let work = out_dir.join("console");
     let dist = out_dir.join("console-dist");
 
-    let package_json = read(&source.join("package.json"))?;
-    let package_lock = read(&source.join("package-lock.json"))?;
-    let mut stamp = package_json.clone();
-    stamp.push(0);
-    stamp.extend_from_slice(&package_lock);
-    let installed =
-        work.join("node_modules").is_dir() && fs::read(work.join(STAMP)).is_ok_and(|previous| previous == stamp);
-    if !installed {
-        fs::create_dir_all(&work).map_err(|e| io_error("create", &work, &e))?;
-        remove_if_present(&work.join(STAMP))?;
-        write(&work.join("package.json"), &package_json)?;
-        write(&work.join("package-lock.json"), &package_lock)?;
-        npm_ci(&work)?;
-        write(&work.join(STAMP), &stamp)?;
-    }
+    install(&source, &work)?;
 
     // The sources, fresh: a file deleted from `console/src` must not linger in the build.
     let src = work.join("src");
@@ -166,12 +152,18 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
         }
         Ok(())
     } else {
-        let bytes = read(from)?;
-        if fs::read(to).ok().as_deref() != Some(bytes.as_slice()) {
-            write(to, &bytes)?;
-        }
-        Ok(())
+        copy_file(from, to)
     }
+}
+
+/// Copies the file `from` to `to`, leaving `to` untouched when it holds the same bytes (so
+/// cargo sees no change to embed again).
+fn copy_file(from: &Path, to: &Path) -> Result<(), String> {
+    let bytes = read(from)?;
+    if fs::read(to).ok().as_deref() != Some(bytes.as_slice()) {
+        write(to, &bytes)?;
+    }
+    Ok(())
 }
 
 /// Runs the installed tool `program` in `dir` with `env`, turning a failure into its output.
@@ -203,43 +195,40 @@ fn run() -> Result<(), String> {
     let work = out_dir.join("graphiql");
     let assets = out_dir.join("graphiql-assets");
 
-    let package_json = read(&source.join("package.json"))?;
-    let package_lock = read(&source.join("package-lock.json"))?;
-
-    // What an install is keyed on: the exact bytes of the manifest and the lock.
-    let mut stamp = Vec::with_capacity(package_json.len() + package_lock.len() + 1);
-    stamp.extend_from_slice(&package_json);
-    stamp.push(0);
-    stamp.extend_from_slice(&package_lock);
-
-    let installed =
-        work.join("node_modules").is_dir() && fs::read(work.join(STAMP)).is_ok_and(|previous| previous == stamp);
-    if !installed {
-        fs::create_dir_all(&work).map_err(|e| io_error("create", &work, &e))?;
-        // A stale stamp must not survive a failed or interrupted install.
-        remove_if_present(&work.join(STAMP))?;
-        write(&work.join("package.json"), &package_json)?;
-        write(&work.join("package-lock.json"), &package_lock)?;
-        npm_ci(&work)?;
-    }
+    let stamp = install(&source, &work)?;
 
     fs::create_dir_all(&assets).map_err(|e| io_error("create", &assets, &e))?;
     for (from, to) in ASSETS {
-        let from = work.join("node_modules").join(from);
-        let to = assets.join(to);
-        let bytes = read(&from)?;
-        if fs::read(&to).ok().as_deref() != Some(bytes.as_slice()) {
-            write(&to, &bytes)?;
-        }
-    }
-
-    if !installed {
-        write(&work.join(STAMP), &stamp)?;
+        copy_file(&work.join("node_modules").join(from), &assets.join(to))?;
     }
 
     // Lets the page version its asset URLs, so they can be cached as immutable.
     println!("cargo:rustc-env=REACH_GRAPHIQL_ASSETS_VERSION={:016x}", fnv1a64(&stamp));
     Ok(())
+}
+
+/// Installs the locked packages of `source` (its `package.json` and `package-lock.json`) in
+/// `work` with `npm ci`, unless `work` holds an install of the same bytes already; the stamp
+/// (manifest and lock) the install is keyed on.
+fn install(source: &Path, work: &Path) -> Result<Vec<u8>, String> {
+    let package_json = read(&source.join("package.json"))?;
+    let package_lock = read(&source.join("package-lock.json"))?;
+    let mut stamp = Vec::with_capacity(package_json.len() + package_lock.len() + 1);
+    stamp.extend_from_slice(&package_json);
+    stamp.push(0);
+    stamp.extend_from_slice(&package_lock);
+    let installed =
+        work.join("node_modules").is_dir() && fs::read(work.join(STAMP)).is_ok_and(|previous| previous == stamp);
+    if !installed {
+        fs::create_dir_all(work).map_err(|e| io_error("create", work, &e))?;
+        // A stale stamp must not survive a failed or interrupted install.
+        remove_if_present(&work.join(STAMP))?;
+        write(&work.join("package.json"), &package_json)?;
+        write(&work.join("package-lock.json"), &package_lock)?;
+        npm_ci(work)?;
+        write(&work.join(STAMP), &stamp)?;
+    }
+    Ok(stamp)
 }
 
 /// Runs `npm ci` in `dir`, turning a missing npm or a failed install into a clear message.

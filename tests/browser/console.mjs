@@ -4,16 +4,10 @@
 // second window signed in as Hanna follows a status change made in the first without a reload;
 // nothing is loaded from outside the server. `node console.mjs <base-url> <screenshot-dir>`;
 // prints one JSON line of what it saw, or fails.
-import { chromium } from 'playwright-core';
+import { launch } from './launch.mjs';
 
 const [base, shots] = process.argv.slice(2);
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  // No background traffic: this machine's network is closed.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const seen = {};
 const external = [];
 const errors = [];

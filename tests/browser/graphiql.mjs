@@ -1,16 +1,10 @@
 // GraphiQL's page in demo mode, in headless Chromium: before a token it says what to do; the
 // persona picker sets a token and says who you are; `Viewer` then runs and answers as that
 // persona. `node graphiql.mjs <base-url>`; prints one JSON line of what it saw, or fails.
-import { chromium } from 'playwright-core';
+import { launch } from './launch.mjs';
 
 const base = process.argv[2];
-const browser = await chromium.launch({
-  executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
-  headless: true,
-  // No background traffic: this machine's network is closed.
-  args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
-    '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-});
+const browser = await launch();
 const seen = {};
 try {
   const page = await browser.newPage();

@@ -39,3 +39,33 @@ pub async fn run(dir: &Path, script: &str, args: &[&str], env: &[(&str, &str)]) 
         .and_then(|line| serde_json::from_str(line).ok())
         .unwrap_or_else(|| panic!("no summary from {script}: {stdout}"))
 }
+
+/// Where Debian's Chromium is; the browser scripts drive it with playwright-core.
+const CHROMIUM: &str = "/usr/bin/chromium";
+
+/// Runs the browser script `script` (in `tests/browser`) against a server of its own that
+/// serves the demo directory on a fresh SQLite database, with the server's address and `args`;
+/// the script's summary. `None` where Chromium or the script's package is not installed (see
+/// [`ready_or_skip`]).
+pub async fn in_demo_browser(script: &str, args: &[&str]) -> Option<Value> {
+    use crate::harness::app::{Backend, fresh_database};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
+    let ready = dir.join("node_modules/playwright-core").is_dir() && Path::new(CHROMIUM).exists();
+    if !ready_or_skip(ready, "apt-get install chromium; npm ci --prefix tests/browser") {
+        return None;
+    }
+    let (settings, _guard) = fresh_database(&Backend::Sqlite).await;
+    let app =
+        (api::startup::Application::build(settings, true).await).unwrap_or_else(|e| panic!("the demo starts: {e}"));
+    let address = app.local_addr().unwrap_or_else(|e| panic!("the server's address: {e}"));
+    let base = format!("http://{address}");
+    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async {
+        let _ = rx.await;
+    }));
+    let args: Vec<&str> = std::iter::once(base.as_str()).chain(args.iter().copied()).collect();
+    let seen = run(&dir, script, &args, &[("CHROMIUM", CHROMIUM)]).await;
+    let _ = tx.send(());
+    let _ = running.await;
+    Some(seen)
+}

@@ -13,35 +13,14 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-
-use api::startup::Application;
-
-use crate::harness::{
-    app::{Backend, fresh_database},
-    node,
-};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
+use crate::harness::node;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hanna_keeps_her_numbers_and_status_in_the_console() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let ready = script.join("node_modules/playwright-core").is_dir() && Path::new(CHROMIUM).exists();
-    if !node::ready_or_skip(ready, "apt-get install chromium; npm ci --prefix tests/browser") {
-        return;
-    }
-    let (settings, _guard) = fresh_database(&Backend::Sqlite).await;
-    let app = Application::build(settings, true).await.expect("the demo starts");
-    let base = format!("http://{}", app.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
     let shots = std::env::var("REACH_CONSOLE_SCREENSHOTS").unwrap_or_default();
-    let seen = node::run(&script, "console.mjs", &[&base, &shots], &[("CHROMIUM", CHROMIUM)]).await;
-    let _ = tx.send(());
-    let _ = running.await;
+    let Some(seen) = node::in_demo_browser("console.mjs", &[&shots]).await else {
+        return;
+    };
 
     assert_eq!(seen["who"], "Hanna Holm · Contoso Nordic", "{seen}");
     let hint = seen["provisionedHint"].as_str().unwrap_or_default();

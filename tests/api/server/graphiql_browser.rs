@@ -10,34 +10,13 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
-use std::path::Path;
-
-use api::startup::Application;
-
-use crate::harness::{
-    app::{Backend, fresh_database},
-    node,
-};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
+use crate::harness::node;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_demo_persona_picker_works_in_a_browser() {
-    let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/browser");
-    let ready = script.join("node_modules/playwright-core").is_dir() && Path::new(CHROMIUM).exists();
-    if !node::ready_or_skip(ready, "apt-get install chromium; npm ci --prefix tests/browser") {
+    let Some(seen) = node::in_demo_browser("graphiql.mjs", &[]).await else {
         return;
-    }
-    let (settings, _guard) = fresh_database(&Backend::Sqlite).await;
-    let app = Application::build(settings, true).await.expect("the demo starts");
-    let base = format!("http://{}", app.local_addr().unwrap());
-    let (tx, rx) = tokio::sync::oneshot::channel::<()>();
-    let running = tokio::spawn(app.run_until(async {
-        let _ = rx.await;
-    }));
-    let seen = node::run(&script, "graphiql.mjs", &[&base], &[("CHROMIUM", CHROMIUM)]).await;
-    let _ = tx.send(());
-    let _ = running.await;
+    };
     let before = seen["beforeToken"].as_str().unwrap_or_default();
     assert!(
         before.contains("No token yet") && !before.contains("UNAUTHENTICATED"),
