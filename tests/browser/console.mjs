@@ -12,7 +12,7 @@ const seen = {};
 const external = [];
 const errors = [];
 
-async function signedIn(name) {
+async function signedIn(name, ready = 'table tbody tr') {
   const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
   const page = await context.newPage();
   page.on('request', (request) => {
@@ -29,7 +29,7 @@ async function signedIn(name) {
   await page.selectOption('#persona', persona.value);
   await page.getByRole('button', { name: 'Sign in as this persona' }).click();
   await page.waitForSelector('[data-testid=who]', { timeout: 20000 });
-  await page.waitForSelector('table tbody tr', { timeout: 20000 });
+  await page.waitForSelector(ready, { timeout: 20000 });
   return page;
 }
 
@@ -69,6 +69,30 @@ try {
     name, { timeout: 20000 });
   seen.live = { before, after: (await other.locator('[data-testid=active-status]').innerText()).trim(), expected: name };
   if (shots) await other.screenshot({ path: `${shots}/console-live-status.png`, fullPage: true });
+
+  // Connect for Mobile: a location Phone Manager sees the add-on's state and is offered no
+  // activation (M1); Dana Decider (Decision Maker) activates it through the dialog.
+  const lee = await signedIn('Lee Local', '[data-testid=mobility-state]');
+  seen.leeState = (await lee.locator('[data-testid=mobility-state]').innerText()).trim();
+  seen.leeOffered = await lee.getByRole('button', { name: 'Activate Connect for Mobile' }).count();
+  const dana = await signedIn('Dana Decider', '[data-testid=mobility-state]');
+  seen.danaBefore = (await dana.locator('[data-testid=mobility-state]').innerText()).trim();
+  await dana.getByRole('button', { name: 'Activate Connect for Mobile' }).click();
+  await dana.waitForSelector('#voicemailAccessNumber', { timeout: 20000 });
+  const activate = dana.getByRole('button', { name: 'Activate', exact: true });
+  seen.suggested = await dana.inputValue('#voicemailAccessNumber');
+  seen.offeredBeforeConfirm = await activate.isEnabled();
+  await dana.fill('#voicemailAccessNumber', '12');
+  await dana.check('#confirm-purchase');
+  await activate.click();
+  await dana.waitForSelector('#voicemailAccessNumber-error', { timeout: 20000 });
+  seen.voicemailError = (await dana.locator('#voicemailAccessNumber-error').innerText()).trim();
+  seen.stateAfterRefusal = (await dana.locator('[data-testid=mobility-state]').innerText()).trim();
+  if (shots) await dana.screenshot({ path: `${shots}/console-activate.png`, fullPage: true });
+  await dana.fill('#voicemailAccessNumber', seen.suggested);
+  await activate.click();
+  await dana.waitForFunction(() => /Support is completing/.test(document.querySelector('[data-testid=mobility-state]')?.textContent ?? ''), null, { timeout: 20000 });
+  seen.danaAfter = (await dana.locator('[data-testid=mobility-state]').innerText()).trim();
   seen.external = external;
   seen.errors = errors;
 } finally {

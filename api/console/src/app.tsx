@@ -5,6 +5,7 @@ import { ApiError, request } from './api';
 import { graphql } from './gql';
 import type { WhoAmIQuery } from './gql/graphql';
 import { MyScreen } from './me';
+import { ConnectForMobile } from './portal';
 import { SignIn } from './signin';
 
 const WhoAmI = graphql(`
@@ -14,6 +15,7 @@ const WhoAmI = graphql(`
       name
       account {
         name
+        platform
       }
       user {
         id
@@ -85,6 +87,9 @@ export function App() {
   }
 
   const roles = viewer.kind === 'SUPPORT' ? ['Support'] : viewer.roles.map(roleName);
+  const portal = viewer.account?.platform === 'MICLOUD_CONNECT' && viewer.roles.length > 0;
+  // M1: a Decision Maker or an account-wide Phone Manager activates the add-on.
+  const canActivate = viewer.roles.some((r) => r.role === 'DECISION_MAKER' || !r.location);
   return (
     <>
       <header class="bar">
@@ -99,10 +104,15 @@ export function App() {
         </button>
       </header>
       <main class="page">
-        {viewer.user ? (
+        {portal && <ConnectForMobile token={token} canActivate={canActivate} />}
+        {viewer.user && viewer.account?.platform === 'MX_ONE' && (
           <MyScreen token={token} userId={viewer.user.id} />
-        ) : (
+        )}
+        {viewer.kind === 'SUPPORT' && (
           <p>Support's screens (accounts, imports, platform sync) are reached through GraphiQL at /graphiql for now.</p>
+        )}
+        {viewer.kind === 'USER' && !portal && viewer.account?.platform !== 'MX_ONE' && (
+          <p>Nothing to manage here for you: your administrators keep your account's settings.</p>
         )}
       </main>
     </>

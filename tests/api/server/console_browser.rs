@@ -3,9 +3,13 @@
 //! persona picker signs her in and the header says who she is; My Numbers shows why her
 //! provisioned number is locked; a bad remote extension is refused with the error under its
 //! field and adds nothing, a good one is added; a second window follows a status change made in
-//! the first without a reload; and the page loads nothing from outside the server and logs no
-//! error. With `REACH_CONSOLE_SCREENSHOTS` naming a folder, the walk leaves its screenshots there
-//! (the README's come from this).
+//! the first without a reload. Then Connect for Mobile on Northwind: a location Phone Manager
+//! sees the add-on's state and is offered no activation (M1); Dana Decider opens the Activate
+//! dialog (the voicemail number suggested, Activate offered only once the purchase is
+//! confirmed), sees a bad voicemail number refused under its field with nothing changed, and
+//! activates, which leaves the add-on waiting for Support. The page loads nothing from outside
+//! the server and logs no error. With `REACH_CONSOLE_SCREENSHOTS` naming a folder, the walk
+//! leaves its screenshots there (the README's come from this).
 //!
 //! `.ci/run` installs Chromium and the script's package; elsewhere the test is skipped until
 //! both are there (`apt-get install chromium`, `npm ci --prefix tests/browser`), and in CI

@@ -1,0 +1,236 @@
+// Connect for Mobile in the Account Portal: the add-on's state, and its Activate dialog as the
+// manual has it (the voicemail access number suggested, an access number, the reverse-dial and
+// handover numbers filled only where the account has none yet, the email checkbox, then the
+// purchase confirmed). Activation leaves the add-on waiting for Support.
+import { useCallback, useEffect, useState } from 'preact/hooks';
+import { ApiError, request } from './api';
+import { graphql } from './gql';
+import type { MobilityAddonQuery, UserError } from './gql/graphql';
+
+const Addon = graphql(`
+  query MobilityAddon {
+    viewer {
+      account {
+        id
+        name
+        accessNumbers(first: 50) {
+          nodes {
+            id
+            number
+            label
+          }
+        }
+        mobility {
+          state
+          defaults {
+            voicemailAccessNumber
+            reverseDialNumber
+            handoverNumber
+          }
+          settings {
+            reverseDialNumber
+            handoverNumber
+            sendEmailNotification
+          }
+        }
+      }
+    }
+  }
+`);
+
+const Activate = graphql(`
+  mutation ActivateMobility($input: MobilityActivateInput!) {
+    mobilityActivate(input: $input) {
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`);
+
+type Account = NonNullable<MobilityAddonQuery['viewer']['account']>;
+type Errors = Pick<UserError, 'field' | 'message'>[];
+
+const STATES: Record<Account['mobility']['state'], string> = {
+  NOT_ACTIVATED: 'Not activated',
+  PENDING_SUPPORT: 'Activated: Support is completing the set-up. Contact Support to finish it.',
+  ACTIVE: 'Active',
+};
+
+/** `canActivate`: a Decision Maker or an account-wide Phone Manager (M1). */
+export function ConnectForMobile({ token, canActivate }: { token: string; canActivate: boolean }) {
+  const [account, setAccount] = useState<Account | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [open, setOpen] = useState(false);
+
+  const load = useCallback(() => {
+    request(token, Addon)
+      .then((data) => {
+        setAccount(data.viewer.account ?? null);
+        setError(null);
+      })
+      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : 'Loading failed.'));
+  }, [token]);
+  useEffect(load, [load]);
+
+  if (error) {
+    return (
+      <p role="alert" class="banner">
+        {error}
+      </p>
+    );
+  }
+  if (!account) return <p aria-busy="true">Loading…</p>;
+  const { state } = account.mobility;
+
+  return (
+    <section aria-labelledby="mobility">
+      <h2 id="mobility">Connect for Mobile</h2>
+      <p data-testid="mobility-state">
+        Add-on: <strong>{STATES[state]}</strong>
+      </p>
+      {state === 'NOT_ACTIVATED' && canActivate && !open && (
+        <button type="button" onClick={() => setOpen(true)}>
+          Activate Connect for Mobile
+        </button>
+      )}
+      {state === 'NOT_ACTIVATED' && open && (
+        <ActivateDialog
+          account={account}
+          onCancel={() => setOpen(false)}
+          onActivate={async (input) => {
+            const data = await request(token, Activate, { input });
+            const errors = data.mobilityActivate.userErrors;
+            if (errors.length === 0) {
+              setOpen(false);
+              load();
+            }
+            return errors;
+          }}
+        />
+      )}
+    </section>
+  );
+}
+
+interface Activation {
+  accountId: string;
+  confirmPurchase: boolean;
+  voicemailAccessNumber: string;
+  accessNumberId: string;
+  reverseDialNumber: string;
+  handoverNumber: string;
+  sendEmailNotification: boolean;
+}
+
+function ActivateDialog({
+  account,
+  onCancel,
+  onActivate,
+}: {
+  account: Account;
+  onCancel: () => void;
+  onActivate: (input: Activation) => Promise<Errors>;
+}) {
+  const { defaults, settings } = account.mobility;
+  const [value, setValue] = useState<Activation>({
+    accountId: account.id,
+    confirmPurchase: false,
+    voicemailAccessNumber: defaults.voicemailAccessNumber,
+    accessNumberId: account.accessNumbers.nodes[0]?.id ?? '',
+    // Filled only where the account has none yet: a stored number is kept.
+    reverseDialNumber: settings.reverseDialNumber ?? defaults.reverseDialNumber,
+    handoverNumber: settings.handoverNumber ?? defaults.handoverNumber,
+    sendEmailNotification: settings.sendEmailNotification,
+  });
+  const [errors, setErrors] = useState<Errors>([]);
+  const [busy, setBusy] = useState(false);
+  const at = (field: string) => errors.filter((e) => e.field?.at(-1) === field);
+  const fields = ['voicemailAccessNumber', 'accessNumberId', 'reverseDialNumber', 'handoverNumber'];
+  const other = errors.filter((e) => !fields.includes(e.field?.at(-1) ?? ''));
+  const text = (field: 'voicemailAccessNumber' | 'reverseDialNumber' | 'handoverNumber', label: string) => (
+    <div class="field">
+      <label for={field}>{label}</label>
+      <input
+        id={field}
+        inputMode="numeric"
+        value={value[field]}
+        onInput={(e) => setValue({ ...value, [field]: e.currentTarget.value })}
+      />
+      {at(field).map((e) => (
+        <p role="alert" class="error" id={`${field}-error`} key={e.message}>
+          {e.message}
+        </p>
+      ))}
+    </div>
+  );
+
+  return (
+    <form
+      class="card"
+      role="dialog"
+      aria-labelledby="activate-title"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setBusy(true);
+        try {
+          setErrors(await onActivate(value));
+        } catch (e) {
+          setErrors([{ field: null, message: e instanceof ApiError ? e.message : 'Activation failed.' }]);
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h3 id="activate-title">Activate Connect for Mobile for {account.name}</h3>
+      {text('voicemailAccessNumber', 'Voicemail access number')}
+      <div class="field">
+        <label for="accessNumberId">Access number</label>
+        <select
+          id="accessNumberId"
+          value={value.accessNumberId}
+          onChange={(e) => setValue({ ...value, accessNumberId: e.currentTarget.value })}
+        >
+          {account.accessNumbers.nodes.map((n) => (
+            <option key={n.id} value={n.id}>
+              {n.number} ({n.label})
+            </option>
+          ))}
+        </select>
+      </div>
+      {text('reverseDialNumber', 'Reverse dial number')}
+      {text('handoverNumber', 'Handover number')}
+      <label>
+        <input
+          type="checkbox"
+          checked={value.sendEmailNotification}
+          onChange={(e) => setValue({ ...value, sendEmailNotification: e.currentTarget.checked })}
+        />{' '}
+        Send email notification
+      </label>
+      <label>
+        <input
+          id="confirm-purchase"
+          type="checkbox"
+          checked={value.confirmPurchase}
+          onChange={(e) => setValue({ ...value, confirmPurchase: e.currentTarget.checked })}
+        />{' '}
+        I confirm the purchase of Connect for Mobile
+      </label>
+      {other.map((e) => (
+        <p role="alert" class="error" key={e.message}>
+          {e.message}
+        </p>
+      ))}
+      <div class="actions">
+        <button type="submit" disabled={!value.confirmPurchase || !value.accessNumberId || busy}>
+          Activate
+        </button>{' '}
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
