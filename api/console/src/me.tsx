@@ -4,7 +4,8 @@
 import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
 import { ApiError, request, subscribe, subscriptions } from './api';
 import { graphql } from './gql';
-import type { MyScreenQuery, UserError } from './gql/graphql';
+import { ErrorList, type Errors, Field, errorsOf } from './fields';
+import type { MyScreenQuery } from './gql/graphql';
 
 const Screen = graphql(`
   query MyScreen {
@@ -294,8 +295,6 @@ interface NewNumber {
   isRemoteExtension: boolean;
 }
 
-type Errors = Pick<UserError, 'field' | 'message'>[];
-
 function AddNumber({
   canAddRemoteExtension,
   onAdd,
@@ -306,8 +305,7 @@ function AddNumber({
   const empty: NewNumber = { label: '', number: '', isRemoteExtension: false };
   const [value, setValue] = useState<NewNumber>(empty);
   const [errors, setErrors] = useState<Errors>([]);
-  const at = (field: string) => errors.filter((e) => e.field?.[e.field.length - 1] === field);
-  const other = errors.filter((e) => !['label', 'number', 'isRemoteExtension'].includes(e.field?.at(-1) ?? ''));
+  const { at, other } = errorsOf(errors, ['label', 'number', 'isRemoteExtension']);
 
   return (
     <form
@@ -353,36 +351,8 @@ function AddNumber({
           )}
         </label>
       </Field>
-      {other.map((e) => (
-        <p role="alert" class="error" key={e.message}>
-          {e.message}
-        </p>
-      ))}
+      <ErrorList errors={other} />
       <button type="submit">Add Number</button>
     </form>
-  );
-}
-
-function Field({
-  id,
-  label,
-  errors,
-  children,
-}: {
-  id: string;
-  label: string;
-  errors: Errors;
-  children: preact.ComponentChildren;
-}) {
-  return (
-    <div class="field">
-      {label && <label for={id}>{label}</label>}
-      {children}
-      {errors.map((e) => (
-        <p role="alert" class="error" id={`${id}-error`} key={e.message}>
-          {e.message}
-        </p>
-      ))}
-    </div>
   );
 }

@@ -5,7 +5,8 @@
 import { useCallback, useEffect, useState } from 'preact/hooks';
 import { ApiError, request } from './api';
 import { graphql } from './gql';
-import type { MobilityAddonQuery, UserError } from './gql/graphql';
+import { ErrorList, type Errors, Field, errorsOf } from './fields';
+import type { MobilityAddonQuery } from './gql/graphql';
 
 const Addon = graphql(`
   query MobilityAddon {
@@ -50,7 +51,6 @@ const Activate = graphql(`
 `);
 
 type Account = NonNullable<MobilityAddonQuery['viewer']['account']>;
-type Errors = Pick<UserError, 'field' | 'message'>[];
 
 const STATES: Record<Account['mobility']['state'], string> = {
   NOT_ACTIVATED: 'Not activated',
@@ -146,24 +146,21 @@ function ActivateDialog({
   });
   const [errors, setErrors] = useState<Errors>([]);
   const [busy, setBusy] = useState(false);
-  const at = (field: string) => errors.filter((e) => e.field?.at(-1) === field);
-  const fields = ['voicemailAccessNumber', 'accessNumberId', 'reverseDialNumber', 'handoverNumber'];
-  const other = errors.filter((e) => !fields.includes(e.field?.at(-1) ?? ''));
+  const { at, other } = errorsOf(errors, [
+    'voicemailAccessNumber',
+    'accessNumberId',
+    'reverseDialNumber',
+    'handoverNumber',
+  ]);
   const text = (field: 'voicemailAccessNumber' | 'reverseDialNumber' | 'handoverNumber', label: string) => (
-    <div class="field">
-      <label for={field}>{label}</label>
+    <Field id={field} label={label} errors={at(field)}>
       <input
         id={field}
         inputMode="numeric"
         value={value[field]}
         onInput={(e) => setValue({ ...value, [field]: e.currentTarget.value })}
       />
-      {at(field).map((e) => (
-        <p role="alert" class="error" id={`${field}-error`} key={e.message}>
-          {e.message}
-        </p>
-      ))}
-    </div>
+    </Field>
   );
 
   return (
@@ -185,8 +182,7 @@ function ActivateDialog({
     >
       <h3 id="activate-title">Activate Connect for Mobile for {account.name}</h3>
       {text('voicemailAccessNumber', 'Voicemail access number')}
-      <div class="field">
-        <label for="accessNumberId">Access number</label>
+      <Field id="accessNumberId" label="Access number" errors={at('accessNumberId')}>
         <select
           id="accessNumberId"
           value={value.accessNumberId}
@@ -198,7 +194,7 @@ function ActivateDialog({
             </option>
           ))}
         </select>
-      </div>
+      </Field>
       {text('reverseDialNumber', 'Reverse dial number')}
       {text('handoverNumber', 'Handover number')}
       <label>
@@ -218,11 +214,7 @@ function ActivateDialog({
         />{' '}
         I confirm the purchase of Connect for Mobile
       </label>
-      {other.map((e) => (
-        <p role="alert" class="error" key={e.message}>
-          {e.message}
-        </p>
-      ))}
+      <ErrorList errors={other} />
       <div class="actions">
         <button type="submit" disabled={!value.confirmPurchase || !value.accessNumberId || busy}>
           Activate

@@ -1,0 +1,49 @@
+// A form's fields and the `userErrors` a mutation answers: each error under the field it names
+// (the last step of its `field` path), the rest above the form's buttons.
+import type { ComponentChildren } from 'preact';
+import type { UserError } from './gql/graphql';
+
+export type Errors = Pick<UserError, 'field' | 'message'>[];
+
+/** The errors about `field`, and those about none of `fields`. */
+export function errorsOf(errors: Errors, fields: string[]) {
+  const name = (e: Errors[number]) => e.field?.at(-1) ?? '';
+  return {
+    at: (field: string) => errors.filter((e) => name(e) === field),
+    other: errors.filter((e) => !fields.includes(name(e))),
+  };
+}
+
+/** Errors as alerts; `id` names the field they are about (`{id}-error`), when there is one. */
+export function ErrorList({ errors, id }: { errors: Errors; id?: string }) {
+  return (
+    <>
+      {errors.map((e) => (
+        <p role="alert" class="error" id={id && `${id}-error`} key={e.message}>
+          {e.message}
+        </p>
+      ))}
+    </>
+  );
+}
+
+/** A labelled field with its errors under it. */
+export function Field({
+  id,
+  label,
+  errors,
+  children,
+}: {
+  id: string;
+  label: string;
+  errors: Errors;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="field">
+      {label && <label for={id}>{label}</label>}
+      {children}
+      <ErrorList errors={errors} id={id} />
+    </div>
+  );
+}
