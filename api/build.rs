@@ -129,11 +129,7 @@ fn console() -> Result<(), String> {
         "pub const INDEX: &str = include_str!({:?});\n",
         dist.join("index.html")
     ));
-    let target = out_dir.join("console_assets.rs");
-    if fs::read_to_string(&target).ok().as_deref() != Some(listing.as_str()) {
-        write(&target, listing.as_bytes())?;
-    }
-    Ok(())
+    write_if_changed(&out_dir.join("console_assets.rs"), listing.as_bytes())
 }
 
 /// Copies the file or folder `from` to `to`.
@@ -156,12 +152,16 @@ fn copy_tree(from: &Path, to: &Path) -> Result<(), String> {
     }
 }
 
-/// Copies the file `from` to `to`, leaving `to` untouched when it holds the same bytes (so
-/// cargo sees no change to embed again).
+/// Copies the file `from` to `to`.
 fn copy_file(from: &Path, to: &Path) -> Result<(), String> {
-    let bytes = read(from)?;
-    if fs::read(to).ok().as_deref() != Some(bytes.as_slice()) {
-        write(to, &bytes)?;
+    write_if_changed(to, &read(from)?)
+}
+
+/// Writes `bytes` to `path`, leaving it untouched when it holds them already (so cargo sees no
+/// change to embed again).
+fn write_if_changed(path: &Path, bytes: &[u8]) -> Result<(), String> {
+    if fs::read(path).ok().as_deref() != Some(bytes) {
+        write(path, bytes)?;
     }
     Ok(())
 }

@@ -45,10 +45,7 @@ pub fn router<S: Clone + Send + Sync + 'static>(options: &GraphiqlOptions) -> Ro
 
 /// The built page with the options block in place of its mark.
 fn render(options: &GraphiqlOptions) -> String {
-    let personas: Vec<serde_json::Value> = (options.personas.iter())
-        .map(|(who, token)| serde_json::json!({ "who": who, "token": token }))
-        .collect();
-    let settings = serde_json::json!({ "endpoint": options.endpoint, "personas": personas });
+    let settings = serde_json::json!({ "endpoint": options.endpoint, "personas": options.personas_json() });
     let block = format!(
         r#"<script type="application/json" id="reach-console-options">{}</script>"#,
         json_for_html(&settings)

@@ -32,6 +32,15 @@ pub struct GraphiqlOptions {
     pub personas: Vec<(String, String)>,
 }
 
+impl GraphiqlOptions {
+    /// The personas as the pages' scripts read them: `[{"who": …, "token": …}]`.
+    pub(crate) fn personas_json(&self) -> serde_json::Value {
+        (self.personas.iter())
+            .map(|(who, token)| serde_json::json!({ "who": who, "token": token }))
+            .collect()
+    }
+}
+
 /// Routes: GET / and GET /graphiql (the page), GET /graphiql/assets/{file} (embedded JS/CSS with
 /// correct content types, long cache headers, and 404 for unknown files).
 pub fn router<S: Clone + Send + Sync + 'static>(options: GraphiqlOptions) -> Router<S> {
@@ -136,12 +145,7 @@ impl Page {
             settings.insert("variables".into(), variables.clone().into());
         }
         if !options.personas.is_empty() {
-            let personas = options
-                .personas
-                .iter()
-                .map(|(who, token)| serde_json::json!({ "who": who, "token": token }))
-                .collect();
-            settings.insert("personas".into(), serde_json::Value::Array(personas));
+            settings.insert("personas".into(), options.personas_json());
         }
         let settings = json_for_html(&serde_json::Value::Object(settings));
 

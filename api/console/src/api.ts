@@ -1,6 +1,7 @@
 // The console speaks only the public GraphQL API: queries and mutations over POST /graphql,
 // subscriptions over graphql-ws on the same address, each with the signed-in token.
 import { createClient, type Client } from 'graphql-ws';
+import { useCallback, useEffect, useState } from 'preact/hooks';
 import type { TypedDocumentString } from './gql/graphql';
 
 /** A demo persona the server offers (demo mode only). */
@@ -98,4 +99,20 @@ export function subscribe<R, V>(
       complete: () => undefined,
     },
   );
+}
+
+/** The answer to `doc` for `token`, read when the component mounts and again on `reload`. */
+export function useQuery<R, V>(token: string, doc: TypedDocumentString<R, V>) {
+  const [data, setData] = useState<R | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const reload = useCallback(() => {
+    request(token, doc)
+      .then((answer) => {
+        setData(answer);
+        setError(null);
+      })
+      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : 'Loading failed.'));
+  }, [token, doc]);
+  useEffect(reload, [reload]);
+  return { data, error, reload };
 }

@@ -1,8 +1,8 @@
 // My Numbers and Manage Status: a user's numbers (with why a field is locked) and statuses,
 // adding and deleting numbers and picking the active status; the page follows the user's
 // changes live, whichever browser or client makes them.
-import { useCallback, useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, request, subscribe, subscriptions } from './api';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { ApiError, request, subscribe, subscriptions, useQuery } from './api';
 import { graphql } from './gql';
 import { ErrorList, type Errors, Field, errorsOf } from './fields';
 import type { MyScreenQuery } from './gql/graphql';
@@ -117,19 +117,11 @@ const ORIGINS: Record<Number['origin'], string> = {
 };
 
 export function MyScreen({ token, userId }: { token: string; userId: string }) {
-  const [me, setMe] = useState<Me | null>(null);
-  const [error, setError] = useState<string | null>(null);
-
-  const load = useCallback(() => {
-    request(token, Screen)
-      .then((data) => {
-        setMe(data.me ?? null);
-        setError(null);
-      })
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : 'Loading failed.'));
-  }, [token]);
-
-  useEffect(load, [load]);
+  const { data, error: loadError, reload: load } = useQuery(token, Screen);
+  const me = data?.me ?? null;
+  // What the last change was refused for; the screen's reload does not clear it.
+  const [refused, setRefused] = useState<string | null>(null);
+  const error = refused ?? loadError;
 
   // Live: any change to the user's numbers or active status reloads the screen.
   const client = useMemo(() => subscriptions(token), [token]);
@@ -146,9 +138,9 @@ export function MyScreen({ token, userId }: { token: string; userId: string }) {
 
   const run = async (work: () => Promise<string | null>) => {
     try {
-      setError(await work());
+      setRefused(await work());
     } catch (e) {
-      setError(e instanceof ApiError ? e.message : 'The change failed.');
+      setRefused(e instanceof ApiError ? e.message : 'The change failed.');
     }
     load();
   };

@@ -2,8 +2,8 @@
 // manual has it (the voicemail access number suggested, an access number, the reverse-dial and
 // handover numbers filled only where the account has none yet, the email checkbox, then the
 // purchase confirmed). Activation leaves the add-on waiting for Support.
-import { useCallback, useEffect, useState } from 'preact/hooks';
-import { ApiError, request } from './api';
+import { useState } from 'preact/hooks';
+import { ApiError, request, useQuery } from './api';
 import { graphql } from './gql';
 import { ErrorList, type Errors, Field, errorsOf } from './fields';
 import type { MobilityAddonQuery } from './gql/graphql';
@@ -60,19 +60,9 @@ const STATES: Record<Account['mobility']['state'], string> = {
 
 /** `canActivate`: a Decision Maker or an account-wide Phone Manager (M1). */
 export function ConnectForMobile({ token, canActivate }: { token: string; canActivate: boolean }) {
-  const [account, setAccount] = useState<Account | null>(null);
-  const [error, setError] = useState<string | null>(null);
+  const { data, error, reload: load } = useQuery(token, Addon);
+  const account = data?.viewer.account ?? null;
   const [open, setOpen] = useState(false);
-
-  const load = useCallback(() => {
-    request(token, Addon)
-      .then((data) => {
-        setAccount(data.viewer.account ?? null);
-        setError(null);
-      })
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : 'Loading failed.'));
-  }, [token]);
-  useEffect(load, [load]);
 
   if (error) {
     return (
