@@ -15,7 +15,7 @@ use std::time::Duration;
 use mail_parser::{Message, MessageParser};
 use mailin::{Action, Handler, Response, SessionBuilder, response::OK};
 use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::{TcpListener, TcpSocket, TcpStream};
 use tokio::sync::{oneshot, watch};
 use tokio::task::{JoinHandle, JoinSet};
 use tokio::time::{Instant, sleep};
@@ -29,7 +29,17 @@ const LOCALHOST: IpAddr = IpAddr::V4(Ipv4Addr::LOCALHOST);
 pub struct SmtpSink {
     port: u16,
     shared: Arc<Shared>,
-    control: Arc<tokio::sync::Mutex<Option<Running>>>,
+    control: Arc<tokio::sync::Mutex<Port>>,
+}
+
+// The sink's port: listening, or held while "down" (bound, not listening: connections are
+// refused, and no other socket on this machine can take the port in the meantime).
+#[derive(Default)]
+enum Port {
+    Listening(Running),
+    Held(TcpSocket),
+    #[default]
+    Free,
 }
 
 /// How the sink answers; replace it with [`SmtpSink::set_behaviour`].
@@ -87,14 +97,19 @@ impl SmtpSink {
     pub async fn start() -> SmtpSink {
         let (listener, port) = bind_any().await;
         let sink = SmtpSink::new(port);
-        *sink.control.lock().await = Some(sink.spawn(listener));
+        *sink.control.lock().await = Port::Listening(sink.spawn(listener));
         sink
     }
 
-    /// Picks a free port but does NOT listen yet (the server is "down": connections are refused).
-    /// Call [`SmtpSink::resume`] to bring it up.
+    /// Takes a free port but does NOT listen yet (the server is "down": connections are refused).
+    /// The port stays bound, so no other test's socket can take it before
+    /// [`SmtpSink::resume`] brings the server up.
     pub async fn reserve() -> SmtpSink {
-        SmtpSink::new(bind_any().await.1)
+        let socket = hold((LOCALHOST, 0).into()).expect("smtp sink: cannot bind 127.0.0.1:0");
+        let port = socket.local_addr().expect("smtp sink: no local address").port();
+        let sink = SmtpSink::new(port);
+        *sink.control.lock().await = Port::Held(socket);
+        sink
     }
 
     /// The TCP port the sink uses (whether or not it is listening right now).
@@ -107,37 +122,51 @@ impl SmtpSink {
         format!("smtp://127.0.0.1:{}", self.port)
     }
 
-    /// Stops listening and drops every open connection; returns once all are closed.
+    /// Stops listening and drops every open connection; returns once all are closed. The port
+    /// stays held (bound, refusing connections) until [`SmtpSink::resume`].
     pub async fn stop(&self) {
         let mut control = self.control.lock().await;
-        if let Some(Running { stop, task }) = control.take() {
+        if !matches!(*control, Port::Listening(_)) {
+            return;
+        }
+        if let Port::Listening(Running { stop, task }) = std::mem::take(&mut *control) {
             // An error means the accept loop already ended; either way we wait for it.
             let _ = stop.send(());
             let _ = task.await;
+            // The listener is closed; held again at once (a failure leaves the port free and
+            // `resume` binds it anew).
+            if let Ok(socket) = hold((LOCALHOST, self.port).into()) {
+                *control = Port::Held(socket);
+            }
         }
     }
 
-    /// Listens again on the same port, retrying the bind for up to ~5 s if the port is busy.
-    /// Does nothing if the sink is already listening.
+    /// Listens again on the same port. Does nothing if the sink is already listening.
     ///
     /// # Panics
-    /// If the port cannot be bound within that time.
+    /// If the port was not held and cannot be bound within ~5 s.
     pub async fn resume(&self) {
         let mut control = self.control.lock().await;
-        if control.is_some() {
-            return;
-        }
-        let deadline = Instant::now() + Duration::from_secs(5);
-        let listener = loop {
-            match TcpListener::bind((LOCALHOST, self.port)).await {
-                Ok(listener) => break listener,
-                Err(e) if Instant::now() >= deadline => {
-                    panic!("smtp sink: cannot listen on port {} again: {e}", self.port)
+        let listener = match std::mem::take(&mut *control) {
+            Port::Listening(running) => {
+                *control = Port::Listening(running);
+                return;
+            }
+            Port::Held(socket) => socket.listen(1024).expect("smtp sink: cannot listen on its held port"),
+            Port::Free => {
+                let deadline = Instant::now() + Duration::from_secs(5);
+                loop {
+                    match TcpListener::bind((LOCALHOST, self.port)).await {
+                        Ok(listener) => break listener,
+                        Err(e) if Instant::now() >= deadline => {
+                            panic!("smtp sink: cannot listen on port {} again: {e}", self.port)
+                        }
+                        Err(_) => sleep(Duration::from_millis(50)).await,
+                    }
                 }
-                Err(_) => sleep(Duration::from_millis(50)).await,
             }
         };
-        *control = Some(self.spawn(listener));
+        *control = Port::Listening(self.spawn(listener));
     }
 
     /// Replaces the behaviour for following commands.
@@ -235,6 +264,15 @@ impl Received {
     fn parsed(&self) -> Option<Message<'_>> {
         MessageParser::default().parse(self.raw.as_bytes())
     }
+}
+
+/// A socket bound to `addr` and not listening: the port is taken, connections to it are refused.
+/// `SO_REUSEADDR` lets it take a port whose old connections linger in `TIME_WAIT`.
+fn hold(addr: std::net::SocketAddr) -> io::Result<TcpSocket> {
+    let socket = TcpSocket::new_v4()?;
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    Ok(socket)
 }
 
 async fn bind_any() -> (TcpListener, u16) {
