@@ -105,8 +105,7 @@ impl SmtpSink {
     /// The port stays bound, so no other test's socket can take it before
     /// [`SmtpSink::resume`] brings the server up.
     pub async fn reserve() -> SmtpSink {
-        let socket = hold((LOCALHOST, 0).into()).expect("smtp sink: cannot bind 127.0.0.1:0");
-        let port = socket.local_addr().expect("smtp sink: no local address").port();
+        let (socket, port) = closed_port();
         let sink = SmtpSink::new(port);
         *sink.control.lock().await = Port::Held(socket);
         sink
@@ -268,11 +267,19 @@ impl Received {
 
 /// A socket bound to `addr` and not listening: the port is taken, connections to it are refused.
 /// `SO_REUSEADDR` lets it take a port whose old connections linger in `TIME_WAIT`.
-fn hold(addr: std::net::SocketAddr) -> io::Result<TcpSocket> {
+pub fn hold(addr: std::net::SocketAddr) -> io::Result<TcpSocket> {
     let socket = TcpSocket::new_v4()?;
     socket.set_reuseaddr(true)?;
     socket.bind(addr)?;
     Ok(socket)
+}
+
+/// A port on 127.0.0.1 where nothing listens, held for as long as the socket lives (a port bound
+/// and dropped at once could be taken by another test's server before it is used).
+pub fn closed_port() -> (TcpSocket, u16) {
+    let socket = hold((LOCALHOST, 0).into()).expect("cannot bind 127.0.0.1:0");
+    let port = socket.local_addr().expect("no local address").port();
+    (socket, port)
 }
 
 async fn bind_any() -> (TcpListener, u16) {

@@ -175,10 +175,8 @@ async fn e3_slow_garbage_and_truncated_answers_are_typed_errors() {
     assert_eq!(c.create(&new).await.unwrap_err(), PlatformError::Malformed);
 
     // Nobody listening: unreachable, transient.
-    let closed = {
-        let l = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-        format!("http://{}", l.local_addr().unwrap())
-    };
+    let (_held, port) = crate::harness::smtp_sink::closed_port();
+    let closed = format!("http://127.0.0.1:{port}");
     let gone = HttpConnector::new(&closed, SecretString::from(TOKEN), "acme", settings()).unwrap();
     let err = gone.list(None, 10).await.unwrap_err();
     assert!(err == PlatformError::Unreachable && err.is_transient(), "{err:?}");

@@ -200,9 +200,7 @@ async fn webhooks_retry_5xx_429_and_a_dead_endpoint(backend: Backend) {
     assert_eq!(d["attempts"], 3);
 
     // A dead endpoint (nothing listens): attempted again, and shown failing meanwhile.
-    let dead = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
-    let port = dead.local_addr().unwrap().port();
-    drop(dead);
+    let (_dead, port) = crate::harness::smtp_sink::closed_port();
     let (id, _) = register(
         &app,
         &app.token(t.dm),
