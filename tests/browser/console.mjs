@@ -2,36 +2,13 @@
 // sign in with the persona picker; My Numbers shows a provisioned number's lock as an "i" hint;
 // a bad remote extension is refused with the error next to its field, a good one is added; a
 // second window signed in as Hanna follows a status change made in the first without a reload;
-// nothing is loaded from outside the server. `node console.mjs <base-url> <screenshot-dir>`;
-// prints one JSON line of what it saw, or fails.
-import { launch } from './launch.mjs';
+// nothing is loaded from outside the server. The Account Portal's walk is portal.mjs.
+// `node console.mjs <base-url> <screenshot-dir>`; prints one JSON line of what it saw, or fails.
+import { session } from './console-session.mjs';
 
 const [base, shots] = process.argv.slice(2);
-const browser = await launch();
+const { browser, external, errors, signedIn } = await session(base);
 const seen = {};
-const external = [];
-const errors = [];
-
-async function signedIn(name, ready = 'table tbody tr') {
-  const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
-  const page = await context.newPage();
-  page.on('request', (request) => {
-    const url = request.url();
-    if (!url.startsWith(base) && !url.startsWith(base.replace('http', 'ws')) && !url.startsWith('data:')) external.push(url);
-  });
-  page.on('pageerror', (e) => errors.push(String(e)));
-  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
-  await page.goto(`${base}/console`);
-  await page.waitForSelector('#persona', { timeout: 20000 });
-  const options = await page.$$eval('#persona option', (os) => os.map((o) => ({ value: o.value, text: o.textContent })));
-  const persona = options.find((o) => o.text.startsWith(name));
-  if (!persona) throw new Error(`no ${name} among ${JSON.stringify(options.map((o) => o.text))}`);
-  await page.selectOption('#persona', persona.value);
-  await page.getByRole('button', { name: 'Sign in as this persona' }).click();
-  await page.waitForSelector('[data-testid=who]', { timeout: 20000 });
-  await page.waitForSelector(ready, { timeout: 20000 });
-  return page;
-}
 
 try {
   const page = await signedIn('Hanna Holm');
@@ -70,29 +47,6 @@ try {
   seen.live = { before, after: (await other.locator('[data-testid=active-status]').innerText()).trim(), expected: name };
   if (shots) await other.screenshot({ path: `${shots}/console-live-status.png`, fullPage: true });
 
-  // Connect for Mobile: a location Phone Manager sees the add-on's state and is offered no
-  // activation (M1); Dana Decider (Decision Maker) activates it through the dialog.
-  const lee = await signedIn('Lee Local', '[data-testid=mobility-state]');
-  seen.leeState = (await lee.locator('[data-testid=mobility-state]').innerText()).trim();
-  seen.leeOffered = await lee.getByRole('button', { name: 'Activate Connect for Mobile' }).count();
-  const dana = await signedIn('Dana Decider', '[data-testid=mobility-state]');
-  seen.danaBefore = (await dana.locator('[data-testid=mobility-state]').innerText()).trim();
-  await dana.getByRole('button', { name: 'Activate Connect for Mobile' }).click();
-  await dana.waitForSelector('#voicemailAccessNumber', { timeout: 20000 });
-  const activate = dana.getByRole('button', { name: 'Activate', exact: true });
-  seen.suggested = await dana.inputValue('#voicemailAccessNumber');
-  seen.offeredBeforeConfirm = await activate.isEnabled();
-  await dana.fill('#voicemailAccessNumber', '12');
-  await dana.check('#confirm-purchase');
-  await activate.click();
-  await dana.waitForSelector('#voicemailAccessNumber-error', { timeout: 20000 });
-  seen.voicemailError = (await dana.locator('#voicemailAccessNumber-error').innerText()).trim();
-  seen.stateAfterRefusal = (await dana.locator('[data-testid=mobility-state]').innerText()).trim();
-  if (shots) await dana.screenshot({ path: `${shots}/console-activate.png`, fullPage: true });
-  await dana.fill('#voicemailAccessNumber', seen.suggested);
-  await activate.click();
-  await dana.waitForFunction(() => /Support is completing/.test(document.querySelector('[data-testid=mobility-state]')?.textContent ?? ''), null, { timeout: 20000 });
-  seen.danaAfter = (await dana.locator('[data-testid=mobility-state]').innerText()).trim();
   seen.external = external;
   seen.errors = errors;
 } finally {

@@ -1,7 +1,7 @@
 // The console speaks only the public GraphQL API: queries and mutations over POST /graphql,
 // subscriptions over graphql-ws on the same address, each with the signed-in token.
 import { createClient, type Client } from 'graphql-ws';
-import { useCallback, useEffect, useState } from 'preact/hooks';
+import { useCallback, useEffect, useRef, useState } from 'preact/hooks';
 import type { TypedDocumentString } from './gql/graphql';
 
 /** A demo persona the server offers (demo mode only). */
@@ -101,18 +101,37 @@ export function subscribe<R, V>(
   );
 }
 
-/** The answer to `doc` for `token`, read when the component mounts and again on `reload`. */
-export function useQuery<R, V>(token: string, doc: TypedDocumentString<R, V>) {
+/** The answer to `doc` with `variables` for `token`, read when the component mounts, again
+ * whenever the variables change (an answer that arrives after a newer request started is
+ * dropped) and on `reload`. The last answer stays shown while the next one loads. */
+export function useQuery<R, V>(token: string, doc: TypedDocumentString<R, V>, variables?: V) {
   const [data, setData] = useState<R | null>(null);
   const [error, setError] = useState<string | null>(null);
+  const latest = useRef(0);
+  const key = JSON.stringify(variables ?? null);
   const reload = useCallback(() => {
-    request(token, doc)
+    const mine = ++latest.current;
+    request(token, doc, JSON.parse(key) as V)
       .then((answer) => {
+        if (mine !== latest.current) return;
         setData(answer);
         setError(null);
       })
-      .catch((e: unknown) => setError(e instanceof ApiError ? e.message : 'Loading failed.'));
-  }, [token, doc]);
+      .catch((e: unknown) => {
+        if (mine !== latest.current) return;
+        setError(e instanceof ApiError ? e.message : 'Loading failed.');
+      });
+  }, [token, doc, key]);
   useEffect(reload, [reload]);
   return { data, error, reload };
+}
+
+/** `value`, once it has stopped changing for `ms` (a search box's text, for example). */
+export function useSettled<T>(value: T, ms = 250): T {
+  const [settled, setSettled] = useState(value);
+  useEffect(() => {
+    const timer = setTimeout(() => setSettled(value), ms);
+    return () => clearTimeout(timer);
+  }, [value, ms]);
+  return settled;
 }

@@ -7,6 +7,7 @@ import type { WhoAmIQuery } from './gql/graphql';
 import { MyScreen } from './me';
 import { ConnectForMobile } from './portal';
 import { SignIn } from './signin';
+import { SupportScreen } from './support';
 
 const WhoAmI = graphql(`
   query WhoAmI {
@@ -14,6 +15,7 @@ const WhoAmI = graphql(`
       kind
       name
       account {
+        id
         name
         platform
       }
@@ -104,13 +106,17 @@ export function App() {
         </button>
       </header>
       <main class="page">
-        {portal && <ConnectForMobile token={token} canActivate={canActivate} />}
+        {portal && viewer.account && (
+          <ConnectForMobile
+            token={token}
+            accountId={viewer.account.id}
+            powers={{ support: false, accountWide: canActivate }}
+          />
+        )}
         {viewer.user && viewer.account?.platform === 'MX_ONE' && (
           <MyScreen token={token} userId={viewer.user.id} />
         )}
-        {viewer.kind === 'SUPPORT' && (
-          <p>Support's screens (accounts, imports, platform sync) are reached through GraphiQL at /graphiql for now.</p>
-        )}
+        {viewer.kind === 'SUPPORT' && <SupportScreen token={token} />}
         {viewer.kind === 'USER' && !portal && viewer.account?.platform !== 'MX_ONE' && (
           <p>Nothing to manage here for you: your administrators keep your account's settings.</p>
         )}

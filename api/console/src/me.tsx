@@ -226,7 +226,7 @@ function Numbers({ me, onDelete }: { me: Me; onDelete: (id: string) => void }) {
   return (
     <section aria-labelledby="numbers">
       <h2 id="numbers">My Numbers</h2>
-      <table>
+      <table class="numbers">
         <thead>
           <tr>
             <th scope="col">Label</th>

@@ -1,38 +1,38 @@
 // Connect for Mobile in the Account Portal: the add-on's state, and its Activate dialog as the
 // manual has it (the voicemail access number suggested, an access number, the reverse-dial and
 // handover numbers filled only where the account has none yet, the email checkbox, then the
-// purchase confirmed). Activation leaves the add-on waiting for Support.
+// purchase confirmed). Activation leaves the add-on waiting for Support, who completes it here;
+// then the Settings dialog and the users page.
 import { useState } from 'preact/hooks';
 import { ApiError, request, useQuery } from './api';
 import { graphql } from './gql';
 import { ErrorList, type Errors, Field, errorsOf } from './fields';
 import type { MobilityAddonQuery } from './gql/graphql';
+import { SettingsDialog } from './settings';
+import { MobilityUsers } from './users';
 
 const Addon = graphql(`
-  query MobilityAddon {
-    viewer {
-      account {
-        id
-        name
-        accessNumbers(first: 50) {
-          nodes {
-            id
-            number
-            label
-          }
+  query MobilityAddon($id: ID!) {
+    account(id: $id) {
+      id
+      name
+      extensionLength
+      accessNumbers(first: 50) {
+        nodes {
+          id
+          number
+          label
         }
-        mobility {
-          state
-          defaults {
-            voicemailAccessNumber
-            reverseDialNumber
-            handoverNumber
-          }
-          settings {
-            reverseDialNumber
-            handoverNumber
-            sendEmailNotification
-          }
+      }
+      mobility {
+        state
+        defaults {
+          voicemailAccessNumber
+          reverseDialNumber
+          handoverNumber
+        }
+        settings {
+          ...Settings
         }
       }
     }
@@ -50,7 +50,18 @@ const Activate = graphql(`
   }
 `);
 
-type Account = NonNullable<MobilityAddonQuery['viewer']['account']>;
+const Complete = graphql(`
+  mutation CompleteMobility($input: MobilityActivationCompleteInput!) {
+    mobilityActivationComplete(input: $input) {
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`);
+
+export type Account = NonNullable<MobilityAddonQuery['account']>;
 
 const STATES: Record<Account['mobility']['state'], string> = {
   NOT_ACTIVATED: 'Not activated',
@@ -58,11 +69,20 @@ const STATES: Record<Account['mobility']['state'], string> = {
   ACTIVE: 'Active',
 };
 
-/** `canActivate`: a Decision Maker or an account-wide Phone Manager (M1). */
-export function ConnectForMobile({ token, canActivate }: { token: string; canActivate: boolean }) {
-  const { data, error, reload: load } = useQuery(token, Addon);
-  const account = data?.viewer.account ?? null;
-  const [open, setOpen] = useState(false);
+/** What the signed-in person may do with the add-on. */
+export interface Powers {
+  /** Support. */
+  support: boolean;
+  /** Support, a Decision Maker or an account-wide Phone Manager (M1, M5). */
+  accountWide: boolean;
+}
+
+/** The add-on of account `accountId`: its state, Activate, Support's completion, the
+ * Settings dialog and, once active, the users page. */
+export function ConnectForMobile({ token, accountId, powers }: { token: string; accountId: string; powers: Powers }) {
+  const { data, error, reload: load } = useQuery(token, Addon, { id: accountId });
+  const account = data?.account ?? null;
+  const [open, setOpen] = useState<'activate' | 'settings' | null>(null);
 
   if (error) {
     return (
@@ -71,36 +91,108 @@ export function ConnectForMobile({ token, canActivate }: { token: string; canAct
       </p>
     );
   }
-  if (!account) return <p aria-busy="true">Loading…</p>;
+  if (!data) return <p aria-busy="true">Loading…</p>;
+  if (!account) return <p class="banner">This account is not visible to you.</p>;
   const { state } = account.mobility;
 
   return (
-    <section aria-labelledby="mobility">
-      <h2 id="mobility">Connect for Mobile</h2>
-      <p data-testid="mobility-state">
-        Add-on: <strong>{STATES[state]}</strong>
-      </p>
-      {state === 'NOT_ACTIVATED' && canActivate && !open && (
-        <button type="button" onClick={() => setOpen(true)}>
-          Activate Connect for Mobile
-        </button>
+    <>
+      <section aria-labelledby="mobility">
+        <h2 id="mobility">Connect for Mobile</h2>
+        <p data-testid="mobility-state">
+          Add-on: <strong>{STATES[state]}</strong>
+        </p>
+        {state === 'NOT_ACTIVATED' && powers.accountWide && open !== 'activate' && (
+          <button type="button" onClick={() => setOpen('activate')}>
+            Activate Connect for Mobile
+          </button>
+        )}
+        {state !== 'NOT_ACTIVATED' && open !== 'settings' && (
+          <button type="button" onClick={() => setOpen('settings')}>
+            Settings
+          </button>
+        )}
+        {state === 'NOT_ACTIVATED' && open === 'activate' && (
+          <ActivateDialog
+            account={account}
+            onCancel={() => setOpen(null)}
+            onActivate={async (input) => {
+              const data = await request(token, Activate, { input });
+              const errors = data.mobilityActivate.userErrors;
+              if (errors.length === 0) {
+                setOpen(null);
+                load();
+              }
+              return errors;
+            }}
+          />
+        )}
+        {state === 'PENDING_SUPPORT' && powers.support && (
+          <CompleteForm
+            onComplete={async (router, group) => {
+              const data = await request(token, Complete, {
+                input: { accountId, mobilityRouter: router, groupName: group },
+              });
+              const errors = data.mobilityActivationComplete.userErrors;
+              if (errors.length === 0) load();
+              return errors;
+            }}
+          />
+        )}
+        {state !== 'NOT_ACTIVATED' && open === 'settings' && (
+          <SettingsDialog
+            token={token}
+            accountId={accountId}
+            accessNumbers={account.accessNumbers.nodes}
+            settings={account.mobility.settings}
+            powers={powers}
+            onClose={() => setOpen(null)}
+            onChanged={load}
+          />
+        )}
+      </section>
+      {state === 'ACTIVE' && (
+        <MobilityUsers token={token} accountId={accountId} extensionLength={account.extensionLength ?? null} />
       )}
-      {state === 'NOT_ACTIVATED' && open && (
-        <ActivateDialog
-          account={account}
-          onCancel={() => setOpen(false)}
-          onActivate={async (input) => {
-            const data = await request(token, Activate, { input });
-            const errors = data.mobilityActivate.userErrors;
-            if (errors.length === 0) {
-              setOpen(false);
-              load();
-            }
-            return errors;
-          }}
-        />
-      )}
-    </section>
+    </>
+  );
+}
+
+/** Support finishes the set-up on the Mobility Router (M3). */
+function CompleteForm({ onComplete }: { onComplete: (router: string, group: string) => Promise<Errors> }) {
+  const [router, setRouter] = useState('');
+  const [group, setGroup] = useState('');
+  const [errors, setErrors] = useState<Errors>([]);
+  const [busy, setBusy] = useState(false);
+  const { at, other } = errorsOf(errors, ['mobilityRouter', 'groupName']);
+  return (
+    <form
+      class="card"
+      aria-labelledby="complete-title"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setBusy(true);
+        try {
+          setErrors(await onComplete(router, group));
+        } catch (e) {
+          setErrors([{ field: null, message: e instanceof ApiError ? e.message : 'Completing failed.' }]);
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h3 id="complete-title">Complete the set-up</h3>
+      <Field id="mobilityRouter" label="Mobility Router" errors={at('mobilityRouter')}>
+        <input id="mobilityRouter" value={router} onInput={(e) => setRouter(e.currentTarget.value)} />
+      </Field>
+      <Field id="groupName" label="Group name" errors={at('groupName')}>
+        <input id="groupName" value={group} onInput={(e) => setGroup(e.currentTarget.value)} />
+      </Field>
+      <ErrorList errors={other} />
+      <button type="submit" disabled={busy}>
+        Complete set-up
+      </button>
+    </form>
   );
 }
 

@@ -3,13 +3,10 @@
 //! persona picker signs her in and the header says who she is; My Numbers shows why her
 //! provisioned number is locked; a bad remote extension is refused with the error under its
 //! field and adds nothing, a good one is added; a second window follows a status change made in
-//! the first without a reload. Then Connect for Mobile on Northwind: a location Phone Manager
-//! sees the add-on's state and is offered no activation (M1); Dana Decider opens the Activate
-//! dialog (the voicemail number suggested, Activate offered only once the purchase is
-//! confirmed), sees a bad voicemail number refused under its field with nothing changed, and
-//! activates, which leaves the add-on waiting for Support. The page loads nothing from outside
-//! the server and logs no error. With `REACH_CONSOLE_SCREENSHOTS` naming a folder, the walk
-//! leaves its screenshots there (the README's come from this).
+//! the first without a reload. Then the Account Portal's Connect for Mobile walk on Northwind
+//! (`tests/browser/portal.mjs`; what it checks is on its test below). The pages load nothing
+//! from outside the server and log no error. With `REACH_CONSOLE_SCREENSHOTS` naming a folder,
+//! the walks leave their screenshots there (the README's come from this).
 //!
 //! `.ci/run` installs Chromium and the script's package; elsewhere the test is skipped until
 //! both are there (`apt-get install chromium`, `npm ci --prefix tests/browser`), and in CI
@@ -46,6 +43,102 @@ async fn hanna_keeps_her_numbers_and_status_in_the_console() {
             .contains(live["expected"].as_str().unwrap()),
         "the second window shows the new status: {seen}"
     );
+    assert_eq!(
+        seen["external"],
+        serde_json::json!([]),
+        "nothing from elsewhere: {seen}"
+    );
+    assert_eq!(seen["errors"], serde_json::json!([]), "no error in the page: {seen}");
+}
+
+/// The whole Connect for Mobile walk on a fresh demo, as the manuals' people do it:
+/// - a location Phone Manager sees the add-on's state and is offered no activation (M1);
+/// - Dana Decider opens the Activate dialog (the voicemail number suggested, Activate offered
+///   only once the purchase is confirmed), a bad voicemail number is refused under its field
+///   with nothing changed, and the activation leaves the add-on waiting for Support;
+/// - Support finds the account by name and completes the set-up (a missing group name refused
+///   under its field) (M3); an edit of the settings made after another client changed them is
+///   refused and the dialog shows the new values; made again, it is saved (M4);
+/// - Dana reads the settings without a way to change them; the wizard lists the eligible users
+///   not yet enabled and searches them; a batch with an extension that is Dana's own is shown in
+///   the summary with the error beside that row and cannot be finished; fixed, it is enabled
+///   after the confirmation (M7, M8);
+/// - the per-column filter and the toolbar search narrow the list; the location Phone Manager's
+///   list holds their location's user only (M11); an edit to a taken extension is refused under
+///   the field, a free one is saved (M9); a user is disabled after a confirmation (M10).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_connect_for_mobile_walk_in_the_console() {
+    let shots = std::env::var("REACH_CONSOLE_SCREENSHOTS").unwrap_or_default();
+    let Some(seen) = node::in_demo_browser("portal.mjs", &[&shots]).await else {
+        return;
+    };
+    let s = |key: &str| seen[key].as_str().unwrap_or_default().to_owned();
+    let names = |key: &str| -> Vec<String> {
+        (seen[key].as_array().cloned().unwrap_or_default().iter())
+            .map(|v| v.as_str().unwrap_or_default().to_owned())
+            .collect()
+    };
+
+    assert_eq!(s("leeState"), "Add-on: Not activated", "{seen}");
+    assert_eq!(
+        seen["leeOffered"], 0,
+        "a location Phone Manager cannot activate: {seen}"
+    );
+    assert_eq!(s("danaBefore"), "Add-on: Not activated", "{seen}");
+    assert_eq!(s("suggested"), "8991", "{seen}");
+    assert_eq!(seen["offeredBeforeConfirm"], false, "{seen}");
+    assert!(!s("voicemailError").is_empty(), "{seen}");
+    assert_eq!(s("stateAfterRefusal"), "Add-on: Not activated", "{seen}");
+    assert!(s("danaAfter").contains("Support is completing"), "{seen}");
+
+    let found = names("supportFound");
+    assert_eq!(found.len(), 1, "{seen}");
+    assert!(found[0].starts_with("Northwind Traders"), "{seen}");
+    assert!(!s("groupError").is_empty(), "{seen}");
+    assert_eq!(s("supportState"), "Add-on: Active", "{seen}");
+    assert_eq!(seen["supportEditable"], true, "{seen}");
+    assert_eq!(seen["behindErrors"], serde_json::json!([]), "{seen}");
+    assert!(s("staleNotice").contains("changed by someone else"), "{seen}");
+    let stale = &seen["staleShows"];
+    assert_eq!(stale["reverseDial"], "6465690000", "the other client's change: {seen}");
+    assert_eq!(stale["handover"], "6465697333", "the stale edit was not kept: {seen}");
+    assert_eq!(s("savedHandover"), "6465691111", "{seen}");
+
+    assert_eq!(s("danaUsersBefore"), "No users.", "{seen}");
+    let settings = &seen["danaSettings"];
+    assert_eq!(settings["handover"], "6465691111", "{seen}");
+    assert_eq!(settings["readOnly"], true, "{seen}");
+    assert_eq!(settings["save"], 0, "no Save for a Decision Maker (M4): {seen}");
+    let eligible = names("eligible");
+    for who in ["Dana Decider", "Pat Manager", "Lee Local", "Uma User", "Ezra Elite"] {
+        assert!(eligible.iter().any(|e| e.starts_with(who)), "{who} is eligible: {seen}");
+    }
+    assert_eq!(eligible.len(), 5, "Basic and Other profiles are not offered: {seen}");
+    let conflict = names("summaryWithConflict");
+    assert_eq!(conflict.len(), 2, "{seen}");
+    assert!(
+        conflict[0].starts_with("Uma User 1004 1001") && !conflict[0].ends_with("OK"),
+        "{seen}"
+    );
+    assert!(
+        conflict[1].starts_with("Ezra Elite 1007 8007") && conflict[1].ends_with("OK"),
+        "{seen}"
+    );
+    assert_eq!(seen["finishOffered"], false, "{seen}");
+    assert_eq!(
+        names("summaryFixed"),
+        ["Uma User 1004 8004 OK", "Ezra Elite 1007 8007 OK"],
+        "{seen}"
+    );
+    assert_eq!(names("enabled"), ["Ezra Elite", "Uma User"], "by name: {seen}");
+    assert_eq!(names("filtered"), ["Uma User"], "{seen}");
+    assert_eq!(names("searched"), ["Ezra Elite"], "{seen}");
+    assert_eq!(names("leeUsers"), ["Ezra Elite"], "Austin Office only: {seen}");
+    assert!(!s("editError").is_empty(), "{seen}");
+    assert!(s("edited").contains("8014"), "{seen}");
+    assert!(s("confirmation").contains("Ezra Elite"), "{seen}");
+    assert_eq!(names("afterDisable"), ["Uma User"], "{seen}");
+
     assert_eq!(
         seen["external"],
         serde_json::json!([]),

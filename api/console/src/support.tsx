@@ -1,0 +1,137 @@
+// Support's screen: every account, searched by name, a page at a time; picking one opens what
+// Support does there (Connect for Mobile on MiCloud Connect accounts).
+import { useState } from 'preact/hooks';
+import { useQuery, useSettled } from './api';
+import { graphql } from './gql';
+import type { AccountsQuery } from './gql/graphql';
+import { ConnectForMobile } from './portal';
+
+const Accounts = graphql(`
+  query Accounts($first: Int, $after: String, $last: Int, $before: String, $search: String) {
+    accounts(first: $first, after: $after, last: $last, before: $before, search: $search) {
+      totalCount
+      pageInfo {
+        hasNextPage
+        hasPreviousPage
+        startCursor
+        endCursor
+      }
+      nodes {
+        id
+        name
+        platform
+        mobility {
+          state
+        }
+      }
+    }
+  }
+`);
+
+type Account = AccountsQuery['accounts']['nodes'][number];
+
+const PLATFORMS: Record<Account['platform'], string> = {
+  MICLOUD_CONNECT: 'MiCloud Connect',
+  MX_ONE: 'MX-ONE',
+};
+
+const PAGE = 20;
+
+export function SupportScreen({ token }: { token: string }) {
+  const [search, setSearch] = useState('');
+  const [position, setPosition] = useState<{ after: string } | { before: string } | null>(null);
+  const [chosen, setChosen] = useState<Account | null>(null);
+  const settled = useSettled(search.trim());
+  const page =
+    position && 'before' in position ? { last: PAGE, before: position.before } : { first: PAGE, after: position?.after };
+  const { data, error, reload } = useQuery(token, Accounts, { ...page, search: settled || null });
+  const accounts = data?.accounts;
+
+  if (chosen) {
+    return (
+      <>
+        <p>
+          <button
+            type="button"
+            onClick={() => {
+              setChosen(null);
+              reload();
+            }}
+          >
+            ← All accounts
+          </button>
+        </p>
+        <h2 data-testid="account-name">{chosen.name}</h2>
+        {chosen.platform === 'MICLOUD_CONNECT' ? (
+          <ConnectForMobile token={token} accountId={chosen.id} powers={{ support: true, accountWide: true }} />
+        ) : (
+          <p>MX-ONE accounts' platform connection and sync runs are reached through GraphiQL for now.</p>
+        )}
+      </>
+    );
+  }
+
+  return (
+    <section aria-labelledby="accounts-title">
+      <h2 id="accounts-title">Accounts</h2>
+      <label for="accounts-search">Search by name</label>
+      <input
+        id="accounts-search"
+        type="search"
+        value={search}
+        onInput={(e) => {
+          setSearch(e.currentTarget.value);
+          setPosition(null);
+        }}
+      />
+      {error && (
+        <p role="alert" class="banner">
+          {error}
+        </p>
+      )}
+      <table>
+        <thead>
+          <tr>
+            <th scope="col">Account</th>
+            <th scope="col">Platform</th>
+            <th scope="col">Connect for Mobile</th>
+          </tr>
+        </thead>
+        <tbody>
+          {accounts?.nodes.map((a) => (
+            <tr key={a.id}>
+              <td>
+                <button type="button" class="link" onClick={() => setChosen(a)}>
+                  {a.name}
+                </button>
+              </td>
+              <td>{PLATFORMS[a.platform]}</td>
+              <td>{a.platform === 'MICLOUD_CONNECT' ? a.mobility.state.replace('_', ' ').toLowerCase() : '—'}</td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {accounts && (
+        <div class="pager">
+          <span>
+            {accounts.totalCount} account{accounts.totalCount === 1 ? '' : 's'}
+          </span>
+          <button
+            type="button"
+            disabled={!accounts.pageInfo.hasPreviousPage}
+            onClick={() => setPosition({ before: accounts.pageInfo.startCursor ?? '' })}
+          >
+            Previous page
+          </button>
+          <button
+            type="button"
+            disabled={!accounts.pageInfo.hasNextPage}
+            onClick={() => setPosition({ after: accounts.pageInfo.endCursor ?? '' })}
+          >
+            Next page
+          </button>
+        </div>
+      )}
+    </section>
+  );
+}
