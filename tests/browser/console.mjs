@@ -14,7 +14,6 @@ try {
   const page = await signedIn('Hanna Holm');
   seen.who = (await page.locator('[data-testid=who]').innerText()).trim();
   seen.provisionedHint = await page.locator('tr', { hasText: 'Admin:' }).locator('.hint').getAttribute('aria-label');
-  if (shots) await page.screenshot({ path: `${shots}/console-my-numbers.png`, fullPage: true });
 
   // A remote extension must be digits: the error shows under the number field, nothing is added.
   const rows = await page.locator('table tbody tr').count();
@@ -46,6 +45,31 @@ try {
     name, { timeout: 20000 });
   seen.live = { before, after: (await other.locator('[data-testid=active-status]').innerText()).trim(), expected: name };
   if (shots) await other.screenshot({ path: `${shots}/console-live-status.png`, fullPage: true });
+
+  // A status built around the new remote extension: choosing it fills Call using and Send my
+  // calls to (R8); activated, call through switched on is in effect (R9, R11), and the number
+  // is locked while its status is active, with the reason as the hint (R5).
+  await page.getByRole('button', { name: 'Add status' }).click();
+  await page.fill('#status-new-name', 'Summer');
+  const summer = await page.$$eval('#status-new-remoteExtensionId option', (os) => os.find((o) => o.textContent.startsWith('Summer house'))?.value);
+  await page.selectOption('#status-new-remoteExtensionId', summer);
+  const selected = (id) => page.$eval(id, (s) => s.selectedOptions[0]?.textContent);
+  seen.filled = { callUsing: await selected('#status-new-callUsing'), sendCallsTo: await selected('#status-new-sendCallsTo') };
+  await page.getByRole('button', { name: 'Save status' }).click();
+  await page.waitForSelector('tr[data-status="Summer"]', { timeout: 20000 });
+  seen.status = (await page.locator('tr[data-status="Summer"]').innerText()).replace(/\s+/g, ' ').trim();
+  const option = await page.$$eval('#availability option', (os) => os.find((o) => o.textContent.startsWith('Summer'))?.value);
+  await page.selectOption('#availability', option);
+  await page.waitForFunction(() => /Summer/.test(document.querySelector('[data-testid=active-status]')?.textContent ?? ''), null, { timeout: 20000 });
+  await page.getByRole('button', { name: 'Edit Summer house', exact: true }).click();
+  seen.numberLockedInForm = (await page.locator('#edit-number-value').getAttribute('readonly')) !== null;
+  await page.check('#edit-call-through');
+  await page.getByRole('button', { name: 'Save number' }).click();
+  await page.waitForFunction(() => /In effect/.test(document.querySelector('tr[data-number="09818123456"]')?.textContent ?? ''), null, { timeout: 20000 });
+  const row = page.locator('tr[data-number="09818123456"]');
+  seen.callThrough = (await row.innerText()).replace(/\s+/g, ' ').trim();
+  seen.activeLockHint = await row.locator('.hint').getAttribute('aria-label');
+  if (shots) await page.screenshot({ path: `${shots}/console-my-numbers.png`, fullPage: true });
 
   seen.external = external;
   seen.errors = errors;

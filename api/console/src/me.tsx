@@ -6,6 +6,7 @@ import { ApiError, request, subscribe, subscriptions, useQuery } from './api';
 import { graphql } from './gql';
 import { ErrorList, type Errors, Field, errorsOf } from './fields';
 import type { MyScreenQuery } from './gql/graphql';
+import { type StatusInput, StatusTable } from './statuses';
 
 const Screen = graphql(`
   query MyScreen {
@@ -13,6 +14,7 @@ const Screen = graphql(`
       id
       name
       canAddRemoteExtension
+      canAddStatus
       numbers(first: 50) {
         nodes {
           id
@@ -20,20 +22,16 @@ const Screen = graphql(`
           number
           isRemoteExtension
           origin
+          callThrough
           callThroughEffective
           callThroughInactiveReason
+          locked
           lockReasons
           deletable
         }
       }
       dynamicStatuses {
-        id
-        name
-        presence
-        isActive
-        remoteExtension {
-          label
-        }
+        ...StatusFields
       }
     }
   }
@@ -45,6 +43,40 @@ const Create = graphql(`
       userNumber {
         id
       }
+      userErrors {
+        field
+        message
+        code
+      }
+    }
+  }
+`);
+
+const Edit = graphql(`
+  mutation EditNumber($input: UserNumberUpdateInput!) {
+    userNumberUpdate(input: $input) {
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`);
+
+const CreateStatus = graphql(`
+  mutation CreateStatus($input: DynamicStatusCreateInput!) {
+    dynamicStatusCreate(input: $input) {
+      userErrors {
+        field
+        message
+      }
+    }
+  }
+`);
+
+const UpdateStatus = graphql(`
+  mutation UpdateStatus($input: DynamicStatusUpdateInput!) {
+    dynamicStatusUpdate(input: $input) {
       userErrors {
         field
         message
@@ -170,6 +202,25 @@ export function MyScreen({ token, userId }: { token: string; userId: string }) {
             return data.dynamicStatusActivate.userErrors[0]?.message ?? null;
           })
         }
+        onSave={async (status, input) => {
+          if (status) {
+            const data = await request(token, UpdateStatus, {
+              input: { id: status.id, expectedVersion: status.version, ...input },
+            });
+            const errors = data.dynamicStatusUpdate.userErrors;
+            load();
+            if (errors.some((e) => e.code === 'STALE_VERSION')) {
+              return [{ field: null, message: 'The status changed meanwhile (shown above now). Make your change again.' }];
+            }
+            return errors;
+          }
+          const data = await request(token, CreateStatus, {
+            input: { name: '', presence: 'AVAILABLE', ...input },
+          });
+          const errors = data.dynamicStatusCreate.userErrors;
+          if (errors.length === 0) load();
+          return errors;
+        }}
       />
       <Numbers
         me={me}
@@ -179,6 +230,12 @@ export function MyScreen({ token, userId }: { token: string; userId: string }) {
             return data.userNumberDelete.userErrors[0]?.message ?? null;
           })
         }
+        onEdit={async (input) => {
+          const data = await request(token, Edit, { input });
+          const errors = data.userNumberUpdate.userErrors;
+          if (errors.length === 0) load();
+          return errors;
+        }}
       />
       <AddNumber
         canAddRemoteExtension={me.canAddRemoteExtension}
@@ -193,7 +250,15 @@ export function MyScreen({ token, userId }: { token: string; userId: string }) {
   );
 }
 
-function Statuses({ me, onActivate }: { me: Me; onActivate: (id: string) => void }) {
+function Statuses({
+  me,
+  onActivate,
+  onSave,
+}: {
+  me: Me;
+  onActivate: (id: string) => void;
+  onSave: (status: Me['dynamicStatuses'][number] | null, input: StatusInput) => Promise<Errors>;
+}) {
   const active = me.dynamicStatuses.find((s) => s.isActive);
   return (
     <section aria-labelledby="statuses">
@@ -218,11 +283,30 @@ function Statuses({ me, onActivate }: { me: Me; onActivate: (id: string) => void
           </option>
         ))}
       </select>
+      <StatusTable statuses={me.dynamicStatuses} phones={me.numbers.nodes} canAdd={me.canAddStatus} onSave={onSave} />
     </section>
   );
 }
 
-function Numbers({ me, onDelete }: { me: Me; onDelete: (id: string) => void }) {
+type NumberChange = {
+  id: string;
+  label?: string;
+  number?: string;
+  isRemoteExtension?: boolean;
+  callThrough?: boolean;
+};
+
+function Numbers({
+  me,
+  onDelete,
+  onEdit,
+}: {
+  me: Me;
+  onDelete: (id: string) => void;
+  onEdit: (input: NumberChange) => Promise<Errors>;
+}) {
+  const [editing, setEditing] = useState<string | null>(null);
+  const edited = me.numbers.nodes.find((n) => n.id === editing);
   return (
     <section aria-labelledby="numbers">
       <h2 id="numbers">My Numbers</h2>
@@ -261,6 +345,9 @@ function Numbers({ me, onDelete }: { me: Me; onDelete: (id: string) => void }) {
                 </td>
                 <td>{ORIGINS[n.origin]}</td>
                 <td>
+                  <button type="button" onClick={() => setEditing(n.id)}>
+                    Edit<span class="sr-only"> {n.label}</span>
+                  </button>{' '}
                   {n.deletable && (
                     <button
                       type="button"
@@ -277,7 +364,115 @@ function Numbers({ me, onDelete }: { me: Me; onDelete: (id: string) => void }) {
           })}
         </tbody>
       </table>
+      {edited && (
+        <EditNumber
+          key={edited.id}
+          number={edited}
+          onCancel={() => setEditing(null)}
+          onSave={async (input) => {
+            const errors = await onEdit(input);
+            if (errors.length === 0) setEditing(null);
+            return errors;
+          }}
+        />
+      )}
     </section>
+  );
+}
+
+/** A number's label always; its number and remote-extension flag unless locked (R5); call
+ * through on a remote extension (R11). Only what changed is sent. */
+function EditNumber({
+  number: n,
+  onCancel,
+  onSave,
+}: {
+  number: Number;
+  onCancel: () => void;
+  onSave: (input: NumberChange) => Promise<Errors>;
+}) {
+  const [value, setValue] = useState({
+    label: n.label,
+    number: n.number,
+    isRemoteExtension: n.isRemoteExtension,
+    callThrough: n.callThrough,
+  });
+  const [errors, setErrors] = useState<Errors>([]);
+  const { at, other } = errorsOf(errors, ['label', 'number', 'isRemoteExtension', 'callThrough']);
+  const locked = n.lockReasons.map((r) => LOCKS[r]).join(' ');
+  return (
+    <form
+      class="card"
+      aria-labelledby="edit-number"
+      onSubmit={async (e) => {
+        e.preventDefault();
+        const input: NumberChange = { id: n.id };
+        if (value.label !== n.label) input.label = value.label;
+        if (value.number !== n.number) input.number = value.number;
+        if (value.isRemoteExtension !== n.isRemoteExtension) input.isRemoteExtension = value.isRemoteExtension;
+        if (value.callThrough !== n.callThrough) input.callThrough = value.callThrough;
+        try {
+          setErrors(await onSave(input));
+        } catch (e) {
+          setErrors([{ field: null, message: e instanceof ApiError ? e.message : 'Saving failed.' }]);
+        }
+      }}
+    >
+      <h3 id="edit-number">Edit {n.label}</h3>
+      <Field id="edit-label" label="Label" errors={at('label')}>
+        <input id="edit-label" value={value.label} onInput={(e) => setValue({ ...value, label: e.currentTarget.value })} />
+      </Field>
+      <Field id="edit-number-value" label="Number" errors={at('number')}>
+        <input
+          id="edit-number-value"
+          inputMode="tel"
+          value={value.number}
+          readOnly={n.locked}
+          class={n.locked ? 'locked' : undefined}
+          aria-describedby={n.locked ? 'edit-lock' : undefined}
+          onInput={(e) => setValue({ ...value, number: e.currentTarget.value })}
+        />
+        {n.locked && (
+          <p id="edit-lock" class="locked">
+            <span class="hint" aria-hidden="true">
+              i
+            </span>{' '}
+            {locked}
+          </p>
+        )}
+      </Field>
+      <Field id="edit-remote" label="" errors={at('isRemoteExtension')}>
+        <label class={n.locked ? 'locked' : undefined}>
+          <input
+            id="edit-remote"
+            type="checkbox"
+            disabled={n.locked}
+            checked={value.isRemoteExtension}
+            onChange={(e) => setValue({ ...value, isRemoteExtension: e.currentTarget.checked })}
+          />{' '}
+          Remote extension
+        </label>
+      </Field>
+      <Field id="edit-call-through" label="" errors={at('callThrough')}>
+        <label class={value.isRemoteExtension ? undefined : 'locked'}>
+          <input
+            id="edit-call-through"
+            type="checkbox"
+            disabled={!value.isRemoteExtension}
+            checked={value.callThrough}
+            onChange={(e) => setValue({ ...value, callThrough: e.currentTarget.checked })}
+          />{' '}
+          Call through
+        </label>
+      </Field>
+      <ErrorList errors={other} />
+      <div class="actions">
+        <button type="submit">Save number</button>{' '}
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
   );
 }
 

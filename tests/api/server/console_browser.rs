@@ -3,7 +3,9 @@
 //! persona picker signs her in and the header says who she is; My Numbers shows why her
 //! provisioned number is locked; a bad remote extension is refused with the error under its
 //! field and adds nothing, a good one is added; a second window follows a status change made in
-//! the first without a reload. Then the Account Portal's Connect for Mobile walk on Northwind
+//! the first without a reload; a status built around the new remote extension gets it as the
+//! phone that calls and rings (R8), and once active with call through switched on, call through
+//! is in effect and the number is locked with the reason shown. Then the Account Portal's Connect for Mobile walk on Northwind
 //! (`tests/browser/portal.mjs`; what it checks is on its test below). The pages load nothing
 //! from outside the server and log no error. With `REACH_CONSOLE_SCREENSHOTS` naming a folder,
 //! the walks leave their screenshots there (the README's come from this).
@@ -43,6 +45,34 @@ async fn hanna_keeps_her_numbers_and_status_in_the_console() {
             .contains(live["expected"].as_str().unwrap()),
         "the second window shows the new status: {seen}"
     );
+    // R8: the remote extension chosen in the form fills the two targets shown, and saved.
+    let filled = &seen["filled"];
+    assert!(
+        filled["callUsing"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Summer house"),
+        "{seen}"
+    );
+    assert!(
+        filled["sendCallsTo"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Summer house"),
+        "{seen}"
+    );
+    assert_eq!(
+        seen["status"], "Summer Available Summer house Summer house Summer house Edit Summer",
+        "{seen}"
+    );
+    // R9, R11: active and switched on, call through is in effect; R5: locked meanwhile.
+    assert_eq!(seen["numberLockedInForm"], true, "{seen}");
+    assert!(
+        seen["callThrough"].as_str().unwrap_or_default().contains("In effect"),
+        "{seen}"
+    );
+    let lock = seen["activeLockHint"].as_str().unwrap_or_default();
+    assert!(lock.contains("remote extension of your active status"), "{seen}");
     assert_eq!(
         seen["external"],
         serde_json::json!([]),

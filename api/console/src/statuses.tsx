@@ -1,0 +1,350 @@
+// Manage Status: the user's statuses with where calls ring and how they are placed, the active
+// one picked from the availability menu, a status built or changed in a form. Choosing a remote
+// extension makes it the phone that calls and the one that rings unless the person set those
+// themselves in the same form (R8): the form shows what the server will store, and leaves the
+// fields out of the request so the server applies the rule.
+import { useState } from 'preact/hooks';
+import { ApiError } from './api';
+import { ErrorList, type Errors, Field, errorsOf } from './fields';
+import { graphql } from './gql';
+import type { CallTargetInput, Presence, StatusFieldsFragment, TargetKind } from './gql/graphql';
+
+graphql(`
+  fragment Target on CallTarget {
+    kind
+    number {
+      id
+      label
+    }
+  }
+`);
+
+graphql(`
+  fragment StatusFields on DynamicStatus {
+    id
+    name
+    presence
+    message
+    isActive
+    editable
+    version
+    remoteExtension {
+      id
+      label
+    }
+    callUsing {
+      ...Target
+    }
+    sendCallsTo {
+      ...Target
+    }
+    whenBusy {
+      ...Target
+    }
+    ifNoAnswer {
+      ...Target
+    }
+  }
+`);
+
+type Status = StatusFieldsFragment;
+type Targets = 'callUsing' | 'sendCallsTo' | 'whenBusy' | 'ifNoAnswer';
+
+/** A number the user may route to: its id, label and whether it is a remote extension. */
+export interface Phone {
+  id: string;
+  label: string;
+  number: string;
+  isRemoteExtension: boolean;
+}
+
+/** The input of a create (every field) or an update (what changed, with `id`). */
+export type StatusInput = {
+  name?: string;
+  presence?: Presence;
+  message?: string | null;
+  remoteExtensionId?: string | null;
+} & Partial<Record<Targets, CallTargetInput>>;
+
+const PRESENCES: Record<Presence, string> = {
+  AVAILABLE: 'Available',
+  BUSY: 'Busy',
+  AWAY: 'Away',
+  DO_NOT_DISTURB: 'Do not disturb',
+  IN_A_MEETING: 'In a meeting',
+  OUT_OF_OFFICE: 'Out of office',
+};
+
+const KINDS: Record<Exclude<TargetKind, 'NUMBER'>, string> = {
+  DESK_PHONE: 'Desk phone',
+  SOFTPHONE: 'Softphone',
+  ALL_DEVICES: 'All devices',
+  VOICEMAIL: 'Voicemail',
+  PBX_DEFAULT: 'Phone system default',
+  NO_DIVERSION: 'No diversion',
+};
+
+/** Which kinds fit which field (docs/behaviour.md, Routing targets), and its label. */
+const FIELDS: [Targets, string, Exclude<TargetKind, 'NUMBER'>[]][] = [
+  ['callUsing', 'Call using', ['DESK_PHONE', 'SOFTPHONE', 'PBX_DEFAULT']],
+  ['sendCallsTo', 'Send my calls to', ['DESK_PHONE', 'SOFTPHONE', 'ALL_DEVICES', 'VOICEMAIL', 'PBX_DEFAULT']],
+  ['whenBusy', 'When busy', ['VOICEMAIL', 'PBX_DEFAULT', 'NO_DIVERSION']],
+  ['ifNoAnswer', 'If no answer', ['VOICEMAIL', 'PBX_DEFAULT', 'NO_DIVERSION']],
+];
+
+/** What a new status starts with (the server's defaults). */
+const DEFAULTS: Record<Targets, string> = {
+  callUsing: 'DESK_PHONE',
+  sendCallsTo: 'DESK_PHONE',
+  whenBusy: 'VOICEMAIL',
+  ifNoAnswer: 'VOICEMAIL',
+};
+
+/** A target as a select's value: the kind, or `NUMBER:<id>`. */
+function encode(t: Status['callUsing']): string {
+  return t.kind === 'NUMBER' && t.number ? `NUMBER:${t.number.id}` : t.kind;
+}
+
+function decode(value: string): CallTargetInput {
+  return value.startsWith('NUMBER:')
+    ? { kind: 'NUMBER', numberId: value.slice('NUMBER:'.length) }
+    : { kind: value as TargetKind };
+}
+
+/** "Desk phone", or the number's label. */
+export function targetName(t: Status['callUsing']): string {
+  return t.kind === 'NUMBER' ? (t.number?.label ?? 'a number') : KINDS[t.kind];
+}
+
+export function StatusTable({
+  statuses,
+  phones,
+  canAdd,
+  onSave,
+}: {
+  statuses: Status[];
+  phones: Phone[];
+  canAdd: boolean;
+  onSave: (status: Status | null, input: StatusInput) => Promise<Errors>;
+}) {
+  const [open, setOpen] = useState<string | 'new' | null>(null);
+  const editing = statuses.find((s) => s.id === open) ?? null;
+  return (
+    <>
+      <table class="statuses">
+        <thead>
+          <tr>
+            <th scope="col">Status</th>
+            <th scope="col">Presence</th>
+            <th scope="col">Remote extension</th>
+            <th scope="col">Call using</th>
+            <th scope="col">Send my calls to</th>
+            <th scope="col">
+              <span class="sr-only">Actions</span>
+            </th>
+          </tr>
+        </thead>
+        <tbody>
+          {statuses.map((s) => (
+            <tr key={s.id} data-status={s.name}>
+              <td>
+                {s.name}
+                {s.isActive && <strong> (active)</strong>}
+              </td>
+              <td>{PRESENCES[s.presence]}</td>
+              <td>{s.remoteExtension?.label ?? '—'}</td>
+              <td>{targetName(s.callUsing)}</td>
+              <td>{targetName(s.sendCallsTo)}</td>
+              <td>
+                {s.editable && open !== s.id && (
+                  <button type="button" onClick={() => setOpen(s.id)}>
+                    Edit<span class="sr-only"> {s.name}</span>
+                  </button>
+                )}
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+      {canAdd && open === null && (
+        <button type="button" onClick={() => setOpen('new')}>
+          Add status
+        </button>
+      )}
+      {open !== null && (open === 'new' || editing) && (
+        <StatusForm
+          key={open}
+          status={editing}
+          phones={phones}
+          onCancel={() => setOpen(null)}
+          onSave={async (input) => {
+            const errors = await onSave(editing, input);
+            if (errors.length === 0) setOpen(null);
+            return errors;
+          }}
+        />
+      )}
+    </>
+  );
+}
+
+interface Draft {
+  name: string;
+  presence: Presence;
+  message: string;
+  remoteExtensionId: string;
+  targets: Record<Targets, string>;
+}
+
+function draftOf(s: Status | null): Draft {
+  return {
+    name: s?.name ?? '',
+    presence: s?.presence ?? 'AVAILABLE',
+    message: s?.message ?? '',
+    remoteExtensionId: s?.remoteExtension?.id ?? '',
+    targets: s
+      ? {
+          callUsing: encode(s.callUsing),
+          sendCallsTo: encode(s.sendCallsTo),
+          whenBusy: encode(s.whenBusy),
+          ifNoAnswer: encode(s.ifNoAnswer),
+        }
+      : { ...DEFAULTS },
+  };
+}
+
+/** The request for `draft`: a create's fields, or an update's changes from `status`. Targets the
+ * person did not set are left to the server, which fills `callUsing` and `sendCallsTo` from a
+ * newly chosen remote extension (R8). */
+export function statusInput(status: Status | null, draft: Draft, touched: Set<Targets>): StatusInput {
+  const before = draftOf(status);
+  const input: StatusInput = {};
+  if (!status || draft.name !== before.name) input.name = draft.name;
+  if (!status || draft.presence !== before.presence) input.presence = draft.presence;
+  if (draft.message !== before.message) input.message = draft.message === '' ? null : draft.message;
+  if (draft.remoteExtensionId !== before.remoteExtensionId) input.remoteExtensionId = draft.remoteExtensionId || null;
+  for (const [field] of FIELDS) {
+    if (touched.has(field) && draft.targets[field] !== before.targets[field]) input[field] = decode(draft.targets[field]);
+  }
+  return input;
+}
+
+function StatusForm({
+  status,
+  phones,
+  onCancel,
+  onSave,
+}: {
+  status: Status | null;
+  phones: Phone[];
+  onCancel: () => void;
+  onSave: (input: StatusInput) => Promise<Errors>;
+}) {
+  const [draft, setDraft] = useState(() => draftOf(status));
+  const [touched, setTouched] = useState<Set<Targets>>(new Set());
+  const [errors, setErrors] = useState<Errors>([]);
+  const [busy, setBusy] = useState(false);
+  const { at, other } = errorsOf(errors, ['name', 'presence', 'message', 'remoteExtensionId', ...FIELDS.map(([f]) => f)]);
+  const remotes = phones.filter((p) => p.isRemoteExtension);
+  const id = status ? `status-${status.id}` : 'status-new';
+
+  const chooseRemote = (value: string) => {
+    const targets = { ...draft.targets };
+    // R8: the chosen remote extension calls and rings, unless set here by hand.
+    if (value) {
+      for (const field of ['callUsing', 'sendCallsTo'] as const) {
+        if (!touched.has(field)) targets[field] = `NUMBER:${value}`;
+      }
+    }
+    setDraft({ ...draft, remoteExtensionId: value, targets });
+  };
+
+  return (
+    <form
+      class="card"
+      aria-labelledby={`${id}-title`}
+      onSubmit={async (e) => {
+        e.preventDefault();
+        setBusy(true);
+        try {
+          setErrors(await onSave(statusInput(status, draft, touched)));
+        } catch (e) {
+          setErrors([{ field: null, message: e instanceof ApiError ? e.message : 'Saving failed.' }]);
+        } finally {
+          setBusy(false);
+        }
+      }}
+    >
+      <h3 id={`${id}-title`}>{status ? `Edit ${status.name}` : 'New status'}</h3>
+      <Field id={`${id}-name`} label="Name" errors={at('name')}>
+        <input id={`${id}-name`} value={draft.name} onInput={(e) => setDraft({ ...draft, name: e.currentTarget.value })} />
+      </Field>
+      <Field id={`${id}-presence`} label="Presence" errors={at('presence')}>
+        <select
+          id={`${id}-presence`}
+          value={draft.presence}
+          onChange={(e) => setDraft({ ...draft, presence: e.currentTarget.value as Presence })}
+        >
+          {Object.entries(PRESENCES).map(([value, label]) => (
+            <option key={value} value={value}>
+              {label}
+            </option>
+          ))}
+        </select>
+      </Field>
+      <Field id={`${id}-message`} label="Message" errors={at('message')}>
+        <input
+          id={`${id}-message`}
+          value={draft.message}
+          onInput={(e) => setDraft({ ...draft, message: e.currentTarget.value })}
+        />
+      </Field>
+      <Field id={`${id}-remoteExtensionId`} label="Remote extension" errors={at('remoteExtensionId')}>
+        <select
+          id={`${id}-remoteExtensionId`}
+          value={draft.remoteExtensionId}
+          onChange={(e) => chooseRemote(e.currentTarget.value)}
+        >
+          <option value="">None</option>
+          {remotes.map((p) => (
+            <option key={p.id} value={p.id}>
+              {p.label} ({p.number})
+            </option>
+          ))}
+        </select>
+      </Field>
+      {FIELDS.map(([field, label, kinds]) => (
+        <Field key={field} id={`${id}-${field}`} label={label} errors={at(field)}>
+          <select
+            id={`${id}-${field}`}
+            value={draft.targets[field]}
+            onChange={(e) => {
+              setTouched(new Set(touched).add(field));
+              setDraft({ ...draft, targets: { ...draft.targets, [field]: e.currentTarget.value } });
+            }}
+          >
+            {kinds.map((k) => (
+              <option key={k} value={k}>
+                {KINDS[k]}
+              </option>
+            ))}
+            {(field === 'callUsing' ? remotes : phones).map((p) => (
+              <option key={p.id} value={`NUMBER:${p.id}`}>
+                {p.label} ({p.number})
+              </option>
+            ))}
+          </select>
+        </Field>
+      ))}
+      <ErrorList errors={other} />
+      <div class="actions">
+        <button type="submit" disabled={busy}>
+          Save status
+        </button>{' '}
+        <button type="button" onClick={onCancel}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}
