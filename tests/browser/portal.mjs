@@ -50,6 +50,7 @@ try {
   seen.stateAfterRefusal = await state(dana);
   if (shots) await dana.screenshot({ path: `${shots}/console-activate.png`, fullPage: true });
   await dana.fill('#voicemailAccessNumber', seen.suggested);
+  await dana.getByLabel('Send email notification').check();
   await activate.click();
   await waitState(dana, 'Support is completing');
   seen.danaAfter = await state(dana);
@@ -172,6 +173,24 @@ try {
   await dana.getByRole('button', { name: 'Disable Ezra Elite' }).click();
   await waitCount(dana, '^1 user$');
   seen.afterDisable = await rows(dana);
+
+  // Live: Support changes a setting from another client; Dana's page shows the notification it
+  // queued for Uma, still enabled, without a reload (M6; the demo has no mail server, so the
+  // mail stays queued).
+  const before = await dana.locator('[data-testid=notification]').count();
+  const now = (await graphql(supportToken, '{ accounts(search: "Northwind") { nodes { mobility { settings { version } } } } }'))
+    .data.accounts.nodes[0].mobility.settings.version;
+  await graphql(supportToken,
+    'mutation($i: MobilitySettingsUpdateInput!) { mobilitySettingsUpdate(input: $i) { userErrors { code } } }',
+    { i: { accountId: account.id, expectedVersion: now, handoverNumber: '6465692222' } });
+  await dana.waitForFunction((n) => document.querySelectorAll('[data-testid=notification]').length > n, before, T);
+  const newest = dana.locator('[data-testid=notification]').first();
+  seen.notification = {
+    before,
+    changes: await newest.locator('li').allInnerTexts(),
+    recipients: (await newest.locator('[data-testid=recipient]').allInnerTexts()).map((r) => r.replace(/\s+/g, ' ').trim()),
+  };
+  if (shots) await dana.screenshot({ path: `${shots}/console-notifications.png`, fullPage: true });
 
   seen.external = external;
   seen.errors = errors;

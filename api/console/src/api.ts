@@ -135,3 +135,13 @@ export function useSettled<T>(value: T, ms = 250): T {
   }, [value, ms]);
   return settled;
 }
+
+/** Calls `reload` each time `tick` changes after the first render (a live event's signal). */
+export function useReloadOn(tick: number, reload: () => void) {
+  const seen = useRef(tick);
+  useEffect(() => {
+    if (tick === seen.current) return;
+    seen.current = tick;
+    reload();
+  }, [tick, reload]);
+}

@@ -3,11 +3,12 @@
 // handover numbers filled only where the account has none yet, the email checkbox, then the
 // purchase confirmed). Activation leaves the add-on waiting for Support, who completes it here;
 // then the Settings dialog and the users page.
-import { useState } from 'preact/hooks';
-import { ApiError, request, useQuery } from './api';
+import { useEffect, useMemo, useState } from 'preact/hooks';
+import { ApiError, request, subscribe, subscriptions, useQuery } from './api';
 import { graphql } from './gql';
 import { ErrorList, type Errors, Field, errorsOf } from './fields';
 import type { MobilityAddonQuery } from './gql/graphql';
+import { NotificationList } from './notifications';
 import { SettingsDialog } from './settings';
 import { MobilityUsers } from './users';
 
@@ -61,6 +62,14 @@ const Complete = graphql(`
   }
 `);
 
+const Changed = graphql(`
+  subscription MobilityChanged($accountId: ID!) {
+    mobilityChanged(accountId: $accountId) {
+      change
+    }
+  }
+`);
+
 export type Account = NonNullable<MobilityAddonQuery['account']>;
 
 const STATES: Record<Account['mobility']['state'], string> = {
@@ -83,6 +92,20 @@ export function ConnectForMobile({ token, accountId, powers }: { token: string; 
   const { data, error, reload: load } = useQuery(token, Addon, { id: accountId });
   const account = data?.account ?? null;
   const [open, setOpen] = useState<'activate' | 'settings' | null>(null);
+  // Live: a change to the add-on, its settings or its users, made anywhere, reloads the page's
+  // parts (`tick` tells the users page and the notifications).
+  const [tick, setTick] = useState(0);
+  const client = useMemo(() => subscriptions(token), [token]);
+  useEffect(() => {
+    const stop = subscribe(client, Changed, { accountId }, () => {
+      load();
+      setTick((t) => t + 1);
+    });
+    return () => {
+      stop();
+      void client.dispose();
+    };
+  }, [client, accountId, load]);
 
   if (error) {
     return (
@@ -152,7 +175,15 @@ export function ConnectForMobile({ token, accountId, powers }: { token: string; 
         )}
       </section>
       {state === 'ACTIVE' && (
-        <MobilityUsers token={token} accountId={accountId} extensionLength={account.extensionLength ?? null} />
+        <MobilityUsers
+          token={token}
+          accountId={accountId}
+          extensionLength={account.extensionLength ?? null}
+          tick={tick}
+        />
+      )}
+      {state !== 'NOT_ACTIVATED' && powers.accountWide && (
+        <NotificationList token={token} accountId={accountId} support={powers.support} tick={tick} />
       )}
     </>
   );

@@ -3,7 +3,7 @@
 // per column and cursor pages; each row's mobility extension edited in place (M9) and the user
 // disabled after a confirmation (M10); Add opens the wizard (M7).
 import { useState } from 'preact/hooks';
-import { ApiError, request, useQuery, useSettled } from './api';
+import { ApiError, request, useQuery, useReloadOn, useSettled } from './api';
 import { ErrorList, type Errors } from './fields';
 import { graphql } from './gql';
 import type { MobilityUserFilter, MobilityUsersQuery } from './gql/graphql';
@@ -87,10 +87,13 @@ export function MobilityUsers({
   token,
   accountId,
   extensionLength,
+  tick,
 }: {
   token: string;
   accountId: string;
   extensionLength: number | null;
+  /** Grows when the add-on changed elsewhere: the page is read again. */
+  tick: number;
 }) {
   const [search, setSearch] = useState('');
   const [filter, setFilter] = useState<MobilityUserFilter>({});
@@ -110,6 +113,7 @@ export function MobilityUsers({
     filter: Object.keys(filled).length > 0 ? filled : null,
   });
   const users = data?.account?.mobility.users;
+  useReloadOn(tick, reload);
 
   const done = () => {
     setEditing(null);

@@ -95,7 +95,9 @@ async fn hanna_keeps_her_numbers_and_status_in_the_console() {
 ///   after the confirmation (M7, M8);
 /// - the per-column filter and the toolbar search narrow the list; the location Phone Manager's
 ///   list holds their location's user only (M11); an edit to a taken extension is refused under
-///   the field, a free one is saved (M9); a user is disabled after a confirmation (M10).
+///   the field, a free one is saved (M9); a user is disabled after a confirmation (M10);
+/// - a settings change made by another client reaches Dana's open page (`mobilityChanged`) with
+///   the notification it queued: the change, and the one enabled user's mail queued (M6).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_connect_for_mobile_walk_in_the_console() {
     let shots = std::env::var("REACH_CONSOLE_SCREENSHOTS").unwrap_or_default();
@@ -168,6 +170,19 @@ async fn the_connect_for_mobile_walk_in_the_console() {
     assert!(s("edited").contains("8014"), "{seen}");
     assert!(s("confirmation").contains("Ezra Elite"), "{seen}");
     assert_eq!(names("afterDisable"), ["Uma User"], "{seen}");
+    // M6, live: the change made by another client arrives with its recipient, queued.
+    let notification = &seen["notification"];
+    assert!(notification["before"].as_u64().unwrap_or_default() >= 1, "{seen}");
+    assert_eq!(
+        notification["changes"],
+        serde_json::json!(["Handover number: 6465691111 → 6465692222"]),
+        "{seen}"
+    );
+    assert_eq!(
+        notification["recipients"],
+        serde_json::json!(["Uma User · uma@northwind.example Queued 0"]),
+        "{seen}"
+    );
 
     assert_eq!(
         seen["external"],
