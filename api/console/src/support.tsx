@@ -1,9 +1,10 @@
 // Support's screen: every account, searched by name, a page at a time; picking one opens what
-// Support does there (Connect for Mobile on MiCloud Connect accounts).
+// Support does there (Connect for Mobile on MiCloud Connect accounts, the users import).
 import { useState } from 'preact/hooks';
 import { useQuery, useSettled } from './api';
 import { graphql } from './gql';
 import type { AccountsQuery } from './gql/graphql';
+import { UsersImport } from './importer';
 import { ConnectForMobile } from './portal';
 
 const Accounts = graphql(`
@@ -67,6 +68,7 @@ export function SupportScreen({ token }: { token: string }) {
         ) : (
           <p>MX-ONE accounts' platform connection and sync runs are reached through GraphiQL for now.</p>
         )}
+        <UsersImport token={token} accountId={chosen.id} />
       </>
     );
   }

@@ -97,7 +97,10 @@ async fn hanna_keeps_her_numbers_and_status_in_the_console() {
 ///   list holds their location's user only (M11); an edit to a taken extension is refused under
 ///   the field, a free one is saved (M9); a user is disabled after a confirmation (M10);
 /// - a settings change made by another client reaches Dana's open page (`mobilityChanged`) with
-///   the notification it queued: the change, and the one enabled user's mail queued (M6).
+///   the notification it queued: the change, and the one enabled user's mail queued (M6);
+/// - Support imports users from a CSV file: a line with an unknown phone profile is shown with
+///   its line before anything is sent, a line the server refuses (an extension in use) with its
+///   line and column while nothing is created; fixed, the users are created.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_connect_for_mobile_walk_in_the_console() {
     let shots = std::env::var("REACH_CONSOLE_SCREENSHOTS").unwrap_or_default();
@@ -183,6 +186,19 @@ async fn the_connect_for_mobile_walk_in_the_console() {
         serde_json::json!(["Uma User · uma@northwind.example Queued 0"]),
         "{seen}"
     );
+    // The import: the file's bad line, then the server's, each with its line; nothing created
+    // until the file is right.
+    let file = names("importFileErrors");
+    assert_eq!(file.len(), 1, "{seen}");
+    assert!(
+        file[0].starts_with("3 phone profile \"gold\" is not a phone profile"),
+        "{seen}"
+    );
+    let server = names("importServerErrors");
+    assert_eq!(server.len(), 1, "{seen}");
+    assert!(server[0].starts_with("3 extension "), "{seen}");
+    assert_eq!(seen["createdAfterRefusal"], 0, "all or none: {seen}");
+    assert_eq!(seen["created"], 1, "{seen}");
 
     assert_eq!(
         seen["external"],
