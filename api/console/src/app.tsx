@@ -8,6 +8,7 @@ import { MyScreen } from './me';
 import { ConnectForMobile } from './portal';
 import { SignIn } from './signin';
 import { SupportScreen } from './support';
+import { PlatformSync } from './sync';
 
 const WhoAmI = graphql(`
   query WhoAmI {
@@ -90,7 +91,8 @@ export function App() {
 
   const roles = viewer.kind === 'SUPPORT' ? ['Support'] : viewer.roles.map(roleName);
   const portal = viewer.account?.platform === 'MICLOUD_CONNECT' && viewer.roles.length > 0;
-  // M1: a Decision Maker or an account-wide Phone Manager activates the add-on.
+  // A Decision Maker or an account-wide Phone Manager activates the add-on (M1) and asks for
+  // platform sync runs.
   const canActivate = viewer.roles.some((r) => r.role === 'DECISION_MAKER' || !r.location);
   return (
     <>
@@ -112,6 +114,9 @@ export function App() {
             accountId={viewer.account.id}
             powers={{ support: false, accountWide: canActivate }}
           />
+        )}
+        {viewer.account?.platform === 'MX_ONE' && canActivate && (
+          <PlatformSync token={token} accountId={viewer.account.id} support={false} />
         )}
         {viewer.user && viewer.account?.platform === 'MX_ONE' && (
           <MyScreen token={token} userId={viewer.user.id} />

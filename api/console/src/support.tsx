@@ -1,11 +1,13 @@
 // Support's screen: every account, searched by name, a page at a time; picking one opens what
-// Support does there (Connect for Mobile on MiCloud Connect accounts, the users import).
+// Support does there (Connect for Mobile on MiCloud Connect accounts, the platform and its sync runs on MX-ONE ones,
+// the users import).
 import { useState } from 'preact/hooks';
 import { useQuery, useSettled } from './api';
 import { graphql } from './gql';
 import type { AccountsQuery } from './gql/graphql';
 import { UsersImport } from './importer';
 import { ConnectForMobile } from './portal';
+import { PlatformSync } from './sync';
 
 const Accounts = graphql(`
   query Accounts($first: Int, $after: String, $last: Int, $before: String, $search: String) {
@@ -66,7 +68,7 @@ export function SupportScreen({ token }: { token: string }) {
         {chosen.platform === 'MICLOUD_CONNECT' ? (
           <ConnectForMobile token={token} accountId={chosen.id} powers={{ support: true, accountWide: true }} />
         ) : (
-          <p>MX-ONE accounts' platform connection and sync runs are reached through GraphiQL for now.</p>
+          <PlatformSync token={token} accountId={chosen.id} support />
         )}
         <UsersImport token={token} accountId={chosen.id} />
       </>

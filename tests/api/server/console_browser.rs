@@ -207,3 +207,58 @@ async fn the_connect_for_mobile_walk_in_the_console() {
     );
     assert_eq!(seen["errors"], serde_json::json!([]), "no error in the page: {seen}");
 }
+
+/// The platform screen on a fresh demo with a stand-in platform on 127.0.0.1:
+/// - Support opens Contoso Nordic (MX-ONE): no run yet; a base URL with credentials in it is
+///   refused under its field; the stand-in's address saved, the run it starts at once shows up
+///   and reaches `SUCCEEDED` on the page by itself (`platformSyncRunUpdated`), having created
+///   the platform's one number;
+/// - Erik Eriksson (Decision Maker) sees the connection with no form to change it (Support
+///   only), asks for a run with Sync now and sees it finish; Support's open page shows that run
+///   too.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_platform_sync_in_the_console() {
+    const TOKEN: &str = "contoso-platform-token";
+    let platform = crate::harness::fake_platform::FakePlatform::start(TOKEN).await;
+    platform.add("contoso", "2002", "0701119999", Some("Mobile"));
+    let shots = std::env::var("REACH_CONSOLE_SCREENSHOTS").unwrap_or_default();
+    let Some(seen) = node::in_demo_browser("sync.mjs", &[&platform.url, TOKEN, &shots]).await else {
+        return;
+    };
+    let runs = |key: &str| seen[key].as_array().cloned().unwrap_or_default();
+
+    assert_eq!(seen["runsBefore"], 0, "{seen}");
+    assert!(!seen["urlError"].as_str().unwrap_or_default().is_empty(), "{seen}");
+    let connection = seen["connection"].as_str().unwrap_or_default();
+    assert!(
+        connection.starts_with(&format!("contoso at {}", platform.url)),
+        "{seen}"
+    );
+    let first = runs("supportRuns");
+    assert_eq!(first.len(), 1, "{seen}");
+    assert_eq!(first[0]["state"], "SUCCEEDED", "{seen}");
+    let cells = first[0]["text"].as_str().unwrap_or_default();
+    assert!(cells.contains("Succeeded1"), "one number created: {seen}");
+    assert!(
+        seen["erikConnection"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("contoso at "),
+        "{seen}"
+    );
+    assert_eq!(seen["erikForm"], 0, "only Support sets the connection: {seen}");
+    let erik = runs("erikRuns");
+    assert_eq!(erik.len(), 2, "{seen}");
+    assert!(erik.iter().all(|r| r["state"] == "SUCCEEDED"), "{seen}");
+    assert!(
+        erik[0]["text"].as_str().unwrap_or_default().contains("Erik Eriksson"),
+        "{seen}"
+    );
+    assert_eq!(seen["supportSawErik"], 2, "{seen}");
+    assert_eq!(
+        seen["external"],
+        serde_json::json!([]),
+        "nothing from elsewhere: {seen}"
+    );
+    assert_eq!(seen["errors"], serde_json::json!([]), "no error in the page: {seen}");
+}
