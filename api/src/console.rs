@@ -22,6 +22,11 @@ mod built {
     include!(concat!(env!("OUT_DIR"), "/console_assets.rs"));
 }
 
+/// Where `build.rs` built the console: its sources with the generated operations beside them
+/// and its installed packages. The console's unit tests (Vitest) run there, on exactly what
+/// was bundled.
+pub const BUILD_DIR: &str = concat!(env!("OUT_DIR"), "/console");
+
 /// Where the built page takes the server's options.
 const OPTIONS_MARK: &str = "<!--reach-options-->";
 

@@ -188,7 +188,7 @@ export function StatusTable({
   );
 }
 
-interface Draft {
+export interface Draft {
   name: string;
   presence: Presence;
   message: string;
@@ -196,7 +196,7 @@ interface Draft {
   targets: Record<Targets, string>;
 }
 
-function draftOf(s: Status | null): Draft {
+export function draftOf(s: Status | null): Draft {
   return {
     name: s?.name ?? '',
     presence: s?.presence ?? 'AVAILABLE',

@@ -57,7 +57,7 @@ const TITLES: Record<Step, string> = {
 };
 
 /** The errors of a batch by row: `field` is `["users", "<index>", …]`; the rest under `-1`. */
-function byRow(errors: Errors): Map<number, Errors> {
+export function byRow(errors: Errors): Map<number, Errors> {
   const rows = new Map<number, Errors>();
   for (const e of errors) {
     const index = e.field?.[0] === 'users' && e.field[1] !== undefined ? Number(e.field[1]) : -1;

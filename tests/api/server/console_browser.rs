@@ -262,3 +262,17 @@ async fn the_platform_sync_in_the_console() {
     );
     assert_eq!(seen["errors"], serde_json::json!([]), "no error in the page: {seen}");
 }
+
+/// The console's own logic (Vitest, `api/console/src/*.test.ts`): the CSV reader and the
+/// import's line numbers, which error goes under which field or wizard row, what a status form
+/// sends (R8 left to the server), sync runs merged as they move, what Support may send again.
+/// They run where `build.rs` built the console, with the packages it installed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_console_logic_passes_its_unit_tests() {
+    let dir = std::path::Path::new(api::console::BUILD_DIR);
+    let seen = node::run(dir, "node_modules/vitest/vitest.mjs", &["run", "--reporter=json"], &[]).await;
+    let total = seen["numTotalTests"].as_u64().unwrap_or_default();
+    assert!(total >= 13, "the suite ran: {seen}");
+    assert_eq!(seen["numPassedTests"], total, "{seen}");
+    assert_eq!(seen["success"], true, "{seen}");
+}
