@@ -1,15 +1,20 @@
 // A console session in headless Chromium: a browser whose pages sign in to /console with a demo
 // persona, recording any request that leaves the server and any error a page logs.
+import { readFile } from 'node:fs/promises';
+import { createRequire } from 'node:module';
 import { launch } from './launch.mjs';
+
+const axeSource = await readFile(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
 
 export async function session(base) {
   const browser = await launch();
   const external = [];
   const errors = [];
 
-  /** A new window signed in as the persona whose name starts with `name`, once `ready` shows. */
-  async function signedIn(name, ready = 'table tbody tr') {
-    const context = await browser.newContext({ viewport: { width: 1000, height: 800 } });
+  /** A new window signed in as the persona whose name starts with `name`, once `ready` shows;
+   * `viewport` as Playwright takes it (default 1000 × 800). */
+  async function signedIn(name, ready = 'table tbody tr', viewport = { width: 1000, height: 800 }) {
+    const context = await browser.newContext({ viewport });
     const page = await context.newPage();
     page.on('request', (request) => {
       const url = request.url();
@@ -47,5 +52,19 @@ export async function session(base) {
     return response.json();
   }
 
-  return { browser, external, errors, signedIn, token, graphql };
+  /** What axe-core finds serious or critical on the page as it is now (WCAG 2.1 A and AA
+   * rules): `[{ id, impact, targets }]`, empty when nothing. The rules are evaluated through
+   * the DevTools protocol, so the page's Content-Security-Policy stays as served. */
+  async function audit(page) {
+    await page.evaluate(axeSource);
+    return page.evaluate(async () => {
+      // eslint-disable-next-line no-undef
+      const result = await axe.run(document, { runOnly: { type: 'tag', values: ['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa'] } });
+      return result.violations
+        .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+        .map((v) => ({ id: v.id, impact: v.impact, targets: v.nodes.map((n) => n.target.join(' ')) }));
+    });
+  }
+
+  return { browser, external, errors, signedIn, token, graphql, audit };
 }

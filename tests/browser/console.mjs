@@ -7,7 +7,7 @@
 import { session } from './console-session.mjs';
 
 const [base, shots] = process.argv.slice(2);
-const { browser, external, errors, signedIn } = await session(base);
+const { browser, external, errors, signedIn, audit } = await session(base);
 const seen = {};
 
 try {
@@ -55,6 +55,7 @@ try {
   await page.selectOption('#status-new-remoteExtensionId', summer);
   const selected = (id) => page.$eval(id, (s) => s.selectedOptions[0]?.textContent);
   seen.filled = { callUsing: await selected('#status-new-callUsing'), sendCallsTo: await selected('#status-new-sendCallsTo') };
+  const statusForm = await audit(page);
   await page.getByRole('button', { name: 'Save status' }).click();
   await page.waitForSelector('tr[data-status="Summer"]', { timeout: 20000 });
   seen.status = (await page.locator('tr[data-status="Summer"]').innerText()).replace(/\s+/g, ' ').trim();
@@ -70,6 +71,26 @@ try {
   seen.callThrough = (await row.innerText()).replace(/\s+/g, ' ').trim();
   seen.activeLockHint = await row.locator('.hint').getAttribute('aria-label');
   if (shots) await page.screenshot({ path: `${shots}/console-my-numbers.png`, fullPage: true });
+
+  // Accessibility (axe-core's WCAG 2.1 A/AA rules, serious and critical findings): the sign-in
+  // page, Hanna's screen with the status form open and as it ends.
+  const fresh = await browser.newPage();
+  await fresh.goto(`${base}/console`);
+  await fresh.waitForSelector('#persona', { timeout: 20000 });
+  seen.a11y = { signIn: await audit(fresh), statusForm, myScreen: await audit(page) };
+
+  // A phone-sized screen: the page fits its width (tables scroll inside their section).
+  const phone = await signedIn('Hanna Holm', 'table tbody tr', { width: 375, height: 740 });
+  seen.phone = await phone.evaluate(() => ({
+    width: innerWidth,
+    scrollWidth: document.documentElement.scrollWidth,
+    // What sticks out, to say what to fix.
+    wide: [...document.querySelectorAll('body *')]
+      .filter((e) => e.getBoundingClientRect().right > innerWidth + 1 && !e.parentElement.closest('table'))
+      .slice(0, 5)
+      .map((e) => `${e.tagName.toLowerCase()}${e.id ? '#' + e.id : ''}${e.className ? '.' + e.className : ''}`),
+  }));
+  if (shots) await phone.screenshot({ path: `${shots}/console-phone.png`, fullPage: true });
 
   seen.external = external;
   seen.errors = errors;

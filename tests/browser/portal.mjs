@@ -11,8 +11,8 @@
 import { session } from './console-session.mjs';
 
 const [base, shots] = process.argv.slice(2);
-const { browser, external, errors, signedIn, token, graphql } = await session(base);
-const seen = {};
+const { browser, external, errors, signedIn, token, graphql, audit } = await session(base);
+const seen = { a11y: {} };
 const T = { timeout: 20000 };
 const text = async (locator) => (await locator.innerText()).replace(/\s+/g, ' ').trim();
 const state = (page) => text(page.locator('[data-testid=mobility-state]'));
@@ -49,6 +49,7 @@ try {
   seen.voicemailError = await text(dana.locator('#voicemailAccessNumber-error'));
   seen.stateAfterRefusal = await state(dana);
   if (shots) await dana.screenshot({ path: `${shots}/console-activate.png`, fullPage: true });
+  seen.a11y.activate = await audit(dana);
   await dana.fill('#voicemailAccessNumber', seen.suggested);
   await dana.getByLabel('Send email notification').check();
   await activate.click();
@@ -60,6 +61,7 @@ try {
   await support.fill('#accounts-search', 'north');
   await support.waitForFunction(() => document.querySelectorAll('tbody tr').length === 1, null, T);
   seen.supportFound = await support.locator('tbody tr').allInnerTexts();
+  seen.a11y.accounts = await audit(support);
   await support.getByRole('button', { name: 'Northwind Traders' }).click();
   await waitState(support, 'Support is completing');
   await support.fill('#mobilityRouter', 'mr1.example.net');
@@ -127,6 +129,7 @@ try {
   seen.summaryWithConflict = summary.map((r) => r.replace(/\s+/g, ' ').trim());
   seen.finishOffered = await dana.getByRole('button', { name: 'Finish' }).isEnabled();
   if (shots) await dana.screenshot({ path: `${shots}/console-wizard.png`, fullPage: true });
+  seen.a11y.wizardSummary = await audit(dana);
   await dana.getByRole('button', { name: 'Back', exact: true }).click();
   await dana.getByLabel('Mobility extension of Uma User').fill('8004');
   await dana.getByRole('button', { name: 'Next', exact: true }).click();
@@ -138,6 +141,7 @@ try {
   await waitCount(dana, '^2 users');
   seen.enabled = await rows(dana);
   if (shots) await dana.screenshot({ path: `${shots}/console-users.png`, fullPage: true });
+  seen.a11y.users = await audit(dana);
 
   // The per-column filter and the toolbar search.
   await dana.getByLabel('Filter by mobility extension').fill('8004');
@@ -191,6 +195,7 @@ try {
     recipients: (await newest.locator('[data-testid=recipient]').allInnerTexts()).map((r) => r.replace(/\s+/g, ' ').trim()),
   };
   if (shots) await dana.screenshot({ path: `${shots}/console-notifications.png`, fullPage: true });
+  seen.a11y.notifications = await audit(dana);
 
   // Support imports users from a CSV file: a line the file itself gets wrong is shown with its
   // line before anything is sent; a line the server refuses (an extension Dana has) is shown
@@ -210,6 +215,7 @@ try {
   const nia = '{ accounts(first: 1, search: "Northwind") { nodes { users(first: 5, search: "nia") { totalCount } } } }';
   seen.createdAfterRefusal = (await graphql(supportToken, nia)).data.accounts.nodes[0].users.totalCount;
   if (shots) await support.screenshot({ path: `${shots}/console-import.png`, fullPage: true });
+  seen.a11y.supportAccount = await audit(support);
   await support.fill('#import-text', [header, 'Nia New,nia@northwind.example,+16175550110,1010,elite,Boston HQ', '"Odd, Omar",,,1011,premier,Austin Office'].join('\n'));
   await support.getByRole('button', { name: 'Import', exact: true }).click();
   await support.waitForSelector('text=Created 2 users.', T);

@@ -8,7 +8,7 @@
 import { session } from './console-session.mjs';
 
 const [base, platform, platformToken, shots] = process.argv.slice(2);
-const { browser, external, errors, signedIn } = await session(base);
+const { browser, external, errors, signedIn, audit } = await session(base);
 const seen = {};
 const T = { timeout: 30000 };
 const runs = async (page) =>
@@ -40,6 +40,7 @@ try {
   await waitRuns(support, 1);
   seen.supportRuns = await runs(support);
   if (shots) await support.screenshot({ path: `${shots}/console-sync.png`, fullPage: true });
+  seen.a11y = { sync: await audit(support) };
 
   const erik = await signedIn('Erik Eriksson', '[data-testid=platform-connection]');
   seen.erikConnection = (await erik.locator('[data-testid=platform-connection]').innerText()).trim();

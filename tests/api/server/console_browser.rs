@@ -16,7 +16,19 @@
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 
+use serde_json::Value;
+
 use crate::harness::node;
+
+/// Every page a walk audited with axe-core (WCAG 2.1 A and AA rules) had no serious or
+/// critical finding: its fields labelled, its contrast readable, its roles right.
+fn accessible(seen: &Value) {
+    let audits = seen["a11y"].as_object().cloned().unwrap_or_default();
+    assert!(!audits.is_empty(), "the walk audited its pages: {seen}");
+    for (page, found) in audits {
+        assert_eq!(found, serde_json::json!([]), "{page}: {found}");
+    }
+}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn hanna_keeps_her_numbers_and_status_in_the_console() {
@@ -73,6 +85,12 @@ async fn hanna_keeps_her_numbers_and_status_in_the_console() {
     );
     let lock = seen["activeLockHint"].as_str().unwrap_or_default();
     assert!(lock.contains("remote extension of your active status"), "{seen}");
+    accessible(&seen);
+    let phone = &seen["phone"];
+    assert!(
+        phone["scrollWidth"].as_u64() <= phone["width"].as_u64(),
+        "a phone-sized screen needs no sideways scrolling: {seen}"
+    );
     assert_eq!(
         seen["external"],
         serde_json::json!([]),
@@ -199,6 +217,7 @@ async fn the_connect_for_mobile_walk_in_the_console() {
     assert!(server[0].starts_with("3 extension "), "{seen}");
     assert_eq!(seen["createdAfterRefusal"], 0, "all or none: {seen}");
     assert_eq!(seen["created"], 1, "{seen}");
+    accessible(&seen);
 
     assert_eq!(
         seen["external"],
@@ -255,6 +274,7 @@ async fn the_platform_sync_in_the_console() {
         "{seen}"
     );
     assert_eq!(seen["supportSawErik"], 2, "{seen}");
+    accessible(&seen);
     assert_eq!(
         seen["external"],
         serde_json::json!([]),
