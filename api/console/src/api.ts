@@ -71,7 +71,7 @@ export async function request<R, V>(token: string, doc: TypedDocumentString<R, V
 }
 
 /** A subscription client for `token`, connecting when the first subscription starts. */
-export function subscriptions(token: string): Client {
+function subscriptions(token: string): Client {
   const url = new URL(options().endpoint, window.location.href);
   url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
   return createClient({
@@ -80,6 +80,21 @@ export function subscriptions(token: string): Client {
     lazy: true,
     retryAttempts: 5,
   });
+}
+
+/** While the component is mounted, `start`'s subscriptions on one socket for `token`: `start`
+ * gets a fresh client each time `token` or `deps` change and returns its stops; the old client
+ * is stopped and closed first. */
+export function useSubscriptions(token: string, start: (client: Client) => (() => void)[], deps: unknown[]) {
+  useEffect(() => {
+    const client = subscriptions(token);
+    const stops = start(client);
+    return () => {
+      stops.forEach((stop) => stop());
+      void client.dispose();
+    };
+    // `start` is rebuilt every render; `deps` say when it means something else.
+  }, [token, ...deps]);
 }
 
 /** Starts `doc` on `client`, calling `next` with each event's data; returns the stop. */

@@ -1,8 +1,8 @@
 // My Numbers and Manage Status: a user's numbers (with why a field is locked) and statuses,
 // adding and deleting numbers and picking the active status; the page follows the user's
 // changes live, whichever browser or client makes them.
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, request, subscribe, subscriptions, useQuery } from './api';
+import { useState } from 'preact/hooks';
+import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
 import { graphql } from './gql';
 import { ErrorList, type Errors, Field, errorsOf } from './fields';
 import type { MyScreenQuery } from './gql/graphql';
@@ -156,17 +156,11 @@ export function MyScreen({ token, userId }: { token: string; userId: string }) {
   const error = refused ?? loadError;
 
   // Live: any change to the user's numbers or active status reloads the screen.
-  const client = useMemo(() => subscriptions(token), [token]);
-  useEffect(() => {
-    const stops = [
-      subscribe(client, NumbersChanged, {}, load),
-      subscribe(client, StatusChanged, {}, load),
-    ];
-    return () => {
-      stops.forEach((stop) => stop());
-      void client.dispose();
-    };
-  }, [client, load]);
+  useSubscriptions(
+    token,
+    (client) => [subscribe(client, NumbersChanged, {}, load), subscribe(client, StatusChanged, {}, load)],
+    [load],
+  );
 
   const run = async (work: () => Promise<string | null>) => {
     try {

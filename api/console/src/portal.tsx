@@ -3,8 +3,8 @@
 // handover numbers filled only where the account has none yet, the email checkbox, then the
 // purchase confirmed). Activation leaves the add-on waiting for Support, who completes it here;
 // then the Settings dialog and the users page.
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, request, subscribe, subscriptions, useQuery } from './api';
+import { useState } from 'preact/hooks';
+import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
 import { graphql } from './gql';
 import { ErrorList, type Errors, Field, errorsOf } from './fields';
 import type { MobilityAddonQuery } from './gql/graphql';
@@ -95,17 +95,16 @@ export function ConnectForMobile({ token, accountId, powers }: { token: string; 
   // Live: a change to the add-on, its settings or its users, made anywhere, reloads the page's
   // parts (`tick` tells the users page and the notifications).
   const [tick, setTick] = useState(0);
-  const client = useMemo(() => subscriptions(token), [token]);
-  useEffect(() => {
-    const stop = subscribe(client, Changed, { accountId }, () => {
-      load();
-      setTick((t) => t + 1);
-    });
-    return () => {
-      stop();
-      void client.dispose();
-    };
-  }, [client, accountId, load]);
+  useSubscriptions(
+    token,
+    (client) => [
+      subscribe(client, Changed, { accountId }, () => {
+        load();
+        setTick((t) => t + 1);
+      }),
+    ],
+    [accountId, load],
+  );
 
   if (error) {
     return (

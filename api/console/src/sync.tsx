@@ -2,8 +2,8 @@
 // Managers): where it is and, for Support, the form that sets it with the token to reach it (the
 // token is never shown back); and the sync runs, newest first, following `platformSyncRunUpdated` so a run's state and counts move
 // on the page as it goes. "Sync now" asks for a run (or joins the one under way).
-import { useEffect, useMemo, useState } from 'preact/hooks';
-import { ApiError, request, subscribe, subscriptions, useQuery } from './api';
+import { useEffect, useState } from 'preact/hooks';
+import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
 import { ErrorList, type Errors, Field, errorsOf } from './fields';
 import { graphql } from './gql';
 import type { SyncRunFieldsFragment, SyncRunState } from './gql/graphql';
@@ -103,19 +103,18 @@ export function PlatformSync({ token, accountId, support }: { token: string; acc
   useEffect(() => {
     if (account?.syncRuns) setRuns(account.syncRuns.nodes);
   }, [account]);
-  const client = useMemo(() => subscriptions(token), [token]);
-  useEffect(() => {
-    const stop = subscribe(client, RunUpdated, { accountId }, (d) => {
-      const run = d.platformSyncRunUpdated;
-      setRuns((now) => merged(now, run));
-      // A finished run moves the connection's next run and failure count: read them again.
-      if (run.state === 'SUCCEEDED' || run.state === 'FAILED') reload();
-    });
-    return () => {
-      stop();
-      void client.dispose();
-    };
-  }, [client, accountId, reload]);
+  useSubscriptions(
+    token,
+    (client) => [
+      subscribe(client, RunUpdated, { accountId }, (d) => {
+        const run = d.platformSyncRunUpdated;
+        setRuns((now) => merged(now, run));
+        // A finished run moves the connection's next run and failure count: read them again.
+        if (run.state === 'SUCCEEDED' || run.state === 'FAILED') reload();
+      }),
+    ],
+    [accountId, reload],
+  );
 
   if (!account) return error ? <p class="banner">{error}</p> : <p aria-busy="true">Loading…</p>;
   // Null for a caller who may not read it: nothing to show them.
