@@ -1,6 +1,8 @@
 // A form's fields and the `userErrors` a mutation answers: each error under the field it names
 // (the last step of its `field` path), the rest above the form's buttons.
 import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
+import { ApiError } from './api';
 import type { UserError } from './gql/graphql';
 
 export type Errors = Pick<UserError, 'field' | 'message'>[];
@@ -46,4 +48,26 @@ export function Field({
       <ErrorList errors={errors} id={id} />
     </div>
   );
+}
+
+/** A form's errors and whether it is busy, and `submit(work)`: runs `work` (the `userErrors` its
+ * mutation answered) while busy and shows them; a request refused as a whole becomes an error
+ * of the form's own, `failed` when it says nothing. Answers what it showed. */
+export function useSubmit(failed: string) {
+  const [errors, setErrors] = useState<Errors>([]);
+  const [busy, setBusy] = useState(false);
+  const submit = async (work: () => Promise<Errors>): Promise<Errors> => {
+    setBusy(true);
+    let found: Errors;
+    try {
+      found = await work();
+    } catch (e) {
+      found = [{ field: null, message: e instanceof ApiError ? e.message : failed }];
+    } finally {
+      setBusy(false);
+    }
+    setErrors(found);
+    return found;
+  };
+  return { errors, setErrors, busy, submit };
 }

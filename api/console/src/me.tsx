@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
 import { graphql } from './gql';
-import { ErrorList, type Errors, Field, errorsOf } from './fields';
+import { ErrorList, type Errors, Field, errorsOf, useSubmit } from './fields';
 import type { MyScreenQuery } from './gql/graphql';
 import { type StatusInput, StatusTable } from './statuses';
 
@@ -391,7 +391,7 @@ function EditNumber({
     isRemoteExtension: n.isRemoteExtension,
     callThrough: n.callThrough,
   });
-  const [errors, setErrors] = useState<Errors>([]);
+  const { errors, busy, submit } = useSubmit('Saving failed.');
   const { at, other } = errorsOf(errors, ['label', 'number', 'isRemoteExtension', 'callThrough']);
   const locked = n.lockReasons.map((r) => LOCKS[r]).join(' ');
   return (
@@ -405,11 +405,7 @@ function EditNumber({
         if (value.number !== n.number) input.number = value.number;
         if (value.isRemoteExtension !== n.isRemoteExtension) input.isRemoteExtension = value.isRemoteExtension;
         if (value.callThrough !== n.callThrough) input.callThrough = value.callThrough;
-        try {
-          setErrors(await onSave(input));
-        } catch (e) {
-          setErrors([{ field: null, message: e instanceof ApiError ? e.message : 'Saving failed.' }]);
-        }
+        void submit(() => onSave(input));
       }}
     >
       <h3 id="edit-number">Edit {n.label}</h3>
@@ -461,7 +457,9 @@ function EditNumber({
       </Field>
       <ErrorList errors={other} />
       <div class="actions">
-        <button type="submit">Save number</button>{' '}
+        <button type="submit" disabled={busy}>
+          Save number
+        </button>{' '}
         <button type="button" onClick={onCancel}>
           Cancel
         </button>
@@ -485,7 +483,7 @@ function AddNumber({
 }) {
   const empty: NewNumber = { label: '', number: '', isRemoteExtension: false };
   const [value, setValue] = useState<NewNumber>(empty);
-  const [errors, setErrors] = useState<Errors>([]);
+  const { errors, busy, submit } = useSubmit('Adding the number failed.');
   const { at, other } = errorsOf(errors, ['label', 'number', 'isRemoteExtension']);
 
   return (
@@ -494,9 +492,7 @@ function AddNumber({
       aria-labelledby="add-number"
       onSubmit={async (e) => {
         e.preventDefault();
-        const result = await onAdd(value);
-        setErrors(result);
-        if (result.length === 0) setValue(empty);
+        if ((await submit(() => onAdd(value))).length === 0) setValue(empty);
       }}
     >
       <h2 id="add-number">Add Number</h2>
@@ -533,7 +529,9 @@ function AddNumber({
         </label>
       </Field>
       <ErrorList errors={other} />
-      <button type="submit">Add Number</button>
+      <button type="submit" disabled={busy}>
+        Add Number
+      </button>
     </form>
   );
 }

@@ -4,9 +4,9 @@
 // purchase confirmed). Activation leaves the add-on waiting for Support, who completes it here;
 // then the Settings dialog and the users page.
 import { useState } from 'preact/hooks';
-import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
+import { request, subscribe, useQuery, useSubscriptions } from './api';
 import { graphql } from './gql';
-import { ErrorList, type Errors, Field, errorsOf } from './fields';
+import { ErrorList, type Errors, Field, errorsOf, useSubmit } from './fields';
 import type { MobilityAddonQuery } from './gql/graphql';
 import { NotificationList } from './notifications';
 import { SettingsDialog } from './settings';
@@ -192,23 +192,15 @@ export function ConnectForMobile({ token, accountId, powers }: { token: string; 
 function CompleteForm({ onComplete }: { onComplete: (router: string, group: string) => Promise<Errors> }) {
   const [router, setRouter] = useState('');
   const [group, setGroup] = useState('');
-  const [errors, setErrors] = useState<Errors>([]);
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit } = useSubmit('Completing failed.');
   const { at, other } = errorsOf(errors, ['mobilityRouter', 'groupName']);
   return (
     <form
       class="card"
       aria-labelledby="complete-title"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setBusy(true);
-        try {
-          setErrors(await onComplete(router, group));
-        } catch (e) {
-          setErrors([{ field: null, message: e instanceof ApiError ? e.message : 'Completing failed.' }]);
-        } finally {
-          setBusy(false);
-        }
+        void submit(() => onComplete(router, group));
       }}
     >
       <h3 id="complete-title">Complete the set-up</h3>
@@ -256,8 +248,7 @@ function ActivateDialog({
     handoverNumber: settings.handoverNumber ?? defaults.handoverNumber,
     sendEmailNotification: settings.sendEmailNotification,
   });
-  const [errors, setErrors] = useState<Errors>([]);
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit } = useSubmit('Activation failed.');
   const { at, other } = errorsOf(errors, [
     'voicemailAccessNumber',
     'accessNumberId',
@@ -280,16 +271,9 @@ function ActivateDialog({
       class="card"
       role="dialog"
       aria-labelledby="activate-title"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setBusy(true);
-        try {
-          setErrors(await onActivate(value));
-        } catch (e) {
-          setErrors([{ field: null, message: e instanceof ApiError ? e.message : 'Activation failed.' }]);
-        } finally {
-          setBusy(false);
-        }
+        void submit(() => onActivate(value));
       }}
     >
       <h3 id="activate-title">Activate Connect for Mobile for {account.name}</h3>

@@ -4,8 +4,7 @@
 // themselves in the same form (R8): the form shows what the server will store, and leaves the
 // fields out of the request so the server applies the rule.
 import { useState } from 'preact/hooks';
-import { ApiError } from './api';
-import { ErrorList, type Errors, Field, errorsOf } from './fields';
+import { ErrorList, type Errors, Field, errorsOf, useSubmit } from './fields';
 import { graphql } from './gql';
 import type { CallTargetInput, Presence, StatusFieldsFragment, TargetKind } from './gql/graphql';
 
@@ -242,8 +241,7 @@ function StatusForm({
 }) {
   const [draft, setDraft] = useState(() => draftOf(status));
   const [touched, setTouched] = useState<Set<Targets>>(new Set());
-  const [errors, setErrors] = useState<Errors>([]);
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit } = useSubmit('Saving failed.');
   const { at, other } = errorsOf(errors, ['name', 'presence', 'message', 'remoteExtensionId', ...FIELDS.map(([f]) => f)]);
   const remotes = phones.filter((p) => p.isRemoteExtension);
   const id = status ? `status-${status.id}` : 'status-new';
@@ -263,16 +261,9 @@ function StatusForm({
     <form
       class="card"
       aria-labelledby={`${id}-title`}
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setBusy(true);
-        try {
-          setErrors(await onSave(statusInput(status, draft, touched)));
-        } catch (e) {
-          setErrors([{ field: null, message: e instanceof ApiError ? e.message : 'Saving failed.' }]);
-        } finally {
-          setBusy(false);
-        }
+        void submit(() => onSave(statusInput(status, draft, touched)));
       }}
     >
       <h3 id={`${id}-title`}>{status ? `Edit ${status.name}` : 'New status'}</h3>

@@ -6,6 +6,7 @@ import { useQuery, useSettled } from './api';
 import { graphql } from './gql';
 import type { AccountsQuery } from './gql/graphql';
 import { UsersImport } from './importer';
+import { Pager, usePages } from './pages';
 import { ConnectForMobile } from './portal';
 import { PlatformSync } from './sync';
 
@@ -42,11 +43,9 @@ const PAGE = 20;
 
 export function SupportScreen({ token }: { token: string }) {
   const [search, setSearch] = useState('');
-  const [position, setPosition] = useState<{ after: string } | { before: string } | null>(null);
+  const { page, restart, move } = usePages(PAGE);
   const [chosen, setChosen] = useState<Account | null>(null);
   const settled = useSettled(search.trim());
-  const page =
-    position && 'before' in position ? { last: PAGE, before: position.before } : { first: PAGE, after: position?.after };
   const { data, error, reload } = useQuery(token, Accounts, { ...page, search: settled || null });
   const accounts = data?.accounts;
 
@@ -85,7 +84,7 @@ export function SupportScreen({ token }: { token: string }) {
         value={search}
         onInput={(e) => {
           setSearch(e.currentTarget.value);
-          setPosition(null);
+          restart();
         }}
       />
       {error && (
@@ -116,25 +115,11 @@ export function SupportScreen({ token }: { token: string }) {
         </tbody>
       </table>
       {accounts && (
-        <div class="pager">
+        <Pager info={accounts.pageInfo} move={move}>
           <span>
             {accounts.totalCount} account{accounts.totalCount === 1 ? '' : 's'}
           </span>
-          <button
-            type="button"
-            disabled={!accounts.pageInfo.hasPreviousPage}
-            onClick={() => setPosition({ before: accounts.pageInfo.startCursor ?? '' })}
-          >
-            Previous page
-          </button>
-          <button
-            type="button"
-            disabled={!accounts.pageInfo.hasNextPage}
-            onClick={() => setPosition({ after: accounts.pageInfo.endCursor ?? '' })}
-          >
-            Next page
-          </button>
-        </div>
+        </Pager>
       )}
     </section>
   );

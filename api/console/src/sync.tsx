@@ -4,7 +4,7 @@
 // on the page as it goes. "Sync now" asks for a run (or joins the one under way).
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
-import { ErrorList, type Errors, Field, errorsOf } from './fields';
+import { ErrorList, type Errors, Field, errorsOf, useSubmit } from './fields';
 import { graphql } from './gql';
 import type { SyncRunFieldsFragment, SyncRunState } from './gql/graphql';
 
@@ -236,8 +236,7 @@ function ConnectionForm({
     platformAccount: initial?.platformAccount ?? '',
     token: '',
   });
-  const [errors, setErrors] = useState<Errors>([]);
-  const [busy, setBusy] = useState(false);
+  const { errors, busy, submit } = useSubmit('Saving failed.');
   const { at, other } = errorsOf(errors, ['baseUrl', 'platformAccount', 'token']);
   const input = (field: keyof Connection, label: string, type = 'text') => (
     <Field id={`platform-${field}`} label={label} errors={at(field)}>
@@ -254,16 +253,9 @@ function ConnectionForm({
     <form
       class="card"
       aria-labelledby="platform-form-title"
-      onSubmit={async (e) => {
+      onSubmit={(e) => {
         e.preventDefault();
-        setBusy(true);
-        try {
-          setErrors(await onSave(value));
-        } catch (e) {
-          setErrors([{ field: null, message: e instanceof ApiError ? e.message : 'Saving failed.' }]);
-        } finally {
-          setBusy(false);
-        }
+        void submit(() => onSave(value));
       }}
     >
       <h3 id="platform-form-title">{initial ? 'Change the connection' : 'Connect the platform'}</h3>

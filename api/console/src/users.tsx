@@ -3,10 +3,11 @@
 // per column and cursor pages; each row's mobility extension edited in place (M9) and the user
 // disabled after a confirmation (M10); Add opens the wizard (M7).
 import { useState } from 'preact/hooks';
-import { ApiError, request, useQuery, useReloadOn, useSettled } from './api';
-import { ErrorList, type Errors } from './fields';
+import { request, useQuery, useReloadOn, useSettled } from './api';
+import { ErrorList, type Errors, useSubmit } from './fields';
 import { graphql } from './gql';
 import type { MobilityUserFilter, MobilityUsersQuery } from './gql/graphql';
+import { Pager, usePages } from './pages';
 import { AddWizard } from './wizard';
 
 const Users = graphql(`
@@ -80,9 +81,6 @@ const COLUMNS: [keyof MobilityUserFilter, string][] = [
   ['mobilityExtension', 'Mobility extension'],
 ];
 
-/** Where the page starts: the first page, after a cursor or before one. */
-type Position = { after: string } | { before: string } | null;
-
 export function MobilityUsers({
   token,
   accountId,
@@ -97,15 +95,13 @@ export function MobilityUsers({
 }) {
   const [search, setSearch] = useState('');
   const [filter, setFilter] = useState<MobilityUserFilter>({});
-  const [position, setPosition] = useState<Position>(null);
+  const { page, restart, move } = usePages(PAGE);
   const [adding, setAdding] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
   const [disabling, setDisabling] = useState<string | null>(null);
   const settledSearch = useSettled(search.trim());
   const settledFilter = useSettled(filter);
   const filled = Object.fromEntries(Object.entries(settledFilter).filter(([, v]) => v));
-  const page =
-    position && 'before' in position ? { last: PAGE, before: position.before } : { first: PAGE, after: position?.after };
   const { data, error, reload } = useQuery(token, Users, {
     id: accountId,
     ...page,
@@ -135,7 +131,7 @@ export function MobilityUsers({
           value={search}
           onInput={(e) => {
             setSearch(e.currentTarget.value);
-            setPosition(null);
+            restart();
           }}
         />
         <button type="button" onClick={() => setAdding(true)} disabled={adding}>
@@ -177,7 +173,7 @@ export function MobilityUsers({
                   value={filter[column] ?? ''}
                   onInput={(e) => {
                     setFilter({ ...filter, [column]: e.currentTarget.value });
-                    setPosition(null);
+                    restart();
                   }}
                 />
               </td>
@@ -213,27 +209,13 @@ export function MobilityUsers({
       </table>
       {!users && !error && <p aria-busy="true">Loading…</p>}
       {users && (
-        <div class="pager">
+        <Pager info={users.pageInfo} move={move}>
           <span id="users-count" data-testid="users-count">
             {users.totalCount === 0
               ? 'No users.'
               : `${users.totalCount} user${users.totalCount === 1 ? '' : 's'}`}
           </span>
-          <button
-            type="button"
-            disabled={!users.pageInfo.hasPreviousPage || !users.pageInfo.startCursor}
-            onClick={() => setPosition({ before: users.pageInfo.startCursor ?? '' })}
-          >
-            Previous page
-          </button>
-          <button
-            type="button"
-            disabled={!users.pageInfo.hasNextPage || !users.pageInfo.endCursor}
-            onClick={() => setPosition({ after: users.pageInfo.endCursor ?? '' })}
-          >
-            Next page
-          </button>
-        </div>
+        </Pager>
       )}
     </section>
   );
@@ -261,19 +243,9 @@ function UserRow({
   onDone: () => void;
 }) {
   const [value, setValue] = useState(row.mobilityExtension);
-  const [errors, setErrors] = useState<Errors>([]);
-  const [busy, setBusy] = useState(false);
-  const run = async (action: () => Promise<Errors>, what: string) => {
-    setBusy(true);
-    try {
-      const found = await action();
-      setErrors(found);
-      if (found.length === 0) onDone();
-    } catch (e) {
-      setErrors([{ field: null, message: e instanceof ApiError ? e.message : `${what} failed.` }]);
-    } finally {
-      setBusy(false);
-    }
+  const { errors, setErrors, busy, submit } = useSubmit('The change failed.');
+  const run = async (action: () => Promise<Errors>) => {
+    if ((await submit(action)).length === 0) onDone();
   };
   const save = () =>
     run(async () => {
@@ -281,12 +253,12 @@ function UserRow({
         input: { userId: row.user.id, mobilityExtension: value.trim() },
       });
       return data.mobilityUserUpdate.userErrors;
-    }, 'Saving');
+    });
   const disable = () =>
     run(async () => {
       const data = await request(token, Disable, { input: { accountId, userIds: [row.user.id] } });
       return data.mobilityUsersDisable.userErrors;
-    }, 'Disabling');
+    });
   const id = `mobility-extension-${row.id}`;
 
   return (

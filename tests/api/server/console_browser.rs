@@ -20,14 +20,21 @@ use serde_json::Value;
 
 use crate::harness::node;
 
-/// Every page a walk audited with axe-core (WCAG 2.1 A and AA rules) had no serious or
-/// critical finding: its fields labelled, its contrast readable, its roles right.
-fn accessible(seen: &Value) {
+/// What every walk must end with: each page it audited with axe-core (WCAG 2.1 A and AA rules)
+/// had no serious or critical finding (fields labelled, contrast readable, roles right); no
+/// request left the server; no page logged an error.
+fn a_clean_walk(seen: &Value) {
     let audits = seen["a11y"].as_object().cloned().unwrap_or_default();
     assert!(!audits.is_empty(), "the walk audited its pages: {seen}");
     for (page, found) in audits {
         assert_eq!(found, serde_json::json!([]), "{page}: {found}");
     }
+    assert_eq!(
+        seen["external"],
+        serde_json::json!([]),
+        "nothing from elsewhere: {seen}"
+    );
+    assert_eq!(seen["errors"], serde_json::json!([]), "no error in the page: {seen}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -85,18 +92,12 @@ async fn hanna_keeps_her_numbers_and_status_in_the_console() {
     );
     let lock = seen["activeLockHint"].as_str().unwrap_or_default();
     assert!(lock.contains("remote extension of your active status"), "{seen}");
-    accessible(&seen);
+    a_clean_walk(&seen);
     let phone = &seen["phone"];
     assert!(
         phone["scrollWidth"].as_u64() <= phone["width"].as_u64(),
         "a phone-sized screen needs no sideways scrolling: {seen}"
     );
-    assert_eq!(
-        seen["external"],
-        serde_json::json!([]),
-        "nothing from elsewhere: {seen}"
-    );
-    assert_eq!(seen["errors"], serde_json::json!([]), "no error in the page: {seen}");
 }
 
 /// The whole Connect for Mobile walk on a fresh demo, as the manuals' people do it:
@@ -217,14 +218,7 @@ async fn the_connect_for_mobile_walk_in_the_console() {
     assert!(server[0].starts_with("3 extension "), "{seen}");
     assert_eq!(seen["createdAfterRefusal"], 0, "all or none: {seen}");
     assert_eq!(seen["created"], 1, "{seen}");
-    accessible(&seen);
-
-    assert_eq!(
-        seen["external"],
-        serde_json::json!([]),
-        "nothing from elsewhere: {seen}"
-    );
-    assert_eq!(seen["errors"], serde_json::json!([]), "no error in the page: {seen}");
+    a_clean_walk(&seen);
 }
 
 /// The platform screen on a fresh demo with a stand-in platform on 127.0.0.1:
@@ -274,13 +268,7 @@ async fn the_platform_sync_in_the_console() {
         "{seen}"
     );
     assert_eq!(seen["supportSawErik"], 2, "{seen}");
-    accessible(&seen);
-    assert_eq!(
-        seen["external"],
-        serde_json::json!([]),
-        "nothing from elsewhere: {seen}"
-    );
-    assert_eq!(seen["errors"], serde_json::json!([]), "no error in the page: {seen}");
+    a_clean_walk(&seen);
 }
 
 /// The console's own logic (Vitest, `api/console/src/*.test.ts`): the CSV reader and the

@@ -1,0 +1,47 @@
+// Cursor pages of a list: where the page starts (the first page, after a cursor or before one),
+// and the pager under the list.
+import type { ComponentChildren } from 'preact';
+import { useState } from 'preact/hooks';
+import type { PageInfo } from './gql/graphql';
+
+type Position = { after: string } | { before: string } | null;
+
+/** `page`: the list's `first`/`after` or `last`/`before` for `size` rows; `restart` goes back to
+ * the first page (a new search or filter); `move` is the pager's. */
+export function usePages(size: number) {
+  const [position, move] = useState<Position>(null);
+  const page =
+    position && 'before' in position ? { last: size, before: position.before } : { first: size, after: position?.after };
+  return { page, restart: () => move(null), move };
+}
+
+/** The list's count (`children`) and Previous / Next page, offered only where there is one. */
+export function Pager({
+  info,
+  move,
+  children,
+}: {
+  info: Pick<PageInfo, 'hasNextPage' | 'hasPreviousPage' | 'startCursor' | 'endCursor'>;
+  move: (position: Position) => void;
+  children: ComponentChildren;
+}) {
+  return (
+    <div class="pager">
+      {children}
+      <button
+        type="button"
+        disabled={!info.hasPreviousPage || !info.startCursor}
+        onClick={() => move({ before: info.startCursor ?? '' })}
+      >
+        Previous page
+      </button>
+      <button
+        type="button"
+        disabled={!info.hasNextPage || !info.endCursor}
+        onClick={() => move({ after: info.endCursor ?? '' })}
+      >
+        Next page
+      </button>
+    </div>
+  );
+}
