@@ -71,3 +71,35 @@ export function useSubmit(failed: string) {
   };
   return { errors, setErrors, busy, submit };
 }
+
+/** A form's end: the refusals that name none of its fields, its submit button (off while `busy`
+ * or `disabled`) and Cancel where there is one. */
+export function FormEnd({
+  errors,
+  submit,
+  busy,
+  disabled = false,
+  onCancel,
+}: {
+  errors: Errors;
+  submit: string;
+  busy: boolean;
+  disabled?: boolean;
+  onCancel?: () => void;
+}) {
+  return (
+    <>
+      <ErrorList errors={errors} />
+      <div class="actions">
+        <button type="submit" disabled={busy || disabled}>
+          {submit}
+        </button>
+        {onCancel && (
+          <button type="button" onClick={onCancel}>
+            Cancel
+          </button>
+        )}
+      </div>
+    </>
+  );
+}

@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
 import { graphql } from './gql';
-import { ErrorList, type Errors, Field, errorsOf, useSubmit } from './fields';
+import { type Errors, Field, errorsOf, FormEnd, useSubmit } from './fields';
 import type { MyScreenQuery } from './gql/graphql';
 import { type StatusInput, StatusTable } from './statuses';
 
@@ -455,15 +455,7 @@ function EditNumber({
           Call through
         </label>
       </Field>
-      <ErrorList errors={other} />
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          Save number
-        </button>{' '}
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormEnd errors={other} submit="Save number" busy={busy} onCancel={onCancel} />
     </form>
   );
 }
@@ -528,10 +520,7 @@ function AddNumber({
           )}
         </label>
       </Field>
-      <ErrorList errors={other} />
-      <button type="submit" disabled={busy}>
-        Add Number
-      </button>
+      <FormEnd errors={other} submit="Add Number" busy={busy} />
     </form>
   );
 }

@@ -6,7 +6,7 @@
 import { useState } from 'preact/hooks';
 import { request, subscribe, useQuery, useSubscriptions } from './api';
 import { graphql } from './gql';
-import { ErrorList, type Errors, Field, errorsOf, useSubmit } from './fields';
+import { type Errors, Field, errorsOf, FormEnd, useSubmit } from './fields';
 import type { MobilityAddonQuery } from './gql/graphql';
 import { NotificationList } from './notifications';
 import { SettingsDialog } from './settings';
@@ -210,10 +210,7 @@ function CompleteForm({ onComplete }: { onComplete: (router: string, group: stri
       <Field id="groupName" label="Group name" errors={at('groupName')}>
         <input id="groupName" value={group} onInput={(e) => setGroup(e.currentTarget.value)} />
       </Field>
-      <ErrorList errors={other} />
-      <button type="submit" disabled={busy}>
-        Complete set-up
-      </button>
+      <FormEnd errors={other} submit="Complete set-up" busy={busy} />
     </form>
   );
 }
@@ -310,15 +307,13 @@ function ActivateDialog({
         />{' '}
         I confirm the purchase of Connect for Mobile
       </label>
-      <ErrorList errors={other} />
-      <div class="actions">
-        <button type="submit" disabled={!value.confirmPurchase || !value.accessNumberId || busy}>
-          Activate
-        </button>{' '}
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormEnd
+        errors={other}
+        submit="Activate"
+        busy={busy}
+        disabled={!value.confirmPurchase || !value.accessNumberId}
+        onCancel={onCancel}
+      />
     </form>
   );
 }

@@ -4,7 +4,7 @@
 // themselves in the same form (R8): the form shows what the server will store, and leaves the
 // fields out of the request so the server applies the rule.
 import { useState } from 'preact/hooks';
-import { ErrorList, type Errors, Field, errorsOf, useSubmit } from './fields';
+import { type Errors, Field, errorsOf, FormEnd, useSubmit } from './fields';
 import { graphql } from './gql';
 import type { CallTargetInput, Presence, StatusFieldsFragment, TargetKind } from './gql/graphql';
 
@@ -327,15 +327,7 @@ function StatusForm({
           </select>
         </Field>
       ))}
-      <ErrorList errors={other} />
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          Save status
-        </button>{' '}
-        <button type="button" onClick={onCancel}>
-          Cancel
-        </button>
-      </div>
+      <FormEnd errors={other} submit="Save status" busy={busy} onCancel={onCancel} />
     </form>
   );
 }

@@ -4,7 +4,7 @@
 // on the page as it goes. "Sync now" asks for a run (or joins the one under way).
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
-import { ErrorList, type Errors, Field, errorsOf, useSubmit } from './fields';
+import { type Errors, Field, errorsOf, FormEnd, useSubmit } from './fields';
 import { graphql } from './gql';
 import type { SyncRunFieldsFragment, SyncRunState } from './gql/graphql';
 
@@ -262,17 +262,7 @@ function ConnectionForm({
       {input('baseUrl', 'Platform address (https://…)', 'url')}
       {input('platformAccount', 'Account on the platform')}
       {input('token', 'Token', 'password')}
-      <ErrorList errors={other} />
-      <div class="actions">
-        <button type="submit" disabled={busy}>
-          Save connection
-        </button>
-        {onCancel && (
-          <button type="button" onClick={onCancel}>
-            Cancel
-          </button>
-        )}
-      </div>
+      <FormEnd errors={other} submit="Save connection" busy={busy} onCancel={onCancel} />
     </form>
   );
 }
