@@ -13,7 +13,12 @@ const seen = {};
 try {
   const page = await signedIn('Hanna Holm');
   seen.who = (await page.locator('[data-testid=who]').innerText()).trim();
-  seen.provisionedHint = await page.locator('tr', { hasText: 'Admin:' }).locator('.hint').getAttribute('aria-label');
+  const hint = page.locator('tr', { hasText: 'Admin:' }).locator('.hint');
+  seen.provisionedHint = await hint.getAttribute('aria-label');
+  // From the keyboard: the "i" takes the focus, and Enter shows the reason beside it.
+  await hint.focus();
+  await page.keyboard.press('Enter');
+  seen.hintShown = (await page.locator('tr', { hasText: 'Admin:' }).locator('.reason').innerText()).trim();
 
   // A remote extension must be digits: the error shows under the number field, nothing is added.
   const rows = await page.locator('table tbody tr').count();

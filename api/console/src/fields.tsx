@@ -103,3 +103,30 @@ export function FormEnd({
     </>
   );
 }
+
+/** The manual's "i": why something is greyed out. A button, so a keyboard reaches it too: it
+ * shows the reason beside it while pressed (and as a tooltip on hover); a screen reader reads
+ * `label` (`Locked: …`). */
+export function Hint({ label, reason }: { label: string; reason: string }) {
+  const [open, setOpen] = useState(false);
+  return (
+    <>
+      <button
+        type="button"
+        class="hint"
+        title={reason}
+        aria-label={label}
+        aria-expanded={open}
+        onClick={() => setOpen(!open)}
+      >
+        i
+      </button>
+      {open && (
+        <span role="note" class="reason">
+          {' '}
+          {reason}
+        </span>
+      )}
+    </>
+  );
+}

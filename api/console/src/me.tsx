@@ -4,7 +4,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
 import { graphql } from './gql';
-import { type Errors, Field, errorsOf, FormEnd, useSubmit } from './fields';
+import { type Errors, Field, errorsOf, FormEnd, Hint, useSubmit } from './fields';
 import type { MyScreenQuery } from './gql/graphql';
 import { type StatusInput, StatusTable } from './statuses';
 
@@ -15,6 +15,9 @@ const Screen = graphql(`
       name
       canAddRemoteExtension
       canAddStatus
+      clientProfile {
+        callThroughAllowed
+      }
       numbers(first: 50) {
         nodes {
           id
@@ -326,9 +329,7 @@ function Numbers({
                 <td class={locked ? 'locked' : undefined}>
                   {n.number}
                   {locked && (
-                    <span class="hint" role="note" title={locked} aria-label={`Locked: ${locked}`}>
-                      i
-                    </span>
+                    <Hint label={`Locked: ${locked}`} reason={locked} />
                   )}
                 </td>
                 <td class={locked ? 'locked' : undefined}>{n.isRemoteExtension ? 'Yes' : 'No'}</td>
@@ -362,6 +363,7 @@ function Numbers({
         <EditNumber
           key={edited.id}
           number={edited}
+          callThroughAllowed={me.clientProfile?.callThroughAllowed ?? false}
           onCancel={() => setEditing(null)}
           onSave={async (input) => {
             const errors = await onEdit(input);
@@ -378,10 +380,13 @@ function Numbers({
  * through on a remote extension (R11). Only what changed is sent. */
 function EditNumber({
   number: n,
+  callThroughAllowed,
   onCancel,
   onSave,
 }: {
   number: Number;
+  /** The client profile lets the user switch call through on (R11). */
+  callThroughAllowed: boolean;
   onCancel: () => void;
   onSave: (input: NumberChange) => Promise<Errors>;
 }) {
@@ -432,7 +437,7 @@ function EditNumber({
         )}
       </Field>
       <Field id="edit-remote" label="" errors={at('isRemoteExtension')}>
-        <label class={n.locked ? 'locked' : undefined}>
+        <label class={n.locked ? 'check locked' : 'check'}>
           <input
             id="edit-remote"
             type="checkbox"
@@ -444,16 +449,23 @@ function EditNumber({
         </label>
       </Field>
       <Field id="edit-call-through" label="" errors={at('callThrough')}>
-        <label class={value.isRemoteExtension ? undefined : 'locked'}>
+        <label class={value.isRemoteExtension && callThroughAllowed ? 'check' : 'check locked'}>
           <input
             id="edit-call-through"
             type="checkbox"
-            disabled={!value.isRemoteExtension}
+            // Switching it off stays possible where the profile stopped allowing it.
+            disabled={!value.isRemoteExtension || (!callThroughAllowed && !value.callThrough)}
             checked={value.callThrough}
             onChange={(e) => setValue({ ...value, callThrough: e.currentTarget.checked })}
           />{' '}
           Call through
         </label>
+        {!callThroughAllowed && (
+          <Hint
+            label="Why not: your client profile does not allow call through."
+            reason="Your client profile does not allow call through."
+          />
+        )}
       </Field>
       <FormEnd errors={other} submit="Save number" busy={busy} onCancel={onCancel} />
     </form>
@@ -504,7 +516,7 @@ function AddNumber({
         />
       </Field>
       <Field id="new-remote" label="" errors={at('isRemoteExtension')}>
-        <label class={canAddRemoteExtension ? undefined : 'locked'}>
+        <label class={canAddRemoteExtension ? 'check' : 'check locked'}>
           <input
             id="new-remote"
             type="checkbox"
@@ -513,12 +525,13 @@ function AddNumber({
             onChange={(e) => setValue({ ...value, isRemoteExtension: e.currentTarget.checked })}
           />{' '}
           Remote extension
-          {!canAddRemoteExtension && (
-            <span class="hint" role="note" aria-label="Your client profile allows no more remote extensions.">
-              i
-            </span>
-          )}
         </label>
+        {!canAddRemoteExtension && (
+          <Hint
+            label="Why not: your client profile allows no more remote extensions."
+            reason="Your client profile allows no more remote extensions."
+          />
+        )}
       </Field>
       <FormEnd errors={other} submit="Add Number" busy={busy} />
     </form>

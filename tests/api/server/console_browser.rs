@@ -50,6 +50,13 @@ async fn hanna_keeps_her_numbers_and_status_in_the_console() {
         hint.starts_with("Locked: Provisioned"),
         "the lock's reason is shown: {seen}"
     );
+    assert!(
+        seen["hintShown"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Provisioned"),
+        "the keyboard opens the hint: {seen}"
+    );
     let refusal = seen["numberError"].as_str().unwrap_or_default();
     assert!(!refusal.is_empty(), "the refusal is shown under the number: {seen}");
     assert_eq!(seen["rowsAfterRefusal"], 0, "a refused number adds nothing: {seen}");
