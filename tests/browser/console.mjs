@@ -45,6 +45,7 @@ try {
   const name = next.text.replace(/ \(rings .*\)$/, '');
   await other.waitForTimeout(500); // the second window's subscriptions start
   await page.selectOption('#availability', next.value);
+  await page.getByRole('button', { name: 'Set status' }).click();
   await other.waitForFunction(
     (name) => document.querySelector('[data-testid=active-status]')?.textContent?.includes(name),
     name, { timeout: 20000 });
@@ -66,6 +67,7 @@ try {
   seen.status = (await page.locator('tr[data-status="Summer"]').innerText()).replace(/\s+/g, ' ').trim();
   const option = await page.$$eval('#availability option', (os) => os.find((o) => o.textContent.startsWith('Summer'))?.value);
   await page.selectOption('#availability', option);
+  await page.getByRole('button', { name: 'Set status' }).click();
   await page.waitForFunction(() => /Summer/.test(document.querySelector('[data-testid=active-status]')?.textContent ?? ''), null, { timeout: 20000 });
   await page.getByRole('button', { name: 'Edit Summer house', exact: true }).click();
   seen.numberLockedInForm = (await page.locator('#edit-number-value').getAttribute('readonly')) !== null;

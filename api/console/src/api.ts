@@ -103,6 +103,9 @@ export function subscribe<R, V>(
   doc: TypedDocumentString<R, V>,
   variables: V,
   next: (data: R) => void,
+  /** Called once when live updates stop for good (the server refused, or the socket could not
+   * be brought back after its retries). */
+  stopped?: (message: string) => void,
 ): () => void {
   return client.subscribe<R>(
     { query: doc.toString(), variables: variables as Record<string, unknown> },
@@ -110,7 +113,7 @@ export function subscribe<R, V>(
       next: (value) => {
         if (value.data) next(value.data);
       },
-      error: () => undefined,
+      error: () => stopped?.('Live updates stopped: reload the page to see changes made elsewhere.'),
       complete: () => undefined,
     },
   );

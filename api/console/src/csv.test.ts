@@ -18,6 +18,10 @@ describe('parseCsv', () => {
     expect(parseCsv('\uFEFFname,,x\n').records).toEqual([{ line: 1, cells: ['name', '', 'x'] }]);
   });
 
+  it('counts a line break made of a carriage return alone, inside quotes too', () => {
+    expect(parseCsv('a\r"b\rc"\rd').records.map((r) => r.line)).toEqual([1, 2, 4]);
+  });
+
   it('names the line of a quote that is never closed', () => {
     expect(parseCsv('a\n"open,\nstill').error).toBe('Line 2: a quoted cell is never closed.');
   });

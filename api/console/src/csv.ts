@@ -33,7 +33,7 @@ export function parseCsv(text: string): { records: CsvRecord[]; error?: string }
       } else if (c === '"') {
         quoted = false;
       } else {
-        if (c === '\n') line++;
+        if (c === '\n' || (c === '\r' && source[i + 1] !== '\n')) line++;
         cell += c;
       }
     } else if (c === '"' && cell === '') {

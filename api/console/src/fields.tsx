@@ -1,11 +1,12 @@
 // A form's fields and the `userErrors` a mutation answers: each error under the field it names
 // (the last step of its `field` path), the rest above the form's buttons.
-import type { ComponentChildren } from 'preact';
+import { type ComponentChildren, cloneElement, isValidElement } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError } from './api';
 import type { UserError } from './gql/graphql';
 
-export type Errors = Pick<UserError, 'field' | 'message'>[];
+/** A form's refusals; `code` where the form acts on it (`STALE_VERSION`). */
+export type Errors = (Pick<UserError, 'field' | 'message'> & { code?: UserError['code'] })[];
 
 /** The errors about `field`, and those about none of `fields`. */
 export function errorsOf(errors: Errors, fields: string[]) {
@@ -16,12 +17,18 @@ export function errorsOf(errors: Errors, fields: string[]) {
   };
 }
 
-/** Errors as alerts; `id` names the field they are about (`{id}-error`), when there is one. */
+/** The ids of the errors about field `id`: `{id}-error`, then `{id}-error-2`… */
+export function errorIds(id: string, count: number): string[] {
+  return Array.from({ length: count }, (_, i) => (i === 0 ? `${id}-error` : `${id}-error-${i + 1}`));
+}
+
+/** Errors as alerts; `id` names the field they are about, when there is one (see [`errorIds`]). */
 export function ErrorList({ errors, id }: { errors: Errors; id?: string }) {
+  const ids = id ? errorIds(id, errors.length) : [];
   return (
     <>
-      {errors.map((e) => (
-        <p role="alert" class="error" id={id && `${id}-error`} key={e.message}>
+      {errors.map((e, i) => (
+        <p role="alert" class="error" id={ids[i]} key={`${i}-${e.message}`}>
           {e.message}
         </p>
       ))}
@@ -41,10 +48,15 @@ export function Field({
   errors: Errors;
   children: ComponentChildren;
 }) {
+  // An input, select or text area points at its errors, so a screen reader reads them with it.
+  const control =
+    errors.length > 0 && isValidElement(children) && ['input', 'select', 'textarea'].includes(String(children.type))
+      ? cloneElement(children, { 'aria-invalid': true, 'aria-describedby': errorIds(id, errors.length).join(' ') })
+      : children;
   return (
     <div class="field">
       {label && <label for={id}>{label}</label>}
-      {children}
+      {control}
       <ErrorList errors={errors} id={id} />
     </div>
   );

@@ -3,14 +3,19 @@
 // file: the file's own problems (cells, profile or location names) before anything is sent, the
 // server's refusals (its row index mapped back to the line) after.
 import { useState } from 'preact/hooks';
-import { ApiError, request, useQuery } from './api';
+import { ApiError, request } from './api';
 import { importRows, type LineError } from './csv';
 import { graphql } from './gql';
+import type { ImportLocationsQuery } from './gql/graphql';
 
 const Locations = graphql(`
-  query ImportLocations($id: ID!) {
+  query ImportLocations($id: ID!, $after: String) {
     account(id: $id) {
-      locations(first: 100) {
+      locations(first: 100, after: $after) {
+        pageInfo {
+          hasNextPage
+          endCursor
+        }
         nodes {
           id
           name
@@ -44,23 +49,36 @@ const LABELS: Record<string, string> = {
   location: 'location',
 };
 
+/** Every location of the account, a page of 100 at a time, read as the import runs (so a
+ * location added meanwhile is known, and none is missed past the first page). */
+async function allLocations(token: string, id: string) {
+  const all: { id: string; name: string }[] = [];
+  let after: string | null = null;
+  for (;;) {
+    const data: ImportLocationsQuery = await request(token, Locations, { id, after });
+    const page = data.account?.locations;
+    if (!page) return all;
+    all.push(...page.nodes);
+    if (!page.pageInfo.hasNextPage || !page.pageInfo.endCursor) return all;
+    after = page.pageInfo.endCursor;
+  }
+}
+
 export function UsersImport({ token, accountId }: { token: string; accountId: string }) {
-  const { data } = useQuery(token, Locations, { id: accountId });
   const [text, setText] = useState('');
   const [errors, setErrors] = useState<LineError[]>([]);
   const [done, setDone] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
-  const locations = data?.account?.locations.nodes ?? [];
 
   const send = async () => {
     setDone(null);
-    const { rows, errors: found } = importRows(text, locations);
-    if (found.length > 0) {
-      setErrors(found);
-      return;
-    }
     setBusy(true);
     try {
+      const { rows, errors: found } = importRows(text, await allLocations(token, accountId));
+      if (found.length > 0) {
+        setErrors(found);
+        return;
+      }
       const users = rows.map(({ line: _, ...row }) => row);
       const answer = await request(token, Import, { input: { accountId, users } });
       const refused = answer.usersImport.userErrors.map((e): LineError => {

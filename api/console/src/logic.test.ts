@@ -6,7 +6,7 @@ import { errorsOf } from './fields';
 import type { StatusFieldsFragment, TargetKind } from './gql/graphql';
 import { changeLine, retryable } from './notifications';
 import { draftOf, statusInput } from './statuses';
-import { merged } from './sync';
+import { merged, reloaded } from './sync';
 import { byRow } from './wizard';
 
 describe('errorsOf', () => {
@@ -88,11 +88,27 @@ describe('statusInput', () => {
   });
 });
 
+describe('statusInput with a remote extension chosen (R8)', () => {
+  it('sends a target set by hand even where it is its old value, so the server does not fill it', () => {
+    // Remote extension N1 chosen, then Call using set back to the desk phone it was.
+    const draft = { ...draftOf(status), remoteExtensionId: 'N1' };
+    draft.targets = { ...draft.targets, callUsing: 'DESK_PHONE', sendCallsTo: 'NUMBER:N1' };
+    expect(statusInput(status, draft, new Set(['callUsing']))).toEqual({
+      remoteExtensionId: 'N1',
+      callUsing: { kind: 'DESK_PHONE' },
+    });
+    // A new status the same way: Call using stays the desk phone, Send my calls to is filled.
+    const fresh = { ...draftOf(null), name: 'Lake', remoteExtensionId: 'N1' };
+    expect(statusInput(null, fresh, new Set(['callUsing']))).toMatchObject({ callUsing: { kind: 'DESK_PHONE' } });
+  });
+});
+
 describe('merged', () => {
-  const run = (id: string, state: 'PENDING' | 'RUNNING' | 'SUCCEEDED', created = 0) => ({
+  const run = (id: string, state: 'PENDING' | 'RUNNING' | 'SUCCEEDED', created = 0, version = 1, at = '10') => ({
     id,
     state,
-    requestedAt: '2026-12-07T10:00:00Z',
+    version,
+    requestedAt: `2026-12-07T${at}:00:00Z`,
     finishedAt: null,
     requestedBy: { kind: 'SUPPORT' as const, name: 'schedule' },
     created,
@@ -104,11 +120,25 @@ describe('merged', () => {
   });
   it('replaces a run in its place and puts a new one first', () => {
     const runs = [run('B', 'RUNNING'), run('A', 'SUCCEEDED')];
-    expect(merged(runs, run('B', 'SUCCEEDED', 4)).map((r) => [r.id, r.state, r.created])).toEqual([
+    expect(merged(runs, run('B', 'SUCCEEDED', 4, 2)).map((r) => [r.id, r.state, r.created])).toEqual([
       ['B', 'SUCCEEDED', 4],
       ['A', 'SUCCEEDED', 0],
     ]);
     expect(merged(runs, run('C', 'PENDING')).map((r) => r.id)).toEqual(['C', 'B', 'A']);
+  });
+  it('keeps the newer of two versions of a run', () => {
+    const runs = [run('B', 'SUCCEEDED', 4, 3)];
+    expect(merged(runs, run('B', 'RUNNING', 0, 2))).toBe(runs);
+  });
+  it('merges a list read again with the runs the subscription brought meanwhile', () => {
+    // The read started before run C was asked for and before B finished.
+    const held = [run('C', 'RUNNING', 0, 2, '12'), run('B', 'SUCCEEDED', 4, 3, '11')];
+    const read = [run('B', 'RUNNING', 0, 2, '11'), run('A', 'SUCCEEDED', 1, 3, '10')];
+    expect(reloaded(held, read).map((r) => [r.id, r.state])).toEqual([
+      ['C', 'RUNNING'],
+      ['B', 'SUCCEEDED'],
+      ['A', 'SUCCEEDED'],
+    ]);
   });
 });
 

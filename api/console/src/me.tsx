@@ -1,7 +1,7 @@
 // My Numbers and Manage Status: a user's numbers (with why a field is locked) and statuses,
 // adding and deleting numbers and picking the active status; the page follows the user's
 // changes live, whichever browser or client makes them.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
 import { graphql } from './gql';
 import { type Errors, Field, errorsOf, FormEnd, Hint, useSubmit } from './fields';
@@ -161,7 +161,10 @@ export function MyScreen({ token, userId }: { token: string; userId: string }) {
   // Live: any change to the user's numbers or active status reloads the screen.
   useSubscriptions(
     token,
-    (client) => [subscribe(client, NumbersChanged, {}, load), subscribe(client, StatusChanged, {}, load)],
+    (client) => [
+      subscribe(client, NumbersChanged, {}, load, setRefused),
+      subscribe(client, StatusChanged, {}, load, setRefused),
+    ],
     [load],
   );
 
@@ -199,15 +202,16 @@ export function MyScreen({ token, userId }: { token: string; userId: string }) {
             return data.dynamicStatusActivate.userErrors[0]?.message ?? null;
           })
         }
-        onSave={async (status, input) => {
-          if (status) {
+        onSave={async (base, input) => {
+          if (base) {
             const data = await request(token, UpdateStatus, {
-              input: { id: status.id, expectedVersion: status.version, ...input },
+              input: { id: base.id, expectedVersion: base.version, ...input },
             });
             const errors = data.dynamicStatusUpdate.userErrors;
             load();
             if (errors.some((e) => e.code === 'STALE_VERSION')) {
-              return [{ field: null, message: 'The status changed meanwhile (shown above now). Make your change again.' }];
+              const message = 'The status was changed elsewhere meanwhile; the form shows it as it is now. Make your change again.';
+              return [{ field: null, message, code: 'STALE_VERSION' }];
             }
             return errors;
           }
@@ -257,6 +261,10 @@ function Statuses({
   onSave: (status: Me['dynamicStatuses'][number] | null, input: StatusInput) => Promise<Errors>;
 }) {
   const active = me.dynamicStatuses.find((s) => s.isActive);
+  // The menu picks, the button switches: arrowing through a closed menu must not activate every
+  // status on the way. A switch made elsewhere moves the menu along.
+  const [chosen, setChosen] = useState(active?.id ?? '');
+  useEffect(() => setChosen(active?.id ?? ''), [active?.id]);
   return (
     <section aria-labelledby="statuses">
       <h2 id="statuses">Manage Status</h2>
@@ -264,14 +272,7 @@ function Statuses({
         Active: <strong>{active ? active.name : 'none'}</strong>
       </p>
       <label for="availability">Availability</label>{' '}
-      <select
-        id="availability"
-        value={active?.id ?? ''}
-        onChange={(e) => {
-          const id = e.currentTarget.value;
-          if (id && id !== active?.id) onActivate(id);
-        }}
-      >
+      <select id="availability" value={chosen} onChange={(e) => setChosen(e.currentTarget.value)}>
         {!active && <option value="">Choose a status</option>}
         {me.dynamicStatuses.map((s) => (
           <option key={s.id} value={s.id}>
@@ -279,7 +280,10 @@ function Statuses({
             {s.remoteExtension ? ` (rings ${s.remoteExtension.label})` : ''}
           </option>
         ))}
-      </select>
+      </select>{' '}
+      <button type="button" disabled={!chosen || chosen === active?.id} onClick={() => onActivate(chosen)}>
+        Set status
+      </button>
       <StatusTable statuses={me.dynamicStatuses} phones={me.numbers.nodes} canAdd={me.canAddStatus} onSave={onSave} />
     </section>
   );
@@ -390,6 +394,7 @@ function EditNumber({
   onCancel: () => void;
   onSave: (input: NumberChange) => Promise<Errors>;
 }) {
+  const [base] = useState(n);
   const [value, setValue] = useState({
     label: n.label,
     number: n.number,
@@ -405,11 +410,13 @@ function EditNumber({
       aria-labelledby="edit-number"
       onSubmit={async (e) => {
         e.preventDefault();
-        const input: NumberChange = { id: n.id };
-        if (value.label !== n.label) input.label = value.label;
-        if (value.number !== n.number) input.number = value.number;
-        if (value.isRemoteExtension !== n.isRemoteExtension) input.isRemoteExtension = value.isRemoteExtension;
-        if (value.callThrough !== n.callThrough) input.callThrough = value.callThrough;
+        // Only what changed since the form opened: a field changed elsewhere meanwhile and left
+        // alone here stays as the other change made it.
+        const input: NumberChange = { id: base.id };
+        if (value.label !== base.label) input.label = value.label;
+        if (value.number !== base.number) input.number = value.number;
+        if (value.isRemoteExtension !== base.isRemoteExtension) input.isRemoteExtension = value.isRemoteExtension;
+        if (value.callThrough !== base.callThrough) input.callThrough = value.callThrough;
         void submit(() => onSave(input));
       }}
     >
@@ -528,8 +535,8 @@ function AddNumber({
         </label>
         {!canAddRemoteExtension && (
           <Hint
-            label="Why not: your client profile allows no more remote extensions."
-            reason="Your client profile allows no more remote extensions."
+            label="Why not: you may add a remote extension once your administrator or the phone system has given you one."
+            reason="You may add a remote extension once your administrator or the phone system has given you one (R2)."
           />
         )}
       </Field>

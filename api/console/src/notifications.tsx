@@ -100,7 +100,13 @@ export function NotificationList({
   const [refused, setRefused] = useState<string | null>(null);
   useReloadOn(tick, reload);
   const list = data?.account?.mobility.notifications;
-  if (!list) return error ? <p class="banner">{error}</p> : null;
+  if (!list) {
+    return error ? (
+      <p role="alert" class="banner">
+        {error}
+      </p>
+    ) : null;
+  }
 
   const retry = async (id: string) => {
     try {

@@ -7,12 +7,17 @@ import type { PageInfo } from './gql/graphql';
 type Position = { after: string } | { before: string } | null;
 
 /** `page`: the list's `first`/`after` or `last`/`before` for `size` rows; `restart` goes back to
- * the first page (a new search or filter); `move` is the pager's. */
+ * the first page (a new search or filter); `move` is the pager's; `emptied(rows)` goes back to
+ * the first page when a page past it came back empty (its rows were removed meanwhile), where
+ * the pager would offer no way out. */
 export function usePages(size: number) {
   const [position, move] = useState<Position>(null);
   const page =
     position && 'before' in position ? { last: size, before: position.before } : { first: size, after: position?.after };
-  return { page, restart: () => move(null), move };
+  const emptied = (rows: number | undefined) => {
+    if (rows === 0 && position !== null) move(null);
+  };
+  return { page, restart: () => move(null), move, emptied };
 }
 
 /** The list's count (`children`) and Previous / Next page, offered only where there is one. */

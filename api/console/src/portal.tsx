@@ -95,13 +95,20 @@ export function ConnectForMobile({ token, accountId, powers }: { token: string; 
   // Live: a change to the add-on, its settings or its users, made anywhere, reloads the page's
   // parts (`tick` tells the users page and the notifications).
   const [tick, setTick] = useState(0);
+  const [stopped, setStopped] = useState<string | null>(null);
   useSubscriptions(
     token,
     (client) => [
-      subscribe(client, Changed, { accountId }, () => {
-        load();
-        setTick((t) => t + 1);
-      }),
+      subscribe(
+        client,
+        Changed,
+        { accountId },
+        () => {
+          load();
+          setTick((t) => t + 1);
+        },
+        setStopped,
+      ),
     ],
     [accountId, load],
   );
@@ -121,6 +128,11 @@ export function ConnectForMobile({ token, accountId, powers }: { token: string; 
     <>
       <section aria-labelledby="mobility">
         <h2 id="mobility">Connect for Mobile</h2>
+        {stopped && (
+          <p role="alert" class="banner">
+            {stopped}
+          </p>
+        )}
         <p data-testid="mobility-state">
           Add-on: <strong>{STATES[state]}</strong>
         </p>

@@ -59,6 +59,11 @@ const Update = graphql(`
 const EmailSet = graphql(`
   mutation SetEmailNotification($input: MobilityEmailNotificationSetInput!) {
     mobilityEmailNotificationSet(input: $input) {
+      mobility {
+        settings {
+          ...Settings
+        }
+      }
       userErrors {
         field
         message
@@ -156,10 +161,11 @@ export function SettingsDialog({
 
   const setEmail = async (enabled: boolean) => {
     const data = await request(token, EmailSet, { input: { accountId, enabled } });
-    const userErrors = data.mobilityEmailNotificationSet.userErrors;
+    const { mobility, userErrors } = data.mobilityEmailNotificationSet;
     setErrors(userErrors);
-    if (userErrors.length === 0) {
-      setSettings({ ...settings, sendEmailNotification: enabled });
+    if (userErrors.length === 0 && mobility) {
+      // The switch is a change of the settings: their version grew with it.
+      setSettings(mobility.settings);
       setNotice(enabled ? 'Settings changes will be mailed to the enabled users.' : 'No more mail on settings changes.');
     }
   };

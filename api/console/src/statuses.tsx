@@ -3,7 +3,7 @@
 // extension makes it the phone that calls and the one that rings unless the person set those
 // themselves in the same form (R8): the form shows what the server will store, and leaves the
 // fields out of the request so the server applies the rule.
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { type Errors, Field, errorsOf, FormEnd, useSubmit } from './fields';
 import { graphql } from './gql';
 import type { CallTargetInput, Presence, StatusFieldsFragment, TargetKind } from './gql/graphql';
@@ -124,7 +124,8 @@ export function StatusTable({
   statuses: Status[];
   phones: Phone[];
   canAdd: boolean;
-  onSave: (status: Status | null, input: StatusInput) => Promise<Errors>;
+  /** Saves `input`, a create (`base` null) or a change of `base` as the form opened it. */
+  onSave: (base: Status | null, input: StatusInput) => Promise<Errors>;
 }) {
   const [open, setOpen] = useState<string | 'new' | null>(null);
   const editing = statuses.find((s) => s.id === open) ?? null;
@@ -176,8 +177,8 @@ export function StatusTable({
           status={editing}
           phones={phones}
           onCancel={() => setOpen(null)}
-          onSave={async (input) => {
-            const errors = await onSave(editing, input);
+          onSave={async (base, input) => {
+            const errors = await onSave(base, input);
             if (errors.length === 0) setOpen(null);
             return errors;
           }}
@@ -214,16 +215,22 @@ export function draftOf(s: Status | null): Draft {
 
 /** The request for `draft`: a create's fields, or an update's changes from `status`. Targets the
  * person did not set are left to the server, which fills `callUsing` and `sendCallsTo` from a
- * newly chosen remote extension (R8). */
+ * newly chosen remote extension (R8). Where the same request sets a remote extension, every
+ * target set by hand is sent, even one set back to its old value, since the server would
+ * otherwise fill it from the remote extension. */
 export function statusInput(status: Status | null, draft: Draft, touched: Set<Targets>): StatusInput {
   const before = draftOf(status);
   const input: StatusInput = {};
   if (!status || draft.name !== before.name) input.name = draft.name;
   if (!status || draft.presence !== before.presence) input.presence = draft.presence;
   if (draft.message !== before.message) input.message = draft.message === '' ? null : draft.message;
-  if (draft.remoteExtensionId !== before.remoteExtensionId) input.remoteExtensionId = draft.remoteExtensionId || null;
+  const remoteChanged = draft.remoteExtensionId !== before.remoteExtensionId;
+  if (remoteChanged) input.remoteExtensionId = draft.remoteExtensionId || null;
+  const filled = remoteChanged && draft.remoteExtensionId !== '';
   for (const [field] of FIELDS) {
-    if (touched.has(field) && draft.targets[field] !== before.targets[field]) input[field] = decode(draft.targets[field]);
+    if (touched.has(field) && (filled || draft.targets[field] !== before.targets[field])) {
+      input[field] = decode(draft.targets[field]);
+    }
   }
   return input;
 }
@@ -234,25 +241,39 @@ function StatusForm({
   onCancel,
   onSave,
 }: {
+  /** The status as it is now (live); null for a new one. */
   status: Status | null;
   phones: Phone[];
   onCancel: () => void;
-  onSave: (input: StatusInput) => Promise<Errors>;
+  onSave: (base: Status | null, input: StatusInput) => Promise<Errors>;
 }) {
+  // The status as the form opened it: the change is computed from it and sent with its version,
+  // so a change made meanwhile elsewhere is refused as stale rather than undone.
+  const [base, setBase] = useState(status);
   const [draft, setDraft] = useState(() => draftOf(status));
   const [touched, setTouched] = useState<Set<Targets>>(new Set());
+  const [stale, setStale] = useState(false);
   const { errors, busy, submit } = useSubmit('Saving failed.');
+  // Refused as stale: once the new version has arrived, the form starts again from it (the
+  // refusal stays shown).
+  useEffect(() => {
+    if (!stale || !status || !base || status.version === base.version) return;
+    setBase(status);
+    setDraft(draftOf(status));
+    setTouched(new Set());
+    setStale(false);
+  }, [stale, status, base]);
   const { at, other } = errorsOf(errors, ['name', 'presence', 'message', 'remoteExtensionId', ...FIELDS.map(([f]) => f)]);
   const remotes = phones.filter((p) => p.isRemoteExtension);
   const id = status ? `status-${status.id}` : 'status-new';
 
   const chooseRemote = (value: string) => {
     const targets = { ...draft.targets };
-    // R8: the chosen remote extension calls and rings, unless set here by hand.
-    if (value) {
-      for (const field of ['callUsing', 'sendCallsTo'] as const) {
-        if (!touched.has(field)) targets[field] = `NUMBER:${value}`;
-      }
+    const saved = draftOf(base).targets;
+    // R8: the chosen remote extension calls and rings, unless set here by hand; with none
+    // chosen, those two stay what they were.
+    for (const field of ['callUsing', 'sendCallsTo'] as const) {
+      if (!touched.has(field)) targets[field] = value ? `NUMBER:${value}` : saved[field];
     }
     setDraft({ ...draft, remoteExtensionId: value, targets });
   };
@@ -263,10 +284,12 @@ function StatusForm({
       aria-labelledby={`${id}-title`}
       onSubmit={(e) => {
         e.preventDefault();
-        void submit(() => onSave(statusInput(status, draft, touched)));
+        void submit(() => onSave(base, statusInput(base, draft, touched))).then((found) => {
+          if (found.some((e) => e.code === 'STALE_VERSION')) setStale(true);
+        });
       }}
     >
-      <h3 id={`${id}-title`}>{status ? `Edit ${status.name}` : 'New status'}</h3>
+      <h3 id={`${id}-title`}>{base ? `Edit ${base.name}` : 'New status'}</h3>
       <Field id={`${id}-name`} label="Name" errors={at('name')}>
         <input id={`${id}-name`} value={draft.name} onInput={(e) => setDraft({ ...draft, name: e.currentTarget.value })} />
       </Field>

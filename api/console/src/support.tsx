@@ -1,7 +1,7 @@
 // Support's screen: every account, searched by name, a page at a time; picking one opens what
 // Support does there (Connect for Mobile on MiCloud Connect accounts, the platform and its sync runs on MX-ONE ones,
 // the users import).
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { useQuery, useSettled } from './api';
 import { graphql } from './gql';
 import type { AccountsQuery } from './gql/graphql';
@@ -43,11 +43,12 @@ const PAGE = 20;
 
 export function SupportScreen({ token }: { token: string }) {
   const [search, setSearch] = useState('');
-  const { page, restart, move } = usePages(PAGE);
+  const { page, restart, move, emptied } = usePages(PAGE);
   const [chosen, setChosen] = useState<Account | null>(null);
   const settled = useSettled(search.trim());
   const { data, error, reload } = useQuery(token, Accounts, { ...page, search: settled || null });
   const accounts = data?.accounts;
+  useEffect(() => emptied(accounts?.nodes.length), [accounts]);
 
   if (chosen) {
     return (

@@ -24,6 +24,7 @@ graphql(`
     kept
     exported
     errors
+    version
   }
 `);
 
@@ -87,9 +88,18 @@ const STATES: Record<SyncRunState, string> = {
   FAILED: 'Failed',
 };
 
-/** `runs` with `run` put in its place (or first, when new). */
+/** `runs` with `run` put in its place (or first, when new), unless what is there is newer. */
 export function merged(runs: Run[], run: Run): Run[] {
-  return runs.some((r) => r.id === run.id) ? runs.map((r) => (r.id === run.id ? run : r)) : [run, ...runs];
+  const held = runs.find((r) => r.id === run.id);
+  if (!held) return [run, ...runs];
+  return held.version > run.version ? runs : runs.map((r) => (r.id === run.id ? run : r));
+}
+
+/** A list read again, merged with what the subscription brought meanwhile: each run as the
+ * newest of the two has it, newest asked-for first. */
+export function reloaded(held: Run[], read: Run[]): Run[] {
+  const all = read.reduce(merged, held);
+  return [...all].sort((a, b) => b.requestedAt.localeCompare(a.requestedAt));
 }
 
 export function PlatformSync({ token, accountId, support }: { token: string; accountId: string; support: boolean }) {
@@ -101,22 +111,37 @@ export function PlatformSync({ token, accountId, support }: { token: string; acc
   const connection = account?.platformConnection;
 
   useEffect(() => {
-    if (account?.syncRuns) setRuns(account.syncRuns.nodes);
+    const read = account?.syncRuns?.nodes;
+    if (read) setRuns((held) => reloaded(held, read));
   }, [account]);
   useSubscriptions(
     token,
     (client) => [
-      subscribe(client, RunUpdated, { accountId }, (d) => {
-        const run = d.platformSyncRunUpdated;
-        setRuns((now) => merged(now, run));
-        // A finished run moves the connection's next run and failure count: read them again.
-        if (run.state === 'SUCCEEDED' || run.state === 'FAILED') reload();
-      }),
+      subscribe(
+        client,
+        RunUpdated,
+        { accountId },
+        (d) => {
+          const run = d.platformSyncRunUpdated;
+          setRuns((now) => merged(now, run));
+          // A finished run moves the connection's next run and failure count: read them again.
+          if (run.state === 'SUCCEEDED' || run.state === 'FAILED') reload();
+        },
+        setRefused,
+      ),
     ],
     [accountId, reload],
   );
 
-  if (!account) return error ? <p class="banner">{error}</p> : <p aria-busy="true">Loading…</p>;
+  if (!account) {
+    return error ? (
+      <p role="alert" class="banner">
+        {error}
+      </p>
+    ) : (
+      <p aria-busy="true">Loading…</p>
+    );
+  }
   // Null for a caller who may not read it: nothing to show them.
   if (!account.syncRuns) return null;
 

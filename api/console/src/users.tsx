@@ -2,7 +2,7 @@
 // person manages (a location's Phone Manager: that location's), with the toolbar search, a filter
 // per column and cursor pages; each row's mobility extension edited in place (M9) and the user
 // disabled after a confirmation (M10); Add opens the wizard (M7).
-import { useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { request, useQuery, useReloadOn, useSettled } from './api';
 import { ErrorList, type Errors, useSubmit } from './fields';
 import { graphql } from './gql';
@@ -95,7 +95,7 @@ export function MobilityUsers({
 }) {
   const [search, setSearch] = useState('');
   const [filter, setFilter] = useState<MobilityUserFilter>({});
-  const { page, restart, move } = usePages(PAGE);
+  const { page, restart, move, emptied } = usePages(PAGE);
   const [adding, setAdding] = useState(false);
   const [editing, setEditing] = useState<string | null>(null);
   const [disabling, setDisabling] = useState<string | null>(null);
@@ -110,6 +110,7 @@ export function MobilityUsers({
   });
   const users = data?.account?.mobility.users;
   useReloadOn(tick, reload);
+  useEffect(() => emptied(users?.nodes.length), [users]);
 
   const done = () => {
     setEditing(null);
@@ -244,6 +245,11 @@ function UserRow({
 }) {
   const [value, setValue] = useState(row.mobilityExtension);
   const { errors, setErrors, busy, submit } = useSubmit('The change failed.');
+  // Each time Edit or Disable opens: the extension as it is now, and no old refusal.
+  useEffect(() => {
+    setValue(row.mobilityExtension);
+    setErrors([]);
+  }, [editing, disabling]);
   const run = async (action: () => Promise<Errors>) => {
     if ((await submit(action)).length === 0) onDone();
   };

@@ -110,7 +110,18 @@ export function AddWizard({
     <div class="card" role="dialog" aria-labelledby="wizard-title">
       <h3 id="wizard-title">Add users to Connect for Mobile</h3>
       <p class="step">{TITLES[step]}</p>
-      {step === 'select' && <Select token={token} accountId={accountId} picked={picked} onChange={setPicked} />}
+      {step === 'select' && (
+        <Select
+          token={token}
+          accountId={accountId}
+          picked={picked}
+          onChange={(next) => {
+            // The summary's errors are by row: another selection makes them someone else's.
+            setPicked(next);
+            setErrors(new Map());
+          }}
+        />
+      )}
       {step !== 'select' && (
         <table>
           <thead>
