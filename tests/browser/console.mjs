@@ -7,7 +7,7 @@
 import { session } from './console-session.mjs';
 
 const [base, shots] = process.argv.slice(2);
-const { browser, external, errors, signedIn, audit } = await session(base);
+const { browser, external, errors, signedIn, audit, token, graphql } = await session(base);
 const seen = {};
 
 try {
@@ -78,6 +78,27 @@ try {
   seen.callThrough = (await row.innerText()).replace(/\s+/g, ' ').trim();
   seen.activeLockHint = await row.locator('.hint').getAttribute('aria-label');
   if (shots) await page.screenshot({ path: `${shots}/console-my-numbers.png`, fullPage: true });
+
+  // An edit made on a status that another client renamed meanwhile is refused as stale, and
+  // the form starts again from the status as it is now (the rename is not undone).
+  await page.getByRole('button', { name: 'Edit Summer', exact: true }).click();
+  const form = '[aria-labelledby^="status-"][aria-labelledby$="-title"]';
+  await page.waitForSelector(form, { timeout: 20000 });
+  const hanna = await token(page, 'Hanna Holm');
+  const mine = await graphql(hanna, '{ me { dynamicStatuses { id name } } }');
+  const summerId = mine.data.me.dynamicStatuses.find((s) => s.name === 'Summer').id;
+  await graphql(hanna, 'mutation($i: DynamicStatusUpdateInput!) { dynamicStatusUpdate(input: $i) { userErrors { code } } }',
+    { i: { id: summerId, name: 'Summer cottage' } });
+  await page.waitForSelector('tr[data-status="Summer cottage"]', { timeout: 20000 });
+  await page.locator(form).locator('select[id$="-presence"]').selectOption('BUSY');
+  await page.getByRole('button', { name: 'Save status' }).click();
+  await page.waitForFunction(() => /changed elsewhere/.test(document.querySelector('[aria-labelledby$="-title"] .error')?.textContent ?? ''), null, { timeout: 20000 });
+  await page.waitForFunction((f) => document.querySelector(f)?.querySelector('input[id$="-name"]')?.value === 'Summer cottage', form, { timeout: 20000 });
+  seen.stale = {
+    name: await page.locator(form).locator('input[id$="-name"]').inputValue(),
+    presence: await page.locator(form).locator('select[id$="-presence"]').inputValue(),
+    row: (await page.locator('tr[data-status="Summer cottage"]').innerText()).replace(/\s+/g, ' ').trim(),
+  };
 
   // Accessibility (axe-core's WCAG 2.1 A/AA rules, serious and critical findings): the sign-in
   // page, Hanna's screen with the status form open and as it ends.

@@ -5,7 +5,8 @@
 //! field and adds nothing, a good one is added; a second window follows a status change made in
 //! the first without a reload; a status built around the new remote extension gets it as the
 //! phone that calls and rings (R8), and once active with call through switched on, call through
-//! is in effect and the number is locked with the reason shown. Then the Account Portal's Connect for Mobile walk on Northwind
+//! is in effect and the number is locked with the reason shown; an edit of that status made
+//! after another client renamed it is refused as stale and the form shows the new name. Then the Account Portal's Connect for Mobile walk on Northwind
 //! (`tests/browser/portal.mjs`; what it checks is on its test below). The pages load nothing
 //! from outside the server and log no error. With `REACH_CONSOLE_SCREENSHOTS` naming a folder,
 //! the walks leave their screenshots there (the README's come from this).
@@ -99,6 +100,20 @@ async fn hanna_keeps_her_numbers_and_status_in_the_console() {
     );
     let lock = seen["activeLockHint"].as_str().unwrap_or_default();
     assert!(lock.contains("remote extension of your active status"), "{seen}");
+    // A stale edit is refused; the form shows the status as the other client left it.
+    let stale = &seen["stale"];
+    assert_eq!(stale["name"], "Summer cottage", "{seen}");
+    assert_eq!(
+        stale["presence"], "AVAILABLE",
+        "the refused change is not applied: {seen}"
+    );
+    assert!(
+        stale["row"]
+            .as_str()
+            .unwrap_or_default()
+            .starts_with("Summer cottage (active) Available"),
+        "{seen}"
+    );
     a_clean_walk(&seen);
     let phone = &seen["phone"];
     assert!(
