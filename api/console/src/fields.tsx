@@ -3,7 +3,18 @@
 import { type ComponentChildren, cloneElement, isValidElement } from 'preact';
 import { useState } from 'preact/hooks';
 import { ApiError } from './api';
+import { graphql } from './gql';
 import type { UserError } from './gql/graphql';
+
+// What every mutation's `userErrors` are read for: where (the field) and what, for people, and
+// the code where a form acts on it.
+graphql(`
+  fragment Refusal on UserError {
+    field
+    message
+    code
+  }
+`);
 
 /** A form's refusals; `code` where the form acts on it (`STALE_VERSION`). */
 export type Errors = (Pick<UserError, 'field' | 'message'> & { code?: UserError['code'] })[];

@@ -32,8 +32,7 @@ const Import = graphql(`
         id
       }
       userErrors {
-        field
-        message
+        ...Refusal
       }
     }
   }

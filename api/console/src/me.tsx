@@ -47,9 +47,7 @@ const Create = graphql(`
         id
       }
       userErrors {
-        field
-        message
-        code
+        ...Refusal
       }
     }
   }
@@ -59,8 +57,7 @@ const Edit = graphql(`
   mutation EditNumber($input: UserNumberUpdateInput!) {
     userNumberUpdate(input: $input) {
       userErrors {
-        field
-        message
+        ...Refusal
       }
     }
   }
@@ -70,8 +67,7 @@ const CreateStatus = graphql(`
   mutation CreateStatus($input: DynamicStatusCreateInput!) {
     dynamicStatusCreate(input: $input) {
       userErrors {
-        field
-        message
+        ...Refusal
       }
     }
   }
@@ -81,9 +77,7 @@ const UpdateStatus = graphql(`
   mutation UpdateStatus($input: DynamicStatusUpdateInput!) {
     dynamicStatusUpdate(input: $input) {
       userErrors {
-        field
-        message
-        code
+        ...Refusal
       }
     }
   }
@@ -94,7 +88,7 @@ const Delete = graphql(`
     userNumberDelete(input: $input) {
       deletedId
       userErrors {
-        message
+        ...Refusal
       }
     }
   }
@@ -107,7 +101,7 @@ const Activate = graphql(`
         id
       }
       userErrors {
-        message
+        ...Refusal
       }
     }
   }

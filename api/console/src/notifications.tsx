@@ -46,7 +46,7 @@ const Retry = graphql(`
   mutation RetryNotification($input: NotificationRetryInput!) {
     notificationRetry(input: $input) {
       userErrors {
-        message
+        ...Refusal
       }
     }
   }

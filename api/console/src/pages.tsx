@@ -2,7 +2,17 @@
 // and the pager under the list.
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
+import { graphql } from './gql';
 import type { PageInfo } from './gql/graphql';
+
+graphql(`
+  fragment Page on PageInfo {
+    hasNextPage
+    hasPreviousPage
+    startCursor
+    endCursor
+  }
+`);
 
 type Position = { after: string } | { before: string } | null;
 

@@ -44,8 +44,7 @@ const Activate = graphql(`
   mutation ActivateMobility($input: MobilityActivateInput!) {
     mobilityActivate(input: $input) {
       userErrors {
-        field
-        message
+        ...Refusal
       }
     }
   }
@@ -55,8 +54,7 @@ const Complete = graphql(`
   mutation CompleteMobility($input: MobilityActivationCompleteInput!) {
     mobilityActivationComplete(input: $input) {
       userErrors {
-        field
-        message
+        ...Refusal
       }
     }
   }

@@ -48,9 +48,7 @@ const Update = graphql(`
         }
       }
       userErrors {
-        field
-        message
-        code
+        ...Refusal
       }
     }
   }
@@ -65,8 +63,7 @@ const EmailSet = graphql(`
         }
       }
       userErrors {
-        field
-        message
+        ...Refusal
       }
     }
   }

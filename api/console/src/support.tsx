@@ -15,10 +15,7 @@ const Accounts = graphql(`
     accounts(first: $first, after: $after, last: $last, before: $before, search: $search) {
       totalCount
       pageInfo {
-        hasNextPage
-        hasPreviousPage
-        startCursor
-        endCursor
+        ...Page
       }
       nodes {
         id

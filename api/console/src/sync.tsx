@@ -51,8 +51,7 @@ const Connect = graphql(`
   mutation SetPlatformConnection($input: PlatformConnectionSetInput!) {
     platformConnectionSet(input: $input) {
       userErrors {
-        field
-        message
+        ...Refusal
       }
     }
   }
@@ -65,7 +64,7 @@ const SyncNow = graphql(`
         ...SyncRunFields
       }
       userErrors {
-        message
+        ...Refusal
       }
     }
   }

@@ -25,10 +25,7 @@ const Users = graphql(`
         users(first: $first, after: $after, last: $last, before: $before, search: $search, filter: $filter) {
           totalCount
           pageInfo {
-            hasNextPage
-            hasPreviousPage
-            startCursor
-            endCursor
+            ...Page
           }
           nodes {
             id
@@ -51,8 +48,7 @@ const Update = graphql(`
   mutation EditMobilityExtension($input: MobilityUserUpdateInput!) {
     mobilityUserUpdate(input: $input) {
       userErrors {
-        field
-        message
+        ...Refusal
       }
     }
   }
@@ -62,8 +58,7 @@ const Disable = graphql(`
   mutation DisableMobility($input: MobilityUsersDisableInput!) {
     mobilityUsersDisable(input: $input) {
       userErrors {
-        field
-        message
+        ...Refusal
       }
     }
   }

@@ -32,8 +32,7 @@ const Enable = graphql(`
         id
       }
       userErrors {
-        field
-        message
+        ...Refusal
       }
     }
   }
