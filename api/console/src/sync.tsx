@@ -94,11 +94,14 @@ export function merged(runs: Run[], run: Run): Run[] {
   return held.version > run.version ? runs : runs.map((r) => (r.id === run.id ? run : r));
 }
 
+/** Runs shown: the last ten, as the list is read. */
+const SHOWN = 10;
+
 /** A list read again, merged with what the subscription brought meanwhile: each run as the
- * newest of the two has it, newest asked-for first. */
+ * newest of the two has it, newest asked-for first, the last ten. */
 export function reloaded(held: Run[], read: Run[]): Run[] {
   const all = read.reduce(merged, held);
-  return [...all].sort((a, b) => b.requestedAt.localeCompare(a.requestedAt));
+  return [...all].sort((a, b) => b.requestedAt.localeCompare(a.requestedAt)).slice(0, SHOWN);
 }
 
 export function PlatformSync({ token, accountId, support }: { token: string; accountId: string; support: boolean }) {
