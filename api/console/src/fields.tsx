@@ -33,6 +33,16 @@ export function errorIds(id: string, count: number): string[] {
   return Array.from({ length: count }, (_, i) => (i === 0 ? `${id}-error` : `${id}-error-${i + 1}`));
 }
 
+/** What ties the control of field `id` to its errors, so a screen reader reads them with it;
+ * `more` is another description it already has (a hint's id). */
+export function describedBy(id: string, errors: Errors, more?: string) {
+  const ids = [...(more ? [more] : []), ...errorIds(id, errors.length)];
+  return {
+    'aria-invalid': errors.length > 0 ? true : undefined,
+    'aria-describedby': ids.length > 0 ? ids.join(' ') : undefined,
+  };
+}
+
 /** Errors as alerts; `id` names the field they are about, when there is one (see [`errorIds`]). */
 export function ErrorList({ errors, id }: { errors: Errors; id?: string }) {
   const ids = id ? errorIds(id, errors.length) : [];
@@ -62,7 +72,7 @@ export function Field({
   // An input, select or text area points at its errors, so a screen reader reads them with it.
   const control =
     errors.length > 0 && isValidElement(children) && ['input', 'select', 'textarea'].includes(String(children.type))
-      ? cloneElement(children, { 'aria-invalid': true, 'aria-describedby': errorIds(id, errors.length).join(' ') })
+      ? cloneElement(children, describedBy(id, errors, (children.props as { 'aria-describedby'?: string })['aria-describedby']))
       : children;
   return (
     <div class="field">

@@ -6,6 +6,7 @@ import { useState } from 'preact/hooks';
 import { ApiError, request } from './api';
 import { importRows, type LineError } from './csv';
 import { graphql } from './gql';
+import { Head } from './pages';
 import type { ImportLocationsQuery } from './gql/graphql';
 
 const Locations = graphql(`
@@ -120,13 +121,7 @@ export function UsersImport({ token, accountId }: { token: string; accountId: st
       <textarea id="import-text" rows={6} value={text} onInput={(e) => setText(e.currentTarget.value)} />
       {errors.length > 0 && (
         <table aria-label="Rows refused" data-testid="import-errors">
-          <thead>
-            <tr>
-              <th scope="col">Line</th>
-              <th scope="col">Column</th>
-              <th scope="col">Problem</th>
-            </tr>
-          </thead>
+          <Head columns={['Line', 'Column', 'Problem']} />
           <tbody>
             {errors.map((e, i) => (
               <tr key={i} class="error">

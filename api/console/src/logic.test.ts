@@ -2,7 +2,7 @@
 // status form sends (R8 left to the server), live sync runs merged in place, what Support may
 // send again.
 import { describe, expect, it } from 'vitest';
-import { errorsOf } from './fields';
+import { describedBy, errorsOf } from './fields';
 import type { StatusFieldsFragment, TargetKind } from './gql/graphql';
 import { changeLine, retryable } from './notifications';
 import { draftOf, statusInput } from './statuses';
@@ -20,6 +20,20 @@ describe('errorsOf', () => {
     expect(at('number').map((e) => e.message)).toEqual(['bad number']);
     expect(at('label')).toEqual([]);
     expect(other.map((e) => e.message)).toEqual(['whole form', 'not a field here']);
+  });
+});
+
+describe('describedBy', () => {
+  it('points a control at each of its errors, after a description it already has', () => {
+    const two = [
+      { field: ['number'], message: 'a' },
+      { field: ['number'], message: 'b' },
+    ];
+    expect(describedBy('n', two, 'n-lock')).toEqual({
+      'aria-invalid': true,
+      'aria-describedby': 'n-lock n-error n-error-2',
+    });
+    expect(describedBy('n', [])).toEqual({ 'aria-invalid': undefined, 'aria-describedby': undefined });
   });
 });
 

@@ -4,6 +4,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
 import { graphql } from './gql';
+import { Head } from './pages';
 import { type Errors, Field, errorsOf, FormEnd, Hint, useSubmit } from './fields';
 import type { MyScreenQuery } from './gql/graphql';
 import { type StatusInput, StatusTable } from './statuses';
@@ -306,18 +307,7 @@ function Numbers({
     <section aria-labelledby="numbers">
       <h2 id="numbers">My Numbers</h2>
       <table class="numbers">
-        <thead>
-          <tr>
-            <th scope="col">Label</th>
-            <th scope="col">Number</th>
-            <th scope="col">Remote extension</th>
-            <th scope="col">Call through</th>
-            <th scope="col">Added by</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <Head columns={['Label', 'Number', 'Remote extension', 'Call through', 'Added by']} actions />
         <tbody>
           {me.numbers.nodes.map((n) => {
             const locked = n.lockReasons.map((r) => LOCKS[r]).join(' ');

@@ -5,6 +5,7 @@
 import { useState } from 'preact/hooks';
 import { ApiError, request, useQuery, useReloadOn } from './api';
 import { graphql } from './gql';
+import { Head } from './pages';
 import type { DeliveryStatus, NotificationsQuery } from './gql/graphql';
 
 const Notifications = graphql(`
@@ -140,18 +141,7 @@ export function NotificationList({
           </ul>
           {n.recipients.length === 0 && <p>No user was enabled then: nobody to mail.</p>}
           <table hidden={n.recipients.length === 0}>
-            <thead>
-              <tr>
-                <th scope="col">Recipient</th>
-                <th scope="col">Delivery</th>
-                <th scope="col">Tries</th>
-                {support && (
-                  <th scope="col">
-                    <span class="sr-only">Actions</span>
-                  </th>
-                )}
-              </tr>
-            </thead>
+            <Head columns={['Recipient', 'Delivery', 'Tries']} actions={support} />
             <tbody>
               {n.recipients.map((r) => (
                 <tr key={r.id} data-testid="recipient">

@@ -1,5 +1,5 @@
-// Cursor pages of a list: where the page starts (the first page, after a cursor or before one),
-// and the pager under the list.
+// A list's table head, and its cursor pages: where the page starts (the first page, after a
+// cursor or before one), and the pager under the list.
 import type { ComponentChildren } from 'preact';
 import { useState } from 'preact/hooks';
 import { graphql } from './gql';
@@ -58,5 +58,36 @@ export function Pager({
         Next page
       </button>
     </div>
+  );
+}
+
+/** A table's head: a column header per name (`false` leaves a column out), then, with
+ * `actions`, an Actions column named for screen readers only; `children` are further rows (a
+ * row of filters). */
+export function Head({
+  columns,
+  actions = false,
+  children,
+}: {
+  columns: (string | false)[];
+  actions?: boolean;
+  children?: ComponentChildren;
+}) {
+  return (
+    <thead>
+      <tr>
+        {columns.filter((c): c is string => c !== false).map((c) => (
+          <th key={c} scope="col">
+            {c}
+          </th>
+        ))}
+        {actions && (
+          <th scope="col">
+            <span class="sr-only">Actions</span>
+          </th>
+        )}
+      </tr>
+      {children}
+    </thead>
   );
 }

@@ -6,6 +6,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { type Errors, Field, errorsOf, FormEnd, useSubmit } from './fields';
 import { graphql } from './gql';
+import { Head } from './pages';
 import type { CallTargetInput, Presence, StatusFieldsFragment, TargetKind } from './gql/graphql';
 
 graphql(`
@@ -132,18 +133,7 @@ export function StatusTable({
   return (
     <>
       <table class="statuses">
-        <thead>
-          <tr>
-            <th scope="col">Status</th>
-            <th scope="col">Presence</th>
-            <th scope="col">Remote extension</th>
-            <th scope="col">Call using</th>
-            <th scope="col">Send my calls to</th>
-            <th scope="col">
-              <span class="sr-only">Actions</span>
-            </th>
-          </tr>
-        </thead>
+        <Head columns={['Status', 'Presence', 'Remote extension', 'Call using', 'Send my calls to']} actions />
         <tbody>
           {statuses.map((s) => (
             <tr key={s.id} data-status={s.name}>

@@ -6,7 +6,7 @@ import { useQuery, useSettled } from './api';
 import { graphql } from './gql';
 import type { AccountsQuery } from './gql/graphql';
 import { UsersImport } from './importer';
-import { Pager, usePages } from './pages';
+import { Head, Pager, usePages } from './pages';
 import { ConnectForMobile } from './portal';
 import { PlatformSync } from './sync';
 
@@ -91,13 +91,7 @@ export function SupportScreen({ token }: { token: string }) {
         </p>
       )}
       <table>
-        <thead>
-          <tr>
-            <th scope="col">Account</th>
-            <th scope="col">Platform</th>
-            <th scope="col">Connect for Mobile</th>
-          </tr>
-        </thead>
+        <Head columns={['Account', 'Platform', 'Connect for Mobile']} />
         <tbody>
           {accounts?.nodes.map((a) => (
             <tr key={a.id}>

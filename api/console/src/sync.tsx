@@ -6,6 +6,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
 import { type Errors, Field, errorsOf, FormEnd, useSubmit } from './fields';
 import { graphql } from './gql';
+import { Head } from './pages';
 import type { SyncRunFieldsFragment, SyncRunState } from './gql/graphql';
 
 graphql(`
@@ -201,17 +202,7 @@ export function PlatformSync({ token, accountId, support }: { token: string; acc
         </button>
       )}
       <table aria-label="Sync runs">
-        <thead>
-          <tr>
-            <th scope="col">Asked for</th>
-            <th scope="col">State</th>
-            <th scope="col">Created</th>
-            <th scope="col">Updated</th>
-            <th scope="col">Removed</th>
-            <th scope="col">Kept</th>
-            <th scope="col">Sent</th>
-          </tr>
-        </thead>
+        <Head columns={['Asked for', 'State', 'Created', 'Updated', 'Removed', 'Kept', 'Sent']} />
         <tbody>
           {runs.map((r) => (
             <tr key={r.id} data-testid="sync-run" data-state={r.state}>

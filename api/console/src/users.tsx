@@ -4,10 +4,10 @@
 // disabled after a confirmation (M10); Add opens the wizard (M7).
 import { useEffect, useState } from 'preact/hooks';
 import { request, useQuery, useReloadOn, useSettled } from './api';
-import { ErrorList, type Errors, useSubmit } from './fields';
+import { describedBy, ErrorList, type Errors, useSubmit } from './fields';
 import { graphql } from './gql';
 import type { MobilityUserFilter, MobilityUsersQuery } from './gql/graphql';
-import { Pager, usePages } from './pages';
+import { Head, Pager, usePages } from './pages';
 import { AddWizard } from './wizard';
 
 const Users = graphql(`
@@ -151,15 +151,7 @@ export function MobilityUsers({
         </p>
       )}
       <table aria-describedby="users-count">
-        <thead>
-          <tr>
-            {COLUMNS.map(([, label]) => (
-              <th key={label} scope="col">
-                {label}
-              </th>
-            ))}
-            <th scope="col">Actions</th>
-          </tr>
+        <Head columns={[...COLUMNS.map(([, label]) => label), 'Actions']}>
           <tr>
             {COLUMNS.map(([column, label]) => (
               <td key={column}>
@@ -176,7 +168,7 @@ export function MobilityUsers({
             ))}
             <td />
           </tr>
-        </thead>
+        </Head>
         <tbody>
           {users?.nodes.map((u) => (
             <UserRow
@@ -290,7 +282,7 @@ function UserRow({
               id={id}
               inputMode="numeric"
               value={value}
-              aria-describedby={errors.length > 0 ? `${id}-error` : undefined}
+              {...describedBy(id, errors)}
               onInput={(e) => setValue(e.currentTarget.value)}
             />
             <ErrorList errors={errors} id={id} />

@@ -3,8 +3,9 @@
 // (every row's error beside its row) and finish with a confirmation. The batch is all or none.
 import { useState } from 'preact/hooks';
 import { ApiError, request, useQuery, useSettled } from './api';
-import { ErrorList, type Errors } from './fields';
+import { describedBy, ErrorList, type Errors } from './fields';
 import { graphql } from './gql';
+import { Head } from './pages';
 
 const Eligible = graphql(`
   query EligibleUsers($id: ID!, $search: String) {
@@ -123,14 +124,7 @@ export function AddWizard({
       )}
       {step !== 'select' && (
         <table>
-          <thead>
-            <tr>
-              <th scope="col">Name</th>
-              <th scope="col">Extension</th>
-              <th scope="col">Mobility extension</th>
-              {step !== 'extensions' && <th scope="col">Check</th>}
-            </tr>
-          </thead>
+          <Head columns={['Name', 'Extension', 'Mobility extension', step !== 'extensions' && 'Check']} />
           <tbody>
             {picked.map((p, i) => {
               const rowErrors = errors.get(i) ?? [];
@@ -150,8 +144,7 @@ export function AddWizard({
                           inputMode="numeric"
                           placeholder={extensionLength ? `${extensionLength} digits` : '3–15 digits'}
                           value={p.mobilityExtension}
-                          aria-invalid={rowErrors.length > 0}
-                          aria-describedby={rowErrors.length > 0 ? `${id}-error` : undefined}
+                          {...describedBy(id, rowErrors)}
                           onInput={(e) => {
                             const value = e.currentTarget.value;
                             setPicked(picked.map((q) => (q.id === p.id ? { ...q, mobilityExtension: value } : q)));
