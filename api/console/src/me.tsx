@@ -1,7 +1,7 @@
 // My Numbers and Manage Status: a user's numbers (with why a field is locked) and statuses,
 // adding and deleting numbers and picking the active status; the page follows the user's
 // changes live, whichever browser or client makes them.
-import { useEffect, useState } from 'preact/hooks';
+import { useState } from 'preact/hooks';
 import { ApiError, request, subscribe, useQuery, useSubscriptions } from './api';
 import { graphql } from './gql';
 import { Head } from './pages';
@@ -258,8 +258,12 @@ function Statuses({
   const active = me.dynamicStatuses.find((s) => s.isActive);
   // The menu picks, the button switches: arrowing through a closed menu must not activate every
   // status on the way. A switch made elsewhere moves the menu along.
-  const [chosen, setChosen] = useState(active?.id ?? '');
-  useEffect(() => setChosen(active?.id ?? ''), [active?.id]);
+  // A pick holds while the active status is the one it was made against; a switch (here or
+  // elsewhere) voids it and the menu shows the active status again. Derived, not reset in an
+  // effect, which runs after the paint and could undo a pick made first.
+  const [pick, setPick] = useState<{ against?: string; id: string } | null>(null);
+  const chosen = pick && pick.against === active?.id ? pick.id : (active?.id ?? '');
+  const setChosen = (id: string) => setPick({ against: active?.id, id });
   return (
     <section aria-labelledby="statuses">
       <h2 id="statuses">Manage Status</h2>

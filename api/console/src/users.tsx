@@ -232,11 +232,13 @@ function UserRow({
 }) {
   const [value, setValue] = useState(row.mobilityExtension);
   const { errors, setErrors, busy, submit } = useSubmit('The change failed.');
-  // Each time Edit or Disable opens: the extension as it is now, and no old refusal.
-  useEffect(() => {
+  // Each time Edit or Disable opens: the extension as it is now, and no old refusal. Set in the
+  // click itself: an effect runs after the paint, and would overwrite what is typed first.
+  const open = (then: () => void) => () => {
     setValue(row.mobilityExtension);
     setErrors([]);
-  }, [editing, disabling]);
+    then();
+  };
   const run = async (action: () => Promise<Errors>) => {
     if ((await submit(action)).length === 0) onDone();
   };
@@ -321,10 +323,10 @@ function UserRow({
         ) : (
           !editing && (
             <>
-              <button type="button" onClick={onEdit} aria-label={`Edit the mobility extension of ${row.name}`}>
+              <button type="button" onClick={open(onEdit)} aria-label={`Edit the mobility extension of ${row.name}`}>
                 Edit
               </button>{' '}
-              <button type="button" onClick={onDisable} aria-label={`Disable ${row.name}`}>
+              <button type="button" onClick={open(onDisable)} aria-label={`Disable ${row.name}`}>
                 Disable
               </button>
             </>
