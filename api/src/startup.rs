@@ -5,8 +5,7 @@ use std::{future::Future, net::SocketAddr, sync::Arc, time::Duration};
 use axum::{
     Json, Router,
     extract::State,
-    http::{Request, StatusCode},
-    middleware,
+    http::StatusCode,
     response::IntoResponse,
     routing::get,
 };
@@ -15,10 +14,6 @@ use secrecy::ExposeSecret;
 use serde_json::json;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tower_http::{
-    request_id::{MakeRequestUuid, PropagateRequestIdLayer, SetRequestIdLayer},
-    trace::TraceLayer,
-};
 
 use crate::{
     auth::{self, Tokens},
@@ -34,7 +29,7 @@ use crate::{
         webhooks::plugin::WebhooksPlugin,
     },
     state::{App, AppState},
-    telemetry, ws,
+    ws,
 };
 
 /// A server bound to its address, ready to run.
@@ -341,21 +336,7 @@ fn router(server: ServerState, settings: &Settings, graphiql: graphiql::Graphiql
         .merge(probes)
         .merge(crate::console::router(&graphiql))
         .merge(graphiql::router(graphiql))
-        .layer(middleware::from_fn_with_state(
-            settings.server.body_read_timeout(),
-            net::request::body_deadline,
-        ))
-        .layer(
-            TraceLayer::new_for_http()
-                .make_span_with(|req: &Request<_>| telemetry::spans::request(req))
-                .on_response(|res: &axum::response::Response, latency, span: &tracing::Span| {
-                    telemetry::spans::response(res, latency, span);
-                }),
-        )
-        .layer(PropagateRequestIdLayer::x_request_id())
-        .layer(SetRequestIdLayer::x_request_id(MakeRequestUuid))
-        // Outermost: a client's id that could not be logged safely is replaced by a fresh one.
-        .layer(middleware::map_request(net::request::strip_unsafe_request_id))
+        .layer(net::request::GuardLayer::new(settings.server.body_read_timeout()))
 }
 
 /// Connections open at once on `[metrics] listen`; the next wait in the kernel's backlog.
