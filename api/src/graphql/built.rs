@@ -29,7 +29,10 @@ use crate::service::pagination::{self, Keyset, PageRequest, Shape, Total};
 use sql::PageStatement;
 
 mod kept;
+mod listed;
 mod sql;
+
+pub use listed::{Listed, Writes, write_opt_text, write_text};
 
 /// A connection (or a list), built whole by the database or resolved field by field. Its
 /// GraphQL type is `T`'s: the schema does not change.

@@ -55,7 +55,9 @@ fn request_id(headers: &mut HeaderMap) -> HeaderValue {
     {
         return v.clone();
     }
-    let fresh = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string()).expect("a UUID is a valid header value");
+    // A UUID's text is always a valid header value; the fallback cannot be taken.
+    let fresh = HeaderValue::from_str(&uuid::Uuid::new_v4().to_string())
+        .unwrap_or_else(|_| HeaderValue::from_static("00000000-0000-0000-0000-000000000000"));
     headers.insert(X_REQUEST_ID, fresh.clone());
     fresh
 }

@@ -9,7 +9,7 @@ use crate::graphql::{
     built,
     connection::connection,
     directory::types::{UserEntry, UserStanding},
-    ids::Kind,
+    ids::{self, Kind},
     mobility::types::UserMobilityFields,
     remote::types::UserRemoteFields,
 };
@@ -65,6 +65,23 @@ impl User {
         connection: "UserConnection",
         node: "User",
     };
+}
+
+/// The fields a bulk mutation's list writes straight as JSON ([`built::Listed`]), each as its
+/// resolver (`UserEntry`'s) answers.
+impl built::Writes for User {
+    const FIELDS: &'static [&'static str] = &["id", "name", "email", "phoneNumber", "extension"];
+
+    fn write(&self, field: usize, out: &mut String) {
+        let user = self.model();
+        match field {
+            0 => built::write_text(&ids::encode(Kind::User, user.id), out),
+            1 => built::write_text(&user.name, out),
+            2 => built::write_opt_text(user.email.as_deref(), out),
+            3 => built::write_opt_text(user.phone_number.as_deref(), out),
+            _ => built::write_text(&user.extension, out),
+        }
+    }
 }
 
 impl From<user::Model> for User {

@@ -19,6 +19,7 @@ use super::types::{AccessNumber, Location, RoleAssignment};
 use crate::graphql::objects::{Account, User};
 use crate::{
     graphql::{
+        built::Listed,
         context,
         errors::payload,
         guard,
@@ -141,7 +142,7 @@ impl DirectoryMutation {
         let (db, p) = (context::db(ctx)?, context::principal(ctx)?);
         let (users, user_errors) = payload(guard.run(directory::import_users(db, p, cfg, account, rows)).await)?;
         Ok(UsersImportPayload {
-            users: users.unwrap_or_default().into_iter().map(User::new).collect(),
+            users: Listed(users.unwrap_or_default().into_iter().map(User::new).collect()),
             user_errors,
         })
     }

@@ -4,6 +4,7 @@
 use async_graphql::ID;
 
 use crate::graphql::{
+    built::Listed,
     directory::types::{AccessNumber, Location, RoleAssignment},
     errors::payload_type,
     objects::{Account, User},
@@ -49,7 +50,7 @@ payload_type! {
     /// Result of `usersImport`.
     UsersImportPayload {
         /// The users created, in input order (empty when any row was refused).
-        users: Vec<User>,
+        users: Listed<User>,
     }
     errors: "Every bad row, with its index in `field` (`[\"users\", \"3\", \"extension\"]`)."
 }

@@ -13,6 +13,7 @@ pub use payloads::{
 };
 
 use crate::{
+    graphql::built::Listed,
     graphql::{
         context,
         errors::payload,
@@ -291,7 +292,7 @@ impl MobilityMutation {
             .await;
         let (enabled, user_errors) = payload(result)?;
         Ok(MobilityUsersEnablePayload {
-            mobility_users: enabled.unwrap_or_default().into_iter().map(Into::into).collect(),
+            mobility_users: Listed(enabled.unwrap_or_default().into_iter().map(Into::into).collect()),
             dry_run: input.dry_run,
             user_errors,
         })

@@ -5,6 +5,7 @@ use entity::mobility_account;
 
 use crate::{
     graphql::{
+        built::Listed,
         errors::{UserError, payload, payload_type},
         mobility::types::{Mobility, MobilityUser},
         objects::User,
@@ -56,7 +57,7 @@ payload_type! {
     /// Result of `mobilityUsersEnable`.
     MobilityUsersEnablePayload {
         /// The users enabled (for a dry run: who would be), in input order; empty on any error.
-        mobility_users: Vec<MobilityUser>,
+        mobility_users: Listed<MobilityUser>,
         /// Whether this was a dry run (nothing written).
         dry_run: bool,
     }

@@ -69,6 +69,34 @@ impl MobilityUser {
     };
 }
 
+/// The fields a bulk mutation's list writes straight as JSON ([`built::Listed`]), each as its
+/// resolver below answers.
+impl built::Writes for MobilityUser {
+    const FIELDS: &'static [&'static str] = &[
+        "id",
+        "name",
+        "phoneNumber",
+        "extension",
+        "mobilityExtension",
+        "eligible",
+    ];
+
+    fn write(&self, field: usize, out: &mut String) {
+        match field {
+            0 => built::write_text(&ids::encode(Kind::MobilityUser, self.user.id), out),
+            1 => built::write_text(&self.user.name, out),
+            2 => built::write_opt_text(self.user.phone_number.as_deref(), out),
+            3 => built::write_text(&self.user.extension, out),
+            4 => built::write_text(&self.mobility.mobility_extension, out),
+            _ => out.push_str(if service::eligible(self.user.phone_profile) {
+                "true"
+            } else {
+                "false"
+            }),
+        }
+    }
+}
+
 /// A user on Connect for Mobile: who, and their mobility extension.
 #[Object]
 impl MobilityUser {
