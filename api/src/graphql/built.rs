@@ -214,10 +214,16 @@ fn plan_of(connection: &Field, columns: &[Column], verbatim: Option<Verbatim>) -
 /// What each item of `field` (a list of nodes) shows: response key and which column, when
 /// every field it selects is a column of `columns` or `__typename`.
 fn node_items(field: &Field, columns: &[Column]) -> Option<Vec<(Name, NodeItem)>> {
+    items_by_name(field, |name| columns.iter().position(|c| c.field == name))
+}
+
+/// What each item of `field` shows: response key and the index `position` gives its field's
+/// name, or `__typename`; `None` unless every field it selects is a plain leaf `position` knows.
+fn items_by_name(field: &Field, position: impl Fn(&str) -> Option<usize>) -> Option<Vec<(Name, NodeItem)>> {
     items(field, |f| match f.name.node.as_str() {
         _ if !leaf(f) => None,
         "__typename" => Some(NodeItem::TypeName),
-        name => Some(NodeItem::Column(columns.iter().position(|c| c.field == name)?)),
+        name => Some(NodeItem::Column(position(name)?)),
     })
 }
 

@@ -11,7 +11,7 @@ use async_graphql::{
     ContextSelectionSet, Name, OutputType, Positioned, ServerResult, Value, parser::types::Field, registry::Registry,
 };
 
-use super::{items, leaf};
+use super::{NodeItem, items_by_name};
 use crate::graphql::verbatim::Verbatim;
 
 /// An object whose fields, some of them, can be written straight as JSON.
@@ -32,22 +32,6 @@ impl<T> From<Vec<T>> for Listed<T> {
     }
 }
 
-/// What an item shows: response key and which of `FIELDS`, or `__typename`.
-enum Shown {
-    Field(usize),
-    TypeName,
-}
-
-/// What each item of `field` shows, when every field it selects is one of `fields` or
-/// `__typename`, plain (no arguments, no selection, no fragment, no key twice).
-fn shown(field: &Field, fields: &[&str]) -> Option<Vec<(Name, Shown)>> {
-    items(field, |f| match f.name.node.as_str() {
-        _ if !leaf(f) => None,
-        "__typename" => Some(Shown::TypeName),
-        name => Some(Shown::Field(fields.iter().position(|c| *c == name)?)),
-    })
-}
-
 /// A JSON string of `text`, as the response's serializer writes it.
 pub fn write_text(text: &str, out: &mut String) {
     // Writing to a String cannot fail, and serde_json escapes as the response does.
@@ -63,7 +47,7 @@ pub fn write_opt_text(text: Option<&str>, out: &mut String) {
 }
 
 /// The list `items` as one JSON array, each item an object of `shown` in the client's order.
-fn written<T: Writes>(items: &[T], shown: &[(Name, Shown)]) -> String {
+fn written<T: Writes>(items: &[T], shown: &[(Name, NodeItem)]) -> String {
     let keys: Vec<String> = shown
         .iter()
         .map(|(key, _)| {
@@ -88,8 +72,8 @@ fn written<T: Writes>(items: &[T], shown: &[(Name, Shown)]) -> String {
             out.push_str(key);
             out.push(':');
             match what {
-                Shown::Field(f) => item.write(*f, &mut out),
-                Shown::TypeName => out.push_str(&type_name),
+                NodeItem::Column(f) => item.write(*f, &mut out),
+                NodeItem::TypeName => out.push_str(&type_name),
             }
         }
         out.push('}');
@@ -112,7 +96,9 @@ impl<T: Writes + Send + Sync> OutputType for Listed<T> {
     }
 
     async fn resolve(&self, ctx: &ContextSelectionSet<'_>, field: &Positioned<Field>) -> ServerResult<Value> {
-        if let (Some(verbatim), Some(shown)) = (ctx.data_opt::<Verbatim>(), shown(&field.node, T::FIELDS)) {
+        if let Some(verbatim) = ctx.data_opt::<Verbatim>()
+            && let Some(shown) = items_by_name(&field.node, |name| T::FIELDS.iter().position(|f| *f == name))
+        {
             return Ok(verbatim.hold(written(&self.0, &shown)));
         }
         self.0.resolve(ctx, field).await
