@@ -1,5 +1,5 @@
 //! Lists already in memory written as JSON text (issue 17). A bulk mutation answers with up to
-//! 1,000 objects (`mobilityUsersEnable`'s `mobilityUsers`); resolved field by field, they cost
+//! 1,000 objects (`mobilityUsersEnable`'s `mobilityUsers`, `usersImport`'s `users`); resolved field by field, they cost
 //! the request several milliseconds of async-graphql's execution. When the list's items show
 //! only fields [`Writes`] can write, and the response can carry text as it is (HTTP's
 //! [`Verbatim`]), the list is written as one JSON array instead; otherwise it resolves as usual.
@@ -25,12 +25,6 @@ pub trait Writes: OutputType {
 
 /// A list of `T`, written whole when it can be (see the module).
 pub struct Listed<T>(pub Vec<T>);
-
-impl<T> From<Vec<T>> for Listed<T> {
-    fn from(items: Vec<T>) -> Self {
-        Self(items)
-    }
-}
 
 /// A JSON string of `text`, as the response's serializer writes it.
 pub fn write_text(text: &str, out: &mut String) {
