@@ -10,8 +10,9 @@
 //! leave it): an account of 10,000 users all enabled for mobility (`READS_USERS=100000` for
 //! 100,000), a second account for the wizard's eligible users, an MX-ONE account for a user's own
 //! numbers and statuses, and more accounts for Support. Each workload is loaded by the bench's
-//! own keep-alive HTTP client at 1 and at 32 concurrent clients: a warm-up of 0.5 s, then `READS_SECONDS` (default 2) measured, floor and
-//! Reach one after the other. It runs on a fresh SQLite file (opened as Reach opens it), then on
+//! own keep-alive HTTP client at 1 and at 32 concurrent clients: a warm-up of 0.5 s of each, then `READS_SECONDS` (default 2) measured for each, floor and
+//! Reach taking turns of a quarter of a second (8 turns each at the default), so that the
+//! machine's drift during a cell (other load, a slower minute) falls on both alike. It runs on a fresh SQLite file (opened as Reach opens it), then on
 //! a fresh PostgreSQL database when `REACH_TEST_POSTGRES_URL` names an admin database, and
 //! prints one Markdown table per database: floor and Reach req/s, their ratio, Reach's p50/p99
 //! and the SQL statements per Reach request (the pool's counter; the floor runs 1). Reach runs
@@ -78,6 +79,8 @@ use support::machine;
 
 const CLIENTS: [usize; 2] = [1, 32];
 const WARM_UP: Duration = Duration::from_millis(500);
+/// Turns a floor and Reach take in one cell, each measured for `READS_SECONDS / SLICES` a turn.
+const SLICES: u32 = 8;
 
 /// Knobs from the environment.
 struct Knobs {
@@ -223,8 +226,9 @@ async fn run(label: &str, url: String, k: &Knobs) {
     let mut rows = Vec::new();
     for (i, w) in workloads.iter().enumerate() {
         for clients in CLIENTS {
-            let floor = load::run(&client, floor_request(i), clients, WARM_UP, k.measure, counter).await;
-            let reach = load::run(&client, reach_request(w), clients, WARM_UP, k.measure, counter).await;
+            let pair = (floor_request(i), reach_request(w));
+            let (floor, reach) =
+                load::run_side_by_side(&client, pair, clients, WARM_UP, (k.measure, SLICES), counter).await;
             rows.push(Row {
                 name: w.name.clone(),
                 rows: totals[i],

@@ -1,5 +1,6 @@
 //! The bench's own HTTP client load: `clients` keep-alive connections each sending one request
-//! after another for a fixed time, after a warm-up of the same shape.
+//! after another for a fixed time, after a warm-up of the same shape; two such loads (a floor
+//! and Reach) can take turns, a slice at a time.
 
 use std::{
     sync::{
@@ -122,6 +123,30 @@ pub async fn run(
     run_cycles(client, vec![vec![req]], clients, warm_up, duration, statements).await
 }
 
+/// `a` and `b` (a floor and Reach) measured side by side: after a warm-up of each, `slices`
+/// turns of `duration / slices` for `a` then the same for `b`, so that what the machine does
+/// meanwhile (other load, a slower minute) falls on both alike rather than on whichever ran
+/// second. Each gets `duration` in all.
+pub async fn run_side_by_side(
+    client: &reqwest::Client,
+    (a, b): (Request, Request),
+    clients: usize,
+    warm_up: Duration,
+    (duration, slices): (Duration, u32),
+    statements: &AtomicU64,
+) -> (Figures, Figures) {
+    let (a, b) = (Arc::new(vec![vec![a]]), Arc::new(vec![vec![b]]));
+    phase(client, &a, clients, warm_up).await;
+    phase(client, &b, clients, warm_up).await;
+    let (mut of_a, mut of_b) = (Measured::default(), Measured::default());
+    let slice = duration / slices.max(1);
+    for _ in 0..slices.max(1) {
+        of_a.add(client, &a, clients, slice, statements).await;
+        of_b.add(client, &b, clients, slice, statements).await;
+    }
+    (of_a.figures(), of_b.figures())
+}
+
 /// As [`run`], client `i` sending the requests of `cycles[i % cycles.len()]` in turn, again and
 /// again (each client its own user, say).
 pub async fn run_cycles(
@@ -134,29 +159,60 @@ pub async fn run_cycles(
 ) -> Figures {
     let req = Arc::new(cycles);
     phase(client, &req, clients, warm_up).await;
-    let counted = statements.load(Ordering::SeqCst);
-    let start = Instant::now();
-    let (mut times, failures) = phase(client, &req, clients, duration).await;
-    // Until the last request in flight at the deadline has answered.
-    let elapsed = start.elapsed();
-    let counted = statements.load(Ordering::SeqCst) - counted;
-    if let Some(first) = failures.first() {
-        let all = failures.len() + times.len();
-        eprintln!("{} of {all} requests failed; the first: {first}", failures.len());
+    let mut measured = Measured::default();
+    measured.add(client, &req, clients, duration, statements).await;
+    measured.figures()
+}
+
+/// What the measured phases of one cell gathered.
+#[derive(Default)]
+struct Measured {
+    times: Vec<Duration>,
+    failures: Vec<String>,
+    elapsed: Duration,
+    statements: u64,
+}
+
+impl Measured {
+    /// One more phase of `duration`.
+    async fn add(
+        &mut self,
+        client: &reqwest::Client,
+        req: &Arc<Vec<Vec<Request>>>,
+        clients: usize,
+        duration: Duration,
+        statements: &AtomicU64,
+    ) {
+        let counted = statements.load(Ordering::SeqCst);
+        let start = Instant::now();
+        let (times, failures) = phase(client, req, clients, duration).await;
+        // Until the last request in flight at the deadline has answered.
+        self.elapsed += start.elapsed();
+        self.statements += statements.load(Ordering::SeqCst) - counted;
+        self.times.extend(times);
+        self.failures.extend(failures);
     }
-    times.sort();
-    let at = |p| {
-        if times.is_empty() {
-            Duration::ZERO
-        } else {
-            percentile(&times, p)
+
+    fn figures(mut self) -> Figures {
+        if let Some(first) = self.failures.first() {
+            let all = self.failures.len() + self.times.len();
+            eprintln!("{} of {all} requests failed; the first: {first}", self.failures.len());
         }
-    };
-    Figures {
-        throughput: times.len() as f64 / elapsed.as_secs_f64(),
-        p50: at(0.50),
-        p99: at(0.99),
-        statements: counted as f64 / (times.len() + failures.len()).max(1) as f64,
-        failed: failures.len(),
+        self.times.sort();
+        let times = &self.times;
+        let at = |p| {
+            if times.is_empty() {
+                Duration::ZERO
+            } else {
+                percentile(times, p)
+            }
+        };
+        Figures {
+            throughput: times.len() as f64 / self.elapsed.as_secs_f64(),
+            p50: at(0.50),
+            p99: at(0.99),
+            statements: self.statements as f64 / (times.len() + self.failures.len()).max(1) as f64,
+            failed: self.failures.len(),
+        }
     }
 }

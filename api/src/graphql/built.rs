@@ -169,6 +169,13 @@ pub fn plan(ctx: &Context<'_>, columns: &[Column]) -> Option<Plan> {
     plan_of(&ctx.item.node, columns, ctx.data_opt::<Verbatim>().cloned())
 }
 
+/// How to build the connection selected as `field`, its nodes showing `columns`, its JSON
+/// held by `verbatim`: [`plan`] for a field read from a document rather than resolved
+/// ([`super::direct`]).
+pub fn plan_for(field: &Field, columns: &[Column], verbatim: Verbatim) -> Option<Plan> {
+    plan_of(field, columns, Some(verbatim))
+}
+
 /// Whether a connection selected as `field` (looked at from its parent's selection) would be
 /// built, its nodes showing `columns`.
 pub fn builds(field: &Field, columns: &[Column]) -> bool {
@@ -241,6 +248,15 @@ pub fn list_plan(ctx: &Context<'_>, columns: &[Column]) -> Option<ListPlan> {
     Some(ListPlan {
         node: node_items(&ctx.item.node, columns)?,
         verbatim: ctx.data_opt::<Verbatim>().cloned(),
+    })
+}
+
+/// How to build the list selected as `field`, its items showing `columns`, its JSON held by
+/// `verbatim`: [`list_plan`] for a field read from a document ([`super::direct`]).
+pub fn list_plan_for(field: &Field, columns: &[Column], verbatim: Verbatim) -> Option<ListPlan> {
+    Some(ListPlan {
+        node: node_items(field, columns)?,
+        verbatim: Some(verbatim),
     })
 }
 

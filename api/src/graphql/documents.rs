@@ -58,10 +58,11 @@ fn declares_no_variables(doc: &ExecutableDocument) -> bool {
         .all(|(_, op)| op.node.variable_definitions.is_empty())
 }
 
-/// A document parsed from a request's text, or copied from one that passed every limit.
+/// A document parsed from a request's text, or the kept one that passed every limit (shared:
+/// the executor, which needs a document of its own, copies it only when it runs).
 pub struct Parsed {
     /// The document.
-    pub doc: ExecutableDocument,
+    pub doc: Arc<ExecutableDocument>,
     /// Whether it came from the kept documents (its text's limits already passed).
     kept: bool,
 }
@@ -78,17 +79,14 @@ pub enum Validation {
 }
 
 impl Documents {
-    /// The document of `query`: a copy of the kept one, or the text checked and parsed
+    /// The document of `query`: the kept one, or the text checked and parsed
     /// ([`DocumentLimits::parse`]). It still has to pass [`Self::check`].
     pub fn parse(&self, limits: &DocumentLimits, query: &str) -> ServerResult<Parsed> {
         if let Some(doc) = self.kept.get(query) {
-            return Ok(Parsed {
-                doc: doc.as_ref().clone(),
-                kept: true,
-            });
+            return Ok(Parsed { doc, kept: true });
         }
         Ok(Parsed {
-            doc: limits.parse(query)?,
+            doc: Arc::new(limits.parse(query)?),
             kept: false,
         })
     }
@@ -108,7 +106,7 @@ impl Documents {
         }
         limits.check(&parsed.doc, variables)?;
         if query.len() <= MAX_TEXT {
-            self.kept.keep(query, Arc::new(parsed.doc.clone()));
+            self.kept.keep(query, parsed.doc.clone());
         }
         Ok(())
     }

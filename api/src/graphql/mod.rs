@@ -6,6 +6,7 @@ pub mod audit;
 pub mod built;
 pub mod common;
 pub mod connection;
+pub mod direct;
 pub mod directory;
 pub mod documents;
 pub mod errors;

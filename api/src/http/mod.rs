@@ -18,7 +18,10 @@ use std::{
     },
 };
 
-use async_graphql::{Request, parser::types::OperationType};
+use async_graphql::{
+    Request,
+    parser::types::{ExecutableDocument, OperationType},
+};
 use axum::{
     extract::{Query, State},
     http::{HeaderMap, StatusCode, header},
@@ -33,6 +36,7 @@ use crate::{
     graphql::{
         ReachSchema,
         common::loader::DbLoader,
+        direct::Direct,
         documents::{Documents, Parsed, Validation},
         errors::code_of,
         limits,
@@ -191,14 +195,9 @@ fn refused_document(state: &ServerState, error: async_graphql::ServerError, medi
     answered(error, media)
 }
 
-/// Checks the parsed document's limits and sets it on `request`; answers what the response
-/// needs from the document: the order of its fields, and the operation's type.
-fn prepare(
-    state: &ServerState,
-    request: &mut Request,
-    parsed: Parsed,
-    media: &'static str,
-) -> Result<Prepared, HttpError> {
+/// Checks the parsed document's limits; answers what running it needs from the document: the
+/// document itself, the operation's type, its span and whether it passed validation before.
+fn prepare(state: &ServerState, request: &Request, parsed: Parsed, media: &'static str) -> Result<Prepared, HttpError> {
     (state.documents)
         .check(&state.limits, &request.query, &parsed, &request.variables)
         .map_err(|e| refused_document(state, e, media))?;
@@ -207,23 +206,18 @@ fn prepare(
     let operation = metrics::operation_of(&parsed.doc, name);
     let document = state.app.settings.tracing.document.then_some(request.query.as_str());
     let span = telemetry::spans::operation(operation, &parsed.doc, name, document);
-    let mut doc = parsed.doc;
-    // Only the picked operation is validated and counted against the complexity limit.
-    picked::keep_picked(&mut doc, name);
-    let prepared = Prepared {
-        shape: Shape::of(Arc::new(doc.clone()), name),
+    Ok(Prepared {
+        doc: parsed.doc,
         operation,
         span,
         validation,
-    };
-    request.set_parsed_query(doc);
-    Ok(prepared)
+    })
 }
 
-/// What answering a request needs from its document once the document has moved into it.
+/// What answering a request needs from its checked document.
 struct Prepared {
-    /// The order of the response's fields.
-    shape: Option<Shape>,
+    /// The document (shared with the kept one).
+    doc: Arc<ExecutableDocument>,
     /// The operation's type, for the metrics.
     operation: Operation,
     /// The operation's span (a child of the request's).
@@ -233,19 +227,36 @@ struct Prepared {
 }
 
 /// Runs one GraphQL request for `principal` within the request timeout, its document parsed and
-/// checked by [`prepare`].
+/// checked by [`prepare`]: answered directly ([`Direct`]) when its document passed validation
+/// before and is one of those, else by the executor.
 async fn execute(
     state: &ServerState,
-    (principal, own): Caller,
+    caller: Caller,
     (request, prepared): (Request, Prepared),
     media: &'static str,
 ) -> Response {
     let started = std::time::Instant::now();
     let verbatim = Verbatim::default();
+    if prepared.validation == Validation::Passed
+        && let Some(direct) = Direct::of(&prepared.doc, request.operation_name.as_deref(), &verbatim)
+        && let Some(response) = answer_directly(state, &caller, &direct, &prepared, (media, started), &verbatim).await
+    {
+        return response;
+    }
+    let (principal, own) = caller;
+    let name = request.operation_name.as_deref();
+    // The response is put in the order of the operation picked: the document as sent serves.
+    let shape = Shape::of(prepared.doc.clone(), name);
+    let mut doc = Arc::unwrap_or_clone(prepared.doc);
+    // Only the picked operation is validated and counted against the complexity limit.
+    picked::keep_picked(&mut doc, name);
+    // Shared with a direct answer that fell back to the executor: it held nothing (a page is
+    // held only when it is answered), and a text held but never marked would only be unused.
     let mut request = request
         .data(principal)
         .data(DbLoader::for_request(state.app.db.clone()))
         .data(verbatim.clone());
+    request.set_parsed_query(doc);
     if let Some(own) = own {
         request = request.data(own);
     }
@@ -260,15 +271,7 @@ async fn execute(
     let run = Box::pin(schema.execute(request));
     let work = within_deadline(&state.app, run).instrument(span.clone());
     let Some(mut response) = work.await else {
-        span.record("otel.status_code", "ERROR");
-        let seconds = started.elapsed().as_secs_f64();
-        metrics.operation(
-            Transport::Http,
-            prepared.operation,
-            Some(Code::Timeout.as_str()),
-            Some(seconds),
-        );
-        return HttpError::new(StatusCode::OK, media, Code::Timeout, TIMEOUT_MESSAGE).into_response();
+        return timed_out(state, &span, prepared.operation, started, media);
     };
     if let Validation::Record(key) = &prepared.validation
         && !response::is_request_error(&response)
@@ -283,10 +286,48 @@ async fn execute(
         outcome,
         Some(started.elapsed().as_secs_f64()),
     );
-    if let Some(shape) = prepared.shape {
+    if let Some(shape) = shape {
         shape.restore(&mut response.data);
     }
     respond_with(response, media, &verbatim)
+}
+
+/// The answer to a request [`Direct`] can answer; `None` when the executor is to answer it
+/// after all (the caller, the arguments or the database).
+async fn answer_directly(
+    state: &ServerState,
+    (principal, own): &Caller,
+    direct: &Direct<'_>,
+    prepared: &Prepared,
+    (media, started): (&'static str, std::time::Instant),
+    verbatim: &Verbatim,
+) -> Option<Response> {
+    let work = direct.answer(&state.app.db, principal, own.as_ref());
+    let span = &prepared.span;
+    let Some(data) = within_deadline(&state.app, work).instrument(span.clone()).await else {
+        return Some(timed_out(state, span, prepared.operation, started, media));
+    };
+    let response = async_graphql::Response::new(data?);
+    telemetry::spans::outcome(span, &response);
+    let metrics = &state.app.metrics;
+    let seconds = started.elapsed().as_secs_f64();
+    metrics.operation(Transport::Http, prepared.operation, None, Some(seconds));
+    metrics.answered_directly();
+    Some(respond_with(response, media, verbatim))
+}
+
+/// The answer to a request the hard limit cut off.
+fn timed_out(
+    state: &ServerState,
+    span: &tracing::Span,
+    operation: Operation,
+    started: std::time::Instant,
+    media: &'static str,
+) -> Response {
+    span.record("otel.status_code", "ERROR");
+    let seconds = started.elapsed().as_secs_f64();
+    (state.app.metrics).operation(Transport::Http, operation, Some(Code::Timeout.as_str()), Some(seconds));
+    HttpError::new(StatusCode::OK, media, Code::Timeout, TIMEOUT_MESSAGE).into_response()
 }
 
 /// `POST /graphql`. The caller is authenticated before the body is read; the body may then be
@@ -323,9 +364,9 @@ pub async fn graphql_post(
         BodyError::TooLarge => too_large(media, limit),
         BodyError::Unreadable => HttpError::bad_request(media, "the body could not be read"),
     })?;
-    let mut request = read_request(&body).map_err(|message| HttpError::bad_request(media, message))?;
+    let request = read_request(&body).map_err(|message| HttpError::bad_request(media, message))?;
     let parsed = parse(&state, &request, media)?;
-    let prepared = prepare(&state, &mut request, parsed, media)?;
+    let prepared = prepare(&state, &request, parsed, media)?;
     Ok(execute(&state, principal, (request, prepared), media).await)
 }
 
@@ -367,6 +408,6 @@ pub async fn graphql_get(
             serde_json::from_str(vars).map_err(|_| HttpError::bad_request(media, "`variables` is not valid JSON"))?;
         request = request.variables(async_graphql::Variables::from_json(v));
     }
-    let prepared = prepare(&state, &mut request, parsed, media)?;
+    let prepared = prepare(&state, &request, parsed, media)?;
     Ok(execute(&state, principal, (request, prepared), media).await)
 }

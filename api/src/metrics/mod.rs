@@ -98,6 +98,7 @@ struct Inner {
     operations: Family<OperationLabels, Counter>,
     latency: Family<LatencyLabels, Histogram, fn() -> Histogram>,
     rate_limited: Counter,
+    direct: Counter,
     websockets: Gauge,
     subscriptions: SubscriptionMetrics,
     email: Arc<EmailMetrics>,
@@ -140,6 +141,12 @@ impl Default for Metrics {
             "Requests and websocket operations refused by the rate limit",
             rate_limited.clone(),
         );
+        let direct = Counter::default();
+        registry.register(
+            "graphql_direct_answers",
+            "HTTP queries answered without the GraphQL executor (a small listing's plain page)",
+            direct.clone(),
+        );
         let websockets = Gauge::default();
         registry.register("websocket_connections", "Websockets open now", websockets.clone());
         let subscriptions = SubscriptionMetrics::register(&mut registry);
@@ -151,6 +158,7 @@ impl Default for Metrics {
             operations,
             latency,
             rate_limited,
+            direct,
             websockets,
             subscriptions,
             email,
@@ -191,6 +199,16 @@ impl Metrics {
             None if error.path.is_empty() => crate::graphql::limits::validation_code(error).as_str(),
             None => "error",
         })
+    }
+
+    /// A query answered without the executor (counted beside its operation).
+    pub fn answered_directly(&self) {
+        self.0.direct.inc();
+    }
+
+    /// How many queries were answered without the executor.
+    pub fn direct_answers(&self) -> u64 {
+        self.0.direct.get()
     }
 
     /// A request or websocket operation refused by the rate limit.

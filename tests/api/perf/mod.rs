@@ -3,5 +3,6 @@
 
 mod built_pages;
 mod concurrency;
+mod direct;
 mod queries;
 mod writes;

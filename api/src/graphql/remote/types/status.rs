@@ -3,6 +3,7 @@
 use async_graphql::{Context, ID, Object, Result};
 use chrono::{DateTime, Utc};
 use entity::dynamic_status;
+use sea_orm::{EntityName, IdenStatic};
 use uuid::Uuid;
 
 use super::{Presence, StatusOrigin, TargetKind, UserNumber, load_user, numbers_of, user_remote};
@@ -73,6 +74,17 @@ impl DynamicStatus {
 
     /// Its GraphQL name.
     pub(crate) const NAME: &str = "DynamicStatus";
+
+    /// The rows of a built list of `user`'s statuses: oldest first (UUIDv7 ids), as they are
+    /// read for a list of users.
+    pub(crate) fn rows_of(user: Uuid) -> built::Rows {
+        built::Rows {
+            table: dynamic_status::Entity.table_name(),
+            key: dynamic_status::Column::UserId.as_str(),
+            value: user.into(),
+            order: dynamic_status::Column::Id.as_str(),
+        }
+    }
 
     fn target(&self, kind: entity::TargetKind, number_id: Option<Uuid>) -> CallTarget {
         CallTarget {

@@ -4,8 +4,7 @@
 use std::sync::Arc;
 
 use async_graphql::{Context, Object, QueryPathSegment, Result};
-use entity::{dynamic_status, user};
-use sea_orm::{EntityName, IdenStatic};
+use entity::user;
 
 use super::{
     ActiveStatusReason, ClientProfile, DynamicStatus, NextStatusChange, UserNumber, UserNumberConnection, loader,
@@ -191,13 +190,7 @@ async fn dynamic_statuses(ctx: &Context<'_>, user: &user::Model) -> Result<Paged
         && let Some(plan) = built::list_plan(ctx, &DynamicStatus::columns())
     {
         let columns = DynamicStatus::columns();
-        let rows = built::Rows {
-            table: dynamic_status::Entity.table_name(),
-            key: dynamic_status::Column::UserId.as_str(),
-            value: user.id.into(),
-            // Oldest first (UUIDv7 ids), as the statuses are read for a list of users.
-            order: dynamic_status::Column::Id.as_str(),
-        };
+        let rows = DynamicStatus::rows_of(user.id);
         let list = built::fetch_list(context::db(ctx)?, &plan, &columns, DynamicStatus::NAME, rows)
             .await
             .map_err(errors::db)?;
