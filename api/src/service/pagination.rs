@@ -170,14 +170,75 @@ where
     Ok(assemble(rows, req, E::cursor))
 }
 
-/// `query` (a page of [`keyset`], or a statement around one) as `db` runs it: on SQLite the
-/// page's `LIMIT` is written into the text ([`inline_limit`]).
+/// `query` (a page of [`keyset`], or a statement around one) as `db` runs it: the page's
+/// `LIMIT` is written into the text ([`inline_limit`] on SQLite, [`inline_numbered_limit`] on
+/// PostgreSQL).
 pub fn statement(db: &impl ConnectionTrait, query: SelectStatement, req: &PageRequest) -> Statement {
     let backend = db.get_database_backend();
     let statement = backend.build(&query);
     match backend {
         DbBackend::Sqlite => inline_limit(statement, window(req).0 + 1),
+        DbBackend::Postgres => inline_numbered_limit(statement, window(req).0 + 1),
         _ => statement,
+    }
+}
+
+/// [`inline_limit`] for PostgreSQL's numbered parameters: the one `LIMIT $k` bound to `limit`
+/// written as `LIMIT <limit>`, and the parameters after it numbered one lower. PostgreSQL plans
+/// a prepared statement again at every execution while its generic plan (made without the
+/// values) is costed well above the plans made with them, and a bound `LIMIT` is costed as if
+/// it kept a tenth of the rows: on the bench's plain page of 10,000 users, binding took 0.40 ms
+/// against the hand-written statement's 0.13 ms, of a 1.2 ms run. Unchanged unless the text
+/// has exactly one `LIMIT $k`, `$k` appears nowhere else, binds `limit`, and every `$n` of the
+/// text names one of the values (the text's other literals are names and keys that hold no
+/// `$`).
+pub fn inline_numbered_limit(statement: Statement, limit: u64) -> Statement {
+    const BOUND: &str = " LIMIT $";
+    let sql = &statement.sql;
+    let mut found = sql.match_indices(BOUND);
+    let (Some((at, _)), None) = (found.next(), found.next()) else {
+        return statement;
+    };
+    let Some(Values(values)) = &statement.values else {
+        return statement;
+    };
+    let number = |from: usize| {
+        let digits = sql[from..].bytes().take_while(u8::is_ascii_digit).count();
+        sql[from..from + digits]
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=values.len()).contains(n))
+            .map(|n| (n, digits))
+    };
+    let dollar = at + BOUND.len() - 1;
+    let Some((k, _)) = number(dollar + 1) else {
+        return statement;
+    };
+    if !matches!(values.get(k - 1), Some(Value::BigUnsigned(Some(n))) if *n == limit) {
+        return statement;
+    }
+    let mut out = String::with_capacity(sql.len());
+    let mut copied = 0;
+    for (i, _) in sql.match_indices('$') {
+        let Some((n, digits)) = number(i + 1) else {
+            return statement;
+        };
+        out.push_str(&sql[copied..i]);
+        match (i == dollar, n.cmp(&k)) {
+            (true, _) => out.push_str(&limit.to_string()),
+            (false, std::cmp::Ordering::Less) => out.push_str(&format!("${n}")),
+            (false, std::cmp::Ordering::Greater) => out.push_str(&format!("${}", n - 1)),
+            (false, std::cmp::Ordering::Equal) => return statement,
+        }
+        copied = i + 1 + digits;
+    }
+    out.push_str(&sql[copied..]);
+    let mut values = values.clone();
+    values.remove(k - 1);
+    Statement {
+        sql: out,
+        values: Some(Values(values)),
+        db_backend: statement.db_backend,
     }
 }
 

@@ -51,6 +51,53 @@ fn anything_unexpected_is_left_bound() {
     }
 }
 
+fn postgres(sql: &str, values: Vec<Value>) -> Statement {
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+#[test]
+fn a_numbered_limit_is_written_into_the_text_and_the_rest_renumbered() {
+    let s = inline_numbered_limit(
+        postgres(
+            "SELECT x, (SELECT count(*) FROM u WHERE a = $1) FROM (SELECT a FROM t WHERE b = $2 \
+             ORDER BY a LIMIT $3) AS p WHERE c = $4 AND d = $10",
+            (1..=10)
+                .map(|i| if i == 3 { 51u64.into() } else { Value::from(i) })
+                .collect(),
+        ),
+        51,
+    );
+    assert_eq!(
+        s.sql,
+        "SELECT x, (SELECT count(*) FROM u WHERE a = $1) FROM (SELECT a FROM t WHERE b = $2 \
+         ORDER BY a LIMIT 51) AS p WHERE c = $3 AND d = $9"
+    );
+    let rest: Vec<Value> = [1, 2, 4, 5, 6, 7, 8, 9, 10].into_iter().map(Value::from).collect();
+    assert_eq!(s.values, Some(Values(rest)));
+}
+
+#[test]
+fn anything_unexpected_in_a_numbered_text_is_left_bound() {
+    let cases = [
+        // no limit, two limits, another value, the limit's parameter used twice, a `$` that
+        // names no value, a limit that names none
+        postgres("SELECT a FROM t WHERE b = $1", vec![1i32.into()]),
+        postgres(
+            "SELECT * FROM (SELECT a FROM t LIMIT $1) AS p, (SELECT b FROM u LIMIT $2) AS q",
+            vec![51u64.into(), 51u64.into()],
+        ),
+        postgres("SELECT a FROM t LIMIT $1", vec![50u64.into()]),
+        postgres("SELECT a FROM t WHERE b < $1 LIMIT $1", vec![51u64.into()]),
+        postgres("SELECT a FROM t WHERE b = '$' LIMIT $1", vec![51u64.into()]),
+        postgres("SELECT a FROM t WHERE b = $3 LIMIT $1", vec![51u64.into()]),
+        postgres("SELECT a FROM t LIMIT $2", vec![51u64.into()]),
+    ];
+    for case in cases {
+        let s = inline_numbered_limit(case.clone(), 51);
+        assert_eq!((s.sql, s.values), (case.sql, case.values));
+    }
+}
+
 #[test]
 fn cursor_round_trips_and_rejects_garbage() {
     let c = Cursor {
