@@ -127,6 +127,10 @@ pub async fn run(
 /// turns of `duration / slices` for `a` then the same for `b`, so that what the machine does
 /// meanwhile (other load, a slower minute) falls on both alike rather than on whichever ran
 /// second. Each gets `duration` in all.
+#[allow(
+    dead_code,
+    reason = "the audit bench shares this module and has no floor to take turns with"
+)]
 pub async fn run_side_by_side(
     client: &reqwest::Client,
     (a, b): (Request, Request),
