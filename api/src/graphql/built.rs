@@ -245,18 +245,19 @@ pub struct ListPlan {
 /// How to build the list `ctx` resolves, its items showing `columns`; `None` when its items
 /// ask for more than their columns hold.
 pub fn list_plan(ctx: &Context<'_>, columns: &[Column]) -> Option<ListPlan> {
-    Some(ListPlan {
-        node: node_items(&ctx.item.node, columns)?,
-        verbatim: ctx.data_opt::<Verbatim>().cloned(),
-    })
+    list_plan_of(&ctx.item.node, columns, ctx.data_opt::<Verbatim>().cloned())
 }
 
 /// How to build the list selected as `field`, its items showing `columns`, its JSON held by
 /// `verbatim`: [`list_plan`] for a field read from a document ([`super::direct`]).
 pub fn list_plan_for(field: &Field, columns: &[Column], verbatim: Verbatim) -> Option<ListPlan> {
+    list_plan_of(field, columns, Some(verbatim))
+}
+
+fn list_plan_of(field: &Field, columns: &[Column], verbatim: Option<Verbatim>) -> Option<ListPlan> {
     Some(ListPlan {
         node: node_items(field, columns)?,
-        verbatim: Some(verbatim),
+        verbatim,
     })
 }
 

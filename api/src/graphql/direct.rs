@@ -73,25 +73,29 @@ impl<'d> Direct<'d> {
             return None;
         }
         let (key, root) = only_field(&op.selection_set.node)?;
-        let (listed, root) = match root.name.node.as_str() {
-            "accounts" => (root, None),
-            "me" if root.arguments.is_empty() => (only_field(&root.selection_set.node)?.1, Some(root)),
+        // The listing, and for `me`'s the key of its field under `me`.
+        let (mine, listed) = match root.name.node.as_str() {
+            "accounts" => (None, root),
+            "me" if root.arguments.is_empty() => {
+                let (key, field) = only_field(&root.selection_set.node)?;
+                (Some(key), field)
+            }
             _ => return None,
         };
         if !plain(&listed.selection_set.node) {
             return None;
         }
-        let listing = match (root, listed.name.node.as_str()) {
+        let listing = match (mine, listed.name.node.as_str()) {
             (None, _) if paging_only(listed) => {
                 Listing::Accounts(listed, built::plan_for(listed, &Account::columns(), verbatim.clone())?)
             }
-            (Some(me), "numbers") if paging_only(listed) => {
+            (Some(key), "numbers") if paging_only(listed) => {
                 let plan = built::plan_for(listed, &UserNumber::columns(), verbatim.clone())?;
-                Listing::MyNumbers(only_field(&me.selection_set.node)?.0, listed, plan)
+                Listing::MyNumbers(key, listed, plan)
             }
-            (Some(me), "dynamicStatuses") if listed.arguments.is_empty() => {
+            (Some(key), "dynamicStatuses") if listed.arguments.is_empty() => {
                 let plan = built::list_plan_for(listed, &DynamicStatus::columns(), verbatim.clone())?;
-                Listing::MyStatuses(only_field(&me.selection_set.node)?.0, plan)
+                Listing::MyStatuses(key, plan)
             }
             _ => return None,
         };
