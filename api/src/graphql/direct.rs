@@ -29,11 +29,7 @@ use super::{
     remote::types::{DynamicStatus, UserNumber},
     verbatim::Verbatim,
 };
-use crate::{
-    auth::Own,
-    policy::Principal,
-    service::{directory, pagination::Total, remote},
-};
+use crate::{auth::Own, policy::Principal};
 
 /// A query answered directly: its one root field, under its response key.
 pub struct Direct<'d> {
@@ -109,45 +105,15 @@ impl<'d> Direct<'d> {
         let value = match &self.listing {
             Listing::Accounts(field, plan) => {
                 let req = page(field)?;
-                let columns = Account::columns();
-                let shape = directory::accounts_shape(principal, None);
-                let select = || directory::accounts_select(principal, None);
-                let built = built::fetch(
-                    db,
-                    plan,
-                    &columns,
-                    &Account::NAMES,
-                    Some(&shape),
-                    select,
-                    &req,
-                    Total::of,
-                );
-                built.await.ok()?
+                Account::built_page(db, principal, None, plan, &req).await.ok()?
             }
             Listing::MyNumbers(key, field, plan) => {
-                let user = mine(principal, own)?;
-                let req = page(field)?;
-                let columns = UserNumber::columns();
-                let shape = remote::numbers_shape(user);
-                let select = || remote::numbers_select(user);
-                let built = built::fetch(
-                    db,
-                    plan,
-                    &columns,
-                    &UserNumber::NAMES,
-                    Some(&shape),
-                    select,
-                    &req,
-                    Total::of,
-                );
-                object(key, built.await.ok()?)
+                let (user, req) = (mine(principal, own)?, page(field)?);
+                object(key, UserNumber::built_page(db, user, plan, &req).await.ok()?)
             }
             Listing::MyStatuses(key, plan) => {
                 let user = mine(principal, own)?;
-                let columns = DynamicStatus::columns();
-                let rows = DynamicStatus::rows_of(user);
-                let built = built::fetch_list(db, plan, &columns, DynamicStatus::NAME, rows);
-                object(key, built.await.ok()?)
+                object(key, DynamicStatus::built_list(db, user, plan).await.ok()?)
             }
         };
         Some(object(self.key, value))

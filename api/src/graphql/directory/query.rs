@@ -8,7 +8,7 @@ use crate::{
     auth::Own,
     graphql::{
         args::{IdArg, SearchText},
-        built::Paged,
+        built::{self, Paged},
         common::actor::PrincipalKind,
         connection, context, errors,
         ids::{self, Kind},
@@ -124,12 +124,11 @@ impl DirectoryQuery {
         let req = connection::page_request(first, after, last, before)?;
         let p = context::principal(ctx)?;
         let search = search.as_ref().map(SearchText::as_str);
-        let shape = directory::accounts_shape(p, search);
-        let select = || directory::accounts_select(p, search);
-        if let Some(built) = connection::built(ctx, &Account::columns(), &Account::NAMES, &shape, select, &req).await? {
-            return Ok(Paged::Built(built));
+        if let Some(plan) = built::plan(ctx, &Account::columns()) {
+            let page = Account::built_page(context::db(ctx)?, p, search, &plan, &req).await;
+            return Ok(Paged::Built(page.map_err(errors::db)?));
         }
-        let (page, total) = connection::fetch(ctx, select(), &req).await?;
+        let (page, total) = connection::fetch(ctx, directory::accounts_select(p, search), &req).await?;
         Ok(Paged::Resolved(AccountConnection::from_page(page, total, Account::new)))
     }
 

@@ -76,6 +76,32 @@ impl Account {
         connection: "AccountConnection",
         node: "Account",
     };
+
+    /// The page of `accounts` (the accounts `p` sees, matching `search`) that `plan` shows,
+    /// built by the database: what the resolver and a direct answer
+    /// ([`crate::graphql::direct`]) both run.
+    pub(crate) async fn built_page(
+        db: &sea_orm::DatabaseConnection,
+        p: &crate::policy::Principal,
+        search: Option<&str>,
+        plan: &built::Plan,
+        req: &crate::service::pagination::PageRequest,
+    ) -> Result<async_graphql::Value, sea_orm::DbErr> {
+        use crate::service::{directory, pagination::Total};
+        let shape = directory::accounts_shape(p, search);
+        let select = || directory::accounts_select(p, search);
+        built::fetch(
+            db,
+            plan,
+            &Self::columns(),
+            &Self::NAMES,
+            Some(&shape),
+            select,
+            req,
+            Total::of,
+        )
+        .await
+    }
 }
 
 impl From<account::Model> for Account {

@@ -44,6 +44,30 @@ impl UserNumber {
         connection: "UserNumberConnection",
         node: "UserNumber",
     };
+
+    /// The page of `user`'s numbers that `plan` shows, built by the database: what the
+    /// resolver and a direct answer ([`crate::graphql::direct`]) both run.
+    pub(crate) async fn built_page(
+        db: &sea_orm::DatabaseConnection,
+        user: uuid::Uuid,
+        plan: &built::Plan,
+        req: &crate::service::pagination::PageRequest,
+    ) -> Result<async_graphql::Value, sea_orm::DbErr> {
+        let shape = remote::numbers_shape(user);
+        let select = || remote::numbers_select(user);
+        let total = crate::service::pagination::Total::of;
+        built::fetch(
+            db,
+            plan,
+            &Self::columns(),
+            &Self::NAMES,
+            Some(&shape),
+            select,
+            req,
+            total,
+        )
+        .await
+    }
 }
 
 /// One of a user's phone numbers ("My Numbers"); a remote extension when flagged.

@@ -75,15 +75,21 @@ impl DynamicStatus {
     /// Its GraphQL name.
     pub(crate) const NAME: &str = "DynamicStatus";
 
-    /// The rows of a built list of `user`'s statuses: oldest first (UUIDv7 ids), as they are
-    /// read for a list of users.
-    pub(crate) fn rows_of(user: Uuid) -> built::Rows {
-        built::Rows {
+    /// The list of `user`'s statuses that `plan` shows, built by the database, oldest first
+    /// (UUIDv7 ids) as they are read for a list of users: what the resolver and a direct answer
+    /// ([`crate::graphql::direct`]) both run.
+    pub(crate) async fn built_list(
+        db: &sea_orm::DatabaseConnection,
+        user: Uuid,
+        plan: &built::ListPlan,
+    ) -> Result<async_graphql::Value, sea_orm::DbErr> {
+        let rows = built::Rows {
             table: dynamic_status::Entity.table_name(),
             key: dynamic_status::Column::UserId.as_str(),
             value: user.into(),
             order: dynamic_status::Column::Id.as_str(),
-        }
+        };
+        built::fetch_list(db, plan, &Self::columns(), Self::NAME, rows).await
     }
 
     fn target(&self, kind: entity::TargetKind, number_id: Option<Uuid>) -> CallTarget {

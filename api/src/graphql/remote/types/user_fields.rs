@@ -152,13 +152,10 @@ async fn numbers(
         && !loader(ctx)?
             .get_cached_values::<NumbersOfUser>()
             .contains_key(&NumbersOfUser(user.id))
+        && let Some(plan) = built::plan(ctx, &UserNumber::columns())
     {
-        let shape = remote::numbers_shape(user.id);
-        let select = || remote::numbers_select(user.id);
-        let built = connection::built(ctx, &UserNumber::columns(), &UserNumber::NAMES, &shape, select, &req).await?;
-        if let Some(built) = built {
-            return Ok(Paged::Built(built));
-        }
+        let page = UserNumber::built_page(context::db(ctx)?, user.id, &plan, &req).await;
+        return Ok(Paged::Built(page.map_err(errors::db)?));
     }
     let rows = numbers_of(ctx, user.id).await?;
     let total = rows.len() as u64;
@@ -189,9 +186,7 @@ async fn dynamic_statuses(ctx: &Context<'_>, user: &user::Model) -> Result<Paged
             .contains_key(&StatusesOfUser(user.id))
         && let Some(plan) = built::list_plan(ctx, &DynamicStatus::columns())
     {
-        let columns = DynamicStatus::columns();
-        let rows = DynamicStatus::rows_of(user.id);
-        let list = built::fetch_list(context::db(ctx)?, &plan, &columns, DynamicStatus::NAME, rows)
+        let list = DynamicStatus::built_list(context::db(ctx)?, user.id, &plan)
             .await
             .map_err(errors::db)?;
         return Ok(Paged::Built(list));
