@@ -1,12 +1,16 @@
 //! Reach: the GraphQL service that provisions fixed-mobile convergence (Connect for Mobile and
 //! Remote Extension) for a hosted business phone service.
 
-/// mimalloc for every binary linking Reach (the server, its tests and benches): a GraphQL
-/// request makes thousands of small short-lived allocations, which it serves faster than glibc's
-/// malloc, and it returns freed memory to the system where glibc keeps it (issue 17: memory
-/// after a wave of websockets closes).
+/// jemalloc for every binary linking Reach (the server, its tests and benches). A GraphQL request
+/// makes thousands of small short-lived allocations, which it serves faster than glibc's malloc
+/// (as mimalloc, used before, did: the reads bench measured the two alike). It is here for what
+/// happens after a wave of websockets closes (issue 17): its background thread hands pages left
+/// unused for a second back to the system (`.cargo/config.toml`), even when no request comes
+/// after. With mimalloc a server left idle kept most of the wave's memory (113 of 128 MiB, even
+/// with its purge delay at 0): it frees and purges a page on the thread that owns it, when that
+/// thread next allocates, and tasks move between threads.
 #[global_allocator]
-static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 pub mod auth;
 pub mod by_text;
