@@ -59,8 +59,9 @@ const SUBSCRIPTION: &str = "subscription { activeStatusChanged { occurredAt acti
 const ACTIVATE: &str = "mutation($i: DynamicStatusActivateInput!) { dynamicStatusActivate(input: $i) {
     dynamicStatus { id } userErrors { code } } }";
 
-/// The directory Reach serves: per user, a token and the global id of its "Busy" status.
-async fn seed(url: &str) -> Vec<(String, String)> {
+/// The directory Reach serves: per user, a token and the global id of its "Busy" status; and a
+/// Support token (for `/metrics`).
+async fn seed(url: &str) -> (Vec<(String, String)>, String) {
     let settings = Settings {
         database_url: SecretString::from(url.to_owned()),
         listen: "127.0.0.1:0".into(),
@@ -104,8 +105,9 @@ async fn seed(url: &str) -> Vec<(String, String)> {
             (token, ids::encode(Kind::DynamicStatus, status.id).0)
         })
         .collect();
+    let support = state.tokens.mint_support("bench", 3600).unwrap();
     state.db.close_by_ref().await.unwrap();
-    seeded
+    (seeded, support)
 }
 
 /// A Reach client: connected, admitted and subscribed.
@@ -133,7 +135,8 @@ async fn post(http: &reqwest::Client, address: &str, token: &str, body: Value) -
 
 /// The Reach run on database `url`.
 async fn run_reach(url: &str) -> Figures {
-    let users = Arc::new(seed(url).await);
+    let (users, support) = seed(url).await;
+    let users = Arc::new(users);
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_reach"));
     cmd.arg("serve").current_dir(std::env::temp_dir());
     for (key, _) in std::env::vars().filter(|(k, _)| k.starts_with("REACH_")) {
@@ -148,6 +151,7 @@ async fn run_reach(url: &str) -> Figures {
         ("REACH_PLUGINS__EMAIL__ENABLED", "false"),
     ]);
     let mut server = Server::start(cmd);
+    server.heap = Some((format!("{}/metrics", server.address), Some(support)));
     let (http, address) = (reqwest::Client::new(), server.address.clone());
     for (token, _) in users.iter().take(2) {
         let body = post(&http, &address, token, json!({"query": "{ viewer { kind } }"})).await;
@@ -189,6 +193,13 @@ fn per_socket(f: &Figures) -> f64 {
     (f.rss_idle - f.rss_before) / SOCKETS as f64
 }
 
+/// Live heap per idle subscription, KiB: the allocator's count of allocated bytes with the
+/// sockets open less before, per socket (the kernel's socket buffers and the allocator's free
+/// pages not included).
+fn heap_per_socket(f: &Figures) -> f64 {
+    (f.heap_idle - f.heap_before) / SOCKETS as f64
+}
+
 /// One database's table, Reach beside the bare broadcast.
 fn print_table(label: &str, reach: &Figures, bare: &Figures) {
     println!(
@@ -198,8 +209,9 @@ fn print_table(label: &str, reach: &Figures, bare: &Figures) {
     );
     println!("| | Reach | bare broadcast | Reach / bare |");
     println!("|---|---:|---:|---:|");
-    let rows: [Row; 13] = [
+    let rows: [Row; 16] = [
         ("memory per idle subscription (KiB)", per_socket, 1, true),
+        ("of which live heap (KiB)", heap_per_socket, 1, true),
         (
             "server RSS before the sockets (MiB)",
             |f| f.rss_before / 1024.0,
@@ -211,6 +223,18 @@ fn print_table(label: &str, reach: &Figures, bare: &Figures) {
         (
             "after they closed less before (MiB)",
             |f| (f.rss_closed - f.rss_before) / 1024.0,
+            1,
+            false,
+        ),
+        (
+            "live heap after they closed less before (MiB)",
+            |f| (f.heap_closed - f.heap_before) / 1024.0,
+            1,
+            false,
+        ),
+        (
+            "allocator's resident pages after they closed less before (MiB)",
+            |f| (f.resident_closed - f.resident_before) / 1024.0,
             1,
             false,
         ),

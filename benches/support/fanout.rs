@@ -48,6 +48,15 @@ pub struct Figures {
     /// The same for a second wave of as many sockets, opened after the first had closed.
     pub rss_idle_again: f64,
     pub rss_closed_again: f64,
+    /// The server's live heap (the allocator's count of what is allocated) at the same three
+    /// moments as `rss_*`, in KiB: what the process holds, without the pages its allocator keeps.
+    pub heap_before: f64,
+    pub heap_idle: f64,
+    pub heap_closed: f64,
+    /// What the allocator held in physical pages before the sockets and after they closed, in
+    /// KiB: the live heap, the allocator's own structures and freed pages not yet handed back.
+    pub resident_before: f64,
+    pub resident_closed: f64,
     /// Delivery latencies, ms, sorted.
     pub latencies: Vec<f64>,
     /// From the first change sent to the last one answered, and to the last delivery, ms.
@@ -71,6 +80,10 @@ impl Figures {
 pub struct Server {
     child: Child,
     pub address: String,
+    /// Where its heap figures are read: a URL answering the allocator's count of live bytes and
+    /// of its resident bytes, or `/metrics` text holding `reach_process_heap_allocated_bytes`
+    /// and `reach_process_heap_resident_bytes`; and the token it asks for.
+    pub heap: Option<(String, Option<String>)>,
 }
 
 impl Server {
@@ -86,7 +99,35 @@ impl Server {
         };
         // Go on reading, so the server never waits on a full pipe.
         std::thread::spawn(move || lines.for_each(drop));
-        Server { child, address }
+        Server {
+            child,
+            address,
+            heap: None,
+        }
+    }
+
+    /// Its live heap and what its allocator holds in physical pages, in KiB (0 when it does not
+    /// say).
+    async fn heap_kib(&mut self) -> (f64, f64) {
+        self.check_running();
+        let Some((url, token)) = &self.heap else {
+            return (0.0, 0.0);
+        };
+        let mut request = reqwest::Client::new().get(url);
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        let text = request.send().await.unwrap().text().await.unwrap();
+        let figure = |metric: &str, at: usize| -> f64 {
+            let value = (text.lines().find_map(|l| l.strip_prefix(metric)))
+                .or_else(|| text.split_whitespace().nth(at))
+                .unwrap_or_else(|| panic!("{metric} in {text}"));
+            value.trim().parse::<f64>().unwrap() / 1024.0
+        };
+        (
+            figure("reach_process_heap_allocated_bytes ", 0),
+            figure("reach_process_heap_resident_bytes ", 1),
+        )
     }
 
     /// Waits until the server has closed its side of every socket beyond `files_before` open
@@ -219,11 +260,13 @@ where
     FF: Future<Output = ()>,
 {
     let rss_before = server.rss_kib();
+    let (heap_before, resident_before) = server.heap_kib().await;
     let files_before = server.open_files();
     let (tx, mut rx) = mpsc::unbounded_channel();
     let (clients, opened) = open_all(&open, tx).await;
     tokio::time::sleep(IDLE).await;
     let rss_idle = server.rss_kib();
+    let (heap_idle, _) = server.heap_kib().await;
 
     let mut ticks = tokio::time::interval(SPACING);
     ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -251,6 +294,7 @@ where
     clients.iter().for_each(JoinHandle::abort);
     server.wait_closed(files_before).await;
     let rss_closed = server.rss_kib();
+    let (heap_closed, resident_closed) = server.heap_kib().await;
     // A second wave of as many sockets, idle, then gone: whether the first wave's memory is
     // used again or the server grows with each wave.
     let (again_tx, mut again_rx) = mpsc::unbounded_channel();
@@ -296,6 +340,11 @@ where
         rss_closed,
         rss_idle_again,
         rss_closed_again,
+        heap_before,
+        heap_idle,
+        heap_closed,
+        resident_before,
+        resident_closed,
         latencies,
         fired,
         spread: (last - first).as_seconds_f64() * 1000.0,
@@ -346,6 +395,13 @@ pub mod bare {
             })
     }
 
+    /// The server's live heap and what its allocator holds in physical pages, bytes.
+    async fn heap() -> String {
+        let heap = api::metrics::heap();
+        let (allocated, resident) = heap.map_or((0, 0), |h| (h.allocated, h.resident));
+        format!("{allocated} {resident}")
+    }
+
     /// Sends group `group` its send time; answers how many sockets it went to.
     async fn fire(State(groups): State<Groups>, Query(g): Query<Group>) -> String {
         let text = json!({ "group": g.group, "sent": Utc::now() }).to_string();
@@ -357,6 +413,7 @@ pub mod bare {
         let app = Router::new()
             .route("/ws", get(socket))
             .route("/fire", post(fire))
+            .route("/heap", get(heap))
             .with_state(groups);
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         println!("listening on http://{}", listener.local_addr().unwrap());
@@ -369,6 +426,7 @@ pub async fn run_bare() -> Figures {
     let mut cmd = Command::new(std::env::current_exe().unwrap());
     cmd.env("REACH_BENCH_BARE", "1");
     let mut server = Server::start(cmd);
+    server.heap = Some((format!("{}/heap", server.address), None));
     let (http, address, ws) = (reqwest::Client::new(), server.address.clone(), server.ws_url("/ws"));
     // Warm-up: a fire to nobody.
     let warm = http.post(format!("{address}/fire?group=0")).send().await.unwrap();

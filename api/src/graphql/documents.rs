@@ -111,6 +111,11 @@ impl Documents {
         Ok(())
     }
 
+    /// The kept document of `query`, if there is one (it passed every limit).
+    pub fn kept(&self, query: &str) -> Option<Arc<ExecutableDocument>> {
+        self.kept.get(query)
+    }
+
     /// The document of `query` to hold on to: the kept one, else `doc` (kept from now on when
     /// the text is not too long). Only for a document that passed every limit already (a
     /// websocket subscription that started), so that subscriptions of the same text share one.

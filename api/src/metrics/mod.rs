@@ -29,6 +29,7 @@ use sea_orm::{DatabaseConnection, DbErr};
 pub use live::SubscriptionMetrics;
 use plugins::{EmailMetrics, SyncMetrics};
 use scrape::Scraped;
+pub use scrape::{Heap, heap};
 
 /// The media type of [`Metrics::render`]'s text.
 pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

@@ -1,6 +1,6 @@
 //! The figures read from the database at each scrape: the newest outbox position, each plugin's
 //! lag behind it in events and in seconds, email deliveries and sync runs by state, and the
-//! connection pool.
+//! connection pool; and the process's heap, from the allocator.
 
 use std::sync::atomic::AtomicU64;
 
@@ -32,6 +32,8 @@ pub(super) struct Scraped {
     sync_runs: Family<StateLabels, Gauge>,
     pool: Family<StateLabels, Gauge>,
     pool_max: Gauge,
+    heap_allocated: Gauge,
+    heap_resident: Gauge,
 }
 
 /// Each plugin's events after its cursor in the log's `(txid, position)` order, and when the
@@ -83,6 +85,20 @@ impl Scraped {
             "Most connections this server's pool opens (database_max_connections)",
             pool_max.clone(),
         );
+        let heap_allocated = Gauge::default();
+        registry.register_with_unit(
+            "process_heap_allocated",
+            "Memory the process's live allocations take (the allocator's count)",
+            Unit::Bytes,
+            heap_allocated.clone(),
+        );
+        let heap_resident = Gauge::default();
+        registry.register_with_unit(
+            "process_heap_resident",
+            "Memory the allocator holds in physical pages, for live allocations and freed ones not yet given back",
+            Unit::Bytes,
+            heap_resident.clone(),
+        );
         Self {
             outbox_position,
             plugin_lag,
@@ -91,6 +107,8 @@ impl Scraped {
             sync_runs,
             pool,
             pool_max,
+            heap_allocated,
+            heap_resident,
         }
     }
 
@@ -112,7 +130,17 @@ impl Scraped {
         self.pool.get_or_create(&state("in_use")).set(size - idle);
         self.pool.get_or_create(&state("idle")).set(idle);
         self.pool_max.set(max);
+        self.read_heap();
         Ok(())
+    }
+
+    /// The allocator's figures as they are now (left as they were if it cannot say).
+    fn read_heap(&self) {
+        if let Some(heap) = heap() {
+            let bytes = |n: usize| i64::try_from(n).unwrap_or(i64::MAX);
+            self.heap_allocated.set(bytes(heap.allocated));
+            self.heap_resident.set(bytes(heap.resident));
+        }
     }
 
     /// Each plugin's lag in events and in seconds, in one statement.
@@ -196,4 +224,25 @@ fn pool_size(db: &DatabaseConnection) -> (i64, i64, i64) {
         }
         _ => (0, 0, 0),
     }
+}
+
+/// The process's heap as the allocator counts it, in bytes.
+#[derive(Clone, Copy, Debug)]
+pub struct Heap {
+    /// Taken by live allocations.
+    pub allocated: usize,
+    /// In physical pages the allocator holds: live allocations, its own structures, and freed
+    /// pages not yet handed back to the system.
+    pub resident: usize,
+}
+
+/// The heap's figures now (`None` if the allocator cannot say).
+pub fn heap() -> Option<Heap> {
+    use tikv_jemalloc_ctl::{epoch, stats};
+    // The figures are cached by the allocator until the epoch moves.
+    epoch::advance().ok()?;
+    Some(Heap {
+        allocated: stats::allocated::read().ok()?,
+        resident: stats::resident::read().ok()?,
+    })
 }

@@ -69,16 +69,26 @@ impl Executor for Exec {
         let prechecked = limits::precheck(&request.query, app.settings.limits.max_query_length).is_ok();
         // The text for the operation's span, only when asked for (`[tracing] document`).
         let text = app.settings.tracing.document.then(|| request.query.clone());
+        let kept = self.server.documents.kept(&request.query);
         let (subscription, parks, shape, operation, span) = if prechecked && let Ok(doc) = request.parsed_query() {
-            // The order answers go in, from the picked operation alone (its own small copy).
-            let mut picked = doc.clone();
-            crate::graphql::picked::keep_picked(&mut picked, name.as_deref());
             let operation = http::metrics::operation_of(doc, name.as_deref());
             let subscription = limits::names_operation_of(doc, name.as_deref(), OperationType::Subscription);
+            // The order answers go in. A subscription holds it as long as it is open: the
+            // document its text's subscribers share once one has started (a copy each was
+            // 1.7 KiB of every idle subscription's memory); else the picked operation's own
+            // small copy. Either way `Shape` picks the operation by its name.
+            let ordered = match kept.filter(|_| subscription) {
+                Some(shared) => shared,
+                None => {
+                    let mut picked = doc.clone();
+                    crate::graphql::picked::keep_picked(&mut picked, name.as_deref());
+                    Arc::new(picked)
+                }
+            };
             (
                 subscription,
                 parked::parks(doc, name.as_deref()),
-                Shape::of(std::sync::Arc::new(picked), name.as_deref()),
+                Shape::of(ordered, name.as_deref()),
                 operation,
                 (!subscription).then(|| telemetry::spans::operation(operation, doc, name.as_deref(), text.as_deref())),
             )

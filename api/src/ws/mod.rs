@@ -140,6 +140,31 @@ fn protocol_of(headers: &HeaderMap) -> Option<WebSocketProtocols> {
 /// [`Session`] around it sends what the protocol and its own deadlines and watches say.
 async fn serve(state: Arc<ServerState>, protocol: WebSocketProtocols, socket: WebSocket, trace: Option<Arc<str>>) {
     let _open = state.app.metrics.websocket_opened();
+    let (mut session, mut operations) = open(&state, protocol, socket, trace);
+    let close = loop {
+        match session.next(&mut operations).await {
+            Step::Send(out) => {
+                if !session.send(out).await {
+                    return;
+                }
+            }
+            Step::Continue => {}
+            Step::Close(close) => break close,
+        }
+    };
+    session.close(close).await;
+}
+
+/// The socket's session and the protocol over its input. Built outside [`serve`]'s future: a
+/// value moved out of a future's local stays in the future's memory, and this future lives as
+/// long as the socket (each idle socket kept about 900 bytes of parts already moved into these
+/// two, issue 17).
+fn open(
+    state: &Arc<ServerState>,
+    protocol: WebSocketProtocols,
+    socket: WebSocket,
+    trace: Option<Arc<str>>,
+) -> (Session, impl Stream<Item = WsMessage> + Unpin + use<>) {
     let settings = &state.app.settings;
     let (sink, source) = socket.split();
     let admitted = Arc::new(AtomicBool::new(false));
@@ -156,24 +181,11 @@ async fn serve(state: Arc<ServerState>, protocol: WebSocketProtocols, socket: We
         server: state.clone(),
         trace,
     };
-    let mut operations = operations(exec, incoming, protocol, keepalive, admitted, admitted_tx);
-    let init_timeout = tokio::time::sleep(Duration::from_secs(settings.subscriptions.init_timeout_seconds));
-    let expiry = tokio::time::sleep(Duration::from_secs(365 * 24 * 3600));
-    tokio::pin!(init_timeout, expiry);
+    let operations = operations(exec, incoming, protocol, keepalive, admitted, admitted_tx);
+    let init_timeout = Duration::from_secs(settings.subscriptions.init_timeout_seconds);
     let handshake = Handshake::Waiting(admitted_rx);
-    let mut session = Session::new(&state, protocol, sink, handshake, too_big, init_timeout, expiry);
-    let close = loop {
-        match session.next(&mut operations).await {
-            Step::Send(out) => {
-                if !session.send(out).await {
-                    return;
-                }
-            }
-            Step::Continue => {}
-            Step::Close(close) => break close,
-        }
-    };
-    session.close(close).await;
+    let session = Session::new(state, protocol, sink, handshake, too_big, init_timeout);
+    (session, operations)
 }
 
 /// The socket's input as the protocol reads it: the bytes of its text and binary frames. A close

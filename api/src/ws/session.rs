@@ -37,17 +37,16 @@ pub(super) enum Step {
 }
 
 /// What the socket keeps around the protocol while it is open.
-pub(super) struct Session<'a> {
+pub(super) struct Session {
     protocol: WebSocketProtocols,
     live: Live,
     sink: SplitSink<WebSocket, Message>,
     handshake: Handshake,
     /// Set when the input ended on a message larger than the caller may send.
     too_big: Arc<AtomicBool>,
-    /// When `connection_init` must have been accepted by.
-    init_timeout: Pin<&'a mut Sleep>,
-    /// When the token expires (far away until the caller is admitted).
-    expiry: Pin<&'a mut Sleep>,
+    /// When `connection_init` must have been accepted by while the handshake waits; when the
+    /// token expires once the caller is admitted.
+    deadline: Pin<Box<Sleep>>,
     pings: Interval,
     /// The user's role changes, once admitted.
     roles: Option<Feed>,
@@ -56,17 +55,16 @@ pub(super) struct Session<'a> {
     ping: &'static str,
 }
 
-impl<'a> Session<'a> {
-    /// A session waiting for `connection_init` (see [`Handshake`]); the pings start one
-    /// keep-alive from now.
+impl Session {
+    /// A session waiting for `connection_init` (see [`Handshake`]) for `init_timeout`; the pings
+    /// start one keep-alive from now.
     pub(super) fn new(
         state: &ServerState,
         protocol: WebSocketProtocols,
         sink: SplitSink<WebSocket, Message>,
         handshake: Handshake,
         too_big: Arc<AtomicBool>,
-        init_timeout: Pin<&'a mut Sleep>,
-        expiry: Pin<&'a mut Sleep>,
+        init_timeout: Duration,
     ) -> Self {
         let live = state.app.live.clone();
         let keepalive = Duration::from_secs(state.app.settings.subscriptions.keepalive_seconds);
@@ -83,8 +81,7 @@ impl<'a> Session<'a> {
             sink,
             handshake,
             too_big,
-            init_timeout,
-            expiry,
+            deadline: Box::pin(tokio::time::sleep(init_timeout)),
             pings,
             roles: None,
             stopping,
@@ -100,10 +97,11 @@ impl<'a> Session<'a> {
         let roles = &mut self.roles;
         tokio::select! {
             message = operations.next() => self.forward(message),
-            () = &mut self.init_timeout, if waiting => {
-                Step::Close((4408, "Connection initialisation timeout".into()))
-            }
-            () = &mut self.expiry, if admitted => Step::Close((4403, "Forbidden: token expired".into())),
+            () = self.deadline.as_mut(), if waiting || admitted => Step::Close(if admitted {
+                (4403, "Forbidden: token expired".into())
+            } else {
+                (4408, "Connection initialisation timeout".into())
+            }),
             _ = self.pings.tick(), if admitted => Step::Send(Message::Text(self.ping.into())),
             next = async { match roles.as_mut() { Some(feed) => feed.next().await, None => future::pending().await } } => {
                 self.roles_changed(next)
@@ -131,7 +129,7 @@ impl<'a> Session<'a> {
     /// expires, and when the user's roles change.
     fn take_admission(&mut self) {
         if let Some(a) = self.handshake.poll() {
-            self.expiry.as_mut().reset(a.expires);
+            self.deadline.as_mut().reset(a.expires);
             if let Some(user) = a.principal.user() {
                 self.roles = self.live.subscribe(Topic::Roles(user.user_id), None).ok();
             }
@@ -164,7 +162,7 @@ impl<'a> Session<'a> {
     }
 
     /// Sends the close frame, waiting for it at most a second.
-    pub(super) async fn close(mut self, (code, reason): Close) {
+    pub(super) async fn close(&mut self, (code, reason): Close) {
         let frame = CloseFrame {
             code,
             reason: reason.into(),

@@ -123,6 +123,10 @@ async fn operations_are_counted_and_support_reads_them(backend: Backend) {
     );
     // The pool's ceiling, beside what it uses: how close it runs to making requests wait.
     assert_eq!(sample(&text, "reach_db_pool_max_connections"), Some(5.0), "{text}");
+    // The allocator's figures: a running server has a heap, held in pages at least as large.
+    let allocated = sample(&text, "reach_process_heap_allocated_bytes").expect("heap allocated");
+    let resident = sample(&text, "reach_process_heap_resident_bytes").expect("heap resident");
+    assert!(allocated > 1_000_000.0 && resident >= allocated, "{text}");
     assert!(text.ends_with("# EOF\n"), "OpenMetrics text ends with # EOF");
     drop(ws);
 
