@@ -178,8 +178,12 @@ impl TokenTiming {
 /// upper-case or braced UUID names the same user).
 pub fn rate_key(principal: &Principal) -> String {
     match principal {
-        Principal::User(user) => user.user_id.to_string(),
-        Principal::Support { name } => format!("support:{name}"),
+        Principal::User(user) => user
+            .user_id
+            .hyphenated()
+            .encode_lower(&mut Uuid::encode_buffer())
+            .to_owned(),
+        Principal::Support { name } => ["support:", name.as_str()].concat(),
     }
 }
 

@@ -48,7 +48,16 @@ impl Default for Documents {
 /// length first (a text may hold any character, a NUL in a comment included, so no separator
 /// alone could tell where it ends).
 fn validated_key(query: &str, operation: Option<&str>) -> String {
-    format!("{}:{query}{}", query.len(), operation.unwrap_or_default())
+    // `{length}:{query}{operation}`, written piece by piece (it runs at every request).
+    let operation = operation.unwrap_or_default();
+    let mut number = itoa::Buffer::new();
+    let length = number.format(query.len());
+    let mut key = String::with_capacity(length.len() + 1 + query.len() + operation.len());
+    key.push_str(length);
+    key.push(':');
+    key.push_str(query);
+    key.push_str(operation);
+    key
 }
 
 /// Whether no operation of `doc` declares a variable (its validation reads no value).

@@ -29,7 +29,12 @@ impl Verbatim {
     pub fn hold(&self, json: String) -> Value {
         let mut held = self.0.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         held.push(json);
-        Value::String(format!("{}{}", *PREFIX, held.len() - 1))
+        let mut number = itoa::Buffer::new();
+        let index = number.format(held.len() - 1);
+        let mut marker = String::with_capacity(PREFIX.len() + index.len());
+        marker.push_str(&PREFIX);
+        marker.push_str(index);
+        Value::String(marker)
     }
 
     /// `body` (a serialized response) with every marker held here replaced by its text.
